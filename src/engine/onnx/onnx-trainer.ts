@@ -1,0 +1,107 @@
+import * as ort from "onnxruntime-node";
+import type { ModelSpec } from "../../models/spec.ts";
+import { prunableLayers } from "../../models/spec.ts";
+import { countCorrect, oneHot, type Batch, type GradientResult, type ModelState, type StepResult, type Tensors, type Trainer, type TrainerOptions } from "../types.ts";
+import { createSession, type ProviderChoice, type ProviderName } from "./providers.ts";
+import { buildGraph, io, type GraphKind } from "./training-graph.ts";
+
+export interface OnnxTrainerOptions extends TrainerOptions {
+  provider?: ProviderChoice;
+  log?: (line: string) => void;
+}
+
+/**
+ * Trains by running one ONNX graph per step on onnxruntime-node. State lives in JS
+ * typed arrays and is handed to each run without copying; ORT copies outputs out.
+ */
+export class OnnxTrainer implements Trainer {
+  readonly engine = "onnx" as const;
+  provider: ProviderName = "cpu";
+  state: ModelState;
+  masks: Tensors;
+  readonly maskedParams: string[];
+  private sessions = new Map<GraphKind, Promise<ort.InferenceSession>>();
+
+  private constructor(readonly spec: ModelSpec, private readonly o: OnnxTrainerOptions, state: ModelState) {
+    this.maskedParams = o.maskedParams ?? prunableLayers(spec).map((l) => l.name);
+    this.state = state;
+    this.masks = Object.fromEntries(this.maskedParams.map((p) => [p, new Float32Array(state.params[p]!.length).fill(1)]));
+  }
+
+  /** Builds the trainer and its train-step session (so the provider is known on return). */
+  static async create(o: OnnxTrainerOptions, state: ModelState): Promise<OnnxTrainer> {
+    const t = new OnnxTrainer(o.spec, o, state);
+    await t.session("train-step");
+    return t;
+  }
+
+  private session(kind: GraphKind): Promise<ort.InferenceSession> {
+    let s = this.sessions.get(kind);
+    if (!s) {
+      const model = buildGraph(kind, { spec: this.spec, maskedParams: this.maskedParams, bn: this.o.bn, sgd: this.o.sgd });
+      s = createSession(model, this.o.provider ?? "cpu", { threads: this.o.threads, log: this.o.log }).then((r) => {
+        this.provider = r.provider;
+        return r.session;
+      });
+      this.sessions.set(kind, s);
+    }
+    return s;
+  }
+
+  private modelFeeds(withMomentum: boolean): Record<string, ort.Tensor> {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const p of this.spec.params) {
+      feeds[io.param(p.name)] = new ort.Tensor("float32", this.state.params[p.name]!, p.shape);
+      if (withMomentum) feeds[io.momentum(p.name)] = new ort.Tensor("float32", this.state.momentum[p.name]!, p.shape);
+    }
+    for (const name of this.maskedParams) {
+      const shape = this.spec.params.find((p) => p.name === name)!.shape;
+      feeds[io.mask(name)] = new ort.Tensor("float32", this.masks[name]!, shape);
+    }
+    for (const b of this.spec.buffers) feeds[io.buffer(b.name)] = new ort.Tensor("float32", this.state.buffers[b.name]!, b.shape);
+    return feeds;
+  }
+
+  private batchFeeds(batch: Batch): Record<string, ort.Tensor> {
+    const [c, h, w] = this.spec.inputShape;
+    const k = this.spec.numClasses;
+    return {
+      [io.x]: new ort.Tensor("float32", batch.x.subarray(0, batch.size * c * h * w), [batch.size, c, h, w]),
+      [io.labels]: new ort.Tensor("float32", oneHot(batch.y, batch.size, k), [batch.size, k]),
+    };
+  }
+
+  async trainStep(batch: Batch, lr: number): Promise<StepResult> {
+    const s = await this.session("train-step");
+    const out = await s.run({ ...this.modelFeeds(true), ...this.batchFeeds(batch), [io.lr]: new ort.Tensor("float32", new Float32Array([lr]), []) });
+    const params: Tensors = {}, momentum: Tensors = {}, buffers: Tensors = {};
+    for (const p of this.spec.params) {
+      params[p.name] = out[io.newParam(p.name)]!.data as Float32Array;
+      momentum[p.name] = out[io.newMomentum(p.name)]!.data as Float32Array;
+    }
+    for (const b of this.spec.buffers) buffers[b.name] = out[io.newBuffer(b.name)]!.data as Float32Array;
+    this.state = { params, momentum, buffers };
+    const logits = out[io.logits]!.data as Float32Array;
+    return { loss: (out[io.loss]!.data as Float32Array)[0]!, correct: countCorrect(logits, batch.y, batch.size, this.spec.numClasses) };
+  }
+
+  async gradients(batch: Batch): Promise<GradientResult> {
+    const s = await this.session("gradients");
+    const out = await s.run({ ...this.modelFeeds(false), ...this.batchFeeds(batch) });
+    const grads: Tensors = {};
+    for (const p of this.spec.params) grads[p.name] = out[io.grad(p.name)]!.data as Float32Array;
+    return { loss: (out[io.loss]!.data as Float32Array)[0]!, grads };
+  }
+
+  async predict(x: Float32Array, size: number): Promise<Float32Array> {
+    const s = await this.session("eval");
+    const [c, h, w] = this.spec.inputShape;
+    const out = await s.run({ ...this.modelFeeds(false), [io.x]: new ort.Tensor("float32", x.subarray(0, size * c * h * w), [size, c, h, w]) });
+    return out[io.logits]!.data as Float32Array;
+  }
+
+  async dispose(): Promise<void> {
+    for (const s of this.sessions.values()) await (await s).release();
+    this.sessions.clear();
+  }
+}

@@ -1,0 +1,46 @@
+import type { GraphBuilder } from "../graph-builder.ts";
+import type { Op } from "../../../models/spec.ts";
+
+/**
+ * What an op emitter sees while a graph is built: the builder, the current ONNX name
+ * of each model value, and a place to leave gradients. Forward emitters may stash
+ * tensors in `saved` for their backward pass.
+ */
+export interface EmitContext {
+  g: GraphBuilder;
+  /** "train": batch statistics in BN and running-stat outputs; "eval": running statistics. */
+  mode: "train" | "eval";
+  shapes: Record<string, number[]>;
+  /** ONNX name of a model value computed so far. */
+  value(v: string): string;
+  setValue(v: string, onnxName: string): void;
+  /** ONNX name of a parameter as used in the forward pass (masked where a mask applies). */
+  param(p: string): string;
+  /** ONNX name of a buffer (BN running statistics). */
+  buffer(b: string): string;
+  /** Records a buffer's new value (train mode). */
+  setBuffer(b: string, onnxName: string): void;
+  /** Batch size as a float scalar tensor, computed once from the input's shape. */
+  batchSize(): string;
+  saved: Map<string, Record<string, string>>;
+  /** Adds a gradient contribution to a model value; contributions are summed. */
+  addGrad(v: string, onnxName: string): void;
+  /** Gradient with respect to the parameter as used in the forward pass. */
+  setParamGrad(p: string, onnxName: string): void;
+  /** Whether a gradient is wanted for a value (false for the image input). */
+  needsGrad(v: string): boolean;
+}
+
+export interface OpEmitter<K extends Op["kind"]> {
+  forward(ctx: EmitContext, op: Extract<Op, { kind: K }>): void;
+  backward(ctx: EmitContext, op: Extract<Op, { kind: K }>, dOut: string): void;
+}
+
+export function savedOf(ctx: EmitContext, key: string): Record<string, string> {
+  const s = ctx.saved.get(key);
+  if (!s) throw new Error(`no saved tensors for ${key}: backward before forward?`);
+  return s;
+}
+
+/** Axes of per-channel reductions over NCHW. */
+export const CHANNEL_REDUCE_AXES = [0, 2, 3];

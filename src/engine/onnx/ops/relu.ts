@@ -1,0 +1,14 @@
+import { savedOf, type OpEmitter } from "./context.ts";
+
+export const relu: OpEmitter<"relu"> = {
+  forward(ctx, op) {
+    const y = ctx.g.op1("Relu", [ctx.value(op.x)], {}, op.out);
+    ctx.setValue(op.out, y);
+    ctx.saved.set(op.out, { y });
+  },
+  backward(ctx, op, dY) {
+    const g = ctx.g;
+    const { y } = savedOf(ctx, op.out);
+    ctx.addGrad(op.x, g.op1("Where", [g.op1("Greater", [y, g.constFloat([0], [])]), dY, g.constFloat([0], [])]));
+  },
+};

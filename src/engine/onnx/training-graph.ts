@@ -1,0 +1,157 @@
+import type { ModelSpec } from "../../models/spec.ts";
+import { GraphBuilder } from "./graph-builder.ts";
+import type { BnSettings } from "./ops/batch-norm.ts";
+import type { EmitContext } from "./ops/context.ts";
+import { emitters } from "./register-all.ts";
+
+/** Names of graph inputs and outputs: the contract between graph builder and trainer. */
+export const io = {
+  x: "x",
+  labels: "onehot",
+  lr: "lr",
+  loss: "loss",
+  logits: "logits",
+  param: (p: string) => `param/${p}`,
+  mask: (p: string) => `mask/${p}`,
+  momentum: (p: string) => `momentum/${p}`,
+  buffer: (b: string) => `buffer/${b}`,
+  newParam: (p: string) => `new/param/${p}`,
+  newMomentum: (p: string) => `new/momentum/${p}`,
+  newBuffer: (b: string) => `new/buffer/${b}`,
+  grad: (p: string) => `grad/${p}`,
+  batchMean: (b: string) => `batch-mean/${b}`,
+  batchVar: (b: string) => `batch-var/${b}`,
+};
+
+export interface GraphOptions {
+  spec: ModelSpec;
+  /** Parameters multiplied by a 0/1 mask input in the forward pass. */
+  maskedParams: string[];
+  bn: BnSettings;
+  sgd: { momentum: number; weightDecay: number };
+}
+
+/**
+ * - train-step: forward (BN on batch statistics), backward, SGD with momentum and
+ *   weight decay as torch.optim.SGD applies them; outputs updated parameters,
+ *   momentum and BN running statistics.
+ * - gradients: loss and gradients with respect to the parameters as used in the
+ *   forward pass (for masked layers, the masked weight z = m * theta), for BiP and SAM.
+ * - eval: logits with BN on running statistics.
+ */
+export type GraphKind = "train-step" | "gradients" | "eval";
+
+export function buildGraph(kind: GraphKind, o: GraphOptions): Uint8Array {
+  const { spec } = o;
+  const g = new GraphBuilder();
+  const mode = kind === "eval" ? "eval" : "train";
+  const [c, h, w] = spec.inputShape;
+  g.input(io.x, ["N", c, h, w]);
+  const masked = new Set(o.maskedParams);
+  for (const p of spec.params) {
+    g.input(io.param(p.name), p.shape);
+    if (masked.has(p.name)) g.input(io.mask(p.name), p.shape);
+  }
+  for (const b of spec.buffers) g.input(io.buffer(b.name), b.shape);
+  if (kind !== "eval") g.input(io.labels, ["N", spec.numClasses]);
+  if (kind === "train-step") {
+    g.input(io.lr, []);
+    for (const p of spec.params) g.input(io.momentum(p.name), p.shape);
+  }
+
+  const values = new Map<string, string>([[spec.input, io.x]]);
+  const effective = new Map<string, string>();
+  const newBuffers = new Map<string, string>();
+  const gradParts = new Map<string, string[]>();
+  const paramGrads = new Map<string, string>();
+  let batchSize: string | undefined;
+
+  const ctx: EmitContext = {
+    g,
+    mode,
+    shapes: spec.shapes,
+    value: (v) => {
+      const n = values.get(v);
+      if (!n) throw new Error(`value ${v} used before it is computed`);
+      return n;
+    },
+    setValue: (v, n) => void values.set(v, n),
+    param: (p) => {
+      let e = effective.get(p);
+      if (!e) {
+        e = masked.has(p) ? g.op1("Mul", [io.param(p), io.mask(p)], {}, `masked_${p}`) : io.param(p);
+        effective.set(p, e);
+      }
+      return e;
+    },
+    buffer: (b) => io.buffer(b),
+    setBuffer: (b, n) => void newBuffers.set(b, n),
+    batchSize: () => (batchSize ??= g.op1("Cast", [g.op1("Gather", [g.op1("Shape", [io.x]), g.constInt64([0], [])], { axis: 0 })], { to: 1 })),
+    saved: new Map(),
+    addGrad: (v, n) => {
+      const parts = gradParts.get(v) ?? [];
+      parts.push(n);
+      gradParts.set(v, parts);
+    },
+    setParamGrad: (p, n) => void paramGrads.set(p, n),
+    needsGrad: (v) => v !== spec.input,
+  };
+
+  const table = emitters(o.bn);
+  for (const op of spec.ops) (table[op.kind].forward as (c: EmitContext, o: typeof op) => void)(ctx, op);
+  const logits = ctx.value(spec.output);
+  g.alias(logits, io.logits);
+  g.output(io.logits, ["N", spec.numClasses]);
+  if (kind === "eval") return g.toModel(`${spec.arch}-eval`);
+
+  // Mean softmax cross-entropy and its gradient (softmax - onehot) / N.
+  const logp = g.op1("LogSoftmax", [logits], { axis: 1 });
+  const perExample = g.op1("ReduceSum", [g.op1("Mul", [io.labels, logp]), g.constInt64([1])], { keepdims: 0 });
+  g.alias(g.op1("Neg", [g.op1("ReduceMean", [perExample], { keepdims: 0 })]), io.loss);
+  g.output(io.loss, []);
+  const dLogits = g.op1("Div", [g.op1("Sub", [g.op1("Exp", [logp]), io.labels]), ctx.batchSize()]);
+  ctx.addGrad(spec.output, dLogits);
+
+  for (const op of [...spec.ops].reverse()) {
+    const parts = gradParts.get(op.out);
+    if (!parts) continue;
+    const d = parts.length === 1 ? parts[0]! : g.op1("Sum", parts);
+    (table[op.kind].backward as (c: EmitContext, o: typeof op, d: string) => void)(ctx, op, d);
+  }
+
+  for (const p of spec.params) {
+    if (!paramGrads.has(p.name)) throw new Error(`no gradient reached parameter ${p.name}`);
+  }
+
+  if (kind === "gradients") {
+    for (const p of spec.params) {
+      g.alias(paramGrads.get(p.name)!, io.grad(p.name));
+      g.output(io.grad(p.name), p.shape);
+    }
+    return g.toModel(`${spec.arch}-gradients`);
+  }
+
+  const lr = io.lr;
+  const wd = g.constFloat([o.sgd.weightDecay], []);
+  const mom = g.constFloat([o.sgd.momentum], []);
+  for (const p of spec.params) {
+    const theta = io.param(p.name);
+    // d loss / d theta = d loss / d (m * theta) * m: pruned weights get exactly zero gradient.
+    let grad = paramGrads.get(p.name)!;
+    if (masked.has(p.name)) grad = g.op1("Mul", [grad, io.mask(p.name)]);
+    if (o.sgd.weightDecay !== 0) grad = g.op1("Add", [grad, g.op1("Mul", [theta, wd])]);
+    const v = g.op1("Add", [g.op1("Mul", [io.momentum(p.name), mom]), grad]);
+    let next = g.op1("Sub", [theta, g.op1("Mul", [v, lr])]);
+    // Re-applying the mask keeps pruned weights at exactly 0 even if they started non-zero.
+    if (masked.has(p.name)) next = g.op1("Mul", [next, io.mask(p.name)]);
+    g.alias(next, io.newParam(p.name));
+    g.output(io.newParam(p.name), p.shape);
+    g.alias(v, io.newMomentum(p.name));
+    g.output(io.newMomentum(p.name), p.shape);
+  }
+  for (const b of spec.buffers) {
+    g.alias(newBuffers.get(b.name)!, io.newBuffer(b.name));
+    g.output(io.newBuffer(b.name), b.shape);
+  }
+  return g.toModel(`${spec.arch}-train-step`);
+}
