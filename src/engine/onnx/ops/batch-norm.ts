@@ -41,7 +41,7 @@ export function batchNorm(settings: BnSettings): OpEmitter<"bn"> {
     },
     backward(ctx, op, dY) {
       const g = ctx.g;
-      const { xc, rstd4, n } = savedOf(ctx, op.out);
+      const { xc, rstd4, n } = savedOf(ctx, op.out, "xc", "rstd4", "n");
       const c = op.channels;
       const axes = g.constInt64(CHANNEL_REDUCE_AXES);
       const sumDy = g.op1("ReduceSum", [dY, axes], { keepdims: 1 });

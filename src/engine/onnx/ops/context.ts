@@ -36,10 +36,15 @@ export interface OpEmitter<K extends Op["kind"]> {
   backward(ctx: EmitContext, op: Extract<Op, { kind: K }>, dOut: string): void;
 }
 
-export function savedOf(ctx: EmitContext, key: string): Record<string, string> {
+export function savedOf<K extends string>(ctx: EmitContext, key: string, ...names: K[]): Record<K, string> {
   const s = ctx.saved.get(key);
-  if (!s) throw new Error(`no saved tensors for ${key}: backward before forward?`);
-  return s;
+  const out = {} as Record<K, string>;
+  for (const n of names) {
+    const v = s?.[n];
+    if (v === undefined) throw new Error(`op ${key}: no saved tensor "${n}" (backward before forward?)`);
+    out[n] = v;
+  }
+  return out;
 }
 
 /** Axes of per-channel reductions over NCHW. */

@@ -20,7 +20,7 @@ export const conv: OpEmitter<"conv"> = {
   },
   backward(ctx, op, dY) {
     const g = ctx.g;
-    const { x } = savedOf(ctx, op.out);
+    const { x } = savedOf(ctx, op.out, "x");
     const [, ho, wo] = ctx.shapes[op.out] as [number, number, number];
     const [, hi, wi] = ctx.shapes[op.x] as [number, number, number];
     const k = op.kernel;

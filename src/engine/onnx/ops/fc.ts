@@ -9,7 +9,7 @@ export const fc: OpEmitter<"fc"> = {
   },
   backward(ctx, op, dY) {
     const g = ctx.g;
-    const { x } = savedOf(ctx, op.out);
+    const { x } = savedOf(ctx, op.out, "x");
     ctx.setParamGrad(op.weight, g.op1("Gemm", [dY, x], { transA: 1 }));
     ctx.setParamGrad(op.bias, g.op1("ReduceSum", [dY, g.constInt64([0])], { keepdims: 0 }));
     if (ctx.needsGrad(op.x)) ctx.addGrad(op.x, g.op1("MatMul", [dY, ctx.param(op.weight)]));

@@ -9,7 +9,7 @@ export const gap: OpEmitter<"gap"> = {
   },
   backward(ctx, op, dY) {
     const g = ctx.g;
-    const { shape } = savedOf(ctx, op.out);
+    const { shape } = savedOf(ctx, op.out, "shape");
     const [, h, w] = ctx.shapes[op.x] as [number, number, number];
     const scaled = g.op1("Mul", [dY, g.constFloat([1 / (h * w)], [])]);
     ctx.addGrad(op.x, g.op1("Expand", [g.op1("Unsqueeze", [scaled, g.constInt64([2, 3])]), shape]));

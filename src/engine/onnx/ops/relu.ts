@@ -8,7 +8,7 @@ export const relu: OpEmitter<"relu"> = {
   },
   backward(ctx, op, dY) {
     const g = ctx.g;
-    const { y } = savedOf(ctx, op.out);
+    const { y } = savedOf(ctx, op.out, "y");
     ctx.addGrad(op.x, g.op1("Where", [g.op1("Greater", [y, g.constFloat([0], [])]), dY, g.constFloat([0], [])]));
   },
 };

@@ -1,0 +1,187 @@
+import type { ModelSpec, Op } from "../../models/spec.ts";
+import { prunableLayers } from "../../models/spec.ts";
+import { countCorrect, oneHot, type Batch, type GradientResult, type ModelState, type StepResult, type Tensors, type Trainer, type TrainerOptions } from "../types.ts";
+import { initTfjs, tf, type TfjsBackendChoice } from "./backend.ts";
+
+type T = tf.Tensor;
+
+/** tf.tidy for functions that return plain JS values (tidy's types only allow tensors). */
+function scoped<R>(fn: () => R): R {
+  tf.engine().startScope();
+  try {
+    return fn();
+  } finally {
+    tf.engine().endScope();
+  }
+}
+
+export interface TfjsTrainerOptions extends TrainerOptions {
+  backend?: TfjsBackendChoice;
+}
+
+/**
+ * The same model on TensorFlow.js, differentiated by tfjs's own autodiff. On the
+ * pure-JS cpu backend it is slow but independent of the ONNX graph builder, which
+ * makes it the reference the engine-parity tests compare against. Runs NHWC
+ * internally (tfjs's best-tested layout); state stays in the harness's NCHW/OIHW.
+ */
+export class TfjsTrainer implements Trainer {
+  readonly engine = "tfjs" as const;
+  provider = "tfjs-cpu";
+  state: ModelState;
+  masks: Tensors;
+  readonly maskedParams: string[];
+
+  private constructor(readonly spec: ModelSpec, private readonly o: TfjsTrainerOptions, state: ModelState) {
+    this.state = state;
+    this.maskedParams = o.maskedParams ?? prunableLayers(spec).map((l) => l.name);
+    this.masks = Object.fromEntries(this.maskedParams.map((p) => [p, new Float32Array(state.params[p]!.length).fill(1)]));
+  }
+
+  static async create(o: TfjsTrainerOptions, state: ModelState): Promise<TfjsTrainer> {
+    const t = new TfjsTrainer(o.spec, o, state);
+    t.provider = `tfjs-${(await initTfjs(o.backend ?? "auto")).backend}`;
+    return t;
+  }
+
+  private effectiveParams(): Record<string, T> {
+    const out: Record<string, T> = {};
+    for (const p of this.spec.params) {
+      const v = tf.tensor(this.state.params[p.name]!, p.shape);
+      const m = this.masks[p.name];
+      out[p.name] = m ? tf.mul(v, tf.tensor(m, p.shape)) : v;
+    }
+    return out;
+  }
+
+  /** Forward pass; in training mode also returns batch mean and biased variance per BN op. */
+  private forward(x: T, params: Record<string, T>, training: boolean): { logits: T; stats: Map<string, { mean: T; variance: T; count: number }> } {
+    const values = new Map<string, T>([[this.spec.input, tf.transpose(x, [0, 2, 3, 1])]]);
+    const stats = new Map<string, { mean: T; variance: T; count: number }>();
+    const get = (v: string) => values.get(v)!;
+    for (const op of this.spec.ops) values.set(op.out, this.apply(op, get, params, training, stats));
+    return { logits: get(this.spec.output), stats };
+  }
+
+  private apply(op: Op, get: (v: string) => T, params: Record<string, T>, training: boolean, stats: Map<string, { mean: T; variance: T; count: number }>): T {
+    const eps = this.o.bn.eps;
+    switch (op.kind) {
+      case "conv": {
+        const filter = tf.transpose(params[op.weight]!, [2, 3, 1, 0]) as tf.Tensor4D; // OIHW -> HWIO
+        const p = op.pad;
+        return tf.conv2d(get(op.x) as tf.Tensor4D, filter, op.stride, [[0, 0], [p, p], [p, p], [0, 0]]);
+      }
+      case "bn": {
+        const x = get(op.x);
+        let mean: T, variance: T;
+        if (training) {
+          ({ mean, variance } = tf.moments(x, [0, 1, 2]));
+          stats.set(op.out, { mean, variance, count: x.shape[0]! * x.shape[1]! * x.shape[2]! });
+        } else {
+          mean = tf.tensor(this.state.buffers[op.mean]!);
+          variance = tf.tensor(this.state.buffers[op.var]!);
+        }
+        const xhat = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps)));
+        return tf.add(tf.mul(xhat, params[op.gamma]!), params[op.beta]!);
+      }
+      case "relu":
+        return tf.relu(get(op.x));
+      case "add":
+        return tf.add(get(op.a), get(op.b));
+      case "shortcut-a": {
+        let x = get(op.x) as tf.Tensor4D;
+        if (op.stride !== 1) {
+          const [n, h, w, c] = x.shape;
+          const s = op.stride;
+          // Subsampling as reshape + slice: both have tfjs gradients, unlike strided slices.
+          const six = tf.reshape(x, [n, h / s, s, w / s, s, c]);
+          x = tf.reshape(tf.slice(six, [0, 0, 0, 0, 0, 0], [n, h / s, 1, w / s, 1, c]), [n, h / s, w / s, c]);
+        }
+        return tf.pad(x, [[0, 0], [0, 0], [0, 0], [op.padChannels, op.padChannels]]);
+      }
+      case "gap":
+        return tf.mean(get(op.x), [1, 2]);
+      case "fc":
+        return tf.add(tf.matMul(get(op.x), params[op.weight]!, false, true), params[op.bias]!);
+    }
+  }
+
+  private loss(logits: T, onehot: T): tf.Scalar {
+    return tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), 1))) as tf.Scalar;
+  }
+
+  private inputs(batch: Batch): { x: T; onehot: T } {
+    const [c, h, w] = this.spec.inputShape;
+    return {
+      x: tf.tensor(batch.x.subarray(0, batch.size * c * h * w), [batch.size, c, h, w]),
+      onehot: tf.tensor(oneHot(batch.y, batch.size, this.spec.numClasses), [batch.size, this.spec.numClasses]),
+    };
+  }
+
+  /** Gradients with respect to the effective (masked) parameters, plus BN statistics. */
+  private lossAndGrads(batch: Batch) {
+    return scoped(() => {
+      const { x, onehot } = this.inputs(batch);
+      const eff = this.effectiveParams();
+      const names = this.spec.params.map((p) => p.name);
+      // valueAndGrads disposes tensors made inside f, so BN statistics and logits are read out there.
+      const bnStats = new Map<string, { mean: Float32Array; variance: Float32Array; count: number }>();
+      let logits = new Float32Array(0);
+      const f = (...ps: T[]) => {
+        const params = Object.fromEntries(names.map((n, i) => [n, ps[i]!]));
+        const r = this.forward(x, params, true);
+        for (const [k, s] of r.stats) bnStats.set(k, { mean: s.mean.dataSync() as Float32Array, variance: s.variance.dataSync() as Float32Array, count: s.count });
+        logits = r.logits.dataSync() as Float32Array;
+        return this.loss(r.logits, onehot);
+      };
+      const { value, grads } = tf.valueAndGrads(f)(names.map((n) => eff[n]!));
+      const g: Tensors = {};
+      names.forEach((n, i) => (g[n] = grads[i]!.dataSync() as Float32Array));
+      return { loss: value.dataSync()[0]!, grads: g, logits, bnStats };
+    });
+  }
+
+  async gradients(batch: Batch): Promise<GradientResult> {
+    const r = this.lossAndGrads(batch);
+    return { loss: r.loss, grads: r.grads };
+  }
+
+  async trainStep(batch: Batch, lr: number): Promise<StepResult> {
+    const r = this.lossAndGrads(batch);
+    const { momentum: mom, weightDecay: wd } = this.o.sgd;
+    const params: Tensors = {}, momentum: Tensors = {};
+    for (const p of this.spec.params) {
+      const theta = this.state.params[p.name]!, v = this.state.momentum[p.name]!, g = r.grads[p.name]!, m = this.masks[p.name];
+      const nt = new Float32Array(theta.length), nv = new Float32Array(theta.length);
+      for (let i = 0; i < theta.length; i++) {
+        const gi = (m ? g[i]! * m[i]! : g[i]!) + wd * theta[i]!;
+        nv[i] = mom * v[i]! + gi;
+        nt[i] = (theta[i]! - lr * nv[i]!) * (m ? m[i]! : 1);
+      }
+      params[p.name] = nt;
+      momentum[p.name] = nv;
+    }
+    const buffers: Tensors = {};
+    const bnm = this.o.bn.momentum;
+    for (const op of this.spec.ops) {
+      if (op.kind !== "bn") continue;
+      const s = r.bnStats.get(op.out)!;
+      const rm = this.state.buffers[op.mean]!, rv = this.state.buffers[op.var]!;
+      buffers[op.mean] = rm.map((v, i) => (1 - bnm) * v + bnm * s.mean[i]!);
+      buffers[op.var] = rv.map((v, i) => (1 - bnm) * v + bnm * s.variance[i]! * (s.count / (s.count - 1)));
+    }
+    this.state = { params, momentum, buffers };
+    return { loss: r.loss, correct: countCorrect(r.logits, batch.y, batch.size, this.spec.numClasses) };
+  }
+
+  async predict(x: Float32Array, size: number): Promise<Float32Array> {
+    return scoped(() => {
+      const [c, h, w] = this.spec.inputShape;
+      const xt = tf.tensor(x.subarray(0, size * c * h * w), [size, c, h, w]);
+      return this.forward(xt, this.effectiveParams(), false).logits.dataSync() as Float32Array;
+    });
+  }
+
+  async dispose(): Promise<void> {}
+}
+

@@ -1,0 +1,64 @@
+import { describe, expect, test } from "bun:test";
+import { createTrainer } from "../../src/engine/registry.ts";
+import { freshState } from "../../src/engine/state.ts";
+import { cloneState, type Trainer } from "../../src/engine/types.ts";
+import { prunableLayers } from "../../src/models/spec.ts";
+import { Rng } from "../../src/util/rng.ts";
+import { maxRelDiff, optim, randomBatch, tinySpecs } from "../helpers/tiny-models.ts";
+
+const TOL = 1e-4;
+
+async function pair(specIndex: number): Promise<[Trainer, Trainer]> {
+  const spec = tinySpecs()[specIndex]!;
+  const state = freshState(spec, 7);
+  const onnx = await createTrainer({ engine: "onnx", provider: "cpu" }, { spec, ...optim, threads: 1 }, cloneState(state));
+  const tfjs = await createTrainer({ engine: "tfjs", tfjsBackend: "cpu" }, { spec, ...optim }, cloneState(state));
+  return [onnx, tfjs];
+}
+
+/** A random 0/1 mask on every conv weight, the same for both engines. */
+function setRandomMasks(trainers: Trainer[], seed: number): void {
+  const spec = trainers[0]!.spec;
+  for (const layer of prunableLayers(spec)) {
+    const rng = new Rng(seed, "mask", layer.name);
+    const mask = trainers[0]!.masks[layer.name]!.map(() => (rng.next() < 0.4 ? 0 : 1));
+    for (const t of trainers) t.masks[layer.name] = mask.slice();
+  }
+}
+
+for (const [i, arch] of ["preresnet20", "resnet20a"].entries()) {
+  describe(`ONNX engine vs TensorFlow.js cpu oracle: ${arch}`, () => {
+    test("same loss and gradients for the same weights and batch", async () => {
+      const [onnx, tfjs] = await pair(i);
+      setRandomMasks([onnx, tfjs], 3);
+      const batch = randomBatch(onnx.spec, 6, 11);
+      const a = await onnx.gradients(batch);
+      const b = await tfjs.gradients(batch);
+      expect(Math.abs(a.loss - b.loss)).toBeLessThan(TOL);
+      for (const p of onnx.spec.params) {
+        const d = maxRelDiff(a.grads[p.name]!, b.grads[p.name]!);
+        if (d > TOL) throw new Error(`gradient of ${p.name} differs by ${d}`);
+      }
+    });
+
+    test("same updated weights, momentum and BN statistics after three masked SGD steps", async () => {
+      const [onnx, tfjs] = await pair(i);
+      setRandomMasks([onnx, tfjs], 5);
+      for (let step = 0; step < 3; step++) {
+        const batch = randomBatch(onnx.spec, 6, 100 + step);
+        const ra = await onnx.trainStep(batch, 0.05);
+        const rb = await tfjs.trainStep(batch, 0.05);
+        expect(Math.abs(ra.loss - rb.loss)).toBeLessThan(TOL);
+        expect(ra.correct).toBe(rb.correct);
+      }
+      for (const kind of ["params", "momentum", "buffers"] as const) {
+        for (const [name, v] of Object.entries(onnx.state[kind])) {
+          const d = maxRelDiff(v, tfjs.state[kind][name]!);
+          if (d > TOL) throw new Error(`${kind} ${name} differs by ${d}`);
+        }
+      }
+      const batch = randomBatch(onnx.spec, 4, 999);
+      expect(maxRelDiff(await onnx.predict(batch.x, 4), await tfjs.predict(batch.x, 4))).toBeLessThan(TOL);
+    });
+  });
+}

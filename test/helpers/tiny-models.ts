@@ -1,0 +1,31 @@
+import { buildModel } from "../../src/models/registry.ts";
+import type { ModelSpec } from "../../src/models/spec.ts";
+import { Rng } from "../../src/util/rng.ts";
+import type { Batch } from "../../src/engine/types.ts";
+
+/** Small versions of both architectures: every op kind, both stride-2 paths, fast on the JS oracle. */
+export function tinySpecs(): ModelSpec[] {
+  return [
+    buildModel("preresnet20", { width: 4, inputShape: [3, 8, 8], numClasses: 5 }),
+    buildModel("resnet20a", { width: 4, inputShape: [2, 8, 8], numClasses: 3 }),
+  ];
+}
+
+export function randomBatch(spec: ModelSpec, size: number, seed: number): Batch {
+  const rng = new Rng(seed, "batch");
+  const [c, h, w] = spec.inputShape;
+  const x = new Float32Array(size * c * h * w);
+  for (let i = 0; i < x.length; i++) x[i] = rng.normal();
+  const y = Array.from({ length: size }, () => rng.int(spec.numClasses));
+  return { x, y, size };
+}
+
+/** Largest |a-b| / max(1, |b|) over all elements. */
+export function maxRelDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(b[i]!)));
+  return m;
+}
+
+export const optim = { sgd: { momentum: 0.9, weightDecay: 5e-4 }, bn: { eps: 1e-5, momentum: 0.1 } };
