@@ -1,0 +1,45 @@
+import { availableParallelism } from "node:os";
+import type { TrainingConfig } from "../config/generated/training.ts";
+import { resolveDataset } from "../data/resolve.ts";
+import type { Dataset } from "../data/types.ts";
+import { createTrainer } from "../engine/registry.ts";
+import { freshState } from "../engine/state.ts";
+import type { ModelState, Trainer, TrainerOptions } from "../engine/types.ts";
+import { buildModel } from "../models/registry.ts";
+import type { ModelSpec } from "../models/spec.ts";
+
+export async function loadData(cfg: TrainingConfig, log?: (line: string) => void): Promise<Dataset> {
+  return resolveDataset({
+    dataset: cfg.data.dataset,
+    dataDir: cfg.data.dataDir,
+    cacheDir: cfg.data.cacheDir,
+    download: cfg.data.download,
+    padTo: cfg.data.padTo,
+    trainLimit: cfg.data.trainLimit,
+    testLimit: cfg.data.testLimit,
+    seed: cfg.seed,
+    log,
+  });
+}
+
+export function modelFor(cfg: TrainingConfig, data: Pick<Dataset, "channels" | "height" | "width" | "numClasses">): ModelSpec {
+  return buildModel(cfg.model.arch, { width: cfg.model.width, inputShape: [data.channels, data.height, data.width], numClasses: data.numClasses });
+}
+
+export function trainerOptions(cfg: TrainingConfig, spec: ModelSpec): TrainerOptions {
+  return {
+    spec,
+    sgd: { momentum: cfg.optim.momentum, weightDecay: cfg.optim.weightDecay },
+    bn: { eps: cfg.optim.bnEps, momentum: cfg.optim.bnMomentum },
+    threads: cfg.engine.threads > 0 ? cfg.engine.threads : availableParallelism(),
+  };
+}
+
+/** The trainer a config asks for, with fresh weights from the config's seed unless a state is given. */
+export async function trainerFor(cfg: TrainingConfig, spec: ModelSpec, o: { state?: ModelState; log?: (line: string) => void } = {}): Promise<Trainer> {
+  return createTrainer(
+    { engine: cfg.engine.name, provider: cfg.engine.provider, log: o.log },
+    trainerOptions(cfg, spec),
+    o.state ?? freshState(spec, cfg.seed),
+  );
+}

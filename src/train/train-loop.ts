@@ -1,0 +1,100 @@
+import type { OptimConfig } from "../config/generated/training.ts";
+import { BatchLoader } from "../data/batches.ts";
+import type { Dataset } from "../data/types.ts";
+import type { Trainer } from "../engine/types.ts";
+import { loadCheckpoint, saveCheckpoint, checkpointExists } from "./checkpoint.ts";
+import { evaluate } from "./evaluate.ts";
+import { learningRate } from "./schedule.ts";
+
+export interface EpochRecord {
+  epoch: number;
+  lr: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  testLoss?: number;
+  testAccuracy?: number;
+  seconds: number;
+}
+
+export type TrainOutcome =
+  | { status: "done"; epochs: EpochRecord[]; resumedFrom: number }
+  | { status: "diverged"; epochs: EpochRecord[]; resumedFrom: number; divergedAt: { epoch: number; step: number; loss: number } };
+
+export interface TrainLoopOptions {
+  trainer: Trainer;
+  data: Dataset;
+  optim: OptimConfig;
+  augment: { cropPadding: number; flip: boolean };
+  seed: number;
+  /** Evaluate on the test split after these epochs (1-based); default: every epoch. */
+  evalAt?: (epoch: number) => boolean;
+  /** Resume from / save to this file after every epoch. */
+  checkpointPath?: string;
+  /** Called after each epoch, after the checkpoint is written (e.g. to save epoch snapshots). */
+  onEpoch?: (rec: EpochRecord, trainer: Trainer) => void | Promise<void>;
+  onStep?: (p: { epoch: number; step: number; stepsPerEpoch: number; loss: number }) => void;
+  /** Stops after this many epochs in this call (tests simulate a kill); the run stays resumable. */
+  stopAfterEpochs?: number;
+  meta?: Record<string, unknown>;
+}
+
+/**
+ * SGD over the training split for optim.epochs. A non-finite loss stops the run and
+ * returns status "diverged" with the epoch and step, never an exception.
+ */
+export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
+  const { trainer, data, optim } = o;
+  let start = 0;
+  const history: EpochRecord[] = [];
+  if (o.checkpointPath && checkpointExists(o.checkpointPath)) {
+    const ck = loadCheckpoint(o.checkpointPath);
+    if (ck.rng.seed !== o.seed) throw new Error(`${o.checkpointPath}: written with seed ${ck.rng.seed}, this run uses ${o.seed}; use another path`);
+    trainer.state = ck.state;
+    for (const [k, m] of Object.entries(ck.masks)) trainer.masks[k] = m;
+    start = ck.epoch;
+    history.push(...((ck.meta.history as EpochRecord[] | undefined) ?? []));
+  }
+  const resumedFrom = start;
+  const stopAt = o.stopAfterEpochs === undefined ? optim.epochs : Math.min(optim.epochs, start + o.stopAfterEpochs);
+  for (let epoch = start; epoch < stopAt; epoch++) {
+    const t0 = performance.now();
+    const lr = learningRate(optim.schedule, optim.lr, epoch, optim.epochs);
+    const loader = new BatchLoader(data.train, {
+      batchSize: optim.batchSize,
+      shuffle: true,
+      seed: o.seed,
+      epoch,
+      augment: o.augment,
+      mean: data.mean,
+      std: data.std,
+      height: data.height,
+      width: data.width,
+      dropLast: false,
+    });
+    const stepsPerEpoch = Math.ceil(data.train.count / optim.batchSize);
+    let lossSum = 0, correct = 0, seen = 0, step = 0;
+    for (const batch of loader) {
+      const r = await trainer.trainStep(batch, lr);
+      if (!Number.isFinite(r.loss)) {
+        return { status: "diverged", epochs: history, resumedFrom, divergedAt: { epoch: epoch + 1, step, loss: r.loss } };
+      }
+      lossSum += r.loss * batch.size;
+      correct += r.correct;
+      seen += batch.size;
+      o.onStep?.({ epoch: epoch + 1, step: ++step, stepsPerEpoch, loss: r.loss });
+    }
+    const rec: EpochRecord = { epoch: epoch + 1, lr, trainLoss: lossSum / seen, trainAccuracy: correct / seen, seconds: 0 };
+    if (o.evalAt?.(epoch + 1) ?? true) {
+      const ev = await evaluate(trainer, data, data.test, Math.max(optim.batchSize, 256));
+      rec.testLoss = ev.loss;
+      rec.testAccuracy = ev.accuracy;
+    }
+    rec.seconds = (performance.now() - t0) / 1000;
+    history.push(rec);
+    if (o.checkpointPath) {
+      saveCheckpoint(o.checkpointPath, { epoch: epoch + 1, state: trainer.state, masks: trainer.masks, rng: { seed: o.seed }, meta: { ...o.meta, history } });
+    }
+    await o.onEpoch?.(rec, trainer);
+  }
+  return { status: "done", epochs: history, resumedFrom };
+}
