@@ -1,0 +1,187 @@
+/**
+ * Fetches and unpacks the official CIFAR-10 binary tarball into the cache directory.
+ * Atomicity: bytes go to a temp file, are MD5-checked, extracted into a temp directory,
+ * and only then renamed to `<cacheDir>/cifar-10-batches-bin` — so an interrupted run
+ * never leaves anything that findCifar10 would accept.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { CIFAR10_DIRNAME, findCifar10, isCompleteCifar10Dir } from "./cifar10.ts";
+import type { Cifar10LoadOptions } from "./cifar10.ts";
+import { DataError, describeSize } from "./errors.ts";
+import { extractTar } from "./tar.ts";
+
+export const CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
+export const CIFAR10_MD5 = "c32a1d4ab5d03f1284b67883e8d87530";
+/** A tarball placed here by hand (e.g. on an offline machine) is used instead of downloading. */
+export const CIFAR10_ARCHIVE_NAME = "cifar-10-binary.tar.gz";
+
+export type FetchLike = (url: string, init?: { signal?: AbortSignal }) => Promise<Response>;
+
+export interface DownloadCifar10Options extends Cifar10LoadOptions {
+  cacheDir: string;
+  /** Called after every received chunk; `total` is undefined when the server sends no length. */
+  onProgress?: (bytes: number, total: number | undefined) => void;
+  fetchImpl?: FetchLike;
+  url?: string;
+  md5?: string;
+  /** Give up if response headers take longer than this (ms). */
+  connectTimeoutMs?: number;
+  /** Give up if the body stalls for longer than this (ms). */
+  stallTimeoutMs?: number;
+}
+
+const TEMP_RE = /^\.cifar10-(\d+)-[0-9a-f]+\.(part|extract)$/;
+
+function tempName(kind: "part" | "extract"): string {
+  return `.cifar10-${process.pid}-${randomBytes(4).toString("hex")}.${kind}`;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Removes temp files of downloads whose process died (killed runs cannot clean up after themselves). */
+export function removeStaleTemps(cacheDir: string): void {
+  if (!existsSync(cacheDir)) return;
+  for (const entry of readdirSync(cacheDir)) {
+    const m = TEMP_RE.exec(entry);
+    if (m && !pidAlive(Number(m[1]))) rmSync(join(cacheDir, entry), { recursive: true, force: true });
+  }
+}
+
+function md5Mismatch(file: string, expected: string, actual: string, fix: string): DataError {
+  return new DataError(`${file}: MD5 mismatch: expected ${expected}, got ${actual}; the file is corrupt or not the CIFAR-10 binary archive. ${fix}`, file);
+}
+
+async function downloadTo(path: string, opts: DownloadCifar10Options, url: string): Promise<string> {
+  const fetchImpl = opts.fetchImpl ?? ((u, init) => fetch(u, init));
+  const ctrl = new AbortController();
+  let abortReason = "";
+  const arm = (ms: number, why: string) =>
+    setTimeout(() => {
+      abortReason = why;
+      ctrl.abort(new Error(why));
+    }, ms);
+  const connectMs = opts.connectTimeoutMs ?? 30_000;
+  const stallMs = opts.stallTimeoutMs ?? 60_000;
+  const fix = `Check network access, or fetch ${url} elsewhere and place it at ${join(opts.cacheDir, CIFAR10_ARCHIVE_NAME)}, or pass --data-dir.`;
+
+  let timer = arm(connectMs, `no response within ${connectMs} ms`);
+  const fh = await open(path, "wx");
+  try {
+    let res: Response;
+    try {
+      res = await fetchImpl(url, { signal: ctrl.signal });
+    } catch (e) {
+      throw new DataError(`could not download ${url}: ${abortReason || (e as Error).message}. ${fix}`, url);
+    }
+    if (!res.ok || !res.body) {
+      throw new DataError(`could not download ${url}: HTTP ${res.status} ${res.statusText}. ${fix}`, url);
+    }
+    const lengthHeader = Number(res.headers.get("content-length"));
+    const total = Number.isFinite(lengthHeader) && lengthHeader > 0 ? lengthHeader : undefined;
+    const hash = createHash("md5");
+    let bytes = 0;
+    const reader = res.body.getReader();
+    clearTimeout(timer);
+    timer = arm(stallMs, `download stalled for ${stallMs} ms`);
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        clearTimeout(timer);
+        timer = arm(stallMs, `download stalled for ${stallMs} ms`);
+        hash.update(value);
+        await fh.write(value);
+        bytes += value.length;
+        opts.onProgress?.(bytes, total);
+      }
+    } catch (e) {
+      throw new DataError(`download of ${url} failed after ${describeSize(bytes)}: ${abortReason || (e as Error).message}. ${fix}`, url);
+    }
+    if (total !== undefined && bytes !== total) {
+      throw new DataError(`download of ${url} is truncated: expected ${describeSize(total)}, received ${describeSize(bytes)}. Re-run to download again. ${fix}`, url);
+    }
+    return hash.digest("hex");
+  } finally {
+    clearTimeout(timer);
+    await fh.close();
+  }
+}
+
+async function md5OfFile(path: string): Promise<string> {
+  const hash = createHash("md5");
+  // Streamed so a 160 MB archive is not held in memory just to hash it.
+  for await (const chunk of Bun.file(path).stream()) hash.update(chunk);
+  return hash.digest("hex");
+}
+
+/**
+ * Ensures a complete CIFAR-10 copy exists in `cacheDir` and returns its directory,
+ * downloading (or using a hand-placed `cifar-10-binary.tar.gz`) when needed.
+ */
+export async function downloadCifar10(opts: DownloadCifar10Options): Promise<string> {
+  const { cacheDir } = opts;
+  const cached = findCifar10(cacheDir, opts);
+  if (cached) return cached;
+  mkdirSync(cacheDir, { recursive: true });
+  removeStaleTemps(cacheDir);
+
+  const url = opts.url ?? CIFAR10_URL;
+  const expectedMd5 = (opts.md5 ?? CIFAR10_MD5).toLowerCase();
+  const manualArchive = join(cacheDir, CIFAR10_ARCHIVE_NAME);
+  const partPath = join(cacheDir, tempName("part"));
+  const extractDir = join(cacheDir, tempName("extract"));
+  try {
+    let archive: string;
+    if (existsSync(manualArchive)) {
+      archive = manualArchive;
+      const actual = await md5OfFile(manualArchive);
+      if (actual !== expectedMd5) {
+        throw md5Mismatch(manualArchive, expectedMd5, actual, `Delete ${manualArchive} and re-run to download it again.`);
+      }
+    } else {
+      archive = partPath;
+      const actual = await downloadTo(partPath, opts, url);
+      if (actual !== expectedMd5) {
+        throw md5Mismatch(url, expectedMd5, actual, `The partial file was deleted; re-run to download again, or fetch the archive manually, check its MD5 and place it at ${manualArchive}.`);
+      }
+    }
+
+    let tar: Uint8Array;
+    try {
+      tar = gunzipSync(new Uint8Array(await Bun.file(archive).arrayBuffer()));
+    } catch (e) {
+      throw new DataError(`${archive}: not a valid gzip archive (${(e as Error).message}); delete it and re-download.`, archive);
+    }
+    mkdirSync(extractDir);
+    extractTar(tar, extractDir, archive);
+    const extracted = join(extractDir, CIFAR10_DIRNAME);
+    if (!isCompleteCifar10Dir(extracted, opts)) {
+      throw new DataError(`${archive}: archive does not contain a complete ${CIFAR10_DIRNAME} directory; delete it and re-download.`, archive);
+    }
+
+    const finalDir = join(cacheDir, CIFAR10_DIRNAME);
+    // Whatever sits there failed findCifar10 above (an incomplete manual copy); replace it.
+    rmSync(finalDir, { recursive: true, force: true });
+    try {
+      renameSync(extracted, finalDir);
+    } catch (e) {
+      // A concurrent run may have finished first; its copy is as good as ours.
+      if (!findCifar10(cacheDir, opts)) throw e;
+    }
+    return finalDir;
+  } finally {
+    rmSync(partPath, { force: true });
+    rmSync(extractDir, { recursive: true, force: true });
+  }
+}

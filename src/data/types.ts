@@ -1,0 +1,23 @@
+/** Images are NCHW uint8 (count*C*H*W bytes); labels one byte per image. */
+export interface Split {
+  images: Uint8Array;
+  labels: Uint8Array;
+  count: number;
+}
+
+export type DatasetName = "cifar10" | "fashion-mnist" | "fashion-mnist-embedded" | "synthetic";
+
+export interface Dataset {
+  name: DatasetName;
+  /** Human-readable provenance, recorded in run metadata. */
+  source: string;
+  channels: number;
+  height: number;
+  width: number;
+  numClasses: number;
+  /** Per-channel normalisation constants in [0,1] pixel units. */
+  mean: number[];
+  std: number[];
+  train: Split;
+  test: Split;
+}
