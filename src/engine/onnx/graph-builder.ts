@@ -37,7 +37,7 @@ export class GraphBuilder {
       domain: o.domain ?? "",
       input: inputs,
       output: outs,
-      name: this.fresh(`n_${opType}`),
+      name: this.fresh(`n_${o.name ?? opType}`),
       attribute: Object.entries(attrs).map(([name, v]) => attribute(name, v)),
     });
     return outs;
@@ -76,7 +76,8 @@ export class GraphBuilder {
     return name;
   }
 
-  output(name: string, dims: Dim[]): void {
+  /** A graph output; dims may be left out when they vary (benchmarks). */
+  output(name: string, dims?: Dim[]): void {
     this.outputs.push(valueInfo(name, dims));
   }
 
@@ -99,16 +100,9 @@ export class GraphBuilder {
   }
 }
 
-function valueInfo(name: string, dims: Dim[]): onnx.IValueInfoProto {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType: DT.FLOAT,
-        shape: { dim: dims.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) },
-      },
-    },
-  };
+function valueInfo(name: string, dims?: Dim[]): onnx.IValueInfoProto {
+  const shape = dims ? { shape: { dim: dims.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) } } : {};
+  return { name, type: { tensorType: { elemType: DT.FLOAT, ...shape } } };
 }
 
 function attribute(name: string, v: AttrValue): onnx.IAttributeProto {

@@ -126,7 +126,7 @@ export class TfjsTrainer implements Trainer {
       const names = this.spec.params.map((p) => p.name);
       // valueAndGrads disposes tensors made inside f, so BN statistics and logits are read out there.
       const bnStats = new Map<string, { mean: Float32Array; variance: Float32Array; count: number }>();
-      let logits = new Float32Array(0);
+      let logits: Float32Array = new Float32Array(0);
       const f = (...ps: T[]) => {
         const params = Object.fromEntries(names.map((n, i) => [n, ps[i]!]));
         const r = this.forward(x, params, true);

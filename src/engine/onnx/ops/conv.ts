@@ -3,11 +3,11 @@ import { savedOf, type OpEmitter } from "./context.ts";
 
 /**
  * Conv without bias. Gradients use only standard ops so every EP can run them:
- * - input: Conv of the (zero-interleaved, if strided) output gradient with the
- *   filter transposed [1,0,2,3] and flipped; ORT's Conv kernel is about twice as fast
- *   as ConvTranspose for this (design notes).
- * - filter: im2col of the input (k*k Slices of the padded input, concatenated so that
- *   rows are c*k*k + kh*k + kw), a batched MatMul with the output gradient and a sum
+ * - input, stride 1: Conv of the output gradient with the filter transposed
+ *   [1,0,2,3] and flipped; ORT's Conv kernel is about twice as fast as ConvTranspose
+ *   here (design notes). Strided: ConvTranspose, faster than zero-interleaving dY and
+ *   a Conv (bench/strided-input-grad-variants.ts).
+ * - filter: im2col of the input, a batched MatMul with the output gradient and a sum
  *   over the batch; avoids transposing the large patch tensor.
  */
 export const conv: OpEmitter<"conv"> = {
@@ -26,31 +26,21 @@ export const conv: OpEmitter<"conv"> = {
     const k = op.kernel;
 
     // Filter gradient: patches [N, C*k*k, Ho*Wo] x dY^T [N, Ho*Wo, O] -> sum_n -> [C*k*k, O] -> [O, C, k, k].
-    const xp = op.pad > 0 ? g.op1("Pad", [x, g.constInt64([0, 0, op.pad, op.pad, 0, 0, op.pad, op.pad])]) : x;
-    const slices: string[] = [];
-    for (let kh = 0; kh < k; kh++)
-      for (let kw = 0; kw < k; kw++) {
-        const s = g.op1("Slice", [
-          xp,
-          g.constInt64([kh, kw]),
-          g.constInt64([kh + op.stride * (ho - 1) + 1, kw + op.stride * (wo - 1) + 1]),
-          g.constInt64([2, 3]),
-          g.constInt64([op.stride, op.stride]),
-        ]);
-        slices.push(k === 1 ? s : g.op1("Unsqueeze", [s, g.constInt64([2])]));
-      }
-    const stacked = k === 1 ? slices[0]! : g.op1("Concat", slices, { axis: 2 }); // [N, C, k*k, Ho, Wo]
-    const patches = g.op1("Reshape", [stacked, g.constInt64([0, op.cin * k * k, ho * wo])]);
+    const patches = g.op1("Reshape", [im2col(g, x, op.cin, k, op.stride, op.pad, op.out), g.constInt64([0, op.cin * k * k, ho * wo])]);
     const dYt = g.op1("Transpose", [g.op1("Reshape", [dY, g.constInt64([0, op.cout, ho * wo])])], { perm: [0, 2, 1] });
-    const dWt = g.op1("ReduceSum", [g.op1("MatMul", [patches, dYt]), g.constInt64([0])], { keepdims: 0 }); // [C*k*k, O]
+    const dWt = g.op1("ReduceSum", [g.op1("MatMul", [patches, dYt], {}, `dw_${op.out}`), g.constInt64([0])], { keepdims: 0 }); // [C*k*k, O]
     const dW = g.op1("Reshape", [g.op1("Transpose", [dWt], { perm: [1, 0] }), g.constInt64([op.cout, op.cin, k, k])]);
     ctx.setParamGrad(op.weight, dW);
 
     if (!ctx.needsGrad(op.x)) return;
-    const wFlipT = flipTranspose(g, ctx.param(op.weight), k);
-    const dYup = op.stride === 1 ? dY : zeroInterleave(g, dY, op.cout, ho, wo, op.stride, hi, wi);
-    const back = k - 1 - op.pad;
-    const dX = g.op1("Conv", [dYup, wFlipT], { kernel_shape: [k, k], pads: [back, back, back, back], strides: [1, 1] });
+    let dX: string;
+    if (op.stride === 1) {
+      const back = k - 1 - op.pad;
+      dX = g.op1("Conv", [dY, flipTranspose(g, ctx.param(op.weight), k)], { kernel_shape: [k, k], pads: [back, back, back, back], strides: [1, 1] }, `dx_${op.out}`);
+    } else {
+      const extra = [hi, wi].map((size) => size - ((ho - 1) * op.stride - 2 * op.pad + k));
+      dX = g.op1("ConvTranspose", [dY, ctx.param(op.weight)], { kernel_shape: [k, k], pads: [op.pad, op.pad, op.pad, op.pad], strides: [op.stride, op.stride], output_padding: extra }, `dx_${op.out}`);
+    }
     ctx.addGrad(op.x, dX);
   },
 };
@@ -72,4 +62,19 @@ export function zeroInterleave(g: GraphBuilder, dY: string, c: number, ho: numbe
   let up = g.op1("Reshape", [padded, g.constInt64([0, c, ho * stride, wo * stride])]);
   if (ho * stride !== h || wo * stride !== w) up = g.op1("Slice", [up, g.constInt64([0, 0]), g.constInt64([h, w]), g.constInt64([2, 3])]);
   return up;
+}
+
+/**
+ * Patches [N, C*k*k, Ho, Wo] (row c*k*k + kh*k + kw) in one op: a grouped Conv whose
+ * fixed 0/1 kernel copies each input channel to its k*k shifted positions. On ORT CPU
+ * this is about 2x faster than Pad + k*k Slices + Concat (bench/conv-grad-variants.ts).
+ */
+function im2col(g: GraphBuilder, x: string, c: number, k: number, stride: number, pad: number, hint: string): string {
+  if (k === 1 && pad === 0) {
+    return stride === 1 ? x : g.op1("Slice", [x, g.constInt64([0, 0]), g.constInt64([Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER]), g.constInt64([2, 3]), g.constInt64([stride, stride])]);
+  }
+  const kk = k * k;
+  const onehot = new Array<number>(c * kk * kk).fill(0);
+  for (let ch = 0; ch < c; ch++) for (let j = 0; j < kk; j++) onehot[(ch * kk + j) * kk + j] = 1;
+  return g.op1("Conv", [x, g.constFloat(onehot, [c * kk, 1, k, k])], { group: c, kernel_shape: [k, k], pads: [pad, pad, pad, pad], strides: [stride, stride] }, `im2col_${hint}`);
 }

@@ -1,0 +1,105 @@
+#!/usr/bin/env bun
+/**
+ * Microbenchmark of ONNX formulations of the conv filter gradient (3x3, stride 1, pad 1),
+ * the largest cost in a training step. Each variant is checked against the first
+ * before it is timed. Usage: bun bench/conv-grad-variants.ts [--batch 128] [--c 16] [--hw 32]
+ */
+import { Command } from "commander";
+import { availableParallelism } from "node:os";
+import * as ort from "onnxruntime-node";
+import { GraphBuilder } from "../src/engine/onnx/graph-builder.ts";
+
+const o = new Command().option("--batch <n>", "", "128").option("--c <n>", "channels in and out", "16").option("--hw <n>", "", "32").option("--threads <n>", "", String(availableParallelism())).option("--reps <n>", "", "10").parse().opts();
+const N = +o.batch, C = +o.c, O = +o.c, H = +o.hw, W = +o.hw;
+
+type Build = (g: GraphBuilder, x: string, dy: string) => string;
+
+const variants: Record<string, Build> = {
+  "pad + 9 slices + concat + batched MatMul": (g, x, dy) => {
+    const xp = g.op1("Pad", [x, g.constInt64([0, 0, 1, 1, 0, 0, 1, 1])]);
+    const sl: string[] = [];
+    for (let kh = 0; kh < 3; kh++) for (let kw = 0; kw < 3; kw++) sl.push(g.op1("Unsqueeze", [g.op1("Slice", [xp, g.constInt64([kh, kw]), g.constInt64([kh + H, kw + W]), g.constInt64([2, 3])]), g.constInt64([2])]));
+    const p = g.op1("Reshape", [g.op1("Concat", sl, { axis: 2 }), g.constInt64([0, C * 9, H * W])]);
+    const dyt = g.op1("Transpose", [g.op1("Reshape", [dy, g.constInt64([0, O, H * W])])], { perm: [0, 2, 1] });
+    const r = g.op1("ReduceSum", [g.op1("MatMul", [p, dyt]), g.constInt64([0])], { keepdims: 0 });
+    return g.op1("Reshape", [g.op1("Transpose", [r], { perm: [1, 0] }), g.constInt64([O, C, 3, 3])]);
+  },
+  "one-hot depthwise Conv im2col + batched MatMul": (g, x, dy) => {
+    const e = new Array(C * 9 * 9).fill(0);
+    for (let c = 0; c < C; c++) for (let k = 0; k < 9; k++) e[(c * 9 + k) * 9 + k] = 1;
+    const p = g.op1("Reshape", [g.op1("Conv", [x, g.constFloat(e, [C * 9, 1, 3, 3])], { group: C, pads: [1, 1, 1, 1], kernel_shape: [3, 3] }), g.constInt64([0, C * 9, H * W])]);
+    const dyt = g.op1("Transpose", [g.op1("Reshape", [dy, g.constInt64([0, O, H * W])])], { perm: [0, 2, 1] });
+    const r = g.op1("ReduceSum", [g.op1("MatMul", [p, dyt]), g.constInt64([0])], { keepdims: 0 });
+    return g.op1("Reshape", [g.op1("Transpose", [r], { perm: [1, 0] }), g.constInt64([O, C, 3, 3])]);
+  },
+  "one-hot Conv on [N*C,1,H,W] im2col + batched MatMul": (g, x, dy) => {
+    const e = new Array(9 * 9).fill(0);
+    for (let k = 0; k < 9; k++) e[k * 9 + k] = 1;
+    const x1 = g.op1("Reshape", [x, g.constInt64([-1, 1, H, W])]);
+    const p = g.op1("Reshape", [g.op1("Conv", [x1, g.constFloat(e, [9, 1, 3, 3])], { pads: [1, 1, 1, 1], kernel_shape: [3, 3] }), g.constInt64([-1, C * 9, H * W])]);
+    const dyt = g.op1("Transpose", [g.op1("Reshape", [dy, g.constInt64([0, O, H * W])])], { perm: [0, 2, 1] });
+    const r = g.op1("ReduceSum", [g.op1("MatMul", [p, dyt]), g.constInt64([0])], { keepdims: 0 });
+    return g.op1("Reshape", [g.op1("Transpose", [r], { perm: [1, 0] }), g.constInt64([O, C, 3, 3])]);
+  },
+  "im2col only (one-hot depthwise Conv)": (g, x) => {
+    const e = new Array(C * 9 * 9).fill(0);
+    for (let c = 0; c < C; c++) for (let k = 0; k < 9; k++) e[(c * 9 + k) * 9 + k] = 1;
+    const p = g.op1("Conv", [x, g.constFloat(e, [C * 9, 1, 3, 3])], { group: C, pads: [1, 1, 1, 1], kernel_shape: [3, 3] });
+    return g.op1("ReduceSum", [p, g.constInt64([0, 2, 3])], { keepdims: 0 });
+  },
+  "im2col only (one-hot Conv on [N*C,1,H,W])": (g, x) => {
+    const e = new Array(9 * 9).fill(0);
+    for (let k = 0; k < 9; k++) e[k * 9 + k] = 1;
+    const p = g.op1("Conv", [g.op1("Reshape", [x, g.constInt64([-1, 1, H, W])]), g.constFloat(e, [9, 1, 3, 3])], { pads: [1, 1, 1, 1], kernel_shape: [3, 3] });
+    return g.op1("ReduceSum", [p, g.constInt64([0, 2, 3])], { keepdims: 0 });
+  },
+  "forward Conv (reference cost)": (g, x) => {
+    const w = g.constFloat(new Array(O * C * 9).fill(0.01), [O, C, 3, 3]);
+    return g.op1("ReduceSum", [g.op1("Conv", [x, w], { pads: [1, 1, 1, 1], kernel_shape: [3, 3] }), g.constInt64([0, 2, 3])], { keepdims: 0 });
+  },
+  "3 width shifts x 3 row-shifted dY, one batched MatMul": (g, x, dy) => {
+    // P3[n, c*3+kw, j] = Xpad[n, c, j / W, j % W + kw] over the H-padded rows; D[n, kh*O+o, j] = dY shifted down kh rows.
+    const xp = g.op1("Pad", [x, g.constInt64([0, 0, 1, 1, 0, 0, 1, 1])]);
+    const sl: string[] = [];
+    for (let kw = 0; kw < 3; kw++) sl.push(g.op1("Unsqueeze", [g.op1("Slice", [xp, g.constInt64([kw]), g.constInt64([kw + W]), g.constInt64([3])]), g.constInt64([2])]));
+    const p3 = g.op1("Reshape", [g.op1("Concat", sl, { axis: 2 }), g.constInt64([0, C * 3, (H + 2) * W])]);
+    const ds: string[] = [];
+    for (let kh = 0; kh < 3; kh++) ds.push(g.op1("Pad", [dy, g.constInt64([0, 0, kh, 0, 0, 0, 2 - kh, 0])]));
+    const d = g.op1("Reshape", [g.op1("Concat", ds, { axis: 1 }), g.constInt64([0, 3 * O, (H + 2) * W])]);
+    const r = g.op1("ReduceSum", [g.op1("MatMul", [p3, g.op1("Transpose", [d], { perm: [0, 2, 1] })]), g.constInt64([0])], { keepdims: 0 }); // [3C (c,kw), 3O (kh,o)]
+    return g.op1("Transpose", [g.op1("Reshape", [r, g.constInt64([C, 3, 3, O])])], { perm: [3, 0, 2, 1] });
+  },
+  "channel-major Gemm over N*H*W": (g, x, dy) => {
+    const xp = g.op1("Pad", [x, g.constInt64([0, 0, 1, 1, 0, 0, 1, 1])]);
+    const sl: string[] = [];
+    for (let kh = 0; kh < 3; kh++) for (let kw = 0; kw < 3; kw++) sl.push(g.op1("Unsqueeze", [g.op1("Slice", [xp, g.constInt64([kh, kw]), g.constInt64([kh + H, kw + W]), g.constInt64([2, 3])]), g.constInt64([2])]));
+    const p = g.op1("Reshape", [g.op1("Transpose", [g.op1("Concat", sl, { axis: 2 })], { perm: [1, 2, 0, 3, 4] }), g.constInt64([C * 9, -1])]);
+    const dym = g.op1("Reshape", [g.op1("Transpose", [dy], { perm: [1, 0, 2, 3] }), g.constInt64([O, -1])]);
+    return g.op1("Reshape", [g.op1("Gemm", [dym, p], { transB: 1 }), g.constInt64([O, C, 3, 3])]);
+  },
+};
+
+const x = new ort.Tensor("float32", new Float32Array(N * C * H * W).map(() => Math.random() - 0.5), [N, C, H, W]);
+const dy = new ort.Tensor("float32", new Float32Array(N * O * H * W).map(() => Math.random() - 0.5), [N, O, H, W]);
+let ref: Float32Array | undefined;
+for (const [name, build] of Object.entries(variants)) {
+  const g = new GraphBuilder();
+  g.input("x", ["N", C, H, W]);
+  g.input("dy", ["N", O, H, W]);
+  g.alias(build(g, "x", "dy"), "dw");
+  g.output("dw");
+  const s = await ort.InferenceSession.create(g.toModel(name), { executionProviders: ["cpu"], intraOpNumThreads: +o.threads, interOpNumThreads: 1, graphOptimizationLevel: "all" });
+  const out = (await s.run({ x, dy })).dw!.data as Float32Array;
+  ref ??= out;
+  const comparable = out.length === ref.length;
+  let maxd = 0;
+  for (let i = 0; comparable && i < out.length; i++) maxd = Math.max(maxd, Math.abs(out[i]! - ref[i]!) / Math.max(1, Math.abs(ref[i]!)));
+  const times: number[] = [];
+  for (let r = 0; r < +o.reps; r++) {
+    const t0 = performance.now();
+    await s.run({ x, dy });
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  console.log(`${name.padEnd(52)} median ${times[times.length >> 1]!.toFixed(1).padStart(6)} ms  min ${times[0]!.toFixed(1).padStart(6)} ms  ${comparable ? `max rel diff ${maxd.toExponential(1)}` : "(timing only)"}`);
+}

@@ -1,0 +1,81 @@
+"""PyTorch CPU reference for bench:train: the same PreResNet-20 and training step
+(SGD momentum 0.9, weight decay 1e-4, BN in training mode, cross-entropy), timed the
+same way. Prints one JSON line. Run by bench/train-throughput.ts when torch imports."""
+import argparse, json, math, time
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(cin)
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.down = nn.Conv2d(cin, cout, 1, stride, bias=False) if stride != 1 or cin != cout else None
+
+    def forward(self, x):
+        out = self.conv1(F.relu(self.bn1(x)))
+        out = self.conv2(F.relu(self.bn2(out)))
+        return out + (self.down(x) if self.down is not None else x)
+
+
+class PreResNet20(nn.Module):
+    def __init__(self, width, in_ch, classes):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_ch, width, 3, 1, 1, bias=False)
+        layers, cin = [], width
+        for stage in range(3):
+            cout = width << stage
+            for i in range(3):
+                layers.append(Block(cin, cout, 2 if stage > 0 and i == 0 else 1))
+                cin = cout
+        self.layers = nn.Sequential(*layers)
+        self.bn = nn.BatchNorm2d(cin)
+        self.fc = nn.Linear(cin, classes)
+
+    def forward(self, x):
+        x = F.relu(self.bn(self.layers(self.conv1(x))))
+        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--width", type=int, default=16)
+    p.add_argument("--channels", type=int, default=3)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--steps", type=int, default=10)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    model = PreResNet20(a.width, a.channels, 10).train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+    x = torch.randn(a.batch, a.channels, 32, 32)
+    y = torch.randint(0, 10, (a.batch,))
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    for _ in range(a.warmup):
+        step()
+    times = []
+    for _ in range(a.steps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    med = times[len(times) // 2]
+    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "median_s": med, "min_s": times[0],
+                      "images_per_s": a.batch / med, "steps": a.steps}))
+
+
+if __name__ == "__main__":
+    main()
