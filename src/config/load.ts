@@ -1,5 +1,5 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const SCHEMA_DIR = join(import.meta.dir, "../../schemas");
@@ -18,10 +18,18 @@ export function schemaFile(name: string): string {
   return join(SCHEMA_DIR, `${name}.schema.json`);
 }
 
+let registered = false;
+
+/** Every schema is registered by its $id so schemas can $ref each other by file name. */
 function validator(name: string): ValidateFunction {
+  if (!registered) {
+    for (const f of readdirSync(SCHEMA_DIR).filter((f) => f.endsWith(".schema.json"))) ajv.addSchema(JSON.parse(readFileSync(join(SCHEMA_DIR, f), "utf8")));
+    registered = true;
+  }
   let v = compiled.get(name);
   if (!v) {
-    v = ajv.compile(JSON.parse(readFileSync(schemaFile(name), "utf8")));
+    v = ajv.getSchema(`${name}.schema.json`);
+    if (!v) throw new Error(`no schema ${name}.schema.json in ${SCHEMA_DIR}`);
     compiled.set(name, v);
   }
   return v;

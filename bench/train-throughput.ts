@@ -1,0 +1,248 @@
+#!/usr/bin/env bun
+/**
+ * bun run bench:train — training speed of every engine/EP that loads here, PyTorch CPU
+ * side by side when it imports, ORT's per-op cost table, and a real accuracy check.
+ * Writes train-throughput.md and .json to --report-dir.
+ */
+import { execa } from "execa";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import cliProgress from "cli-progress";
+import type { BenchTrainConfig } from "../src/config/generated/bench-train.ts";
+import { loadPresetConfig } from "../src/config/presets.ts";
+import { baseCommand, notice, runMain } from "../src/cli/common.ts";
+import { profileTrainStep, type StepProfile } from "../src/engine/onnx/profile.ts";
+import { detectProviders } from "../src/engine/onnx/providers.ts";
+import { createTrainer, type EngineChoice } from "../src/engine/registry.ts";
+import { freshState } from "../src/engine/state.ts";
+import { buildModel } from "../src/models/registry.ts";
+import type { ModelSpec } from "../src/models/spec.ts";
+import { contextMarkdown, runContext, table, type RunContext } from "../src/report/context.ts";
+import { loadData, modelFor, trainerFor } from "../src/train/setup.ts";
+import { trainLoop, type EpochRecord } from "../src/train/train-loop.ts";
+import { Rng } from "../src/util/rng.ts";
+import { writeFileAtomic } from "../src/util/atomic-write.ts";
+
+type Case = BenchTrainConfig["throughput"]["cases"][number];
+type EngineKey = BenchTrainConfig["throughput"]["engines"][number];
+
+type Measurement =
+  | { case: string; engine: EngineKey; status: "measured"; provider: string; threads: number; batchSize: number; steps: number; medianMs: number; minMs: number; imagesPerSecond: number }
+  | { case: string; engine: EngineKey; status: "skipped"; reason: string };
+
+type TorchResult = { case: string; status: "measured"; python: string; torch: string; threads: number; medianMs: number; imagesPerSecond: number } | { case: string; status: "skipped"; reason: string };
+
+interface AccuracyResult {
+  dataset: string;
+  source: string;
+  arch: string;
+  width: number;
+  trainImages: number;
+  testImages: number;
+  epochs: EpochRecord[];
+  status: string;
+  finalTestAccuracy: number | null;
+  wallSeconds: number;
+  engine: string;
+  provider: string;
+}
+
+interface BenchRecord {
+  context: RunContext;
+  preset: string;
+  threads: number;
+  config: BenchTrainConfig;
+  throughput: Measurement[];
+  torch: TorchResult[];
+  profile: { case: string; profile: StepProfile } | null;
+  accuracy: AccuracyResult | null;
+}
+
+function randomBatch(spec: ModelSpec, size: number) {
+  const rng = new Rng(0, "bench-batch");
+  const [c, h, w] = spec.inputShape;
+  const x = new Float32Array(size * c * h * w);
+  for (let i = 0; i < x.length; i++) x[i] = rng.normal();
+  return { x, y: Array.from({ length: size }, () => rng.int(spec.numClasses)), size };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+async function measureEngine(key: EngineKey, c: Case, cfg: BenchTrainConfig["throughput"], threads: number): Promise<Measurement> {
+  const spec = buildModel(c.arch, { width: c.width, inputShape: c.inputShape, numClasses: 10 });
+  let choice: EngineChoice;
+  if (key === "tfjs") choice = { engine: "tfjs", tfjsBackend: "auto" };
+  else {
+    const ep = key.slice("onnx-".length) as "cpu" | "cuda" | "webgpu";
+    const st = detectProviders().find((p) => p.name === ep)!;
+    if (!st.available) return { case: c.name, engine: key, status: "skipped", reason: st.reason ?? "unavailable" };
+    choice = { engine: "onnx", provider: ep, log: notice };
+  }
+  const opts = { spec, sgd: { momentum: 0.9, weightDecay: 1e-4 }, bn: { eps: 1e-5, momentum: 0.1 }, threads };
+  let trainer;
+  try {
+    trainer = await createTrainer(choice, opts, freshState(spec, 1));
+  } catch (e) {
+    return { case: c.name, engine: key, status: "skipped", reason: (e as Error).message.split("\n")[0]! };
+  }
+  if (key !== "tfjs" && trainer.provider !== key.slice(5)) {
+    await trainer.dispose();
+    return { case: c.name, engine: key, status: "skipped", reason: `requested ${key.slice(5)}, session fell back to ${trainer.provider}` };
+  }
+  const slow = trainer.provider === "tfjs-cpu";
+  const batchSize = slow ? Math.min(cfg.oracleBatchSize, c.batchSize) : c.batchSize;
+  const steps = slow ? cfg.oracleSteps : cfg.measuredSteps;
+  const warmup = slow ? Math.min(1, cfg.warmupSteps) : cfg.warmupSteps;
+  const batch = randomBatch(spec, batchSize);
+  notice(`bench: ${c.name} on ${key} (${trainer.provider}), batch ${batchSize}: ${warmup} warm-up + ${steps} timed steps`);
+  const times: number[] = [];
+  for (let i = 0; i < warmup + steps; i++) {
+    const t0 = performance.now();
+    await trainer.trainStep(batch, 0.01);
+    if (i >= warmup) times.push(performance.now() - t0);
+  }
+  await trainer.dispose();
+  const med = median(times);
+  return { case: c.name, engine: key, status: "measured", provider: trainer.provider, threads: key === "tfjs" ? 1 : threads, batchSize, steps, medianMs: med, minMs: Math.min(...times), imagesPerSecond: (batchSize / med) * 1000 };
+}
+
+async function findTorch(pythons: string[]): Promise<{ python: string } | { reason: string }> {
+  for (const python of pythons) {
+    const r = await execa(python, ["-c", "import torch"], { reject: false, timeout: 60_000 });
+    if (r.exitCode === 0) return { python };
+  }
+  return { reason: `none of ${pythons.join(", ")} can import torch (Debian: apt install python3-torch)` };
+}
+
+async function measureTorch(python: string, c: Case, cfg: BenchTrainConfig["throughput"], threads: number): Promise<TorchResult> {
+  if (c.arch !== "preresnet20") return { case: c.name, status: "skipped", reason: "the PyTorch reference script implements preresnet20 only" };
+  notice(`bench: ${c.name} on PyTorch CPU (${python}), ${cfg.warmupSteps} warm-up + ${cfg.measuredSteps} timed steps`);
+  const args = [join(import.meta.dir, "torch_train_step.py"), "--width", String(c.width), "--channels", String(c.inputShape[0]), "--batch", String(c.batchSize), "--threads", String(threads), "--warmup", String(cfg.warmupSteps), "--steps", String(cfg.measuredSteps)];
+  if (c.inputShape[1] !== 32 || c.inputShape[2] !== 32) return { case: c.name, status: "skipped", reason: "the PyTorch reference script uses 32x32 inputs" };
+  const r = await execa(python, args, { reject: false });
+  if (r.exitCode !== 0) return { case: c.name, status: "skipped", reason: `PyTorch script failed: ${String(r.stderr).split("\n").slice(-2).join(" ")}` };
+  const j = JSON.parse(String(r.stdout).trim().split("\n").at(-1)!) as { torch: string; threads: number; median_s: number; images_per_s: number };
+  return { case: c.name, status: "measured", python, torch: j.torch, threads: j.threads, medianMs: j.median_s * 1000, imagesPerSecond: j.images_per_s };
+}
+
+async function accuracyCheck(cfg: BenchTrainConfig["accuracy"]["training"]): Promise<AccuracyResult> {
+  const data = await loadData(cfg, notice);
+  const spec = modelFor(cfg, data);
+  const trainer = await trainerFor(cfg, spec, { log: notice });
+  const stepsPerEpoch = Math.ceil(data.train.count / cfg.optim.batchSize);
+  const bar = new cliProgress.SingleBar(
+    { format: "accuracy check |{bar}| epoch {epoch}/{epochs} | step {value}/{total} | loss {loss} | test acc {acc} | ETA {eta_formatted}", stream: process.stderr, etaBuffer: 200, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(stepsPerEpoch * cfg.optim.epochs, 0, { epoch: 1, epochs: cfg.optim.epochs, loss: "-", acc: "-" });
+  const t0 = performance.now();
+  const out = await trainLoop({
+    trainer,
+    data,
+    optim: cfg.optim,
+    augment: cfg.data,
+    seed: cfg.seed,
+    evalAt: (e) => e === cfg.optim.epochs || e % 5 === 0,
+    onStep: (p) => bar.update((p.epoch - 1) * p.stepsPerEpoch + p.step, { epoch: p.epoch, loss: p.loss.toFixed(3) }),
+    onEpoch: (r) => void (r.testAccuracy !== undefined && bar.update({ acc: r.testAccuracy.toFixed(3) })),
+  });
+  bar.stop();
+  const last = out.epochs.at(-1);
+  await trainer.dispose();
+  return {
+    dataset: data.name,
+    source: data.source,
+    arch: cfg.model.arch,
+    width: cfg.model.width,
+    trainImages: data.train.count,
+    testImages: data.test.count,
+    epochs: out.epochs,
+    status: out.status === "done" ? "done" : `diverged at epoch ${out.divergedAt.epoch}`,
+    finalTestAccuracy: last?.testAccuracy ?? null,
+    wallSeconds: (performance.now() - t0) / 1000,
+    engine: trainer.engine,
+    provider: trainer.provider,
+  };
+}
+
+function renderReport(r: BenchRecord): string {
+  const fmt = (x: number, d = 1) => x.toFixed(d);
+  const torchFor = (c: string) => r.torch.find((t) => t.case === c && t.status === "measured") as Extract<TorchResult, { status: "measured" }> | undefined;
+  const rows = r.throughput.map((m) => {
+    if (m.status === "skipped") return [m.case, m.engine, "-", "-", "-", "-", `skipped: ${m.reason}`];
+    const t = torchFor(m.case);
+    const ratio = t && m.batchSize === r.config.throughput.cases.find((c) => c.name === m.case)!.batchSize ? `${fmt(m.imagesPerSecond / t.imagesPerSecond, 2)}x` : "-";
+    return [m.case, m.engine, m.provider, m.threads, m.batchSize, `${fmt(m.medianMs)} ms`, `**${fmt(m.imagesPerSecond)}** img/s (vs PyTorch ${ratio})`];
+  });
+  for (const t of r.torch) rows.push(t.status === "measured" ? [t.case, "pytorch", `torch ${t.torch} CPU`, t.threads, r.config.throughput.cases.find((c) => c.name === t.case)!.batchSize, `${fmt(t.medianMs)} ms`, `**${fmt(t.imagesPerSecond)}** img/s`] : [t.case, "pytorch", "-", "-", "-", "-", `skipped: ${t.reason}`]);
+  const parts = [
+    "# Training throughput",
+    "",
+    `Generated by \`bun run bench:train --preset ${r.preset}\`. Median of timed full training steps (forward, backward, SGD update, BN statistics) after warm-up, on random data; the same model and batch for every engine unless the batch column says otherwise.`,
+    "",
+    contextMarkdown(r.context, { preset: r.preset, "engine threads": r.threads }),
+    "",
+    "## Images per second",
+    "",
+    table(["case", "engine", "EP / backend", "threads", "batch", "median step", "throughput"], rows),
+    "",
+  ];
+  if (r.profile) {
+    const p = r.profile.profile;
+    parts.push(
+      "## Where the ONNX Runtime step spends its time",
+      "",
+      `ORT profiler, CPU EP, ${r.profile.case}: ${fmt(p.kernelMs)} ms of kernel time per step (${fmt(p.wallMs)} ms wall with profiling on). Conv includes the forward convolutions, the input gradients of stride-1 convs and the one-hot im2col of the filter gradients; FusedMatMul is the filter-gradient GEMM.`,
+      "",
+      table(["op type", "ms / step", "share", "nodes"], p.byOp.filter((o) => o.share >= 0.002).map((o) => [o.op, fmt(o.ms, 2), `${fmt(100 * o.share)}%`, o.nodes])),
+      "",
+    );
+  }
+  if (r.accuracy) {
+    const a = r.accuracy;
+    parts.push(
+      "## Does training learn?",
+      "",
+      `${a.arch} width ${a.width} trained with the preset's configuration on **${a.dataset}** (${a.source}; ${a.trainImages} training / ${a.testImages} test images), engine ${a.engine}/${a.provider}: status ${a.status}, final test accuracy **${a.finalTestAccuracy === null ? "n/a" : (100 * a.finalTestAccuracy).toFixed(2) + "%"}**, ${fmt(a.wallSeconds / 60)} min wall.`,
+      "",
+      table(["epoch", "lr", "train loss", "train acc", "test acc", "s"], a.epochs.filter((e) => e.testAccuracy !== undefined).map((e) => [e.epoch, e.lr.toPrecision(2), fmt(e.trainLoss, 4), fmt(100 * e.trainAccuracy, 2), fmt(100 * e.testAccuracy!, 2), fmt(e.seconds)])),
+      "",
+    );
+  }
+  return parts.join("\n");
+}
+
+const cmd = baseCommand("bench:train", "Training throughput per engine/EP, PyTorch side by side, per-op costs and an accuracy check")
+  .option("--threads <n>", "engine threads (default: all cores)")
+  .option("--no-torch", "skip the PyTorch comparison")
+  .option("--no-accuracy", "skip the accuracy check");
+
+await runMain(async () => {
+  const opts = cmd.parse().opts<{ preset: string; reportDir: string; set: string[]; threads?: string; torch: boolean; accuracy: boolean }>();
+  const cfg = loadPresetConfig<BenchTrainConfig>("bench-train", "bench-train", opts.preset, opts.set);
+  if (!opts.torch) cfg.torch.enabled = false;
+  if (!opts.accuracy) cfg.accuracy.enabled = false;
+  const threads = opts.threads ? Number(opts.threads) : availableParallelism();
+  if (!(threads >= 1)) throw new Error(`--threads must be a positive integer, got ${opts.threads}`);
+  const context = runContext();
+  const throughput: Measurement[] = [];
+  for (const c of cfg.throughput.cases) for (const e of cfg.throughput.engines) throughput.push(await measureEngine(e, c, cfg.throughput, threads));
+  const torch: TorchResult[] = [];
+  if (cfg.torch.enabled) {
+    const found = await findTorch(cfg.torch.pythons);
+    for (const c of cfg.throughput.cases) torch.push("python" in found ? await measureTorch(found.python, c, cfg.throughput, threads) : { case: c.name, status: "skipped", reason: found.reason });
+  }
+  let profile: BenchRecord["profile"] = null;
+  if (cfg.throughput.profileSteps > 0) {
+    const c = cfg.throughput.cases[0];
+    notice(`bench: profiling ${c.name} on onnx-cpu`);
+    profile = { case: c.name, profile: await profileTrainStep(buildModel(c.arch, { width: c.width, inputShape: c.inputShape, numClasses: 10 }), { batch: c.batchSize, threads, steps: cfg.throughput.profileSteps }) };
+  }
+  const accuracy = cfg.accuracy.enabled ? await accuracyCheck(cfg.accuracy.training) : null;
+  const record: BenchRecord = { context, preset: opts.preset, threads, config: cfg, throughput, torch, profile, accuracy };
+  const md = renderReport(record);
+  writeFileAtomic(join(opts.reportDir, "train-throughput.json"), JSON.stringify(record, null, 2) + "\n");
+  writeFileAtomic(join(opts.reportDir, "train-throughput.md"), md + "\n");
+  console.log(md);
+  console.log(`\nwrote ${join(opts.reportDir, "train-throughput.md")} and .json`);
+});

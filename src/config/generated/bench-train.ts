@@ -1,0 +1,206 @@
+/* Generated from schemas/ by `bun run gen:types`. Do not edit by hand. */
+
+/**
+ * bun run bench:train: training throughput per engine and execution provider, PyTorch side by side, and a real accuracy check.
+ */
+export interface BenchTrainConfig {
+  throughput: {
+    /**
+     * Untimed steps before measuring (session start, allocator warm-up).
+     */
+    warmupSteps: number;
+    /**
+     * Timed steps per engine and case; the median is reported.
+     */
+    measuredSteps: number;
+    /**
+     * Timed steps for the pure-JS TensorFlow.js cpu backend, which is orders of magnitude slower.
+     */
+    oracleSteps: number;
+    /**
+     * Batch size for the TensorFlow.js cpu backend (about 90 s per step at batch 64 for the w8 model here), so the oracle is timed at all; images/s are reported at this batch.
+     */
+    oracleBatchSize: number;
+    /**
+     * Steps under ORT's profiler for the per-op cost table of the first case (0 = skip).
+     */
+    profileSteps: number;
+    /**
+     * Engine/EP combinations to measure; those that do not load on this machine are reported as skipped with the reason.
+     */
+    engines: ("onnx-cpu" | "onnx-cuda" | "onnx-webgpu" | "tfjs")[];
+    /**
+     * Model and batch shapes to time.
+     *
+     * @minItems 1
+     */
+    cases: [
+      {
+        name: string;
+        arch: "preresnet20" | "resnet20a";
+        width: number;
+        /**
+         * @minItems 3
+         * @maxItems 3
+         */
+        inputShape: [number, number, number];
+        batchSize: number;
+      },
+      ...{
+        name: string;
+        arch: "preresnet20" | "resnet20a";
+        width: number;
+        /**
+         * @minItems 3
+         * @maxItems 3
+         */
+        inputShape: [number, number, number];
+        batchSize: number;
+      }[]
+    ];
+  };
+  torch: {
+    /**
+     * Time the same step in PyTorch CPU when `import torch` works.
+     */
+    enabled: boolean;
+    /**
+     * Interpreters tried in order.
+     */
+    pythons: string[];
+  };
+  accuracy: {
+    /**
+     * Train one model to check that training learns.
+     */
+    enabled: boolean;
+    training: TrainingConfig;
+  };
+}
+/**
+ * How one model is trained: architecture, data, optimiser, schedule, engine. Every default here is the single source of that setting.
+ */
+export interface TrainingConfig {
+  /**
+   * Seed of weight init, data order and augmentation.
+   */
+  seed: number;
+  model: ModelConfig;
+  data: DataConfig;
+  optim: OptimConfig;
+  engine: EngineConfig;
+}
+export interface ModelConfig {
+  /**
+   * Architecture: preresnet20 (three-regime paper) or resnet20a (ResNet-20 with option-A shortcuts, BiP paper).
+   */
+  arch: "preresnet20" | "resnet20a";
+  /**
+   * Channels of the first stage (16 in both papers); stages use width, 2x, 4x.
+   */
+  width: number;
+}
+export interface DataConfig {
+  /**
+   * auto = CIFAR-10 if cached or downloadable, else the embedded Fashion-MNIST subset.
+   */
+  dataset: "auto" | "cifar10" | "fashion-mnist" | "fashion-mnist-embedded" | "synthetic";
+  /**
+   * An existing cifar-10-batches-bin directory (or its parent) or a Fashion-MNIST IDX directory.
+   */
+  dataDir?: string;
+  /**
+   * Where downloaded datasets are kept (default: $PRUNING_HARNESS_CACHE, $XDG_CACHE_HOME/pruning-harness or ~/.cache/pruning-harness).
+   */
+  cacheDir?: string;
+  /**
+   * Allow downloading CIFAR-10 from its official URL.
+   */
+  download: boolean;
+  /**
+   * Use a class-balanced subset of this many training images.
+   */
+  trainLimit?: number;
+  /**
+   * Use a class-balanced subset of this many test images.
+   */
+  testLimit?: number;
+  /**
+   * Zero-pad smaller images (Fashion-MNIST's 28x28) to this size, so CIFAR-shaped models apply unchanged.
+   */
+  padTo: number;
+  /**
+   * Random-crop augmentation: zero padding in pixels (0 disables).
+   */
+  cropPadding: number;
+  /**
+   * Random horizontal flip augmentation.
+   */
+  flip: boolean;
+}
+export interface OptimConfig {
+  /**
+   * Training epochs.
+   */
+  epochs: number;
+  /**
+   * Mini-batch size.
+   */
+  batchSize: number;
+  /**
+   * Initial learning rate.
+   */
+  lr: number;
+  /**
+   * SGD momentum (PyTorch convention, no dampening).
+   */
+  momentum: number;
+  /**
+   * L2 weight decay added to the gradient, as torch.optim.SGD does.
+   */
+  weightDecay: number;
+  schedule: Schedule;
+  /**
+   * Weight of the batch statistic in BN running averages (PyTorch convention).
+   */
+  bnMomentum: number;
+  /**
+   * BN epsilon.
+   */
+  bnEps: number;
+}
+/**
+ * Learning-rate schedule, evaluated per epoch: step decays at fractions of training, or cosine annealing.
+ */
+export interface Schedule {
+  /**
+   * step: multiply by gamma at each milestone; cosine: anneal to minLr.
+   */
+  kind: "step" | "cosine";
+  /**
+   * Step schedule: fractions of training at which the rate is multiplied by gamma (0.5, 0.75 = epochs 80 and 120 of 160).
+   */
+  milestones: number[];
+  /**
+   * Step schedule: decay factor at each milestone.
+   */
+  gamma: number;
+  /**
+   * Cosine schedule: rate at the end of training.
+   */
+  minLr: number;
+}
+export interface EngineConfig {
+  /**
+   * Training engine: onnx (ONNX Runtime, default) or tfjs (TensorFlow.js).
+   */
+  name: "onnx" | "tfjs";
+  /**
+   * ONNX Runtime execution provider; auto tries cuda, webgpu, then cpu.
+   */
+  provider: "auto" | "cpu" | "cuda" | "webgpu";
+  /**
+   * CPU threads for the engine (0 = all cores).
+   */
+  threads: number;
+}
