@@ -7,10 +7,10 @@
 import { execa } from "execa";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import cliProgress from "cli-progress";
 import type { BenchTrainConfig } from "../src/config/generated/bench-train.ts";
 import { loadPresetConfig } from "../src/config/presets.ts";
 import { baseCommand, notice, runMain } from "../src/cli/common.ts";
+import { trainingProgress } from "../src/cli/progress.ts";
 import { profileTrainStep, type StepProfile } from "../src/engine/onnx/profile.ts";
 import { detectProviders } from "../src/engine/onnx/providers.ts";
 import { createTrainer, type EngineChoice } from "../src/engine/registry.ts";
@@ -130,11 +130,7 @@ async function accuracyCheck(cfg: BenchTrainConfig["accuracy"]["training"]): Pro
   const spec = modelFor(cfg, data);
   const trainer = await trainerFor(cfg, spec, { log: notice });
   const stepsPerEpoch = Math.ceil(data.train.count / cfg.optim.batchSize);
-  const bar = new cliProgress.SingleBar(
-    { format: "accuracy check |{bar}| epoch {epoch}/{epochs} | step {value}/{total} | loss {loss} | test acc {acc} | ETA {eta_formatted}", stream: process.stderr, etaBuffer: 200, hideCursor: true },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(stepsPerEpoch * cfg.optim.epochs, 0, { epoch: 1, epochs: cfg.optim.epochs, loss: "-", acc: "-" });
+  const progress = trainingProgress("accuracy check", stepsPerEpoch, cfg.optim.epochs);
   const t0 = performance.now();
   const out = await trainLoop({
     trainer,
@@ -143,10 +139,10 @@ async function accuracyCheck(cfg: BenchTrainConfig["accuracy"]["training"]): Pro
     augment: cfg.data,
     seed: cfg.seed,
     evalAt: (e) => e === cfg.optim.epochs || e % 5 === 0,
-    onStep: (p) => bar.update((p.epoch - 1) * p.stepsPerEpoch + p.step, { epoch: p.epoch, loss: p.loss.toFixed(3) }),
-    onEpoch: (r) => void (r.testAccuracy !== undefined && bar.update({ acc: r.testAccuracy.toFixed(3) })),
+    onStep: progress.onStep,
+    onEpoch: progress.onEpoch,
   });
-  bar.stop();
+  progress.stop();
   const last = out.epochs.at(-1);
   await trainer.dispose();
   return {

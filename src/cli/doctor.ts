@@ -1,0 +1,73 @@
+#!/usr/bin/env bun
+/**
+ * bun run doctor — what this machine offers the harness: runtimes, engines and
+ * execution providers that load (and why the others do not, with the fix), datasets
+ * found, PyTorch for the side-by-side benchmark, and Slurm commands. Works offline.
+ */
+import { execa } from "execa";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { Command } from "commander";
+import * as ort from "onnxruntime-node";
+import { defaultCacheDir } from "../data/cache.ts";
+import { findCifar10 } from "../data/cifar10.ts";
+import { EMBEDDED_SUBSET_DIR } from "../data/embedded.ts";
+import { DEBIAN_FASHION_MNIST_DIR } from "../data/fashion-mnist.ts";
+import { detectProviders } from "../engine/onnx/providers.ts";
+import { initTfjs } from "../engine/tfjs/backend.ts";
+import { runContext } from "../report/context.ts";
+import { runMain } from "./common.ts";
+
+const ok = (s: string) => `  ok    ${s}`;
+const no = (s: string) => `  --    ${s}`;
+
+async function which(cmd: string): Promise<string | null> {
+  const r = await execa("sh", ["-c", `command -v ${cmd}`], { reject: false });
+  return r.exitCode === 0 ? String(r.stdout).trim() : null;
+}
+
+const cmd = new Command("doctor").description("Print what this machine offers the harness (engines, execution providers, datasets, Slurm)").option("--cache-dir <dir>", "dataset cache to inspect", defaultCacheDir());
+
+await runMain(async () => {
+  const opts = cmd.parse().opts<{ cacheDir: string }>();
+  const ctx = runContext();
+  const lines: string[] = [];
+  lines.push("Machine");
+  lines.push(`  ${ctx.machine.cpu}, ${ctx.machine.cores} cores, ${ctx.machine.memoryGiB} GiB, ${ctx.machine.os}`);
+  lines.push(`  commit ${ctx.commit}`);
+  lines.push("Runtimes");
+  for (const [k, v] of Object.entries(ctx.runtime)) lines.push(`  ${k} ${v}`);
+
+  lines.push("Training engine: ONNX Runtime (default)");
+  lines.push(`  onnxruntime-node backends: ${ort.listSupportedBackends().map((b) => `${b.name}${b.bundled ? "" : " (not bundled)"}`).join(", ")}`);
+  for (const p of detectProviders()) lines.push(p.available ? ok(`execution provider ${p.name}`) : no(`execution provider ${p.name}: ${p.reason}`));
+
+  lines.push("Second engine and test oracle: TensorFlow.js");
+  const tf = await initTfjs("auto");
+  lines.push(tf.backend === "tensorflow" ? ok("native binding (tfjs-node / tfjs-node-gpu) loaded") : ok("pure-JS cpu backend (oracle; slow for training)"));
+  for (const n of tf.notes) lines.push(no(`${n.split(":")[0]} not usable: ${n.slice(n.indexOf(":") + 1).trim().slice(0, 160)} (optional; needs libtensorflow downloaded at install, and CUDA 11.2 + cuDNN 8.1 for -gpu)`));
+
+  lines.push("Datasets");
+  const cifar = findCifar10(opts.cacheDir);
+  lines.push(cifar ? ok(`CIFAR-10 cached at ${cifar}`) : no(`CIFAR-10 not in ${opts.cacheDir} (downloaded on first use when online, or pass --set data.dataDir=/path/to/cifar-10-batches-bin)`));
+  lines.push(existsSync(join(DEBIAN_FASHION_MNIST_DIR, "train-images-idx3-ubyte.gz")) ? ok(`Fashion-MNIST (Debian) at ${DEBIAN_FASHION_MNIST_DIR}`) : no(`Fashion-MNIST (Debian) not installed (apt install dataset-fashion-mnist)`));
+  lines.push(existsSync(EMBEDDED_SUBSET_DIR) ? ok(`embedded Fashion-MNIST subset at ${EMBEDDED_SUBSET_DIR}`) : no(`embedded subset missing from ${EMBEDDED_SUBSET_DIR} (broken checkout?)`));
+
+  lines.push("PyTorch (bench:train side-by-side reference)");
+  let torch = null;
+  for (const py of ["python3", "/usr/bin/python3"]) {
+    const r = await execa(py, ["-c", "import torch; print(torch.__version__)"], { reject: false });
+    if (r.exitCode === 0) {
+      torch = `${py}: torch ${String(r.stdout).trim()}`;
+      break;
+    }
+  }
+  lines.push(torch ? ok(torch) : no("no python with torch (Debian: apt install python3-torch); bench:train skips the comparison"));
+
+  lines.push("Slurm");
+  for (const c of ["sbatch", "squeue", "scontrol", "sacct"]) {
+    const w = await which(c);
+    lines.push(w ? ok(`${c} at ${w}`) : no(`${c} not found (only needed for --executor slurm)`));
+  }
+  console.log(lines.join("\n"));
+});
