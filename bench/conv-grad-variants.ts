@@ -32,6 +32,27 @@ const variants: Record<string, Build> = {
     const r = g.op1("ReduceSum", [g.op1("MatMul", [p, dyt]), g.constInt64([0])], { keepdims: 0 });
     return g.op1("Reshape", [g.op1("Transpose", [r], { perm: [1, 0] }), g.constInt64([O, C, 3, 3])]);
   },
+  "one-hot depthwise Conv im2col + batched MatMul(dY, P^T)": (g, x, dy) => {
+    const e = new Array(C * 9 * 9).fill(0);
+    for (let c = 0; c < C; c++) for (let k = 0; k < 9; k++) e[(c * 9 + k) * 9 + k] = 1;
+    const p = g.op1("Reshape", [g.op1("Conv", [x, g.constFloat(e, [C * 9, 1, 3, 3])], { group: C, pads: [1, 1, 1, 1], kernel_shape: [3, 3] }), g.constInt64([0, C * 9, H * W])]);
+    const pt = g.op1("Transpose", [p], { perm: [0, 2, 1] });
+    const r = g.op1("ReduceSum", [g.op1("MatMul", [g.op1("Reshape", [dy, g.constInt64([0, O, H * W])]), pt]), g.constInt64([0])], { keepdims: 0 });
+    return g.op1("Reshape", [r, g.constInt64([O, C, 3, 3])]);
+  },
+  "batched MatMul only (P given), P @ dY^T": (g, x, dy) => {
+    const p = g.op1("Tile", [g.op1("Reshape", [x, g.constInt64([0, C, H * W])]), g.constInt64([1, 9, 1])]);
+    const dyt = g.op1("Transpose", [g.op1("Reshape", [dy, g.constInt64([0, O, H * W])])], { perm: [0, 2, 1] });
+    return g.op1("ReduceSum", [g.op1("MatMul", [p, dyt]), g.constInt64([0])], { keepdims: 0 });
+  },
+  "batched MatMul only (P given), dY @ P^T": (g, x, dy) => {
+    const p = g.op1("Tile", [g.op1("Reshape", [x, g.constInt64([0, C, H * W])]), g.constInt64([1, 9, 1])]);
+    return g.op1("ReduceSum", [g.op1("MatMul", [g.op1("Reshape", [dy, g.constInt64([0, O, H * W])]), g.op1("Transpose", [p], { perm: [0, 2, 1] })]), g.constInt64([0])], { keepdims: 0 });
+  },
+  "Tile only (cost of making P for the two above)": (g, x) => {
+    const p = g.op1("Tile", [g.op1("Reshape", [x, g.constInt64([0, C, H * W])]), g.constInt64([1, 9, 1])]);
+    return g.op1("ReduceSum", [p, g.constInt64([0, 2])], { keepdims: 0 });
+  },
   "one-hot Conv on [N*C,1,H,W] im2col + batched MatMul": (g, x, dy) => {
     const e = new Array(9 * 9).fill(0);
     for (let k = 0; k < 9; k++) e[k * 9 + k] = 1;

@@ -77,7 +77,8 @@ export async function profileTrainStep(spec: ModelSpec, o: { batch: number; thre
     r.us += e.dur;
     r.count++;
     byOp.set(op, r);
-    byNode.set(e.name.replace(/_kernel_time$/, ""), (byNode.get(e.name) ?? 0) + e.dur);
+    const node = e.name.replace(/_kernel_time$/, "");
+    byNode.set(node, (byNode.get(node) ?? 0) + e.dur);
     total += e.dur;
   }
   return {
