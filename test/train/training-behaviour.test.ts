@@ -19,7 +19,7 @@ function config(over: Record<string, unknown> = {}): TrainingConfig {
     model: { arch: "preresnet20", width: 4 },
     data: { dataset: "synthetic", cropPadding: 1 },
     optim: { epochs: 3, batchSize: 32, lr: 0.05 },
-    engine: { name: "onnx", provider: "cpu", threads: 1 },
+    engine: { name: "onnx", provider: "cpu", threads: 2 },
     ...over,
   });
 }

@@ -72,6 +72,7 @@ export interface SessionFactoryResult {
 }
 
 const failed = new Map<ProviderName, string>();
+let autoNoticeShown = false;
 
 /**
  * Creates a session on the requested provider, falling back to CPU with one line
@@ -93,6 +94,11 @@ export async function createSession(
   };
   for (const p of order) {
     const st = status.find((s) => s.name === p)!;
+    if (p === "cpu" && choice === "auto" && !autoNoticeShown) {
+      autoNoticeShown = true;
+      const gpus = status.filter((s) => s.name !== "cpu").map((s) => `${s.name}: ${failed.get(s.name) ?? (s.reason ?? "").split(":")[0]}`);
+      log(`notice: no GPU execution provider loaded (${gpus.join("; ")}); training on cpu. \`bun run doctor\` says how to enable one.`);
+    }
     if (!st.available || failed.has(p)) {
       if (choice === p && !failed.has(p)) {
         failed.set(p, st.reason ?? "unavailable");
