@@ -210,12 +210,14 @@ function renderReport(r: BenchRecord): string {
 
 const cmd = baseCommand("bench:train", "Training throughput per engine/EP, PyTorch side by side, per-op costs and an accuracy check")
   .option("--threads <n>", "engine threads (default: all cores)")
+  .option("--data-dir <dir>", "dataset directory for the accuracy check (cifar-10-batches-bin or IDX files)")
   .option("--no-torch", "skip the PyTorch comparison")
   .option("--no-accuracy", "skip the accuracy check");
 
 await runMain(async () => {
-  const opts = cmd.parse().opts<{ preset: string; reportDir: string; set: string[]; threads?: string; torch: boolean; accuracy: boolean }>();
-  const cfg = loadPresetConfig<BenchTrainConfig>("bench-train", "bench-train", opts.preset, opts.set);
+  const opts = cmd.parse().opts<{ preset: string; reportDir: string; set: string[]; threads?: string; dataDir?: string; torch: boolean; accuracy: boolean }>();
+  const overrides = [...opts.set, ...(opts.dataDir ? [`accuracy.training.data.dataDir=${opts.dataDir}`] : [])];
+  const cfg = loadPresetConfig<BenchTrainConfig>("bench-train", "bench-train", opts.preset, overrides);
   if (!opts.torch) cfg.torch.enabled = false;
   if (!opts.accuracy) cfg.accuracy.enabled = false;
   const threads = opts.threads ? Number(opts.threads) : availableParallelism();

@@ -1,5 +1,7 @@
 import { Command, Option } from "commander";
 import { ConfigError } from "../config/load.ts";
+import { DataError } from "../data/errors.ts";
+import { CheckpointError } from "../train/checkpoint.ts";
 import { PRESET_NAMES } from "../config/presets.ts";
 
 export interface CommonOptions {
@@ -27,9 +29,10 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
   try {
     await main();
   } catch (e) {
-    if (e instanceof ConfigError) {
+    // Bad settings and bad input files: the message names the setting or file and the fix.
+    if (e instanceof ConfigError || e instanceof DataError || e instanceof CheckpointError) {
       console.error(`error: ${e.message}`);
-      process.exit(e.exitCode);
+      process.exit(2);
     }
     console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
     process.exit(1);

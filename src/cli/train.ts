@@ -16,11 +16,13 @@ import { trainingProgress } from "./progress.ts";
 
 const cmd = baseCommand("train", "Train one model (resumable) and print its test accuracy")
   .option("--runs-dir <dir>", "where checkpoints and results go", "runs")
+  .option("--data-dir <dir>", "an existing cifar-10-batches-bin (or its parent) or Fashion-MNIST IDX directory")
   .option("--dry-run", "print the resolved config and exit");
 
 await runMain(async () => {
-  const opts = cmd.parse().opts<{ preset: string; set: string[]; runsDir: string; dryRun?: boolean }>();
-  const cfg = loadPresetConfig<TrainingConfig>("train", "training", opts.preset, opts.set);
+  const opts = cmd.parse().opts<{ preset: string; set: string[]; runsDir: string; dataDir?: string; dryRun?: boolean }>();
+  const overrides = [...opts.set, ...(opts.dataDir ? [`data.dataDir=${opts.dataDir}`] : [])];
+  const cfg = loadPresetConfig<TrainingConfig>("train", "training", opts.preset, overrides);
   // The run directory is named by the resolved config, so the same command resumes the same run.
   const id = createHash("sha256").update(JSON.stringify(cfg)).digest("hex").slice(0, 12);
   const dir = join(opts.runsDir, `train-${id}`);

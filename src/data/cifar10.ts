@@ -116,7 +116,7 @@ export async function loadCifar10Dir(dir: string, opts: Cifar10LoadOptions = {})
       ? `${dir} contains neither ${CIFAR10_TRAIN_FILES[0]} nor ${CIFAR10_DIRNAME}/${CIFAR10_TRAIN_FILES[0]}`
       : `CIFAR-10 directory ${dir} does not exist`;
     throw new DataError(
-      `${why}; pass --data-dir pointing at an extracted ${CIFAR10_DIRNAME} directory (or its parent), or let the harness download CIFAR-10 (--download).`,
+      `${why}; pass --data-dir pointing at an extracted ${CIFAR10_DIRNAME} directory (or its parent), or let the harness download CIFAR-10 (--set data.download=true).`,
       dir,
     );
   }

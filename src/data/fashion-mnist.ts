@@ -53,7 +53,7 @@ function requireIdxFile(dir: string, base: string): string {
   if (!existsSync(dir)) {
     throw new DataError(
       `Fashion-MNIST directory ${dir} does not exist; install the Debian package dataset-fashion-mnist ` +
-        `(files go to ${DEBIAN_FASHION_MNIST_DIR}), pass --data-dir <dir with IDX files>, or use --dataset fashion-mnist-embedded.`,
+        `(files go to ${DEBIAN_FASHION_MNIST_DIR}), pass --data-dir <dir with IDX files>, or use --set data.dataset=fashion-mnist-embedded.`,
       dir,
     );
   }

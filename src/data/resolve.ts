@@ -113,7 +113,7 @@ async function loadCifar10(opts: ResolveOptions): Promise<Dataset> {
   if (cached) return loadCifar10Dir(cached, cifarOpts(opts));
   if (opts.download === false) {
     throw new DataError(
-      `CIFAR-10 is not in the cache directory ${cacheDir}; pass --data-dir pointing at an extracted cifar-10-batches-bin, or allow the download (--download).`,
+      `CIFAR-10 is not in the cache directory ${cacheDir}; pass --data-dir pointing at an extracted cifar-10-batches-bin, or allow the download (--set data.download=true).`,
       cacheDir,
     );
   }

@@ -4,7 +4,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DataError, downloadCifar10, findCifar10, loadCifar10Dir } from "../../src/data/index.ts";
 import type { FetchLike } from "../../src/data/index.ts";
-import { cifarLabel, cifarTarGz, makeTempDir } from "../fixtures/data-fixtures.ts";
+import { cifarLabel, cifarTarGz, makeTempDir, dataErrorOf } from "../fixtures/data-fixtures.ts";
 
 const RECORDS = 2;
 const tarball = cifarTarGz(RECORDS);
@@ -37,15 +37,6 @@ afterAll(() => {
 
 const opts = (cacheDir: string, path: string) => ({ cacheDir, url: `${base}${path}`, md5, recordsPerFile: RECORDS });
 
-async function errorOf(p: Promise<unknown>): Promise<DataError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(DataError);
-    return e as DataError;
-  }
-  throw new Error("expected a DataError");
-}
 
 /** Only the finished dataset dir may remain: no temp files, no extraction dirs. */
 function entries(dir: string): string[] {
@@ -71,7 +62,7 @@ describe("CIFAR-10 download", () => {
 
   test("wrong MD5 is rejected with expected vs actual and leaves nothing complete-looking", async () => {
     const cacheDir = join(tmp.dir, "md5");
-    const e = await errorOf(downloadCifar10(opts(cacheDir, "/wrong")));
+    const e = await dataErrorOf(downloadCifar10(opts(cacheDir, "/wrong")));
     expect(e.message).toContain("MD5 mismatch");
     expect(e.message).toContain(md5);
     expect(e.message).toContain(createHash("md5").update(tarball.slice().reverse()).digest("hex"));
@@ -82,7 +73,7 @@ describe("CIFAR-10 download", () => {
   test("a hand-placed archive with a wrong MD5 is named with the fix", async () => {
     const cacheDir = join(tmp.dir, "manual");
     await Bun.write(join(cacheDir, "cifar-10-binary.tar.gz"), new Uint8Array([1, 2, 3]));
-    const e = await errorOf(downloadCifar10(opts(cacheDir, "/good")));
+    const e = await dataErrorOf(downloadCifar10(opts(cacheDir, "/good")));
     expect(e.message).toContain(join(cacheDir, "cifar-10-binary.tar.gz"));
     expect(e.message).toContain("Delete");
     expect(findCifar10(cacheDir, { recordsPerFile: RECORDS })).toBeNull();
@@ -98,8 +89,8 @@ describe("CIFAR-10 download", () => {
 
   test("HTTP errors and stalled transfers fail cleanly", async () => {
     const cacheDir = join(tmp.dir, "http");
-    expect((await errorOf(downloadCifar10(opts(cacheDir, "/missing")))).message).toContain("HTTP 404");
-    const stalled = await errorOf(downloadCifar10({ ...opts(cacheDir, "/stall"), stallTimeoutMs: 150 }));
+    expect((await dataErrorOf(downloadCifar10(opts(cacheDir, "/missing")))).message).toContain("HTTP 404");
+    const stalled = await dataErrorOf(downloadCifar10({ ...opts(cacheDir, "/stall"), stallTimeoutMs: 150 }));
     expect(stalled.message).toContain("stalled");
     expect(entries(cacheDir)).toEqual([]);
   });
@@ -107,7 +98,7 @@ describe("CIFAR-10 download", () => {
   test("a fake fetchImpl that cannot connect gives a clear error", async () => {
     const cacheDir = join(tmp.dir, "offline");
     const offline: FetchLike = () => Promise.reject(new Error("getaddrinfo ENOTFOUND www.cs.toronto.edu"));
-    const e = await errorOf(downloadCifar10({ ...opts(cacheDir, "/good"), fetchImpl: offline }));
+    const e = await dataErrorOf(downloadCifar10({ ...opts(cacheDir, "/good"), fetchImpl: offline }));
     expect(e.message).toContain("ENOTFOUND");
     expect(e.message).toContain("--data-dir");
   });

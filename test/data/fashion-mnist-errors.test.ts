@@ -3,20 +3,11 @@ import { rmSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { DataError, loadFashionMnistDir } from "../../src/data/index.ts";
-import { idxImages, idxLabels, idxPixel, makeTempDir, writeIdxDir } from "../fixtures/data-fixtures.ts";
+import { idxImages, idxLabels, idxPixel, makeTempDir, writeIdxDir, dataErrorOf } from "../fixtures/data-fixtures.ts";
 
 const tmp = makeTempDir("idx-err-");
 afterAll(tmp.cleanup);
 
-async function errorOf(p: Promise<unknown>): Promise<DataError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(DataError);
-    return e as DataError;
-  }
-  throw new Error("expected a DataError");
-}
 
 async function freshDir(name: string, gz: boolean): Promise<string> {
   const dir = join(tmp.dir, name);
@@ -27,7 +18,7 @@ async function freshDir(name: string, gz: boolean): Promise<string> {
 describe("Fashion-MNIST bad input", () => {
   test("missing directory is named with the fixes", async () => {
     const dir = join(tmp.dir, "absent");
-    const e = await errorOf(loadFashionMnistDir(dir));
+    const e = await dataErrorOf(loadFashionMnistDir(dir));
     expect(e.message).toContain(dir);
     expect(e.message).toContain("--data-dir");
   });
@@ -35,7 +26,7 @@ describe("Fashion-MNIST bad input", () => {
   test("missing file names the file and the .gz alternative", async () => {
     const dir = await freshDir("missing", true);
     rmSync(join(dir, "t10k-labels-idx1-ubyte.gz"));
-    const e = await errorOf(loadFashionMnistDir(dir));
+    const e = await dataErrorOf(loadFashionMnistDir(dir));
     expect(e.message).toContain(join(dir, "t10k-labels-idx1-ubyte"));
     expect(e.message).toContain(".gz");
   });
@@ -44,7 +35,7 @@ describe("Fashion-MNIST bad input", () => {
     const dir = await freshDir("magic", false);
     // Labels where images belong.
     await Bun.write(join(dir, "train-images-idx3-ubyte"), idxLabels([1, 2, 3]));
-    const e = await errorOf(loadFashionMnistDir(dir));
+    const e = await dataErrorOf(loadFashionMnistDir(dir));
     expect(e.message).toContain("train-images-idx3-ubyte");
     expect(e.message).toContain("0x00000801");
     expect(e.message).toContain("0x00000803");
@@ -53,7 +44,7 @@ describe("Fashion-MNIST bad input", () => {
   test("truncated plain file: expected vs actual size", async () => {
     const dir = await freshDir("trunc", false);
     truncateSync(join(dir, "train-images-idx3-ubyte"), 16 + 784 * 9);
-    const e = await errorOf(loadFashionMnistDir(dir));
+    const e = await dataErrorOf(loadFashionMnistDir(dir));
     expect(e.message).toContain("train-images-idx3-ubyte");
     expect(e.message).toContain(`${(16 + 784 * 10).toLocaleString("en-US")} bytes`);
     expect(e.message).toContain(`${(16 + 784 * 9).toLocaleString("en-US")} bytes`);
@@ -63,7 +54,7 @@ describe("Fashion-MNIST bad input", () => {
     const dir = await freshDir("gztrunc", true);
     const gz = gzipSync(idxImages(10, 28, 28, idxPixel));
     await Bun.write(join(dir, "train-images-idx3-ubyte.gz"), gz.subarray(0, gz.length >> 1));
-    const e = await errorOf(loadFashionMnistDir(dir));
+    const e = await dataErrorOf(loadFashionMnistDir(dir));
     expect(e.message).toContain("train-images-idx3-ubyte.gz");
     expect(e.message).toContain("gzip");
   });
@@ -71,7 +62,7 @@ describe("Fashion-MNIST bad input", () => {
   test("image/label count mismatch names both files", async () => {
     const dir = await freshDir("count", false);
     await Bun.write(join(dir, "t10k-labels-idx1-ubyte"), idxLabels([0, 1, 2]));
-    const e = await errorOf(loadFashionMnistDir(dir));
+    const e = await dataErrorOf(loadFashionMnistDir(dir));
     expect(e.message).toContain("t10k-images-idx3-ubyte");
     expect(e.message).toContain("t10k-labels-idx1-ubyte");
   });

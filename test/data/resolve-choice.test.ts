@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { classCounts, DataError, defaultCacheDir, resolveDataset } from "../../src/data/index.ts";
 import type { FetchLike, ResolveOptions } from "../../src/data/index.ts";
-import { cifarTarGz, makeTempDir, writeCifarDir, writeIdxDir } from "../fixtures/data-fixtures.ts";
+import { cifarTarGz, makeTempDir, writeCifarDir, writeIdxDir, dataErrorOf } from "../fixtures/data-fixtures.ts";
 
 const tmp = makeTempDir("resolve-");
 afterAll(tmp.cleanup);
@@ -16,15 +16,6 @@ function withLog(opts: ResolveOptions): { opts: ResolveOptions; lines: string[] 
 
 const offline: FetchLike = () => Promise.reject(new Error("getaddrinfo ENOTFOUND www.cs.toronto.edu"));
 
-async function errorOf(p: Promise<unknown>): Promise<DataError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(DataError);
-    return e as DataError;
-  }
-  throw new Error("expected a DataError");
-}
 
 describe("resolveDataset auto", () => {
   test("uses a cached CIFAR-10 and says so", async () => {
@@ -55,7 +46,7 @@ describe("resolveDataset auto", () => {
 
   test("an unusable --data-dir is named", async () => {
     const dataDir = join(tmp.dir, "nothing-here");
-    const e = await errorOf(resolveDataset({ dataset: "auto", dataDir }));
+    const e = await dataErrorOf(resolveDataset({ dataset: "auto", dataDir }));
     expect(e.message).toContain(dataDir);
   });
 
@@ -89,14 +80,14 @@ describe("resolveDataset auto", () => {
 describe("resolveDataset explicit choices", () => {
   test("cifar10 without cache or download names the cache dir and the fixes", async () => {
     const cacheDir = join(tmp.dir, "empty4");
-    const e = await errorOf(resolveDataset({ dataset: "cifar10", cacheDir, download: false }));
+    const e = await dataErrorOf(resolveDataset({ dataset: "cifar10", cacheDir, download: false }));
     expect(e.message).toContain(cacheDir);
     expect(e.message).toContain("--data-dir");
   });
 
   test("cifar10 with a missing --data-dir names it", async () => {
     const dataDir = join(tmp.dir, "missing-cifar");
-    const e = await errorOf(resolveDataset({ dataset: "cifar10", dataDir }));
+    const e = await dataErrorOf(resolveDataset({ dataset: "cifar10", dataDir }));
     expect(e.message).toContain(dataDir);
   });
 
