@@ -8,6 +8,9 @@ import { Command } from "commander";
 import { availableParallelism } from "node:os";
 import * as ort from "onnxruntime-node";
 import { GraphBuilder } from "../src/engine/onnx/graph-builder.ts";
+import { blockedConv, nchwcBlockSize } from "../src/engine/onnx/ops/nchwc.ts";
+
+const block = await nchwcBlockSize();
 
 const o = new Command().option("--batch <n>", "", "128").option("--c <n>", "channels in and out", "16").option("--hw <n>", "", "32").option("--threads <n>", "", String(availableParallelism())).option("--reps <n>", "", "10").parse().opts();
 const N = +o.batch, C = +o.c, O = +o.c, H = +o.hw, W = +o.hw;
@@ -77,6 +80,17 @@ const variants: Record<string, Build> = {
   "forward Conv (reference cost)": (g, x) => {
     const w = g.constFloat(new Array(O * C * 9).fill(0.01), [O, C, 3, 3]);
     return g.op1("ReduceSum", [g.op1("Conv", [x, w], { pads: [1, 1, 1, 1], kernel_shape: [3, 3] }), g.constInt64([0, 2, 3])], { keepdims: 0 });
+  },
+  "NCHWc Conv with the batch as channels and dY as the filter (static batch)": (g, x, dy) => {
+    const xt = g.op1("Transpose", [x], { perm: [1, 0, 2, 3] });
+    const dyt = g.op1("Transpose", [dy], { perm: [1, 0, 2, 3] });
+    const out = blockedConv(g, { x: xt, w: dyt, cin: N, cout: O, kernel: H, stride: 1, pad: 1, block, hint: "dw" }); // [C, O, 3, 3]
+    return g.op1("Transpose", [out], { perm: [1, 0, 2, 3] });
+  },
+  "plain Conv with the batch as channels and dY as the filter": (g, x, dy) => {
+    const xt = g.op1("Transpose", [x], { perm: [1, 0, 2, 3] });
+    const dyt = g.op1("Transpose", [dy], { perm: [1, 0, 2, 3] });
+    return g.op1("Transpose", [g.op1("Conv", [xt, dyt], { pads: [1, 1, 1, 1], kernel_shape: [H, W] })], { perm: [1, 0, 2, 3] });
   },
   "3 width shifts x 3 row-shifted dY, one batched MatMul": (g, x, dy) => {
     // P3[n, c*3+kw, j] = Xpad[n, c, j / W, j % W + kw] over the H-padded rows; D[n, kh*O+o, j] = dY shifted down kh rows.

@@ -27,6 +27,8 @@ export interface TrainerOptions {
   bn: { eps: number; momentum: number };
   /** CPU threads for the engine's kernels (intra-op). */
   threads?: number;
+  /** ONNX engine on the CPU EP: run convolutions on ORT's blocked-layout kernels (default true). */
+  blockedConv?: boolean;
 }
 
 export interface StepResult {

@@ -32,6 +32,7 @@ export function trainerOptions(cfg: TrainingConfig, spec: ModelSpec): TrainerOpt
     sgd: { momentum: cfg.optim.momentum, weightDecay: cfg.optim.weightDecay },
     bn: { eps: cfg.optim.bnEps, momentum: cfg.optim.bnMomentum },
     threads: cfg.engine.threads > 0 ? cfg.engine.threads : availableParallelism(),
+    blockedConv: cfg.engine.blockedConv,
   };
 }
 

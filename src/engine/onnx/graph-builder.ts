@@ -7,6 +7,8 @@ const AT = onnx.AttributeProto.AttributeType;
 export const OPSET = 18;
 /** IR version 8 is the newest onnx-proto encodes; ORT accepts opset 18 with it. */
 export const IR_VERSION = 8;
+/** ONNX Runtime's contrib domain of blocked-layout (NCHWc) CPU kernels. */
+export const NCHWC_DOMAIN = "com.microsoft.nchwc";
 
 export type AttrValue = number | number[] | string | { float: number };
 
@@ -91,7 +93,8 @@ export class GraphBuilder {
     });
     const model = onnx.ModelProto.create({
       irVersion: IR_VERSION,
-      opsetImport: [{ domain: "", version: OPSET }],
+      // nchwc: ORT's blocked-layout CPU kernels (ops/nchwc.ts); other EPs ignore the import.
+      opsetImport: [{ domain: "", version: OPSET }, { domain: NCHWC_DOMAIN, version: 1 }],
       producerName: "pruning-harness",
       docString: doc,
       graph,

@@ -2,6 +2,7 @@ import * as ort from "onnxruntime-node";
 import type { ModelSpec } from "../../models/spec.ts";
 import { prunableLayers } from "../../models/spec.ts";
 import { countCorrect, oneHot, type Batch, type GradientResult, type ModelState, type StepResult, type Tensors, type Trainer, type TrainerOptions } from "../types.ts";
+import { nchwcBlockSize } from "./ops/nchwc.ts";
 import { createSession, type ProviderChoice, type ProviderName } from "./providers.ts";
 import { buildGraph, io, type GraphKind } from "./training-graph.ts";
 
@@ -38,8 +39,11 @@ export class OnnxTrainer implements Trainer {
   private session(kind: GraphKind): Promise<ort.InferenceSession> {
     let s = this.sessions.get(kind);
     if (!s) {
-      const model = buildGraph(kind, { spec: this.spec, maskedParams: this.maskedParams, bn: this.o.bn, sgd: this.o.sgd });
-      s = createSession(model, this.o.provider ?? "cpu", { threads: this.o.threads, log: this.o.log }).then((r) => {
+      const build = async (p: ProviderName) => {
+        const nchwcBlock = p === "cpu" && this.o.blockedConv !== false ? await nchwcBlockSize() : 0;
+        return buildGraph(kind, { spec: this.spec, maskedParams: this.maskedParams, bn: this.o.bn, sgd: this.o.sgd, nchwcBlock });
+      };
+      s = createSession(build, this.o.provider ?? "cpu", { threads: this.o.threads, log: this.o.log }).then((r) => {
         this.provider = r.provider;
         return r.session;
       });

@@ -6,6 +6,7 @@ import type { ModelSpec } from "../../models/spec.ts";
 import { prunableLayers } from "../../models/spec.ts";
 import { freshState } from "../state.ts";
 import { oneHot } from "../types.ts";
+import { nchwcBlockSize } from "./ops/nchwc.ts";
 import { buildGraph, io } from "./training-graph.ts";
 
 export interface OpCost {
@@ -29,10 +30,10 @@ export interface StepProfile {
  * Runs the train-step graph under ORT's profiler (CPU EP) and sums kernel time per op
  * type: the per-op cost table of the training benchmark.
  */
-export async function profileTrainStep(spec: ModelSpec, o: { batch: number; threads: number; steps: number; topNodes?: number }): Promise<StepProfile> {
+export async function profileTrainStep(spec: ModelSpec, o: { batch: number; threads: number; steps: number; topNodes?: number; blockedConv?: boolean }): Promise<StepProfile> {
   const prefix = `ort-profile-${process.pid}-${Date.now()}`;
   const masked = prunableLayers(spec).map((l) => l.name);
-  const model = buildGraph("train-step", { spec, maskedParams: masked, bn: { eps: 1e-5, momentum: 0.1 }, sgd: { momentum: 0.9, weightDecay: 1e-4 } });
+  const model = buildGraph("train-step", { spec, maskedParams: masked, bn: { eps: 1e-5, momentum: 0.1 }, sgd: { momentum: 0.9, weightDecay: 1e-4 }, nchwcBlock: o.blockedConv === false ? 0 : await nchwcBlockSize() });
   const session = await ort.InferenceSession.create(model, {
     executionProviders: ["cpu"],
     intraOpNumThreads: o.threads,

@@ -79,7 +79,8 @@ let autoNoticeShown = false;
  * saying why. Failures are remembered so the notice is printed once per process.
  */
 export async function createSession(
-  model: Uint8Array,
+  /** The model, or a function building it for the provider about to be tried (graphs may differ per EP). */
+  model: Uint8Array | ((provider: ProviderName) => Uint8Array | Promise<Uint8Array>),
   choice: ProviderChoice,
   o: { threads?: number; log?: (line: string) => void } = {},
 ): Promise<SessionFactoryResult> {
@@ -90,6 +91,8 @@ export async function createSession(
     graphOptimizationLevel: "all",
     executionMode: "sequential",
     interOpNumThreads: 1,
+    // Warnings (e.g. unused initializers) would repeat for every session; errors still surface as exceptions.
+    logSeverityLevel: 3,
     ...(o.threads ? { intraOpNumThreads: o.threads } : {}),
   };
   for (const p of order) {
@@ -107,7 +110,8 @@ export async function createSession(
       continue;
     }
     try {
-      const session = await ort.InferenceSession.create(model, { ...options, executionProviders: [p] });
+      const bytes = typeof model === "function" ? await model(p) : model;
+      const session = await ort.InferenceSession.create(bytes, { ...options, executionProviders: [p] });
       return { session, provider: p };
     } catch (e) {
       const why = (e as Error).message.split("\n")[0] ?? String(e);

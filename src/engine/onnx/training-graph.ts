@@ -29,6 +29,8 @@ export interface GraphOptions {
   maskedParams: string[];
   bn: BnSettings;
   sgd: { momentum: number; weightDecay: number };
+  /** NCHWc block size when the graph will run on ORT's CPU EP (0 or absent: standard ops only). */
+  nchwcBlock?: number;
 }
 
 /**
@@ -69,6 +71,7 @@ export function buildGraph(kind: GraphKind, o: GraphOptions): Uint8Array {
   const ctx: EmitContext = {
     g,
     mode,
+    nchwcBlock: o.nchwcBlock ?? 0,
     shapes: spec.shapes,
     value: (v) => {
       const n = values.get(v);

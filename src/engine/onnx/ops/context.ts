@@ -8,6 +8,8 @@ import type { Op } from "../../../models/spec.ts";
  */
 export interface EmitContext {
   g: GraphBuilder;
+  /** NCHWc block size for ORT CPU convolutions (ops/nchwc.ts); 0 = plain ONNX Conv. */
+  nchwcBlock: number;
   /** "train": batch statistics in BN and running-stat outputs; "eval": running statistics. */
   mode: "train" | "eval";
   shapes: Record<string, number[]>;

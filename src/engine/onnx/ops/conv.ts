@@ -1,5 +1,6 @@
 import type { GraphBuilder } from "../graph-builder.ts";
-import { savedOf, type OpEmitter } from "./context.ts";
+import { savedOf, type EmitContext, type OpEmitter } from "./context.ts";
+import { blockedConv, blockedConvApplies } from "./nchwc.ts";
 
 /**
  * Conv without bias. Gradients use only standard ops so every EP can run them:
@@ -14,7 +15,7 @@ export const conv: OpEmitter<"conv"> = {
   forward(ctx, op) {
     const g = ctx.g;
     const x = ctx.value(op.x);
-    const y = g.op1("Conv", [x, ctx.param(op.weight)], { kernel_shape: [op.kernel, op.kernel], pads: [op.pad, op.pad, op.pad, op.pad], strides: [op.stride, op.stride] }, op.out);
+    const y = convolve(ctx, { x, w: ctx.param(op.weight), cin: op.cin, cout: op.cout, kernel: op.kernel, stride: op.stride, pad: op.pad, hint: op.out });
     ctx.setValue(op.out, y);
     ctx.saved.set(op.out, { x });
   },
@@ -36,7 +37,7 @@ export const conv: OpEmitter<"conv"> = {
     let dX: string;
     if (op.stride === 1) {
       const back = k - 1 - op.pad;
-      dX = g.op1("Conv", [dY, flipTranspose(g, ctx.param(op.weight), k)], { kernel_shape: [k, k], pads: [back, back, back, back], strides: [1, 1] }, `dx_${op.out}`);
+      dX = convolve(ctx, { x: dY, w: flipTranspose(g, ctx.param(op.weight), k), cin: op.cout, cout: op.cin, kernel: k, stride: 1, pad: back, hint: `dx_${op.out}` });
     } else {
       const extra = [hi, wi].map((size) => size - ((ho - 1) * op.stride - 2 * op.pad + k));
       dX = g.op1("ConvTranspose", [dY, ctx.param(op.weight)], { kernel_shape: [k, k], pads: [op.pad, op.pad, op.pad, op.pad], strides: [op.stride, op.stride], output_padding: extra }, `dx_${op.out}`);
@@ -44,6 +45,13 @@ export const conv: OpEmitter<"conv"> = {
     ctx.addGrad(op.x, dX);
   },
 };
+
+/** Plain ONNX Conv, or ORT's NCHWc kernels when the graph targets the CPU EP and they apply. */
+function convolve(ctx: EmitContext, a: { x: string; w: string; cin: number; cout: number; kernel: number; stride: number; pad: number; hint: string }): string {
+  if (blockedConvApplies({ cin: a.cin, block: ctx.nchwcBlock })) return blockedConv(ctx.g, { ...a, block: ctx.nchwcBlock });
+  const p = a.pad;
+  return ctx.g.op1("Conv", [a.x, a.w], { kernel_shape: [a.kernel, a.kernel], pads: [p, p, p, p], strides: [a.stride, a.stride] }, a.hint);
+}
 
 /** W [O, C, k, k] -> W' [C, O, k, k] flipped in both spatial axes. */
 function flipTranspose(g: GraphBuilder, w: string, k: number): string {
