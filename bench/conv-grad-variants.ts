@@ -92,6 +92,18 @@ const variants: Record<string, Build> = {
     const dyt = g.op1("Transpose", [dy], { perm: [1, 0, 2, 3] });
     return g.op1("Transpose", [g.op1("Conv", [xt, dyt], { pads: [1, 1, 1, 1], kernel_shape: [H, W] })], { perm: [1, 0, 2, 3] });
   },
+  "one-hot Convs: 3 width shifts of X x 3 row shifts of dY, one batched MatMul": (g, x, dy) => {
+    // P3[n, c*3+kw, i, j] = Xpad[n, c, i, j + kw] for i in [0, H+2): kernel 1x3 one-hot, pads rows and columns by 1.
+    const ex = new Array(C * 3 * 3).fill(0);
+    for (let c = 0; c < C; c++) for (let kw = 0; kw < 3; kw++) ex[(c * 3 + kw) * 3 + kw] = 1;
+    const p3 = g.op1("Reshape", [g.op1("Conv", [x, g.constFloat(ex, [C * 3, 1, 1, 3])], { group: C, pads: [1, 1, 1, 1], kernel_shape: [1, 3] }), g.constInt64([0, C * 3, (H + 2) * W])]);
+    // D[n, o*3+kh, i, j] = dY[n, o, i - kh, j] in an (H+2)-row frame: kernel 3x1 one-hot at row 2-kh, 2 zero rows padded on each side.
+    const ed = new Array(O * 3 * 3).fill(0);
+    for (let o = 0; o < O; o++) for (let kh = 0; kh < 3; kh++) ed[(o * 3 + kh) * 3 + (2 - kh)] = 1;
+    const d = g.op1("Reshape", [g.op1("Conv", [dy, g.constFloat(ed, [O * 3, 1, 3, 1])], { group: O, pads: [2, 0, 2, 0], kernel_shape: [3, 1] }), g.constInt64([0, O * 3, (H + 2) * W])]);
+    const r = g.op1("ReduceSum", [g.op1("MatMul", [p3, g.op1("Transpose", [d], { perm: [0, 2, 1] })]), g.constInt64([0])], { keepdims: 0 }); // [(c,kw), (o,kh)]
+    return g.op1("Transpose", [g.op1("Reshape", [r, g.constInt64([C, 3, O, 3])])], { perm: [2, 0, 3, 1] });
+  },
   "3 width shifts x 3 row-shifted dY, one batched MatMul": (g, x, dy) => {
     // P3[n, c*3+kw, j] = Xpad[n, c, j / W, j % W + kw] over the H-padded rows; D[n, kh*O+o, j] = dY shifted down kh rows.
     const xp = g.op1("Pad", [x, g.constInt64([0, 0, 1, 1, 0, 0, 1, 1])]);
