@@ -3,17 +3,17 @@ import { savedOf, type EmitContext, type OpEmitter } from "./context.ts";
 import { blockedConv, blockedConvApplies } from "./nchwc.ts";
 
 /**
- * Conv without bias. Gradients use only standard ops so every EP can run them:
- * - input, stride 1: Conv of the output gradient with the filter transposed
- *   [1,0,2,3] and flipped; ORT's Conv kernel is about twice as fast as ConvTranspose
- *   here (design notes). Strided: ConvTranspose, faster than zero-interleaving dY and
- *   a Conv (bench/strided-input-grad-variants.ts).
- * - filter: im2col of the input, a batched MatMul with the output gradient and a sum
- *   over the batch; avoids transposing the large patch tensor.
+ * Conv without bias. Each formulation was chosen by measurement (bench/):
+ * - forward and stride-1 input gradient: a convolution (the latter with the filter
+ *   transposed [1,0,2,3] and flipped, about twice as fast as ConvTranspose), on ORT's
+ *   NCHWc kernels when the graph targets the CPU EP (nchwc.ts), else standard Conv.
+ * - strided input gradient: ConvTranspose, faster than zero-interleaving dY and a Conv.
+ * - filter gradient: shifted copies of the activations made by one-hot grouped Convs,
+ *   a batched MatMul with the output gradient and a sum over the batch.
+ * Everything outside nchwc.ts is standard ONNX, so GPU EPs run the same graph.
  */
 export const conv: OpEmitter<"conv"> = {
   forward(ctx, op) {
-    const g = ctx.g;
     const x = ctx.value(op.x);
     const y = convolve(ctx, { x, w: ctx.param(op.weight), cin: op.cin, cout: op.cout, kernel: op.kernel, stride: op.stride, pad: op.pad, hint: op.out });
     ctx.setValue(op.out, y);
