@@ -1,5 +1,7 @@
 import { Command, Option } from "commander";
-import { ConfigError } from "../config/load.ts";
+import type { RunnerConfig } from "../config/generated/runner.ts";
+import { ConfigError, validateConfig } from "../config/load.ts";
+import { Interrupted } from "../runner/local-pool.ts";
 import { DataError } from "../data/errors.ts";
 import { CheckpointError } from "../train/checkpoint.ts";
 import { PRESET_NAMES } from "../config/presets.ts";
@@ -34,6 +36,10 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
       console.error(`error: ${e.message}`);
       process.exit(2);
     }
+    if (e instanceof Interrupted) {
+      console.error(e.message);
+      process.exit(130);
+    }
     console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
     process.exit(1);
   }
@@ -41,3 +47,53 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
 
 /** One line per notice on stderr, so stdout stays for results. */
 export const notice = (line: string): void => void process.stderr.write(`${line}\n`);
+
+export interface RunnerFlags {
+  runsDir: string;
+  jobs?: string;
+  threadsPerJob?: string;
+  executor: string;
+  maxAttempts?: string;
+  dryRun?: boolean;
+  slurmPartition?: string;
+  slurmCpus?: string;
+  slurmGpus?: string;
+  slurmMem?: string;
+  slurmTime?: string;
+}
+
+/** The flags of every command that runs units through the runner. */
+export function addRunnerOptions(cmd: Command): Command {
+  return cmd
+    .option("--runs-dir <dir>", "run store: finished units are reused, interrupted ones resume", "runs")
+    .option("--jobs <n>", "units run at once on the local executor (default: one per core)")
+    .option("--threads-per-job <n>", "engine threads per unit (default: cores / jobs)")
+    .addOption(new Option("--executor <name>", "where units run").choices(["local", "slurm"]).default("local"))
+    .option("--max-attempts <n>", "attempts per unit before it counts as failed")
+    .option("--dry-run", "print the plan (units, how many are complete, estimated compute) and exit without writing")
+    .option("--slurm-partition <name>", "sbatch --partition")
+    .option("--slurm-cpus <n>", "sbatch --cpus-per-task (also the engine threads)")
+    .option("--slurm-gpus <n>", "sbatch --gpus-per-task")
+    .option("--slurm-mem <size>", "sbatch --mem, e.g. 8G")
+    .option("--slurm-time <hh:mm:ss>", "sbatch --time per task");
+}
+
+/** Flags -> validated RunnerConfig (a bad value exits 2 before anything runs). */
+export function runnerConfig(f: RunnerFlags): RunnerConfig {
+  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  const raw = {
+    runsDir: f.runsDir,
+    executor: f.executor,
+    ...(f.jobs !== undefined ? { jobs: num(f.jobs) } : {}),
+    ...(f.threadsPerJob !== undefined ? { threadsPerJob: num(f.threadsPerJob) } : {}),
+    ...(f.maxAttempts !== undefined ? { maxAttempts: num(f.maxAttempts) } : {}),
+    slurm: {
+      ...(f.slurmPartition ? { partition: f.slurmPartition } : {}),
+      ...(f.slurmCpus ? { cpusPerTask: num(f.slurmCpus) } : {}),
+      ...(f.slurmGpus ? { gpus: num(f.slurmGpus) } : {}),
+      ...(f.slurmMem ? { memory: f.slurmMem } : {}),
+      ...(f.slurmTime ? { time: f.slurmTime } : {}),
+    },
+  };
+  return validateConfig<RunnerConfig>("runner", raw, "runner flags");
+}

@@ -1,46 +1,51 @@
 #!/usr/bin/env bun
 /**
- * bun run train — trains one model from a preset (plus --set overrides), with a
- * checkpoint after every epoch: run the same command again to resume where it stopped.
+ * bun run train — trains models from a preset (plus --set overrides), one unit per
+ * seed, through the runner: finished seeds are reused, interrupted ones resume from
+ * their last epoch checkpoint, --jobs runs seeds in parallel, --executor slurm submits
+ * them as a job array.
  */
-import { createHash } from "node:crypto";
-import { join } from "node:path";
 import type { TrainingConfig } from "../config/generated/training.ts";
+import { ConfigError, validateConfig } from "../config/load.ts";
 import { loadPresetConfig } from "../config/presets.ts";
-import { runContext } from "../report/context.ts";
-import { loadData, modelFor, trainerFor } from "../train/setup.ts";
-import { trainLoop } from "../train/train-loop.ts";
-import { writeFileAtomic } from "../util/atomic-write.ts";
-import { baseCommand, notice, runMain } from "./common.ts";
-import { trainingProgress } from "./progress.ts";
+import { table } from "../report/context.ts";
+import { runUnits } from "../runner/run-units.ts";
+import { unitId, type Unit } from "../runner/unit.ts";
+import { loadData } from "../train/setup.ts";
+import { addRunnerOptions, baseCommand, notice, runMain, runnerConfig, type RunnerFlags } from "./common.ts";
 
-const cmd = baseCommand("train", "Train one model (resumable) and print its test accuracy")
-  .option("--runs-dir <dir>", "where checkpoints and results go", "runs")
-  .option("--data-dir <dir>", "an existing cifar-10-batches-bin (or its parent) or Fashion-MNIST IDX directory")
-  .option("--dry-run", "print the resolved config and exit");
+const cmd = addRunnerOptions(
+  baseCommand("train", "Train models (one per seed; resumable, parallel, Slurm) and print their test accuracy")
+    .option("--data-dir <dir>", "an existing cifar-10-batches-bin (or its parent) or Fashion-MNIST IDX directory")
+    .option("--seeds <list>", "comma-separated seeds, one model each (default: the preset's seed)"),
+);
+
+/** Unit ids drop default-valued settings, so new settings never orphan old runs. */
+export function trainUnit(cfg: TrainingConfig, label: string): Unit<TrainingConfig> {
+  const spec = { kind: "train", config: cfg, deps: [], label };
+  return { ...spec, id: unitId(spec, validateConfig("training", {})) };
+}
 
 await runMain(async () => {
-  const opts = cmd.parse().opts<{ preset: string; set: string[]; runsDir: string; dataDir?: string; dryRun?: boolean }>();
+  const opts = cmd.parse().opts<RunnerFlags & { preset: string; set: string[]; reportDir: string; dataDir?: string; seeds?: string }>();
   const overrides = [...opts.set, ...(opts.dataDir ? [`data.dataDir=${opts.dataDir}`] : [])];
-  const cfg = loadPresetConfig<TrainingConfig>("train", "training", opts.preset, overrides);
-  // The run directory is named by the resolved config, so the same command resumes the same run.
-  const id = createHash("sha256").update(JSON.stringify(cfg)).digest("hex").slice(0, 12);
-  const dir = join(opts.runsDir, `train-${id}`);
-  if (opts.dryRun) {
-    console.log(JSON.stringify({ runDir: dir, config: cfg }, null, 2));
-    return;
-  }
-  const data = await loadData(cfg, notice);
-  const spec = modelFor(cfg, data);
-  const trainer = await trainerFor(cfg, spec, { log: notice });
-  notice(`train: ${cfg.model.arch} w${cfg.model.width} on ${data.name} (${data.train.count} train / ${data.test.count} test), engine ${trainer.engine}/${trainer.provider}, run dir ${dir}`);
-  const progress = trainingProgress("train", Math.ceil(data.train.count / cfg.optim.batchSize), cfg.optim.epochs);
-  const out = await trainLoop({ trainer, data, optim: cfg.optim, augment: cfg.data, seed: cfg.seed, checkpointPath: join(dir, "checkpoint.ckpt"), onStep: progress.onStep, onEpoch: progress.onEpoch, meta: { config: cfg } });
-  progress.stop();
-  const result = { context: runContext(), config: cfg, dataset: { name: data.name, source: data.source }, engine: trainer.engine, provider: trainer.provider, ...out };
-  writeFileAtomic(join(dir, "result.json"), JSON.stringify(result, null, 2) + "\n");
-  const last = out.epochs.at(-1);
-  if (out.status === "diverged") console.log(`diverged at epoch ${out.divergedAt.epoch}, step ${out.divergedAt.step} (loss ${out.divergedAt.loss})`);
-  else console.log(`done: ${out.epochs.length} epochs, final test accuracy ${last?.testAccuracy !== undefined ? (100 * last.testAccuracy).toFixed(2) + "%" : "n/a"} (${join(dir, "result.json")})`);
-  await trainer.dispose();
+  const base = loadPresetConfig<TrainingConfig>("train", "training", opts.preset, overrides);
+  const runner = runnerConfig(opts);
+  const seeds = opts.seeds === undefined ? [base.seed] : opts.seeds.split(",").map((s) => Number(s.trim()));
+  if (seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new ConfigError(`--seeds: expected comma-separated non-negative integers, given "${opts.seeds}"`);
+  const units = seeds.map((seed) => trainUnit({ ...base, seed }, `${base.model.arch} w${base.model.width} seed ${seed}`));
+  // Resolve the data once here: a bad path fails before anything is scheduled, and a
+  // download happens once rather than in every worker.
+  if (!opts.dryRun) await loadData(base, notice);
+  const out = await runUnits(units, runner, { dryRun: opts.dryRun, reportDir: opts.reportDir });
+  if (!out) return;
+  const rows = units.map((u) => {
+    const r = out.records.get(u.id);
+    const m = r?.metrics as { finalTestAccuracy?: number | null; dataset?: { name: string } } | undefined;
+    const acc = m?.finalTestAccuracy;
+    return [u.label!, u.id, r ? r.status : "not complete", m?.dataset?.name ?? "-", acc == null ? "-" : `${(100 * acc).toFixed(2)}%`, r ? `${r.env.engine}/${r.env.provider}` : "-"];
+  });
+  console.log(table(["model", "unit", "status", "dataset", "test accuracy", "engine"], rows));
+  for (const f of out.failed) console.error(`failed: ${f.label ?? f.id}: ${f.error}`);
+  if (out.failed.length || out.blocked.length) process.exit(1);
 });

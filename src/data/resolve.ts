@@ -173,3 +173,12 @@ async function loadAuto(opts: ResolveOptions): Promise<Dataset> {
   log(`data: auto → embedded Fashion-MNIST subset: ${why}. For CIFAR-10, pass --data-dir <cifar-10-batches-bin> or put cifar-10-binary.tar.gz in ${cacheDir}.`);
   return loadEmbeddedFashionMnist({ padTo: opts.padTo });
 }
+
+/**
+ * Training images a dataset choice yields, without loading it (for --dry-run
+ * estimates). `auto` counts as CIFAR-10, the larger of its two outcomes.
+ */
+export function nominalTrainCount(dataset: DatasetChoice, trainLimit?: number): number {
+  const full = { auto: 50_000, cifar10: 50_000, "fashion-mnist": 60_000, "fashion-mnist-embedded": 5_000, synthetic: SYNTHETIC_DEFAULTS.count }[dataset];
+  return trainLimit === undefined ? full : Math.min(full, trainLimit);
+}

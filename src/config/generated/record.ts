@@ -1,0 +1,65 @@
+/* Generated from schemas/ by `bun run gen:types`. Do not edit by hand. */
+
+/**
+ * The result of one unit of work in the run store (runs/<unit-id>/result.json). Reports are built from these records only.
+ */
+export interface UnitRecord {
+  /**
+   * <kind>-<12 hex digits of the SHA-256 of the normalised unit spec>.
+   */
+  unitId: string;
+  /**
+   * Registered unit kind that produced the record.
+   */
+  kind: string;
+  /**
+   * done, or diverged (non-finite loss; the epoch and step are in metrics).
+   */
+  status: "done" | "diverged";
+  /**
+   * Human-readable name of the unit.
+   */
+  label?: string;
+  /**
+   * The unit's resolved configuration.
+   */
+  config: {
+    [k: string]: unknown;
+  };
+  /**
+   * Ids of the units whose outputs this one read.
+   */
+  deps: string[];
+  env: {
+    engine: string;
+    /**
+     * Execution provider or backend actually used.
+     */
+    provider: string;
+    threads: number;
+    host: string;
+    commit: string;
+    runtime: {
+      [k: string]: string;
+    };
+  };
+  /**
+   * ISO time the last (completing) attempt started.
+   */
+  startedAt: string;
+  finishedAt: string;
+  /**
+   * Wall time of the completing attempt (resumed attempts count only their own time).
+   */
+  wallSeconds: number;
+  /**
+   * How many attempts the unit took (resumes after kills count).
+   */
+  attempts?: number;
+  /**
+   * Kind-specific results (see the unit kind's documentation).
+   */
+  metrics: {
+    [k: string]: unknown;
+  };
+}

@@ -1,0 +1,61 @@
+/* Generated from schemas/ by `bun run gen:types`. Do not edit by hand. */
+
+/**
+ * Where and how units of work run: the run store, the executor and its resources.
+ */
+export interface RunnerConfig {
+  /**
+   * Run store: one directory per unit, named by the hash of its normalised spec.
+   */
+  runsDir: string;
+  /**
+   * local: a pool of worker processes on this machine; slurm: sbatch job arrays.
+   */
+  executor: "local" | "slurm";
+  /**
+   * Units run at once (local executor). 0 = one per core.
+   */
+  jobs: number;
+  /**
+   * Engine threads per worker. 0 = cores / jobs (at least 1), so jobs x threads = cores.
+   */
+  threadsPerJob: number;
+  /**
+   * Attempts per unit before it is reported failed (a killed or crashed worker counts as one).
+   */
+  maxAttempts: number;
+  /**
+   * A lock whose heartbeat is older than this is taken over (locks of dead processes on this host are taken over at once).
+   */
+  staleLockSeconds: number;
+  slurm: {
+    /**
+     * sbatch --partition (default: the cluster's default partition).
+     */
+    partition?: string;
+    /**
+     * sbatch --cpus-per-task; also the engine threads of each task.
+     */
+    cpusPerTask: number;
+    /**
+     * sbatch --gpus-per-task (omit for CPU-only tasks).
+     */
+    gpus?: number;
+    /**
+     * sbatch --mem.
+     */
+    memory: string;
+    /**
+     * sbatch --time per task.
+     */
+    time: string;
+    /**
+     * How often squeue is polled.
+     */
+    pollSeconds: number;
+    /**
+     * More sbatch arguments, verbatim.
+     */
+    extraArgs: string[];
+  };
+}

@@ -1,0 +1,35 @@
+import type { UnitRecord } from "../../config/generated/record.ts";
+import type { Unit } from "../unit.ts";
+
+export interface UnitContext {
+  unit: Unit;
+  /** Scratch space that survives a killed attempt (checkpoints). */
+  workDir: string;
+  /** The unit's own directory: final artifacts other units read (weights). */
+  outDir: string;
+  threads: number;
+  log: (line: string) => void;
+  /** Record and directory of a dependency (already complete). */
+  dep: (id: string) => { record: UnitRecord; dir: string };
+}
+
+export interface UnitOutcome {
+  status: UnitRecord["status"];
+  metrics: Record<string, unknown>;
+  engine: string;
+  provider: string;
+}
+
+/**
+ * One kind of work the runner can schedule. Kinds are looked up by name in
+ * kinds/registry.ts, so a worker process (or a Slurm task) can run any unit from its
+ * unit.json alone.
+ */
+export interface UnitKind<C = Record<string, unknown>> {
+  name: string;
+  /** Schema (schemas/<name>.schema.json) that validates and fills the unit's config; absent only for test kinds. */
+  schema?: string;
+  run(config: C, ctx: UnitContext): Promise<UnitOutcome>;
+  /** Training images the unit will process, for --dry-run's compute estimate. */
+  estimateImages(config: C): number;
+}

@@ -1,0 +1,26 @@
+import type { UnitKind } from "./kind.ts";
+import { trainKind } from "./train.ts";
+
+const KINDS = new Map<string, UnitKind<never>>([[trainKind.name, trainKind as UnitKind<never>]]);
+
+/**
+ * Modules named in PRUNING_HARNESS_EXTRA_KINDS (comma-separated paths, each exporting
+ * `kinds: UnitKind[]`) add kinds at run time: the runner's tests use it for kinds that
+ * fail or sleep on purpose.
+ */
+async function loadExtraKinds(): Promise<void> {
+  const paths = (process.env.PRUNING_HARNESS_EXTRA_KINDS ?? "").split(",").filter(Boolean);
+  for (const p of paths) {
+    const mod = (await import(p)) as { kinds?: UnitKind<never>[] };
+    for (const k of mod.kinds ?? []) KINDS.set(k.name, k);
+  }
+}
+
+let extraLoaded: Promise<void> | undefined;
+
+export async function getKind(name: string): Promise<UnitKind<never>> {
+  await (extraLoaded ??= loadExtraKinds());
+  const k = KINDS.get(name);
+  if (!k) throw new Error(`unknown unit kind "${name}"; known: ${[...KINDS.keys()].join(", ")}`);
+  return k;
+}

@@ -1,0 +1,131 @@
+import { execa, type ResultPromise } from "execa";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { RunStore } from "./store.ts";
+import type { Unit } from "./unit.ts";
+import { EXIT } from "./worker.ts";
+
+export type UnitState = "pending" | "running" | "done" | "failed" | "blocked" | "waiting";
+
+export interface PoolEvent {
+  done: number;
+  running: number;
+  failed: number;
+  blocked: number;
+  total: number;
+  /** Set when a unit changes state. */
+  unit?: { id: string; label?: string; state: UnitState; detail?: string };
+}
+
+export interface PoolOptions {
+  jobs: number;
+  threadsPerJob: number;
+  maxAttempts: number;
+  staleLockSeconds: number;
+  onEvent?: (e: PoolEvent) => void;
+  /** How long to wait before re-checking a unit another runner holds (ms). */
+  lockPollMs?: number;
+}
+
+export class Interrupted extends Error {
+  override name = "Interrupted";
+}
+
+const WORKER = join(import.meta.dir, "worker.ts");
+
+/**
+ * Runs units in worker processes, at most `jobs` at once, each after its dependencies.
+ * A worker that dies (killed, crashed) leaves its checkpoint; the unit is retried up to
+ * maxAttempts, then reported failed and its dependents blocked. Units locked by another
+ * runner (a second terminal, a Slurm task) are waited for, not duplicated. Ctrl-C stops
+ * the workers, which release their locks, and throws Interrupted: run again to resume.
+ */
+export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: PoolOptions): Promise<Map<string, UnitState>> {
+  const state = new Map<string, UnitState>(units.map((u) => [u.id, store.isDone(u.id) ? "done" : "pending"]));
+  const byId = new Map(units.map((u) => [u.id, u]));
+  const running = new Map<string, ResultPromise>();
+  const waitingSince = new Map<string, number>();
+  let interrupted = false;
+
+  const counts = (): PoolEvent => {
+    const v = [...state.values()];
+    return { done: v.filter((s) => s === "done").length, running: running.size, failed: v.filter((s) => s === "failed").length, blocked: v.filter((s) => s === "blocked").length, total: units.length };
+  };
+  const set = (id: string, s: UnitState, detail?: string) => {
+    state.set(id, s);
+    o.onEvent?.({ ...counts(), unit: { id, label: byId.get(id)?.label, state: s, detail } });
+  };
+  const depState = (u: Unit<unknown>): "ready" | "wait" | "blocked" => {
+    let ready = true;
+    for (const d of u.deps) {
+      const s = state.get(d) ?? (store.isDone(d) ? "done" : "blocked");
+      if (s === "failed" || s === "blocked") return "blocked";
+      if (s !== "done") ready = false;
+    }
+    return ready ? "ready" : "wait";
+  };
+
+  const onSigint = () => {
+    interrupted = true;
+    for (const child of running.values()) child.kill("SIGTERM");
+  };
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigint);
+  o.onEvent?.(counts());
+  try {
+    while (!interrupted) {
+      for (const u of units) {
+        if (running.size >= o.jobs) break;
+        const s = state.get(u.id)!;
+        if (s === "waiting" && Date.now() - (waitingSince.get(u.id) ?? 0) < (o.lockPollMs ?? 2000)) continue;
+        if (s !== "pending" && s !== "waiting") continue;
+        const d = depState(u);
+        if (d === "blocked") {
+          set(u.id, "blocked", "a dependency failed");
+          continue;
+        }
+        if (d === "wait") continue;
+        const logPath = join(store.dir(u.id), "worker.log");
+        mkdirSync(store.dir(u.id), { recursive: true });
+        const child = execa(process.execPath, [WORKER, "--runs-dir", store.root, "--unit", u.id, "--threads", String(o.threadsPerJob), "--stale-lock-seconds", String(o.staleLockSeconds)], {
+          reject: false,
+          stdin: "ignore",
+          stdout: { file: logPath, append: true },
+          stderr: { file: logPath, append: true },
+          // Workers get the terminal's Ctrl-C themselves; this process forwards SIGTERM too.
+          cleanup: true,
+        });
+        running.set(u.id, child);
+        set(u.id, "running");
+      }
+      if (running.size === 0) {
+        const left = [...state.entries()].filter(([, s]) => s === "pending" || s === "waiting");
+        if (left.length === 0) break;
+        // Only units held by other runners remain: poll until their results appear.
+        await Bun.sleep(o.lockPollMs ?? 2000);
+        for (const [id] of left) if (store.isDone(id)) set(id, "done");
+        continue;
+      }
+      const [id, r] = await Promise.race([...running].map(([id, c]) => c.then((r) => [id, r] as const)));
+      running.delete(id);
+      if (interrupted) break;
+      if (r.exitCode === EXIT.done && store.isDone(id)) set(id, "done");
+      else if (r.exitCode === EXIT.locked) {
+        waitingSince.set(id, Date.now());
+        set(id, "waiting", "held by another runner");
+      } else if (r.exitCode === EXIT.badInput || store.attempts(id) >= o.maxAttempts) {
+        set(id, "failed", store.failure(id)?.error.split("\n")[0] ?? `worker exited with ${r.exitCode ?? r.signal}; see ${join(store.dir(id), "worker.log")}`);
+      } else {
+        set(id, "pending", `attempt failed (${r.exitCode ?? r.signal}); retrying`);
+      }
+    }
+    if (interrupted) {
+      await Promise.allSettled(running.values());
+      throw new Interrupted("interrupted: workers stopped and their locks released; run the same command again to resume");
+    }
+    return state;
+  } finally {
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigint);
+  }
+}

@@ -1,0 +1,184 @@
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync, utimesSync, writeSync, readdirSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import type { UnitRecord } from "../config/generated/record.ts";
+import { ConfigError, validateConfig } from "../config/load.ts";
+import { writeFileAtomic } from "../util/atomic-write.ts";
+import type { Unit } from "./unit.ts";
+
+/** Written last, by rename: a unit is complete exactly when this file exists and matches. */
+interface DoneMarker {
+  resultSha256: string;
+  finishedAt: string;
+}
+
+export interface LockInfo {
+  pid: number;
+  host: string;
+  startedAt: string;
+}
+
+export type LockResult = { acquired: true; release: () => void; heartbeat: () => void } | { acquired: false; holder: LockInfo | null };
+
+/**
+ * The run store: one directory per unit, named by its id. Everything is written
+ * atomically (temp + fsync + rename); a unit's result counts only when its done marker
+ * matches the result's checksum and the result passes the record schema, so a
+ * truncated or corrupted file is recomputed, never used.
+ */
+export class RunStore {
+  constructor(readonly root: string, readonly staleLockSeconds = 300) {}
+
+  dir(id: string): string {
+    return join(this.root, id);
+  }
+
+  /** Scratch space of a unit (checkpoints of a half-done run live here). */
+  workDir(id: string): string {
+    const d = join(this.dir(id), "work");
+    mkdirSync(d, { recursive: true });
+    return d;
+  }
+
+  /** Records the unit's spec so any process (a worker, a Slurm task) can run it by id. */
+  plan(unit: Unit<unknown>): void {
+    const path = join(this.dir(unit.id), "unit.json");
+    if (!existsSync(path)) writeFileAtomic(path, JSON.stringify(unit, null, 2) + "\n");
+  }
+
+  readUnit(id: string): Unit {
+    const path = join(this.dir(id), "unit.json");
+    if (!existsSync(path)) throw new ConfigError(`unit ${id} is not planned in ${this.root} (no ${path})`);
+    return JSON.parse(readFileSync(path, "utf8")) as Unit;
+  }
+
+  /** The unit's record if it is complete and intact; null otherwise (corrupt outputs are set aside). */
+  result(id: string): UnitRecord | null {
+    const dir = this.dir(id);
+    const donePath = join(dir, "done.json"), resultPath = join(dir, "result.json");
+    if (!existsSync(donePath)) return null;
+    try {
+      const marker = JSON.parse(readFileSync(donePath, "utf8")) as DoneMarker;
+      const bytes = readFileSync(resultPath);
+      if (createHash("sha256").update(bytes).digest("hex") !== marker.resultSha256) throw new Error("checksum mismatch");
+      return validateConfig<UnitRecord>("record", JSON.parse(bytes.toString("utf8")), resultPath);
+    } catch (e) {
+      // Keep the evidence, drop the claim of completeness: the unit runs again.
+      rmSync(donePath, { force: true });
+      process.stderr.write(`notice: ${resultPath} is corrupt (${(e as Error).message.split("\n")[0]}); the unit will be recomputed\n`);
+      return null;
+    }
+  }
+
+  isDone(id: string): boolean {
+    return this.result(id) !== null;
+  }
+
+  /** Writes the record, then the done marker: a crash in between leaves the unit not done. */
+  complete(record: UnitRecord): void {
+    validateConfig("record", record, `record of ${record.unitId}`);
+    const bytes = Buffer.from(JSON.stringify(record, null, 2) + "\n");
+    const dir = this.dir(record.unitId);
+    writeFileAtomic(join(dir, "result.json"), bytes);
+    const marker: DoneMarker = { resultSha256: createHash("sha256").update(bytes).digest("hex"), finishedAt: record.finishedAt };
+    writeFileAtomic(join(dir, "done.json"), JSON.stringify(marker) + "\n");
+    rmSync(join(dir, "failed.json"), { force: true });
+  }
+
+  /** Notes why an attempt failed (for progress and reports); the unit stays not done. */
+  fail(id: string, error: string, attempt: number): void {
+    writeFileAtomic(join(this.dir(id), "failed.json"), JSON.stringify({ error, attempt, at: new Date().toISOString() }, null, 2) + "\n");
+  }
+
+  failure(id: string): { error: string; attempt: number } | null {
+    const p = join(this.dir(id), "failed.json");
+    try {
+      return JSON.parse(readFileSync(p, "utf8"));
+    } catch {
+      return null;
+    }
+  }
+
+  /** Counts attempts across processes and restarts (a killed worker leaves its count behind). */
+  nextAttempt(id: string): number {
+    const p = join(this.dir(id), "attempts");
+    let n = 0;
+    try {
+      n = Number(readFileSync(p, "utf8")) || 0;
+    } catch {}
+    writeFileAtomic(p, String(n + 1));
+    return n + 1;
+  }
+
+  attempts(id: string): number {
+    try {
+      return Number(readFileSync(join(this.dir(id), "attempts"), "utf8")) || 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  /**
+   * One runner per unit: O_EXCL creation of `lock`, which holds pid, host and start
+   * time; its mtime is the heartbeat. A lock of a dead process on this host, or one
+   * whose heartbeat is older than staleLockSeconds, is taken over.
+   */
+  lock(id: string): LockResult {
+    const path = join(this.dir(id), "lock");
+    mkdirSync(this.dir(id), { recursive: true });
+    for (let tries = 0; tries < 2; tries++) {
+      try {
+        const fd = openSync(path, "wx");
+        const info: LockInfo = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+        writeSync(fd, JSON.stringify(info));
+        closeSync(fd);
+        return {
+          acquired: true,
+          release: () => rmSync(path, { force: true }),
+          heartbeat: () => {
+            const now = new Date();
+            try {
+              utimesSync(path, now, now);
+            } catch {}
+          },
+        };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+        const holder = this.lockHolder(path);
+        if (holder && !this.isStale(path, holder)) return { acquired: false, holder };
+        rmSync(path, { force: true });
+      }
+    }
+    return { acquired: false, holder: this.lockHolder(path) };
+  }
+
+  private lockHolder(path: string): LockInfo | null {
+    try {
+      return JSON.parse(readFileSync(path, "utf8")) as LockInfo;
+    } catch {
+      return null;
+    }
+  }
+
+  private isStale(path: string, holder: LockInfo): boolean {
+    if (holder.host === hostname()) {
+      try {
+        process.kill(holder.pid, 0);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ESRCH") return true;
+      }
+    }
+    try {
+      return Date.now() - statSync(path).mtimeMs > this.staleLockSeconds * 1000;
+    } catch {
+      return true;
+    }
+  }
+
+  /** Ids of every planned unit in the store. */
+  list(): string[] {
+    if (!existsSync(this.root)) return [];
+    return readdirSync(this.root).filter((d) => existsSync(join(this.root, d, "unit.json")));
+  }
+}

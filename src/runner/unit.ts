@@ -1,0 +1,52 @@
+import { createHash } from "node:crypto";
+
+/** A unit of work before it has an id: what to run, with which settings, after which units. */
+export interface UnitSpec<C = Record<string, unknown>> {
+  kind: string;
+  config: C;
+  /** Ids of units whose outputs this one reads; they run first. */
+  deps: string[];
+  /** Human-readable name for progress and reports; not part of the identity. */
+  label?: string;
+}
+
+export interface Unit<C = Record<string, unknown>> extends UnitSpec<C> {
+  id: string;
+}
+
+/** JSON with object keys sorted at every level: the same value always gives the same text. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") {
+    if (typeof value === "number" && !Number.isFinite(value)) throw new Error(`cannot hash non-finite number ${value}`);
+    return JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+}
+
+/**
+ * Drops every field whose value equals the default's, recursively, so that adding a new
+ * setting with a default does not change the ids (and invalidate the results) of
+ * existing runs (OpenLTH's hashname idea).
+ */
+export function dropDefaults(value: unknown, defaults: unknown): unknown {
+  if (value === null || typeof value !== "object" || Array.isArray(value) || defaults === null || typeof defaults !== "object" || Array.isArray(defaults)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    const d = (defaults as Record<string, unknown>)[k];
+    if (d !== undefined && canonicalJson(v) === canonicalJson(d)) continue;
+    const reduced = dropDefaults(v, d);
+    if (reduced !== null && typeof reduced === "object" && !Array.isArray(reduced) && Object.keys(reduced).length === 0 && d !== undefined) continue;
+    out[k] = reduced;
+  }
+  return out;
+}
+
+/** `<kind>-<first 12 hex digits of SHA-256(kind, config without defaults, sorted deps)>`. */
+export function unitId(spec: UnitSpec<unknown>, defaults: unknown = {}): string {
+  const body = canonicalJson({ kind: spec.kind, config: dropDefaults(spec.config, defaults), deps: [...spec.deps].sort() });
+  return `${spec.kind}-${createHash("sha256").update(body).digest("hex").slice(0, 12)}`;
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env bun
+/**
+ * Runs one unit of the run store by id: the process the local pool and Slurm tasks
+ * start. Exit codes: 0 complete (or already complete), 2 bad settings or input files
+ * (not retried), 3 another runner holds the
+ * unit's lock, 4 a dependency is not complete, 1 the attempt failed (why is in
+ * failed.json), 130/143 interrupted.
+ */
+import { Command } from "commander";
+import { availableParallelism, hostname } from "node:os";
+import type { UnitRecord } from "../config/generated/record.ts";
+import { ConfigError, validateConfig } from "../config/load.ts";
+import { DataError } from "../data/errors.ts";
+import { runContext } from "../report/context.ts";
+import { getKind } from "./kinds/registry.ts";
+import { RunStore } from "./store.ts";
+
+export const EXIT = { done: 0, failed: 1, badInput: 2, locked: 3, depsMissing: 4 } as const;
+
+export async function runWorker(o: { runsDir: string; unitId: string; threads: number; staleLockSeconds?: number; log?: (l: string) => void }): Promise<number> {
+  const log = o.log ?? ((l: string) => process.stderr.write(`[${o.unitId}] ${l}\n`));
+  const store = new RunStore(o.runsDir, o.staleLockSeconds);
+  if (store.isDone(o.unitId)) return EXIT.done;
+  const lock = store.lock(o.unitId);
+  if (!lock.acquired) {
+    log(`locked by pid ${lock.holder?.pid} on ${lock.holder?.host}`);
+    return EXIT.locked;
+  }
+  const beat = setInterval(lock.heartbeat, 15_000);
+  const release = () => {
+    clearInterval(beat);
+    lock.release();
+  };
+  // Ctrl-C / scancel: drop the lock so the next run can resume from the last checkpoint.
+  const onSignal = (sig: NodeJS.Signals) => {
+    release();
+    process.exit(sig === "SIGINT" ? 130 : 143);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    if (store.isDone(o.unitId)) return EXIT.done;
+    const unit = store.readUnit(o.unitId);
+    for (const d of unit.deps) {
+      if (!store.isDone(d)) {
+        log(`dependency ${d} is not complete`);
+        return EXIT.depsMissing;
+      }
+    }
+    const attempt = store.nextAttempt(unit.id);
+    const kind = await getKind(unit.kind);
+    const config = (kind.schema ? validateConfig(kind.schema, unit.config, `config of ${unit.id}`) : unit.config) as never;
+    const started = new Date();
+    try {
+      const out = await kind.run(config, {
+        unit,
+        workDir: store.workDir(unit.id),
+        outDir: store.dir(unit.id),
+        threads: o.threads,
+        log,
+        dep: (id) => ({ record: store.result(id)!, dir: store.dir(id) }),
+      });
+      const ctx = runContext();
+      const record: UnitRecord = {
+        unitId: unit.id,
+        kind: unit.kind,
+        status: out.status,
+        ...(unit.label ? { label: unit.label } : {}),
+        config: unit.config as Record<string, unknown>,
+        deps: unit.deps,
+        env: { engine: out.engine, provider: out.provider, threads: o.threads, host: hostname(), commit: ctx.commit, runtime: ctx.runtime },
+        startedAt: started.toISOString(),
+        finishedAt: new Date().toISOString(),
+        wallSeconds: (Date.now() - started.getTime()) / 1000,
+        attempts: attempt,
+        metrics: out.metrics,
+      };
+      store.complete(record);
+      return EXIT.done;
+    } catch (e) {
+      const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
+      // Bad settings or input files fail the same way every time: no point retrying.
+      const permanent = e instanceof ConfigError || e instanceof DataError;
+      store.fail(unit.id, permanent ? (e as Error).message : msg, attempt);
+      log(`attempt ${attempt} failed: ${msg.split("\n")[0]}`);
+      return permanent ? EXIT.badInput : EXIT.failed;
+    }
+  } finally {
+    release();
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+  }
+}
+
+if (import.meta.main) {
+  const opts = new Command("worker")
+    .description("Run one unit of the run store (started by the local pool or a Slurm task)")
+    .requiredOption("--runs-dir <dir>", "run store")
+    .option("--unit <id>", "unit id")
+    .option("--manifest <file>", "file with one unit id per line (Slurm job arrays)")
+    .option("--index <n>", "line of the manifest to run (default $SLURM_ARRAY_TASK_ID)")
+    .option("--threads <n>", "engine threads", String(availableParallelism()))
+    .option("--stale-lock-seconds <n>", "take over locks older than this", "300")
+    .parse()
+    .opts<{ runsDir: string; unit?: string; manifest?: string; index?: string; threads: string; staleLockSeconds: string }>();
+  let id = opts.unit;
+  if (!id && opts.manifest) {
+    const index = Number(opts.index ?? process.env.SLURM_ARRAY_TASK_ID);
+    const ids = (await Bun.file(opts.manifest).text()).split("\n").filter(Boolean);
+    id = ids[index];
+    if (!id) {
+      console.error(`error: no unit at index ${index} of ${opts.manifest} (${ids.length} lines)`);
+      process.exit(2);
+    }
+  }
+  if (!id) {
+    console.error("error: give --unit or --manifest");
+    process.exit(2);
+  }
+  process.exit(await runWorker({ runsDir: opts.runsDir, unitId: id, threads: Number(opts.threads), staleLockSeconds: Number(opts.staleLockSeconds) }));
+}
