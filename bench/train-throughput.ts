@@ -9,8 +9,11 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { BenchTrainConfig } from "../src/config/generated/bench-train.ts";
 import { loadPresetConfig } from "../src/config/presets.ts";
-import { baseCommand, notice, runMain } from "../src/cli/common.ts";
-import { trainingProgress } from "../src/cli/progress.ts";
+import type { RunnerConfig } from "../src/config/generated/runner.ts";
+import { ConfigError } from "../src/config/load.ts";
+import { addRunnerOptions, baseCommand, notice, runMain, runnerConfig, type RunnerFlags } from "../src/cli/common.ts";
+import { trainUnit } from "../src/runner/kinds/train.ts";
+import { runUnits } from "../src/runner/run-units.ts";
 import { profileTrainStep, type StepProfile } from "../src/engine/onnx/profile.ts";
 import { detectProviders } from "../src/engine/onnx/providers.ts";
 import { createTrainer, type EngineChoice } from "../src/engine/registry.ts";
@@ -18,8 +21,7 @@ import { freshState } from "../src/engine/state.ts";
 import { buildModel } from "../src/models/registry.ts";
 import type { ModelSpec } from "../src/models/spec.ts";
 import { contextMarkdown, runContext, table, type RunContext } from "../src/report/context.ts";
-import { loadData, modelFor, trainerFor } from "../src/train/setup.ts";
-import { trainLoop, type EpochRecord } from "../src/train/train-loop.ts";
+import type { EpochRecord } from "../src/train/train-loop.ts";
 import { Rng } from "../src/util/rng.ts";
 import { writeFileAtomic } from "../src/util/atomic-write.ts";
 
@@ -125,39 +127,29 @@ async function measureTorch(python: string, c: Case, cfg: BenchTrainConfig["thro
   return { case: c.name, status: "measured", python, torch: j.torch, threads: j.threads, medianMs: j.median_s * 1000, imagesPerSecond: j.images_per_s };
 }
 
-async function accuracyCheck(cfg: BenchTrainConfig["accuracy"]["training"]): Promise<AccuracyResult> {
-  const data = await loadData(cfg, notice);
-  const spec = modelFor(cfg, data);
-  const trainer = await trainerFor(cfg, spec, { log: notice });
-  const stepsPerEpoch = Math.ceil(data.train.count / cfg.optim.batchSize);
-  const progress = trainingProgress("accuracy check", stepsPerEpoch, cfg.optim.epochs);
-  const t0 = performance.now();
-  const out = await trainLoop({
-    trainer,
-    data,
-    optim: cfg.optim,
-    augment: cfg.data,
-    seed: cfg.seed,
-    evalAt: (e) => e === cfg.optim.epochs || e % 5 === 0,
-    onStep: progress.onStep,
-    onEpoch: progress.onEpoch,
-  });
-  progress.stop();
-  const last = out.epochs.at(-1);
-  await trainer.dispose();
+/**
+ * Trains the preset's model as a runner unit: cached in the run store (a re-run reuses
+ * it), resumable, and run after the timings so it never shares cores with them.
+ */
+async function accuracyCheck(cfg: BenchTrainConfig["accuracy"]["training"], runner: RunnerConfig, reportDir: string): Promise<AccuracyResult> {
+  const unit = trainUnit(cfg, `accuracy check: ${cfg.model.arch} w${cfg.model.width}`);
+  const out = await runUnits([unit], runner, { reportDir });
+  const r = out!.records.get(unit.id);
+  if (!r) throw new Error(`the accuracy-check unit did not complete: ${out!.failed[0]?.error ?? "unknown"} (see ${join(runner.runsDir, unit.id)})`);
+  const m = r.metrics as { dataset: { name: string; source: string; train: number; test: number }; epochs: EpochRecord[]; finalTestAccuracy: number | null; divergedAt?: { epoch: number } };
   return {
-    dataset: data.name,
-    source: data.source,
+    dataset: m.dataset.name,
+    source: m.dataset.source,
     arch: cfg.model.arch,
     width: cfg.model.width,
-    trainImages: data.train.count,
-    testImages: data.test.count,
-    epochs: out.epochs,
-    status: out.status === "done" ? "done" : `diverged at epoch ${out.divergedAt.epoch}`,
-    finalTestAccuracy: last?.testAccuracy ?? null,
-    wallSeconds: (performance.now() - t0) / 1000,
-    engine: trainer.engine,
-    provider: trainer.provider,
+    trainImages: m.dataset.train,
+    testImages: m.dataset.test,
+    epochs: m.epochs,
+    status: r.status === "done" ? "done" : `diverged at epoch ${m.divergedAt?.epoch}`,
+    finalTestAccuracy: m.finalTestAccuracy,
+    wallSeconds: m.epochs.reduce((s, e) => s + e.seconds, 0),
+    engine: r.env.engine,
+    provider: r.env.provider,
   };
 }
 
@@ -227,27 +219,35 @@ function renderReport(r: BenchRecord): string {
       "",
       `${a.arch} width ${a.width} trained with the preset's configuration on **${a.dataset}** (${a.source}; ${a.trainImages} training / ${a.testImages} test images), engine ${a.engine}/${a.provider}: status ${a.status}, final test accuracy **${a.finalTestAccuracy === null ? "n/a" : (100 * a.finalTestAccuracy).toFixed(2) + "%"}**, ${fmt(a.wallSeconds / 60)} min wall.`,
       "",
-      table(["epoch", "lr", "train loss", "train acc", "test acc", "s"], a.epochs.filter((e) => e.testAccuracy !== undefined).map((e) => [e.epoch, e.lr.toPrecision(2), fmt(e.trainLoss, 4), fmt(100 * e.trainAccuracy, 2), fmt(100 * e.testAccuracy!, 2), fmt(e.seconds)])),
+      table(["epoch", "lr", "train loss", "train acc", "test acc", "s"], a.epochs.filter((e, i) => e.testAccuracy !== undefined && (e.epoch % 5 === 0 || i === a.epochs.length - 1)).map((e) => [e.epoch, e.lr.toPrecision(2), fmt(e.trainLoss, 4), fmt(100 * e.trainAccuracy, 2), fmt(100 * e.testAccuracy!, 2), fmt(e.seconds)])),
       "",
     );
   }
   return parts.join("\n");
 }
 
-const cmd = baseCommand("bench:train", "Training throughput per engine/EP, PyTorch side by side, per-op costs and an accuracy check")
+const cmd = addRunnerOptions(baseCommand("bench:train", "Training throughput per engine/EP, PyTorch side by side, per-op costs and an accuracy check"))
   .option("--threads <n>", "engine threads (default: all cores)")
   .option("--data-dir <dir>", "dataset directory for the accuracy check (cifar-10-batches-bin or IDX files)")
   .option("--no-torch", "skip the PyTorch comparison")
   .option("--no-accuracy", "skip the accuracy check");
 
 await runMain(async () => {
-  const opts = cmd.parse().opts<{ preset: string; reportDir: string; set: string[]; threads?: string; dataDir?: string; torch: boolean; accuracy: boolean }>();
+  const opts = cmd.parse().opts<RunnerFlags & { preset: string; reportDir: string; set: string[]; threads?: string; dataDir?: string; torch: boolean; accuracy: boolean }>();
   const overrides = [...opts.set, ...(opts.dataDir ? [`accuracy.training.data.dataDir=${opts.dataDir}`] : [])];
   const cfg = loadPresetConfig<BenchTrainConfig>("bench-train", "bench-train", opts.preset, overrides);
   if (!opts.torch) cfg.torch.enabled = false;
   if (!opts.accuracy) cfg.accuracy.enabled = false;
   const threads = opts.threads ? Number(opts.threads) : availableParallelism();
-  if (!(threads >= 1)) throw new Error(`--threads must be a positive integer, got ${opts.threads}`);
+  if (!(threads >= 1)) throw new ConfigError(`--threads: expected a positive integer, given "${opts.threads}"`);
+  // The accuracy check is one unit; it gets the whole machine, after the timings.
+  const runner = runnerConfig({ ...opts, jobs: "1", threadsPerJob: String(threads) });
+  if (opts.dryRun) {
+    const timed = cfg.throughput.cases.length * cfg.throughput.engines.length;
+    notice(`plan: ${timed} timed engine/case combinations (${cfg.throughput.cases.map((c) => c.name).join("; ")} x ${cfg.throughput.engines.join(", ")}), serial in this process${cfg.torch.enabled ? ", plus PyTorch" : ""}`);
+    if (cfg.accuracy.enabled) await runUnits([trainUnit(cfg.accuracy.training, "accuracy check")], runner, { dryRun: true, reportDir: opts.reportDir });
+    return;
+  }
   const context = runContext();
   const throughput: Measurement[] = [];
   for (const c of cfg.throughput.cases) for (const e of cfg.throughput.engines) throughput.push(await measureEngine(e, c, cfg.throughput, threads));
@@ -262,7 +262,7 @@ await runMain(async () => {
     notice(`bench: profiling ${c.name} on onnx-cpu`);
     profile = { case: c.name, profile: await profileTrainStep(buildModel(c.arch, { width: c.width, inputShape: c.inputShape, numClasses: 10 }), { batch: c.batchSize, threads, steps: cfg.throughput.profileSteps }) };
   }
-  const accuracy = cfg.accuracy.enabled ? await accuracyCheck(cfg.accuracy.training) : null;
+  const accuracy = cfg.accuracy.enabled ? await accuracyCheck(cfg.accuracy.training, runner, opts.reportDir) : null;
   const record: BenchRecord = { context, preset: opts.preset, threads, config: cfg, throughput, torch, profile, accuracy };
   const md = renderReport(record);
   writeFileAtomic(join(opts.reportDir, "train-throughput.json"), JSON.stringify(record, null, 2) + "\n");

@@ -60,6 +60,7 @@ export interface RunnerFlags {
   slurmGpus?: string;
   slurmMem?: string;
   slurmTime?: string;
+  slurmPoll?: string;
 }
 
 /** The flags of every command that runs units through the runner. */
@@ -75,7 +76,8 @@ export function addRunnerOptions(cmd: Command): Command {
     .option("--slurm-cpus <n>", "sbatch --cpus-per-task (also the engine threads)")
     .option("--slurm-gpus <n>", "sbatch --gpus-per-task")
     .option("--slurm-mem <size>", "sbatch --mem, e.g. 8G")
-    .option("--slurm-time <hh:mm:ss>", "sbatch --time per task");
+    .option("--slurm-time <hh:mm:ss>", "sbatch --time per task")
+    .option("--slurm-poll <seconds>", "how often squeue is polled");
 }
 
 /** Flags -> validated RunnerConfig (a bad value exits 2 before anything runs). */
@@ -93,6 +95,7 @@ export function runnerConfig(f: RunnerFlags): RunnerConfig {
       ...(f.slurmGpus ? { gpus: num(f.slurmGpus) } : {}),
       ...(f.slurmMem ? { memory: f.slurmMem } : {}),
       ...(f.slurmTime ? { time: f.slurmTime } : {}),
+      ...(f.slurmPoll ? { pollSeconds: num(f.slurmPoll) } : {}),
     },
   };
   return validateConfig<RunnerConfig>("runner", raw, "runner flags");

@@ -6,11 +6,11 @@
  * them as a job array.
  */
 import type { TrainingConfig } from "../config/generated/training.ts";
-import { ConfigError, validateConfig } from "../config/load.ts";
+import { ConfigError } from "../config/load.ts";
 import { loadPresetConfig } from "../config/presets.ts";
 import { table } from "../report/context.ts";
 import { runUnits } from "../runner/run-units.ts";
-import { unitId, type Unit } from "../runner/unit.ts";
+import { trainUnit } from "../runner/kinds/train.ts";
 import { loadData } from "../train/setup.ts";
 import { addRunnerOptions, baseCommand, notice, runMain, runnerConfig, type RunnerFlags } from "./common.ts";
 
@@ -20,11 +20,6 @@ const cmd = addRunnerOptions(
     .option("--seeds <list>", "comma-separated seeds, one model each (default: the preset's seed)"),
 );
 
-/** Unit ids drop default-valued settings, so new settings never orphan old runs. */
-export function trainUnit(cfg: TrainingConfig, label: string): Unit<TrainingConfig> {
-  const spec = { kind: "train", config: cfg, deps: [], label };
-  return { ...spec, id: unitId(spec, validateConfig("training", {})) };
-}
 
 await runMain(async () => {
   const opts = cmd.parse().opts<RunnerFlags & { preset: string; set: string[]; reportDir: string; dataDir?: string; seeds?: string }>();

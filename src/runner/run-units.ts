@@ -41,10 +41,26 @@ export async function runUnits(units: Unit<unknown>[], cfg: RunnerConfig, o: { d
     states = await runSlurm(units, store, cfg, { log });
   } else {
     const bar = new cliProgress.SingleBar(
-      { format: "units |{bar}| {value}/{total} complete | running {running} | failed {failed} | ETA {eta_formatted}", stream: process.stderr, etaBuffer: 20, hideCursor: true, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 30_000 },
+      { format: "units |{bar}| {complete}/{total} complete | running {running} | failed {failed} | ETA {eta_formatted} {detail}", stream: process.stderr, etaBuffer: 50, hideCursor: true, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 30_000 },
       cliProgress.Presets.shades_classic,
     );
-    if (o.progress !== false) bar.start(units.length, 0, { running: 0, failed: 0 });
+    const show = o.progress !== false;
+    let last = { done: 0, running: 0, failed: 0 };
+    const running = new Set<string>();
+    // Fractions of running units, from the progress files their workers keep in the store.
+    const refresh = () => {
+      let partial = 0;
+      let detail = "";
+      for (const id of running) {
+        const p = store.progress(id);
+        if (!p || p.total <= 0) continue;
+        partial += Math.min(1, p.done / p.total);
+        if (!detail && p.text) detail = `| ${units.find((u) => u.id === id)?.label ?? id}: ${p.text}`;
+      }
+      bar.update(last.done + partial, { complete: last.done, running: last.running, failed: last.failed, detail });
+    };
+    if (show) bar.start(units.length, 0, { complete: 0, running: 0, failed: 0, detail: "" });
+    const timer = show ? setInterval(refresh, 1000) : undefined;
     try {
       states = await runLocalPool(units, store, {
         jobs,
@@ -52,12 +68,16 @@ export async function runUnits(units: Unit<unknown>[], cfg: RunnerConfig, o: { d
         maxAttempts: cfg.maxAttempts,
         staleLockSeconds: cfg.staleLockSeconds,
         onEvent: (e) => {
-          if (o.progress !== false) bar.update(e.done, { running: e.running, failed: e.failed });
+          last = e;
+          if (e.unit?.state === "running") running.add(e.unit.id);
+          else if (e.unit) running.delete(e.unit.id);
+          if (show) refresh();
           if (e.unit && (e.unit.state === "failed" || e.unit.detail?.includes("retrying"))) log(`\n${e.unit.label ?? e.unit.id}: ${e.unit.state}${e.unit.detail ? ` (${e.unit.detail})` : ""}`);
         },
       });
     } finally {
-      if (o.progress !== false) bar.stop();
+      clearInterval(timer);
+      if (show) bar.stop();
     }
   }
   const out: RunOutcome = { records: new Map(), failed: [], blocked: [] };

@@ -13,6 +13,13 @@ interface DoneMarker {
   finishedAt: string;
 }
 
+export interface UnitProgress {
+  done: number;
+  total: number;
+  text?: string;
+  at: string;
+}
+
 export interface LockInfo {
   pid: number;
   host: string;
@@ -84,6 +91,19 @@ export class RunStore {
     const marker: DoneMarker = { resultSha256: createHash("sha256").update(bytes).digest("hex"), finishedAt: record.finishedAt };
     writeFileAtomic(join(dir, "done.json"), JSON.stringify(marker) + "\n");
     rmSync(join(dir, "failed.json"), { force: true });
+  }
+
+  /** Progress of a running unit, as the worker last reported it. */
+  writeProgress(id: string, p: UnitProgress): void {
+    writeFileAtomic(join(this.dir(id), "progress.json"), JSON.stringify(p));
+  }
+
+  progress(id: string): UnitProgress | null {
+    try {
+      return JSON.parse(readFileSync(join(this.dir(id), "progress.json"), "utf8")) as UnitProgress;
+    } catch {
+      return null;
+    }
   }
 
   /** Notes why an attempt failed (for progress and reports); the unit stays not done. */

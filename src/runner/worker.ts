@@ -51,6 +51,7 @@ export async function runWorker(o: { runsDir: string; unitId: string; threads: n
     const kind = await getKind(unit.kind);
     const config = (kind.schema ? validateConfig(kind.schema, unit.config, `config of ${unit.id}`) : unit.config) as never;
     const started = new Date();
+    let lastProgress = 0;
     try {
       const out = await kind.run(config, {
         unit,
@@ -59,6 +60,11 @@ export async function runWorker(o: { runsDir: string; unitId: string; threads: n
         threads: o.threads,
         log,
         dep: (id) => ({ record: store.result(id)!, dir: store.dir(id) }),
+        progress: (done, total, text) => {
+          if (Date.now() - lastProgress < 1000 && done < total) return;
+          lastProgress = Date.now();
+          store.writeProgress(unit.id, { done, total, text, at: new Date().toISOString() });
+        },
       });
       const ctx = runContext();
       const record: UnitRecord = {

@@ -11,6 +11,8 @@ export interface UnitContext {
   log: (line: string) => void;
   /** Record and directory of a dependency (already complete). */
   dep: (id: string) => { record: UnitRecord; dir: string };
+  /** Reports progress (throttled into the store, where the runner's progress view reads it). */
+  progress: (done: number, total: number, text?: string) => void;
 }
 
 export interface UnitOutcome {

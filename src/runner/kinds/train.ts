@@ -5,6 +5,8 @@ import { nominalTrainCount } from "../../data/resolve.ts";
 import { saveCheckpoint } from "../../train/checkpoint.ts";
 import { loadData, modelFor, trainerFor } from "../../train/setup.ts";
 import { trainLoop } from "../../train/train-loop.ts";
+import { validateConfig } from "../../config/load.ts";
+import { unitId, type Unit } from "../unit.ts";
 import type { UnitKind } from "./kind.ts";
 
 /** Final weights of a train unit, for units that build on it. */
@@ -29,7 +31,20 @@ export const trainKind: UnitKind<TrainingConfig> = {
     const data = await loadData(cfg, ctx.log);
     const spec = modelFor(cfg, data);
     const trainer = await trainerFor({ ...cfg, engine: { ...cfg.engine, threads: ctx.threads } }, spec, { log: ctx.log });
-    const out = await trainLoop({ trainer, data, optim: cfg.optim, augment: cfg.data, seed: cfg.seed, checkpointPath: join(ctx.workDir, "checkpoint.ckpt"), meta: { unit: ctx.unit.id } });
+    const stepsPerEpoch = Math.ceil(data.train.count / cfg.optim.batchSize);
+    const total = stepsPerEpoch * cfg.optim.epochs;
+    let test = "";
+    const out = await trainLoop({
+      trainer,
+      data,
+      optim: cfg.optim,
+      augment: cfg.data,
+      seed: cfg.seed,
+      checkpointPath: join(ctx.workDir, "checkpoint.ckpt"),
+      meta: { unit: ctx.unit.id },
+      onStep: (p) => ctx.progress((p.epoch - 1) * p.stepsPerEpoch + p.step, total, `epoch ${p.epoch}/${cfg.optim.epochs} loss ${p.loss.toFixed(3)}${test}`),
+      onEpoch: (r) => void (r.testAccuracy !== undefined && (test = ` test acc ${r.testAccuracy.toFixed(3)}`)),
+    });
     saveCheckpoint(join(ctx.outDir, TRAINED_WEIGHTS), { epoch: out.epochs.length, state: trainer.state, masks: trainer.masks, rng: { seed: cfg.seed }, meta: { unit: ctx.unit.id } });
     const last = out.epochs.at(-1);
     await trainer.dispose();
@@ -50,3 +65,9 @@ export const trainKind: UnitKind<TrainingConfig> = {
     return cfg.optim.epochs * nominalTrainCount(cfg.data.dataset, cfg.data.trainLimit);
   },
 };
+
+/** A train unit; ids drop default-valued settings, so new settings never orphan old runs. */
+export function trainUnit(cfg: TrainingConfig, label: string): Unit<TrainingConfig> {
+  const spec = { kind: "train", config: cfg, deps: [], label };
+  return { ...spec, id: unitId(spec, validateConfig("training", {})) };
+}
