@@ -100,4 +100,18 @@ describe("faults", () => {
     expect(ids).toEqual(new RunStore(cleanRuns).list().sort());
     for (const id of ids) expect(outcomeOf(store.result(id))).toEqual(outcomeOf(new RunStore(cleanRuns).result(id)));
   }, 60_000);
+
+  test("Ctrl-C stops the workers, releases their locks, exits 130; the next run resumes", async () => {
+    const runs = tempRuns();
+    const args = [process.execPath, join(REPO, "src/cli/train.ts"), "--preset", "smoke", "--seeds", "8,9", "--runs-dir", runs, "--jobs", "2", "--threads-per-job", "1", "--report-dir", "/nonexistent", "--set", "data.trainLimit=128", "--set", "optim.epochs=20", "--set", "engine.provider=cpu"];
+    const proc = Bun.spawn(args, { stdout: "ignore", stderr: "pipe" });
+    const store = new RunStore(runs);
+    while (!store.list().some((id) => existsSync(join(runs, id, "work", "checkpoint.ckpt")))) await Bun.sleep(20);
+    proc.kill("SIGINT");
+    expect(await proc.exited).toBe(130);
+    expect(await new Response(proc.stderr).text()).toContain("run the same command again to resume");
+    for (const id of store.list()) expect(existsSync(join(runs, id, "lock"))).toBe(false);
+    expect(Bun.spawnSync(args, { stdout: "ignore", stderr: "ignore" }).exitCode).toBe(0);
+    expect(store.list().every((id) => store.isDone(id))).toBe(true);
+  }, 90_000);
 });
