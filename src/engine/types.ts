@@ -41,6 +41,10 @@ export interface GradientResult {
   loss: number;
   /** d loss / d (parameter as used in the forward pass): for masked layers, the masked weight. */
   grads: Tensors;
+  /** BN running statistics after this batch, as a training step would leave them (not applied). */
+  buffers: Tensors;
+  /** Correct top-1 predictions in the batch (training mode). */
+  correct: number;
 }
 
 /**
@@ -61,6 +65,11 @@ export interface Trainer {
   gradients(batch: Batch): Promise<GradientResult>;
   /** Logits with BN on running statistics, [size, numClasses] row-major. */
   predict(x: Float32Array, size: number): Promise<Float32Array>;
+  /**
+   * Training-mode forward: every BN's batch mean and unbiased variance, keyed by the
+   * running-statistic buffer they estimate (bn.running_mean / bn.running_var).
+   */
+  batchStats(x: Float32Array, size: number): Promise<Tensors>;
   dispose(): Promise<void>;
 }
 

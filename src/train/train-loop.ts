@@ -4,6 +4,7 @@ import type { Dataset } from "../data/types.ts";
 import type { Trainer } from "../engine/types.ts";
 import { loadCheckpoint, saveCheckpoint, checkpointExists } from "./checkpoint.ts";
 import { evaluate } from "./evaluate.ts";
+import { samStep } from "./sam.ts";
 import { learningRate } from "./schedule.ts";
 
 export interface EpochRecord {
@@ -74,7 +75,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
     const stepsPerEpoch = Math.ceil(data.train.count / optim.batchSize);
     let lossSum = 0, correct = 0, seen = 0, step = 0;
     for (const batch of loader) {
-      const r = await trainer.trainStep(batch, lr);
+      const r = optim.samRho > 0 ? await samStep(trainer, batch, lr, optim.samRho, { momentum: optim.momentum, weightDecay: optim.weightDecay }) : await trainer.trainStep(batch, lr);
       if (!Number.isFinite(r.loss)) {
         return { status: "diverged", epochs: history, resumedFrom, divergedAt: { epoch: epoch + 1, step, loss: r.loss } };
       }

@@ -39,6 +39,20 @@ for (const [i, arch] of ["preresnet20", "resnet20a"].entries()) {
         const d = maxRelDiff(a.grads[p.name]!, b.grads[p.name]!);
         if (d > TOL) throw new Error(`gradient of ${p.name} differs by ${d}`);
       }
+      for (const [name, v] of Object.entries(a.buffers)) expect(maxRelDiff(v, b.buffers[name]!)).toBeLessThan(TOL);
+    });
+
+    test("same batch statistics (BN means and unbiased variances) in training mode", async () => {
+      const [onnx, tfjs] = await pair(i);
+      setRandomMasks([onnx, tfjs], 4);
+      const batch = randomBatch(onnx.spec, 5, 12);
+      const a = await onnx.batchStats(batch.x, 5);
+      const b = await tfjs.batchStats(batch.x, 5);
+      expect(Object.keys(a).sort()).toEqual(onnx.spec.buffers.map((x) => x.name).sort());
+      for (const [name, v] of Object.entries(a)) {
+        const d = maxRelDiff(v, b[name]!);
+        if (d > TOL) throw new Error(`${name} differs by ${d}`);
+      }
     });
 
     test("same updated weights, momentum and BN statistics after three masked SGD steps", async () => {

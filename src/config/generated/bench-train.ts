@@ -168,6 +168,10 @@ export interface OptimConfig {
    * BN epsilon.
    */
   bnEps: number;
+  /**
+   * Sharpness-aware minimisation radius rho; 0 = plain SGD (the three-regime paper's SAM temperature axis uses 0.1 to 0.8).
+   */
+  samRho: number;
 }
 /**
  * Learning-rate schedule, evaluated per epoch: step decays at fractions of training, or cosine annealing.

@@ -94,7 +94,10 @@ export class OnnxTrainer implements Trainer {
     const out = await s.run({ ...this.modelFeeds(false), ...this.batchFeeds(batch) });
     const grads: Tensors = {};
     for (const p of this.spec.params) grads[p.name] = out[io.grad(p.name)]!.data as Float32Array;
-    return { loss: (out[io.loss]!.data as Float32Array)[0]!, grads };
+    const buffers: Tensors = {};
+    for (const b of this.spec.buffers) buffers[b.name] = out[io.newBuffer(b.name)]!.data as Float32Array;
+    const correct = countCorrect(out[io.logits]!.data as Float32Array, batch.y, batch.size, this.spec.numClasses);
+    return { loss: (out[io.loss]!.data as Float32Array)[0]!, grads, buffers, correct };
   }
 
   async predict(x: Float32Array, size: number): Promise<Float32Array> {
@@ -102,6 +105,21 @@ export class OnnxTrainer implements Trainer {
     const [c, h, w] = this.spec.inputShape;
     const out = await s.run({ ...this.modelFeeds(false), [io.x]: new ort.Tensor("float32", x.subarray(0, size * c * h * w), [size, c, h, w]) });
     return out[io.logits]!.data as Float32Array;
+  }
+
+  async batchStats(x: Float32Array, size: number): Promise<Tensors> {
+    const s = await this.session("bn-stats");
+    const [c, h, w] = this.spec.inputShape;
+    const out = await s.run({ ...this.modelFeeds(false), [io.x]: new ort.Tensor("float32", x.subarray(0, size * c * h * w), [size, c, h, w]) });
+    const stats: Tensors = {};
+    for (const op of this.spec.ops) {
+      if (op.kind !== "bn") continue;
+      const [, hh, ww] = this.spec.shapes[op.x] as [number, number, number];
+      const n = size * hh * ww;
+      stats[op.mean] = out[io.batchMean(op.mean)]!.data as Float32Array;
+      stats[op.var] = (out[io.batchVar(op.var)]!.data as Float32Array).map((v) => (v * n) / (n - 1));
+    }
+    return stats;
   }
 
   async dispose(): Promise<void> {

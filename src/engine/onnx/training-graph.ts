@@ -40,8 +40,10 @@ export interface GraphOptions {
  * - gradients: loss and gradients with respect to the parameters as used in the
  *   forward pass (for masked layers, the masked weight z = m * theta), for BiP and SAM.
  * - eval: logits with BN on running statistics.
+ * - bn-stats: training-mode forward that outputs every BN's batch mean and biased
+ *   variance (re-estimating running statistics, e.g. along an LMC path).
  */
-export type GraphKind = "train-step" | "gradients" | "eval";
+export type GraphKind = "train-step" | "gradients" | "eval" | "bn-stats";
 
 export function buildGraph(kind: GraphKind, o: GraphOptions): Uint8Array {
   const { spec } = o;
@@ -55,7 +57,7 @@ export function buildGraph(kind: GraphKind, o: GraphOptions): Uint8Array {
     if (masked.has(p.name)) g.input(io.mask(p.name), p.shape);
   }
   for (const b of spec.buffers) g.input(io.buffer(b.name), b.shape);
-  if (kind !== "eval") g.input(io.labels, ["N", spec.numClasses]);
+  if (kind === "train-step" || kind === "gradients") g.input(io.labels, ["N", spec.numClasses]);
   if (kind === "train-step") {
     g.input(io.lr, []);
     for (const p of spec.params) g.input(io.momentum(p.name), p.shape);
@@ -106,6 +108,17 @@ export function buildGraph(kind: GraphKind, o: GraphOptions): Uint8Array {
   g.alias(logits, io.logits);
   g.output(io.logits, ["N", spec.numClasses]);
   if (kind === "eval") return g.toModel(`${spec.arch}-eval`);
+  if (kind === "bn-stats") {
+    for (const op of spec.ops) {
+      if (op.kind !== "bn") continue;
+      const saved = ctx.saved.get(op.out)!;
+      g.alias(saved.mean!, io.batchMean(op.mean));
+      g.output(io.batchMean(op.mean), [op.channels]);
+      g.alias(saved.variance!, io.batchVar(op.var));
+      g.output(io.batchVar(op.var), [op.channels]);
+    }
+    return g.toModel(`${spec.arch}-bn-stats`);
+  }
 
   // Mean softmax cross-entropy and its gradient (softmax - onehot) / N.
   const logp = g.op1("LogSoftmax", [logits], { axis: 1 });
@@ -126,11 +139,18 @@ export function buildGraph(kind: GraphKind, o: GraphOptions): Uint8Array {
     if (!paramGrads.has(p.name)) throw new Error(`no gradient reached parameter ${p.name}`);
   }
 
+  const outputBuffers = () => {
+    for (const b of spec.buffers) {
+      g.alias(newBuffers.get(b.name)!, io.newBuffer(b.name));
+      g.output(io.newBuffer(b.name), b.shape);
+    }
+  };
   if (kind === "gradients") {
     for (const p of spec.params) {
       g.alias(paramGrads.get(p.name)!, io.grad(p.name));
       g.output(io.grad(p.name), p.shape);
     }
+    outputBuffers();
     return g.toModel(`${spec.arch}-gradients`);
   }
 
@@ -152,9 +172,6 @@ export function buildGraph(kind: GraphKind, o: GraphOptions): Uint8Array {
     g.alias(v, io.newMomentum(p.name));
     g.output(io.newMomentum(p.name), p.shape);
   }
-  for (const b of spec.buffers) {
-    g.alias(newBuffers.get(b.name)!, io.newBuffer(b.name));
-    g.output(io.newBuffer(b.name), b.shape);
-  }
+  outputBuffers();
   return g.toModel(`${spec.arch}-train-step`);
 }

@@ -1,6 +1,7 @@
 import type { ModelSpec, Op } from "../../models/spec.ts";
 import { prunableLayers } from "../../models/spec.ts";
 import { countCorrect, oneHot, type Batch, type GradientResult, type ModelState, type StepResult, type Tensors, type Trainer, type TrainerOptions } from "../types.ts";
+import { sgdUpdate } from "../../train/sgd.ts";
 import { initTfjs, tf, type TfjsBackendChoice } from "./backend.ts";
 
 type T = tf.Tensor;
@@ -143,34 +144,26 @@ export class TfjsTrainer implements Trainer {
 
   async gradients(batch: Batch): Promise<GradientResult> {
     const r = this.lossAndGrads(batch);
-    return { loss: r.loss, grads: r.grads };
+    return { loss: r.loss, grads: r.grads, buffers: this.updatedBuffers(r.bnStats), correct: countCorrect(r.logits, batch.y, batch.size, this.spec.numClasses) };
   }
 
-  async trainStep(batch: Batch, lr: number): Promise<StepResult> {
-    const r = this.lossAndGrads(batch);
-    const { momentum: mom, weightDecay: wd } = this.o.sgd;
-    const params: Tensors = {}, momentum: Tensors = {};
-    for (const p of this.spec.params) {
-      const theta = this.state.params[p.name]!, v = this.state.momentum[p.name]!, g = r.grads[p.name]!, m = this.masks[p.name];
-      const nt = new Float32Array(theta.length), nv = new Float32Array(theta.length);
-      for (let i = 0; i < theta.length; i++) {
-        const gi = (m ? g[i]! * m[i]! : g[i]!) + wd * theta[i]!;
-        nv[i] = mom * v[i]! + gi;
-        nt[i] = (theta[i]! - lr * nv[i]!) * (m ? m[i]! : 1);
-      }
-      params[p.name] = nt;
-      momentum[p.name] = nv;
-    }
+  private updatedBuffers(bnStats: Map<string, { mean: Float32Array; variance: Float32Array; count: number }>): Tensors {
     const buffers: Tensors = {};
     const bnm = this.o.bn.momentum;
     for (const op of this.spec.ops) {
       if (op.kind !== "bn") continue;
-      const s = r.bnStats.get(op.out)!;
+      const s = bnStats.get(op.out)!;
       const rm = this.state.buffers[op.mean]!, rv = this.state.buffers[op.var]!;
       buffers[op.mean] = rm.map((v, i) => (1 - bnm) * v + bnm * s.mean[i]!);
       buffers[op.var] = rv.map((v, i) => (1 - bnm) * v + bnm * s.variance[i]! * (s.count / (s.count - 1)));
     }
-    this.state = { params, momentum, buffers };
+    return buffers;
+  }
+
+  async trainStep(batch: Batch, lr: number): Promise<StepResult> {
+    const r = this.lossAndGrads(batch);
+    const { params, momentum } = sgdUpdate(this.state, r.grads, this.masks, { lr, ...this.o.sgd });
+    this.state = { params, momentum, buffers: this.updatedBuffers(r.bnStats) };
     return { loss: r.loss, correct: countCorrect(r.logits, batch.y, batch.size, this.spec.numClasses) };
   }
 
@@ -179,6 +172,21 @@ export class TfjsTrainer implements Trainer {
       const [c, h, w] = this.spec.inputShape;
       const xt = tf.tensor(x.subarray(0, size * c * h * w), [size, c, h, w]);
       return this.forward(xt, this.effectiveParams(), false).logits.dataSync() as Float32Array;
+    });
+  }
+
+  async batchStats(x: Float32Array, size: number): Promise<Tensors> {
+    return scoped(() => {
+      const [c, h, w] = this.spec.inputShape;
+      const { stats } = this.forward(tf.tensor(x.subarray(0, size * c * h * w), [size, c, h, w]), this.effectiveParams(), true);
+      const out: Tensors = {};
+      for (const op of this.spec.ops) {
+        if (op.kind !== "bn") continue;
+        const s = stats.get(op.out)!;
+        out[op.mean] = s.mean.dataSync() as Float32Array;
+        out[op.var] = (s.variance.dataSync() as Float32Array).map((v) => (v * s.count) / (s.count - 1));
+      }
+      return out;
     });
   }
 

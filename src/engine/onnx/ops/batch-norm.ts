@@ -46,7 +46,7 @@ export function batchNorm(settings: BnSettings): OpEmitter<"bn"> {
       const keep = g.constFloat([1 - settings.momentum], []);
       ctx.setBuffer(op.mean, g.op1("Add", [g.op1("Mul", [ctx.buffer(op.mean), keep]), g.op1("Mul", [mean, m])]));
       ctx.setBuffer(op.var, g.op1("Add", [g.op1("Mul", [ctx.buffer(op.var), keep]), g.op1("Mul", [unbiased, m])]));
-      ctx.saved.set(op.out, { x, mean, rstd, n });
+      ctx.saved.set(op.out, { x, mean, variance, rstd, n });
     },
     backward(ctx, op, dY) {
       const g = ctx.g;

@@ -1,0 +1,55 @@
+import { evalBatches } from "../data/batches.ts";
+import type { Dataset, Split } from "../data/types.ts";
+import type { Tensors, Trainer } from "../engine/types.ts";
+import { evaluate } from "../train/evaluate.ts";
+import { reestimateBatchNorm } from "./bn-reestimate.ts";
+import { linearCka, softmaxRows } from "./cka.ts";
+import { interpolate, interpolationPoints, lmcBarrier } from "./lmc.ts";
+
+export interface LmcResult {
+  /** t of each point and the training error there (BN re-estimated at every point). */
+  path: { t: number; error: number }[];
+  barrier: number;
+  tStar: number;
+}
+
+/**
+ * The LMC barrier between two trained models with the same architecture and mask:
+ * errors on `evalSplit` along the straight line between their weights, with BN
+ * statistics re-estimated on `bnSplit` at every point (three-regime paper).
+ */
+export async function lmcBetween(
+  trainer: Trainer,
+  a: Tensors,
+  b: Tensors,
+  data: Dataset,
+  o: { points: number; bnSplit: Split; evalSplit: Split; batchSize: number },
+): Promise<LmcResult> {
+  const path: { t: number; error: number }[] = [];
+  const momentum = Object.fromEntries(Object.entries(a).map(([k, v]) => [k, new Float32Array(v.length)]));
+  for (const t of interpolationPoints(o.points)) {
+    trainer.state = { params: interpolate(a, b, t), buffers: trainer.state.buffers, momentum };
+    await reestimateBatchNorm(trainer, evalBatches(o.bnSplit, o.batchSize, data.mean, data.std, { height: data.height, width: data.width }));
+    const ev = await evaluate(trainer, data, o.evalSplit, o.batchSize);
+    path.push({ t, error: 1 - ev.accuracy });
+  }
+  const { barrier, tStarIndex } = lmcBarrier(path.map((p) => p.error));
+  return { path, barrier, tStar: path[tStarIndex]!.t };
+}
+
+/** Softmax outputs of the model (BN on its running statistics) on a split, [n, k]. */
+export async function softmaxOutputs(trainer: Trainer, data: Dataset, split: Split, batchSize: number): Promise<Float64Array> {
+  const k = data.numClasses;
+  const out = new Float64Array(split.count * k);
+  let row = 0;
+  for (const b of evalBatches(split, batchSize, data.mean, data.std, { height: data.height, width: data.width })) {
+    out.set(softmaxRows(await trainer.predict(b.x, b.size), b.size, k), row * k);
+    row += b.size;
+  }
+  return out;
+}
+
+/** Linear CKA between two models' softmax outputs on the same images. */
+export function ckaOfOutputs(a: Float64Array, b: Float64Array, n: number): number {
+  return linearCka(a, b, n);
+}

@@ -1,0 +1,37 @@
+import { expect, test } from "bun:test";
+import { makeSynthetic } from "../../src/data/synthetic.ts";
+import { OnnxTrainer } from "../../src/engine/onnx/onnx-trainer.ts";
+import { freshState } from "../../src/engine/state.ts";
+import { interpolate, interpolationPoints, lmcBarrier } from "../../src/metrics/lmc.ts";
+import { lmcBetween } from "../../src/metrics/pair-metrics.ts";
+import { buildModel } from "../../src/models/registry.ts";
+import { optim } from "../helpers/tiny-models.ts";
+
+test("a path worse in the middle has a negative barrier of the paper's size and sign", () => {
+  expect(lmcBarrier([0.1, 0.3, 0.5, 0.3, 0.1])).toEqual({ barrier: 0.1 - 0.5, tStarIndex: 2 });
+  // Better in the middle: positive, and the largest |difference| wins.
+  const r = lmcBarrier([0.3, 0.25, 0.2, 0.28]);
+  expect(r.barrier).toBeCloseTo(0.29 - 0.2, 12);
+  expect(lmcBarrier([0.2, 0.2, 0.2])).toEqual({ barrier: 0, tStarIndex: 0 });
+});
+
+test("11 interpolation points from 0 to 1, and interpolation hits both ends", () => {
+  const t = interpolationPoints(11);
+  expect(t.length).toBe(11);
+  expect(t[0]).toBe(0);
+  expect(t[10]).toBe(1);
+  expect(t[3]).toBeCloseTo(0.3, 12);
+  const a = { w: new Float32Array([0, 2]) }, b = { w: new Float32Array([4, 2]) };
+  expect([...interpolate(a, b, 0.25).w!]).toEqual([1, 2]);
+});
+
+test("two identical models are perfectly connected: barrier 0 along an 11-point path with BN re-estimation", async () => {
+  const data = makeSynthetic({ count: 64, testCount: 32, channels: 1, size: 8, numClasses: 3, seed: 2 });
+  const spec = buildModel("preresnet20", { width: 4, inputShape: [1, 8, 8], numClasses: 3 });
+  const st = freshState(spec, 3);
+  const trainer = await OnnxTrainer.create({ spec, ...optim, threads: 1 }, st);
+  const r = await lmcBetween(trainer, st.params, st.params, data, { points: 11, bnSplit: data.train, evalSplit: data.train, batchSize: 32 });
+  expect(r.path.length).toBe(11);
+  expect(new Set(r.path.map((p) => p.error)).size).toBe(1);
+  expect(r.barrier).toBe(0);
+}, 30_000);
