@@ -1,0 +1,38 @@
+import * as vega from "vega";
+import * as vl from "vega-lite";
+
+export interface HeatmapCell {
+  x: string;
+  y: string;
+  value: number | null;
+  label: string;
+}
+
+/**
+ * A phase-diagram panel as SVG: categorical x (load) and y (temperature), colour by
+ * value (or by category when `nominal`), each cell labelled with its value.
+ * Rendered headless by Vega; deterministic for the same input.
+ */
+export async function heatmapSvg(o: { title: string; cells: HeatmapCell[]; xTitle: string; yTitle: string; xOrder: string[]; yOrder: string[]; scheme?: string; reverse?: boolean; domainMid?: number; nominal?: { domain: string[]; range: string[] } }): Promise<string> {
+  const color = o.nominal
+    ? { field: "label", type: "nominal" as const, scale: { domain: o.nominal.domain, range: o.nominal.range }, legend: { title: null } }
+    : { field: "value", type: "quantitative" as const, scale: { scheme: o.scheme ?? "viridis", reverse: o.reverse ?? false, ...(o.domainMid !== undefined ? { domainMid: o.domainMid } : {}) }, legend: { title: null } };
+  const spec: vl.TopLevelSpec = {
+    $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+    title: o.title,
+    data: { values: o.cells.filter((c) => c.value !== null || o.nominal) },
+    width: 40 * o.xOrder.length,
+    height: 32 * o.yOrder.length,
+    encoding: {
+      x: { field: "x", type: "ordinal", sort: o.xOrder, title: o.xTitle, axis: { labelAngle: 0 } },
+      y: { field: "y", type: "ordinal", sort: o.yOrder, title: o.yTitle },
+    },
+    layer: [
+      { mark: "rect", encoding: { color } },
+      { mark: { type: "text", fontSize: 9 }, encoding: { text: { field: "label", type: "nominal" }, color: { value: "black" } } },
+    ],
+    config: { background: "white", view: { stroke: null } },
+  };
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: "none" });
+  return view.toSVG();
+}

@@ -1,0 +1,39 @@
+import { join } from "node:path";
+import type { CellUnitConfig } from "../../config/generated/cell-unit.ts";
+import { balancedSubset } from "../../data/subset.ts";
+import type { Split } from "../../data/types.ts";
+import { ckaOfOutputs, lmcBetween, softmaxOutputs } from "../../metrics/pair-metrics.ts";
+import { loadCheckpoint } from "../../train/checkpoint.ts";
+import { loadData, modelFor, trainerFor } from "../../train/setup.ts";
+import type { UnitKind } from "./kind.ts";
+import { TRAINED_WEIGHTS } from "./train.ts";
+
+/**
+ * LMC and CKA of one (temperature, density) cell, from its first two retrained models.
+ * The path's error and the BN re-estimation use training images without augmentation
+ * (fixed, class-balanced subsets); CKA compares softmax outputs on training images.
+ */
+export const cellKind: UnitKind<CellUnitConfig> = {
+  name: "cell",
+  schema: "cell-unit",
+  async run(cfg, ctx) {
+    const t = cfg.training;
+    const m = cfg.metrics;
+    const data = await loadData(t, ctx.log);
+    const spec = modelFor(t, data);
+    const [a, b] = cfg.models.map((id) => loadCheckpoint(join(ctx.dep(id).dir, TRAINED_WEIGHTS))) as [ReturnType<typeof loadCheckpoint>, ReturnType<typeof loadCheckpoint>];
+    const trainer = await trainerFor({ ...t, engine: { ...t.engine, threads: ctx.threads } }, spec, { log: ctx.log, state: a.state });
+    const subset = (n: number, salt: number): Split => (n >= data.train.count ? data.train : balancedSubset(data.train, n, data.numClasses, t.seed * 1000 + salt));
+    ctx.progress(0, m.lmcPoints + 2, "CKA");
+    const ckaSplit = subset(m.ckaImages, 1);
+    const outA = await softmaxOutputs(trainer, data, ckaSplit, m.batchSize);
+    trainer.state = b.state;
+    const outB = await softmaxOutputs(trainer, data, ckaSplit, m.batchSize);
+    const cka = ckaOfOutputs(outA, outB, ckaSplit.count);
+    ctx.progress(2, m.lmcPoints + 2, "LMC path");
+    const lmc = await lmcBetween(trainer, a.state.params, b.state.params, data, { points: m.lmcPoints, bnSplit: subset(m.bnImages, 2), evalSplit: subset(m.lmcImages, 3), batchSize: m.batchSize });
+    await trainer.dispose();
+    return { status: "done", engine: trainer.engine, provider: trainer.provider, metrics: { cka, lmcBarrier: lmc.barrier, lmcTStar: lmc.tStar, lmcPath: lmc.path } };
+  },
+  estimateImages: (cfg) => Math.round((cfg.metrics.lmcPoints * (cfg.metrics.lmcImages + cfg.metrics.bnImages) + 2 * cfg.metrics.ckaImages) / 3),
+};
