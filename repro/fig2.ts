@@ -81,6 +81,8 @@ function scaledDown(cfg: Fig2Config, datasetName: string): string[] {
 
 await runMain(async () => {
   const started = performance.now();
+  // The code that runs is the code at start; the tree may change while a long grid runs.
+  const context = runContext();
   const opts = cmd.parse().opts<RunnerFlags & { preset: string; set: string[]; reportDir: string; temperature?: string }>();
   const overrides = [...opts.set, ...(opts.temperature ? [`temperature.axis=${opts.temperature}`] : [])];
   const cfg = loadPresetConfig<Fig2Config>("fig2", "fig2", opts.preset, overrides);
@@ -128,7 +130,7 @@ await runMain(async () => {
   const records = [...out.records.values()];
   const anyRecord = records[0];
   const report = await renderFig2({
-    context: runContext(),
+    context,
     preset: opts.preset,
     config: cfg,
     axis: cfg.temperature.axis,
@@ -136,7 +138,8 @@ await runMain(async () => {
     densities: cfg.densities,
     cells,
     dataset: { name: data.name, source: data.source, train: data.train.count, test: data.test.count },
-    engine: anyRecord ? `${anyRecord.env.engine}/${anyRecord.env.provider}, ${anyRecord.env.threads} thread(s) per unit` : "n/a",
+    engine: anyRecord ? `${anyRecord.env.engine}/${anyRecord.env.provider}, ${[...new Set(records.map((r) => r.env.threads))].join(" or ")} thread(s) per unit` : "n/a",
+    unitCommits: [...new Set(records.map((r) => r.env.commit))],
     wallSeconds: (performance.now() - started) / 1000,
     computeSeconds: records.reduce((s, r) => s + r.wallSeconds, 0),
     unitsRun: units.length - reused,
@@ -146,7 +149,7 @@ await runMain(async () => {
   });
   const dir = opts.reportDir;
   for (const [name, svg] of Object.entries(report.svgs)) writeFileAtomic(join(dir, name), svg);
-  writeFileAtomic(join(dir, "fig2.json"), JSON.stringify({ context: runContext(), preset: opts.preset, config: cfg, dataset: { name: data.name, source: data.source }, cells, claims: report.claims, units: Object.fromEntries(grid.map((g) => [`${g.t.value}@${g.density}`, { retrains: g.retrains.map((u) => u.id), cell: g.cell.id }])) }, null, 2) + "\n");
+  writeFileAtomic(join(dir, "fig2.json"), JSON.stringify({ context, preset: opts.preset, config: cfg, dataset: { name: data.name, source: data.source }, cells, claims: report.claims, units: Object.fromEntries(grid.map((g) => [`${g.t.value}@${g.density}`, { retrains: g.retrains.map((u) => u.id), cell: g.cell.id }])) }, null, 2) + "\n");
   writeFileAtomic(join(dir, "fig2.md"), report.markdown);
   console.log(report.markdown);
   console.log(`\nwrote ${join(dir, "fig2.md")}, fig2.json and ${Object.keys(report.svgs).length} SVG figures`);

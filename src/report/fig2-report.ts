@@ -14,6 +14,8 @@ export interface Fig2Data {
   cells: Fig2Cell[];
   dataset: { name: string; source: string; train: number; test: number };
   engine: string;
+  /** Commits recorded by the units (a grid resumed across commits lists several). */
+  unitCommits: string[];
   /** Wall time of this invocation, and total compute recorded by the units. */
   wallSeconds: number;
   computeSeconds: number;
@@ -53,6 +55,7 @@ export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs:
       preset: d.preset,
       dataset: `${d.dataset.name}: ${d.dataset.source} (${d.dataset.train} train / ${d.dataset.test} test images)`,
       "engine / EP": d.engine,
+      "units computed at": d.unitCommits.join("; ") || "n/a",
       model: `${d.config.dense.model.arch}, width ${d.config.dense.model.width}`,
       seeds: `dense ${d.config.dense.seed}; retrain ${d.config.retrainSeeds.join(", ")}`,
       "wall time": `${min(d.wallSeconds)} min this invocation (${d.unitsRun} units run, ${d.unitsReused} reused from the run store); ${min(d.computeSeconds)} min of unit compute in total`,

@@ -1,5 +1,6 @@
 import { execa, type ResultPromise } from "execa";
 import { mkdirSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { RunStore } from "./store.ts";
 import type { Unit } from "./unit.ts";
@@ -19,7 +20,13 @@ export interface PoolEvent {
 
 export interface PoolOptions {
   jobs: number;
-  threadsPerJob: number;
+  /**
+   * Engine threads per worker; "auto" gives each new worker cores / (units that can
+   * run now, at most jobs), so a lone unit (a dense run the grid waits for) gets the
+   * whole machine.
+   */
+  threadsPerJob: number | "auto";
+  cores?: number;
   maxAttempts: number;
   staleLockSeconds: number;
   onEvent?: (e: PoolEvent) => void;
@@ -85,9 +92,11 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
           continue;
         }
         if (d === "wait") continue;
+        const runnable = units.filter((v) => state.get(v.id) === "running" || ((state.get(v.id) === "pending" || state.get(v.id) === "waiting") && depState(v) === "ready")).length;
+        const threads = o.threadsPerJob === "auto" ? Math.max(1, Math.floor((o.cores ?? availableParallelism()) / Math.max(1, Math.min(o.jobs, runnable)))) : o.threadsPerJob;
         const logPath = join(store.dir(u.id), "worker.log");
         mkdirSync(store.dir(u.id), { recursive: true });
-        const child = execa(process.execPath, [WORKER, "--runs-dir", store.root, "--unit", u.id, "--threads", String(o.threadsPerJob), "--stale-lock-seconds", String(o.staleLockSeconds)], {
+        const child = execa(process.execPath, [WORKER, "--runs-dir", store.root, "--unit", u.id, "--threads", String(threads), "--stale-lock-seconds", String(o.staleLockSeconds)], {
           reject: false,
           stdin: "ignore",
           stdout: { file: logPath, append: true },

@@ -1,9 +1,9 @@
 import { availableParallelism } from "node:os";
-import cliProgress from "cli-progress";
 import type { UnitRecord } from "../config/generated/record.ts";
 import type { RunnerConfig } from "../config/generated/runner.ts";
 import { runLocalPool, type UnitState } from "./local-pool.ts";
 import { formatPlan, makePlan } from "./plan.ts";
+import { progressView } from "./progress-view.ts";
 import { runSlurm } from "./slurm.ts";
 import { RunStore } from "./store.ts";
 import type { Unit } from "./unit.ts";
@@ -14,12 +14,10 @@ export interface RunOutcome {
   blocked: string[];
 }
 
-/** jobs x threads = cores unless set explicitly. */
-export function resources(cfg: RunnerConfig): { jobs: number; threadsPerJob: number } {
-  const cores = availableParallelism();
-  const jobs = cfg.jobs > 0 ? cfg.jobs : cores;
-  const threadsPerJob = cfg.threadsPerJob > 0 ? cfg.threadsPerJob : Math.max(1, Math.floor(cores / jobs));
-  return { jobs, threadsPerJob };
+/** jobs x threads = cores unless set explicitly ("auto": decided per worker by the pool). */
+export function resources(cfg: RunnerConfig): { jobs: number; threadsPerJob: number | "auto" } {
+  const jobs = cfg.jobs > 0 ? cfg.jobs : availableParallelism();
+  return { jobs, threadsPerJob: cfg.threadsPerJob > 0 ? cfg.threadsPerJob : "auto" };
 }
 
 /**
@@ -40,27 +38,7 @@ export async function runUnits(units: Unit<unknown>[], cfg: RunnerConfig, o: { d
   if (cfg.executor === "slurm") {
     states = await runSlurm(units, store, cfg, { log });
   } else {
-    const bar = new cliProgress.SingleBar(
-      { format: "units |{bar}| {complete}/{total} complete | running {running} | failed {failed} | ETA {eta_formatted} {detail}", stream: process.stderr, etaBuffer: 50, hideCursor: true, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 30_000 },
-      cliProgress.Presets.shades_classic,
-    );
-    const show = o.progress !== false;
-    let last = { done: 0, running: 0, failed: 0 };
-    const running = new Set<string>();
-    // Fractions of running units, from the progress files their workers keep in the store.
-    const refresh = () => {
-      let partial = 0;
-      let detail = "";
-      for (const id of running) {
-        const p = store.progress(id);
-        if (!p || p.total <= 0) continue;
-        partial += Math.min(1, p.done / p.total);
-        if (!detail && p.text) detail = `| ${units.find((u) => u.id === id)?.label ?? id}: ${p.text}`;
-      }
-      bar.update(last.done + partial, { complete: last.done, running: last.running, failed: last.failed, detail });
-    };
-    if (show) bar.start(units.length, 0, { complete: 0, running: 0, failed: 0, detail: "" });
-    const timer = show ? setInterval(refresh, 1000) : undefined;
+    const view = o.progress !== false ? await progressView(units, store) : undefined;
     try {
       states = await runLocalPool(units, store, {
         jobs,
@@ -68,16 +46,12 @@ export async function runUnits(units: Unit<unknown>[], cfg: RunnerConfig, o: { d
         maxAttempts: cfg.maxAttempts,
         staleLockSeconds: cfg.staleLockSeconds,
         onEvent: (e) => {
-          last = e;
-          if (e.unit?.state === "running") running.add(e.unit.id);
-          else if (e.unit) running.delete(e.unit.id);
-          if (show) refresh();
+          view?.onEvent(e);
           if (e.unit && (e.unit.state === "failed" || e.unit.detail?.includes("retrying"))) log(`\n${e.unit.label ?? e.unit.id}: ${e.unit.state}${e.unit.detail ? ` (${e.unit.detail})` : ""}`);
         },
       });
     } finally {
-      clearInterval(timer);
-      if (show) bar.stop();
+      view?.stop();
     }
   }
   const out: RunOutcome = { records: new Map(), failed: [], blocked: [] };

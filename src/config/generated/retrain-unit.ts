@@ -1,9 +1,13 @@
 /* Generated from schemas/ by `bun run gen:types`. Do not edit by hand. */
+import type {TrainingConfig} from "./training.ts";
 
 /**
  * Prune a dense snapshot one-shot by layer-wise L1 magnitude and retrain it with the mask fixed.
  */
 export interface RetrainUnitConfig {
+  /**
+   * Retraining: data, model, retrain optimiser and the retrain seed.
+   */
   training: TrainingConfig;
   /**
    * The dense unit and the snapshot epoch to prune.
@@ -14,139 +18,4 @@ export interface RetrainUnitConfig {
   };
   density: number;
   lastEpochs: number;
-}
-/**
- * Retraining: data, model, retrain optimiser and the retrain seed.
- */
-export interface TrainingConfig {
-  /**
-   * Seed of weight init, data order and augmentation.
-   */
-  seed: number;
-  model: ModelConfig;
-  data: DataConfig;
-  optim: OptimConfig;
-  engine: EngineConfig;
-}
-export interface ModelConfig {
-  /**
-   * Architecture: preresnet20 (three-regime paper) or resnet20a (ResNet-20 with option-A shortcuts, BiP paper).
-   */
-  arch: "preresnet20" | "resnet20a";
-  /**
-   * Channels of the first stage (16 in both papers); stages use width, 2x, 4x.
-   */
-  width: number;
-}
-export interface DataConfig {
-  /**
-   * auto = CIFAR-10 if cached or downloadable, else the embedded Fashion-MNIST subset.
-   */
-  dataset: "auto" | "cifar10" | "fashion-mnist" | "fashion-mnist-embedded" | "synthetic";
-  /**
-   * An existing cifar-10-batches-bin directory (or its parent) or a Fashion-MNIST IDX directory.
-   */
-  dataDir?: string;
-  /**
-   * Where downloaded datasets are kept (default: $PRUNING_HARNESS_CACHE, $XDG_CACHE_HOME/pruning-harness or ~/.cache/pruning-harness).
-   */
-  cacheDir?: string;
-  /**
-   * Allow downloading CIFAR-10 from its official URL.
-   */
-  download: boolean;
-  /**
-   * Use a class-balanced subset of this many training images.
-   */
-  trainLimit?: number;
-  /**
-   * Use a class-balanced subset of this many test images.
-   */
-  testLimit?: number;
-  /**
-   * Zero-pad smaller images (Fashion-MNIST's 28x28) to this size, so CIFAR-shaped models apply unchanged.
-   */
-  padTo: number;
-  /**
-   * Random-crop augmentation: zero padding in pixels (0 disables).
-   */
-  cropPadding: number;
-  /**
-   * Random horizontal flip augmentation.
-   */
-  flip: boolean;
-}
-export interface OptimConfig {
-  /**
-   * Training epochs.
-   */
-  epochs: number;
-  /**
-   * Mini-batch size.
-   */
-  batchSize: number;
-  /**
-   * Initial learning rate.
-   */
-  lr: number;
-  /**
-   * SGD momentum (PyTorch convention, no dampening).
-   */
-  momentum: number;
-  /**
-   * L2 weight decay added to the gradient, as torch.optim.SGD does.
-   */
-  weightDecay: number;
-  schedule: Schedule;
-  /**
-   * Weight of the batch statistic in BN running averages (PyTorch convention).
-   */
-  bnMomentum: number;
-  /**
-   * BN epsilon.
-   */
-  bnEps: number;
-  /**
-   * Sharpness-aware minimisation radius rho; 0 = plain SGD (the three-regime paper's SAM temperature axis uses 0.1 to 0.8).
-   */
-  samRho: number;
-}
-/**
- * Learning-rate schedule, evaluated per epoch: step decays at fractions of training, or cosine annealing.
- */
-export interface Schedule {
-  /**
-   * step: multiply by gamma at each milestone; cosine: anneal to minLr.
-   */
-  kind: "step" | "cosine";
-  /**
-   * Step schedule: fractions of training at which the rate is multiplied by gamma (0.5, 0.75 = epochs 80 and 120 of 160).
-   */
-  milestones: number[];
-  /**
-   * Step schedule: decay factor at each milestone.
-   */
-  gamma: number;
-  /**
-   * Cosine schedule: rate at the end of training.
-   */
-  minLr: number;
-}
-export interface EngineConfig {
-  /**
-   * Training engine: onnx (ONNX Runtime, default) or tfjs (TensorFlow.js).
-   */
-  name: "onnx" | "tfjs";
-  /**
-   * ONNX Runtime execution provider; auto tries cuda, webgpu, then cpu.
-   */
-  provider: "auto" | "cpu" | "cuda" | "webgpu";
-  /**
-   * CPU threads for the engine (0 = all cores).
-   */
-  threads: number;
-  /**
-   * ONNX engine on the CPU EP: run convolutions on ONNX Runtime's blocked-layout (NCHWc) kernels, about 2x faster than its plain Conv when the filter is an input (see README, The engine).
-   */
-  blockedConv: boolean;
 }

@@ -17,7 +17,7 @@ export interface RunnerConfig {
    */
   jobs: number;
   /**
-   * Engine threads per worker. 0 = cores / jobs (at least 1), so jobs x threads = cores.
+   * Engine threads per worker. 0 = automatic: cores divided by the number of units that can run at that moment (at most jobs), so jobs x threads = cores and a lone unit gets every core. Set it for bit-identical results across reruns (thread count changes float summation order).
    */
   threadsPerJob: number;
   /**

@@ -6,7 +6,7 @@ import { ckaOfOutputs, lmcBetween, softmaxOutputs } from "../../metrics/pair-met
 import { loadCheckpoint } from "../../train/checkpoint.ts";
 import { loadData, modelFor, trainerFor } from "../../train/setup.ts";
 import type { UnitKind } from "./kind.ts";
-import { TRAINED_WEIGHTS } from "./train.ts";
+import { TRAINED_WEIGHTS } from "./training-run.ts";
 
 /**
  * LMC and CKA of one (temperature, density) cell, from its first two retrained models.

@@ -1,0 +1,67 @@
+import { join } from "node:path";
+import type { TrainingConfig } from "../../config/generated/training.ts";
+import type { Dataset } from "../../data/types.ts";
+import type { ModelState, Tensors, Trainer } from "../../engine/types.ts";
+import type { ModelSpec } from "../../models/spec.ts";
+import { saveCheckpoint } from "../../train/checkpoint.ts";
+import { loadData, modelFor, trainerFor } from "../../train/setup.ts";
+import { trainLoop, type EpochRecord, type TrainOutcome } from "../../train/train-loop.ts";
+import type { UnitContext } from "./kind.ts";
+import { weightsSha256 } from "./weights.ts";
+
+/** Final weights of a training unit, for units that build on it. */
+export const TRAINED_WEIGHTS = "model.ckpt";
+
+export interface TrainingRun {
+  out: TrainOutcome;
+  trainer: Trainer;
+  data: Dataset;
+}
+
+/**
+ * What every training unit kind does: load data, build the model (from `init` when the
+ * unit starts from other weights), train with a per-epoch checkpoint in the unit's
+ * work dir (so a killed attempt resumes), report progress, keep the final weights.
+ */
+export async function runTraining(
+  t: TrainingConfig,
+  ctx: UnitContext,
+  o: { label: string; init?: (spec: ModelSpec) => { state: ModelState; masks?: Tensors }; evalAt?: (epoch: number) => boolean; onEpoch?: (r: EpochRecord, trainer: Trainer) => void },
+): Promise<TrainingRun> {
+  const data = await loadData(t, ctx.log);
+  const spec = modelFor(t, data);
+  const start = o.init?.(spec);
+  const trainer = await trainerFor({ ...t, engine: { ...t.engine, threads: ctx.threads } }, spec, { log: ctx.log, state: start?.state });
+  for (const [name, mask] of Object.entries(start?.masks ?? {})) trainer.masks[name] = mask;
+  const total = Math.ceil(data.train.count / t.optim.batchSize) * t.optim.epochs;
+  let test = "";
+  const out = await trainLoop({
+    trainer,
+    data,
+    optim: t.optim,
+    augment: t.data,
+    seed: t.seed,
+    checkpointPath: join(ctx.workDir, "checkpoint.ckpt"),
+    evalAt: o.evalAt,
+    meta: { unit: ctx.unit.id },
+    onStep: (p) => ctx.progress((p.epoch - 1) * p.stepsPerEpoch + p.step, total, `${o.label} epoch ${p.epoch}/${t.optim.epochs} loss ${p.loss.toFixed(3)}${test}`),
+    onEpoch: (r, tr) => {
+      if (r.testAccuracy !== undefined) test = ` test acc ${r.testAccuracy.toFixed(3)}`;
+      o.onEpoch?.(r, tr);
+    },
+  });
+  saveCheckpoint(join(ctx.outDir, TRAINED_WEIGHTS), { epoch: out.epochs.length, state: trainer.state, masks: trainer.masks, rng: { seed: t.seed }, meta: { unit: ctx.unit.id } });
+  await trainer.dispose();
+  return { out, trainer, data };
+}
+
+/** The metrics every training unit records. */
+export function trainingMetrics(r: TrainingRun): Record<string, unknown> {
+  return {
+    dataset: { name: r.data.name, source: r.data.source, train: r.data.train.count, test: r.data.test.count },
+    epochs: r.out.epochs,
+    finalTestAccuracy: r.out.epochs.at(-1)?.testAccuracy ?? null,
+    weightsSha256: weightsSha256(r.trainer.state.params),
+    ...(r.out.status === "diverged" ? { divergedAt: r.out.divergedAt } : {}),
+  };
+}
