@@ -18,6 +18,7 @@ import { renderFig2 } from "../src/report/fig2-report.ts";
 import { runUnits } from "../src/runner/run-units.ts";
 import { RunStore } from "../src/runner/store.ts";
 import { unitId, type Unit } from "../src/runner/unit.ts";
+import { nominalTrainCount } from "../src/data/resolve.ts";
 import { loadData } from "../src/train/setup.ts";
 import { writeFileAtomic } from "../src/util/atomic-write.ts";
 
@@ -89,8 +90,9 @@ await runMain(async () => {
   const runner = runnerConfig(opts);
   if (cfg.retrainSeeds.length < 2) throw new ConfigError("retrainSeeds: LMC and CKA need at least 2 retrain seeds");
   // Loads (or downloads) the data once, before any unit runs; fails early on a bad path.
-  const data = await loadData(cfg.dense, notice);
-  const temps = temperatures(cfg, data.train.count);
+  // A dry run touches nothing, so it sizes the grid from the dataset's nominal size.
+  const data = opts.dryRun ? null : await loadData(cfg.dense, notice);
+  const temps = temperatures(cfg, data?.train.count ?? nominalTrainCount(cfg.dense.data.dataset, cfg.dense.data.trainLimit));
   const retrainOptim = cfg.retrain;
   const units: Unit<unknown>[] = [...new Map(temps.map((t) => [t.dense.id, t.dense])).values()];
   const retrainDefaults = { training: validateConfig("training", {}) };
@@ -110,7 +112,7 @@ await runMain(async () => {
   const store = new RunStore(runner.runsDir, runner.staleLockSeconds);
   const reused = units.filter((u) => store.isDone(u.id)).length;
   const out = await runUnits(units, runner, { dryRun: opts.dryRun, reportDir: opts.reportDir });
-  if (!out) return;
+  if (!out || !data) return;
 
   const cells: Fig2Cell[] = grid.map((g) => {
     const seedErrors = g.retrains.map((u) => out.records.get(u.id)?.metrics.testError as number | null | undefined).filter((e): e is number => typeof e === "number");

@@ -35,5 +35,6 @@ export const cellKind: UnitKind<CellUnitConfig> = {
     await trainer.dispose();
     return { status: "done", engine: trainer.engine, provider: trainer.provider, metrics: { cka, lmcBarrier: lmc.barrier, lmcTStar: lmc.tStar, lmcPath: lmc.path } };
   },
+  model: (cfg) => (cfg.training.model),
   estimateImages: (cfg) => Math.round((cfg.metrics.lmcPoints * (cfg.metrics.lmcImages + cfg.metrics.bnImages) + 2 * cfg.metrics.ckaImages) / 3),
 };

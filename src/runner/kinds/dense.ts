@@ -25,5 +25,6 @@ export const denseKind: UnitKind<DenseUnitConfig> = {
     });
     return { status: r.out.status, engine: r.trainer.engine, provider: r.trainer.provider, metrics: { ...trainingMetrics(r), snapshots: cfg.snapshots.filter((e) => e <= r.out.epochs.length) } };
   },
+  model: (cfg) => (cfg.training.model),
   estimateImages: (cfg) => cfg.training.optim.epochs * nominalTrainCount(cfg.training.data.dataset, cfg.training.data.trainLimit),
 };

@@ -34,4 +34,6 @@ export interface UnitKind<C = Record<string, unknown>> {
   run(config: C, ctx: UnitContext): Promise<UnitOutcome>;
   /** Training images the unit will process, for --dry-run's compute estimate. */
   estimateImages(config: C): number;
+  /** The model it trains, to pick the matching throughput measurement for the estimate. */
+  model?(config: C): { arch: string; width: number };
 }

@@ -44,5 +44,6 @@ export const retrainKind: UnitKind<RetrainUnitConfig> = {
       },
     };
   },
+  model: (cfg) => (cfg.training.model),
   estimateImages: (cfg) => cfg.training.optim.epochs * nominalTrainCount(cfg.training.data.dataset, cfg.training.data.trainLimit),
 };

@@ -13,6 +13,7 @@ export const trainKind: UnitKind<TrainingConfig> = {
     const r = await runTraining(cfg, ctx, { label: "train" });
     return { status: r.out.status, engine: r.trainer.engine, provider: r.trainer.provider, metrics: trainingMetrics(r) };
   },
+  model: (cfg) => (cfg.model),
   estimateImages: (cfg) => cfg.optim.epochs * nominalTrainCount(cfg.data.dataset, cfg.data.trainLimit),
 };
 
