@@ -1,0 +1,52 @@
+import { expect, test } from "bun:test";
+import { OnnxTrainer } from "../../src/engine/onnx/onnx-trainer.ts";
+import { freshState } from "../../src/engine/state.ts";
+import { bipMaskGradient, bipThetaGradient, masksFromScores, updateScores } from "../../src/prune/bip.ts";
+import { prunableLayers } from "../../src/models/spec.ts";
+import { optim, randomBatch, tinySpecs } from "../helpers/tiny-models.ts";
+
+const f = (xs: number[]) => new Float32Array(xs);
+
+test("the BiP mask gradient equals the paper's formula, computed by hand", () => {
+  // g_z = [0.5, -2], theta = [1, 3], m = [1, 0]:
+  // direct g_z*theta = [0.5, -6]; g_theta = g_z*m = [0.5, 0]; implicit -(1/gamma) g_z*g_theta = [-0.25/gamma, 0].
+  expect([...bipMaskGradient(f([0.5, -2]), f([1, 3]), f([1, 0]), { kind: "paper", gamma: 1 })]).toEqual([0.25, -6]);
+  expect([...bipMaskGradient(f([0.5, -2]), f([1, 3]), f([1, 0]), { kind: "paper", gamma: 2 })]).toEqual([0.375, -6]);
+  // The public code's variant: direct - lr2 * direct * g_theta.
+  expect(bipMaskGradient(f([0.5, -2]), f([1, 3]), f([1, 0]), { kind: "code", lr2: 0.1 })[0]).toBeCloseTo(0.475, 6);
+  // Lower level: g_z*m + gamma*theta.
+  expect([...bipThetaGradient(f([0.5, -2]), f([1, 3]), f([1, 0]), 1)]).toEqual([1.5, 3]);
+});
+
+test("the straight-through estimator passes gradients to pruned entries, which can come back", () => {
+  const scores = { l: f([5, 4, 3, 1]) };
+  const mask = masksFromScores(scores, ["l"], 0.5);
+  expect([...mask.l!]).toEqual([1, 1, 0, 0]);
+  // A pruned entry (index 3) with a strongly negative gradient gets a larger score...
+  const grad = bipMaskGradient(f([0, 0, 0, -4]), f([1, 1, 1, 2]), mask.l!, { kind: "paper", gamma: 1 });
+  expect(grad[3]).toBe(-8);
+  const next = masksFromScores(updateScores(scores, { l: grad }, 1), ["l"], 0.5);
+  // ...and enters the mask.
+  expect([...next.l!]).toEqual([1, 0, 0, 1]);
+});
+
+test("the direct term g_z * theta is d loss / d mask: central finite differences on a tiny model's mask", async () => {
+  const spec = tinySpecs()[0]!;
+  const trainer = await OnnxTrainer.create({ spec, ...optim, threads: 1 }, freshState(spec, 4));
+  const batch = randomBatch(spec, 6, 9);
+  const layer = prunableLayers(spec)[3]!.name;
+  const { grads } = await trainer.gradients(batch);
+  const theta = trainer.state.params[layer]!;
+  const mask = trainer.masks[layer]!;
+  const direct = bipMaskGradient(grads[layer]!, theta, mask, { kind: "code", lr2: 0 });
+  const idx = [...direct.keys()].sort((a, b) => Math.abs(direct[b]!) - Math.abs(direct[a]!)).slice(0, 5);
+  const eps = 1e-2;
+  for (const i of idx) {
+    mask[i] = 1 + eps;
+    const up = (await trainer.gradients(batch)).loss;
+    mask[i] = 1 - eps;
+    const down = (await trainer.gradients(batch)).loss;
+    mask[i] = 1;
+    expect(Math.abs((up - down) / (2 * eps) - direct[i]!)).toBeLessThan(2e-3 + 2e-2 * Math.abs(direct[i]!));
+  }
+}, 30_000);
