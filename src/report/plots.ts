@@ -36,3 +36,21 @@ export async function heatmapSvg(o: { title: string; cells: HeatmapCell[]; xTitl
   const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: "none" });
   return view.toSVG();
 }
+
+/** Lines with points: y against x, one colour per series; error bars when `spread` is given. */
+export async function lineChartSvg(o: { title: string; xTitle: string; yTitle: string; points: { x: number; y: number; series: string; spread?: number }[]; logY?: boolean }): Promise<string> {
+  const spec: vl.TopLevelSpec = {
+    $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+    title: o.title,
+    width: 360,
+    height: 220,
+    data: { values: o.points.map((p) => ({ ...p, lo: p.y - (p.spread ?? 0), hi: p.y + (p.spread ?? 0) })) },
+    encoding: { x: { field: "x", type: "quantitative", title: o.xTitle, axis: { format: "%" } }, color: { field: "series", type: "nominal", title: null } },
+    layer: [
+      { mark: { type: "line", point: true }, encoding: { y: { field: "y", type: "quantitative", title: o.yTitle, scale: { zero: false, ...(o.logY ? { type: "log" as const } : {}) } } } },
+      { mark: "rule", encoding: { y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } } },
+    ],
+    config: { background: "white" },
+  };
+  return new vega.View(vega.parse(vl.compile(spec).spec), { renderer: "none" }).toSVG();
+}

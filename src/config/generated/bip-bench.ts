@@ -1,0 +1,76 @@
+/* Generated from schemas/ by `bun run gen:types`. Do not edit by hand. */
+import type {OptimConfig, TrainingConfig} from "./training.ts";
+
+/**
+ * bun run bench:bip-vs-imp: BiP, IMP and OMP from one pretrained dense model to the same sparsities; accuracy and wall-clock time.
+ */
+export interface BipBenchConfig {
+  /**
+   * Target sparsities (the paper's 20%, 59%, 74%, 89%, 94.5%: IMP rounds 1, 4, 6, 10, 13).
+   *
+   * @minItems 1
+   */
+  sparsities: [number, ...number[]];
+  /**
+   * Seeds of the pruning runs (accuracy mean and spread over them); the dense model is shared.
+   *
+   * @minItems 1
+   */
+  seeds: [number, ...number[]];
+  /**
+   * Pretraining of the dense ResNet-20 (option A) shared by every method.
+   */
+  dense: TrainingConfig;
+  /**
+   * IMP rewinds weights to the dense run's weights after this many epochs.
+   */
+  rewindEpoch: number;
+  /**
+   * Fraction of the remaining weights IMP removes per round.
+   */
+  impRate: number;
+  /**
+   * IMP retraining per round (the paper: 160 epochs).
+   */
+  imp: OptimConfig;
+  /**
+   * OMP fine-tuning after one-shot global magnitude pruning.
+   */
+  omp: OptimConfig;
+  bip: BipConfig;
+}
+export interface BipConfig {
+  /**
+   * BiP epochs (each iteration: one theta-step and one mask-step on different mini-batches).
+   */
+  epochs: number;
+  batchSize: number;
+  /**
+   * alpha: lower-level learning rate, cosine-decayed.
+   */
+  thetaLr: number;
+  /**
+   * beta: upper-level (score) learning rate, x0.1 at 75% and x0.01 at 90% of training.
+   */
+  maskLr: number;
+  /**
+   * Lower-level convexification gamma (paper variant: implicit term -(1/gamma) g_z * g_theta).
+   */
+  gamma: number;
+  /**
+   * Implicit-gradient term: the paper's Algorithm A1, or the public code's -lr2 * mask_grad * param_grad (OPTML-Group/BiP#3).
+   */
+  variant: "paper" | "code";
+  /**
+   * lr2 of the code variant.
+   */
+  codeLr2: number;
+  /**
+   * SGD momentum of the theta-step.
+   */
+  momentum: number;
+  /**
+   * Weight decay of parameters outside the pruned layers (the pruned layers get gamma instead).
+   */
+  weightDecay: number;
+}

@@ -1,0 +1,71 @@
+import type { BipConfig } from "../config/generated/bip-bench.ts";
+import { BatchLoader } from "../data/batches.ts";
+import type { Dataset } from "../data/types.ts";
+import type { Tensors, Trainer } from "../engine/types.ts";
+import { bipMaskGradient, bipThetaGradient, masksFromScores, updateScores, type BipVariant } from "../prune/bip.ts";
+import { evaluate } from "./evaluate.ts";
+import { learningRate } from "./schedule.ts";
+import { sgdUpdate } from "./sgd.ts";
+import type { EpochRecord, TrainOutcome } from "./train-loop.ts";
+
+/**
+ * BiP's alternating optimisation (Zhang et al. 2022, Algorithm A1) on the harness's
+ * engine. Scores start as the pretrained weights' magnitudes; each iteration takes one
+ * theta-step (lower level: loss + gamma/2 ||theta||^2 on the pruned layers, SGD with
+ * momentum, cosine-decayed alpha) on one mini-batch, then one mask-step (upper level:
+ * straight-through score update with the implicit-gradient term, beta decayed x0.1 at
+ * 75% and x0.01 at 90%) on the next, and re-takes the global top-k of the scores.
+ */
+export async function bipLoop(o: { trainer: Trainer; data: Dataset; layers: string[]; density: number; cfg: BipConfig; augment: { cropPadding: number; flip: boolean }; seed: number; onStep?: (done: number, total: number) => void }): Promise<TrainOutcome & { masks: Tensors }> {
+  const { trainer, data, cfg, layers } = o;
+  const variant: BipVariant = cfg.variant === "paper" ? { kind: "paper", gamma: cfg.gamma } : { kind: "code", lr2: cfg.codeLr2 };
+  let scores: Tensors = Object.fromEntries(layers.map((l) => [l, trainer.state.params[l]!.map(Math.abs)]));
+  let masks = masksFromScores(scores, layers, o.density);
+  const setMasks = () => layers.forEach((l) => (trainer.masks[l] = masks[l]!));
+  setMasks();
+  const pruned = new Set(layers);
+  const epochs: EpochRecord[] = [];
+  const steps = Math.floor(data.train.count / cfg.batchSize / 2);
+  for (let epoch = 0; epoch < cfg.epochs; epoch++) {
+    const t0 = performance.now();
+    const thetaLr = learningRate({ kind: "cosine", milestones: [], gamma: 1, minLr: 0 }, cfg.thetaLr, epoch, cfg.epochs);
+    const maskLr = cfg.maskLr * (epoch >= 0.9 * cfg.epochs ? 0.01 : epoch >= 0.75 * cfg.epochs ? 0.1 : 1);
+    // Consecutive batches of one shuffled epoch: even ones for theta, odd ones for the mask.
+    const loader = new BatchLoader(data.train, { batchSize: cfg.batchSize, shuffle: true, seed: o.seed, epoch, augment: o.augment, mean: data.mean, std: data.std, height: data.height, width: data.width, dropLast: true });
+    const it = loader[Symbol.iterator]();
+    let lossSum = 0, correct = 0, seen = 0;
+    for (let s = 0; s < steps; s++) {
+      const bTheta = it.next().value!, bMask = it.next().value!;
+      const g = await trainer.gradients(bTheta);
+      if (!Number.isFinite(g.loss)) return { status: "diverged", epochs, resumedFrom: 0, divergedAt: { epoch: epoch + 1, step: s, loss: g.loss }, masks };
+      const grads: Tensors = {};
+      for (const [name, gz] of Object.entries(g.grads)) {
+        const theta = trainer.state.params[name]!;
+        grads[name] = pruned.has(name) ? bipThetaGradient(gz, theta, masks[name], cfg.gamma) : gz.map((v, i) => v + cfg.weightDecay * theta[i]!);
+      }
+      const next = sgdUpdate(trainer.state, grads, {}, { lr: thetaLr, momentum: cfg.momentum, weightDecay: 0 });
+      trainer.state = { ...next, buffers: g.buffers };
+      lossSum += g.loss * bTheta.size;
+      correct += g.correct;
+      seen += bTheta.size;
+      const gm = await trainer.gradients(bMask);
+      const maskGrads: Tensors = {};
+      for (const l of layers) maskGrads[l] = bipMaskGradient(gm.grads[l]!, trainer.state.params[l]!, masks[l]!, variant);
+      scores = updateScores(scores, maskGrads, maskLr);
+      masks = masksFromScores(scores, layers, o.density);
+      setMasks();
+      o.onStep?.(epoch * steps + s + 1, cfg.epochs * steps);
+    }
+    const rec: EpochRecord = { epoch: epoch + 1, lr: thetaLr, trainLoss: lossSum / seen, trainAccuracy: correct / seen, seconds: 0 };
+    if (epoch === cfg.epochs - 1) {
+      // The subnetwork BiP found: masked weights exactly zero.
+      trainer.state = { ...trainer.state, params: Object.fromEntries(Object.entries(trainer.state.params).map(([k, v]) => [k, masks[k] ? v.map((x, i) => x * masks[k]![i]!) : v])) };
+      const ev = await evaluate(trainer, data, data.test, 500);
+      rec.testLoss = ev.loss;
+      rec.testAccuracy = ev.accuracy;
+    }
+    rec.seconds = (performance.now() - t0) / 1000;
+    epochs.push(rec);
+  }
+  return { status: "done", epochs, resumedFrom: 0, masks };
+}

@@ -1,0 +1,30 @@
+import { expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const REPO = join(import.meta.dir, "../..");
+
+test("bench:bip-vs-imp --preset smoke writes a consistent report, JSON and plots", () => {
+  const dir = mkdtempSync(join(tmpdir(), "bip-"));
+  const r = Bun.spawnSync([process.execPath, join(REPO, "bench/bip-vs-imp.ts"), "--preset", "smoke", "--runs-dir", join(dir, "runs"), "--report-dir", join(dir, "reports")], { stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`bench:bip-vs-imp failed (${r.exitCode}): ${r.stderr.toString().slice(-2000)}`);
+  const reports = join(dir, "reports");
+  for (const f of ["bip-vs-imp.md", "bip-vs-imp.json", "bip-vs-imp-accuracy.svg", "bip-vs-imp-time.svg"]) expect(existsSync(join(reports, f))).toBe(true);
+  const json = JSON.parse(readFileSync(join(reports, "bip-vs-imp.json"), "utf8"));
+  const md = readFileSync(join(reports, "bip-vs-imp.md"), "utf8");
+  // 2 targets x 3 methods, 2 seeds each.
+  expect(json.points.length).toBe(6);
+  for (const p of json.points) {
+    expect(p.accuracies.length).toBe(2);
+    expect(Math.abs(p.sparsity - p.target)).toBeLessThan(0.01);
+    expect(p.seconds.every((s: number) => s > 0)).toBe(true);
+  }
+  // IMP's time to 59% (4 rounds) is the sum of its rounds, so it exceeds its time to 20% (1 round).
+  const imp = (t: number) => json.points.find((p: { method: string; target: number }) => p.method === "IMP" && p.target === t);
+  expect(imp(0.59).seconds[0]).toBeGreaterThan(imp(0.2).seconds[0]);
+  expect(json.claims.length).toBe(3);
+  for (const c of json.claims) expect(md).toContain(`**${c.verdict}**`);
+  expect(md).toContain("implicit-gradient variant: **paper**");
+  expect(md).toContain("one unit at a time");
+}, 180_000);
