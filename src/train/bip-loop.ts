@@ -11,8 +11,9 @@ import type { EpochRecord, TrainOutcome } from "./train-loop.ts";
 /**
  * BiP's alternating optimisation (Zhang et al. 2022, Algorithm A1) on the harness's
  * engine. Scores start as the pretrained weights' magnitudes; each iteration takes one
- * theta-step (lower level: loss + gamma/2 ||theta||^2 on the pruned layers, SGD with
- * momentum, cosine-decayed alpha) on one mini-batch, then one mask-step (upper level:
+ * theta-step (lower level: SGD with momentum, cosine-decayed alpha, regularised by
+ * weight decay or, with thetaL2 = "gamma", by gamma/2 ||theta||^2 on the pruned layers)
+ * on one mini-batch, then one mask-step (upper level:
  * straight-through score update with the implicit-gradient term, beta decayed x0.1 at
  * 75% and x0.01 at 90%) on the next, and re-takes the global top-k of the scores.
  */
@@ -41,7 +42,10 @@ export async function bipLoop(o: { trainer: Trainer; data: Dataset; layers: stri
       const grads: Tensors = {};
       for (const [name, gz] of Object.entries(g.grads)) {
         const theta = trainer.state.params[name]!;
-        grads[name] = pruned.has(name) ? bipThetaGradient(gz, theta, masks[name], cfg.gamma) : gz.map((v, i) => v + cfg.weightDecay * theta[i]!);
+        grads[name] =
+          pruned.has(name) && cfg.thetaL2 === "gamma"
+            ? bipThetaGradient(gz, theta, masks[name], cfg.gamma)
+            : bipThetaGradient(gz, theta, pruned.has(name) ? masks[name] : undefined, cfg.weightDecay);
       }
       const next = sgdUpdate(trainer.state, grads, {}, { lr: thetaLr, momentum: cfg.momentum, weightDecay: 0 });
       trainer.state = { ...next, buffers: g.buffers };

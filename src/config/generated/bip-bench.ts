@@ -70,7 +70,11 @@ export interface BipConfig {
    */
   momentum: number;
   /**
-   * Weight decay of parameters outside the pruned layers (the pruned layers get gamma instead).
+   * Weight decay of the theta-step (every parameter with thetaL2 = weight-decay; the unpruned ones with thetaL2 = gamma).
    */
   weightDecay: number;
+  /**
+   * Regulariser of the theta-step: weight-decay (weightDecay on every parameter; gamma enters only the implicit gradient, as in practice), or gamma (gamma/2 ||theta||^2 on the pruned layers, Algorithm A1 literally). With momentum, gamma = 1 shrinks the conv weights until BN's statistics lag and the subnetwork collapses (seen in the first quick run).
+   */
+  thetaL2: "weight-decay" | "gamma";
 }
