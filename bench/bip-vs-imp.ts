@@ -93,6 +93,7 @@ await runMain(async () => {
     config: cfg,
     dataset: { name: data.name, source: data.source, train: data.train.count, test: data.test.count },
     engine: d ? `${d.env.engine}/${d.env.provider}` : "n/a",
+    unitCommits: [...new Set([...out.records.values()].map((r) => r.env.commit))],
     dense: { accuracy: (d?.metrics.finalTestAccuracy as number) ?? NaN, seconds: d?.wallSeconds ?? NaN },
     points,
     timing,
