@@ -24,7 +24,8 @@ const cmd = addRunnerOptions(baseCommand("bench:bip-vs-imp", "BiP vs IMP (and OM
 
 function mkUnit(kind: string, config: Record<string, unknown>, deps: string[], label: string): Unit<unknown> {
   const spec = { kind, config, deps, label };
-  return { ...spec, id: unitId(spec, { training: validateConfig("training", {}) }) };
+  const defaults = { training: validateConfig("training", {}), bip: validateConfig<BipBenchConfig>("bip-bench", {}).bip };
+  return { ...spec, id: unitId(spec, defaults) };
 }
 
 await runMain(async () => {
@@ -43,7 +44,7 @@ await runMain(async () => {
   const units: Unit<unknown>[] = [dense];
   const rounds = Math.max(...cfg.sparsities.map((s) => impRoundsFor(s, cfg.impRate)));
   const imp = new Map<number, Unit<unknown>[]>();
-  const omp = new Map<string, Unit<unknown>>(), bip = new Map<string, Unit<unknown>>();
+  const omp = new Map<string, Unit<unknown>>(), bip = new Map<string, Unit<unknown>>(), bipFilter = new Map<string, Unit<unknown>>();
   for (const seed of cfg.seeds) {
     const chain: Unit<unknown>[] = [];
     for (let round = 1; round <= rounds; round++) {
@@ -59,6 +60,11 @@ await runMain(async () => {
       omp.set(`${s}/${seed}`, o);
       bip.set(`${s}/${seed}`, b);
       units.push(o, b);
+      if (cfg.structured) {
+        const f = mkUnit("bip", { training: { ...cfg.dense, seed }, dense: dense.id, finalEpoch, sparsity: s, bip: { ...cfg.bip, structure: "filter" } }, [dense.id], `BiP filter-wise ${s} seed ${seed}`);
+        bipFilter.set(`${s}/${seed}`, f);
+        units.push(f);
+      }
     }
   }
   notice(`timing: ${timing}`);
@@ -73,7 +79,8 @@ await runMain(async () => {
     const impUnits = cfg.seeds.map((seed) => imp.get(seed)!.slice(0, round));
     const impDone = impUnits.filter((chain) => chain.every((u) => rec(u)));
     if (impDone.length) points.push({ method: "IMP", target: s, sparsity: impDone.map((c) => rec(c.at(-1)!)!.metrics.sparsity as number).reduce((a, b) => a + b, 0) / impDone.length, accuracies: impDone.map((c) => acc(c.at(-1)!)!), seconds: impDone.map((c) => c.reduce((t, u) => t + rec(u)!.wallSeconds, 0)) });
-    for (const [method, map] of [["OMP", omp], ["BiP", bip]] as const) {
+    for (const [method, map] of [["OMP", omp], ["BiP", bip], ["BiP-filter", bipFilter]] as const) {
+      if (!map.size) continue;
       const us = cfg.seeds.map((seed) => map.get(`${s}/${seed}`)!).filter((u) => rec(u) && acc(u) !== undefined && acc(u) !== null);
       if (us.length) points.push({ method, target: s, sparsity: us.map((u) => rec(u)!.metrics.sparsity as number).reduce((a, b) => a + b, 0) / us.length, accuracies: us.map((u) => acc(u)!), seconds: us.map((u) => rec(u)!.wallSeconds) });
     }

@@ -66,3 +66,36 @@ export function updateScores(scores: Tensors, maskGrads: Tensors, lr: number): T
   }
   return out;
 }
+
+/**
+ * Structured (filter-wise) BiP: one score per output filter; each layer keeps the
+ * `density` fraction of its filters with the largest scores (at least one), and the
+ * mask covers whole filters, so the result can be compacted physically.
+ */
+export function filterMasksFromScores(filterScores: Tensors, shapes: Record<string, number[]>, density: number): Tensors {
+  const out: Tensors = {};
+  for (const [l, s] of Object.entries(filterScores)) {
+    const keep = topKMask(s, Math.max(1, Math.round(s.length * density)));
+    const per = shapes[l]!.slice(1).reduce((a, b) => a * b, 1);
+    const m = new Float32Array(s.length * per);
+    for (let o = 0; o < s.length; o++) if (keep[o]) m.fill(1, o * per, (o + 1) * per);
+    out[l] = m;
+  }
+  return out;
+}
+
+/** Straight-through gradient of a filter's score: the sum of its weights' mask gradients. */
+export function filterScoreGradient(maskGrad: Float32Array, filters: number): Float32Array {
+  const per = maskGrad.length / filters;
+  const out = new Float32Array(filters);
+  for (let o = 0; o < filters; o++) for (let i = 0; i < per; i++) out[o]! += maskGrad[o * per + i]!;
+  return out;
+}
+
+/** Initial filter scores: the L1 norm of each filter of the pretrained weights. */
+export function filterNorms(w: Float32Array, filters: number): Float32Array {
+  const per = w.length / filters;
+  const out = new Float32Array(filters);
+  for (let o = 0; o < filters; o++) for (let i = 0; i < per; i++) out[o]! += Math.abs(w[o * per + i]!);
+  return out;
+}

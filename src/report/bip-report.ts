@@ -3,7 +3,7 @@ import { contextMarkdown, table, type RunContext } from "./context.ts";
 import type { Claim, Verdict } from "./fig2-claims.ts";
 import { lineChartSvg } from "./plots.ts";
 
-export type Method = "IMP" | "OMP" | "BiP";
+export type Method = "IMP" | "OMP" | "BiP" | "BiP-filter";
 
 /** One method at one target sparsity, over seeds. */
 export interface MethodPoint {
@@ -123,6 +123,7 @@ export async function renderBip(d: BipData): Promise<{ markdown: string; svgs: R
     `- IMP: global magnitude pruning of ${pct(c.impRate, 0)} of the remaining conv weights per round, rewind to epoch ${c.rewindEpoch}, ${c.imp.epochs} retraining epochs per round; time to a sparsity = sum of its rounds.`,
     `- OMP: one-shot global magnitude pruning of the pretrained model, ${c.omp.epochs} fine-tuning epochs.`,
     `- BiP: scores from the pretrained magnitudes, global top-k with straight-through, ${c.bip.epochs} epochs of alternating theta-step (alpha ${c.bip.thetaLr}, cosine) and mask-step (beta ${c.bip.maskLr}, x0.1 at 75%, x0.01 at 90%) on different mini-batches, theta regularised by ${c.bip.thetaL2 === "gamma" ? `gamma/2 ||theta||^2 (gamma ${c.bip.gamma})` : `weight decay ${c.bip.weightDecay} (gamma ${c.bip.gamma} only in the implicit gradient)`}, theta momentum ${c.bip.momentum}; implicit-gradient variant: **${c.bip.variant}**${c.bip.variant === "code" ? ` (lr2 ${c.bip.codeLr2})` : " (Algorithm A1: -(1/gamma) g_z * g_theta)"}. No fine-tuning afterwards.`,
+    ...(c.structured ? [`- BiP-filter: the same with one score per output filter and a per-layer top-k of filters (structured); its sparsity counts weights in removed filters. Shown for reference: the claims concern unstructured BiP.`] : []),
     `- Ratio of IMP epochs per round to BiP epochs: ${(c.imp.epochs / c.bip.epochs).toFixed(2)} (the paper: 160 / 100 = 1.6). One BiP epoch here is one pass over the training data, its mini-batches alternating between theta-steps and mask-steps (two gradient evaluations per pair), so it costs about one training epoch; an implementation that takes both steps on every mini-batch spends twice that per epoch, which halves the speedups below.`,
     ...(d.scaledDown.length ? ["", "**Scaled down from the paper's protocol:** " + d.scaledDown.join("; ") + "."] : []),
     ...(d.failed.length ? ["", `**Units that did not complete:** ${d.failed.join("; ")}`] : []),

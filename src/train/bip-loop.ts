@@ -2,7 +2,7 @@ import type { BipConfig } from "../config/generated/bip-bench.ts";
 import { BatchLoader } from "../data/batches.ts";
 import type { Dataset } from "../data/types.ts";
 import type { Tensors, Trainer } from "../engine/types.ts";
-import { bipMaskGradient, bipThetaGradient, masksFromScores, updateScores, type BipVariant } from "../prune/bip.ts";
+import { bipMaskGradient, bipThetaGradient, filterMasksFromScores, filterNorms, filterScoreGradient, masksFromScores, updateScores, type BipVariant } from "../prune/bip.ts";
 import { evaluate } from "./evaluate.ts";
 import { learningRate } from "./schedule.ts";
 import { sgdUpdate } from "./sgd.ts";
@@ -20,8 +20,13 @@ import type { EpochRecord, TrainOutcome } from "./train-loop.ts";
 export async function bipLoop(o: { trainer: Trainer; data: Dataset; layers: string[]; density: number; cfg: BipConfig; augment: { cropPadding: number; flip: boolean }; seed: number; onStep?: (done: number, total: number) => void }): Promise<TrainOutcome & { masks: Tensors }> {
   const { trainer, data, cfg, layers } = o;
   const variant: BipVariant = cfg.variant === "paper" ? { kind: "paper", gamma: cfg.gamma } : { kind: "code", lr2: cfg.codeLr2 };
-  let scores: Tensors = Object.fromEntries(layers.map((l) => [l, trainer.state.params[l]!.map(Math.abs)]));
-  let masks = masksFromScores(scores, layers, o.density);
+  // Filter-wise BiP keeps one score per output filter, per layer.
+  const filters = Object.fromEntries(layers.map((l) => [l, trainer.spec.params.find((p) => p.name === l)!.shape[0]!]));
+  const shapes = Object.fromEntries(layers.map((l) => [l, trainer.spec.params.find((p) => p.name === l)!.shape]));
+  const structured = cfg.structure === "filter";
+  const toMasks = (s: Tensors) => (structured ? filterMasksFromScores(s, shapes, o.density) : masksFromScores(s, layers, o.density));
+  let scores: Tensors = Object.fromEntries(layers.map((l) => [l, structured ? filterNorms(trainer.state.params[l]!, filters[l]!) : trainer.state.params[l]!.map(Math.abs)]));
+  let masks = toMasks(scores);
   const setMasks = () => layers.forEach((l) => (trainer.masks[l] = masks[l]!));
   setMasks();
   const pruned = new Set(layers);
@@ -54,9 +59,12 @@ export async function bipLoop(o: { trainer: Trainer; data: Dataset; layers: stri
       seen += bTheta.size;
       const gm = await trainer.gradients(bMask);
       const maskGrads: Tensors = {};
-      for (const l of layers) maskGrads[l] = bipMaskGradient(gm.grads[l]!, trainer.state.params[l]!, masks[l]!, variant);
+      for (const l of layers) {
+        const g = bipMaskGradient(gm.grads[l]!, trainer.state.params[l]!, masks[l]!, variant);
+        maskGrads[l] = structured ? filterScoreGradient(g, filters[l]!) : g;
+      }
       scores = updateScores(scores, maskGrads, maskLr);
-      masks = masksFromScores(scores, layers, o.density);
+      masks = toMasks(scores);
       setMasks();
       o.onStep?.(epoch * steps + s + 1, cfg.epochs * steps);
     }

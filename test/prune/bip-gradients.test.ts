@@ -50,3 +50,12 @@ test("the direct term g_z * theta is d loss / d mask: central finite differences
     expect(Math.abs((up - down) / (2 * eps) - direct[i]!)).toBeLessThan(2e-3 + 2e-2 * Math.abs(direct[i]!));
   }
 }, 30_000);
+
+test("filter-wise BiP keeps whole filters, the same fraction in every layer, and sums weight gradients per filter", async () => {
+  const { filterMasksFromScores, filterScoreGradient, filterNorms } = await import("../../src/prune/bip.ts");
+  const masks = filterMasksFromScores({ a: f([0.1, 3, 2, 0.5]), b: f([1, 2]) }, { a: [4, 1, 1, 2], b: [2, 1, 1, 3] }, 0.5);
+  expect([...masks.a!]).toEqual([0, 0, 1, 1, 1, 1, 0, 0]);
+  expect([...masks.b!]).toEqual([0, 0, 0, 1, 1, 1]);
+  expect([...filterScoreGradient(f([1, 2, 3, 4, 5, 6]), 2)]).toEqual([6, 15]);
+  expect([...filterNorms(f([1, -2, 3, -4]), 2)]).toEqual([3, 7]);
+});

@@ -38,6 +38,10 @@ export interface BipBenchConfig {
    */
   omp: OptimConfig;
   bip: BipConfig;
+  /**
+   * Also run filter-wise (structured) BiP at every target (reported, not part of the paper's unstructured claims).
+   */
+  structured: boolean;
 }
 export interface BipConfig {
   /**
@@ -77,4 +81,8 @@ export interface BipConfig {
    * Regulariser of the theta-step: weight-decay (weightDecay on every parameter; gamma enters only the implicit gradient, as in practice), or gamma (gamma/2 ||theta||^2 on the pruned layers, Algorithm A1 literally). With momentum, gamma = 1 shrinks the conv weights until BN's statistics lag and the subnetwork collapses (seen in the first quick run).
    */
   thetaL2: "weight-decay" | "gamma";
+  /**
+   * unstructured: global top-k of per-weight scores; filter: per-layer top-k of per-filter scores (structured BiP).
+   */
+  structure: "unstructured" | "filter";
 }
