@@ -1,5 +1,5 @@
 import type { Tensors } from "../engine/types.ts";
-import { topKMask } from "./magnitude.ts";
+import { globalMagnitudeMasks, topKMask } from "./magnitude.ts";
 
 /**
  * BiP (Zhang et al., NeurIPS 2022): pruning as a bi-level problem. The upper level
@@ -39,22 +39,7 @@ export function bipThetaGradient(gz: Float32Array, theta: Float32Array, mask: Fl
  * so pruned weights keep receiving signal and can return.
  */
 export function masksFromScores(scores: Tensors, layers: string[], density: number): Tensors {
-  const sizes = layers.map((l) => scores[l]!.length);
-  const total = sizes.reduce((a, b) => a + b, 0);
-  const flat = new Float32Array(total);
-  let off = 0;
-  for (const l of layers) {
-    flat.set(scores[l]!, off);
-    off += scores[l]!.length;
-  }
-  const m = topKMask(flat, Math.round(total * density));
-  const out: Tensors = {};
-  off = 0;
-  layers.forEach((l, i) => {
-    out[l] = m.slice(off, off + sizes[i]!);
-    off += sizes[i]!;
-  });
-  return out;
+  return globalMagnitudeMasks(scores, layers, density);
 }
 
 /** One SGD step on the scores with the straight-through gradient. */
