@@ -36,11 +36,15 @@ export function trainerOptions(cfg: TrainingConfig, spec: ModelSpec): TrainerOpt
   };
 }
 
-/** The trainer a config asks for, with fresh weights from the config's seed unless a state is given. */
-export async function trainerFor(cfg: TrainingConfig, spec: ModelSpec, o: { state?: ModelState; log?: (line: string) => void } = {}): Promise<Trainer> {
+/**
+ * The trainer a config asks for, with fresh weights from the config's seed unless a
+ * state is given; `threads` (a runner's share of the cores) overrides the config's.
+ */
+export async function trainerFor(cfg: TrainingConfig, spec: ModelSpec, o: { state?: ModelState; log?: (line: string) => void; threads?: number } = {}): Promise<Trainer> {
+  const options = trainerOptions(cfg, spec);
   return createTrainer(
     { engine: cfg.engine.name, provider: cfg.engine.provider, log: o.log },
-    trainerOptions(cfg, spec),
+    o.threads ? { ...options, threads: o.threads } : options,
     o.state ?? freshState(spec, cfg.seed),
   );
 }

@@ -22,7 +22,7 @@ export const cellKind: UnitKind<CellUnitConfig> = {
     const data = await loadData(t, ctx.log);
     const spec = modelFor(t, data);
     const [a, b] = cfg.models.map((id) => loadCheckpoint(join(ctx.dep(id).dir, TRAINED_WEIGHTS))) as [ReturnType<typeof loadCheckpoint>, ReturnType<typeof loadCheckpoint>];
-    const trainer = await trainerFor({ ...t, engine: { ...t.engine, threads: ctx.threads } }, spec, { log: ctx.log, state: a.state });
+    const trainer = await trainerFor(t, spec, { threads: ctx.threads, log: ctx.log, state: a.state });
     const subset = (n: number, salt: number): Split => (n >= data.train.count ? data.train : balancedSubset(data.train, n, data.numClasses, t.seed * 1000 + salt));
     ctx.progress(0, m.lmcPoints + 2, "CKA");
     const ckaSplit = subset(m.ckaImages, 1);

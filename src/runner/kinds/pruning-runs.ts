@@ -77,7 +77,7 @@ export const bipKind: UnitKind<BipUnitConfig> = {
     const t = cfg.training;
     const data = await loadData(t, ctx.log);
     const spec = modelFor(t, data);
-    const trainer = await trainerFor({ ...t, engine: { ...t.engine, threads: ctx.threads } }, spec, { log: ctx.log, state: { params: dense.state.params, buffers: dense.state.buffers, momentum: zeros(dense.state.params) } });
+    const trainer = await trainerFor(t, spec, { threads: ctx.threads, log: ctx.log, state: { params: dense.state.params, buffers: dense.state.buffers, momentum: zeros(dense.state.params) } });
     const out = await bipLoop({ trainer, data, layers: prunableLayers(spec).map((l) => l.name), density: 1 - cfg.sparsity, cfg: cfg.bip, augment: t.data, seed: t.seed, onStep: (d, n) => ctx.progress(d, n, `BiP ${(100 * cfg.sparsity).toFixed(1)}%`) });
     saveCheckpoint(join(ctx.outDir, TRAINED_WEIGHTS), { epoch: out.epochs.length, state: trainer.state, masks: trainer.masks, rng: { seed: t.seed }, meta: { unit: ctx.unit.id } });
     await trainer.dispose();

@@ -31,7 +31,7 @@ export async function runTraining(
   const data = await loadData(t, ctx.log);
   const spec = modelFor(t, data);
   const start = o.init?.(spec);
-  const trainer = await trainerFor({ ...t, engine: { ...t.engine, threads: ctx.threads } }, spec, { log: ctx.log, state: start?.state });
+  const trainer = await trainerFor(t, spec, { threads: ctx.threads, log: ctx.log, state: start?.state });
   for (const [name, mask] of Object.entries(start?.masks ?? {})) trainer.masks[name] = mask;
   const total = Math.ceil(data.train.count / t.optim.batchSize) * t.optim.epochs;
   let test = "";
