@@ -73,6 +73,12 @@ export class GraphBuilder {
     return name;
   }
 
+  /** A named constant tensor (exported weights). */
+  initializer(name: string, values: Float32Array, dims: number[]): string {
+    this.initializers.push({ name, dims, dataType: DT.FLOAT, rawData: new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)) });
+    return name;
+  }
+
   input(name: string, dims: Dim[]): string {
     this.inputs.push(valueInfo(name, dims));
     return name;
@@ -83,7 +89,7 @@ export class GraphBuilder {
     this.outputs.push(valueInfo(name, dims));
   }
 
-  toModel(name: string, doc = ""): Uint8Array {
+  toModel(name: string, doc = "", metadata: Record<string, string> = {}): Uint8Array {
     const graph = onnx.GraphProto.create({
       name,
       node: this.nodes,
@@ -97,6 +103,7 @@ export class GraphBuilder {
       opsetImport: [{ domain: "", version: OPSET }, { domain: NCHWC_DOMAIN, version: 1 }],
       producerName: "pruning-harness",
       docString: doc,
+      metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
       graph,
     });
     return onnx.ModelProto.encode(model).finish();

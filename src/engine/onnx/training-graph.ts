@@ -31,6 +31,8 @@ export interface GraphOptions {
   sgd: { momentum: number; weightDecay: number };
   /** NCHWc block size when the graph will run on ORT's CPU EP (0 or absent: standard ops only). */
   nchwcBlock?: number;
+  /** eval only: bake these parameters and buffers in as initializers (a standalone inference model). */
+  constants?: { params: Record<string, Float32Array>; buffers: Record<string, Float32Array> };
 }
 
 /**
@@ -52,11 +54,16 @@ export function buildGraph(kind: GraphKind, o: GraphOptions): Uint8Array {
   const [c, h, w] = spec.inputShape;
   g.input(io.x, ["N", c, h, w]);
   const masked = new Set(o.maskedParams);
+  if (o.constants && (kind !== "eval" || masked.size)) throw new Error("constants are for eval graphs without mask inputs (apply masks to the weights first)");
   for (const p of spec.params) {
-    g.input(io.param(p.name), p.shape);
+    if (o.constants) g.initializer(io.param(p.name), o.constants.params[p.name]!, p.shape);
+    else g.input(io.param(p.name), p.shape);
     if (masked.has(p.name)) g.input(io.mask(p.name), p.shape);
   }
-  for (const b of spec.buffers) g.input(io.buffer(b.name), b.shape);
+  for (const b of spec.buffers) {
+    if (o.constants) g.initializer(io.buffer(b.name), o.constants.buffers[b.name]!, b.shape);
+    else g.input(io.buffer(b.name), b.shape);
+  }
   if (kind === "train-step" || kind === "gradients") g.input(io.labels, ["N", spec.numClasses]);
   if (kind === "train-step") {
     g.input(io.lr, []);
