@@ -1,9 +1,8 @@
 import { join } from "node:path";
 import type { DenseUnitConfig } from "../../config/generated/dense-unit.ts";
-import { nominalTrainCount } from "../../data/resolve.ts";
 import { saveCheckpoint } from "../../train/checkpoint.ts";
 import type { UnitKind } from "./kind.ts";
-import { runTraining, trainingMetrics } from "./training-run.ts";
+import { runTraining, trainingImages, trainingMetrics } from "./training-run.ts";
 
 export const snapshotFile = (epoch: number) => `snapshot-e${epoch}.ckpt`;
 
@@ -26,5 +25,5 @@ export const denseKind: UnitKind<DenseUnitConfig> = {
     return { status: r.out.status, engine: r.trainer.engine, provider: r.trainer.provider, metrics: { ...trainingMetrics(r), snapshots: cfg.snapshots.filter((e) => e <= r.out.epochs.length) } };
   },
   model: (cfg) => (cfg.training.model),
-  estimateImages: (cfg) => cfg.training.optim.epochs * nominalTrainCount(cfg.training.data.dataset, cfg.training.data.trainLimit),
+  estimateImages: (cfg) => trainingImages(cfg.training),
 };

@@ -2,19 +2,16 @@ import { join } from "node:path";
 import type { BipUnitConfig } from "../../config/generated/bip-unit.ts";
 import type { ImpRoundUnitConfig } from "../../config/generated/imp-round-unit.ts";
 import type { OmpUnitConfig } from "../../config/generated/omp-unit.ts";
-import { nominalTrainCount } from "../../data/resolve.ts";
-import type { Tensors } from "../../engine/types.ts";
 import { prunableLayers } from "../../models/spec.ts";
 import { bipLoop } from "../../train/bip-loop.ts";
 import { loadCheckpoint, saveCheckpoint } from "../../train/checkpoint.ts";
-import { impNextMasks, rewind } from "../../prune/imp.ts";
+import { impNextMasks } from "../../prune/imp.ts";
 import { globalMagnitudeMasks, maskDensity } from "../../prune/magnitude.ts";
 import { loadData, modelFor, trainerFor } from "../../train/setup.ts";
 import { snapshotFile } from "./dense.ts";
 import type { UnitContext, UnitKind } from "./kind.ts";
-import { runTraining, trainingMetrics, TRAINED_WEIGHTS } from "./training-run.ts";
+import { prunedStart, runTraining, trainingImages, trainingMetrics, TRAINED_WEIGHTS } from "./training-run.ts";
 
-const zeros = (t: Tensors) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, new Float32Array(v.length)]));
 const snapshot = (ctx: UnitContext, dense: string, epoch: number) => loadCheckpoint(join(ctx.dep(dense).dir, snapshotFile(epoch)));
 
 /**
@@ -34,16 +31,14 @@ export const impRoundKind: UnitKind<ImpRoundUnitConfig> = {
       init: (spec) => {
         const layers = prunableLayers(spec).map((l) => l.name);
         const current = cfg.previous ? prev.masks : Object.fromEntries(layers.map((l) => [l, new Float32Array(prev.state.params[l]!.length).fill(1)]));
-        const masks = impNextMasks(prev.state.params, layers, current, cfg.rate);
-        const params = rewind(early.state.params, masks);
-        return { state: { params, buffers: early.state.buffers, momentum: zeros(params) }, masks };
+        return prunedStart(early.state.params, early.state.buffers, impNextMasks(prev.state.params, layers, current, cfg.rate));
       },
       evalAt: (e) => e === cfg.training.optim.epochs,
     });
     return { status: r.out.status, engine: r.trainer.engine, provider: r.trainer.provider, metrics: { ...trainingMetrics(r), sparsity: 1 - maskDensity(r.trainer.masks), round: cfg.round } };
   },
   model: (cfg) => cfg.training.model,
-  estimateImages: (cfg) => cfg.training.optim.epochs * nominalTrainCount(cfg.training.data.dataset, cfg.training.data.trainLimit),
+  estimateImages: (cfg) => trainingImages(cfg.training),
 };
 
 /** OMP: one-shot global magnitude pruning of the pretrained model, then fine-tuning. */
@@ -56,16 +51,14 @@ export const ompKind: UnitKind<OmpUnitConfig> = {
       label: "OMP fine-tune",
       init: (spec) => {
         const layers = prunableLayers(spec).map((l) => l.name);
-        const masks = globalMagnitudeMasks(dense.state.params, layers, 1 - cfg.sparsity);
-        const params = rewind(dense.state.params, masks);
-        return { state: { params, buffers: dense.state.buffers, momentum: zeros(params) }, masks };
+        return prunedStart(dense.state.params, dense.state.buffers, globalMagnitudeMasks(dense.state.params, layers, 1 - cfg.sparsity));
       },
       evalAt: (e) => e === cfg.training.optim.epochs,
     });
     return { status: r.out.status, engine: r.trainer.engine, provider: r.trainer.provider, metrics: { ...trainingMetrics(r), sparsity: 1 - maskDensity(r.trainer.masks) } };
   },
   model: (cfg) => cfg.training.model,
-  estimateImages: (cfg) => cfg.training.optim.epochs * nominalTrainCount(cfg.training.data.dataset, cfg.training.data.trainLimit),
+  estimateImages: (cfg) => trainingImages(cfg.training),
 };
 
 /** BiP from the pretrained model to one sparsity (no retraining afterwards). */
@@ -77,7 +70,7 @@ export const bipKind: UnitKind<BipUnitConfig> = {
     const t = cfg.training;
     const data = await loadData(t, ctx.log);
     const spec = modelFor(t, data);
-    const trainer = await trainerFor(t, spec, { threads: ctx.threads, log: ctx.log, state: { params: dense.state.params, buffers: dense.state.buffers, momentum: zeros(dense.state.params) } });
+    const trainer = await trainerFor(t, spec, { threads: ctx.threads, log: ctx.log, state: prunedStart(dense.state.params, dense.state.buffers, {}).state });
     const out = await bipLoop({ trainer, data, layers: prunableLayers(spec).map((l) => l.name), density: 1 - cfg.sparsity, cfg: cfg.bip, augment: t.data, seed: t.seed, onStep: (d, n) => ctx.progress(d, n, `BiP ${(100 * cfg.sparsity).toFixed(1)}%`) });
     saveCheckpoint(join(ctx.outDir, TRAINED_WEIGHTS), { epoch: out.epochs.length, state: trainer.state, masks: trainer.masks, rng: { seed: t.seed }, meta: { unit: ctx.unit.id } });
     await trainer.dispose();
@@ -90,5 +83,5 @@ export const bipKind: UnitKind<BipUnitConfig> = {
   },
   model: (cfg) => cfg.training.model,
   // Two gradient passes per iteration over pairs of batches: about one training epoch's work per epoch.
-  estimateImages: (cfg) => cfg.bip.epochs * nominalTrainCount(cfg.training.data.dataset, cfg.training.data.trainLimit),
+  estimateImages: (cfg) => trainingImages({ ...cfg.training, optim: { ...cfg.training.optim, epochs: cfg.bip.epochs } }),
 };

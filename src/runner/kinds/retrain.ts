@@ -1,12 +1,11 @@
 import { join } from "node:path";
 import type { RetrainUnitConfig } from "../../config/generated/retrain-unit.ts";
-import { nominalTrainCount } from "../../data/resolve.ts";
 import { prunableLayers } from "../../models/spec.ts";
 import { layerwiseMagnitudeMasks, maskDensity } from "../../prune/magnitude.ts";
 import { loadCheckpoint } from "../../train/checkpoint.ts";
 import { snapshotFile } from "./dense.ts";
 import type { UnitKind } from "./kind.ts";
-import { runTraining, trainingMetrics } from "./training-run.ts";
+import { prunedStart, runTraining, trainingImages, trainingMetrics } from "./training-run.ts";
 
 /**
  * One cell of the phase diagram for one seed: one-shot layer-wise L1 magnitude pruning
@@ -24,11 +23,7 @@ export const retrainKind: UnitKind<RetrainUnitConfig> = {
       label: "retrain",
       init: (spec) => {
         const layers = prunableLayers(spec).map((l) => l.name);
-        const masks = layerwiseMagnitudeMasks(source.state.params, layers, cfg.density);
-        const params = { ...source.state.params };
-        for (const l of layers) params[l] = params[l]!.map((v, i) => v * masks[l]![i]!);
-        const momentum = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, new Float32Array(v.length)]));
-        return { state: { params, buffers: source.state.buffers, momentum }, masks };
+        return prunedStart(source.state.params, source.state.buffers, layerwiseMagnitudeMasks(source.state.params, layers, cfg.density));
       },
       evalAt: (e) => e > epochs - cfg.lastEpochs,
     });
@@ -45,5 +40,5 @@ export const retrainKind: UnitKind<RetrainUnitConfig> = {
     };
   },
   model: (cfg) => (cfg.training.model),
-  estimateImages: (cfg) => cfg.training.optim.epochs * nominalTrainCount(cfg.training.data.dataset, cfg.training.data.trainLimit),
+  estimateImages: (cfg) => trainingImages(cfg.training),
 };

@@ -1,9 +1,8 @@
 import type { TrainingConfig } from "../../config/generated/training.ts";
 import { validateConfig } from "../../config/load.ts";
-import { nominalTrainCount } from "../../data/resolve.ts";
 import { unitId, type Unit } from "../unit.ts";
 import type { UnitKind } from "./kind.ts";
-import { runTraining, trainingMetrics } from "./training-run.ts";
+import { runTraining, trainingImages, trainingMetrics } from "./training-run.ts";
 
 /** Trains one model from a TrainingConfig, resuming from its per-epoch checkpoint. */
 export const trainKind: UnitKind<TrainingConfig> = {
@@ -14,7 +13,7 @@ export const trainKind: UnitKind<TrainingConfig> = {
     return { status: r.out.status, engine: r.trainer.engine, provider: r.trainer.provider, metrics: trainingMetrics(r) };
   },
   model: (cfg) => (cfg.model),
-  estimateImages: (cfg) => cfg.optim.epochs * nominalTrainCount(cfg.data.dataset, cfg.data.trainLimit),
+  estimateImages: (cfg) => trainingImages(cfg),
 };
 
 /** A train unit; ids drop default-valued settings, so new settings never orphan old runs. */

@@ -1,8 +1,10 @@
 import { join } from "node:path";
 import type { TrainingConfig } from "../../config/generated/training.ts";
+import { nominalTrainCount } from "../../data/resolve.ts";
 import type { Dataset } from "../../data/types.ts";
 import type { ModelState, Tensors, Trainer } from "../../engine/types.ts";
 import type { ModelSpec } from "../../models/spec.ts";
+import { rewind } from "../../prune/imp.ts";
 import { saveCheckpoint } from "../../train/checkpoint.ts";
 import { loadData, modelFor, trainerFor } from "../../train/setup.ts";
 import { trainLoop, type EpochRecord, type TrainOutcome } from "../../train/train-loop.ts";
@@ -64,4 +66,19 @@ export function trainingMetrics(r: TrainingRun): Record<string, unknown> {
     weightsSha256: weightsSha256(r.trainer.state.params),
     ...(r.out.status === "diverged" ? { divergedAt: r.out.divergedAt } : {}),
   };
+}
+
+/** Training images a training unit processes: its epochs times the dataset's nominal size. */
+export function trainingImages(t: TrainingConfig): number {
+  return t.optim.epochs * nominalTrainCount(t.data.dataset, t.data.trainLimit);
+}
+
+/**
+ * The starting state of a pruned model: `weights` with pruned entries set to zero,
+ * the given BN statistics, fresh momentum.
+ */
+export function prunedStart(weights: Tensors, buffers: Tensors, masks: Tensors): { state: ModelState; masks: Tensors } {
+  const params = rewind(weights, masks);
+  const momentum = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, new Float32Array(v.length)]));
+  return { state: { params, buffers, momentum }, masks };
 }
