@@ -24,7 +24,8 @@ export interface BufferSpec {
   name: string;
   shape: number[];
   init: number;
-  role: "bn-mean" | "bn-var";
+  /** "fold": a constant added to an activation (structured compaction folds constant channels into it). */
+  role: "bn-mean" | "bn-var" | "fold";
 }
 
 export type Op =
@@ -35,6 +36,13 @@ export type Op =
   /** Option-A shortcut of the CIFAR ResNet: subsample by `stride`, zero-pad channels on both sides. */
   | { kind: "shortcut-a"; x: string; out: string; stride: number; padChannels: number }
   | { kind: "gap"; x: string; out: string }
+  /** Adds the buffer `tensor` ([C, H, W], the same for every image): compacted models fold constant channels into it. */
+  | { kind: "add-const"; x: string; out: string; tensor: string }
+  /**
+   * Subsample by `stride`, then output channel k = input channel sources[k], or zeros where
+   * sources[k] is -1: an option-A shortcut after structured compaction removed channels.
+   */
+  | { kind: "channel-gather"; x: string; out: string; stride: number; sources: number[] }
   | { kind: "fc"; x: string; out: string; weight: string; bias: string; fin: number; fout: number };
 
 export interface ModelSpec {

@@ -5,7 +5,10 @@ import { createTrainer } from "../../src/engine/registry.ts";
 import { freshState } from "../../src/engine/state.ts";
 import { cloneState } from "../../src/engine/types.ts";
 import { prunableLayers } from "../../src/models/spec.ts";
-import { exportInferenceModel } from "../../src/onnx/export.ts";
+import { ExportParityError, exportChecked, exportInferenceModel } from "../../src/onnx/export.ts";
+import { compactModel } from "../../src/onnx/compact.ts";
+import { blockChannelMasks } from "../../src/prune/channels.ts";
+import { globalMagnitudeMasks } from "../../src/prune/magnitude.ts";
 import { Rng } from "../../src/util/rng.ts";
 import { maxRelDiff, optim, randomBatch, tinySpecs } from "../helpers/tiny-models.ts";
 
@@ -42,3 +45,24 @@ for (const spec of tinySpecs()) {
     await session.release();
   }, 30_000);
 }
+
+test("every model kind (dense, masked, structurally compacted) passes the export parity check, and a failed check throws", async () => {
+  for (const spec of tinySpecs()) {
+    const trainer = await createTrainer({ engine: "onnx", provider: "cpu" }, { spec, ...optim, threads: 1 }, freshState(spec, 4));
+    for (let i = 0; i < 2; i++) await trainer.trainStep(randomBatch(spec, 8, i), 0.05);
+    const state = trainer.state;
+    await trainer.dispose();
+    const check = { bnEps: optim.bn.eps, metadata: {}, parityBatch: 3, tolerance: 1e-4, seed: 1 };
+    const unstructured = globalMagnitudeMasks(state.params, prunableLayers(spec).map((l) => l.name), 0.3);
+    const structured = blockChannelMasks(spec, state.params, 0.5);
+    const c = compactModel(spec, state.params, state.buffers, structured, { bnEps: optim.bn.eps });
+    const diffs: number[] = [];
+    for (const [s, st, m] of [[spec, state, {}], [spec, state, unstructured], [c.spec, { params: c.params, buffers: c.buffers }, {}]] as const) {
+      const r = await exportChecked(s, st, m, check);
+      expect(r.maxAbsDiff).toBeLessThanOrEqual(1e-4);
+      diffs.push(r.maxAbsDiff);
+    }
+    const d = Math.max(...diffs);
+    if (d > 0) await expect(exportChecked(spec, state, {}, { ...check, tolerance: d / 1e6 })).rejects.toBeInstanceOf(ExportParityError);
+  }
+}, 60_000);

@@ -102,6 +102,22 @@ export class TfjsTrainer implements Trainer {
       }
       case "gap":
         return tf.mean(get(op.x), [1, 2]);
+      case "add-const": {
+        const [c, h, w] = this.spec.buffers.find((b) => b.name === op.tensor)!.shape as [number, number, number];
+        return tf.add(get(op.x), tf.transpose(tf.tensor(this.state.buffers[op.tensor]!, [c, h, w]), [1, 2, 0]));
+      }
+      case "channel-gather": {
+        let x = get(op.x) as tf.Tensor4D;
+        if (op.stride !== 1) {
+          const [n, h, w, c] = x.shape;
+          const s = op.stride;
+          const six = tf.reshape(x, [n, h / s, s, w / s, s, c]);
+          x = tf.reshape(tf.slice(six, [0, 0, 0, 0, 0, 0], [n, h / s, 1, w / s, 1, c]), [n, h / s, w / s, c]);
+        }
+        const cin = x.shape[3];
+        const padded = tf.pad(x, [[0, 0], [0, 0], [0, 0], [0, 1]]);
+        return tf.gather(padded, tf.tensor1d(op.sources.map((s) => (s < 0 ? cin : s)), "int32"), 3);
+      }
       case "fc":
         return tf.add(tf.matMul(get(op.x), params[op.weight]!, false, true), params[op.bias]!);
     }

@@ -1,0 +1,283 @@
+import type { Tensors } from "../engine/types.ts";
+import type { BufferSpec, ModelSpec, Op, ParamSpec } from "../models/spec.ts";
+
+/** A structurally smaller model that computes the same outputs as the masked one. */
+export interface CompactModel {
+  spec: ModelSpec;
+  params: Tensors;
+  buffers: Tensors;
+  /** Channels kept per value of the original model (indices into its channels); absent: all kept. */
+  kept: Record<string, number[]>;
+  /** Channels removed over all values that a conv produces (a summary for reports). */
+  removedConvChannels: number;
+  /** Constant channels folded into add-const tensors or fc biases instead of being computed. */
+  foldedChannels: number;
+}
+
+class UnionFind {
+  private readonly parent: Int32Array;
+  constructor(n: number) {
+    this.parent = Int32Array.from({ length: n }, (_, i) => i);
+  }
+  find(i: number): number {
+    while (this.parent[i] !== i) {
+      this.parent[i] = this.parent[this.parent[i]!]!;
+      i = this.parent[i]!;
+    }
+    return i;
+  }
+  union(a: number, b: number): void {
+    this.parent[this.find(a)] = this.find(b);
+  }
+}
+
+const inputsOf = (op: Op): string[] => (op.kind === "add" ? [op.a, op.b] : [op.x]);
+
+/** Whether input channel j of a conv ([cout, cin, k, k]) or fc ([fout, fin], k = 1) has any non-zero weight. */
+function readsChannel(w: Float32Array, cout: number, cin: number, kk: number, j: number): boolean {
+  for (let o = 0; o < cout; o++) {
+    const base = (o * cin + j) * kk;
+    for (let t = 0; t < kk; t++) if (w[base + t] !== 0) return true;
+  }
+  return false;
+}
+
+/**
+ * Physically removes the channels that pruning made dead, so that the compact model
+ * does less work and computes the same outputs.
+ *
+ * A channel of an activation is tied to the same channel of every activation that an
+ * elementwise op (BN, ReLU, residual add, pooling, the option-A shortcut's channel
+ * shift) links it with; such a tied set is removed as a whole, together with the conv
+ * filters that produce it and the BN entries that transform it. That is exact when
+ * every conv or fc that reads a channel of the set either has all-zero weights on it
+ * or sees a value known to be the same constant for every image and position (a pruned
+ * filter's output after BN and ReLU): that constant's contribution is folded into a
+ * per-position tensor added after the conv (zero padding makes it vary near the border)
+ * or into the fc bias. Sets holding the model's input or output are never removed.
+ */
+export function compactModel(spec: ModelSpec, params: Tensors, buffers: Tensors, masks: Tensors, o: { bnEps: number }): CompactModel {
+  const eff: Tensors = {};
+  for (const [k, w] of Object.entries(params)) {
+    const m = masks[k];
+    eff[k] = m ? w.map((v, i) => (m[i] ? v : 0)) : w;
+  }
+  const channels = (v: string) => spec.shapes[v]![0]!;
+  const offset = new Map<string, number>();
+  let nodes = 0;
+  for (const v of Object.keys(spec.shapes)) {
+    offset.set(v, nodes);
+    nodes += channels(v);
+  }
+  const node = (v: string, j: number) => offset.get(v)! + j;
+  const uf = new UnionFind(nodes);
+  const tie = (a: string, b: string, map: (j: number) => number = (j) => j) => {
+    for (let j = 0; j < channels(a); j++) {
+      const k = map(j);
+      if (k >= 0) uf.union(node(a, j), node(b, k));
+    }
+  };
+
+  // Constant value of each channel for every image and position (NaN: varies).
+  const constant = new Map<string, Float64Array>([[spec.input, new Float64Array(channels(spec.input)).fill(NaN)]]);
+  const cv = (v: string) => constant.get(v)!;
+  for (const op of spec.ops) {
+    const out = new Float64Array(channels(op.out)).fill(NaN);
+    switch (op.kind) {
+      case "conv": {
+        const w = eff[op.weight]!, x = cv(op.x), kk = op.kernel * op.kernel;
+        for (let f = 0; f < op.cout; f++) {
+          let live = false;
+          for (let j = 0; j < op.cin && !live; j++) {
+            if (x[j] === 0) continue;
+            for (let t = 0; t < kk; t++) if (w[(f * op.cin + j) * kk + t] !== 0) live = true;
+          }
+          if (!live) out[f] = 0;
+        }
+        break;
+      }
+      case "bn": {
+        tie(op.x, op.out);
+        const x = cv(op.x), g = eff[op.gamma]!, b = eff[op.beta]!, m = buffers[op.mean]!, va = buffers[op.var]!;
+        for (let j = 0; j < op.channels; j++) out[j] = (g[j]! * (x[j]! - m[j]!)) / Math.sqrt(va[j]! + o.bnEps) + b[j]!;
+        break;
+      }
+      case "relu":
+        tie(op.x, op.out);
+        cv(op.x).forEach((c, j) => (out[j] = Math.max(0, c)));
+        break;
+      case "add":
+        tie(op.a, op.out);
+        tie(op.b, op.out);
+        cv(op.a).forEach((c, j) => (out[j] = c + cv(op.b)[j]!));
+        break;
+      case "shortcut-a":
+        tie(op.x, op.out, (j) => j + op.padChannels);
+        out.fill(0);
+        cv(op.x).forEach((c, j) => (out[j + op.padChannels] = c));
+        break;
+      case "channel-gather":
+        op.sources.forEach((s, k) => {
+          if (s >= 0) uf.union(node(op.x, s), node(op.out, k));
+          out[k] = s >= 0 ? cv(op.x)[s]! : 0;
+        });
+        break;
+      case "gap":
+        tie(op.x, op.out);
+        out.set(cv(op.x));
+        break;
+      case "add-const":
+        tie(op.x, op.out);
+        break;
+      case "fc":
+        break;
+    }
+    constant.set(op.out, out);
+  }
+
+  // A tied set must stay if it holds the input or output, or a conv/fc needs one of its varying channels.
+  const pinned = new Set<number>();
+  const pinAll = (v: string) => {
+    for (let j = 0; j < channels(v); j++) pinned.add(uf.find(node(v, j)));
+  };
+  pinAll(spec.input);
+  pinAll(spec.output);
+  for (const op of spec.ops) {
+    if (op.kind !== "conv" && op.kind !== "fc") continue;
+    const [w, rows, cols, kk] = op.kind === "conv" ? [eff[op.weight]!, op.cout, op.cin, op.kernel * op.kernel] : [eff[op.weight]!, op.fout, op.fin, 1];
+    for (let j = 0; j < cols; j++) if (Number.isNaN(cv(op.x)[j]) && readsChannel(w, rows, cols, kk, j)) pinned.add(uf.find(node(op.x, j)));
+  }
+  const keep = new Map<string, number[]>();
+  for (const v of Object.keys(spec.shapes)) keep.set(v, Array.from({ length: channels(v) }, (_, j) => j).filter((j) => pinned.has(uf.find(node(v, j)))));
+  const kept = (v: string) => keep.get(v)!;
+
+  const ops: Op[] = [];
+  const newParams: Tensors = {}, newBuffers: Tensors = {};
+  const paramShapes = new Map<string, number[]>(), bufferShapes = new Map<string, number[]>();
+  const shapes: Record<string, number[]> = {};
+  for (const [v, s] of Object.entries(spec.shapes)) shapes[v] = [kept(v).length, ...s.slice(1)];
+  const pick = (src: Float32Array, idx: number[]) => Float32Array.from(idx, (i) => src[i]!);
+  const setParam = (name: string, v: Float32Array, shape: number[]) => {
+    newParams[name] = v;
+    paramShapes.set(name, shape);
+  };
+  const setBuffer = (name: string, v: Float32Array, shape: number[]) => {
+    newBuffers[name] = v;
+    bufferShapes.set(name, shape);
+  };
+  let folded = 0;
+  for (const op of spec.ops) {
+    if (kept(op.out).length === 0) continue;
+    switch (op.kind) {
+      case "conv": {
+        const kin = kept(op.x), kout = kept(op.out), kk = op.kernel * op.kernel, w = eff[op.weight]!;
+        if (kin.length === 0) throw new Error(`compaction: every input channel of conv ${op.weight} was removed but some of its filters stay; this model cannot be compacted exactly`);
+        const cw = new Float32Array(kout.length * kin.length * kk);
+        kout.forEach((f, a) => kin.forEach((j, b) => cw.set(w.subarray((f * op.cin + j) * kk, (f * op.cin + j + 1) * kk), (a * kin.length + b) * kk)));
+        setParam(op.weight, cw, [kout.length, kin.length, op.kernel, op.kernel]);
+        const foldIn = Array.from({ length: op.cin }, (_, j) => j).filter((j) => !kin.includes(j) && cv(op.x)[j] !== 0 && readsChannel(w, op.cout, op.cin, kk, j));
+        const conv = { ...op, cin: kin.length, cout: kout.length };
+        if (foldIn.length === 0) {
+          ops.push(conv);
+          break;
+        }
+        folded += foldIn.length;
+        const [, ho, wo] = spec.shapes[op.out] as [number, number, number];
+        const [, h, wi] = spec.shapes[op.x] as [number, number, number];
+        const map = new Float32Array(kout.length * ho * wo);
+        kout.forEach((f, a) => {
+          for (let y = 0; y < ho; y++) {
+            for (let x = 0; x < wo; x++) {
+              let s = 0;
+              for (const j of foldIn) {
+                const c = cv(op.x)[j]!;
+                for (let ky = 0; ky < op.kernel; ky++) {
+                  const iy = y * op.stride - op.pad + ky;
+                  if (iy < 0 || iy >= h) continue;
+                  for (let kx = 0; kx < op.kernel; kx++) {
+                    const ix = x * op.stride - op.pad + kx;
+                    if (ix >= 0 && ix < wi) s += c * w[((f * op.cin + j) * op.kernel + ky) * op.kernel + kx]!;
+                  }
+                }
+              }
+              map[(a * ho + y) * wo + x] = s;
+            }
+          }
+        });
+        const tensor = `${op.weight.replace(/\.weight$/, "")}.fold`;
+        setBuffer(tensor, map, [kout.length, ho, wo]);
+        const mid = `${op.out}/conv`;
+        shapes[mid] = shapes[op.out]!;
+        ops.push({ ...conv, out: mid }, { kind: "add-const", x: mid, out: op.out, tensor });
+        break;
+      }
+      case "bn": {
+        const k = kept(op.out);
+        setParam(op.gamma, pick(eff[op.gamma]!, k), [k.length]);
+        setParam(op.beta, pick(eff[op.beta]!, k), [k.length]);
+        setBuffer(op.mean, pick(buffers[op.mean]!, k), [k.length]);
+        setBuffer(op.var, pick(buffers[op.var]!, k), [k.length]);
+        ops.push({ ...op, channels: k.length });
+        break;
+      }
+      case "shortcut-a":
+      case "channel-gather": {
+        const kin = kept(op.x), kout = kept(op.out);
+        const source = (k: number) => (op.kind === "shortcut-a" ? (k >= op.padChannels && k < op.padChannels + channels(op.x) ? k - op.padChannels : -1) : op.sources[k]!);
+        if (op.kind === "shortcut-a" && kin.length === channels(op.x) && kout.length === channels(op.out)) ops.push(op);
+        else ops.push({ kind: "channel-gather", x: op.x, out: op.out, stride: op.stride, sources: kout.map((k) => (source(k) < 0 ? -1 : kin.indexOf(source(k)))) });
+        break;
+      }
+      case "add-const": {
+        const k = kept(op.out), [, h, w] = spec.shapes[op.out] as [number, number, number];
+        const src = buffers[op.tensor]!;
+        setBuffer(op.tensor, Float32Array.from({ length: k.length * h * w }, (_, i) => src[k[Math.floor(i / (h * w))]! * h * w + (i % (h * w))]!), [k.length, h, w]);
+        ops.push(op);
+        break;
+      }
+      case "fc": {
+        const kin = kept(op.x), w = eff[op.weight]!, b = eff[op.bias]!.slice();
+        const cw = new Float32Array(op.fout * kin.length);
+        for (let r = 0; r < op.fout; r++) kin.forEach((j, i) => (cw[r * kin.length + i] = w[r * op.fin + j]!));
+        for (let j = 0; j < op.fin; j++) {
+          if (kin.includes(j)) continue;
+          const c = cv(op.x)[j]!;
+          if (c === 0 || !readsChannel(w, op.fout, op.fin, 1, j)) continue;
+          folded++;
+          for (let r = 0; r < op.fout; r++) b[r] += c * w[r * op.fin + j]!;
+        }
+        setParam(op.weight, cw, [op.fout, kin.length]);
+        setParam(op.bias, b, [op.fout]);
+        ops.push({ ...op, fin: kin.length });
+        break;
+      }
+      default:
+        ops.push(op);
+    }
+  }
+
+  const paramsOut: ParamSpec[] = spec.params.filter((p) => paramShapes.has(p.name)).map((p) => ({ ...p, shape: paramShapes.get(p.name)! }));
+  const buffersOut: BufferSpec[] = [...bufferShapes].map(([name, shape]) => {
+    const orig = spec.buffers.find((b) => b.name === name);
+    return orig ? { ...orig, shape } : { name, shape, init: 0, role: "fold" as const };
+  });
+  const used = new Set(ops.flatMap((op) => [op.out, ...inputsOf(op)]));
+  const keptOut: Record<string, number[]> = {};
+  for (const v of Object.keys(spec.shapes)) if (kept(v).length !== channels(v)) keptOut[v] = kept(v);
+  let removedConvChannels = 0;
+  for (const op of spec.ops) if (op.kind === "conv") removedConvChannels += op.cout - kept(op.out).length;
+  return {
+    spec: {
+      ...spec,
+      ops,
+      params: paramsOut,
+      buffers: buffersOut,
+      shapes: Object.fromEntries(Object.entries(shapes).filter(([v]) => used.has(v) || v === spec.input)),
+    },
+    params: newParams,
+    buffers: newBuffers,
+    kept: keptOut,
+    removedConvChannels,
+    foldedChannels: folded,
+  };
+}

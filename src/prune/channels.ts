@@ -1,0 +1,56 @@
+import type { Tensors } from "../engine/types.ts";
+import type { ModelSpec, Op } from "../models/spec.ts";
+import { keepCount, topKMask } from "./magnitude.ts";
+
+/** A conv whose output reaches exactly one other conv through BN/ReLU only (a residual block's inner channels). */
+export interface ConvPair {
+  producer: Extract<Op, { kind: "conv" }>;
+  consumer: Extract<Op, { kind: "conv" }>;
+}
+
+/**
+ * Inner channel pairs of the residual blocks, found from the graph: channels between
+ * them are not tied to a residual stream, so pruning a producer filter together with
+ * the consumer's matching input slice removes the channel outright.
+ */
+export function chainedConvPairs(spec: ModelSpec): ConvPair[] {
+  const readers = new Map<string, Op[]>();
+  for (const op of spec.ops) for (const v of op.kind === "add" ? [op.a, op.b] : [op.x]) readers.set(v, [...(readers.get(v) ?? []), op]);
+  const pairs: ConvPair[] = [];
+  for (const op of spec.ops) {
+    if (op.kind !== "conv") continue;
+    let v = op.out;
+    for (;;) {
+      const r = readers.get(v) ?? [];
+      if (r.length !== 1 || v === spec.output) break;
+      const next = r[0]!;
+      if (next.kind === "conv") {
+        pairs.push({ producer: op, consumer: next });
+        break;
+      }
+      if (next.kind !== "bn" && next.kind !== "relu") break;
+      v = next.out;
+    }
+  }
+  return pairs;
+}
+
+/**
+ * Structured pruning by filter L1 norm (Li et al. 2017, "Pruning Filters for Efficient
+ * ConvNets", which for ResNets prunes only the first conv of each block): every block
+ * keeps round(density * channels) of its inner channels (at least one), those whose
+ * producer filters have the largest L1 norm; masks zero those filters and the
+ * consumer's input slices. Other layers stay dense (no mask).
+ */
+export function blockChannelMasks(spec: ModelSpec, params: Tensors, density: number): Tensors {
+  const masks: Tensors = {};
+  for (const { producer: p, consumer: c } of chainedConvPairs(spec)) {
+    const w = params[p.weight]!, per = p.cin * p.kernel * p.kernel;
+    const norms = Float32Array.from({ length: p.cout }, (_, f) => w.subarray(f * per, (f + 1) * per).reduce((s, v) => s + Math.abs(v), 0));
+    const keep = topKMask(norms, Math.max(1, keepCount(p.cout, density)));
+    masks[p.weight] = Float32Array.from({ length: w.length }, (_, i) => keep[Math.floor(i / per)]!);
+    const kk = c.kernel * c.kernel;
+    masks[c.weight] = Float32Array.from({ length: c.cout * c.cin * kk }, (_, i) => keep[Math.floor(i / kk) % c.cin]!);
+  }
+  return masks;
+}
