@@ -244,7 +244,7 @@ export function compactModel(spec: ModelSpec, params: Tensors, buffers: Tensors,
           const c = cv(op.x)[j]!;
           if (c === 0 || !readsChannel(w, op.fout, op.fin, 1, j)) continue;
           folded++;
-          for (let r = 0; r < op.fout; r++) b[r] += c * w[r * op.fin + j]!;
+          for (let r = 0; r < op.fout; r++) b[r] = b[r]! + c * w[r * op.fin + j]!;
         }
         setParam(op.weight, cw, [op.fout, kin.length]);
         setParam(op.bias, b, [op.fout]);
