@@ -54,3 +54,32 @@ export async function lineChartSvg(o: { title: string; xTitle: string; yTitle: s
   };
   return new vega.View(vega.parse(vl.compile(spec).spec), { renderer: "none" }).toSVG();
 }
+
+/**
+ * Measured speedup against theoretical speedup, one colour per series, with the
+ * y = x line (speedup as the FLOP count predicts) and y = 1 (no speedup) for reference.
+ */
+export async function speedupScatterSvg(o: { title: string; points: { x: number; y: number; series: string }[] }): Promise<string> {
+  const max = Math.max(1.5, ...o.points.map((p) => Math.max(p.x, p.y))) * 1.05;
+  const spec: vl.TopLevelSpec = {
+    $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+    title: o.title,
+    width: 380,
+    height: 260,
+    layer: [
+      { data: { values: [{ x: 1, y: 1 }, { x: max, y: max }] }, mark: { type: "line", strokeDash: [4, 4], color: "#888" }, encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" } } },
+      { data: { values: [{ y: 1 }] }, mark: { type: "rule", color: "#bbb" }, encoding: { y: { field: "y", type: "quantitative" } } },
+      {
+        data: { values: o.points },
+        mark: { type: "line", point: true },
+        encoding: {
+          x: { field: "x", type: "quantitative", title: "theoretical speedup (dense MACs / remaining MACs; dashed: y = x)", scale: { domain: [1, max] } },
+          y: { field: "y", type: "quantitative", title: "measured speedup vs dense", scale: { domain: [0, max] } },
+          color: { field: "series", type: "nominal", title: null },
+        },
+      },
+    ],
+    config: { background: "white" },
+  };
+  return new vega.View(vega.parse(vl.compile(spec).spec), { renderer: "none" }).toSVG();
+}

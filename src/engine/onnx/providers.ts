@@ -82,7 +82,7 @@ export async function createSession(
   /** The model, or a function building it for the provider about to be tried (graphs may differ per EP). */
   model: Uint8Array | ((provider: ProviderName) => Uint8Array | Promise<Uint8Array>),
   choice: ProviderChoice,
-  o: { threads?: number; log?: (line: string) => void } = {},
+  o: { threads?: number; log?: (line: string) => void; purpose?: string } = {},
 ): Promise<SessionFactoryResult> {
   const log = o.log ?? ((l: string) => console.error(l));
   const status = detectProviders();
@@ -100,7 +100,7 @@ export async function createSession(
     if (p === "cpu" && choice === "auto" && !autoNoticeShown) {
       autoNoticeShown = true;
       const gpus = status.filter((s) => s.name !== "cpu").map((s) => `${s.name}: ${failed.get(s.name) ?? (s.reason ?? "").split(":")[0]}`);
-      log(`notice: no GPU execution provider loaded (${gpus.join("; ")}); training on cpu. \`bun run doctor\` says how to enable one.`);
+      log(`notice: no GPU execution provider loaded (${gpus.join("; ")}); ${o.purpose ?? "training"} on cpu. \`bun run doctor\` says how to enable one.`);
     }
     if (!st.available || failed.has(p)) {
       if (choice === p && !failed.has(p)) {

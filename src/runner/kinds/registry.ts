@@ -2,10 +2,11 @@ import type { UnitKind } from "./kind.ts";
 import { cellKind } from "./cell.ts";
 import { denseKind } from "./dense.ts";
 import { bipKind, impRoundKind, ompKind } from "./pruning-runs.ts";
+import { pruneFinetuneKind } from "./prune-finetune.ts";
 import { retrainKind } from "./retrain.ts";
 import { trainKind } from "./train.ts";
 
-const KINDS = new Map<string, UnitKind<never>>([trainKind, denseKind, retrainKind, cellKind, impRoundKind, ompKind, bipKind].map((k) => [k.name, k as UnitKind<never>]));
+const KINDS = new Map<string, UnitKind<never>>([trainKind, denseKind, retrainKind, cellKind, impRoundKind, ompKind, bipKind, pruneFinetuneKind].map((k) => [k.name, k as UnitKind<never>]));
 
 /**
  * Modules named in PRUNING_HARNESS_EXTRA_KINDS (comma-separated paths, each exporting

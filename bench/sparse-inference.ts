@@ -1,0 +1,148 @@
+#!/usr/bin/env bun
+/**
+ * bun run bench:sparse-inference — what pruned models gain at inference on
+ * onnxruntime-node: dense vs unstructured vs structured (compacted), batch-1 latency
+ * percentiles and batched throughput, measured beside the FLOP-count speedup.
+ * Writes sparse-inference.md, .json and .svg to --report-dir.
+ */
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { Option } from "commander";
+import * as ort from "onnxruntime-node";
+import type { ModelsExportConfig } from "../src/config/generated/models-export.ts";
+import type { SparseInferenceConfig } from "../src/config/generated/sparse-inference.ts";
+import { ConfigError } from "../src/config/load.ts";
+import { loadPresetConfig } from "../src/config/presets.ts";
+import { addRunnerOptions, baseCommand, notice, runMain, runnerConfig, type RunnerFlags } from "../src/cli/common.ts";
+import { createSession, type ProviderChoice } from "../src/engine/onnx/providers.ts";
+import { checkAccuracy, exportBenchmarkModels, exportUnits, readManifest, type Manifest, type ManifestModel } from "../src/onnx/benchmark-models.ts";
+import { timeSession } from "../src/onnx/session-timing.ts";
+import { withSparseInitializers } from "../src/onnx/sparse-initializers.ts";
+import { runContext } from "../src/report/context.ts";
+import { renderSparseInference, type InferenceResult, type SparseInferenceData, type Storage } from "../src/report/sparse-inference-report.ts";
+import { runUnits } from "../src/runner/run-units.ts";
+import { loadData } from "../src/train/setup.ts";
+import { Rng } from "../src/util/rng.ts";
+import { writeFileAtomic } from "../src/util/atomic-write.ts";
+import type { Dataset } from "../src/data/types.ts";
+
+const cmd = addRunnerOptions(baseCommand("bench:sparse-inference", "Inference latency/throughput of dense, unstructured and structured pruned models on onnxruntime-node"))
+  .option("--models-dir <dir>", "where models:export wrote (or will write) the preset's models", "models")
+  .addOption(new Option("--provider <ep>", "execution provider (auto: CUDA if it loads, else CPU)").choices(["auto", "cuda", "cpu"]))
+  .option("--threads <n>", "ORT intra-op threads (default: all cores)");
+
+function randomInput(shape: number[], batch: number): ort.Tensor {
+  const rng = new Rng(batch, "inference-input");
+  const n = batch * shape.reduce((a, b) => a * b, 1);
+  return new ort.Tensor("float32", Float32Array.from({ length: n }, () => rng.normal()), [batch, ...shape]);
+}
+
+async function measure(
+  m: ManifestModel,
+  storage: Storage,
+  bytes: Uint8Array,
+  ctx: { manifest: Manifest; cfg: SparseInferenceConfig; data: Dataset; threads: number; provider: ProviderChoice },
+): Promise<{ result: InferenceResult; provider: string }> {
+  const base: InferenceResult = {
+    model: m.name,
+    kind: m.kind,
+    storage,
+    nominalDensity: m.nominalDensity,
+    convWeightDensity: m.convWeightDensity,
+    theoreticalSpeedup: m.macs.dense / m.macs.remaining,
+    testAccuracy: m.testAccuracy,
+    check: null,
+    bytes: bytes.length,
+    status: "failed",
+  };
+  let created;
+  try {
+    created = await createSession(bytes, ctx.provider, { threads: ctx.threads, log: notice, purpose: "inference" });
+  } catch (e) {
+    return { result: { ...base, reason: (e as Error).message.split("\n")[0] }, provider: "none" };
+  }
+  const { session, provider } = created;
+  try {
+    // Correctness before timing: this session must classify the check images as the export did.
+    const check = await checkAccuracy(session, ctx.data, m.check.images);
+    const slack = provider === "cpu" ? 0 : 1;
+    if (Math.abs(check.correct - m.check.correct) > slack) {
+      throw new Error(`${m.file} (${storage}) on ${provider}: ${check.correct}/${check.images} check images correct, the export recorded ${m.check.correct}; refusing to time a model that computes something else`);
+    }
+    const { cfg } = ctx;
+    const shape = ctx.manifest.inputShape;
+    notice(`bench: ${m.name} (${storage}) on ${provider}: batch ${cfg.latencyBatch} latency, then batch ${cfg.throughputBatches.join(", ")} throughput`);
+    const latency = await timeSession(session, { x: randomInput(shape, cfg.latencyBatch) }, cfg.latencyBatch, cfg.timing);
+    const throughput = [];
+    for (const b of cfg.throughputBatches) throughput.push(await timeSession(session, { x: randomInput(shape, b) }, b, cfg.timing));
+    return { result: { ...base, status: "measured", check: { ...check, expected: m.check.correct }, latency, throughput }, provider };
+  } finally {
+    await session.release();
+  }
+}
+
+await runMain(async () => {
+  const opts = cmd.parse().opts<RunnerFlags & { preset: string; reportDir: string; set: string[]; modelsDir: string; provider?: string; threads?: string }>();
+  const overrides = [...opts.set, ...(opts.provider ? [`provider=${opts.provider}`] : []), ...(opts.threads ? [`threads=${opts.threads}`] : [])];
+  const cfg = loadPresetConfig<SparseInferenceConfig>("sparse-inference", "sparse-inference", opts.preset, overrides);
+  const threads = cfg.threads ?? availableParallelism();
+  const modelsDir = join(opts.modelsDir, opts.preset);
+  const exportCfg = loadPresetConfig<ModelsExportConfig>("models-export", "models-export", opts.preset);
+  const runner = runnerConfig(opts);
+  let manifest = readManifest(modelsDir);
+  if (opts.dryRun) {
+    if (manifest) notice(`plan: models from ${modelsDir} (${manifest.models.length} files, exported ${manifest.context.date})`);
+    else {
+      notice(`plan: ${modelsDir} has no manifest; models:export --preset ${opts.preset} runs first:`);
+      const { dense, pruned } = exportUnits(exportCfg);
+      await runUnits([dense, ...pruned], runner, { dryRun: true, reportDir: opts.reportDir });
+    }
+    const n = (manifest?.models.length ?? 1 + exportCfg.unstructuredDensities.length + exportCfg.structuredDensities.length) + (cfg.sparseInitializers ? exportCfg.unstructuredDensities.length : 0);
+    const perModel = (1 + cfg.throughputBatches.length) * (cfg.timing.warmupMs + cfg.timing.minTimeMs);
+    notice(`plan: ${n} model files x ${1 + cfg.throughputBatches.length} batch sizes, about ${Math.ceil((n * perModel) / 60_000)} min of timing at the minimum run time, provider ${cfg.provider}, ${threads} threads`);
+    return;
+  }
+  if (!manifest) {
+    notice(`no models in ${modelsDir}: running models:export --preset ${opts.preset} first`);
+    manifest = await exportBenchmarkModels(exportCfg, runner, { outDir: modelsDir, preset: opts.preset, reportDir: opts.reportDir, context: runContext(), log: notice });
+  }
+  const data = await loadData(manifest.training, notice);
+  const context = runContext();
+  const results: InferenceResult[] = [];
+  const providers = new Set<string>();
+  const ctx = { manifest, cfg, data, threads, provider: cfg.provider as ProviderChoice };
+  for (const m of manifest.models) {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(readFileSync(join(modelsDir, m.file)));
+    } catch {
+      throw new ConfigError(`${join(modelsDir, m.file)} is listed in the manifest but missing: re-run \`bun run models:export --preset ${opts.preset} --models-dir ${opts.modelsDir}\``);
+    }
+    const r = await measure(m, "dense initializers", bytes, ctx);
+    results.push(r.result);
+    providers.add(r.provider);
+    if (cfg.sparseInitializers && m.kind === "unstructured") {
+      const sparse = withSparseInitializers(bytes, 0.5);
+      const s = await measure(m, "sparse initializers", sparse.bytes, ctx);
+      results.push(s.result);
+      if (s.result.status === "failed") notice(`sparse initializers: ${s.result.reason}`);
+    }
+  }
+  providers.delete("none");
+  const data_: SparseInferenceData = {
+    context,
+    preset: opts.preset,
+    provider: [...providers].join("+") || "none",
+    threads,
+    config: cfg,
+    model: { arch: manifest.arch, width: manifest.width, inputShape: manifest.inputShape, dataset: `${manifest.dataset.name} (${manifest.dataset.source})`, manifest: join(modelsDir, "manifest.json") },
+    results,
+  };
+  const { markdown, svg } = await renderSparseInference(data_);
+  writeFileAtomic(join(opts.reportDir, "sparse-inference.json"), JSON.stringify(data_, null, 2) + "\n");
+  writeFileAtomic(join(opts.reportDir, "sparse-inference.svg"), svg);
+  writeFileAtomic(join(opts.reportDir, "sparse-inference.md"), markdown + "\n");
+  console.log(markdown);
+  console.log(`\nwrote ${join(opts.reportDir, "sparse-inference.md")}, .json and .svg`);
+});

@@ -1,0 +1,35 @@
+#!/usr/bin/env bun
+/**
+ * bun run models:export — trains the dense model, prunes it unstructured and structured
+ * to the preset's densities, fine-tunes, compacts the structured ones, and writes
+ * parity-checked inference ONNX files plus manifest.json to <models-dir>/<preset>/.
+ */
+import { join } from "node:path";
+import type { ModelsExportConfig } from "../config/generated/models-export.ts";
+import { loadPresetConfig } from "../config/presets.ts";
+import { exportBenchmarkModels, exportUnits } from "../onnx/benchmark-models.ts";
+import { runContext } from "../report/context.ts";
+import { runUnits } from "../runner/run-units.ts";
+import { addRunnerOptions, baseCommand, notice, runMain, runnerConfig, type RunnerFlags } from "./common.ts";
+
+const cmd = addRunnerOptions(baseCommand("models:export", "Train, prune (unstructured and structured), fine-tune and export the benchmark's ONNX models"))
+  .option("--models-dir <dir>", "where the files go (in a folder named after the preset)", "models")
+  .option("--data-dir <dir>", "dataset directory (cifar-10-batches-bin or IDX files)");
+
+await runMain(async () => {
+  const opts = cmd.parse().opts<RunnerFlags & { preset: string; reportDir: string; set: string[]; modelsDir: string; dataDir?: string }>();
+  const overrides = [...opts.set, ...(opts.dataDir ? [`training.data.dataDir=${opts.dataDir}`] : [])];
+  const cfg = loadPresetConfig<ModelsExportConfig>("models-export", "models-export", opts.preset, overrides);
+  const runner = runnerConfig(opts);
+  if (opts.dryRun) {
+    const { dense, pruned } = exportUnits(cfg);
+    await runUnits([dense, ...pruned], runner, { dryRun: true, reportDir: opts.reportDir });
+    return;
+  }
+  const outDir = join(opts.modelsDir, opts.preset);
+  const m = await exportBenchmarkModels(cfg, runner, { outDir, preset: opts.preset, reportDir: opts.reportDir, context: runContext(), log: notice });
+  for (const x of m.models) {
+    console.log(`${x.file.padEnd(28)} ${x.kind.padEnd(12)} conv weights ${(100 * x.convWeightDensity).toFixed(1).padStart(5)}%  MACs ${(100 * x.macs.remaining / x.macs.dense).toFixed(1).padStart(5)}%  test acc ${x.testAccuracy === null ? "n/a" : (100 * x.testAccuracy).toFixed(2)}%  parity ${x.parityMaxAbsDiff.toExponential(1)}`);
+  }
+  console.log(`\nwrote ${m.models.length} models and ${join(outDir, "manifest.json")}`);
+});

@@ -1,0 +1,42 @@
+/* Generated from schemas/ by `bun run gen:types`. Do not edit by hand. */
+import type {OptimConfig, TrainingConfig} from "./training.ts";
+
+/**
+ * bun run models:export: trains a dense model, prunes it unstructured and structured to several densities, fine-tunes each, and writes parity-checked inference ONNX files with a manifest.
+ */
+export interface ModelsExportConfig {
+  /**
+   * The dense model's training.
+   */
+  training: TrainingConfig;
+  /**
+   * Fine-tuning of every pruned model, mask fixed.
+   */
+  fineTune: OptimConfig;
+  /**
+   * Fractions of conv weights kept by global magnitude pruning (one model each).
+   */
+  unstructuredDensities: number[];
+  /**
+   * Fractions of each residual block's inner channels kept by L1-norm channel pruning (one compacted model each).
+   */
+  structuredDensities: number[];
+  parity: {
+    /**
+     * Images in the export parity check (ONNX Runtime vs the TensorFlow.js oracle).
+     */
+    batch: number;
+    /**
+     * Largest allowed |logit difference| in the parity check.
+     */
+    tolerance: number;
+    /**
+     * Seed of the parity check's random batch.
+     */
+    seed: number;
+  };
+  /**
+   * Test images each exported file classifies at export (ORT CPU); the count correct goes into the manifest and bench:sparse-inference requires every session it times to match it.
+   */
+  checkImages: number;
+}

@@ -1,0 +1,24 @@
+/* Generated from schemas/ by `bun run gen:types`. Do not edit by hand. */
+import type {TrainingConfig} from "./training.ts";
+
+/**
+ * Prunes a trained model once (unstructured or structured) and fine-tunes it with the mask fixed: the pruned models that bun run models:export exports.
+ */
+export interface PruneFinetuneUnitConfig {
+  /**
+   * Fine-tuning run (same model and data as the source, its own optim).
+   */
+  training: TrainingConfig;
+  /**
+   * Id of the train unit whose final weights are pruned.
+   */
+  source: string;
+  /**
+   * global-magnitude: unstructured, one |w| threshold over all conv layers. block-channels-l1: structured, each residual block keeps the inner channels whose filters have the largest L1 norm (Li et al. 2017).
+   */
+  method: "global-magnitude" | "block-channels-l1";
+  /**
+   * global-magnitude: fraction of conv weights kept. block-channels-l1: fraction of each block's inner channels kept.
+   */
+  density: number;
+}

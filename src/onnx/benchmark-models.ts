@@ -1,0 +1,204 @@
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as ort from "onnxruntime-node";
+import type { ModelsExportConfig } from "../config/generated/models-export.ts";
+import type { PruneFinetuneUnitConfig } from "../config/generated/prune-finetune-unit.ts";
+import type { RunnerConfig } from "../config/generated/runner.ts";
+import type { TrainingConfig } from "../config/generated/training.ts";
+import { validateConfig } from "../config/load.ts";
+import { evalBatches } from "../data/batches.ts";
+import type { Dataset } from "../data/types.ts";
+import type { Tensors } from "../engine/types.ts";
+import { countParams, prunableLayers, type ModelSpec } from "../models/spec.ts";
+import { trainUnit } from "../runner/kinds/train.ts";
+import { TRAINED_WEIGHTS } from "../runner/kinds/training-run.ts";
+import { runUnits } from "../runner/run-units.ts";
+import { unitId, type Unit } from "../runner/unit.ts";
+import { loadCheckpoint } from "../train/checkpoint.ts";
+import { loadData, modelFor } from "../train/setup.ts";
+import { writeFileAtomic } from "../util/atomic-write.ts";
+import type { RunContext } from "../report/context.ts";
+import { compactModel } from "./compact.ts";
+import { exportChecked } from "./export.ts";
+import { countMacs } from "./flops.ts";
+
+export type ModelKind = "dense" | "unstructured" | "structured";
+
+export interface ManifestModel {
+  name: string;
+  file: string;
+  kind: ModelKind;
+  method: "none" | PruneFinetuneUnitConfig["method"];
+  /** The density setting it was pruned with (unstructured: weights; structured: block inner channels). */
+  nominalDensity: number;
+  /** Non-zero conv weights in the file / conv weights of the dense model. */
+  convWeightDensity: number;
+  /** Conv+fc multiply-accumulates per image: the dense model's, and those of non-zero weights in this file. */
+  macs: { dense: number; remaining: number };
+  parameters: number;
+  removedConvChannels: number;
+  foldedChannels: number;
+  /** Final test accuracy of the training or fine-tuning run (whole test split). */
+  testAccuracy: number | null;
+  /** Top-1 correct on the first `images` test images, by this file on ORT CPU at export: the benchmark re-checks it. */
+  check: { images: number; correct: number };
+  parityMaxAbsDiff: number;
+  bytes: number;
+  sha256: string;
+  unit: string;
+}
+
+export interface Manifest {
+  preset: string;
+  arch: string;
+  width: number;
+  inputShape: [number, number, number];
+  dataset: { name: string; source: string; testImages: number };
+  training: TrainingConfig;
+  fineTune: ModelsExportConfig["fineTune"];
+  context: RunContext;
+  models: ManifestModel[];
+}
+
+export const MANIFEST = "manifest.json";
+
+function mkUnit<C>(kind: string, config: C, deps: string[], label: string, defaults: unknown): Unit<C> {
+  const spec = { kind, config, deps, label };
+  return { ...spec, id: unitId(spec, defaults) };
+}
+
+/** The dense train unit and one prune-finetune unit per density and method. */
+export function exportUnits(cfg: ModelsExportConfig): { dense: Unit<TrainingConfig>; pruned: Unit<PruneFinetuneUnitConfig>[] } {
+  const dense = trainUnit(cfg.training, `dense ${cfg.training.model.arch} w${cfg.training.model.width}`);
+  const defaults = { training: validateConfig("training", {}) };
+  const fine = { ...cfg.training, optim: cfg.fineTune };
+  const pruned = [
+    ...cfg.unstructuredDensities.map((d) => ["global-magnitude", d] as const),
+    ...cfg.structuredDensities.map((d) => ["block-channels-l1", d] as const),
+  ].map(([method, density]) => mkUnit<PruneFinetuneUnitConfig>("prune-finetune", { training: fine, source: dense.id, method, density }, [dense.id], `${method} d=${density}`, defaults));
+  return { dense, pruned };
+}
+
+/** Top-1 correct of an ONNX file on the first `n` test images. */
+export async function checkAccuracy(session: ort.InferenceSession, data: Dataset, n: number): Promise<{ images: number; correct: number }> {
+  const split = { images: data.test.images, labels: data.test.labels, count: Math.min(n, data.test.count) };
+  let correct = 0;
+  for (const b of evalBatches(split, 64, data.mean, data.std, { height: data.height, width: data.width })) {
+    const out = (await session.run({ x: new ort.Tensor("float32", b.x.subarray(0, b.size * data.channels * data.height * data.width), [b.size, data.channels, data.height, data.width]) })).logits!;
+    const logits = out.data as Float32Array, k = out.dims[1]!;
+    for (let i = 0; i < b.size; i++) {
+      let arg = 0;
+      for (let j = 1; j < k; j++) if (logits[i * k + j]! > logits[i * k + arg]!) arg = j;
+      if (arg === b.y[i]) correct++;
+    }
+  }
+  return { images: split.count, correct };
+}
+
+function nonZero(params: Tensors, names: string[]): number {
+  let n = 0;
+  for (const k of names) for (const v of params[k] ?? []) if (v !== 0) n++;
+  return n;
+}
+
+/**
+ * Trains (or reuses from the run store) the dense and pruned models, compacts the
+ * structured ones, exports every model with the parity check, and writes the files and
+ * manifest.json to `outDir` (each atomically; the manifest last, so a manifest always
+ * describes complete files).
+ */
+export async function exportBenchmarkModels(
+  cfg: ModelsExportConfig,
+  runner: RunnerConfig,
+  o: { outDir: string; preset: string; reportDir: string; context: RunContext; log: (l: string) => void },
+): Promise<Manifest> {
+  const { dense, pruned } = exportUnits(cfg);
+  const data = await loadData(cfg.training, o.log);
+  const out = await runUnits([dense, ...pruned], runner, { reportDir: o.reportDir });
+  if (!out || out.failed.length || out.blocked.length) {
+    const f = out?.failed[0];
+    throw new Error(`model training did not complete: ${f ? `${f.label}: ${f.error}` : `${out?.blocked.length} blocked`} (run store ${runner.runsDir})`);
+  }
+  const spec: ModelSpec = modelFor(cfg.training, data);
+  const convs = prunableLayers(spec).map((l) => l.name);
+  const denseConv = countParams(spec, ["conv"]);
+  const bnEps = cfg.training.optim.bnEps;
+  mkdirSync(o.outDir, { recursive: true });
+  const models: ManifestModel[] = [];
+  for (const u of [dense, ...pruned]) {
+    const record = out.records.get(u.id)!;
+    const ckpt = loadCheckpoint(join(runner.runsDir, u.id, TRAINED_WEIGHTS));
+    const isDense = u.kind === "train";
+    const pc = u.config as PruneFinetuneUnitConfig;
+    const kind: ModelKind = isDense ? "dense" : pc.method === "global-magnitude" ? "unstructured" : "structured";
+    const name = isDense ? "dense" : `${kind}-d${Math.round(100 * pc.density)}`;
+    let fileSpec = spec, state: { params: Tensors; buffers: Tensors } = ckpt.state, masks = ckpt.masks;
+    let removed = 0, folded = 0;
+    if (kind === "structured") {
+      const c = compactModel(spec, ckpt.state.params, ckpt.state.buffers, ckpt.masks, { bnEps });
+      fileSpec = c.spec;
+      state = { params: c.params, buffers: c.buffers };
+      masks = {};
+      removed = c.removedConvChannels;
+      folded = c.foldedChannels;
+    }
+    const effective: Tensors = {};
+    for (const [k, w] of Object.entries(state.params)) effective[k] = masks[k] ? w.map((v, i) => (masks[k]![i] ? v : 0)) : w;
+    const testAccuracy = (record.metrics as { finalTestAccuracy?: number | null }).finalTestAccuracy ?? null;
+    const metadata = {
+      name,
+      kind,
+      method: isDense ? "none" : pc.method,
+      nominalDensity: String(isDense ? 1 : pc.density),
+      dataset: data.name,
+      testAccuracy: testAccuracy === null ? "n/a" : testAccuracy.toFixed(4),
+      unit: u.id,
+      producer: "pruning-harness models:export",
+    };
+    o.log(`export: ${name} (parity check against the TensorFlow.js oracle, ${cfg.parity.batch} images)`);
+    const { bytes, maxAbsDiff } = await exportChecked(fileSpec, state, masks, { bnEps, metadata, parityBatch: cfg.parity.batch, tolerance: cfg.parity.tolerance, seed: cfg.parity.seed });
+    const session = await ort.InferenceSession.create(bytes, { executionProviders: ["cpu"] });
+    const check = await checkAccuracy(session, data, cfg.checkImages);
+    await session.release();
+    const file = `${name}.onnx`;
+    writeFileAtomic(join(o.outDir, file), bytes);
+    models.push({
+      name,
+      file,
+      kind,
+      method: isDense ? "none" : pc.method,
+      nominalDensity: isDense ? 1 : pc.density,
+      convWeightDensity: nonZero(effective, convs) / denseConv,
+      macs: { dense: countMacs(spec).dense, remaining: countMacs(fileSpec, masks).remaining },
+      parameters: fileSpec.params.reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0),
+      removedConvChannels: removed,
+      foldedChannels: folded,
+      testAccuracy,
+      check,
+      parityMaxAbsDiff: maxAbsDiff,
+      bytes: bytes.length,
+      sha256: createHash("sha256").update(bytes).digest("hex"),
+      unit: u.id,
+    });
+  }
+  const manifest: Manifest = {
+    preset: o.preset,
+    arch: cfg.training.model.arch,
+    width: cfg.training.model.width,
+    inputShape: spec.inputShape,
+    dataset: { name: data.name, source: data.source, testImages: data.test.count },
+    training: cfg.training,
+    fineTune: cfg.fineTune,
+    context: o.context,
+    models,
+  };
+  writeFileAtomic(join(o.outDir, MANIFEST), JSON.stringify(manifest, null, 2) + "\n");
+  return manifest;
+}
+
+export function readManifest(dir: string): Manifest | null {
+  const p = join(dir, MANIFEST);
+  if (!existsSync(p)) return null;
+  return JSON.parse(readFileSync(p, "utf8")) as Manifest;
+}

@@ -1,0 +1,36 @@
+import { join } from "node:path";
+import type { PruneFinetuneUnitConfig } from "../../config/generated/prune-finetune-unit.ts";
+import { prunableLayers } from "../../models/spec.ts";
+import { blockChannelMasks } from "../../prune/channels.ts";
+import { globalMagnitudeMasks, maskDensity } from "../../prune/magnitude.ts";
+import { loadCheckpoint } from "../../train/checkpoint.ts";
+import type { UnitKind } from "./kind.ts";
+import { prunedStart, runTraining, trainingImages, trainingMetrics, TRAINED_WEIGHTS } from "./training-run.ts";
+
+/** One-shot pruning of a trained model (unstructured or structured), then fine-tuning with the mask fixed. */
+export const pruneFinetuneKind: UnitKind<PruneFinetuneUnitConfig> = {
+  name: "prune-finetune",
+  schema: "prune-finetune-unit",
+  async run(cfg, ctx) {
+    const src = loadCheckpoint(join(ctx.dep(cfg.source).dir, TRAINED_WEIGHTS));
+    const r = await runTraining(cfg.training, ctx, {
+      label: `${cfg.method} d=${cfg.density} fine-tune`,
+      init: (spec) => {
+        const masks =
+          cfg.method === "global-magnitude"
+            ? globalMagnitudeMasks(src.state.params, prunableLayers(spec).map((l) => l.name), cfg.density)
+            : blockChannelMasks(spec, src.state.params, cfg.density);
+        return prunedStart(src.state.params, src.state.buffers, masks);
+      },
+      evalAt: (e) => e === cfg.training.optim.epochs,
+    });
+    return {
+      status: r.out.status,
+      engine: r.trainer.engine,
+      provider: r.trainer.provider,
+      metrics: { ...trainingMetrics(r), method: cfg.method, density: cfg.density, maskedWeightDensity: maskDensity(r.trainer.masks) },
+    };
+  },
+  model: (cfg) => cfg.training.model,
+  estimateImages: (cfg) => trainingImages(cfg.training),
+};
