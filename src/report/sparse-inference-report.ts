@@ -125,7 +125,7 @@ export function sparseInferenceClaims(d: SparseInferenceData): Claim[] {
         ? `timings too noisy: ${noiseNote}`
         : top >= v.minSpeedup
           ? "the sparse-initializer files run faster than the same weights stored densely"
-          : "the files are smaller, but ORT turns sparse initializers back into dense tensors when it loads the model, so the kernels and their speed are unchanged",
+          : "the files are smaller, but ONNX Runtime converts sparse initializers to dense tensors when it builds the graph (SparseTensorProtoToDenseTensorProto in onnxruntime/core/graph/graph.cc), so the same dense kernels run",
     });
   }
   return out;

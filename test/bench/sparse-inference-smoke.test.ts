@@ -1,0 +1,87 @@
+import { expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { onnx } from "onnx-proto";
+import * as ort from "onnxruntime-node";
+
+const REPO = join(import.meta.dir, "../..");
+const run = (script: string, args: string[]) => Bun.spawnSync([process.execPath, join(REPO, script), ...args], { stdout: "pipe", stderr: "pipe" });
+
+test("models:export then bench:sparse-inference (smoke): loadable files with metadata, a manifest that matches them, a report with three verdicts; a model that no longer classifies as exported is refused", () => {
+  const dir = mkdtempSync(join(tmpdir(), "sparse-"));
+  const common = ["--preset", "smoke", "--runs-dir", join(dir, "runs"), "--models-dir", join(dir, "models"), "--report-dir", join(dir, "reports")];
+  const ex = run("src/cli/models-export.ts", common);
+  if (ex.exitCode !== 0) throw new Error(`models:export failed (${ex.exitCode}): ${ex.stderr.toString().slice(-2000)}`);
+  const mdir = join(dir, "models", "smoke");
+  const manifest = JSON.parse(readFileSync(join(mdir, "manifest.json"), "utf8"));
+  expect(manifest.models.map((m: { kind: string }) => m.kind)).toEqual(["dense", "unstructured", "structured"]);
+  for (const m of manifest.models) {
+    const bytes = readFileSync(join(mdir, m.file));
+    expect(bytes.length).toBe(m.bytes);
+    const model = onnx.ModelProto.decode(bytes);
+    const meta = Object.fromEntries(model.metadataProps.map((p) => [p.key, p.value]));
+    expect(meta.kind).toBe(m.kind);
+    expect(meta.dataset).toBe("synthetic");
+    expect(m.parityMaxAbsDiff).toBeLessThanOrEqual(1e-4);
+  }
+  const [dense, unstructured, structured] = manifest.models;
+  // Unstructured: 20% of conv weights kept, same file size; structured: fewer parameters and MACs.
+  expect(Math.abs(unstructured.convWeightDensity - 0.2)).toBeLessThan(0.01);
+  expect(unstructured.parameters).toBe(dense.parameters);
+  expect(structured.parameters).toBeLessThan(dense.parameters);
+  expect(structured.macs.remaining).toBeLessThan(dense.macs.remaining);
+
+  const b = run("bench/sparse-inference.ts", common);
+  if (b.exitCode !== 0) throw new Error(`bench:sparse-inference failed (${b.exitCode}): ${b.stderr.toString().slice(-2000)}`);
+  for (const f of ["sparse-inference.md", "sparse-inference.json", "sparse-inference.svg"]) expect(existsSync(join(dir, "reports", f))).toBe(true);
+  const json = JSON.parse(readFileSync(join(dir, "reports", "sparse-inference.json"), "utf8"));
+  // dense, unstructured (dense and sparse initializers), structured
+  expect(json.results.length).toBe(4);
+  for (const r of json.results) {
+    expect(r.status).toBe("measured");
+    expect(r.check.correct).toBe(r.check.expected);
+    expect(r.latency.p50).toBeGreaterThan(0);
+    expect(r.latency.p90).toBeGreaterThanOrEqual(r.latency.p50);
+  }
+  const md = readFileSync(join(dir, "reports", "sparse-inference.md"), "utf8");
+  expect(md.match(/\*\*(REPRODUCED|NOT REPRODUCED|INCONCLUSIVE)\*\*/g)?.length).toBe(3);
+
+  // Tamper: the manifest now says the structured model got one more check image right than it does.
+  manifest.models[2].check.correct += 2;
+  writeFileSync(join(mdir, "manifest.json"), JSON.stringify(manifest));
+  const bad = run("bench/sparse-inference.ts", common);
+  expect(bad.exitCode).not.toBe(0);
+  expect(bad.stderr.toString()).toContain("refusing to time");
+}, 120_000);
+
+test("sparse initializers keep the model's outputs", async () => {
+  const { withSparseInitializers } = await import("../../src/onnx/sparse-initializers.ts");
+  const { exportInferenceModel } = await import("../../src/onnx/export.ts");
+  const { freshState } = await import("../../src/engine/state.ts");
+  const { globalMagnitudeMasks } = await import("../../src/prune/magnitude.ts");
+  const { prunableLayers } = await import("../../src/models/spec.ts");
+  const { tinySpecs, randomBatch, maxRelDiff } = await import("../helpers/tiny-models.ts");
+  const spec = tinySpecs()[0]!;
+  const state = freshState(spec, 2);
+  const masks = globalMagnitudeMasks(state.params, prunableLayers(spec).map((l) => l.name), 0.1);
+  const bytes = exportInferenceModel(spec, state, masks, { bnEps: 1e-5, metadata: {} });
+  const sparse = withSparseInitializers(bytes, 0.5);
+  expect(sparse.bytes.length).toBeLessThan(bytes.length);
+  const names = (onnx.ModelProto.decode(sparse.bytes).graph!.sparseInitializer ?? []).map((t) => t.values!.name ?? "");
+  expect(names.length).toBe(sparse.converted);
+  // Exactly the conv weights that pruning left at least half zero are stored sparse (plus all-zero fresh BN betas and means).
+  for (const l of prunableLayers(spec)) {
+    const zeros = masks[l.name]!.filter((m) => m === 0).length / masks[l.name]!.length;
+    expect(names.includes(`param/${l.name}`)).toBe(zeros >= 0.5 && masks[l.name]!.length >= 16);
+  }
+  expect(names.filter((n) => n.includes("conv")).length).toBeGreaterThan(15);
+  const batch = randomBatch(spec, 3, 1);
+  const outs: Float32Array[] = [];
+  for (const b of [bytes, sparse.bytes]) {
+    const s = await ort.InferenceSession.create(b, { executionProviders: ["cpu"] });
+    outs.push((await s.run({ x: new ort.Tensor("float32", batch.x, [3, ...spec.inputShape]) })).logits!.data as Float32Array);
+    await s.release();
+  }
+  expect(maxRelDiff(outs[1]!, outs[0]!)).toBe(0);
+});

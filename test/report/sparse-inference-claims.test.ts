@@ -1,0 +1,53 @@
+import { expect, test } from "bun:test";
+import { validateConfig } from "../../src/config/load.ts";
+import type { SparseInferenceConfig } from "../../src/config/generated/sparse-inference.ts";
+import { summarise } from "../../src/onnx/session-timing.ts";
+import { runContext } from "../../src/report/context.ts";
+import { sparseInferenceClaims, type InferenceResult, type SparseInferenceData, type Storage } from "../../src/report/sparse-inference-report.ts";
+
+const cfg = validateConfig<SparseInferenceConfig>("sparse-inference", {});
+
+/** A result whose every run takes `ms` (times batch/64 at throughput), with a given latency spread. */
+function result(model: string, kind: InferenceResult["kind"], theory: number, ms: number, o: { storage?: Storage; spread?: number } = {}): InferenceResult {
+  const lat = Array.from({ length: 20 }, (_, i) => ms * (1 + ((o.spread ?? 0.05) * i) / 19));
+  return {
+    model,
+    kind,
+    storage: o.storage ?? "dense initializers",
+    nominalDensity: 1 / theory,
+    convWeightDensity: 1 / theory,
+    theoreticalSpeedup: theory,
+    testAccuracy: 0.9,
+    check: { images: 10, correct: 9, expected: 9 },
+    bytes: 1000,
+    status: "measured",
+    latency: summarise(lat, 1, 5),
+    throughput: [64, 128].map((b) => summarise(lat.map((x) => (x * b) / 8), b, 5)),
+  };
+}
+
+const data = (results: InferenceResult[]): SparseInferenceData => ({ context: runContext(), preset: "test", provider: "cpu", threads: 2, config: cfg, model: { arch: "a", width: 16, inputShape: [1, 28, 28], dataset: "d", manifest: "m" }, results });
+
+test("verdicts follow the measured speedups: zeros that cost the same time are NOT REPRODUCED, a compacted model at 80% of its FLOP speedup is REPRODUCED", () => {
+  const claims = sparseInferenceClaims(data([
+    result("dense", "dense", 1, 1),
+    result("u10", "unstructured", 6, 1.01),
+    result("u10", "unstructured", 6, 1.0, { storage: "sparse initializers" }),
+    result("s50", "structured", 2, 0.625),
+  ]));
+  expect(claims.map((c) => c.verdict)).toEqual(["NOT REPRODUCED", "REPRODUCED", "NOT REPRODUCED"]);
+  expect(claims[1]!.reason).toContain("80%");
+});
+
+test("an unstructured model that really runs faster, and a structured one that gains little, flip the verdicts", () => {
+  const claims = sparseInferenceClaims(data([result("dense", "dense", 1, 1), result("u10", "unstructured", 6, 0.5), result("s25", "structured", 4, 0.9)]));
+  expect(claims[0]!.verdict).toBe("REPRODUCED");
+  expect(claims[1]!.verdict).toBe("NOT REPRODUCED");
+  expect(claims[2]!.verdict).toBe("INCONCLUSIVE"); // no sparse-initializer files measured
+});
+
+test("timings whose dense spread exceeds the noise limit give INCONCLUSIVE, not a verdict", () => {
+  const claims = sparseInferenceClaims(data([result("dense", "dense", 1, 1, { spread: 10 }), result("u10", "unstructured", 6, 1), result("s50", "structured", 2, 0.5)]));
+  expect(claims[0]!.verdict).toBe("INCONCLUSIVE");
+  expect(claims[1]!.verdict).toBe("INCONCLUSIVE");
+});
