@@ -8,19 +8,32 @@ import { join } from "node:path";
 import type { ModelsExportConfig } from "../config/generated/models-export.ts";
 import { loadPresetConfig } from "../config/presets.ts";
 import { exportBenchmarkModels, exportUnits } from "../onnx/benchmark-models.ts";
+import { exportUnit } from "../onnx/export-unit.ts";
+import { writeFileAtomic } from "../util/atomic-write.ts";
 import { runContext } from "../report/context.ts";
 import { runUnits } from "../runner/run-units.ts";
 import { addRunnerOptions, baseCommand, notice, runMain, runnerConfig, type RunnerFlags } from "./common.ts";
 
 const cmd = addRunnerOptions(baseCommand("models:export", "Train, prune (unstructured and structured), fine-tune and export the benchmark's ONNX models"))
   .option("--models-dir <dir>", "where the files go (in a folder named after the preset)", "models")
-  .option("--data-dir <dir>", "dataset directory (cifar-10-batches-bin or IDX files)");
+  .option("--data-dir <dir>", "dataset directory (cifar-10-batches-bin or IDX files)")
+  .option("--unit <id>", "instead: export the model of this finished unit of the run store (any kind) to <models-dir>/units/<id>.onnx")
+  .option("--checkpoint <file>", "with --unit: which file of the unit (default model.ckpt; e.g. snapshot-e30.ckpt of a dense unit)")
+  .option("--no-compact", "with --unit: keep pruned channels (masked zeros) instead of removing them");
 
 await runMain(async () => {
-  const opts = cmd.parse().opts<RunnerFlags & { preset: string; reportDir: string; set: string[]; modelsDir: string; dataDir?: string }>();
+  const opts = cmd.parse().opts<RunnerFlags & { preset: string; reportDir: string; set: string[]; modelsDir: string; dataDir?: string; unit?: string; checkpoint?: string; compact: boolean }>();
   const overrides = [...opts.set, ...(opts.dataDir ? [`training.data.dataDir=${opts.dataDir}`] : [])];
   const cfg = loadPresetConfig<ModelsExportConfig>("models-export", "models-export", opts.preset, overrides);
   const runner = runnerConfig(opts);
+  if (opts.unit) {
+    const r = await exportUnit(opts.runsDir, opts.unit, { checkpoint: opts.checkpoint, compact: opts.compact, parity: cfg.parity, log: notice });
+    const path = join(opts.modelsDir, "units", `${opts.unit}.onnx`);
+    if (opts.dryRun) return void console.log(`would write ${path}`);
+    writeFileAtomic(path, r.bytes);
+    console.log(`${path}: ${r.kind} unit, ${r.checkpoint}, conv weights ${(100 * r.convWeightDensity).toFixed(1)}%, MACs ${((100 * r.macs.remaining) / r.macs.dense).toFixed(1)}% of dense, ${r.removedConvChannels} conv channels removed, parity ${r.parityMaxAbsDiff.toExponential(1)}`);
+    return;
+  }
   if (opts.dryRun) {
     const { dense, pruned } = exportUnits(cfg);
     await runUnits([dense, ...pruned], runner, { dryRun: true, reportDir: opts.reportDir });

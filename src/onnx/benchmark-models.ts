@@ -20,7 +20,7 @@ import { loadData, modelFor } from "../train/setup.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import type { RunContext } from "../report/context.ts";
 import { compactModel } from "./compact.ts";
-import { exportChecked } from "./export.ts";
+import { checkCompaction, exportChecked } from "./export.ts";
 import { countMacs } from "./flops.ts";
 
 export type ModelKind = "dense" | "unstructured" | "structured";
@@ -142,6 +142,7 @@ export async function exportBenchmarkModels(
       masks = {};
       removed = c.removedConvChannels;
       folded = c.foldedChannels;
+      await checkCompaction(spec, ckpt, c, { bnEps, ...cfg.parity });
     }
     const effective: Tensors = {};
     for (const [k, w] of Object.entries(state.params)) effective[k] = masks[k] ? w.map((v, i) => (masks[k]![i] ? v : 0)) : w;

@@ -33,6 +33,29 @@ function reencode(bytes: Uint8Array, name: string, metadata: Record<string, stri
 
 export class ExportParityError extends Error {}
 
+async function runOnce(bytes: Uint8Array, x: Float32Array, dims: number[]): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: ["cpu"] });
+  try {
+    return (await session.run({ x: new ort.Tensor("float32", x, dims) })).logits!.data as Float32Array;
+  } finally {
+    await session.release();
+  }
+}
+
+/**
+ * Largest |logit difference| between two exported models on one random batch (ORT CPU):
+ * how a compacted model is checked against the masked model it came from.
+ */
+export async function maxLogitDiff(a: Uint8Array, b: Uint8Array, inputShape: readonly number[], batch: number, seed: number): Promise<number> {
+  const rng = new Rng(seed, "compare-models");
+  const dims = [batch, ...inputShape];
+  const x = Float32Array.from({ length: dims.reduce((p, q) => p * q, 1) }, () => rng.normal());
+  const [ya, yb] = [await runOnce(a, x, dims), await runOnce(b, x, dims)];
+  let m = 0;
+  for (let i = 0; i < ya.length; i++) m = Math.max(m, Math.abs(ya[i]! - yb[i]!));
+  return m;
+}
+
 /**
  * Exports and checks the file before anyone uses it: ONNX Runtime (CPU EP) runs the
  * exported bytes on a random batch and the TensorFlow.js oracle runs the same weights
@@ -48,13 +71,7 @@ export async function exportChecked(
   const [c, h, w] = spec.inputShape;
   const rng = new Rng(o.seed, "export-parity");
   const x = Float32Array.from({ length: o.parityBatch * c * h * w }, () => rng.normal());
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: ["cpu"] });
-  let got: Float32Array;
-  try {
-    got = (await session.run({ x: new ort.Tensor("float32", x, [o.parityBatch, c, h, w]) })).logits!.data as Float32Array;
-  } finally {
-    await session.release();
-  }
+  const got = await runOnce(bytes, x, [o.parityBatch, c, h, w]);
   const oracle = await createTrainer({ engine: "tfjs", tfjsBackend: "cpu" }, { spec, sgd: { momentum: 0, weightDecay: 0 }, bn: { eps: o.bnEps, momentum: 0 } }, { params: state.params, buffers: state.buffers, momentum: {} });
   for (const [k, m] of Object.entries(masks)) oracle.masks[k] = m;
   const want = await oracle.predict(x, o.parityBatch);
@@ -63,4 +80,18 @@ export async function exportChecked(
   for (let i = 0; i < want.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(got[i]! - want[i]!));
   if (!(maxAbsDiff <= o.tolerance)) throw new ExportParityError(`exported ${spec.arch} (${o.metadata.name ?? "model"}) disagrees with the TensorFlow.js oracle: max |logit difference| ${maxAbsDiff} > ${o.tolerance}; the file was not written`);
   return { bytes, maxAbsDiff };
+}
+
+/** Throws unless the compact model's logits equal the masked model's (within the parity tolerance). */
+export async function checkCompaction(
+  spec: ModelSpec,
+  masked: { state: Pick<ModelState, "params" | "buffers">; masks: Tensors },
+  compact: { spec: ModelSpec; params: Tensors; buffers: Tensors },
+  o: { bnEps: number; batch: number; tolerance: number; seed: number },
+): Promise<number> {
+  const a = exportInferenceModel(spec, masked.state, masked.masks, { bnEps: o.bnEps, metadata: {} });
+  const b = exportInferenceModel(compact.spec, compact, {}, { bnEps: o.bnEps, metadata: {} });
+  const d = await maxLogitDiff(a, b, spec.inputShape, o.batch, o.seed);
+  if (!(d <= o.tolerance)) throw new ExportParityError(`compacted ${spec.arch} differs from the masked model it came from: max |logit difference| ${d} > ${o.tolerance}; nothing was written`);
+  return d;
 }

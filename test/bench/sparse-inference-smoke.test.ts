@@ -32,6 +32,13 @@ test("models:export then bench:sparse-inference (smoke): loadable files with met
   expect(structured.parameters).toBeLessThan(dense.parameters);
   expect(structured.macs.remaining).toBeLessThan(dense.macs.remaining);
 
+  // Any finished unit exports on its own, compacted: the structured model's unit gives the same channels removed.
+  const u = run("src/cli/models-export.ts", [...common, "--unit", structured.unit]);
+  if (u.exitCode !== 0) throw new Error(`models:export --unit failed (${u.exitCode}): ${u.stderr.toString().slice(-2000)}`);
+  expect(u.stdout.toString()).toContain(`${structured.removedConvChannels} conv channels removed`);
+  expect(existsSync(join(dir, "models", "units", `${structured.unit}.onnx`))).toBe(true);
+  expect(run("src/cli/models-export.ts", [...common, "--unit", "train-000000000000"]).exitCode).toBe(2);
+
   const b = run("bench/sparse-inference.ts", common);
   if (b.exitCode !== 0) throw new Error(`bench:sparse-inference failed (${b.exitCode}): ${b.stderr.toString().slice(-2000)}`);
   for (const f of ["sparse-inference.md", "sparse-inference.json", "sparse-inference.svg"]) expect(existsSync(join(dir, "reports", f))).toBe(true);
