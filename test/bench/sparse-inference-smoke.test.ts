@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { onnx } from "onnx-proto";
 import * as ort from "onnxruntime-node";
+import { detectProviders } from "../../src/engine/onnx/providers.ts";
 
 const REPO = join(import.meta.dir, "../..");
 const run = (script: string, args: string[]) => Bun.spawnSync([process.execPath, join(REPO, script), ...args], { stdout: "pipe", stderr: "pipe" });
@@ -39,10 +40,14 @@ test("models:export then bench:sparse-inference (smoke): loadable files with met
   expect(existsSync(join(dir, "models", "units", `${structured.unit}.onnx`))).toBe(true);
   expect(run("src/cli/models-export.ts", [...common, "--unit", "train-000000000000"]).exitCode).toBe(2);
 
-  const b = run("bench/sparse-inference.ts", common);
+  // Where CUDA cannot load (CI), asking for it falls back to CPU with one notice, and the report records cpu.
+  const cudaMissing = !detectProviders().find((p) => p.name === "cuda")!.available;
+  const b = run("bench/sparse-inference.ts", [...common, ...(cudaMissing ? ["--provider", "cuda"] : [])]);
   if (b.exitCode !== 0) throw new Error(`bench:sparse-inference failed (${b.exitCode}): ${b.stderr.toString().slice(-2000)}`);
+  if (cudaMissing) expect(b.stderr.toString().match(/execution provider cuda unavailable .*; falling back to cpu/g)?.length).toBe(1);
   for (const f of ["sparse-inference.md", "sparse-inference.json", "sparse-inference.svg"]) expect(existsSync(join(dir, "reports", f))).toBe(true);
   const json = JSON.parse(readFileSync(join(dir, "reports", "sparse-inference.json"), "utf8"));
+  if (cudaMissing) expect(json.provider).toBe("cpu");
   // dense, unstructured (dense and sparse initializers), structured
   expect(json.results.length).toBe(4);
   for (const r of json.results) {
