@@ -17,7 +17,8 @@ import { loadPresetConfig } from "../src/config/presets.ts";
 import { addRunnerOptions, baseCommand, notice, runMain, runnerConfig, type RunnerFlags } from "../src/cli/common.ts";
 import { createSession, type ProviderChoice } from "../src/engine/onnx/providers.ts";
 import { checkAccuracy, exportBenchmarkModels, exportUnits, readManifest, type Manifest, type ManifestModel } from "../src/onnx/benchmark-models.ts";
-import { timeSession } from "../src/onnx/session-timing.ts";
+import { summarise, timeSession } from "../src/onnx/session-timing.ts";
+import { Presets, SingleBar } from "cli-progress";
 import { withSparseInitializers } from "../src/onnx/sparse-initializers.ts";
 import { runContext } from "../src/report/context.ts";
 import { renderSparseInference, type InferenceResult, type SparseInferenceData, type Storage } from "../src/report/sparse-inference-report.ts";
@@ -38,12 +39,20 @@ function randomInput(shape: number[], batch: number): ort.Tensor {
   return new ort.Tensor("float32", Float32Array.from({ length: n }, () => rng.normal()), [batch, ...shape]);
 }
 
-async function measure(
+interface Opened {
+  base: InferenceResult;
+  session?: ort.InferenceSession;
+  provider: string;
+  samples: number[][][];
+}
+
+/** Opens a session for one file and checks, before any timing, that it classifies as the export did. */
+async function open(
   m: ManifestModel,
   storage: Storage,
   bytes: Uint8Array,
-  ctx: { manifest: Manifest; cfg: SparseInferenceConfig; data: Dataset; threads: number; provider: ProviderChoice },
-): Promise<{ result: InferenceResult; provider: string }> {
+  ctx: { data: Dataset; threads: number; provider: ProviderChoice; batches: number },
+): Promise<Opened> {
   const base: InferenceResult = {
     model: m.name,
     kind: m.kind,
@@ -60,26 +69,18 @@ async function measure(
   try {
     created = await createSession(bytes, ctx.provider, { threads: ctx.threads, log: notice, purpose: "inference" });
   } catch (e) {
-    return { result: { ...base, reason: (e as Error).message.split("\n")[0] }, provider: "none" };
+    notice(`${m.file} (${storage}): session failed to start: ${(e as Error).message.split("\n")[0]}`);
+    return { base: { ...base, reason: (e as Error).message.split("\n")[0] }, provider: "none", samples: [] };
   }
   const { session, provider } = created;
-  try {
-    // Correctness before timing: this session must classify the check images as the export did.
-    const check = await checkAccuracy(session, ctx.data, m.check.images);
-    const slack = provider === "cpu" ? 0 : 1;
-    if (Math.abs(check.correct - m.check.correct) > slack) {
-      throw new Error(`${m.file} (${storage}) on ${provider}: ${check.correct}/${check.images} check images correct, the export recorded ${m.check.correct}; refusing to time a model that computes something else`);
-    }
-    const { cfg } = ctx;
-    const shape = ctx.manifest.inputShape;
-    notice(`bench: ${m.name} (${storage}) on ${provider}: batch ${cfg.latencyBatch} latency, then batch ${cfg.throughputBatches.join(", ")} throughput`);
-    const latency = await timeSession(session, { x: randomInput(shape, cfg.latencyBatch) }, cfg.latencyBatch, cfg.timing);
-    const throughput = [];
-    for (const b of cfg.throughputBatches) throughput.push(await timeSession(session, { x: randomInput(shape, b) }, b, cfg.timing));
-    return { result: { ...base, status: "measured", check: { ...check, expected: m.check.correct }, latency, throughput }, provider };
-  } finally {
+  const check = await checkAccuracy(session, ctx.data, m.check.images);
+  // GPU kernels may round differently: one flipped prediction is tolerated there, none on CPU.
+  const slack = provider === "cpu" ? 0 : 1;
+  if (Math.abs(check.correct - m.check.correct) > slack) {
     await session.release();
+    throw new Error(`${m.file} (${storage}) on ${provider}: ${check.correct}/${check.images} check images correct, the export recorded ${m.check.correct}; refusing to time a model that computes something else`);
   }
+  return { base: { ...base, check: { ...check, expected: m.check.correct } }, session, provider, samples: Array.from({ length: ctx.batches }, () => []) };
 }
 
 await runMain(async () => {
@@ -109,9 +110,9 @@ await runMain(async () => {
   }
   const data = await loadData(manifest.training, notice);
   const context = runContext();
-  const results: InferenceResult[] = [];
-  const providers = new Set<string>();
-  const ctx = { manifest, cfg, data, threads, provider: cfg.provider as ProviderChoice };
+  const batches = [cfg.latencyBatch, ...cfg.throughputBatches];
+  const ctx = { data, threads, provider: cfg.provider as ProviderChoice, batches: batches.length };
+  const opened: Opened[] = [];
   for (const m of manifest.models) {
     let bytes: Uint8Array;
     try {
@@ -119,15 +120,36 @@ await runMain(async () => {
     } catch {
       throw new ConfigError(`${join(modelsDir, m.file)} is listed in the manifest but missing: re-run \`bun run models:export --preset ${opts.preset} --models-dir ${opts.modelsDir}\``);
     }
-    const r = await measure(m, "dense initializers", bytes, ctx);
-    results.push(r.result);
-    providers.add(r.provider);
-    if (cfg.sparseInitializers && m.kind === "unstructured") {
-      const sparse = withSparseInitializers(bytes, 0.5);
-      const s = await measure(m, "sparse initializers", sparse.bytes, ctx);
-      results.push(s.result);
-      if (s.result.status === "failed") notice(`sparse initializers: ${s.result.reason}`);
+    opened.push(await open(m, "dense initializers", bytes, ctx));
+    if (cfg.sparseInitializers && m.kind === "unstructured") opened.push(await open(m, "sparse initializers", withSparseInitializers(bytes, 0.5).bytes, ctx));
+  }
+  const inputs = batches.map((b) => ({ x: randomInput(manifest!.inputShape, b) }));
+  const live = opened.filter((o) => o.session);
+  const total = cfg.timing.rounds * live.length * batches.length;
+  const bar = new SingleBar({ format: "timing |{bar}| {value}/{total} | ETA {eta_formatted} | {text}", hideCursor: true, etaBuffer: 20, stream: process.stderr }, Presets.shades_classic);
+  bar.start(total, 0, { text: "" });
+  // Round-robin over models: a slow phase of the machine lands on every model alike.
+  for (let round = 0; round < cfg.timing.rounds; round++) {
+    for (const o of live) {
+      for (let i = 0; i < batches.length; i++) {
+        bar.increment(0, { text: `round ${round + 1}/${cfg.timing.rounds}: ${o.base.model} (${o.base.storage === "sparse initializers" ? "sparse init" : "dense init"}) batch ${batches[i]} on ${o.provider}` });
+        o.samples[i]!.push(await timeSession(o.session!, inputs[i]!, cfg.timing));
+        bar.increment(1);
+      }
     }
+  }
+  bar.stop();
+  const results: InferenceResult[] = [];
+  const providers = new Set<string>();
+  for (const o of opened) {
+    providers.add(o.provider);
+    await o.session?.release();
+    if (!o.session) {
+      results.push(o.base);
+      continue;
+    }
+    const t = o.samples.map((rounds, i) => summarise(rounds, batches[i]!, cfg.timing.outlierMads));
+    results.push({ ...o.base, status: "measured", latency: t[0], throughput: t.slice(1) });
   }
   providers.delete("none");
   const data_: SparseInferenceData = {

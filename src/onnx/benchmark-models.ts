@@ -82,7 +82,8 @@ export function exportUnits(cfg: ModelsExportConfig): { dense: Unit<TrainingConf
 
 /** Top-1 correct of an ONNX file on the first `n` test images. */
 export async function checkAccuracy(session: ort.InferenceSession, data: Dataset, n: number): Promise<{ images: number; correct: number }> {
-  const split = { images: data.test.images, labels: data.test.labels, count: Math.min(n, data.test.count) };
+  const count = Math.min(n, data.test.count), bytesPerImage = data.test.images.length / data.test.count;
+  const split = { images: data.test.images.subarray(0, count * bytesPerImage), labels: data.test.labels.subarray(0, count), count };
   let correct = 0;
   for (const b of evalBatches(split, 64, data.mean, data.std, { height: data.height, width: data.width })) {
     const out = (await session.run({ x: new ort.Tensor("float32", b.x.subarray(0, b.size * data.channels * data.height * data.width), [b.size, data.channels, data.height, data.width]) })).logits!;

@@ -19,16 +19,18 @@ export interface RunTiming {
   trimmedMean: number;
   outliers: number;
   imagesPerSecond: number;
+  /** Median of each round's samples (rounds interleave all models, so drift shows here). */
+  roundP50s: number[];
 }
 
-const quantile = (sorted: number[], q: number) => {
+export const quantile = (sorted: number[], q: number) => {
   const pos = (sorted.length - 1) * q, lo = Math.floor(pos), hi = Math.ceil(pos);
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 };
 
-/** Summary statistics of latency samples (ms) at one batch size. */
-export function summarise(samples: number[], batch: number, outlierMads: number): RunTiming {
-  const s = [...samples].sort((a, b) => a - b);
+/** Summary statistics of latency samples (ms) at one batch size, pooled over rounds. */
+export function summarise(rounds: number[][], batch: number, outlierMads: number): RunTiming {
+  const s = rounds.flat().sort((a, b) => a - b);
   const med = quantile(s, 0.5);
   const mad = quantile([...s.map((x) => Math.abs(x - med))].sort((a, b) => a - b), 0.5);
   const kept = s.filter((x) => x <= med + outlierMads * Math.max(mad, 1e-9));
@@ -41,6 +43,7 @@ export function summarise(samples: number[], batch: number, outlierMads: number)
     trimmedMean: kept.reduce((a, b) => a + b, 0) / kept.length,
     outliers: s.length - kept.length,
     imagesPerSecond: (batch / med) * 1000,
+    roundP50s: rounds.map((r) => quantile([...r].sort((a, b) => a - b), 0.5)),
   };
 }
 
@@ -48,7 +51,7 @@ export function summarise(samples: number[], batch: number, outlierMads: number)
  * Times session.run on one input with tinybench: a warm-up budget, then at least
  * `minIterations` runs and `minTimeMs` of timed runs; every sample is kept.
  */
-export async function timeSession(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, batch: number, t: TimingSettings): Promise<RunTiming> {
+export async function timeSession(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, t: TimingSettings): Promise<number[]> {
   const bench = new Bench({ warmupTime: t.warmupMs, warmupIterations: 1, time: t.minTimeMs, iterations: t.minIterations, retainSamples: true });
   bench.add("run", async () => {
     await session.run(feeds);
@@ -58,5 +61,5 @@ export async function timeSession(session: ort.InferenceSession, feeds: Record<s
   if (r.state === "errored") throw r.error;
   const samples = "latency" in r ? r.latency.samples : undefined;
   if (!samples?.length) throw new Error(`tinybench returned no samples (task state ${r.state})`);
-  return summarise([...samples], batch, t.outlierMads);
+  return [...samples];
 }

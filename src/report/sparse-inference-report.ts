@@ -1,6 +1,6 @@
 import type { SparseInferenceConfig } from "../config/generated/sparse-inference.ts";
 import type { ManifestModel } from "../onnx/benchmark-models.ts";
-import type { RunTiming } from "../onnx/session-timing.ts";
+import { quantile, type RunTiming } from "../onnx/session-timing.ts";
 import { contextMarkdown, table, type RunContext } from "./context.ts";
 import type { Claim, Verdict } from "./fig2-claims.ts";
 import { speedupScatterSvg } from "./plots.ts";
@@ -47,18 +47,33 @@ export function speedups(d: SparseInferenceData, r: InferenceResult): { latency:
   };
 }
 
-/** The larger of a result's latency and first-batch throughput speedups: what "faster" means in the verdicts. */
-function best(s: NonNullable<ReturnType<typeof speedups>>): number {
-  return Math.max(s.latency, s.throughput[0]?.speedup ?? 0);
+const geomean = (xs: number[]) => Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length);
+
+/** One number per result: the geometric mean of its speedups over the latency batch and every throughput batch. */
+export function overallSpeedup(s: NonNullable<ReturnType<typeof speedups>>): number {
+  return geomean([s.latency, ...s.throughput.map((t) => t.speedup)]);
+}
+
+/**
+ * Run-to-run noise of this machine: the largest relative spread of the dense model's
+ * per-round medians over its batch sizes; with one round, the batch-1 (p90 - p50) / p50.
+ */
+export function timingNoise(dense: InferenceResult): number {
+  const all = [dense.latency!, ...dense.throughput!];
+  if (all[0]!.roundP50s.length < 2) return (all[0]!.p90 - all[0]!.p50) / all[0]!.p50;
+  return Math.max(...all.map((t) => {
+    const r = [...t.roundP50s].sort((a, b) => a - b);
+    return (r.at(-1)! - r[0]!) / quantile(r, 0.5);
+  }));
 }
 
 export function sparseInferenceClaims(d: SparseInferenceData): Claim[] {
   const v = d.config.verdicts;
   const measured = d.results.filter((r) => r.status === "measured");
   const dense = measured.find((r) => r.kind === "dense" && r.storage === "dense initializers");
-  const noise = dense ? (dense.latency!.p90 - dense.latency!.p50) / dense.latency!.p50 : Infinity;
+  const noise = dense ? timingNoise(dense) : Infinity;
   const noisy = noise > v.maxNoise;
-  const noiseNote = `dense batch-1 latency spread (p90-p50)/p50 = ${noise.toFixed(2)} (limit ${v.maxNoise})`;
+  const noiseNote = `the dense model's own timings varied by ${(100 * noise).toFixed(0)}% between rounds (limit ${(100 * v.maxNoise).toFixed(0)}%), as much as the effects being tested`;
   const sparsest = (kind: InferenceResult["kind"], storage: Storage = "dense initializers") =>
     measured.filter((r) => r.kind === kind && r.storage === storage).sort((a, b) => b.theoreticalSpeedup - a.theoreticalSpeedup)[0];
   const out: Claim[] = [];
@@ -72,11 +87,11 @@ export function sparseInferenceClaims(d: SparseInferenceData): Claim[] {
     out.push({
       claim: `Unstructured sparsity speeds up ONNX Runtime inference (${d.provider} EP)`,
       paper: `FLOP count: ${x2(u.theoreticalSpeedup)} for ${u.model} (${(100 * u.convWeightDensity).toFixed(0)}% of conv weights)`,
-      measured: `batch 1: ${x2(s.latency)}; ${s.throughput.map((t) => `batch ${t.batch}: ${x2(t.speedup)}`).join("; ")}`,
-      verdict: verdict(best(s) >= v.minSpeedup),
+      measured: `${x2(overallSpeedup(s))} (geometric mean of batch ${d.config.latencyBatch}: ${x2(s.latency)}; ${s.throughput.map((t) => `batch ${t.batch}: ${x2(t.speedup)}`).join("; ")})`,
+      verdict: verdict(overallSpeedup(s) >= v.minSpeedup),
       reason: noisy
         ? `timings too noisy: ${noiseNote}`
-        : best(s) >= v.minSpeedup
+        : overallSpeedup(s) >= v.minSpeedup
           ? `the sparsest unstructured model runs at least ${x2(v.minSpeedup)} faster than dense`
           : `zeros stored in dense weight tensors are multiplied like any other value: ORT's dense conv kernels do the same work, so the ${x2(u.theoreticalSpeedup)} FLOP reduction buys no time (below the ${x2(v.minSpeedup)} threshold)`,
     });
@@ -88,12 +103,12 @@ export function sparseInferenceClaims(d: SparseInferenceData): Claim[] {
   } else {
     const rows = measured.filter((r) => r.kind === "structured").map((r) => ({ r, s: speedups(d, r)! }));
     const s = speedups(d, st)!;
-    const eff = best(s) / st.theoreticalSpeedup;
+    const eff = overallSpeedup(s) / st.theoreticalSpeedup;
     out.push({
       claim: `Structured (channel) pruning's measured speedup is at least ${(100 * v.minEfficiency).toFixed(0)}% of its FLOP reduction`,
       paper: `FLOP count: ${rows.map(({ r }) => `${r.model} ${x2(r.theoreticalSpeedup)}`).join(", ")}`,
-      measured: rows.map(({ r, s }) => `${r.model}: ${x2(s.latency)} at batch 1, ${s.throughput.map((t) => `${x2(t.speedup)} at ${t.batch}`).join(", ")} (${(100 * best(s) / r.theoreticalSpeedup).toFixed(0)}% of theory)`).join("; "),
-      verdict: verdict(eff >= v.minEfficiency && best(s) >= v.minSpeedup),
+      measured: rows.map(({ r, s }) => `${r.model}: ${x2(s.latency)} at batch 1, ${s.throughput.map((t) => `${x2(t.speedup)} at ${t.batch}`).join(", ")} (overall ${x2(overallSpeedup(s))}, ${((100 * overallSpeedup(s)) / r.theoreticalSpeedup).toFixed(0)}% of theory)`).join("; "),
+      verdict: verdict(eff >= v.minEfficiency && overallSpeedup(s) >= v.minSpeedup),
       reason: noisy
         ? `timings too noisy: ${noiseNote}`
         : `the sparsest structured model (${st.model}) reaches ${(100 * eff).toFixed(0)}% of its theoretical ${x2(st.theoreticalSpeedup)}${eff >= v.minEfficiency ? "" : `; small compacted convs keep fixed per-op costs (layout reorders, BN, ReLU, residual adds, session overhead) that the FLOP count leaves out`}`,
@@ -113,18 +128,20 @@ export function sparseInferenceClaims(d: SparseInferenceData): Claim[] {
   } else {
     const pairs = sparseInit.map((r) => {
       const same = measured.find((x) => x.model === r.model && x.storage === "dense initializers")!;
-      return { r, lat: same.latency!.p50 / r.latency!.p50, thr: r.throughput![0]!.imagesPerSecond / same.throughput![0]!.imagesPerSecond, smaller: same.bytes / r.bytes };
+      const per = [same.latency!.p50 / r.latency!.p50, ...r.throughput!.map((t, i) => t.imagesPerSecond / same.throughput![i]!.imagesPerSecond)];
+      return { r, per, overall: geomean(per), smaller: same.bytes / r.bytes };
     });
-    const top = Math.max(...pairs.map((p) => Math.max(p.lat, p.thr)));
+    // The sparsest model has the most to gain, so it decides.
+    const top = [...pairs].sort((a, b) => b.r.theoreticalSpeedup - a.r.theoreticalSpeedup)[0]!;
     out.push({
       claim: "ONNX sparse initializers make unstructured models faster on ONNX Runtime",
       paper: "-",
-      measured: pairs.map((p) => `${p.r.model}: ${x2(p.lat)} at batch 1, ${x2(p.thr)} at batch ${p.r.throughput![0]!.batch}, file ${x2(p.smaller)} smaller`).join("; "),
-      verdict: verdict(top >= v.minSpeedup),
+      measured: pairs.map((p) => `${p.r.model}: ${x2(p.overall)} (${p.per.map(x2).join(" / ")} at batch ${[d.config.latencyBatch, ...d.config.throughputBatches].join(" / ")}), file ${x2(p.smaller)} smaller`).join("; "),
+      verdict: verdict(top.overall >= v.minSpeedup),
       reason: noisy
         ? `timings too noisy: ${noiseNote}`
-        : top >= v.minSpeedup
-          ? "the sparse-initializer files run faster than the same weights stored densely"
+        : top.overall >= v.minSpeedup
+          ? `${top.r.model} stored with sparse initializers runs ${x2(top.overall)} as fast as the same weights stored densely`
           : "the files are smaller, but ONNX Runtime converts sparse initializers to dense tensors when it builds the graph (SparseTensorProtoToDenseTensorProto in onnxruntime/core/graph/graph.cc), so the same dense kernels run",
     });
   }

@@ -21,8 +21,8 @@ function result(model: string, kind: InferenceResult["kind"], theory: number, ms
     check: { images: 10, correct: 9, expected: 9 },
     bytes: 1000,
     status: "measured",
-    latency: summarise(lat, 1, 5),
-    throughput: [64, 128].map((b) => summarise(lat.map((x) => (x * b) / 8), b, 5)),
+    latency: summarise([lat], 1, 5),
+    throughput: [64, 128].map((b) => summarise([lat.map((x) => (x * b) / 8)], b, 5)),
   };
 }
 
@@ -50,4 +50,14 @@ test("timings whose dense spread exceeds the noise limit give INCONCLUSIVE, not 
   const claims = sparseInferenceClaims(data([result("dense", "dense", 1, 1, { spread: 10 }), result("u10", "unstructured", 6, 1), result("s50", "structured", 2, 0.5)]));
   expect(claims[0]!.verdict).toBe("INCONCLUSIVE");
   expect(claims[1]!.verdict).toBe("INCONCLUSIVE");
+});
+
+test("with several rounds, noise is the drift of the dense model's round medians: a 30% drift makes every timing verdict INCONCLUSIVE", () => {
+  const dense = result("dense", "dense", 1, 1);
+  const drift = (t: NonNullable<InferenceResult["latency"]>) => summarise([[t.p50, t.p50, t.p50], [1.3 * t.p50, 1.3 * t.p50, 1.3 * t.p50]], t.batch, 5);
+  const drifting = { ...dense, latency: drift(dense.latency!), throughput: dense.throughput!.map(drift) };
+  const claims = sparseInferenceClaims(data([drifting, result("u10", "unstructured", 6, 0.5), result("s50", "structured", 2, 0.5)]));
+  expect(claims[0]!.verdict).toBe("INCONCLUSIVE");
+  expect(claims[1]!.verdict).toBe("INCONCLUSIVE");
+  expect(claims[0]!.reason).toContain("26%"); // (1.3 - 1) / median 1.15
 });

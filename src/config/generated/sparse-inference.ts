@@ -22,21 +22,25 @@ export interface SparseInferenceConfig {
   throughputBatches: number[];
   timing: {
     /**
-     * Untimed runs before measuring, per model and batch size.
+     * Untimed runs before measuring, per model, batch size and round.
      */
     warmupMs: number;
     /**
-     * Minimum timed duration per model and batch size.
+     * Minimum timed duration per model, batch size and round.
      */
     minTimeMs: number;
     /**
-     * Minimum timed runs per model and batch size.
+     * Minimum timed runs per model, batch size and round.
      */
     minIterations: number;
     /**
      * Samples further than this many median absolute deviations above the median are dropped from the mean (percentiles use all samples).
      */
     outlierMads: number;
+    /**
+     * Rounds over all models (round-robin), each timing every model and batch size: slow drift of the machine then hits every model alike, and the spread of the dense model's per-round medians measures the run-to-run noise.
+     */
+    rounds: number;
   };
   /**
    * Also time each unstructured model stored with ONNX sparse initializers (values + indices), to see whether ORT exploits them.
@@ -44,7 +48,7 @@ export interface SparseInferenceConfig {
   sparseInitializers: boolean;
   verdicts: {
     /**
-     * A measured speedup counts as real above this (batch-1 latency or throughput, vs the dense model).
+     * A measured speedup (geometric mean over the latency batch and the throughput batches, vs the dense model) counts as real at or above this.
      */
     minSpeedup: number;
     /**
@@ -52,7 +56,7 @@ export interface SparseInferenceConfig {
      */
     minEfficiency: number;
     /**
-     * If the dense model's (p90 - p50) / p50 exceeds this, timings are too noisy for a verdict (INCONCLUSIVE).
+     * Noise = largest relative spread (max - min) / median of the dense model's per-round median run times over the batch sizes (with one round: (p90 - p50) / p50 at batch 1). Above this, speedups of the size the verdicts test cannot be told from noise, and every timing verdict is INCONCLUSIVE.
      */
     maxNoise: number;
   };
