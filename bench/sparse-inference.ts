@@ -15,6 +15,7 @@ import type { SparseInferenceConfig } from "../src/config/generated/sparse-infer
 import { ConfigError } from "../src/config/load.ts";
 import { loadPresetConfig } from "../src/config/presets.ts";
 import { addRunnerOptions, baseCommand, notice, runMain, runnerConfig, type RunnerFlags } from "../src/cli/common.ts";
+import { profileSession } from "../src/engine/onnx/profile.ts";
 import { createSession, type ProviderChoice } from "../src/engine/onnx/providers.ts";
 import { checkAccuracy, exportBenchmarkModels, exportUnits, readManifest, type Manifest, type ManifestModel } from "../src/onnx/benchmark-models.ts";
 import { summarise, timeSession } from "../src/onnx/session-timing.ts";
@@ -152,6 +153,16 @@ await runMain(async () => {
     results.push({ ...o.base, status: "measured", latency: t[0], throughput: t.slice(1) });
   }
   providers.delete("none");
+  // Per-op kernel time of the dense and the sparsest structured model: where the structured speedup falls short.
+  const profiles: SparseInferenceData["profiles"] = [];
+  const sparsestStructured = manifest.models.filter((m) => m.kind === "structured").sort((a, b) => a.macs.remaining - b.macs.remaining)[0];
+  if (cfg.profileRuns > 0 && sparsestStructured) {
+    const batch = Math.max(...batches);
+    for (const m of [manifest.models.find((x) => x.kind === "dense")!, sparsestStructured]) {
+      notice(`profile: ${m.name} at batch ${batch}, ${cfg.profileRuns} runs (CPU EP)`);
+      profiles.push({ model: m.name, batch, profile: await profileSession(new Uint8Array(readFileSync(join(modelsDir, m.file))), { x: randomInput(manifest.inputShape, batch) }, { threads, steps: cfg.profileRuns }) });
+    }
+  }
   const data_: SparseInferenceData = {
     context,
     preset: opts.preset,
@@ -160,6 +171,7 @@ await runMain(async () => {
     config: cfg,
     model: { arch: manifest.arch, width: manifest.width, inputShape: manifest.inputShape, dataset: `${manifest.dataset.name} (${manifest.dataset.source})`, manifest: join(modelsDir, "manifest.json") },
     results,
+    profiles,
   };
   const { markdown, svg } = await renderSparseInference(data_);
   writeFileAtomic(join(opts.reportDir, "sparse-inference.json"), JSON.stringify(data_, null, 2) + "\n");

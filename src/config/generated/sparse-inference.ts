@@ -60,4 +60,8 @@ export interface SparseInferenceConfig {
      */
     maxNoise: number;
   };
+  /**
+   * Runs of the dense and the sparsest structured model under ORT's profiler (CPU EP, largest throughput batch) for the per-op time table that explains the structured speedup (0 = skip).
+   */
+  profileRuns: number;
 }

@@ -31,17 +31,8 @@ export interface StepProfile {
  * type: the per-op cost table of the training benchmark.
  */
 export async function profileTrainStep(spec: ModelSpec, o: { batch: number; threads: number; steps: number; topNodes?: number; blockedConv?: boolean }): Promise<StepProfile> {
-  const prefix = `ort-profile-${process.pid}-${Date.now()}`;
   const masked = prunableLayers(spec).map((l) => l.name);
   const model = buildGraph("train-step", { spec, maskedParams: masked, bn: { eps: 1e-5, momentum: 0.1 }, sgd: { momentum: 0.9, weightDecay: 1e-4 }, nchwcBlock: o.blockedConv === false ? 0 : await nchwcBlockSize() });
-  const session = await ort.InferenceSession.create(model, {
-    executionProviders: ["cpu"],
-    intraOpNumThreads: o.threads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: "all",
-    enableProfiling: true,
-    profileFilePrefix: join(tmpdir(), prefix),
-  });
   const st = freshState(spec, 1);
   const [c, h, w] = spec.inputShape;
   const n = o.batch;
@@ -56,6 +47,23 @@ export async function profileTrainStep(spec: ModelSpec, o: { batch: number; thre
     if (masked.includes(p.name)) feeds[io.mask(p.name)] = new ort.Tensor("float32", new Float32Array(st.params[p.name]!.length).fill(1), p.shape);
   }
   for (const b of spec.buffers) feeds[io.buffer(b.name)] = new ort.Tensor("float32", st.buffers[b.name]!, b.shape);
+  return profileSession(model, feeds, o);
+}
+
+/**
+ * Runs a model `steps` times (plus one warm-up) under ORT's profiler on the CPU EP and
+ * sums kernel time per op type and per node.
+ */
+export async function profileSession(model: Uint8Array, feeds: Record<string, ort.Tensor>, o: { threads: number; steps: number; topNodes?: number }): Promise<StepProfile> {
+  const prefix = `ort-profile-${process.pid}-${Date.now()}`;
+  const session = await ort.InferenceSession.create(model, {
+    executionProviders: ["cpu"],
+    intraOpNumThreads: o.threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: "all",
+    enableProfiling: true,
+    profileFilePrefix: join(tmpdir(), prefix),
+  });
   await session.run(feeds); // warm-up, also profiled; excluded below by counting steps + 1
   const t0 = performance.now();
   for (let i = 0; i < o.steps; i++) await session.run(feeds);
