@@ -56,7 +56,7 @@ export interface SparseInferenceConfig {
      */
     minEfficiency: number;
     /**
-     * Noise = largest relative spread (max - min) / median of the dense model's per-round median run times over the batch sizes (with one round: (p90 - p50) / p50 at batch 1). Above this, speedups of the size the verdicts test cannot be told from noise, and every timing verdict is INCONCLUSIVE.
+     * Noise n = largest relative spread (max - min) / median of the dense model's per-round median run times over the batch sizes (with one round: (p90 - p50) / p50 at batch 1). A measured speedup x is taken to lie in [x / (1 + n), x * (1 + n)] and a claim is decided only when that whole interval is on one side of its threshold; above maxNoise every timing verdict is INCONCLUSIVE.
      */
     maxNoise: number;
   };
