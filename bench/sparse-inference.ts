@@ -18,7 +18,7 @@ import { addRunnerOptions, baseCommand, notice, runMain, runnerConfig, type Runn
 import { profileSession } from "../src/engine/onnx/profile.ts";
 import { createSession, type ProviderChoice } from "../src/engine/onnx/providers.ts";
 import { checkAccuracy, exportBenchmarkModels, exportUnits, readManifest, type Manifest, type ManifestModel } from "../src/onnx/benchmark-models.ts";
-import { summarise, timeSession } from "../src/onnx/session-timing.ts";
+import { quantile, summarise, timeSession } from "../src/onnx/session-timing.ts";
 import { Presets, SingleBar } from "cli-progress";
 import { withSparseInitializers } from "../src/onnx/sparse-initializers.ts";
 import { runContext } from "../src/report/context.ts";
@@ -101,8 +101,8 @@ await runMain(async () => {
       await runUnits([dense, ...pruned], runner, { dryRun: true, reportDir: opts.reportDir });
     }
     const n = (manifest?.models.length ?? 1 + exportCfg.unstructuredDensities.length + exportCfg.structuredDensities.length) + (cfg.sparseInitializers ? exportCfg.unstructuredDensities.length : 0);
-    const perModel = (1 + cfg.throughputBatches.length) * (cfg.timing.warmupMs + cfg.timing.minTimeMs);
-    notice(`plan: ${n} model files x ${1 + cfg.throughputBatches.length} batch sizes, about ${Math.ceil((n * perModel) / 60_000)} min of timing at the minimum run time, provider ${cfg.provider}, ${threads} threads`);
+    const chunks = cfg.timing.rounds * (1 + cfg.throughputBatches.length) * (2 * n - 1);
+    notice(`plan: ${n} model files x ${1 + cfg.throughputBatches.length} batch sizes x ${cfg.timing.rounds} rounds, the dense model timed between every two: ${chunks} timed chunks, at least ${Math.ceil((chunks * (cfg.timing.warmupMs + cfg.timing.minTimeMs)) / 60_000)} min, provider ${cfg.provider}, ${threads} threads`);
     return;
   }
   if (!manifest) {
@@ -126,16 +126,36 @@ await runMain(async () => {
   }
   const inputs = batches.map((b) => ({ x: randomInput(manifest!.inputShape, b) }));
   const live = opened.filter((o) => o.session);
-  const total = cfg.timing.rounds * live.length * batches.length;
-  const bar = new SingleBar({ format: "timing |{bar}| {value}/{total} | ETA {eta_formatted} | {text}", hideCursor: true, etaBuffer: 20, stream: process.stderr }, Presets.shades_classic);
+  const reference = live.find((o) => o.base.kind === "dense" && o.base.storage === "dense initializers");
+  const others = live.filter((o) => o !== reference);
+  const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
+  // Per model and batch size, one speedup per round; and the same estimator applied to the dense model against itself.
+  const paired = new Map(others.map((o) => [o, batches.map(() => [] as number[])]));
+  const denseVsDense: number[] = [];
+  const total = cfg.timing.rounds * batches.length * (reference ? 2 * others.length + 1 : others.length);
+  const bar = new SingleBar({ format: "timing |{bar}| {value}/{total} | ETA {eta_formatted} | {text}", hideCursor: true, etaBuffer: 30, stream: process.stderr }, Presets.shades_classic);
   bar.start(total, 0, { text: "" });
-  // Round-robin over models: a slow phase of the machine lands on every model alike.
+  const time = async (o: Opened, i: number, round: number) => {
+    bar.increment(0, { text: `round ${round + 1}/${cfg.timing.rounds}: ${o.base.model}${o.base.storage === "sparse initializers" ? " (sparse init)" : ""} batch ${batches[i]} on ${o.provider}` });
+    const s = await timeSession(o.session!, inputs[i]!, cfg.timing);
+    o.samples[i]!.push(s);
+    bar.increment(1);
+    return median(s);
+  };
+  // The dense model is timed between every two models, and each model's speedup is taken against the mean of the
+  // dense timings just before and after it: drift of the machine over seconds or minutes then cancels out.
   for (let round = 0; round < cfg.timing.rounds; round++) {
-    for (const o of live) {
-      for (let i = 0; i < batches.length; i++) {
-        bar.increment(0, { text: `round ${round + 1}/${cfg.timing.rounds}: ${o.base.model} (${o.base.storage === "sparse initializers" ? "sparse init" : "dense init"}) batch ${batches[i]} on ${o.provider}` });
-        o.samples[i]!.push(await timeSession(o.session!, inputs[i]!, cfg.timing));
-        bar.increment(1);
+    for (let i = 0; i < batches.length; i++) {
+      let before = reference ? await time(reference, i, round) : NaN;
+      let previous = NaN;
+      for (const o of others) {
+        const t = await time(o, i, round);
+        if (!reference) continue;
+        const after = await time(reference, i, round);
+        paired.get(o)![i]!.push((before + after) / 2 / t);
+        if (!Number.isNaN(previous)) denseVsDense.push((previous + after) / 2 / before);
+        previous = before;
+        before = after;
       }
     }
   }
@@ -150,7 +170,8 @@ await runMain(async () => {
       continue;
     }
     const t = o.samples.map((rounds, i) => summarise(rounds, batches[i]!, cfg.timing.outlierMads));
-    results.push({ ...o.base, status: "measured", latency: t[0], throughput: t.slice(1) });
+    const p = paired.get(o);
+    results.push({ ...o.base, status: "measured", latency: t[0], throughput: t.slice(1), ...(p && reference ? { pairedSpeedup: p.map((r, i) => ({ batch: batches[i]!, perRound: r, median: median(r) })) } : {}) });
   }
   providers.delete("none");
   // Per-op kernel time of the dense and the sparsest structured model: where the structured speedup falls short.
@@ -172,6 +193,7 @@ await runMain(async () => {
     model: { arch: manifest.arch, width: manifest.width, inputShape: manifest.inputShape, dataset: `${manifest.dataset.name} (${manifest.dataset.source})`, manifest: join(modelsDir, "manifest.json") },
     results,
     profiles,
+    denseVsDense,
   };
   const { markdown, svg } = await renderSparseInference(data_);
   writeFileAtomic(join(opts.reportDir, "sparse-inference.json"), JSON.stringify(data_, null, 2) + "\n");

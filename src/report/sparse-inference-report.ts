@@ -24,6 +24,11 @@ export interface InferenceResult {
   reason?: string;
   latency?: RunTiming;
   throughput?: RunTiming[];
+  /**
+   * Speedup over the dense model per batch size (latency batch first), each round's taken against the mean of the
+   * dense timings just before and after this model's: robust to the machine's drift. Absent for the dense model.
+   */
+  pairedSpeedup?: { batch: number; perRound: number[]; median: number }[];
 }
 
 export interface SparseInferenceData {
@@ -36,14 +41,21 @@ export interface SparseInferenceData {
   results: InferenceResult[];
   /** ORT profiles (CPU EP) of the dense and the sparsest structured model at one batch size. */
   profiles: { model: string; batch: number; profile: StepProfile }[];
+  /** The paired estimator applied to the dense model against itself (mean of the dense timings around one / that one): its spread is the noise. */
+  denseVsDense?: number[];
 }
 
 const x2 = (v: number) => `${v.toFixed(2)}x`;
 
-/** Speedups of a result over the dense model (same storage): batch-1 latency and each throughput batch. */
+/**
+ * Speedups of a result over the dense model: batch-1 latency and each throughput batch;
+ * the paired per-round estimates where the benchmark made them, else ratios of medians.
+ */
 export function speedups(d: SparseInferenceData, r: InferenceResult): { latency: number; throughput: { batch: number; speedup: number }[] } | null {
   const dense = d.results.find((x) => x.kind === "dense" && x.storage === "dense initializers" && x.status === "measured");
   if (!dense || r.status !== "measured") return null;
+  if (r === dense) return { latency: 1, throughput: r.throughput!.map((t) => ({ batch: t.batch, speedup: 1 })) };
+  if (r.pairedSpeedup) return { latency: r.pairedSpeedup[0]!.median, throughput: r.pairedSpeedup.slice(1).map((p) => ({ batch: p.batch, speedup: p.median })) };
   return {
     latency: dense.latency!.p50 / r.latency!.p50,
     throughput: r.throughput!.map((t) => ({ batch: t.batch, speedup: t.imagesPerSecond / dense.throughput!.find((b) => b.batch === t.batch)!.imagesPerSecond })),
@@ -58,10 +70,13 @@ export function overallSpeedup(s: NonNullable<ReturnType<typeof speedups>>): num
 }
 
 /**
- * Run-to-run noise of this machine: the largest relative spread of the dense model's
- * per-round medians over its batch sizes; with one round, the batch-1 (p90 - p50) / p50.
+ * Timing noise: with paired timings, the 90th percentile of |e - 1| over the paired
+ * estimator applied to the dense model against itself (e = 1 if timing were exact);
+ * without them, the dense model's largest relative spread of per-chunk medians, or with
+ * a single chunk its batch-1 (p90 - p50) / p50.
  */
-export function timingNoise(dense: InferenceResult): number {
+export function timingNoise(d: SparseInferenceData, dense: InferenceResult): number {
+  if (d.denseVsDense && d.denseVsDense.length >= 3) return quantile(d.denseVsDense.map((e) => Math.abs(e - 1)).sort((a, b) => a - b), 0.9);
   const all = [dense.latency!, ...dense.throughput!];
   if (all[0]!.roundP50s.length < 2) return (all[0]!.p90 - all[0]!.p50) / all[0]!.p50;
   return Math.max(...all.map((t) => {
@@ -86,12 +101,12 @@ export function sparseInferenceClaims(d: SparseInferenceData): Claim[] {
   const v = d.config.verdicts;
   const measured = d.results.filter((r) => r.status === "measured");
   const dense = measured.find((r) => r.kind === "dense" && r.storage === "dense initializers");
-  const noise = dense ? timingNoise(dense) : Infinity;
+  const noise = dense ? timingNoise(d, dense) : Infinity;
   const noisy = noise > v.maxNoise;
   const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
   const noiseNote = noisy
-    ? `timings too noisy: the dense model's own timings varied by ${pct(noise)} between rounds (limit ${pct(v.maxNoise)})`
-    : `within the ${pct(noise)} run-to-run noise the measurement cannot tell`;
+    ? `timings too noisy: timing the dense model against itself is off by up to ${pct(noise)} (limit ${pct(v.maxNoise)})`
+    : `within the ${pct(noise)} timing noise the measurement cannot tell`;
   const sparsest = (kind: InferenceResult["kind"], storage: Storage = "dense initializers") =>
     measured.filter((r) => r.kind === kind && r.storage === storage).sort((a, b) => b.theoreticalSpeedup - a.theoreticalSpeedup)[0];
   const judge = (x: number, pass: (v: number) => boolean): Verdict => (noisy ? "INCONCLUSIVE" : decide(x, noise, pass));
@@ -150,7 +165,9 @@ export function sparseInferenceClaims(d: SparseInferenceData): Claim[] {
   } else {
     const pairs = sparseInit.map((r) => {
       const same = measured.find((x) => x.model === r.model && x.storage === "dense initializers")!;
-      const per = [same.latency!.p50 / r.latency!.p50, ...r.throughput!.map((t, i) => t.imagesPerSecond / same.throughput![i]!.imagesPerSecond)];
+      // Both files' speedups over the dense model, divided: the sparse file's speed relative to the same weights stored densely.
+      const a = speedups(d, r)!, b = speedups(d, same)!;
+      const per = [a.latency / b.latency, ...a.throughput.map((t, i) => t.speedup / b.throughput[i]!.speedup)];
       return { r, per, overall: geomean(per), smaller: same.bytes / r.bytes };
     });
     // The sparsest model has the most to gain, so it decides.
@@ -211,7 +228,7 @@ export async function renderSparseInference(d: SparseInferenceData): Promise<{ m
     "",
     "## Measurements",
     "",
-    `Timing: tinybench, in ${d.config.timing.rounds} round(s) that each visit every model (round-robin, so slow phases of the machine hit all models alike); per round, model and batch size ${d.config.timing.warmupMs} ms of warm-up, then at least ${d.config.timing.minIterations} runs and ${d.config.timing.minTimeMs} ms. Percentiles use every sample; throughput = batch / median run time; the speedup that verdicts use is the geometric mean over the batch sizes. Run-to-run noise (the dense model's largest spread of round medians): ${dense ? `${(100 * timingNoise(dense)).toFixed(1)}%` : "n/a"}. Before timing, every session classified the first test images and had to get the count the export recorded. Theoretical speedup = dense conv+fc MACs / MACs of the non-zero weights that remain.`,
+    `Timing: tinybench chunks of ${d.config.timing.warmupMs} ms warm-up, then at least ${d.config.timing.minIterations} runs and ${d.config.timing.minTimeMs} ms, in ${d.config.timing.rounds} round(s); in each round and batch size the dense model is timed between every two models, and a model's speedup is the mean of the dense chunk medians just before and after it divided by its own chunk median (machine drift cancels); the median over rounds is reported, and verdicts use the geometric mean over batch sizes. Noise: the same estimator applied to the dense model against itself, 90th percentile of its deviation from 1: ${dense ? `${(100 * timingNoise(d, dense)).toFixed(1)}%` : "n/a"}${d.denseVsDense?.length ? ` (${d.denseVsDense.length} estimates)` : ""}. Latency percentiles and img/s pool every sample of a model; throughput = batch / median run time. Before timing, every session classified the first test images and had to get the count the export recorded. Theoretical speedup = dense conv+fc MACs / MACs of the non-zero weights that remain.`,
     "",
     table(["model", "kind", "weights stored", "conv weights kept", "theoretical speedup", `latency batch ${d.config.latencyBatch} p50 / p90 / p99 (ms)`, `img/s at batch ${tb}`, `measured speedup (batch ${d.config.latencyBatch} / ${tb})`, "check images correct", "test accuracy"], rows),
     "",

@@ -3,7 +3,7 @@ import { validateConfig } from "../../src/config/load.ts";
 import type { SparseInferenceConfig } from "../../src/config/generated/sparse-inference.ts";
 import { summarise } from "../../src/onnx/session-timing.ts";
 import { runContext } from "../../src/report/context.ts";
-import { sparseInferenceClaims, type InferenceResult, type SparseInferenceData, type Storage } from "../../src/report/sparse-inference-report.ts";
+import { sparseInferenceClaims, timingNoise, type InferenceResult, type SparseInferenceData, type Storage } from "../../src/report/sparse-inference-report.ts";
 
 const cfg = validateConfig<SparseInferenceConfig>("sparse-inference", {});
 
@@ -64,4 +64,16 @@ test("with several rounds, noise is the drift of the dense model's round medians
   expect(unsure[1]!.verdict).toBe("REPRODUCED");
   const slower = sparseInferenceClaims(data([drifting, result("u10", "unstructured", 6, 1.4)]));
   expect(slower[0]!.verdict).toBe("NOT REPRODUCED");
+});
+
+test("paired timings: speedups come from the per-round paired estimates and noise from the dense model timed against itself", () => {
+  const dense = result("dense", "dense", 1, 1, { spread: 10 }); // its own percentiles are wide, but pairing makes that irrelevant
+  const u = { ...result("u10", "unstructured", 6, 1), pairedSpeedup: [1, 64, 128].map((batch) => ({ batch, perRound: [1.01, 0.99, 1.0], median: 1.0 })) };
+  const s = { ...result("s50", "structured", 2, 1), pairedSpeedup: [1, 64, 128].map((batch) => ({ batch, perRound: [1.6, 1.7, 1.65], median: 1.65 })) };
+  const d = { ...data([dense, u, s]), denseVsDense: [1.01, 0.99, 1.02, 0.98, 1.0, 1.03] };
+  expect(timingNoise(d, dense)).toBeCloseTo(0.025, 6); // 90th percentile of 0, .01, .01, .02, .02, .03
+  const claims = sparseInferenceClaims(d);
+  expect(claims[0]!.verdict).toBe("NOT REPRODUCED"); // 1.00x, at most 1.025x
+  expect(claims[1]!.verdict).toBe("REPRODUCED"); // 1.65x of 2x = 82%, at least 80%
+  expect(claims[1]!.measured).toContain("overall 1.65x");
 });

@@ -22,23 +22,23 @@ export interface SparseInferenceConfig {
   throughputBatches: number[];
   timing: {
     /**
-     * Untimed runs before measuring, per model, batch size and round.
+     * Untimed runs before each chunk.
      */
     warmupMs: number;
     /**
-     * Minimum timed duration per model, batch size and round.
+     * Minimum timed duration of one chunk (one model, batch size and round).
      */
     minTimeMs: number;
     /**
-     * Minimum timed runs per model, batch size and round.
+     * Minimum timed runs of one chunk.
      */
     minIterations: number;
     /**
-     * Samples further than this many median absolute deviations above the median are dropped from the mean (percentiles use all samples).
+     * Samples further than this many median absolute deviations above the median are dropped from the trimmed mean (percentiles and medians use all samples).
      */
     outlierMads: number;
     /**
-     * Rounds over all models (round-robin), each timing every model and batch size: slow drift of the machine then hits every model alike, and the spread of the dense model's per-round medians measures the run-to-run noise.
+     * Rounds; in each, every model is timed once per batch size with the dense model timed between every two models, so each round gives one drift-cancelling speedup estimate per model and batch size (the median over rounds is reported).
      */
     rounds: number;
   };
@@ -56,7 +56,7 @@ export interface SparseInferenceConfig {
      */
     minEfficiency: number;
     /**
-     * Noise n = largest relative spread (max - min) / median of the dense model's per-round median run times over the batch sizes (with one round: (p90 - p50) / p50 at batch 1). A measured speedup x is taken to lie in [x / (1 + n), x * (1 + n)] and a claim is decided only when that whole interval is on one side of its threshold; above maxNoise every timing verdict is INCONCLUSIVE.
+     * Noise n = 90th percentile of |e - 1| where e is the paired speedup estimator applied to the dense model against itself (without paired timings: the spread of the dense model's chunk medians). A measured speedup x is taken to lie in [x / (1 + n), x * (1 + n)] and a claim is decided only when that whole interval is on one side of its threshold; above maxNoise every timing verdict is INCONCLUSIVE.
      */
     maxNoise: number;
   };
