@@ -168,7 +168,7 @@ export function sparseInferenceClaims(d: SparseInferenceData): Claim[] {
       // Both files' speedups over the dense model, divided: the sparse file's speed relative to the same weights stored densely.
       const a = speedups(d, r)!, b = speedups(d, same)!;
       const per = [a.latency / b.latency, ...a.throughput.map((t, i) => t.speedup / b.throughput[i]!.speedup)];
-      return { r, per, overall: geomean(per), smaller: same.bytes / r.bytes };
+      return { r, per, overall: geomean(per), size: r.bytes / same.bytes };
     });
     // The sparsest model has the most to gain, so it decides.
     const top = [...pairs].sort((a, b) => b.r.theoreticalSpeedup - a.r.theoreticalSpeedup)[0]!;
@@ -176,7 +176,7 @@ export function sparseInferenceClaims(d: SparseInferenceData): Claim[] {
     out.push({
       claim: sparseClaim,
       paper: "-",
-      measured: pairs.map((p) => `${p.r.model}: ${x2(p.overall)} (${p.per.map(x2).join(" / ")} at batch ${[d.config.latencyBatch, ...d.config.throughputBatches].join(" / ")}), file ${x2(p.smaller)} smaller`).join("; ") + `; noise ${pct(noise)}`,
+      measured: pairs.map((p) => `${p.r.model}: ${x2(p.overall)} (${p.per.map(x2).join(" / ")} at batch ${[d.config.latencyBatch, ...d.config.throughputBatches].join(" / ")}), file ${x2(p.size)} the size of the dense-stored one`).join("; ") + `; noise ${pct(noise)}`,
       verdict,
       reason:
         verdict === "REPRODUCED"
