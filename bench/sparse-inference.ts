@@ -15,7 +15,9 @@ import type { SparseInferenceConfig } from "../src/config/generated/sparse-infer
 import { ConfigError } from "../src/config/load.ts";
 import { loadPresetConfig } from "../src/config/presets.ts";
 import { addRunnerOptions, baseCommand, notice, runMain, runnerConfig, type RunnerFlags } from "../src/cli/common.ts";
+import { nchwcBlockSize } from "../src/engine/onnx/ops/nchwc.ts";
 import { profileSession } from "../src/engine/onnx/profile.ts";
+import { paddedMacs } from "../src/onnx/flops.ts";
 import { createSession, type ProviderChoice } from "../src/engine/onnx/providers.ts";
 import { checkAccuracy, exportBenchmarkModels, exportUnits, readManifest, type Manifest, type ManifestModel } from "../src/onnx/benchmark-models.ts";
 import { quantile, summarise, timeSession } from "../src/onnx/session-timing.ts";
@@ -52,7 +54,7 @@ async function open(
   m: ManifestModel,
   storage: Storage,
   bytes: Uint8Array,
-  ctx: { data: Dataset; threads: number; provider: ProviderChoice; batches: number },
+  ctx: { data: Dataset; threads: number; provider: ProviderChoice; batches: number; paddedSpeedup?: (m: ManifestModel) => number },
 ): Promise<Opened> {
   const base: InferenceResult = {
     model: m.name,
@@ -61,6 +63,7 @@ async function open(
     nominalDensity: m.nominalDensity,
     convWeightDensity: m.convWeightDensity,
     theoreticalSpeedup: m.macs.dense / m.macs.remaining,
+    ...(ctx.paddedSpeedup ? { paddedSpeedup: ctx.paddedSpeedup(m) } : {}),
     testAccuracy: m.testAccuracy,
     check: null,
     bytes: bytes.length,
@@ -112,7 +115,11 @@ await runMain(async () => {
   const data = await loadData(manifest.training, notice);
   const context = runContext();
   const batches = [cfg.latencyBatch, ...cfg.throughputBatches];
-  const ctx = { data, threads, provider: cfg.provider as ProviderChoice, batches: batches.length };
+  // What ORT's CPU EP really computes: channels padded to its NCHWc block (the manifest of an older export has no layer sizes).
+  const nchwcBlock = await nchwcBlockSize();
+  const denseModel = manifest.models.find((m) => m.kind === "dense");
+  const paddedSpeedup = denseModel?.macLayers && nchwcBlock > 1 ? (m: ManifestModel) => paddedMacs(denseModel.macLayers, nchwcBlock) / paddedMacs(m.macLayers, nchwcBlock) : undefined;
+  const ctx = { data, threads, provider: cfg.provider as ProviderChoice, batches: batches.length, paddedSpeedup };
   const opened: Opened[] = [];
   for (const m of manifest.models) {
     let bytes: Uint8Array;
@@ -189,6 +196,7 @@ await runMain(async () => {
     preset: opts.preset,
     provider: [...providers].join("+") || "none",
     threads,
+    nchwcBlock,
     config: cfg,
     model: { arch: manifest.arch, width: manifest.width, inputShape: manifest.inputShape, dataset: `${manifest.dataset.name} (${manifest.dataset.source})`, manifest: join(modelsDir, "manifest.json") },
     results,

@@ -21,7 +21,7 @@ import { writeFileAtomic } from "../util/atomic-write.ts";
 import type { RunContext } from "../report/context.ts";
 import { compactModel } from "./compact.ts";
 import { checkCompaction, exportChecked } from "./export.ts";
-import { countMacs } from "./flops.ts";
+import { countMacs, macLayers, type MacLayer } from "./flops.ts";
 
 export type ModelKind = "dense" | "unstructured" | "structured";
 
@@ -36,6 +36,8 @@ export interface ManifestModel {
   convWeightDensity: number;
   /** Conv+fc multiply-accumulates per image: the dense model's, and those of non-zero weights in this file. */
   macs: { dense: number; remaining: number };
+  /** Conv/fc layer sizes of the file, to count the work a runtime does with its own padding (flops.ts paddedMacs). */
+  macLayers: MacLayer[];
   parameters: number;
   removedConvChannels: number;
   foldedChannels: number;
@@ -173,6 +175,7 @@ export async function exportBenchmarkModels(
       nominalDensity: isDense ? 1 : pc.density,
       convWeightDensity: nonZero(effective, convs) / denseConv,
       macs: { dense: countMacs(spec).dense, remaining: countMacs(fileSpec, masks).remaining },
+      macLayers: macLayers(fileSpec),
       parameters: fileSpec.params.reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0),
       removedConvChannels: removed,
       foldedChannels: folded,

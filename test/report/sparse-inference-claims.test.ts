@@ -26,7 +26,7 @@ function result(model: string, kind: InferenceResult["kind"], theory: number, ms
   };
 }
 
-const data = (results: InferenceResult[]): SparseInferenceData => ({ context: runContext(), preset: "test", provider: "cpu", threads: 2, config: cfg, model: { arch: "a", width: 16, inputShape: [1, 28, 28], dataset: "d", manifest: "m" }, results, profiles: [] });
+const data = (results: InferenceResult[]): SparseInferenceData => ({ context: runContext(), preset: "test", provider: "cpu", threads: 2, nchwcBlock: 16, config: cfg, model: { arch: "a", width: 16, inputShape: [1, 28, 28], dataset: "d", manifest: "m" }, results, profiles: [] });
 
 test("verdicts follow the measured speedups: zeros that cost the same time are NOT REPRODUCED, a compacted model at 80% of its FLOP speedup is REPRODUCED", () => {
   const claims = sparseInferenceClaims(data([
