@@ -26,6 +26,14 @@ export interface TfjsTrainerOptions extends TrainerOptions {
  * makes it the reference the engine-parity tests compare against. Runs NHWC
  * internally (tfjs's best-tested layout); state stays in the harness's NCHW/OIHW.
  */
+/** x[:, ::s, ::s, :] (NHWC) as reshape + slice: both have tfjs gradients, unlike strided slices. */
+function subsample(x: tf.Tensor4D, s: number): tf.Tensor4D {
+  if (s === 1) return x;
+  const [n, h, w, c] = x.shape;
+  const six = tf.reshape(x, [n, h / s, s, w / s, s, c]);
+  return tf.reshape(tf.slice(six, [0, 0, 0, 0, 0, 0], [n, h / s, 1, w / s, 1, c]), [n, h / s, w / s, c]);
+}
+
 export class TfjsTrainer implements Trainer {
   readonly engine = "tfjs" as const;
   provider = "tfjs-cpu";
@@ -89,17 +97,8 @@ export class TfjsTrainer implements Trainer {
         return tf.relu(get(op.x));
       case "add":
         return tf.add(get(op.a), get(op.b));
-      case "shortcut-a": {
-        let x = get(op.x) as tf.Tensor4D;
-        if (op.stride !== 1) {
-          const [n, h, w, c] = x.shape;
-          const s = op.stride;
-          // Subsampling as reshape + slice: both have tfjs gradients, unlike strided slices.
-          const six = tf.reshape(x, [n, h / s, s, w / s, s, c]);
-          x = tf.reshape(tf.slice(six, [0, 0, 0, 0, 0, 0], [n, h / s, 1, w / s, 1, c]), [n, h / s, w / s, c]);
-        }
-        return tf.pad(x, [[0, 0], [0, 0], [0, 0], [op.padChannels, op.padChannels]]);
-      }
+      case "shortcut-a":
+        return tf.pad(subsample(get(op.x) as tf.Tensor4D, op.stride), [[0, 0], [0, 0], [0, 0], [op.padChannels, op.padChannels]]);
       case "gap":
         return tf.mean(get(op.x), [1, 2]);
       case "add-const": {
@@ -107,13 +106,7 @@ export class TfjsTrainer implements Trainer {
         return tf.add(get(op.x), tf.transpose(tf.tensor(this.state.buffers[op.tensor]!, [c, h, w]), [1, 2, 0]));
       }
       case "channel-gather": {
-        let x = get(op.x) as tf.Tensor4D;
-        if (op.stride !== 1) {
-          const [n, h, w, c] = x.shape;
-          const s = op.stride;
-          const six = tf.reshape(x, [n, h / s, s, w / s, s, c]);
-          x = tf.reshape(tf.slice(six, [0, 0, 0, 0, 0, 0], [n, h / s, 1, w / s, 1, c]), [n, h / s, w / s, c]);
-        }
+        const x = subsample(get(op.x) as tf.Tensor4D, op.stride);
         const cin = x.shape[3];
         const padded = tf.pad(x, [[0, 0], [0, 0], [0, 0], [0, 1]]);
         return tf.gather(padded, tf.tensor1d(op.sources.map((s) => (s < 0 ? cin : s)), "int32"), 3);
