@@ -9,7 +9,7 @@ import type { ModelSpec } from "../models/spec.ts";
 /**
  * A standalone inference model: weights (masked, so pruned weights are stored as
  * zeros) and BN running statistics as initializers, input "x" [N, C, H, W] with a
- * dynamic batch, output "logits" [N, classes], opset 18, standard ops only, and
+ * dynamic batch, output "logits" [N, classes], standard ops only (opset 17, see reencode), and
  * metadata (architecture, density, dataset, accuracy...) as model properties.
  */
 export function exportInferenceModel(spec: ModelSpec, state: Pick<ModelState, "params" | "buffers">, masks: Tensors, o: { bnEps: number; metadata: Record<string, string> }): Uint8Array {
@@ -23,10 +23,41 @@ export function exportInferenceModel(spec: ModelSpec, state: Pick<ModelState, "p
 }
 
 
-/** Sets the model's name and metadata on an encoded model. */
+/** Standard ops whose opset-17 form is what the graph builder emits for opset 18 (ReduceMean is rewritten below). */
+const SAME_IN_OPSET_17 = new Set(["Add", "BatchNormalization", "Cast", "Concat", "Conv", "Div", "Flatten", "Gather", "Gemm", "GlobalAveragePool", "Identity", "MatMul", "Mul", "Pad", "ReduceMean", "Relu", "Reshape", "Shape", "Slice", "Sqrt", "Sub", "Unsqueeze"]);
+
+/**
+ * Makes an inference graph as portable as it can be: drops nodes nothing reads (the
+ * training graph's saved-for-backward values), moves ReduceMean's axes from an input
+ * (opset 18) to an attribute, and then declares opset 17 when every op means the same
+ * there, so that older runtimes and checkers load it; drops unused initializers and
+ * opset imports; sets the model's name and metadata.
+ */
 function reencode(bytes: Uint8Array, name: string, metadata: Record<string, string>): Uint8Array {
   const m = onnx.ModelProto.decode(bytes);
-  m.graph!.name = name;
+  const g = m.graph!;
+  const inits = new Map((g.initializer ?? []).map((t) => [t.name!, t]));
+  for (const n of g.node ?? []) {
+    const axes = n.opType === "ReduceMean" && n.input?.length === 2 ? inits.get(n.input[1]!) : undefined;
+    if (!axes) continue;
+    const values = (axes.int64Data ?? []).map((v) => Number(v));
+    n.input = [n.input![0]!];
+    n.attribute = [...(n.attribute ?? []), onnx.AttributeProto.create({ name: "axes", type: onnx.AttributeProto.AttributeType.INTS, ints: values })];
+  }
+  let nodes = g.node ?? [];
+  for (;;) {
+    const read = new Set([...nodes.flatMap((n) => n.input ?? []), ...(g.output ?? []).map((o) => o.name!)]);
+    const live = nodes.filter((n) => (n.output ?? []).some((o) => read.has(o)));
+    if (live.length === nodes.length) break;
+    nodes = live;
+  }
+  g.node = nodes;
+  const used = new Set(nodes.flatMap((n) => n.input ?? []));
+  g.initializer = (g.initializer ?? []).filter((t) => used.has(t.name!));
+  const domains = new Set(nodes.map((n) => n.domain ?? ""));
+  const portable = nodes.every((n) => (n.domain ?? "") === "" && SAME_IN_OPSET_17.has(n.opType!));
+  m.opsetImport = (m.opsetImport ?? []).filter((o) => domains.has(o.domain ?? "")).map((o) => ((o.domain ?? "") === "" && portable ? { ...o, version: 17 } : o));
+  g.name = name;
   m.metadataProps = Object.entries(metadata).map(([key, value]) => onnx.StringStringEntryProto.create({ key, value }));
   return onnx.ModelProto.encode(m).finish();
 }

@@ -38,6 +38,9 @@ for (const spec of tinySpecs()) {
     const model = onnx.ModelProto.decode(bytes);
     const meta = Object.fromEntries(model.metadataProps.map((p) => [p.key, p.value]));
     expect(meta).toEqual({ architecture: spec.arch, density: "0.4", dataset: "synthetic" });
+    // Standard ops only, at opset 17 (no ORT-specific domain, nothing left over from the training graph).
+    expect(model.opsetImport.map((o) => [o.domain, Number(o.version)])).toEqual([["", 17]]);
+    expect(model.graph!.node.some((n) => n.opType === "Shape")).toBe(false);
     const first = prunableLayers(spec)[0]!.name;
     const init = model.graph!.initializer!.find((t) => t.name === `param/${first}`)!;
     const stored = new Float32Array(new Uint8Array(init.rawData!).buffer);
