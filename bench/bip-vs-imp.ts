@@ -18,6 +18,7 @@ import { runContext } from "../src/report/context.ts";
 import { runUnits } from "../src/runner/run-units.ts";
 import { unitId, type Unit } from "../src/runner/unit.ts";
 import { loadData } from "../src/train/setup.ts";
+import { BIP_REVISION } from "../src/train/bip-loop.ts";
 import { writeFileAtomic } from "../src/util/atomic-write.ts";
 
 const cmd = addRunnerOptions(baseCommand("bench:bip-vs-imp", "BiP vs IMP (and OMP): accuracy and wall-clock time to the same sparsities"));
@@ -56,12 +57,12 @@ await runMain(async () => {
     units.push(...chain);
     for (const s of cfg.sparsities) {
       const o = mkUnit("omp", { training: { ...cfg.dense, seed, optim: cfg.omp }, dense: dense.id, finalEpoch, sparsity: s }, [dense.id], `OMP ${s} seed ${seed}`);
-      const b = mkUnit("bip", { training: { ...cfg.dense, seed }, dense: dense.id, finalEpoch, sparsity: s, bip: cfg.bip }, [dense.id], `BiP ${s} seed ${seed}`);
+      const b = mkUnit("bip", { training: { ...cfg.dense, seed }, dense: dense.id, finalEpoch, sparsity: s, bip: cfg.bip, revision: BIP_REVISION }, [dense.id], `BiP ${s} seed ${seed}`);
       omp.set(`${s}/${seed}`, o);
       bip.set(`${s}/${seed}`, b);
       units.push(o, b);
       if (cfg.structured) {
-        const f = mkUnit("bip", { training: { ...cfg.dense, seed }, dense: dense.id, finalEpoch, sparsity: s, bip: { ...cfg.bip, structure: "filter" } }, [dense.id], `BiP filter-wise ${s} seed ${seed}`);
+        const f = mkUnit("bip", { training: { ...cfg.dense, seed }, dense: dense.id, finalEpoch, sparsity: s, bip: { ...cfg.bip, structure: "filter" }, revision: BIP_REVISION }, [dense.id], `BiP filter-wise ${s} seed ${seed}`);
         bipFilter.set(`${s}/${seed}`, f);
         units.push(f);
       }

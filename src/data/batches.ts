@@ -44,6 +44,8 @@ export interface BatchLoaderOptions {
   /** Image size; inferred as square from the split when omitted. */
   height?: number;
   width?: number;
+  /** Names an independent shuffle and augmentation stream of the same seed (absent: the default stream). */
+  stream?: string;
 }
 
 /**
@@ -88,7 +90,7 @@ export class BatchLoader implements Iterable<Batch> {
     if (!Number.isInteger(pad) || pad < 0) throw new RangeError(`cropPadding must be a non-negative integer, got ${pad}`);
     const lut = normalisationLut(opts.mean, opts.std);
     this.luts = Array.from({ length: this.channels }, (_, c) => lut.subarray(c * 256, (c + 1) * 256));
-    this.order = opts.shuffle ? new Rng(opts.seed, "data-order", opts.epoch).permutation(split.count) : identity(split.count);
+    this.order = opts.shuffle ? new Rng(opts.seed, opts.stream ? `data-order/${opts.stream}` : "data-order", opts.epoch).permutation(split.count) : identity(split.count);
     this.numBatches = opts.dropLast ? Math.floor(split.count / opts.batchSize) : Math.ceil(split.count / opts.batchSize);
   }
 
@@ -106,7 +108,7 @@ export class BatchLoader implements Iterable<Batch> {
     const flip = augment?.flip ?? false;
     const images = this.split.images;
     const luts = this.luts;
-    const rng = pad > 0 || flip ? new Rng(this.opts.seed, "data-augment", this.opts.epoch, index) : null;
+    const rng = pad > 0 || flip ? new Rng(this.opts.seed, this.opts.stream ? `data-augment/${this.opts.stream}` : "data-augment", this.opts.epoch, index) : null;
     for (let k = 0; k < size; k++) {
       const i = this.order[start + k]!;
       y[k] = this.split.labels[i]!;

@@ -42,14 +42,21 @@ export function masksFromScores(scores: Tensors, layers: string[], density: numb
   return globalMagnitudeMasks(scores, layers, density);
 }
 
-/** One SGD step on the scores with the straight-through gradient. */
-export function updateScores(scores: Tensors, maskGrads: Tensors, lr: number): Tensors {
-  const out: Tensors = {};
+/**
+ * One SGD step (with momentum, PyTorch's convention) on the scores. The mask keeps the
+ * largest |s|, so the straight-through gradient reaches s through |s|: d/ds = sign(s) * g.
+ * Without the sign, a score pushed below zero would grow in magnitude and be kept.
+ */
+export function updateScores(scores: Tensors, maskGrads: Tensors, lr: number, momentum = 0, velocity: Tensors = {}): { scores: Tensors; velocity: Tensors } {
+  const out: Tensors = {}, vel: Tensors = {};
   for (const [l, s] of Object.entries(scores)) {
-    const g = maskGrads[l]!;
-    out[l] = s.map((v, i) => v - lr * g[i]!);
+    const g = maskGrads[l]!, v0 = velocity[l];
+    const v = new Float32Array(s.length);
+    for (let i = 0; i < s.length; i++) v[i] = (v0 ? momentum * v0[i]! : 0) + (s[i]! < 0 ? -g[i]! : g[i]!);
+    out[l] = s.map((x, i) => x - lr * v[i]!);
+    vel[l] = v;
   }
-  return out;
+  return { scores: out, velocity: vel };
 }
 
 /**

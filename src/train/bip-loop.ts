@@ -8,14 +8,19 @@ import { learningRate } from "./schedule.ts";
 import { sgdUpdate } from "./sgd.ts";
 import type { EpochRecord, TrainOutcome } from "./train-loop.ts";
 
+/** Bumped whenever the loop's semantics change; part of every BiP unit's id (schemas/bip-unit.schema.json). */
+export const BIP_REVISION = 2;
+
 /**
  * BiP's alternating optimisation (Zhang et al. 2022, Algorithm A1) on the harness's
  * engine. Scores start as the pretrained weights' magnitudes; each iteration takes one
  * theta-step (lower level: SGD with momentum, cosine-decayed alpha, regularised by
  * weight decay or, with thetaL2 = "gamma", by gamma/2 ||theta||^2 on the pruned layers)
  * on one mini-batch, then one mask-step (upper level:
- * straight-through score update with the implicit-gradient term, beta decayed x0.1 at
- * 75% and x0.01 at 90%) on the next, and re-takes the global top-k of the scores.
+ * straight-through score update with the implicit-gradient term and momentum, beta
+ * decayed x0.1 at 75% and x0.01 at 90%) on another, and re-takes the global top-k of
+ * the scores. Revision 2 (after reading OPTML-Group/BiP): two passes per epoch from
+ * independent shuffles by default, score momentum, sign(s) in the straight-through step.
  */
 export async function bipLoop(o: { trainer: Trainer; data: Dataset; layers: string[]; density: number; cfg: BipConfig; augment: { cropPadding: number; flip: boolean }; seed: number; onStep?: (done: number, total: number) => void }): Promise<TrainOutcome & { masks: Tensors }> {
   const { trainer, data, cfg, layers } = o;
@@ -31,17 +36,20 @@ export async function bipLoop(o: { trainer: Trainer; data: Dataset; layers: stri
   setMasks();
   const pruned = new Set(layers);
   const epochs: EpochRecord[] = [];
-  const steps = Math.floor(data.train.count / cfg.batchSize / 2);
+  const twoPasses = cfg.iterations === "two-passes";
+  const steps = Math.floor(data.train.count / cfg.batchSize / (twoPasses ? 1 : 2));
+  let velocity: Tensors = {};
   for (let epoch = 0; epoch < cfg.epochs; epoch++) {
     const t0 = performance.now();
     const thetaLr = learningRate({ kind: "cosine", milestones: [], gamma: 1, minLr: 0 }, cfg.thetaLr, epoch, cfg.epochs);
     const maskLr = cfg.maskLr * (epoch >= 0.9 * cfg.epochs ? 0.01 : epoch >= 0.75 * cfg.epochs ? 0.1 : 1);
-    // Consecutive batches of one shuffled epoch: even ones for theta, odd ones for the mask.
-    const loader = new BatchLoader(data.train, { batchSize: cfg.batchSize, shuffle: true, seed: o.seed, epoch, augment: o.augment, mean: data.mean, std: data.std, height: data.height, width: data.width, dropLast: true });
-    const it = loader[Symbol.iterator]();
+    // two-passes: theta-steps walk one shuffle, mask-steps an independent one; one-pass: alternate batches of one shuffle.
+    const loaderFor = (stream?: string) => new BatchLoader(data.train, { batchSize: cfg.batchSize, shuffle: true, seed: o.seed, epoch, augment: o.augment, mean: data.mean, std: data.std, height: data.height, width: data.width, dropLast: true, ...(stream ? { stream } : {}) })[Symbol.iterator]();
+    const it = loaderFor();
+    const maskIt = twoPasses ? loaderFor("bip-mask") : it;
     let lossSum = 0, correct = 0, seen = 0;
     for (let s = 0; s < steps; s++) {
-      const bTheta = it.next().value!, bMask = it.next().value!;
+      const bTheta = it.next().value!, bMask = maskIt.next().value!;
       const g = await trainer.gradients(bTheta);
       if (!Number.isFinite(g.loss)) return { status: "diverged", epochs, resumedFrom: 0, divergedAt: { epoch: epoch + 1, step: s, loss: g.loss }, masks };
       const grads: Tensors = {};
@@ -63,7 +71,7 @@ export async function bipLoop(o: { trainer: Trainer; data: Dataset; layers: stri
         const g = bipMaskGradient(gm.grads[l]!, trainer.state.params[l]!, masks[l]!, variant);
         maskGrads[l] = structured ? filterScoreGradient(g, filters[l]!) : g;
       }
-      scores = updateScores(scores, maskGrads, maskLr);
+      ({ scores, velocity } = updateScores(scores, maskGrads, maskLr, cfg.maskMomentum, velocity));
       masks = toMasks(scores);
       setMasks();
       o.onStep?.(epoch * steps + s + 1, cfg.epochs * steps);

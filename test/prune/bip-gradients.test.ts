@@ -25,9 +25,21 @@ test("the straight-through estimator passes gradients to pruned entries, which c
   // A pruned entry (index 3) with a strongly negative gradient gets a larger score...
   const grad = bipMaskGradient(f([0, 0, 0, -4]), f([1, 1, 1, 2]), mask.l!, { kind: "paper", gamma: 1 });
   expect(grad[3]).toBe(-8);
-  const next = masksFromScores(updateScores(scores, { l: grad }, 1), ["l"], 0.5);
+  const next = masksFromScores(updateScores(scores, { l: grad }, 1).scores, ["l"], 0.5);
   // ...and enters the mask.
   expect([...next.l!]).toEqual([1, 0, 0, 1]);
+});
+
+test("score steps go through |s|: a negative score that the gradient pushes down is dropped, not kept; momentum as PyTorch's SGD", () => {
+  // Score -3 (kept: |-3| is among the two largest) with gradient +1 wants a smaller mask value: |s| must shrink.
+  const scores = { l: f([-3, 2, 1, 0.5]) };
+  const one = updateScores(scores, { l: f([1, 0, 0, 0]) }, 2.5);
+  expect([...one.scores.l!]).toEqual([-0.5, 2, 1, 0.5]);
+  expect([...masksFromScores(one.scores, ["l"], 0.5).l!]).toEqual([0, 1, 1, 0]);
+  // Momentum: v = 0.9 * v + g, s -= lr * v.
+  const two = updateScores({ l: f([1]) }, { l: f([1]) }, 0.1, 0.9, { l: f([2]) });
+  expect(two.velocity.l![0]).toBeCloseTo(2.8, 6);
+  expect(two.scores.l![0]).toBeCloseTo(0.72, 6);
 });
 
 test("the direct term g_z * theta is d loss / d mask: central finite differences on a tiny model's mask", async () => {

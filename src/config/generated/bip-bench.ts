@@ -85,4 +85,12 @@ export interface BipConfig {
    * unstructured: global top-k of per-weight scores; filter: per-layer top-k of per-filter scores (structured BiP).
    */
   structure: "unstructured" | "filter";
+  /**
+   * two-passes: each epoch takes floor(N/B) iterations, theta-steps on one shuffle of the training set and mask-steps on an independent one, as the public code's two loaders do (a BiP epoch then costs about two training epochs, as the paper's reported times imply: 86 min for 100 BiP epochs vs 69 min per 160-epoch IMP round). one-pass: the mini-batches of one shuffle alternate between theta- and mask-steps (half the work).
+   */
+  iterations: "two-passes" | "one-pass";
+  /**
+   * Momentum of the score (mask-step) SGD; the paper gives only beta, the public code's mask optimizer uses 0.9.
+   */
+  maskMomentum: number;
 }

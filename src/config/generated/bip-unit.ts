@@ -14,4 +14,8 @@ export interface BipUnitConfig {
   finalEpoch: number;
   sparsity: number;
   bip: BipConfig;
+  /**
+   * Revision of the BiP loop (src/train/bip-loop.ts BIP_REVISION). It has no default, so it is always part of the unit id: results of an older loop are never reused for a newer one.
+   */
+  revision: number;
 }

@@ -82,6 +82,6 @@ export const bipKind: UnitKind<BipUnitConfig> = {
     };
   },
   model: (cfg) => cfg.training.model,
-  // Two gradient passes per iteration over pairs of batches: about one training epoch's work per epoch.
-  estimateImages: (cfg) => trainingImages({ ...cfg.training, optim: { ...cfg.training.optim, epochs: cfg.bip.epochs } }),
+  // Two gradient evaluations per iteration: two passes, about two training epochs' work per epoch (one-pass: about one).
+  estimateImages: (cfg) => (cfg.bip.iterations === "two-passes" ? 2 : 1) * trainingImages({ ...cfg.training, optim: { ...cfg.training.optim, epochs: cfg.bip.epochs } }),
 };
