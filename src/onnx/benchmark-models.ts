@@ -6,7 +6,7 @@ import type { ModelsExportConfig } from "../config/generated/models-export.ts";
 import type { PruneFinetuneUnitConfig } from "../config/generated/prune-finetune-unit.ts";
 import type { RunnerConfig } from "../config/generated/runner.ts";
 import type { TrainingConfig } from "../config/generated/training.ts";
-import { validateConfig } from "../config/load.ts";
+import { ConfigError, validateConfig } from "../config/load.ts";
 import { evalBatches } from "../data/batches.ts";
 import type { Dataset } from "../data/types.ts";
 import type { Tensors } from "../engine/types.ts";
@@ -205,5 +205,14 @@ export async function exportBenchmarkModels(
 export function readManifest(dir: string): Manifest | null {
   const p = join(dir, MANIFEST);
   if (!existsSync(p)) return null;
-  return JSON.parse(readFileSync(p, "utf8")) as Manifest;
+  let m: Manifest;
+  try {
+    m = JSON.parse(readFileSync(p, "utf8")) as Manifest;
+  } catch (e) {
+    throw new ConfigError(`${p} is not valid JSON (${(e as Error).message}); delete ${dir} and re-run \`bun run models:export\``);
+  }
+  if (!Array.isArray(m.models) || !m.models.some((x) => x.kind === "dense") || !Array.isArray(m.inputShape)) {
+    throw new ConfigError(`${p} is not a models:export manifest (no models list with a dense model, or no inputShape); delete ${dir} and re-run \`bun run models:export\``);
+  }
+  return m;
 }
