@@ -12,6 +12,7 @@ import { exportUnit } from "../onnx/export-unit.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { runContext } from "../report/context.ts";
 import { runUnits } from "../runner/run-units.ts";
+import { RunStore } from "../runner/store.ts";
 import { addRunnerOptions, baseCommand, notice, runMain, runnerConfig, type RunnerFlags } from "./common.ts";
 
 const cmd = addRunnerOptions(baseCommand("models:export", "Train, prune (unstructured and structured), fine-tune and export the benchmark's ONNX models"))
@@ -27,9 +28,12 @@ await runMain(async () => {
   const cfg = loadPresetConfig<ModelsExportConfig>("models-export", "models-export", opts.preset, overrides);
   const runner = runnerConfig(opts);
   if (opts.unit) {
-    const r = await exportUnit(opts.runsDir, opts.unit, { checkpoint: opts.checkpoint, compact: opts.compact, parity: cfg.parity, log: notice });
     const path = join(opts.modelsDir, "units", `${opts.unit}.onnx`);
-    if (opts.dryRun) return void console.log(`would write ${path}`);
+    if (opts.dryRun) {
+      const done = new RunStore(opts.runsDir).result(opts.unit) !== null;
+      return void console.log(done ? `plan: export unit ${opts.unit} (${opts.checkpoint ?? "model.ckpt"}${opts.compact ? ", compacted" : ""}) to ${path}` : `plan: unit ${opts.unit} has no finished result in ${opts.runsDir}; nothing to export`);
+    }
+    const r = await exportUnit(opts.runsDir, opts.unit, { checkpoint: opts.checkpoint, compact: opts.compact, parity: cfg.parity, log: notice });
     writeFileAtomic(path, r.bytes);
     console.log(`${path}: ${r.kind} unit, ${r.checkpoint}, conv weights ${(100 * r.convWeightDensity).toFixed(1)}%, MACs ${((100 * r.macs.remaining) / r.macs.dense).toFixed(1)}% of dense, ${r.removedConvChannels} conv channels removed, parity ${r.parityMaxAbsDiff.toExponential(1)}`);
     return;
