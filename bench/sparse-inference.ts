@@ -5,6 +5,7 @@
  * percentiles and batched throughput, measured beside the FLOP-count speedup.
  * Writes sparse-inference.md, .json and .svg to --report-dir.
  */
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
@@ -127,6 +128,9 @@ await runMain(async () => {
       bytes = new Uint8Array(readFileSync(join(modelsDir, m.file)));
     } catch {
       throw new ConfigError(`${join(modelsDir, m.file)} is listed in the manifest but missing: re-run \`bun run models:export --preset ${opts.preset} --models-dir ${opts.modelsDir}\``);
+    }
+    if (createHash("sha256").update(bytes).digest("hex") !== m.sha256) {
+      throw new ConfigError(`${join(modelsDir, m.file)} is not the file its manifest describes (SHA-256 differs): re-run \`bun run models:export --preset ${opts.preset} --models-dir ${opts.modelsDir}\``);
     }
     opened.push(await open(m, "dense initializers", bytes, ctx));
     if (cfg.sparseInitializers && m.kind === "unstructured") opened.push(await open(m, "sparse initializers", withSparseInitializers(bytes, 0.5).bytes, ctx));

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import type { ModelsExportConfig } from "../config/generated/models-export.ts";
@@ -128,6 +128,9 @@ export async function exportBenchmarkModels(
   const denseConv = countParams(spec, ["conv"]);
   const bnEps = cfg.training.optim.bnEps;
   mkdirSync(o.outDir, { recursive: true });
+  // Files are replaced one by one; without a manifest until the last one is written, an interrupted export never
+  // leaves a manifest describing files it did not write.
+  rmSync(join(o.outDir, MANIFEST), { force: true });
   const models: ManifestModel[] = [];
   for (const u of [dense, ...pruned]) {
     const record = out.records.get(u.id)!;

@@ -9,7 +9,7 @@ import { detectProviders } from "../../src/engine/onnx/providers.ts";
 const REPO = join(import.meta.dir, "../..");
 const run = (script: string, args: string[]) => Bun.spawnSync([process.execPath, join(REPO, script), ...args], { stdout: "pipe", stderr: "pipe" });
 
-test("models:export then bench:sparse-inference (smoke): loadable files with metadata, a manifest that matches them, a report with three verdicts; a model that no longer classifies as exported is refused", () => {
+test("models:export then bench:sparse-inference (smoke): loadable files with metadata, a manifest that matches them, a report with three verdicts; a model that no longer classifies as exported, or a swapped file, is refused", () => {
   const dir = mkdtempSync(join(tmpdir(), "sparse-"));
   const common = ["--preset", "smoke", "--runs-dir", join(dir, "runs"), "--models-dir", join(dir, "models"), "--report-dir", join(dir, "reports")];
   const ex = run("src/cli/models-export.ts", common);
@@ -59,12 +59,19 @@ test("models:export then bench:sparse-inference (smoke): loadable files with met
   const md = readFileSync(join(dir, "reports", "sparse-inference.md"), "utf8");
   expect(md.match(/\*\*(REPRODUCED|NOT REPRODUCED|INCONCLUSIVE)\*\*/g)?.length).toBe(3);
 
-  // Tamper: the manifest now says the structured model got one more check image right than it does.
+  // Tamper: the manifest now says the structured model got two more check images right than it does.
+  const original = readFileSync(join(mdir, "manifest.json"), "utf8");
   manifest.models[2].check.correct += 2;
   writeFileSync(join(mdir, "manifest.json"), JSON.stringify(manifest));
   const bad = run("bench/sparse-inference.ts", common);
   expect(bad.exitCode).not.toBe(0);
   expect(bad.stderr.toString()).toContain("refusing to time");
+  // Tamper: a file replaced by another model is caught by its SHA-256 before any session starts.
+  writeFileSync(join(mdir, "manifest.json"), original);
+  writeFileSync(join(mdir, structured.file), readFileSync(join(mdir, dense.file)));
+  const swapped = run("bench/sparse-inference.ts", common);
+  expect(swapped.exitCode).toBe(2);
+  expect(swapped.stderr.toString()).toContain("SHA-256 differs");
 }, 120_000);
 
 test("sparse initializers keep the model's outputs", async () => {
