@@ -62,6 +62,7 @@ async function open(
     kind: m.kind,
     storage,
     nominalDensity: m.nominalDensity,
+    channelMultiple: m.channelMultiple ?? 1,
     convWeightDensity: m.convWeightDensity,
     theoreticalSpeedup: m.macs.dense / m.macs.remaining,
     ...(ctx.paddedSpeedup ? { paddedSpeedup: ctx.paddedSpeedup(m) } : {}),

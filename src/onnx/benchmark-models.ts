@@ -32,6 +32,8 @@ export interface ManifestModel {
   method: "none" | PruneFinetuneUnitConfig["method"];
   /** The density setting it was pruned with (unstructured: weights; structured: block inner channels). */
   nominalDensity: number;
+  /** Structured: kept channel counts are multiples of this (1: not aligned). */
+  channelMultiple: number;
   /** Non-zero conv weights in the file / conv weights of the dense model. */
   convWeightDensity: number;
   /** Conv+fc multiply-accumulates per image: the dense model's, and those of non-zero weights in this file. */
@@ -76,9 +78,12 @@ export function exportUnits(cfg: ModelsExportConfig): { dense: Unit<TrainingConf
   const defaults = { training: validateConfig("training", {}) };
   const fine = { ...cfg.training, optim: cfg.fineTune };
   const pruned = [
-    ...cfg.unstructuredDensities.map((d) => ["global-magnitude", d] as const),
-    ...cfg.structuredDensities.map((d) => ["block-channels-l1", d] as const),
-  ].map(([method, density]) => mkUnit<PruneFinetuneUnitConfig>("prune-finetune", { training: fine, source: dense.id, method, density }, [dense.id], `${method} d=${density}`, defaults));
+    ...cfg.unstructuredDensities.map((d) => ["global-magnitude", d, 1] as const),
+    ...cfg.structuredDensities.map((d) => ["block-channels-l1", d, 1] as const),
+    ...cfg.alignedStructured.densities.map((d) => ["block-channels-l1", d, cfg.alignedStructured.channelMultiple] as const),
+  ].map(([method, density, channelMultiple]) =>
+    mkUnit<PruneFinetuneUnitConfig>("prune-finetune", { training: fine, source: dense.id, method, density, channelMultiple }, [dense.id], `${method}${channelMultiple > 1 ? ` x${channelMultiple}` : ""} d=${density}`, defaults),
+  );
   return { dense, pruned };
 }
 
@@ -138,7 +143,8 @@ export async function exportBenchmarkModels(
     const isDense = u.kind === "train";
     const pc = u.config as PruneFinetuneUnitConfig;
     const kind: ModelKind = isDense ? "dense" : pc.method === "global-magnitude" ? "unstructured" : "structured";
-    const name = isDense ? "dense" : `${kind}-d${Math.round(100 * pc.density)}`;
+    const multiple = isDense ? 1 : pc.channelMultiple;
+    const name = isDense ? "dense" : `${kind}${multiple > 1 ? `-x${multiple}` : ""}-d${Math.round(100 * pc.density)}`;
     let fileSpec = spec, state: { params: Tensors; buffers: Tensors } = ckpt.state, masks = ckpt.masks;
     let removed = 0, folded = 0;
     if (kind === "structured") {
@@ -176,6 +182,7 @@ export async function exportBenchmarkModels(
       kind,
       method: isDense ? "none" : pc.method,
       nominalDensity: isDense ? 1 : pc.density,
+      channelMultiple: multiple,
       convWeightDensity: nonZero(effective, convs) / denseConv,
       macs: { dense: countMacs(spec).dense, remaining: countMacs(fileSpec, masks).remaining },
       macLayers: macLayers(fileSpec),

@@ -38,16 +38,19 @@ export function chainedConvPairs(spec: ModelSpec): ConvPair[] {
 /**
  * Structured pruning by filter L1 norm (Li et al. 2017, "Pruning Filters for Efficient
  * ConvNets", which for ResNets prunes only the first conv of each block): every block
- * keeps round(density * channels) of its inner channels (at least one), those whose
+ * keeps round(density * channels) of its inner channels (at least one; or the nearest
+ * multiple of `channelMultiple`, at least one multiple), those whose
  * producer filters have the largest L1 norm; masks zero those filters and the
  * consumer's input slices. Other layers stay dense (no mask).
  */
-export function blockChannelMasks(spec: ModelSpec, params: Tensors, density: number): Tensors {
+export function blockChannelMasks(spec: ModelSpec, params: Tensors, density: number, channelMultiple = 1): Tensors {
   const masks: Tensors = {};
   for (const { producer: p, consumer: c } of chainedConvPairs(spec)) {
     const w = params[p.weight]!, per = p.cin * p.kernel * p.kernel;
     const norms = Float32Array.from({ length: p.cout }, (_, f) => w.subarray(f * per, (f + 1) * per).reduce((s, v) => s + Math.abs(v), 0));
-    const keep = topKMask(norms, Math.max(1, keepCount(p.cout, density)));
+    // With a channel multiple, the kept count is rounded to it (at least one multiple, at most every channel).
+    const k = channelMultiple > 1 ? Math.min(p.cout, Math.max(channelMultiple, Math.round((p.cout * density) / channelMultiple) * channelMultiple)) : Math.max(1, keepCount(p.cout, density));
+    const keep = topKMask(norms, k);
     masks[p.weight] = Float32Array.from({ length: w.length }, (_, i) => keep[Math.floor(i / per)]!);
     const kk = c.kernel * c.kernel;
     masks[c.weight] = Float32Array.from({ length: c.cout * c.cin * kk }, (_, i) => keep[Math.floor(i / kk) % c.cin]!);

@@ -14,6 +14,8 @@ export interface InferenceResult {
   kind: ManifestModel["kind"];
   storage: Storage;
   nominalDensity: number;
+  /** Structured: kept channel counts are multiples of this (1 or absent: not aligned). */
+  channelMultiple?: number;
   convWeightDensity: number;
   theoreticalSpeedup: number;
   /** Dense / this model's MACs with channels padded to the CPU EP's NCHWc block (absent off the CPU EP or without layer sizes). */
@@ -213,8 +215,8 @@ export async function renderSparseInference(d: SparseInferenceData): Promise<{ m
   const points = d.results.filter((r) => r.status === "measured" && r.storage === "dense initializers" && r.kind !== "dense").flatMap((r) => {
     const s = speedups(d, r)!;
     return [
-      { x: r.theoreticalSpeedup, y: s.latency, series: `${r.kind}, batch ${d.config.latencyBatch}` },
-      ...s.throughput.map((t) => ({ x: r.theoreticalSpeedup, y: t.speedup, series: `${r.kind}, batch ${t.batch}` })),
+      { x: r.theoreticalSpeedup, y: s.latency, series: `${seriesName(r)}, batch ${d.config.latencyBatch}` },
+      ...s.throughput.map((t) => ({ x: r.theoreticalSpeedup, y: t.speedup, series: `${seriesName(r)}, batch ${t.batch}` })),
     ];
   });
   const svg = await speedupScatterSvg({ title: `Measured vs theoretical speedup (${d.model.arch} w${d.model.width}, ORT ${d.provider})`, points });
@@ -244,6 +246,8 @@ export async function renderSparseInference(d: SparseInferenceData): Promise<{ m
 }
 
 const CONV_OPS = ["Conv", "FusedConv"];
+
+const seriesName = (r: InferenceResult) => `${r.kind}${(r.channelMultiple ?? 1) > 1 ? ` (channels x${r.channelMultiple})` : ""}`;
 
 /** Why a structured model falls short of its FLOP speedup, from the profiles when there are any. */
 function gapReason(d: SparseInferenceData, model: string): string {

@@ -39,4 +39,17 @@ export interface ModelsExportConfig {
    * Test images each exported file classifies at export (ORT CPU); the count correct goes into the manifest and bench:sparse-inference requires every session it times to match it.
    */
   checkImages: number;
+  /**
+   * Structured models aligned to the CPU EP's channel block: do they reach their FLOP speedup where the unaligned ones do not?
+   */
+  alignedStructured: {
+    /**
+     * Each block keeps a multiple of this many inner channels: ONNX Runtime's NCHWc block on the CPU that will run the models (16 with AVX-512, 8 with AVX2).
+     */
+    channelMultiple: number;
+    /**
+     * Densities of extra structured models whose kept channel counts are rounded to channelMultiple (none by default).
+     */
+    densities: number[];
+  };
 }

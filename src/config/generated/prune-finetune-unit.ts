@@ -21,4 +21,8 @@ export interface PruneFinetuneUnitConfig {
    * global-magnitude: fraction of conv weights kept. block-channels-l1: fraction of each block's inner channels kept.
    */
   density: number;
+  /**
+   * block-channels-l1 only: each block keeps a multiple of this many inner channels (at least one multiple), e.g. ONNX Runtime's NCHWc block (16 with AVX-512, 8 with AVX2) so that no padded channel is computed.
+   */
+  channelMultiple: number;
 }

@@ -14,12 +14,12 @@ export const pruneFinetuneKind: UnitKind<PruneFinetuneUnitConfig> = {
   async run(cfg, ctx) {
     const src = loadCheckpoint(join(ctx.dep(cfg.source).dir, TRAINED_WEIGHTS));
     const r = await runTraining(cfg.training, ctx, {
-      label: `${cfg.method} d=${cfg.density} fine-tune`,
+      label: `${cfg.method}${cfg.channelMultiple > 1 ? ` x${cfg.channelMultiple}` : ""} d=${cfg.density} fine-tune`,
       init: (spec) => {
         const masks =
           cfg.method === "global-magnitude"
             ? globalMagnitudeMasks(src.state.params, prunableLayers(spec).map((l) => l.name), cfg.density)
-            : blockChannelMasks(spec, src.state.params, cfg.density);
+            : blockChannelMasks(spec, src.state.params, cfg.density, cfg.channelMultiple);
         return prunedStart(src.state.params, src.state.buffers, masks);
       },
       evalAt: (e) => e === cfg.training.optim.epochs,
