@@ -75,7 +75,7 @@ export async function speedupScatterSvg(o: { title: string; points: { x: number;
         encoding: {
           x: { field: "x", type: "quantitative", title: "theoretical speedup (dense MACs / remaining MACs; dashed: y = x)", scale: { domain: [1, max] } },
           y: { field: "y", type: "quantitative", title: "measured speedup vs dense", scale: { domain: [0, max] } },
-          color: { field: "series", type: "nominal", title: null, legend: { labelLimit: 240 } },
+          color: { field: "series", type: "nominal", title: null, legend: { labelLimit: 400 } },
         },
       },
     ],

@@ -247,7 +247,7 @@ export async function renderSparseInference(d: SparseInferenceData): Promise<{ m
 
 const CONV_OPS = ["Conv", "FusedConv"];
 
-const seriesName = (r: InferenceResult) => `${r.kind}${(r.channelMultiple ?? 1) > 1 ? ` (channels x${r.channelMultiple})` : ""}`;
+const seriesName = (r: InferenceResult) => `${r.kind}${(r.channelMultiple ?? 1) > 1 ? ` x${r.channelMultiple}` : ""}`;
 
 /** Why a structured model falls short of its FLOP speedup, from the profiles when there are any. */
 function gapReason(d: SparseInferenceData, model: string): string {
