@@ -20,7 +20,7 @@ import { nchwcBlockSize } from "../src/engine/onnx/ops/nchwc.ts";
 import { profileSession } from "../src/engine/onnx/profile.ts";
 import { paddedMacs } from "../src/onnx/flops.ts";
 import { createSession, type ProviderChoice } from "../src/engine/onnx/providers.ts";
-import { checkAccuracy, exportBenchmarkModels, exportUnits, readManifest, type Manifest, type ManifestModel } from "../src/onnx/benchmark-models.ts";
+import { checkAccuracy, exportBenchmarkModels, exportUnits, readManifest, type ManifestModel } from "../src/onnx/benchmark-models.ts";
 import { quantile, summarise, timeSession } from "../src/onnx/session-timing.ts";
 import { Presets, SingleBar } from "cli-progress";
 import { withSparseInitializers } from "../src/onnx/sparse-initializers.ts";
