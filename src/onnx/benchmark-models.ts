@@ -9,8 +9,7 @@ import type { TrainingConfig } from "../config/generated/training.ts";
 import { ConfigError, validateConfig } from "../config/load.ts";
 import { evalBatches } from "../data/batches.ts";
 import type { Dataset } from "../data/types.ts";
-import type { Tensors } from "../engine/types.ts";
-import { countParams, prunableLayers, type ModelSpec } from "../models/spec.ts";
+import { countParams, type ModelSpec } from "../models/spec.ts";
 import { trainUnit } from "../runner/kinds/train.ts";
 import { TRAINED_WEIGHTS } from "../runner/kinds/training-run.ts";
 import { runUnits } from "../runner/run-units.ts";
@@ -19,9 +18,8 @@ import { loadCheckpoint } from "../train/checkpoint.ts";
 import { loadData, modelFor } from "../train/setup.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import type { RunContext } from "../report/context.ts";
-import { compactModel } from "./compact.ts";
-import { checkCompaction, exportChecked } from "./export.ts";
-import { countMacs, macLayers, type MacLayer } from "./flops.ts";
+import { exportCheckpoint } from "./export.ts";
+import { macLayers, type MacLayer } from "./flops.ts";
 
 export type ModelKind = "dense" | "unstructured" | "structured";
 
@@ -104,12 +102,6 @@ export async function checkAccuracy(session: ort.InferenceSession, data: Dataset
   return { images: split.count, correct };
 }
 
-function nonZero(params: Tensors, names: string[]): number {
-  let n = 0;
-  for (const k of names) for (const v of params[k] ?? []) if (v !== 0) n++;
-  return n;
-}
-
 /**
  * Trains (or reuses from the run store) the dense and pruned models, compacts the
  * structured ones, exports every model with the parity check, and writes the files and
@@ -129,8 +121,6 @@ export async function exportBenchmarkModels(
     throw new Error(`model training did not complete: ${f ? `${f.label}: ${f.error}` : `${out?.blocked.length} blocked`} (run store ${runner.runsDir})`);
   }
   const spec: ModelSpec = modelFor(cfg.training, data);
-  const convs = prunableLayers(spec).map((l) => l.name);
-  const denseConv = countParams(spec, ["conv"]);
   const bnEps = cfg.training.optim.bnEps;
   mkdirSync(o.outDir, { recursive: true });
   // Files are replaced one by one; without a manifest until the last one is written, an interrupted export never
@@ -145,19 +135,6 @@ export async function exportBenchmarkModels(
     const kind: ModelKind = isDense ? "dense" : pc.method === "global-magnitude" ? "unstructured" : "structured";
     const multiple = isDense ? 1 : pc.channelMultiple;
     const name = isDense ? "dense" : `${kind}${multiple > 1 ? `-x${multiple}` : ""}-d${Math.round(100 * pc.density)}`;
-    let fileSpec = spec, state: { params: Tensors; buffers: Tensors } = ckpt.state, masks = ckpt.masks;
-    let removed = 0, folded = 0;
-    if (kind === "structured") {
-      const c = compactModel(spec, ckpt.state.params, ckpt.state.buffers, ckpt.masks, { bnEps });
-      fileSpec = c.spec;
-      state = { params: c.params, buffers: c.buffers };
-      masks = {};
-      removed = c.removedConvChannels;
-      folded = c.foldedChannels;
-      await checkCompaction(spec, ckpt, c, { bnEps, ...cfg.parity });
-    }
-    const effective: Tensors = {};
-    for (const [k, w] of Object.entries(state.params)) effective[k] = masks[k] ? w.map((v, i) => (masks[k]![i] ? v : 0)) : w;
     const testAccuracy = (record.metrics as { finalTestAccuracy?: number | null }).finalTestAccuracy ?? null;
     const metadata = {
       name,
@@ -170,7 +147,8 @@ export async function exportBenchmarkModels(
       producer: "pruning-harness models:export",
     };
     o.log(`export: ${name} (parity check against the TensorFlow.js oracle, ${cfg.parity.batch} images)`);
-    const { bytes, maxAbsDiff } = await exportChecked(fileSpec, state, masks, { bnEps, metadata, parityBatch: cfg.parity.batch, tolerance: cfg.parity.tolerance, seed: cfg.parity.seed });
+    const exported = await exportCheckpoint(spec, ckpt, { compact: kind === "structured", bnEps, metadata, parity: cfg.parity });
+    const { bytes } = exported;
     const session = await ort.InferenceSession.create(bytes, { executionProviders: ["cpu"] });
     const check = await checkAccuracy(session, data, cfg.checkImages);
     await session.release();
@@ -183,15 +161,15 @@ export async function exportBenchmarkModels(
       method: isDense ? "none" : pc.method,
       nominalDensity: isDense ? 1 : pc.density,
       channelMultiple: multiple,
-      convWeightDensity: nonZero(effective, convs) / denseConv,
-      macs: { dense: countMacs(spec).dense, remaining: countMacs(fileSpec, masks).remaining },
-      macLayers: macLayers(fileSpec),
-      parameters: fileSpec.params.reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0),
-      removedConvChannels: removed,
-      foldedChannels: folded,
+      convWeightDensity: exported.convWeightDensity,
+      macs: exported.macs,
+      macLayers: macLayers(exported.spec),
+      parameters: countParams(exported.spec),
+      removedConvChannels: exported.removedConvChannels,
+      foldedChannels: exported.foldedChannels,
       testAccuracy,
       check,
-      parityMaxAbsDiff: maxAbsDiff,
+      parityMaxAbsDiff: exported.parityMaxAbsDiff,
       bytes: bytes.length,
       sha256: createHash("sha256").update(bytes).digest("hex"),
       unit: u.id,

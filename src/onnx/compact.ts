@@ -1,5 +1,6 @@
 import type { Tensors } from "../engine/types.ts";
 import type { BufferSpec, ModelSpec, Op, ParamSpec } from "../models/spec.ts";
+import { applyMasks } from "../prune/magnitude.ts";
 
 /** A structurally smaller model that computes the same outputs as the masked one. */
 export interface CompactModel {
@@ -57,11 +58,7 @@ function readsChannel(w: Float32Array, cout: number, cin: number, kk: number, j:
  * or into the fc bias. Sets holding the model's input or output are never removed.
  */
 export function compactModel(spec: ModelSpec, params: Tensors, buffers: Tensors, masks: Tensors, o: { bnEps: number }): CompactModel {
-  const eff: Tensors = {};
-  for (const [k, w] of Object.entries(params)) {
-    const m = masks[k];
-    eff[k] = m ? w.map((v, i) => (m[i] ? v : 0)) : w;
-  }
+  const eff = applyMasks(params, masks);
   const channels = (v: string) => spec.shapes[v]![0]!;
   const offset = new Map<string, number>();
   let nodes = 0;

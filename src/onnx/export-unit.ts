@@ -2,15 +2,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TrainingConfig } from "../config/generated/training.ts";
 import { ConfigError, validateConfig } from "../config/load.ts";
-import type { Tensors } from "../engine/types.ts";
-import { countParams, prunableLayers } from "../models/spec.ts";
 import { TRAINED_WEIGHTS } from "../runner/kinds/training-run.ts";
 import { RunStore } from "../runner/store.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import { loadData, modelFor } from "../train/setup.ts";
-import { compactModel } from "./compact.ts";
-import { checkCompaction, exportChecked } from "./export.ts";
-import { countMacs } from "./flops.ts";
+import { exportCheckpoint } from "./export.ts";
 
 export interface UnitExport {
   bytes: Uint8Array;
@@ -41,32 +37,8 @@ export async function exportUnit(runsDir: string, id: string, o: { checkpoint?: 
   const ckpt = loadCheckpoint(path);
   const data = await loadData(training, o.log);
   const spec = modelFor(training, data);
-  const bnEps = training.optim.bnEps;
-  let fileSpec = spec, state: { params: Tensors; buffers: Tensors } = ckpt.state, masks = ckpt.masks, removed = 0;
-  if (o.compact) {
-    const c = compactModel(spec, ckpt.state.params, ckpt.state.buffers, ckpt.masks, { bnEps });
-    fileSpec = c.spec;
-    state = { params: c.params, buffers: c.buffers };
-    masks = {};
-    removed = c.removedConvChannels;
-    await checkCompaction(spec, ckpt, c, { bnEps, ...o.parity });
-  }
-  let alive = 0;
-  for (const l of prunableLayers(fileSpec)) {
-    const w = state.params[l.name]!, m = masks[l.name];
-    for (let i = 0; i < w.length; i++) if (w[i] !== 0 && (!m || m[i])) alive++;
-  }
   const acc = (record.metrics as { finalTestAccuracy?: number | null }).finalTestAccuracy;
   const metadata = { kind: unit.kind, unit: id, checkpoint: file, dataset: data.name, compacted: String(o.compact), testAccuracy: acc == null ? "n/a" : acc.toFixed(4), producer: "pruning-harness models:export --unit" };
-  const { bytes, maxAbsDiff } = await exportChecked(fileSpec, state, masks, { bnEps, metadata, parityBatch: o.parity.batch, tolerance: o.parity.tolerance, seed: o.parity.seed });
-  return {
-    bytes,
-    unit: id,
-    kind: unit.kind,
-    checkpoint: file,
-    convWeightDensity: alive / countParams(spec, ["conv"]),
-    macs: { dense: countMacs(spec).dense, remaining: countMacs(fileSpec, masks).remaining },
-    removedConvChannels: removed,
-    parityMaxAbsDiff: maxAbsDiff,
-  };
+  const r = await exportCheckpoint(spec, ckpt, { compact: o.compact, bnEps: training.optim.bnEps, metadata, parity: o.parity });
+  return { bytes: r.bytes, unit: id, kind: unit.kind, checkpoint: file, convWeightDensity: r.convWeightDensity, macs: r.macs, removedConvChannels: r.removedConvChannels, parityMaxAbsDiff: r.parityMaxAbsDiff };
 }

@@ -4,7 +4,10 @@ import { createTrainer } from "../engine/registry.ts";
 import { Rng } from "../util/rng.ts";
 import type { ModelState, Tensors } from "../engine/types.ts";
 import { buildGraph } from "../engine/onnx/training-graph.ts";
-import type { ModelSpec } from "../models/spec.ts";
+import { countParams, prunableLayers, type ModelSpec } from "../models/spec.ts";
+import { applyMasks } from "../prune/magnitude.ts";
+import { compactModel } from "./compact.ts";
+import { countMacs } from "./flops.ts";
 
 /**
  * A standalone inference model: weights (masked, so pruned weights are stored as
@@ -13,12 +16,7 @@ import type { ModelSpec } from "../models/spec.ts";
  * metadata (architecture, density, dataset, accuracy...) as model properties.
  */
 export function exportInferenceModel(spec: ModelSpec, state: Pick<ModelState, "params" | "buffers">, masks: Tensors, o: { bnEps: number; metadata: Record<string, string> }): Uint8Array {
-  const params: Tensors = {};
-  for (const [name, w] of Object.entries(state.params)) {
-    const m = masks[name];
-    params[name] = m ? w.map((v, i) => (m[i] ? v : 0)) : w;
-  }
-  const graph = buildGraph("eval", { spec, maskedParams: [], bn: { eps: o.bnEps, momentum: 0 }, sgd: { momentum: 0, weightDecay: 0 }, constants: { params, buffers: state.buffers } });
+  const graph = buildGraph("eval", { spec, maskedParams: [], bn: { eps: o.bnEps, momentum: 0 }, sgd: { momentum: 0, weightDecay: 0 }, constants: { params: applyMasks(state.params, masks), buffers: state.buffers } });
   return reencode(graph, spec.arch, { architecture: spec.arch, ...o.metadata });
 }
 
@@ -78,12 +76,20 @@ async function runOnce(bytes: Uint8Array, x: Float32Array, dims: number[]): Prom
  * how a compacted model is checked against the masked model it came from.
  */
 export async function maxLogitDiff(a: Uint8Array, b: Uint8Array, inputShape: readonly number[], batch: number, seed: number): Promise<number> {
-  const rng = new Rng(seed, "compare-models");
   const dims = [batch, ...inputShape];
-  const x = Float32Array.from({ length: dims.reduce((p, q) => p * q, 1) }, () => rng.normal());
-  const [ya, yb] = [await runOnce(a, x, dims), await runOnce(b, x, dims)];
+  const x = randomImages(dims, seed, "compare-models");
+  return maxAbsDiff(await runOnce(a, x, dims), await runOnce(b, x, dims));
+}
+
+/** Standard-normal pixels for a batch of the given NCHW dims, from the stream (seed, purpose). */
+export function randomImages(dims: readonly number[], seed: number, purpose: string): Float32Array {
+  const rng = new Rng(seed, purpose);
+  return Float32Array.from({ length: dims.reduce((p, q) => p * q, 1) }, () => rng.normal());
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   let m = 0;
-  for (let i = 0; i < ya.length; i++) m = Math.max(m, Math.abs(ya[i]! - yb[i]!));
+  for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
 }
 
@@ -99,18 +105,16 @@ export async function exportChecked(
   o: { bnEps: number; metadata: Record<string, string>; parityBatch: number; tolerance: number; seed: number },
 ): Promise<{ bytes: Uint8Array; maxAbsDiff: number }> {
   const bytes = exportInferenceModel(spec, state, masks, o);
-  const [c, h, w] = spec.inputShape;
-  const rng = new Rng(o.seed, "export-parity");
-  const x = Float32Array.from({ length: o.parityBatch * c * h * w }, () => rng.normal());
-  const got = await runOnce(bytes, x, [o.parityBatch, c, h, w]);
+  const dims = [o.parityBatch, ...spec.inputShape];
+  const x = randomImages(dims, o.seed, "export-parity");
+  const got = await runOnce(bytes, x, dims);
   const oracle = await createTrainer({ engine: "tfjs", tfjsBackend: "cpu" }, { spec, sgd: { momentum: 0, weightDecay: 0 }, bn: { eps: o.bnEps, momentum: 0 } }, { params: state.params, buffers: state.buffers, momentum: {} });
   for (const [k, m] of Object.entries(masks)) oracle.masks[k] = m;
   const want = await oracle.predict(x, o.parityBatch);
   await oracle.dispose();
-  let maxAbsDiff = 0;
-  for (let i = 0; i < want.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(got[i]! - want[i]!));
-  if (!(maxAbsDiff <= o.tolerance)) throw new ExportParityError(`exported ${spec.arch} (${o.metadata.name ?? "model"}) disagrees with the TensorFlow.js oracle: max |logit difference| ${maxAbsDiff} > ${o.tolerance}; the file was not written`);
-  return { bytes, maxAbsDiff };
+  const diff = maxAbsDiff(got, want);
+  if (!(diff <= o.tolerance)) throw new ExportParityError(`exported ${spec.arch} (${o.metadata.name ?? "model"}) disagrees with the TensorFlow.js oracle: max |logit difference| ${diff} > ${o.tolerance}; the file was not written`);
+  return { bytes, maxAbsDiff: diff };
 }
 
 /** Throws unless the compact model's logits equal the masked model's (within the parity tolerance). */
@@ -125,4 +129,53 @@ export async function checkCompaction(
   const d = await maxLogitDiff(a, b, spec.inputShape, o.batch, o.seed);
   if (!(d <= o.tolerance)) throw new ExportParityError(`compacted ${spec.arch} differs from the masked model it came from: max |logit difference| ${d} > ${o.tolerance}; nothing was written`);
   return d;
+}
+
+/** What exportCheckpoint wrote and what the file computes with. */
+export interface CheckpointExport {
+  bytes: Uint8Array;
+  parityMaxAbsDiff: number;
+  /** The exported model: the compacted spec or the original one. */
+  spec: ModelSpec;
+  /** Non-zero conv weights in the file / conv weights of the original dense model. */
+  convWeightDensity: number;
+  /** Conv+fc MACs per image of the original dense model, and of the file's non-zero weights. */
+  macs: { dense: number; remaining: number };
+  removedConvChannels: number;
+  foldedChannels: number;
+}
+
+/**
+ * A trained (possibly masked) model to a checked inference file: compacted when asked
+ * (and checked against the masked model), then exported with the oracle parity check.
+ * models:export and models:export --unit both come through here.
+ */
+export async function exportCheckpoint(
+  spec: ModelSpec,
+  ckpt: { state: Pick<ModelState, "params" | "buffers">; masks: Tensors },
+  o: { compact: boolean; bnEps: number; metadata: Record<string, string>; parity: { batch: number; tolerance: number; seed: number } },
+): Promise<CheckpointExport> {
+  let fileSpec = spec, state = ckpt.state, masks = ckpt.masks, removed = 0, folded = 0;
+  if (o.compact) {
+    const c = compactModel(spec, ckpt.state.params, ckpt.state.buffers, ckpt.masks, { bnEps: o.bnEps });
+    await checkCompaction(spec, ckpt, c, { bnEps: o.bnEps, ...o.parity });
+    fileSpec = c.spec;
+    state = { params: c.params, buffers: c.buffers };
+    masks = {};
+    removed = c.removedConvChannels;
+    folded = c.foldedChannels;
+  }
+  const { bytes, maxAbsDiff } = await exportChecked(fileSpec, state, masks, { bnEps: o.bnEps, metadata: o.metadata, parityBatch: o.parity.batch, tolerance: o.parity.tolerance, seed: o.parity.seed });
+  const effective = applyMasks(state.params, masks);
+  let alive = 0;
+  for (const l of prunableLayers(fileSpec)) for (const v of effective[l.name]!) if (v !== 0) alive++;
+  return {
+    bytes,
+    parityMaxAbsDiff: maxAbsDiff,
+    spec: fileSpec,
+    convWeightDensity: alive / countParams(spec, ["conv"]),
+    macs: { dense: countMacs(spec).dense, remaining: countMacs(fileSpec, masks).remaining },
+    removedConvChannels: removed,
+    foldedChannels: folded,
+  };
 }

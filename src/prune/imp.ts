@@ -1,5 +1,5 @@
 import type { Tensors } from "../engine/types.ts";
-import { globalMagnitudeMasks, maskDensity } from "./magnitude.ts";
+import { applyMasks, globalMagnitudeMasks, maskDensity } from "./magnitude.ts";
 
 /**
  * Iterative magnitude pruning (Frankle & Carbin; the BiP paper's baseline): each round
@@ -31,12 +31,7 @@ export function impNextMasks(params: Tensors, layers: string[], current: Tensors
  * (an early-training epoch), pruned weights to exactly zero.
  */
 export function rewind(rewindParams: Tensors, masks: Tensors): Tensors {
-  const out: Tensors = {};
-  for (const [name, w] of Object.entries(rewindParams)) {
-    const m = masks[name];
-    out[name] = m ? w.map((v, i) => (m[i] ? v : 0)) : w.slice();
-  }
-  return out;
+  return applyMasks(rewindParams, masks);
 }
 
 function pick(t: Tensors, names: string[]): Tensors {

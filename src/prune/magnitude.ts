@@ -62,6 +62,16 @@ export function globalMagnitudeMasks(params: Tensors, layers: string[], density:
   return out;
 }
 
+/** The weights as the masked model uses them: pruned entries exactly zero, the rest copied. */
+export function applyMasks(params: Tensors, masks: Tensors): Tensors {
+  const out: Tensors = {};
+  for (const [name, w] of Object.entries(params)) {
+    const m = masks[name];
+    out[name] = m ? w.map((v, i) => (m[i] ? v : 0)) : w.slice();
+  }
+  return out;
+}
+
 /** Fraction of ones over the given masks. */
 export function maskDensity(masks: Tensors): number {
   let ones = 0, n = 0;
