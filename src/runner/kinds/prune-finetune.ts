@@ -5,7 +5,7 @@ import { blockChannelMasks } from "../../prune/channels.ts";
 import { globalMagnitudeMasks, maskDensity } from "../../prune/magnitude.ts";
 import { loadCheckpoint } from "../../train/checkpoint.ts";
 import type { UnitKind } from "./kind.ts";
-import { prunedStart, runTraining, trainingImages, trainingMetrics, TRAINED_WEIGHTS } from "./training-run.ts";
+import { retrainPruned, trainingImages, TRAINED_WEIGHTS } from "./training-run.ts";
 
 /** One-shot pruning of a trained model (unstructured or structured), then fine-tuning with the mask fixed. */
 export const pruneFinetuneKind: UnitKind<PruneFinetuneUnitConfig> = {
@@ -13,23 +13,15 @@ export const pruneFinetuneKind: UnitKind<PruneFinetuneUnitConfig> = {
   schema: "prune-finetune-unit",
   async run(cfg, ctx) {
     const src = loadCheckpoint(join(ctx.dep(cfg.source).dir, TRAINED_WEIGHTS));
-    const r = await runTraining(cfg.training, ctx, {
+    return retrainPruned(cfg.training, ctx, {
       label: `${cfg.method}${cfg.channelMultiple > 1 ? ` x${cfg.channelMultiple}` : ""} d=${cfg.density} fine-tune`,
-      init: (spec) => {
-        const masks =
-          cfg.method === "global-magnitude"
-            ? globalMagnitudeMasks(src.state.params, prunableLayers(spec).map((l) => l.name), cfg.density)
-            : blockChannelMasks(spec, src.state.params, cfg.density, cfg.channelMultiple);
-        return prunedStart(src.state.params, src.state.buffers, masks);
-      },
-      evalAt: (e) => e === cfg.training.optim.epochs,
+      start: src,
+      masksFor: (spec) =>
+        cfg.method === "global-magnitude"
+          ? globalMagnitudeMasks(src.state.params, prunableLayers(spec).map((l) => l.name), cfg.density)
+          : blockChannelMasks(spec, src.state.params, cfg.density, cfg.channelMultiple),
+      extra: (r) => ({ method: cfg.method, density: cfg.density, maskedWeightDensity: maskDensity(r.trainer.masks) }),
     });
-    return {
-      status: r.out.status,
-      engine: r.trainer.engine,
-      provider: r.trainer.provider,
-      metrics: { ...trainingMetrics(r), method: cfg.method, density: cfg.density, maskedWeightDensity: maskDensity(r.trainer.masks) },
-    };
   },
   model: (cfg) => cfg.training.model,
   estimateImages: (cfg) => trainingImages(cfg.training),

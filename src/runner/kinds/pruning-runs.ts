@@ -10,7 +10,7 @@ import { globalMagnitudeMasks, maskDensity } from "../../prune/magnitude.ts";
 import { loadData, modelFor, trainerFor } from "../../train/setup.ts";
 import { snapshotFile } from "./dense.ts";
 import type { UnitContext, UnitKind } from "./kind.ts";
-import { prunedStart, runTraining, trainingImages, trainingMetrics, TRAINED_WEIGHTS } from "./training-run.ts";
+import { prunedStart, retrainPruned, trainingImages, TRAINED_WEIGHTS } from "./training-run.ts";
 
 const snapshot = (ctx: UnitContext, dense: string, epoch: number) => loadCheckpoint(join(ctx.dep(dense).dir, snapshotFile(epoch)));
 
@@ -26,16 +26,16 @@ export const impRoundKind: UnitKind<ImpRoundUnitConfig> = {
   async run(cfg, ctx) {
     const prev = cfg.previous ? loadCheckpoint(join(ctx.dep(cfg.previous).dir, TRAINED_WEIGHTS)) : snapshot(ctx, cfg.dense, cfg.finalEpoch);
     const early = snapshot(ctx, cfg.dense, cfg.rewindEpoch);
-    const r = await runTraining(cfg.training, ctx, {
+    return retrainPruned(cfg.training, ctx, {
       label: `IMP round ${cfg.round}`,
-      init: (spec) => {
+      start: early,
+      masksFor: (spec) => {
         const layers = prunableLayers(spec).map((l) => l.name);
         const current = cfg.previous ? prev.masks : Object.fromEntries(layers.map((l) => [l, new Float32Array(prev.state.params[l]!.length).fill(1)]));
-        return prunedStart(early.state.params, early.state.buffers, impNextMasks(prev.state.params, layers, current, cfg.rate));
+        return impNextMasks(prev.state.params, layers, current, cfg.rate);
       },
-      evalAt: (e) => e === cfg.training.optim.epochs,
+      extra: (r) => ({ sparsity: 1 - maskDensity(r.trainer.masks), round: cfg.round }),
     });
-    return { status: r.out.status, engine: r.trainer.engine, provider: r.trainer.provider, metrics: { ...trainingMetrics(r), sparsity: 1 - maskDensity(r.trainer.masks), round: cfg.round } };
   },
   model: (cfg) => cfg.training.model,
   estimateImages: (cfg) => trainingImages(cfg.training),
@@ -47,15 +47,12 @@ export const ompKind: UnitKind<OmpUnitConfig> = {
   schema: "omp-unit",
   async run(cfg, ctx) {
     const dense = snapshot(ctx, cfg.dense, cfg.finalEpoch);
-    const r = await runTraining(cfg.training, ctx, {
+    return retrainPruned(cfg.training, ctx, {
       label: "OMP fine-tune",
-      init: (spec) => {
-        const layers = prunableLayers(spec).map((l) => l.name);
-        return prunedStart(dense.state.params, dense.state.buffers, globalMagnitudeMasks(dense.state.params, layers, 1 - cfg.sparsity));
-      },
-      evalAt: (e) => e === cfg.training.optim.epochs,
+      start: dense,
+      masksFor: (spec) => globalMagnitudeMasks(dense.state.params, prunableLayers(spec).map((l) => l.name), 1 - cfg.sparsity),
+      extra: (r) => ({ sparsity: 1 - maskDensity(r.trainer.masks) }),
     });
-    return { status: r.out.status, engine: r.trainer.engine, provider: r.trainer.provider, metrics: { ...trainingMetrics(r), sparsity: 1 - maskDensity(r.trainer.masks) } };
   },
   model: (cfg) => cfg.training.model,
   estimateImages: (cfg) => trainingImages(cfg.training),

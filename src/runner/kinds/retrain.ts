@@ -5,7 +5,7 @@ import { layerwiseMagnitudeMasks, maskDensity } from "../../prune/magnitude.ts";
 import { loadCheckpoint } from "../../train/checkpoint.ts";
 import { snapshotFile } from "./dense.ts";
 import type { UnitKind } from "./kind.ts";
-import { prunedStart, runTraining, trainingImages, trainingMetrics } from "./training-run.ts";
+import { retrainPruned, trainingImages } from "./training-run.ts";
 
 /**
  * One cell of the phase diagram for one seed: one-shot layer-wise L1 magnitude pruning
@@ -18,26 +18,16 @@ export const retrainKind: UnitKind<RetrainUnitConfig> = {
   async run(cfg, ctx) {
     const t = cfg.training;
     const source = loadCheckpoint(join(ctx.dep(cfg.source.unit).dir, snapshotFile(cfg.source.epoch)));
-    const epochs = t.optim.epochs;
-    const r = await runTraining(t, ctx, {
+    return retrainPruned(t, ctx, {
       label: "retrain",
-      init: (spec) => {
-        const layers = prunableLayers(spec).map((l) => l.name);
-        return prunedStart(source.state.params, source.state.buffers, layerwiseMagnitudeMasks(source.state.params, layers, cfg.density));
+      start: source,
+      masksFor: (spec) => layerwiseMagnitudeMasks(source.state.params, prunableLayers(spec).map((l) => l.name), cfg.density),
+      evalLastEpochs: cfg.lastEpochs,
+      extra: (r) => {
+        const last = r.out.epochs.filter((e) => e.testAccuracy !== undefined).slice(-cfg.lastEpochs);
+        return { testError: last.length ? last.reduce((s, e) => s + (1 - e.testAccuracy!), 0) / last.length : null, density: maskDensity(r.trainer.masks) };
       },
-      evalAt: (e) => e > epochs - cfg.lastEpochs,
     });
-    const last = r.out.epochs.filter((e) => e.testAccuracy !== undefined).slice(-cfg.lastEpochs);
-    return {
-      status: r.out.status,
-      engine: r.trainer.engine,
-      provider: r.trainer.provider,
-      metrics: {
-        ...trainingMetrics(r),
-        testError: last.length ? last.reduce((s, e) => s + (1 - e.testAccuracy!), 0) / last.length : null,
-        density: maskDensity(r.trainer.masks),
-      },
-    };
   },
   model: (cfg) => (cfg.training.model),
   estimateImages: (cfg) => trainingImages(cfg.training),

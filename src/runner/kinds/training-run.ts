@@ -8,7 +8,7 @@ import { rewind } from "../../prune/imp.ts";
 import { saveCheckpoint } from "../../train/checkpoint.ts";
 import { loadData, modelFor, trainerFor } from "../../train/setup.ts";
 import { trainLoop, type EpochRecord, type TrainOutcome } from "../../train/train-loop.ts";
-import type { UnitContext } from "./kind.ts";
+import type { UnitContext, UnitOutcome } from "./kind.ts";
 import { weightsSha256 } from "./weights.ts";
 
 /** Final weights of a training unit, for units that build on it. */
@@ -81,4 +81,24 @@ export function prunedStart(weights: Tensors, buffers: Tensors, masks: Tensors):
   const params = rewind(weights, masks);
   const momentum = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, new Float32Array(v.length)]));
   return { state: { params, buffers, momentum }, masks };
+}
+
+/**
+ * Trains a pruned model with its mask fixed, from `start` (trained weights for OMP,
+ * fine-tuning and the phase diagram's retraining, an early snapshot for IMP's
+ * rewinding) with the masks `masksFor` picks, evaluating in the last `evalLastEpochs`
+ * epochs (default 1); the outcome's metrics add `extra(run)`.
+ */
+export async function retrainPruned(
+  t: TrainingConfig,
+  ctx: UnitContext,
+  o: { label: string; start: { state: Pick<ModelState, "params" | "buffers"> }; masksFor: (spec: ModelSpec) => Tensors; evalLastEpochs?: number; extra: (r: TrainingRun) => Record<string, unknown> },
+): Promise<UnitOutcome> {
+  const first = t.optim.epochs - (o.evalLastEpochs ?? 1);
+  const r = await runTraining(t, ctx, {
+    label: o.label,
+    init: (spec) => prunedStart(o.start.state.params, o.start.state.buffers, o.masksFor(spec)),
+    evalAt: (e) => e > first,
+  });
+  return { status: r.out.status, engine: r.trainer.engine, provider: r.trainer.provider, metrics: { ...trainingMetrics(r), ...o.extra(r) } };
 }
