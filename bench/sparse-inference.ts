@@ -18,6 +18,7 @@ import { loadPresetConfig } from "../src/config/presets.ts";
 import { addRunnerOptions, baseCommand, notice, runMain, runnerConfig, type RunnerFlags } from "../src/cli/common.ts";
 import { nchwcBlockSize } from "../src/engine/onnx/ops/nchwc.ts";
 import { profileSession } from "../src/engine/onnx/profile.ts";
+import { randomImages } from "../src/onnx/export.ts";
 import { paddedMacs } from "../src/onnx/flops.ts";
 import { createSession, type ProviderChoice } from "../src/engine/onnx/providers.ts";
 import { checkAccuracy, exportBenchmarkModels, exportUnits, readManifest, type ManifestModel } from "../src/onnx/benchmark-models.ts";
@@ -28,7 +29,6 @@ import { runContext } from "../src/report/context.ts";
 import { renderSparseInference, type InferenceResult, type SparseInferenceData, type Storage } from "../src/report/sparse-inference-report.ts";
 import { runUnits } from "../src/runner/run-units.ts";
 import { loadData } from "../src/train/setup.ts";
-import { Rng } from "../src/util/rng.ts";
 import { writeFileAtomic } from "../src/util/atomic-write.ts";
 import type { Dataset } from "../src/data/types.ts";
 
@@ -38,9 +38,8 @@ const cmd = addRunnerOptions(baseCommand("bench:sparse-inference", "Inference la
   .option("--threads <n>", "ORT intra-op threads (default: all cores)");
 
 function randomInput(shape: number[], batch: number): ort.Tensor {
-  const rng = new Rng(batch, "inference-input");
-  const n = batch * shape.reduce((a, b) => a * b, 1);
-  return new ort.Tensor("float32", Float32Array.from({ length: n }, () => rng.normal()), [batch, ...shape]);
+  const dims = [batch, ...shape];
+  return new ort.Tensor("float32", randomImages(dims, batch, "inference-input"), dims);
 }
 
 interface Opened {
@@ -123,10 +122,12 @@ await runMain(async () => {
   const paddedSpeedup = denseModel?.macLayers && nchwcBlock > 1 ? (m: ManifestModel) => paddedMacs(denseModel.macLayers, nchwcBlock) / paddedMacs(m.macLayers, nchwcBlock) : undefined;
   const ctx = { data, threads, provider: cfg.provider as ProviderChoice, batches: batches.length, paddedSpeedup };
   const opened: Opened[] = [];
+  const fileBytes = new Map<string, Uint8Array>();
   for (const m of manifest.models) {
     let bytes: Uint8Array;
     try {
       bytes = new Uint8Array(readFileSync(join(modelsDir, m.file)));
+      fileBytes.set(m.name, bytes);
     } catch {
       throw new ConfigError(`${join(modelsDir, m.file)} is listed in the manifest but missing: re-run \`bun run models:export --preset ${opts.preset} --models-dir ${opts.modelsDir}\``);
     }
@@ -191,9 +192,9 @@ await runMain(async () => {
   const sparsestStructured = manifest.models.filter((m) => m.kind === "structured").sort((a, b) => a.macs.remaining - b.macs.remaining)[0];
   if (cfg.profileRuns > 0 && sparsestStructured) {
     const batch = Math.max(...batches);
-    for (const m of [manifest.models.find((x) => x.kind === "dense")!, sparsestStructured]) {
+    for (const m of [denseModel!, sparsestStructured]) {
       notice(`profile: ${m.name} at batch ${batch}, ${cfg.profileRuns} runs (CPU EP)`);
-      profiles.push({ model: m.name, batch, profile: await profileSession(new Uint8Array(readFileSync(join(modelsDir, m.file))), { x: randomInput(manifest.inputShape, batch) }, { threads, steps: cfg.profileRuns }) });
+      profiles.push({ model: m.name, batch, profile: await profileSession(fileBytes.get(m.name)!, inputs[batches.indexOf(batch)]!, { threads, steps: cfg.profileRuns }) });
     }
   }
   const data_: SparseInferenceData = {

@@ -53,12 +53,17 @@ export interface SparseInferenceData {
 
 const x2 = (v: number) => `${v.toFixed(2)}x`;
 
+/** The measured dense model, stored densely: the reference of every speedup. */
+function denseResult(d: SparseInferenceData): InferenceResult | undefined {
+  return d.results.find((x) => x.kind === "dense" && x.storage === "dense initializers" && x.status === "measured");
+}
+
 /**
  * Speedups of a result over the dense model: batch-1 latency and each throughput batch;
  * the paired per-round estimates where the benchmark made them, else ratios of medians.
  */
 export function speedups(d: SparseInferenceData, r: InferenceResult): { latency: number; throughput: { batch: number; speedup: number }[] } | null {
-  const dense = d.results.find((x) => x.kind === "dense" && x.storage === "dense initializers" && x.status === "measured");
+  const dense = denseResult(d);
   if (!dense || r.status !== "measured") return null;
   if (r === dense) return { latency: 1, throughput: r.throughput!.map((t) => ({ batch: t.batch, speedup: 1 })) };
   if (r.pairedSpeedup) return { latency: r.pairedSpeedup[0]!.median, throughput: r.pairedSpeedup.slice(1).map((p) => ({ batch: p.batch, speedup: p.median })) };
@@ -106,7 +111,7 @@ function decide(x: number, noise: number, pass: (v: number) => boolean): Verdict
 export function sparseInferenceClaims(d: SparseInferenceData): Claim[] {
   const v = d.config.verdicts;
   const measured = d.results.filter((r) => r.status === "measured");
-  const dense = measured.find((r) => r.kind === "dense" && r.storage === "dense initializers");
+  const dense = denseResult(d);
   const noise = dense ? timingNoise(d, dense) : Infinity;
   const noisy = noise > v.maxNoise;
   const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
@@ -197,7 +202,7 @@ export function sparseInferenceClaims(d: SparseInferenceData): Claim[] {
 
 export async function renderSparseInference(d: SparseInferenceData): Promise<{ markdown: string; svg: string; claims: Claim[] }> {
   const claims = sparseInferenceClaims(d);
-  const dense = d.results.find((x) => x.kind === "dense" && x.storage === "dense initializers" && x.status === "measured");
+  const dense = denseResult(d);
   const ms = (x: number) => x.toFixed(3);
   const rows = d.results.map((r) => {
     const base = [r.model, r.kind, r.storage === "sparse initializers" ? "sparse" : "dense", `${(100 * r.convWeightDensity).toFixed(1)}%`, x2(r.theoreticalSpeedup), r.paddedSpeedup === undefined || d.provider !== "cpu" ? "-" : x2(r.paddedSpeedup)];
