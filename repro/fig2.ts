@@ -20,6 +20,7 @@ import { RunStore } from "../src/runner/store.ts";
 import { unitId, type Unit } from "../src/runner/unit.ts";
 import { nominalTrainCount } from "../src/data/resolve.ts";
 import { loadData } from "../src/train/setup.ts";
+import { errorWindow } from "../src/train/schedule.ts";
 import { writeFileAtomic } from "../src/util/atomic-write.ts";
 
 const cmd = addRunnerOptions(
@@ -94,6 +95,7 @@ await runMain(async () => {
   const data = opts.dryRun ? null : await loadData(cfg.dense, notice);
   const temps = temperatures(cfg, data?.train.count ?? nominalTrainCount(cfg.dense.data.dataset, cfg.dense.data.trainLimit));
   const retrainOptim = cfg.retrain;
+  const window = errorWindow(retrainOptim.schedule, retrainOptim.lr, retrainOptim.epochs, cfg.metrics.errorWindow);
   const units: Unit<unknown>[] = [...new Map(temps.map((t) => [t.dense.id, t.dense])).values()];
   const retrainDefaults = { training: validateConfig("training", {}) };
   const cellDefaults = { training: validateConfig("training", {}), metrics: validateConfig<Fig2Config>("fig2", {}).metrics };
@@ -101,7 +103,7 @@ await runMain(async () => {
   temps.forEach((t, rank) => {
     for (const density of cfg.densities) {
       const retrains = cfg.retrainSeeds.map((seed) =>
-        mkUnit("retrain", { training: { ...cfg.dense, seed, optim: retrainOptim }, source: { unit: t.dense.id, epoch: t.epoch }, density, lastEpochs: cfg.metrics.lastEpochs }, [t.dense.id], `retrain T=${t.value} d=${density} seed ${seed}`, retrainDefaults),
+        mkUnit("retrain", { training: { ...cfg.dense, seed, optim: retrainOptim }, source: { unit: t.dense.id, epoch: t.epoch }, density, lastEpochs: window.count }, [t.dense.id], `retrain T=${t.value} d=${density} seed ${seed}`, retrainDefaults),
       );
       const pair = retrains.slice(0, 2).map((u) => u.id);
       const cell = mkUnit("cell", { training: cfg.dense, models: pair, metrics: cfg.metrics }, pair, `cell T=${t.value} d=${density}`, cellDefaults);
@@ -130,6 +132,8 @@ await runMain(async () => {
     };
   });
   const records = [...out.records.values()];
+  // Units meant to share data (dense, every retrain seed, the cells' metric images) must have.
+  const fingerprints = [...new Set(records.map((r) => r.metrics.trainFingerprint).filter((f): f is string => typeof f === "string"))];
   const anyRecord = records[0];
   const report = await renderFig2({
     context,
@@ -148,6 +152,8 @@ await runMain(async () => {
     unitsReused: reused,
     failed: [...out.failed.map((f) => ({ unit: f.label ?? f.id, error: f.error })), ...out.blocked.map((b) => ({ unit: b, error: "blocked by a failed dependency" }))],
     scaledDown: scaledDown(cfg, data.name),
+    errorWindow: window,
+    trainFingerprints: fingerprints,
   });
   const dir = opts.reportDir;
   for (const [name, svg] of Object.entries(report.svgs)) writeFileAtomic(join(dir, name), svg);

@@ -34,8 +34,11 @@ export interface ResolveOptions {
   /** Keep a class-balanced, seeded subset of this many images. */
   trainLimit?: number;
   testLimit?: number;
-  /** Seed for the subsets; default 0. */
-  seed?: number;
+  /**
+   * Seed of the subsets; default 0. A data seed, never a training seed: every unit of
+   * an experiment must see the same images.
+   */
+  subsetSeed?: number;
   onProgress?: (bytes: number, total: number | undefined) => void;
   fetchImpl?: FetchLike;
   /** How long `auto` waits for the CIFAR-10 server to answer before falling back (ms); default 5000. */
@@ -54,7 +57,7 @@ export async function resolveDataset(opts: ResolveOptions): Promise<Dataset> {
 }
 
 function applyLimits(ds: Dataset, opts: ResolveOptions): Dataset {
-  const seed = opts.seed ?? 0;
+  const seed = opts.subsetSeed ?? 0;
   const notes: string[] = [];
   let { train, test } = ds;
   if (opts.trainLimit !== undefined && opts.trainLimit < train.count) {
@@ -68,7 +71,7 @@ function applyLimits(ds: Dataset, opts: ResolveOptions): Dataset {
   }
   if (notes.length === 0) return ds;
   // Normalisation constants stay those of the full training set, as for the full run.
-  return { ...ds, train, test, source: `${ds.source}; balanced subset (${notes.join(", ")}, seed ${seed})` };
+  return { ...ds, train, test, source: `${ds.source}; balanced subset (${notes.join(", ")}, data seed ${seed})` };
 }
 
 function load(opts: ResolveOptions): Promise<Dataset> {

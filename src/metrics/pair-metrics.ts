@@ -5,6 +5,7 @@ import { evaluate } from "../train/evaluate.ts";
 import { reestimateBatchNorm } from "./bn-reestimate.ts";
 import { linearCka, softmaxRows } from "./cka.ts";
 import { interpolate, interpolationPoints, lmcBarrier } from "./lmc.ts";
+import { Rng } from "../util/rng.ts";
 
 export interface LmcResult {
   /** t of each point and the training error there (BN re-estimated at every point). */
@@ -52,4 +53,28 @@ export async function softmaxOutputs(trainer: Trainer, data: Dataset, split: Spl
 /** Linear CKA between two models' softmax outputs on the same images. */
 export function ckaOfOutputs(a: Float64Array, b: Float64Array, n: number): number {
   return linearCka(a, b, n);
+}
+
+/**
+ * Bootstrap standard error of the linear CKA of two models' outputs [n, k] over the
+ * choice of images: `resamples` draws of n images with replacement (seeded), the
+ * standard deviation of their CKAs. It says how far the value could move on other
+ * images of the same distribution; NaN when resamples < 2.
+ */
+export function ckaBootstrapStdErr(a: Float64Array, b: Float64Array, n: number, resamples: number, seed: number): number {
+  if (resamples < 2) return NaN;
+  const k = a.length / n;
+  const rng = new Rng(seed, "cka-bootstrap");
+  const ra = new Float64Array(a.length), rb = new Float64Array(b.length);
+  const values: number[] = [];
+  for (let r = 0; r < resamples; r++) {
+    for (let i = 0; i < n; i++) {
+      const j = rng.int(n);
+      ra.set(a.subarray(j * k, (j + 1) * k), i * k);
+      rb.set(b.subarray(j * k, (j + 1) * k), i * k);
+    }
+    values.push(linearCka(ra, rb, n));
+  }
+  const m = values.reduce((s, v) => s + v, 0) / resamples;
+  return Math.sqrt(values.reduce((s, v) => s + (v - m) ** 2, 0) / (resamples - 1));
 }

@@ -24,10 +24,30 @@ export interface Fig2Data {
   failed: { unit: string; error: string }[];
   /** What this preset shrinks relative to the paper's protocol. */
   scaledDown: string[];
+  /** Retrain epochs (1-based) whose test error is averaged. */
+  errorWindow: { first: number; last: number; count: number; finalPhaseFirst: number };
+  /** Distinct training-data fingerprints recorded by the units (one when all shared their data). */
+  trainFingerprints: string[];
 }
 
 const AXIS_TITLE = { epochs: "dense training epochs (fewer = hotter)", "batch-size": "dense batch size (smaller = hotter)", sam: "SAM rho (larger = hotter)" } as const;
 const REGIME_COLORS = { domain: ["I", "II-A", "II-B"], range: ["#d95f02", "#7570b3", "#1b9e77"] };
+
+const epochRange = (a: number, b: number) => (a === b ? `epoch ${a}` : `epochs ${a}-${b}`);
+
+function windowLine(d: Fig2Data): string {
+  const w = d.errorWindow, e = d.config.retrain.epochs;
+  return `mean over retrain ${epochRange(w.first, w.last)} (the last ${w.count} of ${e}: ceil(${d.config.metrics.errorWindow} x ${e}), inside the final learning-rate phase, ${epochRange(w.finalPhaseFirst, e)}; the paper: the last 5 of 160, inside epochs 121-160)`;
+}
+
+function dataLine(d: Fig2Data): string {
+  const seed = d.config.dense.data.subsetSeed;
+  const subset = d.config.dense.data.trainLimit !== undefined || d.config.dense.data.testLimit !== undefined ? `subsets drawn with data seed ${seed}, the same for every training seed` : "the full splits";
+  const f = d.trainFingerprints;
+  if (f.length === 1) return `${subset}; the dense models and every retrained model recorded one training-set fingerprint (${f[0]!.slice(0, 12)}).`;
+  if (f.length === 0) return `${subset}; no unit recorded a training-set fingerprint (units computed before fingerprints were recorded).`;
+  return `${subset}; **WARNING: the units recorded ${f.length} different training-set fingerprints** (${f.map((x) => x.slice(0, 12)).join(", ")}): they did not all train on the same images.`;
+}
 
 /** Report = a pure function of the measured cells and the run's context. */
 export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs: Record<string, string>; claims: Claim[] }> {
@@ -67,7 +87,8 @@ export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs:
     `- Temperatures (hottest first): ${d.temperatures.join(", ")} (${AXIS_TITLE[d.axis]}).`,
     `- Load: one-shot layer-wise L1 magnitude pruning of every conv layer (not fc, not BN) to densities ${xOrder.join(", ")}.`,
     `- Retraining: mask fixed, ${d.config.retrain.epochs} epochs, learning rate rewound to ${d.config.retrain.lr} (${d.config.retrain.schedule.kind} schedule), seeds ${d.config.retrainSeeds.join(", ")}.`,
-    `- Test error: mean over the last ${d.config.metrics.lastEpochs} retrain epochs, then over seeds. LMC: ${d.config.metrics.lmcPoints}-point linear path between the first two seeds' models, BN re-estimated on ${d.config.metrics.bnImages} training images at every point, error on ${d.config.metrics.lmcImages} training images; barrier = mean(err(0), err(1)) - err(t*). CKA: linear CKA of the two models' softmax outputs on ${d.config.metrics.ckaImages} training images.`,
+    `- Data: ${dataLine(d)}`,
+    `- Test error: ${windowLine(d)}, then over seeds. LMC: ${d.config.metrics.lmcPoints}-point linear path between the first two seeds' models, BN re-estimated on ${d.config.metrics.bnImages} training images at every point, error on ${d.config.metrics.lmcImages} training images; barrier = mean(err(0), err(1)) - err(t*). CKA: linear CKA of the two models' softmax outputs on ${d.config.metrics.ckaImages} training images.`,
     `- Regimes: I if LMC barrier < ${d.config.regimes.lmcBarrier}; otherwise II-A if CKA < ${d.config.regimes.cka}, else II-B. The paper draws its boundaries by hand; these thresholds are this harness's settings (\`--set regimes.lmcBarrier=...\`, \`--set regimes.cka=...\`).`,
     ...(d.scaledDown.length ? ["", "**Scaled down from the paper's protocol:** " + d.scaledDown.join("; ") + "."] : []),
     ...(d.failed.length ? ["", `**Units that did not complete (their cells are empty):** ${d.failed.map((f) => `${f.unit}: ${f.error}`).join("; ")}`] : []),

@@ -45,8 +45,31 @@ export function dropDefaults(value: unknown, defaults: unknown): unknown {
   return out;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/**
+ * Training configs (any object with a numeric `seed` beside `data.subsetSeed`) as they
+ * enter an id. Data subsets were once drawn from the training seed, so a config whose
+ * subset seed equals its training seed means what its id meant before the setting
+ * existed, and keeps that id (finished units stay valid); any other subset seed is part
+ * of the id, even at its default, since whether it changes the data depends on the
+ * training seed beside it. With `asDefaults`, the subset seed is removed instead.
+ */
+export function subsetSeedIdentity(value: unknown, asDefaults = false): unknown {
+  if (Array.isArray(value)) return value.map((v) => subsetSeedIdentity(v, asDefaults));
+  if (!isObject(value)) return value;
+  const out = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, subsetSeedIdentity(v, asDefaults)]));
+  const data = out.data;
+  if (typeof out.seed === "number" && isObject(data) && typeof data.subsetSeed === "number" && (asDefaults || data.subsetSeed === out.seed)) {
+    const { subsetSeed: _, ...rest } = data;
+    out.data = rest;
+  }
+  return out;
+}
+
 /** `<kind>-<first 12 hex digits of SHA-256(kind, config without defaults, sorted deps)>`. */
 export function unitId(spec: UnitSpec<unknown>, defaults: unknown = {}): string {
-  const body = canonicalJson({ kind: spec.kind, config: dropDefaults(spec.config, defaults), deps: [...spec.deps].sort() });
+  const config = dropDefaults(subsetSeedIdentity(spec.config), subsetSeedIdentity(defaults, true));
+  const body = canonicalJson({ kind: spec.kind, config, deps: [...spec.deps].sort() });
   return `${spec.kind}-${createHash("sha256").update(body).digest("hex").slice(0, 12)}`;
 }

@@ -17,7 +17,7 @@ export async function loadData(cfg: TrainingConfig, log?: (line: string) => void
     padTo: cfg.data.padTo,
     trainLimit: cfg.data.trainLimit,
     testLimit: cfg.data.testLimit,
-    seed: cfg.seed,
+    subsetSeed: cfg.data.subsetSeed,
     log,
   });
 }

@@ -92,7 +92,7 @@ describe("resolveDataset explicit choices", () => {
   });
 
   test("trainLimit/testLimit give balanced seeded subsets and note it in the source", async () => {
-    const opts: ResolveOptions = { dataset: "fashion-mnist-embedded", trainLimit: 100, testLimit: 30, seed: 3 };
+    const opts: ResolveOptions = { dataset: "fashion-mnist-embedded", trainLimit: 100, testLimit: 30, subsetSeed: 3 };
     const ds = await resolveDataset(opts);
     expect([ds.train.count, ds.test.count]).toEqual([100, 30]);
     expect(classCounts(ds.train, 10)).toEqual(new Array(10).fill(10));

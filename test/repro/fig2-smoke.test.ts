@@ -1,11 +1,19 @@
 import { expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { TrainingConfig } from "../../src/config/generated/training.ts";
+import { dataFingerprints } from "../../src/data/fingerprint.ts";
+import { loadData } from "../../src/train/setup.ts";
 
 const REPO = join(import.meta.dir, "../..");
 
-test("repro:fig2 --preset smoke writes a report, JSON and figures that agree with each other", () => {
+/** Every finished unit's record in a run store. */
+function records(runs: string): { kind: string; config: { training: TrainingConfig }; metrics: Record<string, unknown> }[] {
+  return readdirSync(runs).filter((d) => existsSync(join(runs, d, "result.json"))).map((d) => JSON.parse(readFileSync(join(runs, d, "result.json"), "utf8")));
+}
+
+test("repro:fig2 --preset smoke writes a report, JSON and figures that agree with each other, from one training set", async () => {
   const dir = mkdtempSync(join(tmpdir(), "fig2-"));
   const r = Bun.spawnSync([process.execPath, join(REPO, "repro/fig2.ts"), "--preset", "smoke", "--runs-dir", join(dir, "runs"), "--report-dir", join(dir, "reports")], { stdout: "pipe", stderr: "pipe" });
   if (r.exitCode !== 0) throw new Error(`repro:fig2 failed (${r.exitCode}): ${r.stderr.toString().slice(-2000)}`);
@@ -31,6 +39,20 @@ test("repro:fig2 --preset smoke writes a report, JSON and figures that agree wit
   expect(md).toContain("dataset | synthetic");
   expect(md).toContain("Scaled down from the paper's protocol");
   expect(readFileSync(join(reports, "fig2-regimes.svg"), "utf8")).toStartWith("<svg");
+  // The dense model, every retrain seed and the cells' metric images share one training set.
+  const recs = records(join(dir, "runs"));
+  expect(recs.filter((r) => r.kind === "retrain").map((r) => r.config.training.seed).sort()).toEqual([1, 1, 1, 1, 2, 2, 2, 2]);
+  const prints = new Set(recs.map((r) => r.metrics.trainFingerprint));
+  expect(recs.length).toBe(13);
+  expect([...prints]).toHaveLength(1);
+  expect(new Set(recs.map((r) => r.metrics.testFingerprint)).size).toBe(1);
+  expect(md).toContain("recorded one training-set fingerprint");
+  // ...which is what the data seed draws; another data seed draws other images.
+  const dense = recs.find((r) => r.kind === "dense")!.config.training;
+  expect(dataFingerprints(await loadData(dense)).trainFingerprint).toBe([...prints][0] as string);
+  const other = dataFingerprints(await loadData({ ...dense, data: { ...dense.data, subsetSeed: dense.data.subsetSeed + 1 } }));
+  expect(other.trainFingerprint).not.toBe([...prints][0] as string);
+  expect(other.testFingerprint).not.toBe(recs[0]!.metrics.testFingerprint as string);
   // A second run reuses every unit.
   const again = Bun.spawnSync([process.execPath, join(REPO, "repro/fig2.ts"), "--preset", "smoke", "--runs-dir", join(dir, "runs"), "--report-dir", join(dir, "reports2")], { stdout: "pipe", stderr: "pipe" });
   expect(again.exitCode).toBe(0);

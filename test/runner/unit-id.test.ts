@@ -10,7 +10,19 @@ import { canonicalJson, dropDefaults, unitId } from "../../src/runner/unit.ts";
 test("unit ids are pinned", () => {
   expect(unitId({ kind: "echo", config: { value: 1 }, deps: [] })).toBe("echo-0bb6a3b9c901");
   expect(unitId({ kind: "train", config: validateConfig("training", {}), deps: [] }, validateConfig("training", {}))).toBe("train-21576a6f53dc");
-  expect(unitId({ kind: "train", config: validateConfig("training", { seed: 2 }), deps: [] }, validateConfig("training", {}))).toBe("train-bc26fcf34ca7");
+  // Before data.subsetSeed existed, a seed-2 unit drew its subsets from seed 2: that id now
+  // means subset seed 2, and seed 2 on the default subsets (seed 1) is new data, a new id.
+  expect(unitId({ kind: "train", config: validateConfig("training", { seed: 2, data: { subsetSeed: 2 } }), deps: [] }, validateConfig("training", {}))).toBe("train-bc26fcf34ca7");
+  expect(unitId({ kind: "train", config: validateConfig("training", { seed: 2 }), deps: [] }, validateConfig("training", {}))).toBe("train-786cacc86607");
+});
+
+test("the subset seed is in an id exactly when it differs from the training seed", () => {
+  const defaults = { training: validateConfig("training", {}) };
+  const id = (training: Record<string, unknown>) => unitId({ kind: "retrain", config: { training: validateConfig("training", training) }, deps: [] }, defaults);
+  expect(id({ seed: 1, data: { subsetSeed: 1 } })).toBe(id({}));
+  expect(id({ seed: 1, data: { subsetSeed: 3 } })).not.toBe(id({}));
+  expect(id({ seed: 2 })).not.toBe(id({ seed: 2, data: { subsetSeed: 2 } }));
+  expect(id({ seed: 2 })).not.toBe(id({ seed: 3 }));
 });
 
 test("key order, labels and dependency order do not change an id", () => {

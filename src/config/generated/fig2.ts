@@ -67,9 +67,9 @@ export interface Fig2Config {
 }
 export interface Fig2Metrics {
   /**
-   * Test error of a cell = mean over the last this many retrain epochs (and over seeds).
+   * Test error of a cell = mean over the last ceil(errorWindow x retrain epochs) epochs (at least one, and only epochs of the final learning-rate phase), then over seeds. Default 5/160: the paper's last 5 of 160 epochs, all at lr 0.001.
    */
-  lastEpochs: number;
+  errorWindow: number;
   /**
    * Points on the linear path between the two retrained models (t = 0, 0.1, ..., 1).
    */
@@ -86,6 +86,10 @@ export interface Fig2Metrics {
    * Training images on which the two models' softmax outputs are compared by linear CKA (the paper: 6,464).
    */
   ckaImages: number;
+  /**
+   * Bootstrap resamples of the CKA images, for CKA's standard error (the noise the CKA claim is judged against); 0 = none.
+   */
+  ckaBootstrap: number;
   /**
    * Batch size of metric computations (no effect on results).
    */

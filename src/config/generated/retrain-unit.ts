@@ -17,5 +17,8 @@ export interface RetrainUnitConfig {
     epoch: number;
   };
   density: number;
+  /**
+   * Test error = mean over this many last epochs (the planner keeps them in the final learning-rate phase).
+   */
   lastEpochs: number;
 }

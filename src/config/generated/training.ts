@@ -5,7 +5,7 @@
  */
 export interface TrainingConfig {
   /**
-   * Seed of weight init, data order and augmentation.
+   * Seed of weight init, data order and augmentation (not of which images a subset holds: that is data.subsetSeed).
    */
   seed: number;
   model: ModelConfig;
@@ -40,6 +40,10 @@ export interface DataConfig {
    * Allow downloading CIFAR-10 from its official URL.
    */
   download: boolean;
+  /**
+   * Seed of the class-balanced train/test subsets (trainLimit, testLimit) and of the metric subsets drawn from them. Fixed, and never the training seed, so every training seed of an experiment sees the same images; the training seed only changes initialisation, order and augmentation.
+   */
+  subsetSeed: number;
   /**
    * Use a class-balanced subset of this many training images.
    */

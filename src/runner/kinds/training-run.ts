@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { TrainingConfig } from "../../config/generated/training.ts";
+import { dataFingerprints } from "../../data/fingerprint.ts";
 import { nominalTrainCount } from "../../data/resolve.ts";
 import type { Dataset } from "../../data/types.ts";
 import type { ModelState, Tensors, Trainer } from "../../engine/types.ts";
@@ -57,10 +58,15 @@ export async function runTraining(
   return { out, trainer, data };
 }
 
+/** What a unit records of its data: provenance and fingerprints, so units meant to share data can be checked to. */
+export function dataMetrics(data: Dataset): Record<string, unknown> {
+  return { dataset: { name: data.name, source: data.source, train: data.train.count, test: data.test.count }, ...dataFingerprints(data) };
+}
+
 /** The metrics every training unit records. */
 export function trainingMetrics(r: TrainingRun): Record<string, unknown> {
   return {
-    dataset: { name: r.data.name, source: r.data.source, train: r.data.train.count, test: r.data.test.count },
+    ...dataMetrics(r.data),
     epochs: r.out.epochs,
     finalTestAccuracy: r.out.epochs.at(-1)?.testAccuracy ?? null,
     weightsSha256: weightsSha256(r.trainer.state.params),
