@@ -21,6 +21,7 @@ import { unitId, type Unit } from "../src/runner/unit.ts";
 import { nominalTrainCount } from "../src/data/resolve.ts";
 import { loadData } from "../src/train/setup.ts";
 import { errorWindow } from "../src/train/schedule.ts";
+import { lmcBarrierStdErr } from "../src/metrics/lmc.ts";
 import { writeFileAtomic } from "../src/util/atomic-write.ts";
 
 const cmd = addRunnerOptions(
@@ -118,8 +119,10 @@ await runMain(async () => {
 
   const cells: Fig2Cell[] = grid.map((g) => {
     const seedErrors = g.retrains.map((u) => out.records.get(u.id)?.metrics.testError as number | null | undefined).filter((e): e is number => typeof e === "number");
-    const cm = out.records.get(g.cell.id)?.metrics as { lmcBarrier: number; cka: number } | undefined;
+    const cm = out.records.get(g.cell.id)?.metrics as { lmcBarrier: number; lmcTStar: number; lmcPath: { t: number; error: number }[]; cka: number; ckaStdErr?: number | null } | undefined;
     const lmcBarrier = cm?.lmcBarrier ?? null, cka = cm?.cka ?? null;
+    const tStar = cm ? cm.lmcPath.findIndex((p) => p.t === cm.lmcTStar) : -1;
+    const lmcStdErr = cm && tStar >= 0 ? lmcBarrierStdErr(cm.lmcPath.map((p) => p.error), tStar, Math.min(cfg.metrics.lmcImages, data.train.count)) : null;
     return {
       temperature: g.t.value,
       hotRank: g.rank,
@@ -127,7 +130,9 @@ await runMain(async () => {
       testError: seedErrors.length === g.retrains.length ? seedErrors.reduce((a, b) => a + b, 0) / seedErrors.length : null,
       seedErrors,
       lmcBarrier,
+      lmcStdErr,
       cka,
+      ckaStdErr: cm?.ckaStdErr ?? null,
       regime: regimeOf(lmcBarrier, cka, cfg.regimes),
     };
   });

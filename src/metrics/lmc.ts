@@ -33,3 +33,13 @@ export function interpolate(a: Record<string, Float32Array>, b: Record<string, F
   }
   return out;
 }
+
+/**
+ * Standard error of a barrier measured on `images` images per point, from the binomial
+ * error of the three error rates it is made of, taken as independent (an upper bound:
+ * the same images at every point correlate the rates, which cancels part of the noise).
+ */
+export function lmcBarrierStdErr(errors: number[], tStarIndex: number, images: number): number {
+  const v = (e: number) => (e * (1 - e)) / images;
+  return Math.sqrt((v(errors[0]!) + v(errors.at(-1)!)) / 4 + (tStarIndex === 0 || tStarIndex === errors.length - 1 ? 0 : v(errors[tStarIndex]!)));
+}

@@ -63,9 +63,10 @@ export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs:
     "fig2-regimes.svg": await heatmapSvg({ ...common, title: "Regimes", cells: d.cells.map((c) => ({ x: dLabel(c.density), y: String(c.temperature), value: null, label: c.regime ?? "n/a" })), nominal: REGIME_COLORS }),
   };
   const comparableScale = d.preset === "paper" && d.dataset.name === "cifar10";
-  const claims = fig2Claims(d.cells, { densities: d.densities, temperatures: d.temperatures.length, regimes: d.config.regimes, dataset: d.dataset.name, comparableScale });
+  const claims = fig2Claims(d.cells, { densities: d.densities, temperatures: d.temperatures.length, regimes: d.config.regimes, verdicts: d.config.verdicts, dataset: d.dataset.name, comparableScale });
   const fmt = (v: number | null, digits = 3) => (v === null ? "-" : v.toFixed(digits));
   const min = (s: number) => (s / 60).toFixed(1);
+  const withSe = (v: number | null, se: number | null) => (v === null ? "-" : se === null ? v.toFixed(3) : `${v.toFixed(3)} ± ${se.toFixed(3)}`);
   const md = [
     "# Three-regime model of network pruning: Figure 2",
     "",
@@ -90,6 +91,7 @@ export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs:
     `- Data: ${dataLine(d)}`,
     `- Test error: ${windowLine(d)}, then over seeds. LMC: ${d.config.metrics.lmcPoints}-point linear path between the first two seeds' models, BN re-estimated on ${d.config.metrics.bnImages} training images at every point, error on ${d.config.metrics.lmcImages} training images; barrier = mean(err(0), err(1)) - err(t*). CKA: linear CKA of the two models' softmax outputs on ${d.config.metrics.ckaImages} training images.`,
     `- Regimes: I if LMC barrier < ${d.config.regimes.lmcBarrier}; otherwise II-A if CKA < ${d.config.regimes.cka}, else II-B. The paper draws its boundaries by hand; these thresholds are this harness's settings (\`--set regimes.lmcBarrier=...\`, \`--set regimes.cka=...\`).`,
+    `- Verdicts: a difference of test errors counts only beyond ${d.config.verdicts.noiseMultiple} standard errors of the two cells compared (each cell's from the spread of its retrain seeds); an LMC barrier or CKA value only beyond ${d.config.verdicts.noiseMultiple} of its own measurement errors (binomial error of the path's error rates; bootstrap over the CKA images) from a threshold; anything closer is INCONCLUSIVE. CKA range: each end within ${d.config.verdicts.ckaTolerance} of the paper's. Claims over several densities need most of them to agree and none to contradict. Settings: \`--set verdicts.noiseMultiple=...\`, \`--set verdicts.ckaTolerance=...\`.`,
     ...(d.scaledDown.length ? ["", "**Scaled down from the paper's protocol:** " + d.scaledDown.join("; ") + "."] : []),
     ...(d.failed.length ? ["", `**Units that did not complete (their cells are empty):** ${d.failed.map((f) => `${f.unit}: ${f.error}`).join("; ")}`] : []),
     "",
@@ -105,7 +107,7 @@ export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs:
     "",
     "## Every cell",
     "",
-    table(["temperature", "density", "test error (mean)", "per seed", "LMC barrier", "CKA", "regime"], d.cells.map((c) => [c.temperature, dLabel(c.density), fmt(c.testError, 4), c.seedErrors.map((e) => e.toFixed(4)).join(" / "), fmt(c.lmcBarrier), fmt(c.cka), c.regime ?? "-"])),
+    table(["temperature", "density", "test error (mean)", "per seed", "LMC barrier", "CKA", "regime"], d.cells.map((c) => [c.temperature, dLabel(c.density), fmt(c.testError, 4), c.seedErrors.map((e) => e.toFixed(4)).join(" / "), withSe(c.lmcBarrier, c.lmcStdErr), withSe(c.cka, c.ckaStdErr), c.regime ?? "-"])),
     "",
   ].join("\n");
   return { markdown: md, svgs, claims };

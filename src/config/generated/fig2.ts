@@ -64,6 +64,19 @@ export interface Fig2Config {
      */
     cka: number;
   };
+  /**
+   * How the paper's claims are judged against measured noise (the report prints these).
+   */
+  verdicts: {
+    /**
+     * A difference (or a distance from a threshold) counts only beyond this many standard errors of the cells compared; within it the verdict is INCONCLUSIVE.
+     */
+    noiseMultiple: number;
+    /**
+     * How far each end of the measured CKA range may lie from the paper's (about 0.88 and 0.99, read off its colour bar) and still match.
+     */
+    ckaTolerance: number;
+  };
 }
 export interface Fig2Metrics {
   /**
