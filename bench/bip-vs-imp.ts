@@ -83,10 +83,13 @@ await runMain(async () => {
     for (const [method, map] of [["OMP", omp], ["BiP", bip], ["BiP-filter", bipFilter]] as const) {
       if (!map.size) continue;
       const us = cfg.seeds.map((seed) => map.get(`${s}/${seed}`)!).filter((u) => rec(u) && acc(u) !== undefined && acc(u) !== null);
-      if (us.length) points.push({ method, target: s, sparsity: us.map((u) => rec(u)!.metrics.sparsity as number).reduce((a, b) => a + b, 0) / us.length, accuracies: us.map((u) => acc(u)!), seconds: us.map((u) => rec(u)!.wallSeconds) });
+      const runningBn = us.map((u) => rec(u)!.metrics.testAccuracyRunningBn).filter((a): a is number => typeof a === "number");
+      if (us.length) points.push({ method, target: s, sparsity: us.map((u) => rec(u)!.metrics.sparsity as number).reduce((a, b) => a + b, 0) / us.length, accuracies: us.map((u) => acc(u)!), ...(runningBn.length === us.length ? { accuraciesRunningBn: runningBn } : {}), seconds: us.map((u) => rec(u)!.wallSeconds) });
     }
   }
   const d = rec(dense);
+  // Every method and seed must have trained on the same images.
+  const trainFingerprints = [...new Set([...out.records.values()].map((r) => r.metrics.trainFingerprint).filter((f): f is string => typeof f === "string"))];
   const scaledDown = [
     ...(data.name !== "cifar10" ? [`dataset ${data.name} instead of CIFAR-10`] : []),
     ...(cfg.dense.data.trainLimit ? [`${cfg.dense.data.trainLimit} training images instead of 50,000`] : []),
@@ -106,6 +109,7 @@ await runMain(async () => {
     points,
     timing,
     scaledDown,
+    trainFingerprints,
     failed: [...out.failed.map((f) => `${f.label ?? f.id}: ${f.error}`), ...out.blocked.map((b) => `${b}: blocked`)],
   });
   for (const [name, svg] of Object.entries(report.svgs)) writeFileAtomic(join(opts.reportDir, name), svg);

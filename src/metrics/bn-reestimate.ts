@@ -20,5 +20,6 @@ export async function reestimateBatchNorm(trainer: Trainer, batches: Iterable<Ba
   if (seen === 0) throw new Error("BN re-estimation needs at least one batch");
   const buffers: Tensors = {};
   for (const [name, acc] of Object.entries(sums)) buffers[name] = acc.map((v) => v / seen);
-  trainer.state = { ...trainer.state, buffers };
+  // Buffers that are not BN statistics (none in training models) are kept as they are.
+  trainer.state = { ...trainer.state, buffers: { ...trainer.state.buffers, ...buffers } };
 }

@@ -1,4 +1,6 @@
+import type { BipConfig } from "../config/generated/bip-bench.ts";
 import type { Tensors } from "../engine/types.ts";
+import { prunableLayers, type ModelSpec } from "../models/spec.ts";
 import { globalMagnitudeMasks, topKMask } from "./magnitude.ts";
 
 /**
@@ -43,16 +45,19 @@ export function masksFromScores(scores: Tensors, layers: string[], density: numb
 }
 
 /**
- * One SGD step (with momentum, PyTorch's convention) on the scores. The mask keeps the
- * largest |s|, so the straight-through gradient reaches s through |s|: d/ds = sign(s) * g.
- * Without the sign, a score pushed below zero would grow in magnitude and be kept.
+ * One SGD step (with momentum and coupled L2 weight decay, PyTorch's convention) on the
+ * scores. The mask keeps the largest |s|, so the straight-through gradient reaches s
+ * through |s|: d/ds = sign(s) * g. Without the sign, a score pushed below zero would
+ * grow in magnitude and be kept. Weight decay adds weightDecay * s to that gradient
+ * before momentum, as torch.optim.SGD(weight_decay=...) does for the public code's
+ * mask optimizer (OPTML-Group/BiP train.py), pulling every |s| towards zero.
  */
-export function updateScores(scores: Tensors, maskGrads: Tensors, lr: number, momentum = 0, velocity: Tensors = {}): { scores: Tensors; velocity: Tensors } {
+export function updateScores(scores: Tensors, maskGrads: Tensors, lr: number, momentum = 0, velocity: Tensors = {}, weightDecay = 0): { scores: Tensors; velocity: Tensors } {
   const out: Tensors = {}, vel: Tensors = {};
   for (const [l, s] of Object.entries(scores)) {
     const g = maskGrads[l]!, v0 = velocity[l];
     const v = new Float32Array(s.length);
-    for (let i = 0; i < s.length; i++) v[i] = (v0 ? momentum * v0[i]! : 0) + (s[i]! < 0 ? -g[i]! : g[i]!);
+    for (let i = 0; i < s.length; i++) v[i] = (v0 ? momentum * v0[i]! : 0) + (s[i]! < 0 ? -g[i]! : g[i]!) + weightDecay * s[i]!;
     out[l] = s.map((x, i) => x - lr * v[i]!);
     vel[l] = v;
   }
@@ -90,4 +95,23 @@ export function filterNorms(w: Float32Array, filters: number): Float32Array {
   const out = new Float32Array(filters);
   for (let o = 0; o < filters; o++) for (let i = 0; i < per; i++) out[o]! += Math.abs(w[o * per + i]!);
   return out;
+}
+
+/**
+ * Factor of the mask learning rate at a point of training: `decay` to the power of the
+ * milestones passed. `progress` is the fraction of all iterations done before this one
+ * (0 at the first), so every phase runs whatever the epoch count: per-epoch phases
+ * with 5 epochs would never reach the x0.01 at 90%.
+ */
+export function maskLrFactor(progress: number, milestones: readonly number[], decay: number): number {
+  return decay ** milestones.filter((m) => progress >= m).length;
+}
+
+/**
+ * The layers BiP scores and masks: every conv (the stem's too), plus the fc weight in
+ * unstructured BiP when includeFc, as the public code does (its SubnetLinear fc shares
+ * the global top-k with the convs; filter-wise pruning keeps a plain nn.Linear).
+ */
+export function bipScoredLayers(spec: ModelSpec, cfg: Pick<BipConfig, "structure" | "includeFc">): string[] {
+  return prunableLayers(spec, { includeFc: cfg.structure === "unstructured" && cfg.includeFc }).map((l) => l.name);
 }

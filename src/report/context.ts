@@ -75,3 +75,14 @@ export function table(header: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]) => `| ${cells.map((c) => String(c).replace(/\|/g, "\\|")).join(" | ")} |`;
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
 }
+
+/**
+ * One line on the data a report's units trained on: which subsets (by data seed) and
+ * whether the units' recorded training-set fingerprints agree, loudly when they do not.
+ */
+export function sharedDataLine(data: { subsetSeed: number; trainLimit?: number; testLimit?: number }, fingerprints: string[], who: string): string {
+  const subset = data.trainLimit !== undefined || data.testLimit !== undefined ? `subsets drawn with data seed ${data.subsetSeed}, the same for every training seed` : "the full splits";
+  if (fingerprints.length === 1) return `${subset}; ${who} recorded one training-set fingerprint (${fingerprints[0]!.slice(0, 12)}).`;
+  if (fingerprints.length === 0) return `${subset}; no unit recorded a training-set fingerprint (units computed before fingerprints were recorded).`;
+  return `${subset}; **WARNING: the units recorded ${fingerprints.length} different training-set fingerprints** (${fingerprints.map((x) => x.slice(0, 12)).join(", ")}): they did not all train on the same images.`;
+}

@@ -1,5 +1,5 @@
 import type { Fig2Config } from "../config/generated/fig2.ts";
-import { contextMarkdown, table, type RunContext } from "./context.ts";
+import { contextMarkdown, sharedDataLine, table, type RunContext } from "./context.ts";
 import { fig2Claims, type Claim, type Fig2Cell } from "./fig2-claims.ts";
 import { heatmapSvg } from "./plots.ts";
 
@@ -40,14 +40,6 @@ function windowLine(d: Fig2Data): string {
   return `mean over retrain ${epochRange(w.first, w.last)} (the last ${w.count} of ${e}: ceil(${d.config.metrics.errorWindow} x ${e}), inside the final learning-rate phase, ${epochRange(w.finalPhaseFirst, e)}; the paper: the last 5 of 160, inside epochs 121-160)`;
 }
 
-function dataLine(d: Fig2Data): string {
-  const seed = d.config.dense.data.subsetSeed;
-  const subset = d.config.dense.data.trainLimit !== undefined || d.config.dense.data.testLimit !== undefined ? `subsets drawn with data seed ${seed}, the same for every training seed` : "the full splits";
-  const f = d.trainFingerprints;
-  if (f.length === 1) return `${subset}; the dense models and every retrained model recorded one training-set fingerprint (${f[0]!.slice(0, 12)}).`;
-  if (f.length === 0) return `${subset}; no unit recorded a training-set fingerprint (units computed before fingerprints were recorded).`;
-  return `${subset}; **WARNING: the units recorded ${f.length} different training-set fingerprints** (${f.map((x) => x.slice(0, 12)).join(", ")}): they did not all train on the same images.`;
-}
 
 /** Report = a pure function of the measured cells and the run's context. */
 export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs: Record<string, string>; claims: Claim[] }> {
@@ -88,7 +80,7 @@ export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs:
     `- Temperatures (hottest first): ${d.temperatures.join(", ")} (${AXIS_TITLE[d.axis]}).`,
     `- Load: one-shot layer-wise L1 magnitude pruning of every conv layer (not fc, not BN) to densities ${xOrder.join(", ")}.`,
     `- Retraining: mask fixed, ${d.config.retrain.epochs} epochs, learning rate rewound to ${d.config.retrain.lr} (${d.config.retrain.schedule.kind} schedule), seeds ${d.config.retrainSeeds.join(", ")}.`,
-    `- Data: ${dataLine(d)}`,
+    `- Data: ${sharedDataLine(d.config.dense.data, d.trainFingerprints, "the dense models, every retrained model and every LMC/CKA cell")}`,
     `- Test error: ${windowLine(d)}, then over seeds. LMC: ${d.config.metrics.lmcPoints}-point linear path between the first two seeds' models, BN re-estimated on ${d.config.metrics.bnImages} training images at every point, error on ${d.config.metrics.lmcImages} training images; barrier = mean(err(0), err(1)) - err(t*). CKA: linear CKA of the two models' softmax outputs on ${d.config.metrics.ckaImages} training images.`,
     `- Regimes: I if LMC barrier < ${d.config.regimes.lmcBarrier}; otherwise II-A if CKA < ${d.config.regimes.cka}, else II-B. The paper draws its boundaries by hand; these thresholds are this harness's settings (\`--set regimes.lmcBarrier=...\`, \`--set regimes.cka=...\`).`,
     `- Verdicts: a difference of test errors counts only beyond ${d.config.verdicts.noiseMultiple} standard errors of the two cells compared (each cell's from the spread of its retrain seeds); an LMC barrier or CKA value only beyond ${d.config.verdicts.noiseMultiple} of its own measurement errors (binomial error of the path's error rates; bootstrap over the CKA images) from a threshold; anything closer is INCONCLUSIVE. CKA range: each end within ${d.config.verdicts.ckaTolerance} of the paper's. Claims over several densities need most of them to agree and none to contradict. Settings: \`--set verdicts.noiseMultiple=...\`, \`--set verdicts.ckaTolerance=...\`.`,

@@ -131,6 +131,31 @@ export class RunStore {
     return n + 1;
   }
 
+  /**
+   * How long attempt `attempt` has run so far. The worker saves it at every progress
+   * report and heartbeat, so a killed attempt (which cannot write at exit) leaves the
+   * time up to its last save behind, and the completing attempt can add it up.
+   */
+  saveAttemptSeconds(id: string, attempt: number, seconds: number): void {
+    const times = this.readAttemptTimes(id);
+    times[String(attempt)] = seconds;
+    writeFileAtomic(join(this.dir(id), "attempt-seconds.json"), JSON.stringify(times));
+  }
+
+  /** Seconds of attempts 1..upTo as last saved; 0 for an attempt that died before its first save. */
+  attemptSeconds(id: string, upTo = this.attempts(id)): number[] {
+    const times = this.readAttemptTimes(id);
+    return Array.from({ length: upTo }, (_, i) => times[String(i + 1)] ?? 0);
+  }
+
+  private readAttemptTimes(id: string): Record<string, number> {
+    try {
+      return JSON.parse(readFileSync(join(this.dir(id), "attempt-seconds.json"), "utf8")) as Record<string, number>;
+    } catch {
+      return {};
+    }
+  }
+
   attempts(id: string): number {
     try {
       return Number(readFileSync(join(this.dir(id), "attempts"), "utf8")) || 0;

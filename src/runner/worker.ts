@@ -17,6 +17,12 @@ import { RunStore } from "./store.ts";
 
 export const EXIT = { done: 0, failed: 1, badInput: 2, locked: 3, depsMissing: 4 } as const;
 
+/**
+ * Lock heartbeat, which also saves the attempt's running time: a killed unit that
+ * reports no progress loses at most this much of its time from its record.
+ */
+const HEARTBEAT_MS = 15_000;
+
 export async function runWorker(o: { runsDir: string; unitId: string; threads: number; staleLockSeconds?: number; log?: (l: string) => void }): Promise<number> {
   const log = o.log ?? ((l: string) => process.stderr.write(`[${o.unitId}] ${l}\n`));
   const store = new RunStore(o.runsDir, o.staleLockSeconds);
@@ -26,13 +32,19 @@ export async function runWorker(o: { runsDir: string; unitId: string; threads: n
     log(`locked by pid ${lock.holder?.pid} on ${lock.holder?.host}`);
     return EXIT.locked;
   }
-  const beat = setInterval(lock.heartbeat, 15_000);
+  // Set once the attempt is counted: saves how long it has run (see RunStore.saveAttemptSeconds).
+  let saveElapsed = () => {};
+  const beat = setInterval(() => {
+    lock.heartbeat();
+    saveElapsed();
+  }, HEARTBEAT_MS);
   const release = () => {
     clearInterval(beat);
     lock.release();
   };
   // Ctrl-C / scancel: drop the lock so the next run can resume from the last checkpoint.
   const onSignal = (sig: NodeJS.Signals) => {
+    saveElapsed();
     release();
     process.exit(sig === "SIGINT" ? 130 : 143);
   };
@@ -48,9 +60,12 @@ export async function runWorker(o: { runsDir: string; unitId: string; threads: n
       }
     }
     const attempt = store.nextAttempt(unit.id);
+    const started = new Date();
+    const elapsed = () => (Date.now() - started.getTime()) / 1000;
+    saveElapsed = () => store.saveAttemptSeconds(unit.id, attempt, elapsed());
+    saveElapsed();
     const kind = await getKind(unit.kind);
     const config = (kind.schema ? validateConfig(kind.schema, unit.config, `config of ${unit.id}`) : unit.config) as never;
-    const started = new Date();
     let lastProgress = 0;
     try {
       const out = await kind.run(config, {
@@ -63,10 +78,16 @@ export async function runWorker(o: { runsDir: string; unitId: string; threads: n
         progress: (done, total, text) => {
           if (Date.now() - lastProgress < 1000 && done < total) return;
           lastProgress = Date.now();
+          saveElapsed();
           store.writeProgress(unit.id, { done, total, text, at: new Date().toISOString() });
         },
       });
       const ctx = runContext();
+      // Every attempt's time, killed and failed ones up to their last save: a unit that
+      // crashed and resumed cost the sum (IMP's and BiP's times stay comparable).
+      const own = elapsed();
+      store.saveAttemptSeconds(unit.id, attempt, own);
+      const attemptSeconds = [...store.attemptSeconds(unit.id, attempt - 1), own];
       const record: UnitRecord = {
         unitId: unit.id,
         kind: unit.kind,
@@ -77,7 +98,8 @@ export async function runWorker(o: { runsDir: string; unitId: string; threads: n
         env: { engine: out.engine, provider: out.provider, threads: o.threads, host: hostname(), commit: ctx.commit, runtime: ctx.runtime },
         startedAt: started.toISOString(),
         finishedAt: new Date().toISOString(),
-        wallSeconds: (Date.now() - started.getTime()) / 1000,
+        wallSeconds: attemptSeconds.reduce((a, b) => a + b, 0),
+        attemptSeconds,
         attempts: attempt,
         metrics: out.metrics,
       };
@@ -87,6 +109,7 @@ export async function runWorker(o: { runsDir: string; unitId: string; threads: n
       const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
       // Bad settings or input files fail the same way every time: no point retrying.
       const permanent = e instanceof ConfigError || e instanceof DataError;
+      saveElapsed();
       store.fail(unit.id, permanent ? (e as Error).message : msg, attempt);
       log(`attempt ${attempt} failed: ${msg.split("\n")[0]}`);
       return permanent ? EXIT.badInput : EXIT.failed;

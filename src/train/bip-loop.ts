@@ -1,28 +1,86 @@
 import type { BipConfig } from "../config/generated/bip-bench.ts";
+import type { Schedule } from "../config/generated/training.ts";
 import { BatchLoader } from "../data/batches.ts";
 import type { Dataset } from "../data/types.ts";
-import type { Tensors, Trainer } from "../engine/types.ts";
-import { bipMaskGradient, bipThetaGradient, filterMasksFromScores, filterNorms, filterScoreGradient, masksFromScores, updateScores, type BipVariant } from "../prune/bip.ts";
-import { evaluate } from "./evaluate.ts";
+import type { Batch, Tensors, Trainer } from "../engine/types.ts";
+import { reestimateBatchNorm } from "../metrics/bn-reestimate.ts";
+import { bipMaskGradient, bipThetaGradient, filterMasksFromScores, filterNorms, filterScoreGradient, maskLrFactor, masksFromScores, updateScores, type BipVariant } from "../prune/bip.ts";
+import { evaluate, type EvalResult } from "./evaluate.ts";
 import { learningRate } from "./schedule.ts";
 import { sgdUpdate } from "./sgd.ts";
 import type { EpochRecord, TrainOutcome } from "./train-loop.ts";
 
 /** Bumped whenever the loop's semantics change; part of every BiP unit's id (schemas/bip-unit.schema.json). */
-export const BIP_REVISION = 2;
+export const BIP_REVISION = 3;
+
+/** Batch size of test evaluation: memory only, no effect on results. */
+const EVAL_BATCH = 500;
+
+/** The theta learning rate's cosine annealing to zero, evaluated per iteration (see bipLoop). */
+const THETA_COSINE: Schedule = { kind: "cosine", milestones: [], gamma: 1, minLr: 0 };
+
+/** Learning rates of one BiP iteration, reported to onStep. */
+export interface BipStepRates {
+  thetaLr: number;
+  maskLr: number;
+}
+
+export type BipOutcome = TrainOutcome & {
+  masks: Tensors;
+  /** Test accuracy and loss of the final subnetwork with BN's running statistics as the loop left them (absent when diverged). */
+  runningBn?: EvalResult;
+  /** Training images BN was re-estimated on before the headline evaluation (absent when diverged). */
+  bnImages?: number;
+};
+
+/**
+ * Learning rates at iteration `step` (0-based) of `total`: both follow the fraction of
+ * iterations done, not the epoch, so a run of any length (5 epochs as well as 100) goes
+ * through the whole cosine and reaches every mask phase.
+ */
+export function bipStepRates(cfg: Pick<BipConfig, "thetaLr" | "maskLr" | "maskLrMilestones" | "maskLrDecay">, step: number, total: number): BipStepRates {
+  return { thetaLr: learningRate(THETA_COSINE, cfg.thetaLr, step, total), maskLr: cfg.maskLr * maskLrFactor(step / total, cfg.maskLrMilestones, cfg.maskLrDecay) };
+}
+
+/**
+ * Unaugmented training batches for BN re-estimation: the first `images` of a seeded
+ * shuffle of the training split ("all": every image), on a stream of its own so the
+ * subset is a random sample, not the head of a possibly class-ordered file. Batches
+ * have the training batch size, so the averaged per-batch variances estimate what
+ * training-mode BN normalised by.
+ */
+export function bnReestimationBatches(data: Dataset, images: BipConfig["bnReestimateImages"], batchSize: number, seed: number): { count: number; batches: Generator<Batch> } {
+  const count = images === "all" ? data.train.count : Math.min(images, data.train.count);
+  const loader = new BatchLoader(data.train, { batchSize, shuffle: true, seed, epoch: 0, stream: "bip-bn-reestimate", mean: data.mean, std: data.std, height: data.height, width: data.width, dropLast: false });
+  function* batches(): Generator<Batch> {
+    let left = count;
+    for (const b of loader) {
+      if (left <= 0) return;
+      const size = Math.min(b.size, left);
+      yield { x: b.x, y: b.y.subarray(0, size), size };
+      left -= size;
+    }
+  }
+  return { count, batches: batches() };
+}
 
 /**
  * BiP's alternating optimisation (Zhang et al. 2022, Algorithm A1) on the harness's
  * engine. Scores start as the pretrained weights' magnitudes; each iteration takes one
  * theta-step (lower level: SGD with momentum, cosine-decayed alpha, regularised by
  * weight decay or, with thetaL2 = "gamma", by gamma/2 ||theta||^2 on the pruned layers)
- * on one mini-batch, then one mask-step (upper level:
- * straight-through score update with the implicit-gradient term and momentum, beta
- * decayed x0.1 at 75% and x0.01 at 90%) on another, and re-takes the global top-k of
- * the scores. Revision 2 (after reading OPTML-Group/BiP): two passes per epoch from
- * independent shuffles by default, score momentum, sign(s) in the straight-through step.
+ * on one mini-batch, then one mask-step (upper level: straight-through score update
+ * with the implicit-gradient term, momentum and weight decay, beta decayed at fractions
+ * of the run) on another, and re-takes the top-k of the scores.
+ * Revision 2 (after reading OPTML-Group/BiP): two passes per epoch from independent
+ * shuffles by default, score momentum, sign(s) in the straight-through step.
+ * Revision 3: learning rates follow iterations, not epochs (a 5-epoch run used to skip
+ * the x0.01 mask phase); score weight decay; the fc joins unstructured top-k (the
+ * caller's `layers`); BN statistics are re-estimated under the final mask before the
+ * headline test accuracy, since the running ones mix the masks of the last iterations
+ * (the accuracy with those is returned too).
  */
-export async function bipLoop(o: { trainer: Trainer; data: Dataset; layers: string[]; density: number; cfg: BipConfig; augment: { cropPadding: number; flip: boolean }; seed: number; onStep?: (done: number, total: number) => void }): Promise<TrainOutcome & { masks: Tensors }> {
+export async function bipLoop(o: { trainer: Trainer; data: Dataset; layers: string[]; density: number; cfg: BipConfig; augment: { cropPadding: number; flip: boolean }; seed: number; onStep?: (done: number, total: number, rates: BipStepRates) => void }): Promise<BipOutcome> {
   const { trainer, data, cfg, layers } = o;
   const variant: BipVariant = cfg.variant === "paper" ? { kind: "paper", gamma: cfg.gamma } : { kind: "code", lr2: cfg.codeLr2 };
   // Filter-wise BiP keeps one score per output filter, per layer.
@@ -38,17 +96,20 @@ export async function bipLoop(o: { trainer: Trainer; data: Dataset; layers: stri
   const epochs: EpochRecord[] = [];
   const twoPasses = cfg.iterations === "two-passes";
   const steps = Math.floor(data.train.count / cfg.batchSize / (twoPasses ? 1 : 2));
+  const total = cfg.epochs * steps;
   let velocity: Tensors = {};
+  let runningBn: EvalResult | undefined, bnImages: number | undefined;
   for (let epoch = 0; epoch < cfg.epochs; epoch++) {
     const t0 = performance.now();
-    const thetaLr = learningRate({ kind: "cosine", milestones: [], gamma: 1, minLr: 0 }, cfg.thetaLr, epoch, cfg.epochs);
-    const maskLr = cfg.maskLr * (epoch >= 0.9 * cfg.epochs ? 0.01 : epoch >= 0.75 * cfg.epochs ? 0.1 : 1);
     // two-passes: theta-steps walk one shuffle, mask-steps an independent one; one-pass: alternate batches of one shuffle.
     const loaderFor = (stream?: string) => new BatchLoader(data.train, { batchSize: cfg.batchSize, shuffle: true, seed: o.seed, epoch, augment: o.augment, mean: data.mean, std: data.std, height: data.height, width: data.width, dropLast: true, ...(stream ? { stream } : {}) })[Symbol.iterator]();
     const it = loaderFor();
     const maskIt = twoPasses ? loaderFor("bip-mask") : it;
     let lossSum = 0, correct = 0, seen = 0;
+    const epochLr = bipStepRates(cfg, epoch * steps, total).thetaLr;
     for (let s = 0; s < steps; s++) {
+      const step = epoch * steps + s;
+      const rates = bipStepRates(cfg, step, total);
       const bTheta = it.next().value!, bMask = maskIt.next().value!;
       const g = await trainer.gradients(bTheta);
       if (!Number.isFinite(g.loss)) return { status: "diverged", epochs, resumedFrom: 0, divergedAt: { epoch: epoch + 1, step: s, loss: g.loss }, masks };
@@ -60,7 +121,7 @@ export async function bipLoop(o: { trainer: Trainer; data: Dataset; layers: stri
             ? bipThetaGradient(gz, theta, masks[name], cfg.gamma)
             : bipThetaGradient(gz, theta, pruned.has(name) ? masks[name] : undefined, cfg.weightDecay);
       }
-      const next = sgdUpdate(trainer.state, grads, {}, { lr: thetaLr, momentum: cfg.momentum, weightDecay: 0 });
+      const next = sgdUpdate(trainer.state, grads, {}, { lr: rates.thetaLr, momentum: cfg.momentum, weightDecay: 0 });
       trainer.state = { ...next, buffers: g.buffers };
       lossSum += g.loss * bTheta.size;
       correct += g.correct;
@@ -71,21 +132,28 @@ export async function bipLoop(o: { trainer: Trainer; data: Dataset; layers: stri
         const g = bipMaskGradient(gm.grads[l]!, trainer.state.params[l]!, masks[l]!, variant);
         maskGrads[l] = structured ? filterScoreGradient(g, filters[l]!) : g;
       }
-      ({ scores, velocity } = updateScores(scores, maskGrads, maskLr, cfg.maskMomentum, velocity));
+      ({ scores, velocity } = updateScores(scores, maskGrads, rates.maskLr, cfg.maskMomentum, velocity, cfg.scoreWeightDecay));
       masks = toMasks(scores);
       setMasks();
-      o.onStep?.(epoch * steps + s + 1, cfg.epochs * steps);
+      o.onStep?.(step + 1, total, rates);
     }
-    const rec: EpochRecord = { epoch: epoch + 1, lr: thetaLr, trainLoss: lossSum / seen, trainAccuracy: correct / seen, seconds: 0 };
+    const rec: EpochRecord = { epoch: epoch + 1, lr: epochLr, trainLoss: lossSum / seen, trainAccuracy: correct / seen, seconds: 0 };
     if (epoch === cfg.epochs - 1) {
       // The subnetwork BiP found: masked weights exactly zero.
       trainer.state = { ...trainer.state, params: Object.fromEntries(Object.entries(trainer.state.params).map(([k, v]) => [k, masks[k] ? v.map((x, i) => x * masks[k]![i]!) : v])) };
-      const ev = await evaluate(trainer, data, data.test, 500);
+      runningBn = await evaluate(trainer, data, data.test, EVAL_BATCH);
+      // The running statistics average over the masks of the last iterations (a channel
+      // switched on late has a shrunken variance, one switched off late a stale mean): the
+      // final mask's own statistics are what the pruned model is evaluated and kept with.
+      const bn = bnReestimationBatches(data, cfg.bnReestimateImages, cfg.batchSize, o.seed);
+      await reestimateBatchNorm(trainer, bn.batches);
+      bnImages = bn.count;
+      const ev = await evaluate(trainer, data, data.test, EVAL_BATCH);
       rec.testLoss = ev.loss;
       rec.testAccuracy = ev.accuracy;
     }
     rec.seconds = (performance.now() - t0) / 1000;
     epochs.push(rec);
   }
-  return { status: "done", epochs, resumedFrom: 0, masks };
+  return { status: "done", epochs, resumedFrom: 0, masks, ...(runningBn ? { runningBn } : {}), ...(bnImages !== undefined ? { bnImages } : {}) };
 }

@@ -71,3 +71,17 @@ test("filter-wise BiP keeps whole filters, the same fraction in every layer, and
   expect([...filterScoreGradient(f([1, 2, 3, 4, 5, 6]), 2)]).toEqual([6, 15]);
   expect([...filterNorms(f([1, -2, 3, -4]), 2)]).toEqual([3, 7]);
 });
+
+test("score weight decay is PyTorch's coupled L2: weightDecay * s joins the gradient before momentum, shrinking |s|", async () => {
+  const { maskLrFactor } = await import("../../src/prune/bip.ts");
+  // No gradient: s -= lr * wd * s, towards zero from either side.
+  const decayOnly = updateScores({ l: f([-3, 2]) }, { l: f([0, 0]) }, 1, 0, {}, 0.1);
+  expect(decayOnly.scores.l![0]).toBeCloseTo(-2.7, 6);
+  expect(decayOnly.scores.l![1]).toBeCloseTo(1.8, 6);
+  // With gradient and momentum: v = 0.9 * 2 + (sign(s) g + wd s) = 1.8 + 1 + 0.2 = 3; s = 2 - 0.1 * 3.
+  const both = updateScores({ l: f([2]) }, { l: f([1]) }, 0.1, 0.9, { l: f([2]) }, 0.1);
+  expect(both.velocity.l![0]).toBeCloseTo(3, 6);
+  expect(both.scores.l![0]).toBeCloseTo(1.7, 6);
+  // Mask learning-rate phases are fractions of the run.
+  expect([0, 0.7499, 0.75, 0.8999, 0.9, 1].map((p) => maskLrFactor(p, [0.75, 0.9], 0.1))).toEqual([1, 1, 0.1, 0.1, 0.1 ** 2, 0.1 ** 2]);
+});

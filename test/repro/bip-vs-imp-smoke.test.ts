@@ -28,5 +28,9 @@ test("bench:bip-vs-imp --preset smoke writes a consistent report, JSON and plots
   expect(json.claims.length).toBe(3);
   for (const c of json.claims) expect(md).toContain(`**${c.verdict}**`);
   expect(md).toContain("implicit-gradient variant: **paper**");
+  // BiP reports its accuracy with and without re-estimated BN; every unit trained on one training set.
+  for (const p of json.points.filter((x: { method: string }) => x.method.startsWith("BiP"))) expect(p.accuraciesRunningBn.length).toBe(2);
+  expect(md).toContain("every unit (pretraining, IMP, OMP, BiP, all seeds) recorded one training-set fingerprint");
+  expect(md).toContain("Differences from the paper and the public code");
   expect(md).toContain("one unit at a time");
 }, 180_000);

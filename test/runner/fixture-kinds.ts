@@ -5,6 +5,7 @@
 import type { UnitKind } from "../../src/runner/kinds/kind.ts";
 
 type EchoConfig = { value: number; sleepMs?: number };
+type TicksConfig = { steps: number; stepMs: number };
 
 export const kinds: UnitKind<never>[] = [
   {
@@ -16,6 +17,18 @@ export const kinds: UnitKind<never>[] = [
     },
     estimateImages: () => 0,
   } as UnitKind<EchoConfig> as UnitKind<never>,
+  {
+    // Sleeps step by step, reporting progress after each, like a training unit (no checkpoint: a resumed attempt starts over).
+    name: "ticks",
+    async run(cfg: TicksConfig, ctx) {
+      for (let i = 1; i <= cfg.steps; i++) {
+        await Bun.sleep(cfg.stepMs);
+        ctx.progress(i, cfg.steps);
+      }
+      return { status: "done", engine: "none", provider: "none", metrics: { steps: cfg.steps } };
+    },
+    estimateImages: () => 0,
+  } as UnitKind<TicksConfig> as UnitKind<never>,
   {
     name: "always-fails",
     async run() {

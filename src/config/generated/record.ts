@@ -49,9 +49,13 @@ export interface UnitRecord {
   startedAt: string;
   finishedAt: string;
   /**
-   * Wall time of the completing attempt (resumed attempts count only their own time).
+   * Wall time of all the unit's attempts added up (the sum of attemptSeconds): an attempt that was killed counts up to its last save (the worker saves at every progress report and lock heartbeat), so a unit that crashed and resumed reports what it cost in all. Records written before attemptSeconds existed hold the completing attempt's time only.
    */
   wallSeconds: number;
+  /**
+   * Wall time of each attempt, first to last; the last is the completing attempt's own time. A killed attempt's is its time up to its last save (0 if it died before the first).
+   */
+  attemptSeconds?: number[];
   /**
    * How many attempts the unit took (resumes after kills count).
    */

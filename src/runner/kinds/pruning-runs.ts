@@ -3,14 +3,16 @@ import type { BipUnitConfig } from "../../config/generated/bip-unit.ts";
 import type { ImpRoundUnitConfig } from "../../config/generated/imp-round-unit.ts";
 import type { OmpUnitConfig } from "../../config/generated/omp-unit.ts";
 import { prunableLayers } from "../../models/spec.ts";
+import { createTrainer } from "../../engine/registry.ts";
+import { bipScoredLayers } from "../../prune/bip.ts";
 import { bipLoop } from "../../train/bip-loop.ts";
 import { loadCheckpoint, saveCheckpoint } from "../../train/checkpoint.ts";
 import { impNextMasks } from "../../prune/imp.ts";
 import { globalMagnitudeMasks, maskDensity } from "../../prune/magnitude.ts";
-import { loadData, modelFor, trainerFor } from "../../train/setup.ts";
+import { loadData, modelFor, trainerOptions } from "../../train/setup.ts";
 import { snapshotFile } from "./dense.ts";
 import type { UnitContext, UnitKind } from "./kind.ts";
-import { prunedStart, retrainPruned, trainingImages, TRAINED_WEIGHTS } from "./training-run.ts";
+import { dataMetrics, prunedStart, retrainPruned, trainingImages, TRAINED_WEIGHTS } from "./training-run.ts";
 
 const snapshot = (ctx: UnitContext, dense: string, epoch: number) => loadCheckpoint(join(ctx.dep(dense).dir, snapshotFile(epoch)));
 
@@ -67,15 +69,38 @@ export const bipKind: UnitKind<BipUnitConfig> = {
     const t = cfg.training;
     const data = await loadData(t, ctx.log);
     const spec = modelFor(t, data);
-    const trainer = await trainerFor(t, spec, { threads: ctx.threads, log: ctx.log, state: prunedStart(dense.state.params, dense.state.buffers, {}).state });
-    const out = await bipLoop({ trainer, data, layers: prunableLayers(spec).map((l) => l.name), density: 1 - cfg.sparsity, cfg: cfg.bip, augment: t.data, seed: t.seed, onStep: (d, n) => ctx.progress(d, n, `BiP ${(100 * cfg.sparsity).toFixed(1)}%`) });
+    const layers = bipScoredLayers(spec, cfg.bip);
+    // The trainer masks exactly the scored layers (the fc too when it is scored); trainerFor masks the convs only.
+    const trainer = await createTrainer(
+      { engine: t.engine.name, provider: t.engine.provider, log: ctx.log },
+      { ...trainerOptions(t, spec), threads: ctx.threads, maskedParams: layers },
+      prunedStart(dense.state.params, dense.state.buffers, {}).state,
+    );
+    const out = await bipLoop({ trainer, data, layers, density: 1 - cfg.sparsity, cfg: cfg.bip, augment: t.data, seed: t.seed, onStep: (d, n) => ctx.progress(d, n, `BiP ${(100 * cfg.sparsity).toFixed(1)}%`) });
+    // Kept with the BN statistics re-estimated under the final mask: the model the headline accuracy is of.
     saveCheckpoint(join(ctx.outDir, TRAINED_WEIGHTS), { epoch: out.epochs.length, state: trainer.state, masks: trainer.masks, rng: { seed: t.seed }, meta: { unit: ctx.unit.id } });
     await trainer.dispose();
+    const convs = new Set(prunableLayers(spec).map((l) => l.name));
     return {
       status: out.status,
       engine: trainer.engine,
       provider: trainer.provider,
-      metrics: { epochs: out.epochs, finalTestAccuracy: out.epochs.at(-1)?.testAccuracy ?? null, sparsity: 1 - maskDensity(out.masks), variant: cfg.bip.variant, ...(out.status === "diverged" ? { divergedAt: out.divergedAt } : {}) },
+      metrics: {
+        ...dataMetrics(data),
+        epochs: out.epochs,
+        // After BN re-estimation under the final mask (bnReestimateImages training images).
+        finalTestAccuracy: out.epochs.at(-1)?.testAccuracy ?? null,
+        testAccuracyRunningBn: out.runningBn?.accuracy ?? null,
+        testLossRunningBn: out.runningBn?.loss ?? null,
+        bnReestimateImages: out.bnImages ?? null,
+        // Over the scored layers (convs, and the fc when scored): what the target constrains.
+        sparsity: 1 - maskDensity(out.masks),
+        // Over the convs only, the layers IMP and OMP prune.
+        convSparsity: 1 - maskDensity(Object.fromEntries(Object.entries(out.masks).filter(([l]) => convs.has(l)))),
+        scoredLayers: layers,
+        variant: cfg.bip.variant,
+        ...(out.status === "diverged" ? { divergedAt: out.divergedAt } : {}),
+      },
     };
   },
   model: (cfg) => cfg.training.model,

@@ -1,0 +1,120 @@
+import { describe, expect, test } from "bun:test";
+import type { BipBenchConfig, BipConfig } from "../../src/config/generated/bip-bench.ts";
+import { validateConfig } from "../../src/config/load.ts";
+import { makeSynthetic } from "../../src/data/synthetic.ts";
+import { OnnxTrainer } from "../../src/engine/onnx/onnx-trainer.ts";
+import { freshState } from "../../src/engine/state.ts";
+import { cloneState } from "../../src/engine/types.ts";
+import { reestimateBatchNorm } from "../../src/metrics/bn-reestimate.ts";
+import { buildModel } from "../../src/models/registry.ts";
+import { prunableLayers } from "../../src/models/spec.ts";
+import { bipScoredLayers } from "../../src/prune/bip.ts";
+import { keepCount, maskDensity } from "../../src/prune/magnitude.ts";
+import { bipLoop, bipStepRates, bnReestimationBatches, type BipStepRates } from "../../src/train/bip-loop.ts";
+import { evaluate } from "../../src/train/evaluate.ts";
+import { optim } from "../helpers/tiny-models.ts";
+
+const data = makeSynthetic({ count: 48, testCount: 24, channels: 2, size: 8, numClasses: 3, seed: 2 });
+const spec = buildModel("resnet20a", { width: 4, inputShape: [2, 8, 8], numClasses: 3 });
+const noAugment = { cropPadding: 0, flip: false };
+
+function bipConfig(over: Partial<BipConfig> = {}): BipConfig {
+  return { ...validateConfig<BipBenchConfig>("bip-bench", {}).bip, epochs: 5, batchSize: 8, ...over };
+}
+
+async function run(cfg: BipConfig, density: number) {
+  const layers = bipScoredLayers(spec, cfg);
+  const trainer = await OnnxTrainer.create({ spec, ...optim, threads: 1, maskedParams: layers }, freshState(spec, 3));
+  const rates: BipStepRates[] = [];
+  const out = await bipLoop({ trainer, data, layers, density, cfg, augment: noAugment, seed: 4, onStep: (_d, _n, r) => rates.push(r) });
+  return { trainer, out, rates, layers };
+}
+
+describe("BiP learning rates follow iterations, not epochs", () => {
+  test("every mask phase is reached at its fraction of all iterations, and theta's cosine falls at every iteration", () => {
+    const cfg = bipConfig({ thetaLr: 0.01, maskLr: 0.1 });
+    const total = 5 * 4; // 5 epochs of 4 iterations: per-epoch phases would never reach x0.01 (epoch 4 < 0.9 * 5)
+    const r = Array.from({ length: total }, (_, i) => bipStepRates(cfg, i, total));
+    const factors = r.map((x) => Math.round((x.maskLr / cfg.maskLr) * 1000) / 1000);
+    expect(factors.indexOf(0.1)).toBe(15); // 15 / 20 = 0.75
+    expect(factors.indexOf(0.01)).toBe(18); // 18 / 20 = 0.9
+    expect(factors.slice(0, 15).every((f) => f === 1)).toBe(true);
+    expect(r[0]!.thetaLr).toBe(cfg.thetaLr);
+    for (let i = 1; i < total; i++) expect(r[i]!.thetaLr).toBeLessThan(r[i - 1]!.thetaLr);
+    expect(r.at(-1)!.thetaLr).toBeGreaterThan(0);
+  });
+
+  test("the loop runs them: a 5-epoch run spends its last iterations at beta x 0.01", async () => {
+    const cfg = bipConfig({ epochs: 5 });
+    const { rates } = await run(cfg, 0.5);
+    const steps = Math.floor(data.train.count / cfg.batchSize);
+    expect(rates.length).toBe(5 * steps);
+    const last = rates.at(-1)!;
+    expect(last.maskLr).toBeCloseTo(cfg.maskLr * 0.01, 12);
+    expect(rates.filter((x) => Math.abs(x.maskLr - cfg.maskLr * 0.1) < 1e-12).length).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+describe("BiP's final subnetwork is evaluated with BN statistics of its own mask", () => {
+  test("the kept BN statistics are those re-estimated under the final mask; the running-statistics accuracy is kept too", async () => {
+    const cfg = bipConfig({ epochs: 2 });
+    const { trainer, out } = await run(cfg, 0.4);
+    expect(out.status).toBe("done");
+    expect(out.bnImages).toBe(data.train.count);
+    const final = cloneState(trainer.state);
+    // Independently: re-estimate from scratch on the same images, under the same masks.
+    trainer.state = { ...cloneState(final), buffers: Object.fromEntries(Object.entries(final.buffers).map(([k, v]) => [k, v.map(() => 7)])) };
+    await reestimateBatchNorm(trainer, bnReestimationBatches(data, "all", cfg.batchSize, 4).batches);
+    for (const [k, v] of Object.entries(final.buffers)) for (let i = 0; i < v.length; i++) expect(Math.abs(trainer.state.buffers[k]![i]! - v[i]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(v[i]!)));
+    const ev = await evaluate(trainer, data, data.test, 100);
+    expect(out.epochs.at(-1)!.testAccuracy).toBe(ev.accuracy);
+    expect(out.runningBn).toBeDefined();
+    expect(out.runningBn!.accuracy).toBeGreaterThanOrEqual(0);
+  }, 60_000);
+
+  test("filter-wise: a pruned filter's BN channel has mean and variance exactly 0, as in training mode (no stale running statistics)", async () => {
+    const cfg = bipConfig({ epochs: 2, structure: "filter" });
+    const { trainer, out, layers } = await run(cfg, 0.5);
+    expect(layers).toEqual(prunableLayers(spec).map((l) => l.name));
+    let prunedChannels = 0;
+    for (const op of spec.ops) {
+      if (op.kind !== "conv") continue;
+      const bn = spec.ops.find((b) => b.kind === "bn" && b.x === op.out);
+      if (!bn || bn.kind !== "bn") continue;
+      const m = out.masks[op.weight]!, per = m.length / op.cout;
+      for (let o = 0; o < op.cout; o++) {
+        if (m[o * per]) continue;
+        prunedChannels++;
+        expect(trainer.state.buffers[bn.mean]![o]).toBe(0);
+        expect(trainer.state.buffers[bn.var]![o]).toBe(0);
+      }
+    }
+    expect(prunedChannels).toBeGreaterThan(0);
+  }, 60_000);
+
+  test("a fixed image count re-estimates on exactly that many images", () => {
+    const bn = bnReestimationBatches(data, 13, 8, 1);
+    const sizes = [...bn.batches].map((b) => b.size);
+    expect(bn.count).toBe(13);
+    expect(sizes).toEqual([8, 5]);
+    expect(bnReestimationBatches(data, 1000, 8, 1).count).toBe(data.train.count);
+  });
+});
+
+describe("layers BiP scores (public code: conv and fc in one unstructured top-k)", () => {
+  test("unstructured BiP scores the fc weight by default; filter-wise BiP and includeFc = false do not", () => {
+    const convs = prunableLayers(spec).map((l) => l.name);
+    const fc = spec.params.find((p) => p.role === "fc-weight")!.name;
+    expect(bipScoredLayers(spec, bipConfig())).toEqual([...convs, fc]);
+    expect(bipScoredLayers(spec, bipConfig({ includeFc: false }))).toEqual(convs);
+    expect(bipScoredLayers(spec, bipConfig({ structure: "filter" }))).toEqual(convs);
+  });
+
+  test("the fc's weights share the global top-k: the masks over conv and fc keep exactly the target's count", async () => {
+    const { out, layers } = await run(bipConfig({ epochs: 1 }), 0.3);
+    const fc = spec.params.find((p) => p.role === "fc-weight")!.name;
+    expect(Object.keys(out.masks)).toContain(fc);
+    const total = layers.reduce((n, l) => n + out.masks[l]!.length, 0);
+    expect(Math.round(maskDensity(out.masks) * total)).toBe(keepCount(total, 0.3));
+  }, 60_000);
+});
