@@ -41,6 +41,19 @@ function windowLine(d: Fig2Data): string {
 }
 
 
+/** Where this harness departs from the authors' code (read at commit b38c972), each named. */
+function deviations(d: Fig2Data): string[] {
+  const seeds = d.config.retrainSeeds.length, pairs = (seeds * (seeds - 1)) / 2;
+  return [
+    `LMC and CKA come from one pair of retrained models per cell (seeds ${d.config.retrainSeeds.slice(0, 2).join(" and ")}); the authors' figure averages every pair of 3 retrain seeds over 3 dense seeds (9 values per cell)${pairs > 1 ? `; ${pairs} pairs were available here` : ""}. One barrier (a maximum over the path) is noisier than an average, which the verdicts account for with each value's own error.`,
+    `One dense seed (${d.config.dense.seed}); the authors' figure averages 3 dense seeds (their generator script itself lists one).`,
+    "Normalisation: the dataset's true per-channel std (CIFAR-10: 0.247, 0.243, 0.262); the authors' code uses 0.2023, 0.1994, 0.2010 (the means agree), so its inputs are about 1.2x larger. Not measured here.",
+    `CKA images: a class-balanced random subset of the training set (data seed ${d.config.dense.data.subsetSeed}); the authors take the first 6,464 in file order.`,
+    `BN re-estimation on the LMC path in batches of ${d.config.metrics.batchSize}; the authors use batches of 64 (the pooled statistics differ only slightly).`,
+    ...(d.axis === "batch-size" ? ["Batch-size axis: dense epochs = round(iterations x batch / images) with a per-epoch schedule, and retraining with the epochs-axis retrain settings; the authors train exactly 62,400 iterations with a per-iteration schedule and retrain at batch 128."] : []),
+  ];
+}
+
 /** Report = a pure function of the measured cells and the run's context. */
 export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs: Record<string, string>; claims: Claim[] }> {
   const dLabel = (x: number) => `${+(100 * x).toFixed(1)}%`;
@@ -85,6 +98,10 @@ export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs:
     `- Regimes: I if LMC barrier < ${d.config.regimes.lmcBarrier}; otherwise II-A if CKA < ${d.config.regimes.cka}, else II-B. The paper draws its boundaries by hand; these thresholds are this harness's settings (\`--set regimes.lmcBarrier=...\`, \`--set regimes.cka=...\`).`,
     `- Verdicts: a difference of test errors counts only beyond ${d.config.verdicts.noiseMultiple} standard errors of the two cells compared (each cell's from the spread of its retrain seeds); an LMC barrier or CKA value only beyond ${d.config.verdicts.noiseMultiple} of its own measurement errors (binomial error of the path's error rates; bootstrap over the CKA images) from a threshold; anything closer is INCONCLUSIVE. CKA range: each end within ${d.config.verdicts.ckaTolerance} of the paper's. Claims over several densities need most of them to agree and none to contradict. Settings: \`--set verdicts.noiseMultiple=...\`, \`--set verdicts.ckaTolerance=...\`.`,
     ...(d.scaledDown.length ? ["", "**Scaled down from the paper's protocol:** " + d.scaledDown.join("; ") + "."] : []),
+    "",
+    "**Differences from the authors' public code (YefanZhou/ThreeRegimePruning; the architecture, optimiser, schedule, augmentation, layer-wise L1 pruning of all 21 convs, retraining, LMC barrier and linear CKA of the softmax outputs match):**",
+    "",
+    ...deviations(d).map((x) => `- ${x}`),
     ...(d.failed.length ? ["", `**Units that did not complete (their cells are empty):** ${d.failed.map((f) => `${f.unit}: ${f.error}`).join("; ")}`] : []),
     "",
     "## Phase diagrams",
