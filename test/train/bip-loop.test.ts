@@ -99,6 +99,15 @@ describe("BiP's final subnetwork is evaluated with BN statistics of its own mask
     expect(sizes).toEqual([8, 5]);
     expect(bnReestimationBatches(data, 1000, 8, 1).count).toBe(data.train.count);
   });
+
+  test("re-estimation sees the images as training does: the same images, with the training augmentation", () => {
+    const plain = [...bnReestimationBatches(data, "all", 8, 1).batches];
+    const augmented = [...bnReestimationBatches(data, "all", 8, 1, { cropPadding: 2, flip: true }).batches];
+    expect(augmented.map((b) => [...b.y])).toEqual(plain.map((b) => [...b.y]));
+    expect(augmented.some((b, i) => b.x.some((v, j) => v !== plain[i]!.x[j]))).toBe(true);
+    const none = [...bnReestimationBatches(data, "all", 8, 1, { cropPadding: 0, flip: false }).batches];
+    expect(none.every((b, i) => b.x.every((v, j) => v === plain[i]!.x[j]))).toBe(true);
+  });
 });
 
 describe("layers BiP scores (public code: conv and fc in one unstructured top-k)", () => {

@@ -123,7 +123,7 @@ export interface BipConfig {
    */
   includeFc: boolean;
   /**
-   * Training images (without augmentation, in a seeded random order) on which BN statistics are re-estimated under BiP's final mask before the headline test accuracy is taken: "all" for the whole training (sub)set, or a count. The mask changes at every iteration, so the running statistics mix many masks (whole channels switched off and on, in filter-wise BiP); the accuracy with them is kept too (metrics.testAccuracyRunningBn).
+   * Training images (with the training augmentation, in a seeded random order, in batches of the training batch size) on which BN statistics are re-estimated under BiP's final mask before the headline test accuracy is taken: "all" for the whole training (sub)set, or a count. The mask changes at every iteration, so the running statistics mix many masks (whole channels switched off and on, in filter-wise BiP); the accuracy with them is kept too (metrics.testAccuracyRunningBn).
    */
   bnReestimateImages: number | "all";
 }
