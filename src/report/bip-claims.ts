@@ -81,7 +81,7 @@ export function bipClaims(points: MethodPoint[], denseAccuracy: number, o: BipVe
       const sd_ = side(s, se, lo, k);
       return [{ t: imp.target, s, se, outcome: (sd_ === "above" ? "supported" : sd_ === "below" ? "contradicted" : "unclear") as Outcome }];
     });
-    const measured = rows.map((r) => `${r.s.toFixed(1)}x ± ${r.se.toFixed(1)} at ${pct(r.t)}`).join(", ") || "none";
+    const measured = rows.map((r) => `${r.s.toFixed(1)}x (s.e. ${r.se.toFixed(1)}) at ${pct(r.t)}`).join(", ") || "none";
     const note = "times exclude the shared dense pretraining (the table gives them with it too)";
     if (!rows.length) return { claim, paper, measured, verdict: "INCONCLUSIVE", reason: `no sparsity >= 50% measured for both methods; ${note}` };
     const above = rows.filter((r) => r.s > hi);
@@ -98,7 +98,7 @@ export function bipClaims(points: MethodPoint[], denseAccuracy: number, o: BipVe
     const claim = "BiP's accuracy matches or beats IMP's at every sparsity";
     const paper = `${Object.entries(PAPER_BIP.accuracy).map(([t, [b, i]]) => `${pct(+t)}: ${b} / ${i}`).join("; ")} (BiP / IMP, %, ResNet-20)`;
     const cases = accuracyCases(points, o);
-    const measured = cases.map((c) => `${pts(c.diff)} ± ${(100 * c.se).toFixed(2)} at ${pct(c.t)}`).join(", ") || "none";
+    const measured = cases.map((c) => `${pts(c.diff)} (s.e. ${(100 * c.se).toFixed(2)}) at ${pct(c.t)}`).join(", ") || "none";
     const rule = `matching = trailing IMP by less than ${(100 * o.accuracyTolerance).toFixed(1)} pts beyond ${k} standard errors of the difference (seed noise of both methods)`;
     if (!cases.length) return { claim, paper, measured, verdict: "INCONCLUSIVE", reason: "no sparsity measured for both methods" };
     if (cases.some((c) => !Number.isFinite(c.se))) return { claim, paper, measured, verdict: "INCONCLUSIVE", reason: "needs at least 2 seeds per method to judge noise" };

@@ -88,7 +88,7 @@ export function fig2Claims(cells: Fig2Cell[], o: Fig2ClaimOptions): Claim[] {
       return [{ d, cold, best, ...compare(cold, best, k) }];
     });
     if (!judged.length) return { claim, paper, measured: "missing cells", verdict: "INCONCLUSIVE", reason: "the grid lacks the needed cells" };
-    const measured = judged.map((j) => `density ${pct(j.d)}: coldest ${pct(j.cold.testError!)}, best hotter (temperature ${j.best.temperature}) ${pct(j.best.testError!)}, difference ${pct(j.diff)} ± ${pct(j.se)}`).join("; ");
+    const measured = judged.map((j) => `density ${pct(j.d)}: coldest ${pct(j.cold.testError!)}, best hotter (temperature ${j.best.temperature}) ${pct(j.best.testError!)}, difference ${pct(j.diff)} (s.e. ${pct(j.se)})`).join("; ");
     if (!enoughSeeds) return { claim, paper, measured, verdict: "INCONCLUSIVE", reason: "no seed spread to judge noise (need >= 2 retrain seeds)" };
     const outcomes = judged.map((j): Outcome => (j.side === "above" ? "supported" : j.side === "below" ? "contradicted" : "unclear"));
     const verdict = tally(outcomes);
@@ -119,7 +119,7 @@ export function fig2Claims(cells: Fig2Cell[], o: Fig2ClaimOptions): Claim[] {
     if (!judged.length) return { claim, paper, measured: "no density >= 14% in the grid", verdict: "INCONCLUSIVE", reason: "grid too small" };
     const n = (o: string) => judged.filter((j) => j.outcome === o).length;
     const strictlyWorst = judged.filter((j) => j.vsWorst.diff > 0).length;
-    const measured = `hottest is worst at ${strictlyWorst} of ${judged.length} densities >= 14% (worst within noise at ${n("supported")}, clearly better than a colder model at ${n("contradicted")}); excess over the best colder model ${judged.map((j) => `${pct(j.d)}: ${pct(j.vsBest.diff)} ± ${pct(j.vsBest.se)}`).join(", ")}`;
+    const measured = `hottest is worst at ${strictlyWorst} of ${judged.length} densities >= 14% (worst within noise at ${n("supported")}, clearly better than a colder model at ${n("contradicted")}); excess over the best colder model ${judged.map((j) => `${pct(j.d)}: ${pct(j.vsBest.diff)} (s.e. ${pct(j.vsBest.se)})`).join(", ")}`;
     if (!enoughSeeds) return { claim, paper, measured, verdict: "INCONCLUSIVE", reason: "no seed spread to judge noise (need >= 2 retrain seeds)" };
     const verdict = tally(judged.map((j) => j.outcome));
     const reason =
@@ -165,7 +165,7 @@ export function fig2Claims(cells: Fig2Cell[], o: Fig2ClaimOptions): Claim[] {
       { name: "low end", cell: lo, paper: PAPER_FIG2.ckaLow },
       { name: "high end", cell: hi, paper: PAPER_FIG2.ckaHigh },
     ].map((e) => ({ ...e, side: side(Math.abs(e.cell.cka! - e.paper), seOr0(e.cell.ckaStdErr), tol, k) }));
-    const measured = `${lo.cka!.toFixed(3)} ± ${seOr0(lo.ckaStdErr).toFixed(3)} to ${hi.cka!.toFixed(3)} ± ${seOr0(hi.ckaStdErr).toFixed(3)}`;
+    const measured = `${lo.cka!.toFixed(3)} (s.e. ${seOr0(lo.ckaStdErr).toFixed(3)}) to ${hi.cka!.toFixed(3)} (s.e. ${seOr0(hi.ckaStdErr).toFixed(3)})`;
     const scale = o.dataset !== "cifar10" ? ` (this run used ${o.dataset}, not CIFAR-10)` : "";
     const rule = `each end must lie within ${tol} of the paper's, beyond ${k} bootstrap standard errors`;
     const off = ends.filter((e) => e.side === "above");

@@ -116,7 +116,7 @@ export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs:
     "",
     "## Every cell",
     "",
-    table(["temperature", "density", "test error (mean)", "per seed", "LMC barrier", "CKA", "regime"], d.cells.map((c) => [c.temperature, dLabel(c.density), fmt(c.testError, 4), c.seedErrors.map((e) => e.toFixed(4)).join(" / "), withSe(c.lmcBarrier, c.lmcStdErr), withSe(c.cka, c.ckaStdErr), c.regime ?? "-"])),
+    table(["temperature", "density", "test error (mean)", "per seed", "LMC barrier ± s.e.", "CKA ± s.e.", "regime"], d.cells.map((c) => [c.temperature, dLabel(c.density), fmt(c.testError, 4), c.seedErrors.map((e) => e.toFixed(4)).join(" / "), withSe(c.lmcBarrier, c.lmcStdErr), withSe(c.cka, c.ckaStdErr), c.regime ?? "-"])),
     "",
   ].join("\n");
   return { markdown: md, svgs, claims };

@@ -32,7 +32,7 @@ test("the paper's own numbers reproduce every claim: 3.2x, 4.8x and 7.2x, accura
   expect(claims.map((c) => c.verdict)).toEqual(["REPRODUCED", "REPRODUCED", "REPRODUCED"]);
   expect(claims[0]!.measured).toContain("3.2x");
   expect(claims[0]!.measured).toContain("4.8x");
-  expect(claims[0]!.measured).toContain("7.2x ± 0.1 at 87.0%");
+  expect(claims[0]!.measured).toContain("7.2x (s.e. 0.1) at 87.0%");
 });
 
 test("the paper's sparsest-ticket finding (IMP 74% vs BiP 67%) is one case, not a refutation", () => {

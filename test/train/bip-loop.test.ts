@@ -103,7 +103,7 @@ describe("BiP's final subnetwork is evaluated with BN statistics of its own mask
   test("re-estimation sees the images as training does: the same images, with the training augmentation", () => {
     const plain = [...bnReestimationBatches(data, "all", 8, 1).batches];
     const augmented = [...bnReestimationBatches(data, "all", 8, 1, { cropPadding: 2, flip: true }).batches];
-    expect(augmented.map((b) => [...b.y])).toEqual(plain.map((b) => [...b.y]));
+    expect(augmented.map((b) => Array.from(b.y))).toEqual(plain.map((b) => Array.from(b.y)));
     expect(augmented.some((b, i) => b.x.some((v, j) => v !== plain[i]!.x[j]))).toBe(true);
     const none = [...bnReestimationBatches(data, "all", 8, 1, { cropPadding: 0, flip: false }).batches];
     expect(none.every((b, i) => b.x.every((v, j) => v === plain[i]!.x[j]))).toBe(true);
