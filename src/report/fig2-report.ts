@@ -1,6 +1,7 @@
 import type { Fig2Config } from "../config/generated/fig2.ts";
 import { contextMarkdown, sharedDataLine, table, type RunContext } from "./context.ts";
-import { fig2Claims, type Claim, type Fig2Cell } from "./fig2-claims.ts";
+import { fig2Claims, type Fig2Cell } from "./fig2-claims.ts";
+import type { Claim } from "./verdict.ts";
 import { heatmapSvg } from "./plots.ts";
 
 export interface Fig2Data {

@@ -3,7 +3,7 @@ import type { ManifestModel } from "../onnx/benchmark-models.ts";
 import { quantile, type RunTiming } from "../onnx/session-timing.ts";
 import type { StepProfile } from "../engine/onnx/profile.ts";
 import { contextMarkdown, table, type RunContext } from "./context.ts";
-import type { Claim, Verdict } from "./fig2-claims.ts";
+import type { Claim, Verdict } from "./verdict.ts";
 import { speedupScatterSvg } from "./plots.ts";
 
 /** How a model's weights were stored in the timed file. */
