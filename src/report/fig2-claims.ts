@@ -1,7 +1,6 @@
 import type { Fig2Config } from "../config/generated/fig2.ts";
 import { combined, side, stdErr, tally, type Claim, type Outcome, type Side } from "./verdict.ts";
 
-
 export interface Fig2Cell {
   temperature: number;
   /** 0 = hottest (fewest epochs, smallest batch, largest SAM rho). */
