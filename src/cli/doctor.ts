@@ -14,6 +14,10 @@ import { findCifar10 } from "../data/cifar10.ts";
 import { EMBEDDED_SUBSET_DIR } from "../data/embedded.ts";
 import { DEBIAN_FASHION_MNIST_DIR } from "../data/fashion-mnist.ts";
 import { detectProviders } from "../engine/onnx/providers.ts";
+import { providerChecks } from "../engine/provider-check.ts";
+import { createTrainer } from "../engine/registry.ts";
+import { freshState } from "../engine/state.ts";
+import { buildModel } from "../models/registry.ts";
 import { initTfjs } from "../engine/tfjs/backend.ts";
 import { runContext } from "../report/context.ts";
 import { runMain } from "./common.ts";
@@ -24,6 +28,30 @@ const no = (s: string) => `  --    ${s}`;
 async function which(cmd: string): Promise<string | null> {
   const r = await execa("sh", ["-c", `command -v ${cmd}`], { reject: false });
   return r.exitCode === 0 ? String(r.stdout).trim() : null;
+}
+
+/**
+ * The check every unit runs before training on a non-CPU provider (provider-check.ts),
+ * on a small PreResNet-20: a provider that loads may still compute wrong gradients.
+ */
+async function checkGpuProviders(): Promise<string[]> {
+  const gpus = detectProviders().filter((p) => p.name !== "cpu" && p.available);
+  if (!gpus.length) return ["  (no GPU execution provider loads here, so none is checked against the cpu)"];
+  const spec = buildModel("preresnet20", { width: 4, inputShape: [3, 16, 16], numClasses: 10 });
+  const out: string[] = [];
+  for (const p of gpus) {
+    const before = providerChecks().length, notes: string[] = [];
+    const options = { spec, sgd: { momentum: 0.9, weightDecay: 1e-4 }, bn: { eps: 1e-5, momentum: 0.1 } };
+    const t = await createTrainer({ engine: "onnx", provider: p.name, log: (l) => notes.push(l) }, options, freshState(spec, 1));
+    await t.dispose();
+    const check = providerChecks().slice(before)[0];
+    if (!check) out.push(no(`execution provider ${p.name} did not start: ${notes.join(" ").slice(0, 200)}`));
+    else {
+      const worst = `worst: ${check.worst.what}, relative error ${check.worst.relError.toExponential(1)}, tolerance ${check.tolerance}`;
+      out.push(check.passed ? ok(`execution provider ${p.name} agrees with cpu on a training step (${worst})`) : no(`execution provider ${p.name} computes wrong results (${worst}): units train on cpu instead`));
+    }
+  }
+  return out;
 }
 
 const cmd = new Command("doctor").description("Print what this machine offers the harness (engines, execution providers, datasets, Slurm)").option("--cache-dir <dir>", "dataset cache to inspect", defaultCacheDir());
@@ -41,6 +69,7 @@ await runMain(async () => {
   lines.push("Training engine: ONNX Runtime (default)");
   lines.push(`  onnxruntime-node backends: ${ort.listSupportedBackends().map((b) => `${b.name}${b.bundled ? "" : " (not bundled)"}`).join(", ")}`);
   for (const p of detectProviders()) lines.push(p.available ? ok(`execution provider ${p.name}`) : no(`execution provider ${p.name}: ${p.reason}`));
+  lines.push(...(await checkGpuProviders()));
 
   lines.push("Second engine and test oracle: TensorFlow.js");
   const tf = await initTfjs("auto");

@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import type { TrainingConfig } from "../config/generated/training.ts";
 import { resolveDataset } from "../data/resolve.ts";
 import type { Dataset } from "../data/types.ts";
-import { createTrainer } from "../engine/registry.ts";
+import { createTrainer, type EngineChoice } from "../engine/registry.ts";
 import { freshState } from "../engine/state.ts";
 import type { ModelState, Trainer, TrainerOptions } from "../engine/types.ts";
 import { buildModel } from "../models/registry.ts";
@@ -36,6 +36,11 @@ export function trainerOptions(cfg: TrainingConfig, spec: ModelSpec): TrainerOpt
   };
 }
 
+/** The engine, execution provider and provider check a config asks for. */
+export function engineChoice(cfg: TrainingConfig, log?: (line: string) => void): EngineChoice {
+  return { engine: cfg.engine.name, provider: cfg.engine.provider, check: cfg.engine.providerCheck, log };
+}
+
 /**
  * The trainer a config asks for, with fresh weights from the config's seed unless a
  * state is given; `threads` (a runner's share of the cores) overrides the config's.
@@ -43,7 +48,7 @@ export function trainerOptions(cfg: TrainingConfig, spec: ModelSpec): TrainerOpt
 export async function trainerFor(cfg: TrainingConfig, spec: ModelSpec, o: { state?: ModelState; log?: (line: string) => void; threads?: number } = {}): Promise<Trainer> {
   const options = trainerOptions(cfg, spec);
   return createTrainer(
-    { engine: cfg.engine.name, provider: cfg.engine.provider, log: o.log },
+    engineChoice(cfg, o.log),
     o.threads ? { ...options, threads: o.threads } : options,
     o.state ?? freshState(spec, cfg.seed),
   );

@@ -1,17 +1,19 @@
 import { describe, expect, test } from "bun:test";
+import { OnnxTrainer } from "../../src/engine/onnx/onnx-trainer.ts";
 import { createTrainer } from "../../src/engine/registry.ts";
 import { freshState } from "../../src/engine/state.ts";
 import { cloneState, type Trainer } from "../../src/engine/types.ts";
 import { prunableLayers } from "../../src/models/spec.ts";
 import { Rng } from "../../src/util/rng.ts";
-import { maxRelDiff, optim, randomBatch, tinySpecs } from "../helpers/tiny-models.ts";
+import { maxRelDiff, optim, randomBatch, TEST_EP, tinySpecs } from "../helpers/tiny-models.ts";
 
 const TOL = 1e-4;
 
 async function pair(specIndex: number): Promise<[Trainer, Trainer]> {
   const spec = tinySpecs()[specIndex]!;
   const state = freshState(spec, 7);
-  const onnx = await createTrainer({ engine: "onnx", provider: "cpu" }, { spec, ...optim, threads: 1 }, cloneState(state));
+  const onnx = await OnnxTrainer.create({ spec, ...optim, threads: 1, provider: TEST_EP }, cloneState(state));
+  expect(onnx.provider).toBe(TEST_EP);
   const tfjs = await createTrainer({ engine: "tfjs", tfjsBackend: "cpu" }, { spec, ...optim }, cloneState(state));
   return [onnx, tfjs];
 }
@@ -27,7 +29,7 @@ function setRandomMasks(trainers: Trainer[], seed: number): void {
 }
 
 for (const [i, arch] of ["preresnet20", "resnet20a"].entries()) {
-  describe(`ONNX engine vs TensorFlow.js cpu oracle: ${arch}`, () => {
+  describe(`ONNX engine (${TEST_EP} EP) vs TensorFlow.js cpu oracle: ${arch}`, () => {
     test("same loss and gradients for the same weights and batch", async () => {
       const [onnx, tfjs] = await pair(i);
       setRandomMasks([onnx, tfjs], 3);

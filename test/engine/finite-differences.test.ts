@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { OnnxTrainer } from "../../src/engine/onnx/onnx-trainer.ts";
 import { freshState } from "../../src/engine/state.ts";
 import { SpecBuilder, type ModelSpec } from "../../src/models/spec.ts";
-import { optim, randomBatch } from "../helpers/tiny-models.ts";
+import { optim, randomBatch, TEST_EP } from "../helpers/tiny-models.ts";
 
 const init = { kind: "normal" as const, std: 0.5 };
 const fcInit = { weightInit: init, biasInit: init };
@@ -34,10 +34,11 @@ async function lossAt(t: OnnxTrainer, batch: ReturnType<typeof randomBatch>): Pr
   return (await t.gradients(batch)).loss;
 }
 
-describe("ONNX op gradients match central finite differences", () => {
+describe(`ONNX op gradients match central finite differences (${TEST_EP} EP)`, () => {
   for (const [name, spec] of Object.entries(cases)) {
     test(name, async () => {
-      const t = await OnnxTrainer.create({ spec, ...optim, threads: 1 }, freshState(spec, 1));
+      const t = await OnnxTrainer.create({ spec, ...optim, threads: 1, provider: TEST_EP }, freshState(spec, 1));
+      expect(t.provider).toBe(TEST_EP);
       const batch = randomBatch(spec, 5, 2);
       const { grads } = await t.gradients(batch);
       const eps = 1e-2;

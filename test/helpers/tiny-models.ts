@@ -2,6 +2,19 @@ import { buildModel } from "../../src/models/registry.ts";
 import type { ModelSpec } from "../../src/models/spec.ts";
 import { Rng } from "../../src/util/rng.ts";
 import type { Batch } from "../../src/engine/types.ts";
+import type { ProviderName } from "../../src/engine/onnx/providers.ts";
+
+/**
+ * The execution provider the engine suites (parity with the oracle, finite differences)
+ * run the ONNX engine on: PRUNING_HARNESS_TEST_EP=cpu|cuda|webgpu, default cpu. The
+ * suites build trainers without the provider check and fail if the provider fell back,
+ * so a GPU machine tests the GPU's own numbers.
+ */
+export const TEST_EP: ProviderName = (() => {
+  const ep = process.env.PRUNING_HARNESS_TEST_EP ?? "cpu";
+  if (ep !== "cpu" && ep !== "cuda" && ep !== "webgpu") throw new Error(`PRUNING_HARNESS_TEST_EP=${ep}: expected cpu, cuda or webgpu`);
+  return ep;
+})();
 
 /** Small versions of both architectures: every op kind, both stride-2 paths, fast on the JS oracle. */
 export function tinySpecs(): ModelSpec[] {

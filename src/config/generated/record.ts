@@ -42,6 +42,20 @@ export interface UnitRecord {
     runtime: {
       [k: string]: string;
     };
+    /**
+     * Checks of non-CPU execution providers against the CPU EP that this unit's process ran before training (src/engine/provider-check.ts); absent when it trained on the CPU only.
+     */
+    providerChecks?: {
+      provider: string;
+      reference: string;
+      passed: boolean;
+      tolerance: number;
+      worst: {
+        what: string;
+        relError: number;
+      };
+      tensorsCompared: number;
+    }[];
   };
   /**
    * ISO time the last (completing) attempt started.

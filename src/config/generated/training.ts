@@ -135,6 +135,19 @@ export interface EngineConfig {
    */
   threads: number;
   /**
+   * Before a non-CPU execution provider trains, one gradients call and one training step on a seeded batch are compared with the CPU EP, tensor by tensor; on a mismatch the unit trains on the CPU (one-line notice) and its record keeps the check.
+   */
+  providerCheck: {
+    /**
+     * Largest relative error (max |difference| / max |CPU value|) of any tensor.
+     */
+    tolerance: number;
+    /**
+     * Images in the check's seeded batch.
+     */
+    batchSize: number;
+  };
+  /**
    * ONNX engine on the CPU EP: run convolutions on ONNX Runtime's blocked-layout (NCHWc) kernels, about 2x faster than its plain Conv when the filter is an input (see README, The engine).
    */
   blockedConv: boolean;

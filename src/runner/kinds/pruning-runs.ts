@@ -9,7 +9,7 @@ import { bipLoop } from "../../train/bip-loop.ts";
 import { loadCheckpoint, saveCheckpoint } from "../../train/checkpoint.ts";
 import { impNextMasks } from "../../prune/imp.ts";
 import { globalMagnitudeMasks, maskDensity } from "../../prune/magnitude.ts";
-import { loadData, modelFor, trainerOptions } from "../../train/setup.ts";
+import { engineChoice, loadData, modelFor, trainerOptions } from "../../train/setup.ts";
 import { snapshotFile } from "./dense.ts";
 import type { UnitContext, UnitKind } from "./kind.ts";
 import { dataMetrics, prunedStart, retrainPruned, trainingImages, TRAINED_WEIGHTS } from "./training-run.ts";
@@ -72,7 +72,7 @@ export const bipKind: UnitKind<BipUnitConfig> = {
     const layers = bipScoredLayers(spec, cfg.bip);
     // The trainer masks exactly the scored layers (the fc too when it is scored); trainerFor masks the convs only.
     const trainer = await createTrainer(
-      { engine: t.engine.name, provider: t.engine.provider, log: ctx.log },
+      engineChoice(t, ctx.log),
       { ...trainerOptions(t, spec), threads: ctx.threads, maskedParams: layers },
       prunedStart(dense.state.params, dense.state.buffers, {}).state,
     );

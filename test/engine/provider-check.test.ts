@@ -1,0 +1,88 @@
+import { expect, test } from "bun:test";
+import { OnnxTrainer } from "../../src/engine/onnx/onnx-trainer.ts";
+import { checkBatch, checkProvider, providerChecks, relativeError, verifiedTrainer } from "../../src/engine/provider-check.ts";
+import { createTrainer } from "../../src/engine/registry.ts";
+import { freshState } from "../../src/engine/state.ts";
+import { cloneState, type ModelState, type Trainer } from "../../src/engine/types.ts";
+import { optim, tinySpecs } from "../helpers/tiny-models.ts";
+
+const spec = tinySpecs()[0]!;
+const cpu = (state: ModelState) => OnnxTrainer.create({ spec, ...optim, threads: 1, provider: "cpu" }, state);
+
+/**
+ * A trainer that claims to be a GPU provider and gets one gradient wrong by `factor`,
+ * as the bundled WebGPU EP does on strided 3x3 convs: loss and logits stay right.
+ */
+function pretendGpu(inner: Trainer, wrongParam?: string, factor = 2): Trainer {
+  return new Proxy(inner, {
+    get(t, k) {
+      if (k === "provider") return "fake-gpu";
+      if (k === "gradients" && wrongParam)
+        return async (b: Parameters<Trainer["gradients"]>[0]) => {
+          const g = await t.gradients(b);
+          return { ...g, grads: { ...g.grads, [wrongParam]: g.grads[wrongParam]!.map((v) => v * factor) } };
+        };
+      const v = Reflect.get(t, k);
+      return typeof v === "function" ? v.bind(t) : v;
+    },
+    set: (t, k, v) => Reflect.set(t, k, v),
+  });
+}
+
+const strided = spec.ops.find((o) => o.kind === "conv" && o.stride === 2 && o.kernel === 3);
+const stridedWeight = strided && strided.kind === "conv" ? strided.weight : "";
+
+test("relative error: max |a - b| over max |b|; NaN is never within tolerance", () => {
+  expect(relativeError([1, 2.5], [1, 2])).toBeCloseTo(0.25, 12);
+  expect(relativeError([0], [0])).toBe(0);
+  expect(relativeError([Number.NaN, 1], [1, 1])).toBeNaN();
+  expect(relativeError([1], [1, 2])).toBe(Infinity);
+});
+
+test("the ONNX engine on the CPU passes the check against the independent TensorFlow.js oracle", async () => {
+  const state = freshState(spec, 5);
+  const onnx = await cpu(cloneState(state));
+  const tfjs = await createTrainer({ engine: "tfjs", tfjsBackend: "cpu" }, { spec, ...optim }, cloneState(state));
+  const check = await checkProvider(onnx, tfjs, checkBatch(spec, 8), 1e-3);
+  expect(check.passed).toBe(true);
+  expect(check.worst.relError).toBeLessThan(1e-3);
+  // loss + per parameter: gradient, updated weight, momentum; plus the BN statistics.
+  expect(check.tensorsCompared).toBeGreaterThan(3 * spec.params.length);
+  // Both are left as they started.
+  for (const [k, v] of Object.entries(state.params)) expect(onnx.state.params[k]).toEqual(v);
+  await onnx.dispose();
+  await tfjs.dispose();
+}, 60_000);
+
+test("a provider with one wrong gradient is refused: training falls back to the CPU, the notice names the tensor", async () => {
+  const state = freshState(spec, 6);
+  expect(stridedWeight).not.toBe("");
+  const lines: string[] = [];
+  const before = providerChecks().length;
+  const t = await verifiedTrainer(pretendGpu(await cpu(cloneState(state)), stridedWeight), cpu, { tolerance: 1e-3, batchSize: 4, log: (l) => lines.push(l) });
+  expect(t.provider).toBe("cpu");
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toContain("fake-gpu computes wrong results");
+  expect(lines[0]).toContain(`gradient of ${stridedWeight}`);
+  const check = providerChecks().slice(before);
+  expect(check).toHaveLength(1);
+  expect(check[0]!).toMatchObject({ provider: "fake-gpu", reference: "cpu", passed: false, worst: { what: `gradient of ${stridedWeight}` } });
+  expect(check[0]!.worst.relError).toBeCloseTo(1, 1);
+  // The fallback trainer starts from the state the run asked for.
+  for (const [k, v] of Object.entries(state.params)) expect(t.state.params[k]).toEqual(v);
+  await t.dispose();
+}, 60_000);
+
+test("a provider that computes the same numbers is kept; a CPU trainer is not checked at all", async () => {
+  const state = freshState(spec, 7);
+  const before = providerChecks().length;
+  const good = await verifiedTrainer(pretendGpu(await cpu(cloneState(state))), cpu, { tolerance: 1e-3, batchSize: 4 });
+  expect(good.provider).toBe("fake-gpu");
+  const check = providerChecks().slice(before);
+  expect(check.map((c) => c.passed)).toEqual([true]);
+  expect(check[0]!.worst.relError).toBeLessThan(1e-6);
+  await good.dispose();
+  const plain = await createTrainer({ engine: "onnx", provider: "cpu" }, { spec, ...optim, threads: 1 }, cloneState(state));
+  expect(providerChecks().length).toBe(before + 1);
+  await plain.dispose();
+}, 60_000);
