@@ -14,7 +14,7 @@ import { validateConfig } from "../src/config/load.ts";
 import { loadPresetConfig } from "../src/config/presets.ts";
 import { impRoundsFor } from "../src/prune/imp.ts";
 import { renderBip, type MethodPoint } from "../src/report/bip-report.ts";
-import { runContext } from "../src/report/context.ts";
+import { runContext, trainFingerprintsOf } from "../src/report/context.ts";
 import { runUnits } from "../src/runner/run-units.ts";
 import { unitId, type Unit } from "../src/runner/unit.ts";
 import { loadData } from "../src/train/setup.ts";
@@ -88,8 +88,6 @@ await runMain(async () => {
     }
   }
   const d = rec(dense);
-  // Every method and seed must have trained on the same images.
-  const trainFingerprints = [...new Set([...out.records.values()].map((r) => r.metrics.trainFingerprint).filter((f): f is string => typeof f === "string"))];
   const scaledDown = [
     ...(data.name !== "cifar10" ? [`dataset ${data.name} instead of CIFAR-10`] : []),
     ...(cfg.dense.data.trainLimit ? [`${cfg.dense.data.trainLimit} training images instead of 50,000`] : []),
@@ -109,7 +107,8 @@ await runMain(async () => {
     points,
     timing,
     scaledDown,
-    trainFingerprints,
+    // Every method and seed must have trained on the same images.
+    trainFingerprints: trainFingerprintsOf(out.records.values()),
     failed: [...out.failed.map((f) => `${f.label ?? f.id}: ${f.error}`), ...out.blocked.map((b) => `${b}: blocked`)],
   });
   for (const [name, svg] of Object.entries(report.svgs)) writeFileAtomic(join(opts.reportDir, name), svg);

@@ -12,7 +12,7 @@ import type { Fig2Config } from "../src/config/generated/fig2.ts";
 import type { TrainingConfig } from "../src/config/generated/training.ts";
 import { ConfigError, validateConfig } from "../src/config/load.ts";
 import { loadPresetConfig } from "../src/config/presets.ts";
-import { runContext } from "../src/report/context.ts";
+import { runContext, trainFingerprintsOf } from "../src/report/context.ts";
 import { regimeOf, type Fig2Cell } from "../src/report/fig2-claims.ts";
 import { renderFig2 } from "../src/report/fig2-report.ts";
 import { runUnits } from "../src/runner/run-units.ts";
@@ -137,8 +137,6 @@ await runMain(async () => {
     };
   });
   const records = [...out.records.values()];
-  // Units meant to share data (dense, every retrain seed, the cells' metric images) must have.
-  const fingerprints = [...new Set(records.map((r) => r.metrics.trainFingerprint).filter((f): f is string => typeof f === "string"))];
   const anyRecord = records[0];
   const report = await renderFig2({
     context,
@@ -158,7 +156,8 @@ await runMain(async () => {
     failed: [...out.failed.map((f) => ({ unit: f.label ?? f.id, error: f.error })), ...out.blocked.map((b) => ({ unit: b, error: "blocked by a failed dependency" }))],
     scaledDown: scaledDown(cfg, data.name),
     errorWindow: window,
-    trainFingerprints: fingerprints,
+    // Units meant to share data (dense, every retrain seed, the cells' metric images) must have.
+    trainFingerprints: trainFingerprintsOf(records),
   });
   const dir = opts.reportDir;
   for (const [name, svg] of Object.entries(report.svgs)) writeFileAtomic(join(dir, name), svg);

@@ -87,7 +87,7 @@ export async function verifiedTrainer(
   makeReference: (state: ModelState) => Promise<Trainer>,
   o: { tolerance: number; batchSize: number; log?: (line: string) => void },
 ): Promise<Trainer> {
-  if (candidate.provider === "cpu" || candidate.provider.startsWith("tfjs")) return candidate;
+  if (candidate.provider === "cpu") return candidate;
   const reference = await makeReference(cloneState(candidate.state));
   for (const [k, m] of Object.entries(candidate.masks)) reference.masks[k] = m.slice();
   const check = await checkProvider(candidate, reference, checkBatch(candidate.spec, o.batchSize), o.tolerance);

@@ -1,3 +1,5 @@
+import { validateConfig } from "../config/load.ts";
+import type { TrainingConfig } from "../config/generated/training.ts";
 import { OnnxTrainer } from "./onnx/onnx-trainer.ts";
 import { verifiedTrainer } from "./provider-check.ts";
 import type { ProviderChoice } from "./onnx/providers.ts";
@@ -13,19 +15,20 @@ export interface EngineChoice {
   log?: (line: string) => void;
   /**
    * How a non-CPU execution provider proves itself before training (provider-check.ts);
-   * default: tolerance 1e-3 on a batch of 8.
+   * default: the schema's engine.providerCheck.
    */
   check?: { tolerance: number; batchSize: number };
 }
 
-const DEFAULT_CHECK = { tolerance: 1e-3, batchSize: 8 };
+/** The schema's defaults (engine.providerCheck), for callers that build trainers without a training config. */
+const defaultCheck = () => validateConfig<TrainingConfig>("training", {}).engine.providerCheck;
 
 /** The one place that maps an engine name to a trainer. */
 export async function createTrainer(choice: EngineChoice, o: TrainerOptions, state: ModelState): Promise<Trainer> {
   switch (choice.engine) {
     case "onnx": {
       const candidate = await OnnxTrainer.create({ ...o, provider: choice.provider ?? "cpu", log: choice.log }, state);
-      return verifiedTrainer(candidate, (s) => OnnxTrainer.create({ ...o, provider: "cpu", log: choice.log }, s), { ...(choice.check ?? DEFAULT_CHECK), log: choice.log });
+      return verifiedTrainer(candidate, (s) => OnnxTrainer.create({ ...o, provider: "cpu", log: choice.log }, s), { ...(choice.check ?? defaultCheck()), log: choice.log });
     }
     case "tfjs":
       return TfjsTrainer.create({ ...o, backend: choice.tfjsBackend ?? "auto" }, state);

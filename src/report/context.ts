@@ -86,3 +86,8 @@ export function sharedDataLine(data: { subsetSeed: number; trainLimit?: number; 
   if (fingerprints.length === 0) return `${subset}; no unit recorded a training-set fingerprint (units computed before fingerprints were recorded).`;
   return `${subset}; **WARNING: the units recorded ${fingerprints.length} different training-set fingerprints** (${fingerprints.map((x) => x.slice(0, 12)).join(", ")}): they did not all train on the same images.`;
 }
+
+/** The distinct training-set fingerprints a report's unit records hold (one when all shared their data). */
+export function trainFingerprintsOf(records: Iterable<{ metrics: Record<string, unknown> }>): string[] {
+  return [...new Set([...records].map((r) => r.metrics.trainFingerprint).filter((f): f is string => typeof f === "string"))];
+}
