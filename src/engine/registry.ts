@@ -4,14 +4,21 @@ import { OnnxTrainer } from "./onnx/onnx-trainer.ts";
 import { verifiedTrainer } from "./provider-check.ts";
 import type { ProviderChoice } from "./onnx/providers.ts";
 import { TfjsTrainer } from "./tfjs/tfjs-trainer.ts";
+import { nvidiaDriverPresent, probeTorch } from "./torch/detect.ts";
+import { TorchTrainer } from "./torch/torch-trainer.ts";
 import type { EngineName, ModelState, Trainer, TrainerOptions } from "./types.ts";
 
 export interface EngineChoice {
-  engine: EngineName;
+  /** "auto": torch on CUDA where an NVIDIA driver and CUDA-enabled torch are present, else onnx. */
+  engine: EngineName | "auto";
   /** ONNX Runtime execution provider ("auto" tries cuda, webgpu, then cpu). */
   provider?: ProviderChoice;
   /** TensorFlow.js backend: "auto" uses a native binding when one loads. */
   tfjsBackend?: "auto" | "cpu";
+  /** torch engine: auto, cpu, cuda or cuda:N. */
+  device?: string;
+  /** torch engine: the interpreter, or "auto" (detect.ts). */
+  python?: string;
   log?: (line: string) => void;
   /**
    * How a non-CPU execution provider proves itself before training (provider-check.ts);
@@ -20,19 +27,71 @@ export interface EngineChoice {
   check?: { tolerance: number; batchSize: number };
 }
 
+/** What a unit's record keeps about each trainer its process made. */
+export interface TrainerFacts {
+  engine: EngineName;
+  provider: string;
+  /** Same inputs, same bits: CPU kernels with fixed threads; not cuDNN or GPU EPs. */
+  deterministic: boolean;
+  /** torch engine: versions, interpreter and GPU. */
+  torch?: { version: string; python: string; gpu: string | null; cudnn: number | null };
+}
+
+const facts: TrainerFacts[] = [];
+
+/** Every trainer this process created, for the records of the units it trains. */
+export function trainerFacts(): TrainerFacts[] {
+  return [...facts];
+}
+
+function remember(t: Trainer): Trainer {
+  const f: TrainerFacts = { engine: t.engine, provider: t.provider, deterministic: t.provider === "cpu" || t.provider === "tfjs-cpu" };
+  if (t instanceof TorchTrainer) {
+    f.deterministic = t.info.deterministic;
+    f.torch = { version: t.info.torch, python: t.info.python, gpu: t.info.gpu, cudnn: t.info.cudnn };
+  }
+  if (!facts.some((x) => JSON.stringify(x) === JSON.stringify(f))) facts.push(f);
+  return t;
+}
+
 /** The schema's defaults (engine.providerCheck), for callers that build trainers without a training config. */
 const defaultCheck = () => validateConfig<TrainingConfig>("training", {}).engine.providerCheck;
+
+/**
+ * engine=auto's pick: torch only where it would run on a GPU (the ONNX engine's CPU EP
+ * is the tested default elsewhere), probing Python only when an NVIDIA driver is loaded.
+ */
+export async function resolveAutoEngine(choice: EngineChoice): Promise<{ engine: EngineName; why: string }> {
+  if (!nvidiaDriverPresent()) return { engine: "onnx", why: "no NVIDIA driver loaded" };
+  if (choice.device === "cpu") return { engine: "onnx", why: "engine.device=cpu" };
+  const probe = await probeTorch(choice.python ?? "auto");
+  if ("missing" in probe) return { engine: "onnx", why: probe.missing };
+  if (!probe.found.cuda) return { engine: "onnx", why: `torch ${probe.found.torch} (${probe.found.python}) sees no CUDA device` };
+  return { engine: "torch", why: `torch ${probe.found.torch} (${probe.found.python}) sees ${probe.found.devices} CUDA device(s)` };
+}
 
 /** The one place that maps an engine name to a trainer. */
 export async function createTrainer(choice: EngineChoice, o: TrainerOptions, state: ModelState): Promise<Trainer> {
   switch (choice.engine) {
+    case "auto": {
+      const picked = await resolveAutoEngine(choice);
+      choice.log?.(`notice: engine auto picked ${picked.engine}: ${picked.why}`);
+      return createTrainer({ ...choice, engine: picked.engine }, o, state);
+    }
     case "onnx": {
       const candidate = await OnnxTrainer.create({ ...o, provider: choice.provider ?? "cpu", log: choice.log }, state);
-      return verifiedTrainer(candidate, (s) => OnnxTrainer.create({ ...o, provider: "cpu", log: choice.log }, s), { ...(choice.check ?? defaultCheck()), log: choice.log });
+      return remember(await verifiedTrainer(candidate, (s) => OnnxTrainer.create({ ...o, provider: "cpu", log: choice.log }, s), { ...(choice.check ?? defaultCheck()), log: choice.log }));
     }
     case "tfjs":
-      return TfjsTrainer.create({ ...o, backend: choice.tfjsBackend ?? "auto" }, state);
+      return remember(await TfjsTrainer.create({ ...o, backend: choice.tfjsBackend ?? "auto" }, state));
+    case "torch": {
+      const probe = await probeTorch(choice.python ?? "auto");
+      if ("missing" in probe) throw new Error(`engine torch: ${probe.missing}`);
+      const make = (device: string, s: ModelState) => TorchTrainer.create({ ...o, python: probe.found.python, device }, s);
+      // A GPU proves itself against torch on the CPU, as an ONNX execution provider does against the CPU EP.
+      return remember(await verifiedTrainer(await make(choice.device ?? "auto", state), (s) => make("cpu", s), { ...(choice.check ?? defaultCheck()), log: choice.log }));
+    }
     default:
-      throw new Error(`unknown engine "${String(choice.engine)}"; known: onnx, tfjs`);
+      throw new Error(`unknown engine "${String(choice.engine)}"; known: auto, onnx, tfjs, torch`);
   }
 }

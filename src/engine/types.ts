@@ -73,7 +73,7 @@ export interface Trainer {
   dispose(): Promise<void>;
 }
 
-export type EngineName = "onnx" | "tfjs";
+export type EngineName = "onnx" | "tfjs" | "torch";
 
 export function oneHot(y: ArrayLike<number>, size: number, numClasses: number): Float32Array {
   const out = new Float32Array(size * numClasses);

@@ -15,6 +15,7 @@ import { runContext } from "../report/context.ts";
 import { getKind } from "./kinds/registry.ts";
 import { RunStore } from "./store.ts";
 import { providerChecks } from "../engine/provider-check.ts";
+import { trainerFacts } from "../engine/registry.ts";
 
 export const EXIT = { done: 0, failed: 1, badInput: 2, locked: 3, depsMissing: 4 } as const;
 
@@ -96,7 +97,7 @@ export async function runWorker(o: { runsDir: string; unitId: string; threads: n
         ...(unit.label ? { label: unit.label } : {}),
         config: unit.config as Record<string, unknown>,
         deps: unit.deps,
-        env: { engine: out.engine, provider: out.provider, threads: o.threads, host: hostname(), commit: ctx.commit, runtime: ctx.runtime, ...(providerChecks().length ? { providerChecks: providerChecks() } : {}) },
+        env: { engine: out.engine, provider: out.provider, threads: o.threads, host: hostname(), commit: ctx.commit, runtime: ctx.runtime, ...(providerChecks().length ? { providerChecks: providerChecks() } : {}), ...(trainerFacts().length ? { trainers: trainerFacts() } : {}) },
         startedAt: started.toISOString(),
         finishedAt: new Date().toISOString(),
         wallSeconds: attemptSeconds.reduce((a, b) => a + b, 0),

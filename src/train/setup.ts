@@ -38,7 +38,7 @@ export function trainerOptions(cfg: TrainingConfig, spec: ModelSpec): TrainerOpt
 
 /** The engine, execution provider and provider check a config asks for. */
 export function engineChoice(cfg: TrainingConfig, log?: (line: string) => void): EngineChoice {
-  return { engine: cfg.engine.name, provider: cfg.engine.provider, check: cfg.engine.providerCheck, log };
+  return { engine: cfg.engine.name, provider: cfg.engine.provider, device: cfg.engine.device, python: cfg.engine.python, check: cfg.engine.providerCheck, log };
 }
 
 /**

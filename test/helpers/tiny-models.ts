@@ -42,3 +42,13 @@ export function maxRelDiff(a: Float32Array, b: Float32Array): number {
 }
 
 export const optim = { sgd: { momentum: 0.9, weightDecay: 5e-4 }, bn: { eps: 1e-5, momentum: 0.1 } };
+
+/**
+ * The device the torch engine's suites run on: PRUNING_HARNESS_TEST_TORCH_DEVICE=cpu|cuda|cuda:N,
+ * default cpu. Like TEST_EP, a GPU machine runs the same suites on the GPU's own numbers.
+ */
+export const TEST_TORCH_DEVICE: string = (() => {
+  const d = process.env.PRUNING_HARNESS_TEST_TORCH_DEVICE ?? "cpu";
+  if (!/^(cpu|cuda|cuda:\d+)$/.test(d)) throw new Error(`PRUNING_HARNESS_TEST_TORCH_DEVICE=${d}: expected cpu, cuda or cuda:N`);
+  return d;
+})();

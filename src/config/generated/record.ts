@@ -43,6 +43,20 @@ export interface UnitRecord {
       [k: string]: string;
     };
     /**
+     * Every trainer this unit's process created (src/engine/registry.ts): engine, provider or device, whether its numbers are deterministic (CPU kernels with fixed threads) or not (cuDNN, GPU execution providers), and for the torch engine its versions and GPU.
+     */
+    trainers?: {
+      engine: string;
+      provider: string;
+      deterministic: boolean;
+      torch?: {
+        version: string;
+        python: string;
+        gpu: string | null;
+        cudnn: number | null;
+      };
+    }[];
+    /**
      * Checks of non-CPU execution providers against the CPU EP that this unit's process ran before training (src/engine/provider-check.ts); absent when it trained on the CPU only.
      */
     providerChecks?: {

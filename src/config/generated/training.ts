@@ -123,13 +123,21 @@ export interface Schedule {
 }
 export interface EngineConfig {
   /**
-   * Training engine: onnx (ONNX Runtime, default) or tfjs (TensorFlow.js).
+   * Training engine. auto: torch when an NVIDIA driver is loaded and a Python with CUDA-enabled torch is found, else onnx (one line says which). onnx: ONNX Runtime, zero-install, the CPU default. tfjs: TensorFlow.js, the slow pure-JS oracle. torch: PyTorch in a long-lived Python process (engine.python, engine.device).
    */
-  name: "onnx" | "tfjs";
+  name: "auto" | "onnx" | "tfjs" | "torch";
   /**
    * ONNX Runtime execution provider; auto tries cuda, webgpu, then cpu.
    */
   provider: "auto" | "cpu" | "cuda" | "webgpu";
+  /**
+   * torch engine: auto (CUDA when torch sees a GPU, else cpu), cpu, cuda or cuda:N. Under --gpus each worker sees only its own GPU, as cuda:0.
+   */
+  device: string;
+  /**
+   * torch engine: the Python interpreter that imports torch. auto tries $PRUNING_HARNESS_PYTHON, python3 on PATH, then /usr/bin/python3.
+   */
+  python: string;
   /**
    * CPU threads for the engine (0 = all cores).
    */

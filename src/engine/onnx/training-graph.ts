@@ -148,7 +148,8 @@ export function buildGraph(kind: GraphKind, o: GraphOptions): Uint8Array {
 
   const outputBuffers = () => {
     for (const b of spec.buffers) {
-      g.alias(newBuffers.get(b.name)!, io.newBuffer(b.name));
+      // Buffers no op updates (a compacted model's folded constants) leave the step unchanged.
+      g.alias(newBuffers.get(b.name) ?? io.buffer(b.name), io.newBuffer(b.name));
       g.output(io.newBuffer(b.name), b.shape);
     }
   };

@@ -157,7 +157,8 @@ export class TfjsTrainer implements Trainer {
   }
 
   private updatedBuffers(bnStats: Map<string, { mean: Float32Array; variance: Float32Array; count: number }>): Tensors {
-    const buffers: Tensors = {};
+    // Buffers no op updates (a compacted model's folded constants) carry over unchanged.
+    const buffers: Tensors = { ...this.state.buffers };
     const bnm = this.o.bn.momentum;
     for (const op of this.spec.ops) {
       if (op.kind !== "bn") continue;
