@@ -2,7 +2,7 @@
 /**
  * bun run doctor — what this machine offers the harness: runtimes, engines and
  * execution providers that load (and why the others do not, with the fix), datasets
- * found, PyTorch for the side-by-side benchmark, and Slurm commands. Works offline.
+ * found, the PyTorch engine (checked on a real step), and Slurm commands. Works offline.
  */
 import { execa } from "execa";
 import { existsSync } from "node:fs";
@@ -14,8 +14,9 @@ import { findCifar10 } from "../data/cifar10.ts";
 import { EMBEDDED_SUBSET_DIR } from "../data/embedded.ts";
 import { DEBIAN_FASHION_MNIST_DIR } from "../data/fashion-mnist.ts";
 import { detectProviders } from "../engine/onnx/providers.ts";
-import { providerChecks } from "../engine/provider-check.ts";
-import { createTrainer } from "../engine/registry.ts";
+import { checkBatch, providerChecks } from "../engine/provider-check.ts";
+import { createTrainer, resolveAutoEngine } from "../engine/registry.ts";
+import { probeTorch } from "../engine/torch/detect.ts";
 import { freshState } from "../engine/state.ts";
 import { buildModel } from "../models/registry.ts";
 import { initTfjs } from "../engine/tfjs/backend.ts";
@@ -54,6 +55,35 @@ async function checkGpuProviders(): Promise<string[]> {
   return out;
 }
 
+/** The torch engine: which Python imports torch, what it sees, and a real training step on each device (checked against the CPU). */
+async function torchLines(): Promise<string[]> {
+  const probe = await probeTorch();
+  const out: string[] = [];
+  if ("missing" in probe) out.push(no(`torch engine unavailable: ${probe.missing}; bench:train skips its PyTorch rows`));
+  else {
+    const t = probe.found;
+    out.push(ok(`${t.python}: torch ${t.torch}, ${t.cuda ? `${t.devices} CUDA device(s)` : "no CUDA device"}`));
+    const spec = buildModel("preresnet20", { width: 4, inputShape: [3, 16, 16], numClasses: 10 });
+    const options = { spec, sgd: { momentum: 0.9, weightDecay: 1e-4 }, bn: { eps: 1e-5, momentum: 0.1 }, threads: 1 };
+    for (const device of t.cuda ? ["cpu", "cuda"] : ["cpu"]) {
+      const before = providerChecks().length, notes: string[] = [];
+      try {
+        const tr = await createTrainer({ engine: "torch", device, log: (l) => notes.push(l) }, options, freshState(spec, 1));
+        await tr.trainStep(checkBatch(spec, 4), 0.1);
+        await tr.dispose();
+        const check = providerChecks().slice(before)[0];
+        const verdict = check ? `; ${check.passed ? "agrees with" : "DISAGREES with"} torch on the cpu (worst: ${check.worst.what}, relative error ${check.worst.relError.toExponential(1)})` : "";
+        out.push((check && !check.passed ? no : ok)(`torch engine trains on ${tr.provider}${verdict}`));
+      } catch (e) {
+        out.push(no(`torch engine on ${device}: ${(e as Error).message.split("\n")[0]}`));
+      }
+    }
+  }
+  const auto = await resolveAutoEngine({ engine: "auto" });
+  out.push(`  engine.name=auto (the default) picks ${auto.engine} here: ${auto.why}`);
+  return out;
+}
+
 const cmd = new Command("doctor").description("Print what this machine offers the harness (engines, execution providers, datasets, Slurm)").option("--cache-dir <dir>", "dataset cache to inspect", defaultCacheDir());
 
 await runMain(async () => {
@@ -66,7 +96,7 @@ await runMain(async () => {
   lines.push("Runtimes");
   for (const [k, v] of Object.entries(ctx.runtime)) lines.push(`  ${k} ${v}`);
 
-  lines.push("Training engine: ONNX Runtime (default)");
+  lines.push("Training engine: ONNX Runtime (engine auto's pick without CUDA)");
   lines.push(`  onnxruntime-node backends: ${ort.listSupportedBackends().map((b) => `${b.name}${b.bundled ? "" : " (not bundled)"}`).join(", ")}`);
   for (const p of detectProviders()) lines.push(p.available ? ok(`execution provider ${p.name}`) : no(`execution provider ${p.name}: ${p.reason}`));
   lines.push(...(await checkGpuProviders()));
@@ -82,16 +112,8 @@ await runMain(async () => {
   lines.push(existsSync(join(DEBIAN_FASHION_MNIST_DIR, "train-images-idx3-ubyte.gz")) ? ok(`Fashion-MNIST (Debian) at ${DEBIAN_FASHION_MNIST_DIR}`) : no(`Fashion-MNIST (Debian) not installed (apt install dataset-fashion-mnist)`));
   lines.push(existsSync(EMBEDDED_SUBSET_DIR) ? ok(`embedded Fashion-MNIST subset at ${EMBEDDED_SUBSET_DIR}`) : no(`embedded subset missing from ${EMBEDDED_SUBSET_DIR} (broken checkout?)`));
 
-  lines.push("PyTorch (bench:train side-by-side reference)");
-  let torch = null;
-  for (const py of ["python3", "/usr/bin/python3"]) {
-    const r = await execa(py, ["-c", "import torch; print(torch.__version__)"], { reject: false });
-    if (r.exitCode === 0) {
-      torch = `${py}: torch ${String(r.stdout).trim()}`;
-      break;
-    }
-  }
-  lines.push(torch ? ok(torch) : no("no python with torch (Debian: apt install python3-torch); bench:train skips the comparison"));
+  lines.push("Training engine: PyTorch (engine.name=torch; engine auto's pick on CUDA)");
+  lines.push(...(await torchLines()));
 
   lines.push("Slurm");
   for (const c of ["sbatch", "squeue", "scontrol", "sacct"]) {

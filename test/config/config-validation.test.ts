@@ -7,7 +7,7 @@ test("an empty training config resolves to the papers' defaults", () => {
   expect(c.model).toEqual({ arch: "preresnet20", width: 16 });
   expect(c.optim.lr).toBe(0.1);
   expect(c.optim.schedule).toEqual({ kind: "step", milestones: [0.5, 0.75], gamma: 0.1, minLr: 0 });
-  expect(c.engine.name).toBe("onnx");
+  expect(c.engine.name).toBe("auto");
 });
 
 test("a bad value names the field path, the expectation and the given value", () => {
