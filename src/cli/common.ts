@@ -52,6 +52,8 @@ export interface RunnerFlags {
   runsDir: string;
   jobs?: string;
   threadsPerJob?: string;
+  gpus?: string;
+  jobsPerGpu?: string;
   executor: string;
   maxAttempts?: string;
   dryRun?: boolean;
@@ -69,6 +71,8 @@ export function addRunnerOptions(cmd: Command): Command {
     .option("--runs-dir <dir>", "run store: finished units are reused, interrupted ones resume", "runs")
     .option("--jobs <n>", "units run at once on the local executor (default: one per core)")
     .option("--threads-per-job <n>", "engine threads per unit (default: cores / jobs)")
+    .option("--gpus <list>", "place units on these CUDA devices, e.g. 0,1 or all: each worker sees one GPU (CUDA_VISIBLE_DEVICES)")
+    .option("--jobs-per-gpu <n>", "workers sharing one GPU (local: with --gpus; Slurm: units per array task, sharing its --slurm-gpus)")
     .addOption(new Option("--executor <name>", "where units run").choices(["local", "slurm"]).default("local"))
     .option("--max-attempts <n>", "attempts per unit before it counts as failed")
     .option("--dry-run", "print the plan (units, how many are complete, estimated compute) and exit without writing")
@@ -80,6 +84,15 @@ export function addRunnerOptions(cmd: Command): Command {
     .option("--slurm-poll <seconds>", "how often squeue is polled");
 }
 
+/** "--gpus all" (every GPU nvidia-smi lists) or a comma-separated list of CUDA device indices. */
+export function gpuList(v: string): string[] {
+  if (v.trim() !== "all") return v.split(",").map((x) => x.trim()).filter(Boolean);
+  const r = Bun.spawnSync(["sh", "-c", "nvidia-smi -L 2>/dev/null"]);
+  const n = r.exitCode === 0 ? r.stdout.toString().split("\n").filter((l) => l.startsWith("GPU ")).length : 0;
+  if (n === 0) throw new ConfigError("--gpus all: nvidia-smi lists no GPU here; name the devices (--gpus 0,1) or leave --gpus out");
+  return Array.from({ length: n }, (_, i) => String(i));
+}
+
 /** Flags -> validated RunnerConfig (a bad value exits 2 before anything runs). */
 export function runnerConfig(f: RunnerFlags): RunnerConfig {
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
@@ -89,6 +102,8 @@ export function runnerConfig(f: RunnerFlags): RunnerConfig {
     ...(f.jobs !== undefined ? { jobs: num(f.jobs) } : {}),
     ...(f.threadsPerJob !== undefined ? { threadsPerJob: num(f.threadsPerJob) } : {}),
     ...(f.maxAttempts !== undefined ? { maxAttempts: num(f.maxAttempts) } : {}),
+    ...(f.gpus !== undefined ? { gpus: gpuList(f.gpus) } : {}),
+    ...(f.jobsPerGpu !== undefined ? { jobsPerGpu: num(f.jobsPerGpu) } : {}),
     slurm: {
       ...(f.slurmPartition ? { partition: f.slurmPartition } : {}),
       ...(f.slurmCpus ? { cpusPerTask: num(f.slurmCpus) } : {}),

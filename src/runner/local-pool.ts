@@ -32,6 +32,23 @@ export interface PoolOptions {
   onEvent?: (e: PoolEvent) => void;
   /** How long to wait before re-checking a unit another runner holds (ms). */
   lockPollMs?: number;
+  /**
+   * CUDA device indices to place workers on, at most `jobsPerGpu` workers each: a worker
+   * gets the least busy one as its only visible GPU (CUDA_VISIBLE_DEVICES). Empty or
+   * absent: workers inherit the environment.
+   */
+  gpus?: string[];
+  jobsPerGpu?: number;
+}
+
+/** The GPU a new worker goes to: the least busy one with a free slot (ties: the first listed), or null when all are full. */
+export function pickGpu(gpus: string[], busy: ReadonlyMap<string, number>, perGpu: number): string | null {
+  let best: string | null = null;
+  for (const g of gpus) {
+    const n = busy.get(g) ?? 0;
+    if (n < perGpu && (best === null || n < (busy.get(best) ?? 0))) best = g;
+  }
+  return best;
 }
 
 export class Interrupted extends Error {
@@ -51,6 +68,9 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
   const state = new Map<string, UnitState>(units.map((u) => [u.id, store.isDone(u.id) ? "done" : "pending"]));
   const byId = new Map(units.map((u) => [u.id, u]));
   const running = new Map<string, ResultPromise>();
+  const gpuOf = new Map<string, string>();
+  const gpuBusy = new Map<string, number>();
+  const gpus = o.gpus ?? [];
   const waitingSince = new Map<string, number>();
   let interrupted = false;
 
@@ -94,6 +114,8 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
         if (d === "wait") continue;
         const runnable = units.filter((v) => state.get(v.id) === "running" || ((state.get(v.id) === "pending" || state.get(v.id) === "waiting") && depState(v) === "ready")).length;
         const threads = o.threadsPerJob === "auto" ? Math.max(1, Math.floor((o.cores ?? availableParallelism()) / Math.max(1, Math.min(o.jobs, runnable)))) : o.threadsPerJob;
+        const gpu = gpus.length ? pickGpu(gpus, gpuBusy, o.jobsPerGpu ?? 1) : null;
+        if (gpus.length && gpu === null) break;
         const logPath = join(store.dir(u.id), "worker.log");
         mkdirSync(store.dir(u.id), { recursive: true });
         const child = execa(process.execPath, [WORKER, "--runs-dir", store.root, "--unit", u.id, "--threads", String(threads), "--stale-lock-seconds", String(o.staleLockSeconds)], {
@@ -103,8 +125,13 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
           stderr: { file: logPath, append: true },
           // Workers get the terminal's Ctrl-C themselves; this process forwards SIGTERM too.
           cleanup: true,
+          ...(gpu !== null ? { env: { CUDA_VISIBLE_DEVICES: gpu } } : {}),
         });
         running.set(u.id, child);
+        if (gpu !== null) {
+          gpuOf.set(u.id, gpu);
+          gpuBusy.set(gpu, (gpuBusy.get(gpu) ?? 0) + 1);
+        }
         set(u.id, "running");
       }
       if (running.size === 0) {
@@ -117,6 +144,11 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
       }
       const [id, r] = await Promise.race([...running].map(([id, c]) => c.then((r) => [id, r] as const)));
       running.delete(id);
+      const freed = gpuOf.get(id);
+      if (freed !== undefined) {
+        gpuOf.delete(id);
+        gpuBusy.set(freed, gpuBusy.get(freed)! - 1);
+      }
       if (interrupted) break;
       if (r.exitCode === EXIT.done && store.isDone(id)) set(id, "done");
       else if (r.exitCode === EXIT.locked) {

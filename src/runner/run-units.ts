@@ -14,9 +14,12 @@ export interface RunOutcome {
   blocked: string[];
 }
 
-/** jobs x threads = cores unless set explicitly ("auto": decided per worker by the pool). */
+/**
+ * jobs x threads = cores unless set explicitly ("auto": decided per worker by the pool);
+ * with GPUs to place on, jobs defaults to GPUs x jobsPerGpu.
+ */
 export function resources(cfg: RunnerConfig): { jobs: number; threadsPerJob: number | "auto" } {
-  const jobs = cfg.jobs > 0 ? cfg.jobs : availableParallelism();
+  const jobs = cfg.jobs > 0 ? cfg.jobs : cfg.gpus.length ? cfg.gpus.length * cfg.jobsPerGpu : availableParallelism();
   return { jobs, threadsPerJob: cfg.threadsPerJob > 0 ? cfg.threadsPerJob : "auto" };
 }
 
@@ -45,6 +48,8 @@ export async function runUnits(units: Unit<unknown>[], cfg: RunnerConfig, o: { d
         threadsPerJob,
         maxAttempts: cfg.maxAttempts,
         staleLockSeconds: cfg.staleLockSeconds,
+        gpus: cfg.gpus,
+        jobsPerGpu: cfg.jobsPerGpu,
         onEvent: (e) => {
           view?.onEvent(e);
           if (e.unit && (e.unit.state === "failed" || e.unit.detail?.includes("retrying"))) log(`\n${e.unit.label ?? e.unit.id}: ${e.unit.state}${e.unit.detail ? ` (${e.unit.detail})` : ""}`);

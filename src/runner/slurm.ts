@@ -15,13 +15,21 @@ export async function sbatchAvailable(): Promise<boolean> {
   return r.exitCode === 0;
 }
 
-/** The sbatch script of one job array: task i runs line i of the manifest. */
-export function sbatchScript(o: { name: string; count: number; manifest: string; runsDir: string; logDir: string; slurm: RunnerConfig["slurm"]; staleLockSeconds: number }): string {
+/**
+ * The sbatch script of one job array. Task i runs manifest lines i*k .. i*k+k-1 side by
+ * side (k = jobsPerGpu, 1 by default), sharing the task's GPUs and CPUs: several small
+ * runs fill a GPU that one leaves mostly idle.
+ */
+export function sbatchScript(o: { name: string; count: number; manifest: string; runsDir: string; logDir: string; slurm: RunnerConfig["slurm"]; staleLockSeconds: number; jobsPerGpu?: number }): string {
   const s = o.slurm;
+  const k = Math.max(1, Math.min(o.jobsPerGpu ?? 1, o.count));
+  const tasks = Math.ceil(o.count / k);
+  const worker = (index: string, threads: number) =>
+    `${JSON.stringify(process.execPath)} ${JSON.stringify(WORKER)} --runs-dir ${JSON.stringify(resolve(o.runsDir))} --manifest ${JSON.stringify(o.manifest)} --index ${index} --threads ${threads} --stale-lock-seconds ${o.staleLockSeconds}`;
   const lines = [
     "#!/bin/bash",
     `#SBATCH --job-name=${o.name}`,
-    `#SBATCH --array=0-${o.count - 1}`,
+    `#SBATCH --array=0-${tasks - 1}`,
     `#SBATCH --cpus-per-task=${s.cpusPerTask}`,
     `#SBATCH --mem=${s.memory}`,
     `#SBATCH --time=${s.time}`,
@@ -31,7 +39,16 @@ export function sbatchScript(o: { name: string; count: number; manifest: string;
     ...s.extraArgs.map((a) => `#SBATCH ${a}`),
     // The run store on the shared filesystem is the only coordination between tasks.
     `cd ${JSON.stringify(REPO_ROOT)}`,
-    `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(WORKER)} --runs-dir ${JSON.stringify(resolve(o.runsDir))} --manifest ${JSON.stringify(o.manifest)} --threads ${s.cpusPerTask} --stale-lock-seconds ${o.staleLockSeconds}`,
+    ...(k === 1
+      ? [`exec ${worker("$SLURM_ARRAY_TASK_ID", s.cpusPerTask)}`]
+      : [
+          `for j in $(seq 0 ${k - 1}); do`,
+          `  i=$((SLURM_ARRAY_TASK_ID * ${k} + j))`,
+          `  if [ "$i" -lt ${o.count} ]; then ${worker("$i", Math.max(1, Math.floor(s.cpusPerTask / k)))} & fi`,
+          "done",
+          // The task's status is the worst of its units'; the runner reads results from the store anyway.
+          "status=0; for p in $(jobs -p); do wait \"$p\" || status=$?; done; exit $status",
+        ]),
     "",
   ];
   return lines.join("\n");
@@ -69,7 +86,7 @@ export async function runSlurm(units: Unit<unknown>[], store: RunStore, cfg: Run
       const manifest = join(logDir, `${stamp}.units`);
       writeFileSync(manifest, ready.map((u) => u.id).join("\n") + "\n");
       const script = join(logDir, `${stamp}.sbatch`);
-      writeFileSync(script, sbatchScript({ name: "pruning-harness", count: ready.length, manifest, runsDir: cfg.runsDir, logDir, slurm: cfg.slurm, staleLockSeconds: cfg.staleLockSeconds }));
+      writeFileSync(script, sbatchScript({ name: "pruning-harness", count: ready.length, manifest, runsDir: cfg.runsDir, logDir, slurm: cfg.slurm, staleLockSeconds: cfg.staleLockSeconds, jobsPerGpu: cfg.jobsPerGpu }));
       const sub = await execa("sbatch", ["--parsable", script], { reject: false });
       if (sub.exitCode !== 0) throw new Error(`sbatch failed: ${String(sub.stderr).trim()}`);
       current = String(sub.stdout).trim().split(";")[0]!;

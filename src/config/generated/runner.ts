@@ -21,6 +21,14 @@ export interface RunnerConfig {
    */
   threadsPerJob: number;
   /**
+   * GPUs the local executor places units on (CUDA device indices): each worker sees one of them as its only GPU (CUDA_VISIBLE_DEVICES), the least busy first. Empty: no placement; workers see every GPU.
+   */
+  gpus: string[];
+  /**
+   * Workers sharing one GPU at once: a small model leaves a GPU mostly idle, so several runs on one GPU finish more images per second in total (see reports/train-throughput-gpu.md). With gpus set and jobs 0, jobs = GPUs x jobsPerGpu. On Slurm: units run side by side in one array task (sharing its --slurm-gpus and its CPUs).
+   */
+  jobsPerGpu: number;
+  /**
    * Attempts per unit before it is reported failed (a killed or crashed worker counts as one).
    */
   maxAttempts: number;
