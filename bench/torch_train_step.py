@@ -1,6 +1,8 @@
-"""PyTorch CPU reference for bench:train: the same PreResNet-20 and training step
+"""Raw PyTorch reference for bench:train: the same PreResNet-20 and training step
 (SGD momentum 0.9, weight decay 1e-4, BN in training mode, cross-entropy), timed the
-same way. Prints one JSON line. Run by bench/train-throughput.ts when torch imports."""
+same way, written as a PyTorch user would (nn.Module, torch.optim), fp32 without TF32
+like the harness's engines. Prints one JSON line. Run by bench/train-throughput.ts
+when torch imports; the torch engine's per-step overhead is judged against it."""
 import argparse, json, math, time
 import torch
 import torch.nn as nn
@@ -49,15 +51,23 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--device", default="cpu")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = PreResNet20(a.width, a.channels, 10).train()
+    dev = torch.device(a.device)
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = True
+    model = PreResNet20(a.width, a.channels, 10).to(dev).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
-    x = torch.randn(a.batch, a.channels, 32, 32)
-    y = torch.randint(0, 10, (a.batch,))
+    # The batch comes from the host each step, as it does in the harness.
+    x_host = torch.randn(a.batch, a.channels, 32, 32)
+    y_host = torch.randint(0, 10, (a.batch,))
 
     def step():
+        x, y = x_host.to(dev), y_host.to(dev)
         opt.zero_grad(set_to_none=True)
         loss = F.cross_entropy(model(x), y)
         loss.backward()
@@ -73,7 +83,7 @@ def main():
         times.append(time.perf_counter() - t0)
     times.sort()
     med = times[len(times) // 2]
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "median_s": med, "min_s": times[0],
+    print(json.dumps({"torch": torch.__version__, "device": str(dev), "gpu": torch.cuda.get_device_name(dev) if dev.type == "cuda" else None, "threads": torch.get_num_threads(), "median_s": med, "min_s": times[0],
                       "images_per_s": a.batch / med, "steps": a.steps}))
 
 

@@ -17,6 +17,7 @@ import { runUnits } from "../src/runner/run-units.ts";
 import { profileTrainStep, type StepProfile } from "../src/engine/onnx/profile.ts";
 import { detectProviders } from "../src/engine/onnx/providers.ts";
 import { createTrainer, type EngineChoice } from "../src/engine/registry.ts";
+import { probeTorch } from "../src/engine/torch/detect.ts";
 import { freshState } from "../src/engine/state.ts";
 import { buildModel } from "../src/models/registry.ts";
 import type { ModelSpec } from "../src/models/spec.ts";
@@ -32,7 +33,11 @@ type Measurement =
   | { case: string; engine: EngineKey; status: "measured"; provider: string; threads: number; batchSize: number; steps: number; medianMs: number; minMs: number; imagesPerSecond: number }
   | { case: string; engine: EngineKey; status: "skipped"; reason: string };
 
-type TorchResult = { case: string; status: "measured"; python: string; torch: string; threads: number; medianMs: number; imagesPerSecond: number } | { case: string; status: "skipped"; reason: string };
+/** Raw PyTorch (bench/torch_train_step.py) on one device. */
+type TorchResult = { case: string; device: "cpu" | "cuda"; status: "measured"; python: string; torch: string; gpu: string | null; threads: number; medianMs: number; imagesPerSecond: number } | { case: string; device: "cpu" | "cuda"; status: "skipped"; reason: string };
+
+/** N runs of the torch engine sharing one GPU, timed over the same window. */
+type GridResult = { case: string; workers: number; status: "measured"; provider: string; imagesPerSecond: number; perRun: number[] } | { case: string; workers: number; status: "skipped"; reason: string };
 
 interface AccuracyResult {
   dataset: string;
@@ -56,6 +61,7 @@ interface BenchRecord {
   config: BenchTrainConfig;
   throughput: Measurement[];
   torch: TorchResult[];
+  grid: GridResult[];
   profile: { case: string; profile: StepProfile } | null;
   accuracy: AccuracyResult | null;
 }
@@ -70,11 +76,17 @@ function randomBatch(spec: ModelSpec, size: number) {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
-async function measureEngine(key: EngineKey, c: Case, cfg: BenchTrainConfig["throughput"], threads: number): Promise<Measurement> {
+async function measureEngine(key: EngineKey, c: Case, cfg: BenchTrainConfig["throughput"], threads: number, torchPython: string): Promise<Measurement> {
   const spec = buildModel(c.arch, { width: c.width, inputShape: c.inputShape, numClasses: 10 });
   let choice: EngineChoice;
   if (key === "tfjs") choice = { engine: "tfjs", tfjsBackend: "auto" };
-  else {
+  else if (key.startsWith("torch-")) {
+    const device = key.slice("torch-".length);
+    const probe = await probeTorch(torchPython);
+    if ("missing" in probe) return { case: c.name, engine: key, status: "skipped", reason: probe.missing };
+    if (device === "cuda" && !probe.found.cuda) return { case: c.name, engine: key, status: "skipped", reason: `torch ${probe.found.torch} (${probe.found.python}) sees no CUDA device` };
+    choice = { engine: "torch", device, python: probe.found.python, log: notice };
+  } else {
     const ep = key.slice("onnx-".length) as "cpu" | "cuda" | "webgpu";
     const st = detectProviders().find((p) => p.name === ep)!;
     if (!st.available) return { case: c.name, engine: key, status: "skipped", reason: st.reason ?? "unavailable" };
@@ -87,9 +99,10 @@ async function measureEngine(key: EngineKey, c: Case, cfg: BenchTrainConfig["thr
   } catch (e) {
     return { case: c.name, engine: key, status: "skipped", reason: (e as Error).message.split("\n")[0]! };
   }
-  if (key !== "tfjs" && trainer.provider !== key.slice(5)) {
+  const wanted = key.slice(key.indexOf("-") + 1);
+  if (key !== "tfjs" && trainer.provider.split(":")[0] !== wanted) {
     await trainer.dispose();
-    return { case: c.name, engine: key, status: "skipped", reason: `requested ${key.slice(5)}, session fell back to ${trainer.provider}` };
+    return { case: c.name, engine: key, status: "skipped", reason: `requested ${wanted}, the trainer fell back to ${trainer.provider}` };
   }
   const slow = trainer.provider === "tfjs-cpu";
   const batchSize = slow ? Math.min(cfg.oracleBatchSize, c.batchSize) : c.batchSize;
@@ -108,23 +121,45 @@ async function measureEngine(key: EngineKey, c: Case, cfg: BenchTrainConfig["thr
   return { case: c.name, engine: key, status: "measured", provider: trainer.provider, threads: key === "tfjs" ? 1 : threads, batchSize, steps, medianMs: med, minMs: Math.min(...times), imagesPerSecond: (batchSize / med) * 1000 };
 }
 
-async function findTorch(pythons: string[]): Promise<{ python: string } | { reason: string }> {
-  for (const python of pythons) {
-    const r = await execa(python, ["-c", "import torch"], { reject: false, timeout: 60_000 });
-    if (r.exitCode === 0) return { python };
-  }
-  return { reason: `none of ${pythons.join(", ")} can import torch (Debian: apt install python3-torch)` };
+async function measureTorch(python: string, device: "cpu" | "cuda", c: Case, cfg: BenchTrainConfig["throughput"], threads: number): Promise<TorchResult> {
+  const skip = (reason: string): TorchResult => ({ case: c.name, device, status: "skipped", reason });
+  if (c.arch !== "preresnet20") return skip("the PyTorch reference script implements preresnet20 only");
+  if (c.inputShape[1] !== 32 || c.inputShape[2] !== 32) return skip("the PyTorch reference script uses 32x32 inputs");
+  notice(`bench: ${c.name} on raw PyTorch ${device} (${python}), ${cfg.warmupSteps} warm-up + ${cfg.measuredSteps} timed steps`);
+  const args = [join(import.meta.dir, "torch_train_step.py"), "--width", String(c.width), "--channels", String(c.inputShape[0]), "--batch", String(c.batchSize), "--threads", String(threads), "--warmup", String(cfg.warmupSteps), "--steps", String(cfg.measuredSteps), "--device", device];
+  const r = await execa(python, args, { reject: false });
+  if (r.exitCode !== 0) return skip(`PyTorch script failed: ${String(r.stderr).split("\n").slice(-2).join(" ")}`);
+  const j = JSON.parse(String(r.stdout).trim().split("\n").at(-1)!) as { torch: string; gpu: string | null; threads: number; median_s: number; images_per_s: number };
+  return { case: c.name, device, status: "measured", python, torch: j.torch, gpu: j.gpu, threads: j.threads, medianMs: j.median_s * 1000, imagesPerSecond: j.images_per_s };
 }
 
-async function measureTorch(python: string, c: Case, cfg: BenchTrainConfig["throughput"], threads: number): Promise<TorchResult> {
-  if (c.arch !== "preresnet20") return { case: c.name, status: "skipped", reason: "the PyTorch reference script implements preresnet20 only" };
-  notice(`bench: ${c.name} on PyTorch CPU (${python}), ${cfg.warmupSteps} warm-up + ${cfg.measuredSteps} timed steps`);
-  const args = [join(import.meta.dir, "torch_train_step.py"), "--width", String(c.width), "--channels", String(c.inputShape[0]), "--batch", String(c.batchSize), "--threads", String(threads), "--warmup", String(cfg.warmupSteps), "--steps", String(cfg.measuredSteps)];
-  if (c.inputShape[1] !== 32 || c.inputShape[2] !== 32) return { case: c.name, status: "skipped", reason: "the PyTorch reference script uses 32x32 inputs" };
-  const r = await execa(python, args, { reject: false });
-  if (r.exitCode !== 0) return { case: c.name, status: "skipped", reason: `PyTorch script failed: ${String(r.stderr).split("\n").slice(-2).join(" ")}` };
-  const j = JSON.parse(String(r.stdout).trim().split("\n").at(-1)!) as { torch: string; threads: number; median_s: number; images_per_s: number };
-  return { case: c.name, status: "measured", python, torch: j.torch, threads: j.threads, medianMs: j.median_s * 1000, imagesPerSecond: j.images_per_s };
+/**
+ * N grid workers (train-grid-worker.ts) on one GPU: each warms up and reports ready,
+ * then all are told to go at once, so their timed windows overlap; the row's rate is
+ * all their images over the span from the first start to the last end.
+ */
+async function measureGrid(python: string, c: Case, workers: number, cfg: BenchTrainConfig["throughput"]): Promise<GridResult> {
+  notice(`bench: grid of ${workers} torch-engine run(s) sharing ${cfg.grid.device}, ${c.name}, ${cfg.grid.steps} timed steps each`);
+  const args = ["--case", JSON.stringify({ arch: c.arch, width: c.width, inputShape: c.inputShape, batchSize: c.batchSize }), "--device", cfg.grid.device, "--python", python, "--warmup", String(cfg.warmupSteps), "--steps", String(cfg.grid.steps)];
+  const children = Array.from({ length: workers }, () => execa(process.execPath, [join(import.meta.dir, "train-grid-worker.ts"), ...args], { reject: false, stdin: "pipe", stderr: "inherit", buffer: { stdout: true }, lines: false }));
+  try {
+    await Promise.all(children.map((ch) => new Promise<void>((ok, fail) => {
+      let text = "";
+      ch.stdout!.on("data", (d: Buffer) => {
+        text += d.toString();
+        if (text.includes("ready\n")) ok();
+      });
+      void ch.then((r) => fail(new Error(`a grid worker exited before it was ready (${r.exitCode}): ${String(r.stderr ?? "").slice(-200)}`)));
+    })));
+    for (const ch of children) ch.stdin!.end("go\n");
+    const results = await Promise.all(children);
+    const runs = results.map((r) => JSON.parse(String(r.stdout).trim().split("\n").at(-1)!) as { provider: string; start: number; end: number; images: number });
+    const span = Math.max(...runs.map((r) => r.end)) - Math.min(...runs.map((r) => r.start));
+    return { case: c.name, workers, status: "measured", provider: runs[0]!.provider, imagesPerSecond: (runs.reduce((s, r) => s + r.images, 0) / span) * 1000, perRun: runs.map((r) => (r.images / (r.end - r.start)) * 1000) };
+  } catch (e) {
+    for (const ch of children) ch.kill();
+    return { case: c.name, workers, status: "skipped", reason: (e as Error).message.split("\n")[0]! };
+  }
 }
 
 /**
@@ -169,22 +204,62 @@ function limitsParagraph(p: StepProfile, ratios: { case: string; ratio: number }
 function ratiosToTorch(r: BenchRecord): { case: string; ratio: number }[] {
   const out: { case: string; ratio: number }[] = [];
   for (const m of r.throughput) {
-    const t = r.torch.find((t) => t.case === m.case);
-    if (m.status === "measured" && m.engine === "onnx-cpu" && t?.status === "measured") out.push({ case: m.case, ratio: m.imagesPerSecond / t.imagesPerSecond });
+    const t = rawTorch(r, m.case, "cpu");
+    if (m.status === "measured" && m.engine === "onnx-cpu" && t) out.push({ case: m.case, ratio: m.imagesPerSecond / t.imagesPerSecond });
   }
   return out;
 }
 
+type MeasuredTorch = Extract<TorchResult, { status: "measured" }>;
+const rawTorch = (r: BenchRecord, c: string, device: "cpu" | "cuda") => r.torch.find((t) => t.case === c && t.device === device && t.status === "measured") as MeasuredTorch | undefined;
+
+/** Raw PyTorch on the device an engine row ran on: what its ratio is taken against. */
+function referenceFor(r: BenchRecord, m: Extract<Measurement, { status: "measured" }>): MeasuredTorch | undefined {
+  if (m.engine === "tfjs") return undefined;
+  const fullBatch = m.batchSize === r.config.throughput.cases.find((c) => c.name === m.case)!.batchSize;
+  return fullBatch ? rawTorch(r, m.case, m.provider.startsWith("cuda") ? "cuda" : "cpu") : undefined;
+}
+
+/** The issue's throughput goals, each computed from this run's rows or marked not measured. */
+function goals(r: BenchRecord): string[][] {
+  const rows: string[][] = [];
+  for (const device of ["cpu", "cuda"] as const) {
+    for (const c of r.config.throughput.cases) {
+      const m = r.throughput.find((x) => x.case === c.name && x.engine === `torch-${device}` && x.status === "measured") as Extract<Measurement, { status: "measured" }> | undefined;
+      const t = rawTorch(r, c.name, device);
+      const goal = `torch engine >= 0.9x raw PyTorch per step, ${device}, ${c.name}`;
+      if (!m || !t) rows.push([goal, "not measured", `no ${!m ? `torch-${device} row` : `raw PyTorch ${device} row`} on this machine`]);
+      else {
+        const ratio = m.imagesPerSecond / t.imagesPerSecond;
+        rows.push([goal, ratio >= 0.9 ? "met" : "NOT met", `${ratio.toFixed(2)}x (${m.imagesPerSecond.toFixed(0)} vs ${t.imagesPerSecond.toFixed(0)} img/s)`]);
+      }
+    }
+  }
+  const measured = r.grid.filter((g) => g.status === "measured") as Extract<GridResult, { status: "measured" }>[];
+  const one = measured.find((g) => g.workers === 1);
+  const best = measured.filter((g) => g.workers > 1).sort((a, b) => b.imagesPerSecond - a.imagesPerSecond)[0];
+  const goal = "a grid of small runs on one GPU >= 3x one at a time";
+  const skipped = r.grid.find((g) => g.status === "skipped") as Extract<GridResult, { status: "skipped" }> | undefined;
+  if (!one || !best) rows.push([goal, "not measured", skipped?.reason ?? "no grid rows"]);
+  else {
+    const ratio = best.imagesPerSecond / one.imagesPerSecond;
+    rows.push([goal, ratio >= 3 ? "met" : "NOT met", `${ratio.toFixed(2)}x with ${best.workers} runs (${best.imagesPerSecond.toFixed(0)} vs ${one.imagesPerSecond.toFixed(0)} img/s)`]);
+  }
+  return rows;
+}
+
 function renderReport(r: BenchRecord): string {
   const fmt = (x: number, d = 1) => x.toFixed(d);
-  const torchFor = (c: string) => r.torch.find((t) => t.case === c && t.status === "measured") as Extract<TorchResult, { status: "measured" }> | undefined;
   const rows = r.throughput.map((m) => {
     if (m.status === "skipped") return [m.case, m.engine, "-", "-", "-", "-", `skipped: ${m.reason}`];
-    const t = torchFor(m.case);
-    const ratio = t && m.batchSize === r.config.throughput.cases.find((c) => c.name === m.case)!.batchSize ? `${fmt(m.imagesPerSecond / t.imagesPerSecond, 2)}x` : "-";
-    return [m.case, m.engine, m.provider, m.threads, m.batchSize, `${fmt(m.medianMs)} ms`, `**${fmt(m.imagesPerSecond)}** img/s (vs PyTorch ${ratio})`];
+    const t = referenceFor(r, m);
+    const ratio = t ? `${fmt(m.imagesPerSecond / t.imagesPerSecond, 2)}x raw PyTorch ${t.device}` : "no raw PyTorch row to compare";
+    return [m.case, m.engine, m.provider, m.threads, m.batchSize, `${fmt(m.medianMs)} ms`, `**${fmt(m.imagesPerSecond)}** img/s (${ratio})`];
   });
-  for (const t of r.torch) rows.push(t.status === "measured" ? [t.case, "pytorch", `torch ${t.torch} CPU`, t.threads, r.config.throughput.cases.find((c) => c.name === t.case)!.batchSize, `${fmt(t.medianMs)} ms`, `**${fmt(t.imagesPerSecond)}** img/s`] : [t.case, "pytorch", "-", "-", "-", "-", `skipped: ${t.reason}`]);
+  for (const t of r.torch) {
+    const batch = r.config.throughput.cases.find((c) => c.name === t.case)!.batchSize;
+    rows.push(t.status === "measured" ? [t.case, `raw pytorch ${t.device}`, `torch ${t.torch} ${t.gpu ?? "CPU"}`, t.threads, batch, `${fmt(t.medianMs)} ms`, `**${fmt(t.imagesPerSecond)}** img/s`] : [t.case, `raw pytorch ${t.device}`, "-", "-", "-", "-", `skipped: ${t.reason}`]);
+  }
   const parts = [
     "# Training throughput",
     "",
@@ -195,6 +270,16 @@ function renderReport(r: BenchRecord): string {
     "## Images per second",
     "",
     table(["case", "engine", "EP / backend", "threads", "batch", "median step", "throughput"], rows),
+    "",
+    "Engine rows: the harness's trainers (onnx-*: ONNX Runtime with that execution provider; torch-*: the PyTorch engine's Python process on that device, the batch sent from JS every step). Raw PyTorch rows: the same model and step written as a PyTorch user would (bench/torch_train_step.py, no harness).",
+    "",
+    "## Several runs sharing one GPU",
+    "",
+    table(["case", "runs at once", "device", "img/s, all runs together", "img/s per run"], r.grid.map((g) => (g.status === "measured" ? [g.case, g.workers, g.provider, `**${fmt(g.imagesPerSecond)}**`, g.perRun.map((x) => fmt(x)).join(", ")] : [g.case, g.workers, "-", "-", `skipped: ${g.reason}`]))),
+    "",
+    "## Goals (issue 12)",
+    "",
+    table(["goal", "status", "measured"], goals(r)),
     "",
   ];
   if (r.profile) {
@@ -250,11 +335,24 @@ await runMain(async () => {
   }
   const context = runContext();
   const throughput: Measurement[] = [];
-  for (const c of cfg.throughput.cases) for (const e of cfg.throughput.engines) throughput.push(await measureEngine(e, c, cfg.throughput, threads));
+  for (const c of cfg.throughput.cases) for (const e of cfg.throughput.engines) throughput.push(await measureEngine(e, c, cfg.throughput, threads, cfg.torch.python));
+  const probe = await probeTorch(cfg.torch.python);
   const torch: TorchResult[] = [];
   if (cfg.torch.enabled) {
-    const found = await findTorch(cfg.torch.pythons);
-    for (const c of cfg.throughput.cases) torch.push("python" in found ? await measureTorch(found.python, c, cfg.throughput, threads) : { case: c.name, status: "skipped", reason: found.reason });
+    for (const c of cfg.throughput.cases) {
+      for (const device of ["cpu", "cuda"] as const) {
+        if ("missing" in probe) torch.push({ case: c.name, device, status: "skipped", reason: probe.missing });
+        else if (device === "cuda" && !probe.found.cuda) torch.push({ case: c.name, device, status: "skipped", reason: `torch ${probe.found.torch} sees no CUDA device` });
+        else torch.push(await measureTorch(probe.found.python, device, c, cfg.throughput, threads));
+      }
+    }
+  }
+  const grid: GridResult[] = [];
+  const first = cfg.throughput.cases[0]!;
+  for (const workers of cfg.throughput.grid.workers) {
+    if ("missing" in probe) grid.push({ case: first.name, workers, status: "skipped", reason: probe.missing });
+    else if (cfg.throughput.grid.device !== "cpu" && !probe.found.cuda) grid.push({ case: first.name, workers, status: "skipped", reason: `torch ${probe.found.torch} sees no CUDA device: the grid row measures runs sharing one GPU` });
+    else grid.push(await measureGrid(probe.found.python, first, workers, cfg.throughput));
   }
   let profile: BenchRecord["profile"] = null;
   if (cfg.throughput.profileSteps > 0) {
@@ -263,7 +361,7 @@ await runMain(async () => {
     profile = { case: c.name, profile: await profileTrainStep(buildModel(c.arch, { width: c.width, inputShape: c.inputShape, numClasses: 10 }), { batch: c.batchSize, threads, steps: cfg.throughput.profileSteps }) };
   }
   const accuracy = cfg.accuracy.enabled ? await accuracyCheck(cfg.accuracy.training, runner, opts.reportDir) : null;
-  const record: BenchRecord = { context, preset: opts.preset, threads, config: cfg, throughput, torch, profile, accuracy };
+  const record: BenchRecord = { context, preset: opts.preset, threads, config: cfg, throughput, torch, grid, profile, accuracy };
   const md = renderReport(record);
   writeFileAtomic(join(opts.reportDir, "train-throughput.json"), JSON.stringify(record, null, 2) + "\n");
   writeFileAtomic(join(opts.reportDir, "train-throughput.md"), md + "\n");

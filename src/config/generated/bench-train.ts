@@ -27,9 +27,9 @@ export interface BenchTrainConfig {
      */
     profileSteps: number;
     /**
-     * Engine/EP combinations to measure; those that do not load on this machine are reported as skipped with the reason.
+     * Engine/device combinations to measure (torch-*: this harness's PyTorch engine); those that do not load on this machine are reported as skipped with the reason.
      */
-    engines: ("onnx-cpu" | "onnx-cuda" | "onnx-webgpu" | "tfjs")[];
+    engines: ("onnx-cpu" | "onnx-cuda" | "onnx-webgpu" | "tfjs" | "torch-cpu" | "torch-cuda")[];
     /**
      * Model and batch shapes to time.
      *
@@ -59,16 +59,33 @@ export interface BenchTrainConfig {
         batchSize: number;
       }[]
     ];
+    /**
+     * Several small runs sharing one GPU, as --gpus 0 --jobs-per-gpu N runs them: N processes each train the first case with the torch engine on CUDA at once; their images per second together against one alone. Skipped without CUDA torch.
+     */
+    grid: {
+      /**
+       * Numbers of concurrent runs to measure (1 = the one-at-a-time baseline).
+       */
+      workers: number[];
+      /**
+       * Timed steps per run, after the warm-up steps, all runs starting together.
+       */
+      steps: number;
+      /**
+       * The device the runs share (cpu only exercises the mechanism: CPU runs compete for the same cores).
+       */
+      device: string;
+    };
   };
   torch: {
     /**
-     * Time the same step in PyTorch CPU when `import torch` works.
+     * Time the same step in raw PyTorch (bench/torch_train_step.py, no harness) on the CPU, and on CUDA where torch sees a GPU: the reference the torch engine's per-step overhead is judged against.
      */
     enabled: boolean;
     /**
-     * Interpreters tried in order.
+     * Interpreter that imports torch; auto tries $PRUNING_HARNESS_PYTHON, python3, /usr/bin/python3 (as engine.python).
      */
-    pythons: string[];
+    python: string;
   };
   accuracy: {
     /**

@@ -51,10 +51,13 @@ export class TorchProcess {
       rmSync(dir, { recursive: true, force: true });
       throw new Error(`torch engine: ${why}${tail ? ` (${tail})` : ""}`);
     };
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const line = await Promise.race([
       firstLine(child.stdout as ReadableStream<Uint8Array>),
-      Bun.sleep(STARTUP_MS).then(() => null),
+      new Promise<null>((done) => (timer = setTimeout(() => done(null), STARTUP_MS))),
     ]);
+    // A pending timer would keep this process alive for minutes after its work is done.
+    clearTimeout(timer);
     if (line === null) return fail(`${python} did not start the torch server within ${STARTUP_MS / 1000} s`);
     let hello: { ready: boolean; error?: string; torch: string; python: string; cuda: boolean; devices: number };
     try {

@@ -1,0 +1,42 @@
+#!/usr/bin/env bun
+/**
+ * One run of bench:train's grid row (not a user command): trains with the torch engine
+ * on one device, says "ready" after warm-up, waits for "go" on stdin so that every run
+ * of the grid times the same window, then prints its timed window as one JSON line.
+ */
+import { Command } from "commander";
+import { createTrainer } from "../src/engine/registry.ts";
+import { freshState } from "../src/engine/state.ts";
+import { checkBatch } from "../src/engine/provider-check.ts";
+import { buildModel } from "../src/models/registry.ts";
+
+const opts = new Command("train-grid-worker")
+  .description("one run of bench:train's grid row (started by bench:train)")
+  .requiredOption("--case <json>", "{ arch, width, inputShape, batchSize }")
+  .requiredOption("--device <d>", "torch device")
+  .option("--python <p>", "interpreter", "auto")
+  .option("--threads <n>", "CPU threads", "1")
+  .option("--warmup <n>", "untimed steps", "5")
+  .requiredOption("--steps <n>", "timed steps")
+  .parse()
+  .opts<{ case: string; device: string; python: string; threads: string; warmup: string; steps: string }>();
+
+const c = JSON.parse(opts.case) as { arch: string; width: number; inputShape: [number, number, number]; batchSize: number };
+const spec = buildModel(c.arch, { width: c.width, inputShape: c.inputShape, numClasses: 10 });
+const trainer = await createTrainer(
+  { engine: "torch", device: opts.device, python: opts.python, log: (l) => process.stderr.write(`${l}\n`) },
+  { spec, sgd: { momentum: 0.9, weightDecay: 1e-4 }, bn: { eps: 1e-5, momentum: 0.1 }, threads: Number(opts.threads) },
+  freshState(spec, 1),
+);
+const batch = checkBatch(spec, c.batchSize, 1);
+for (let i = 0; i < Number(opts.warmup); i++) await trainer.trainStep(batch, 0.01);
+console.log("ready");
+for await (const line of console) if (line.trim() === "go") break;
+const now = () => performance.timeOrigin + performance.now();
+const start = now();
+for (let i = 0; i < Number(opts.steps); i++) await trainer.trainStep(batch, 0.01);
+const end = now();
+await trainer.dispose();
+console.log(JSON.stringify({ provider: trainer.provider, start, end, images: Number(opts.steps) * c.batchSize }));
+// The stdin reader would keep the process alive.
+process.exit(0);
