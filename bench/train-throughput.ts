@@ -314,11 +314,12 @@ function renderReport(r: BenchRecord): string {
 const cmd = addRunnerOptions(baseCommand("bench:train", "Training throughput per engine/EP, PyTorch side by side, per-op costs and an accuracy check"))
   .option("--threads <n>", "engine threads (default: all cores)")
   .option("--data-dir <dir>", "dataset directory for the accuracy check (cifar-10-batches-bin or IDX files)")
-  .option("--no-torch", "skip the PyTorch comparison")
+  .option("--report-name <name>", "report file name without extension (a GPU machine's: train-throughput-gpu, which --dry-run estimates also read)", "train-throughput")
+  .option("--no-torch", "skip the raw PyTorch comparison")
   .option("--no-accuracy", "skip the accuracy check");
 
 await runMain(async () => {
-  const opts = cmd.parse().opts<RunnerFlags & { preset: string; reportDir: string; set: string[]; threads?: string; dataDir?: string; torch: boolean; accuracy: boolean }>();
+  const opts = cmd.parse().opts<RunnerFlags & { preset: string; reportDir: string; set: string[]; threads?: string; dataDir?: string; torch: boolean; accuracy: boolean; reportName: string }>();
   const overrides = [...opts.set, ...(opts.dataDir ? [`accuracy.training.data.dataDir=${opts.dataDir}`] : [])];
   const cfg = loadPresetConfig<BenchTrainConfig>("bench-train", "bench-train", opts.preset, overrides);
   if (!opts.torch) cfg.torch.enabled = false;
@@ -363,8 +364,8 @@ await runMain(async () => {
   const accuracy = cfg.accuracy.enabled ? await accuracyCheck(cfg.accuracy.training, runner, opts.reportDir) : null;
   const record: BenchRecord = { context, preset: opts.preset, threads, config: cfg, throughput, torch, grid, profile, accuracy };
   const md = renderReport(record);
-  writeFileAtomic(join(opts.reportDir, "train-throughput.json"), JSON.stringify(record, null, 2) + "\n");
-  writeFileAtomic(join(opts.reportDir, "train-throughput.md"), md + "\n");
+  writeFileAtomic(join(opts.reportDir, `${opts.reportName}.json`), JSON.stringify(record, null, 2) + "\n");
+  writeFileAtomic(join(opts.reportDir, `${opts.reportName}.md`), md + "\n");
   console.log(md);
-  console.log(`\nwrote ${join(opts.reportDir, "train-throughput.md")} and .json`);
+  console.log(`\nwrote ${join(opts.reportDir, `${opts.reportName}.md`)} and .json`);
 });

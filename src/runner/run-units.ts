@@ -32,7 +32,7 @@ export async function runUnits(units: Unit<unknown>[], cfg: RunnerConfig, o: { d
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const store = new RunStore(cfg.runsDir, cfg.staleLockSeconds);
   const { jobs, threadsPerJob } = resources(cfg);
-  const plan = await makePlan(units, store, { jobs, reportDir: o.reportDir });
+  const plan = await makePlan(units, store, { jobs, reportDir: o.reportDir, gpus: cfg.executor === "local" && cfg.gpus.length ? { count: cfg.gpus.length, jobsPerGpu: cfg.jobsPerGpu } : undefined });
   log(formatPlan(plan, { executor: cfg.executor, jobs, runsDir: cfg.runsDir }));
   if (o.dryRun) return null;
   for (const u of units) store.plan(u);

@@ -37,6 +37,6 @@ export const cellKind: UnitKind<CellUnitConfig> = {
     await trainer.dispose();
     return { status: "done", engine: trainer.engine, provider: trainer.provider, metrics: { cka, ckaStdErr: Number.isFinite(ckaStdErr) ? ckaStdErr : null, lmcBarrier: lmc.barrier, lmcTStar: lmc.tStar, lmcPath: lmc.path, ...dataFingerprints(data) } };
   },
-  model: (cfg) => (cfg.training.model),
+  training: (cfg) => cfg.training,
   estimateImages: (cfg) => Math.round((cfg.metrics.lmcPoints * (cfg.metrics.lmcImages + cfg.metrics.bnImages) + 2 * cfg.metrics.ckaImages) / 3),
 };

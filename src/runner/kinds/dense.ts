@@ -24,6 +24,6 @@ export const denseKind: UnitKind<DenseUnitConfig> = {
     });
     return { status: r.out.status, engine: r.trainer.engine, provider: r.trainer.provider, metrics: { ...trainingMetrics(r), snapshots: cfg.snapshots.filter((e) => e <= r.out.epochs.length) } };
   },
-  model: (cfg) => (cfg.training.model),
+  training: (cfg) => cfg.training,
   estimateImages: (cfg) => trainingImages(cfg.training),
 };

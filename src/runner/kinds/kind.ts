@@ -1,3 +1,4 @@
+import type { TrainingConfig } from "../../config/generated/training.ts";
 import type { UnitRecord } from "../../config/generated/record.ts";
 import type { Unit } from "../unit.ts";
 
@@ -34,6 +35,6 @@ export interface UnitKind<C = Record<string, unknown>> {
   run(config: C, ctx: UnitContext): Promise<UnitOutcome>;
   /** Training images the unit will process, for --dry-run's compute estimate. */
   estimateImages(config: C): number;
-  /** The model it trains, to pick the matching throughput measurement for the estimate. */
-  model?(config: C): { arch: string; width: number };
+  /** The training settings it runs with: its model and engine pick the throughput measurement for the estimate. */
+  training?(config: C): Pick<TrainingConfig, "model" | "engine">;
 }

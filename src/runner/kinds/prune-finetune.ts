@@ -23,6 +23,6 @@ export const pruneFinetuneKind: UnitKind<PruneFinetuneUnitConfig> = {
       extra: (r) => ({ method: cfg.method, density: cfg.density, maskedWeightDensity: maskDensity(r.trainer.masks) }),
     });
   },
-  model: (cfg) => cfg.training.model,
+  training: (cfg) => cfg.training,
   estimateImages: (cfg) => trainingImages(cfg.training),
 };

@@ -39,7 +39,7 @@ export const impRoundKind: UnitKind<ImpRoundUnitConfig> = {
       extra: (r) => ({ sparsity: 1 - maskDensity(r.trainer.masks), round: cfg.round }),
     });
   },
-  model: (cfg) => cfg.training.model,
+  training: (cfg) => cfg.training,
   estimateImages: (cfg) => trainingImages(cfg.training),
 };
 
@@ -56,7 +56,7 @@ export const ompKind: UnitKind<OmpUnitConfig> = {
       extra: (r) => ({ sparsity: 1 - maskDensity(r.trainer.masks) }),
     });
   },
-  model: (cfg) => cfg.training.model,
+  training: (cfg) => cfg.training,
   estimateImages: (cfg) => trainingImages(cfg.training),
 };
 
@@ -103,7 +103,7 @@ export const bipKind: UnitKind<BipUnitConfig> = {
       },
     };
   },
-  model: (cfg) => cfg.training.model,
+  training: (cfg) => cfg.training,
   // Two gradient evaluations per iteration: two passes, about two training epochs' work per epoch (one-pass: about one).
   estimateImages: (cfg) => (cfg.bip.iterations === "two-passes" ? 2 : 1) * trainingImages({ ...cfg.training, optim: { ...cfg.training.optim, epochs: cfg.bip.epochs } }),
 };

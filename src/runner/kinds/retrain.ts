@@ -29,6 +29,6 @@ export const retrainKind: UnitKind<RetrainUnitConfig> = {
       },
     });
   },
-  model: (cfg) => (cfg.training.model),
+  training: (cfg) => cfg.training,
   estimateImages: (cfg) => trainingImages(cfg.training),
 };

@@ -12,7 +12,7 @@ export const trainKind: UnitKind<TrainingConfig> = {
     const r = await runTraining(cfg, ctx, { label: "train" });
     return { status: r.out.status, engine: r.trainer.engine, provider: r.trainer.provider, metrics: trainingMetrics(r) };
   },
-  model: (cfg) => (cfg.model),
+  training: (cfg) => cfg,
   estimateImages: (cfg) => trainingImages(cfg),
 };
 
