@@ -34,7 +34,7 @@ type Measurement =
   | { case: string; engine: EngineKey; status: "skipped"; reason: string };
 
 /** Raw PyTorch (bench/torch_train_step.py) on one device. */
-type TorchResult = { case: string; device: "cpu" | "cuda"; status: "measured"; python: string; torch: string; gpu: string | null; threads: number; medianMs: number; imagesPerSecond: number } | { case: string; device: "cpu" | "cuda"; status: "skipped"; reason: string };
+type TorchResult = { case: string; device: "cpu" | "cuda"; status: "measured"; python: string; torch: string; gpu: string | null; threads: number; medianMs: number; minMs: number; imagesPerSecond: number } | { case: string; device: "cpu" | "cuda"; status: "skipped"; reason: string };
 
 /** N runs of the torch engine sharing one GPU, timed over the same window. */
 type GridResult = { case: string; workers: number; status: "measured"; provider: string; imagesPerSecond: number; perRun: number[] } | { case: string; workers: number; status: "skipped"; reason: string };
@@ -129,8 +129,8 @@ async function measureTorch(python: string, device: "cpu" | "cuda", c: Case, cfg
   const args = [join(import.meta.dir, "torch_train_step.py"), "--width", String(c.width), "--channels", String(c.inputShape[0]), "--batch", String(c.batchSize), "--threads", String(threads), "--warmup", String(cfg.warmupSteps), "--steps", String(cfg.measuredSteps), "--device", device];
   const r = await execa(python, args, { reject: false });
   if (r.exitCode !== 0) return skip(`PyTorch script failed: ${String(r.stderr).split("\n").slice(-2).join(" ")}`);
-  const j = JSON.parse(String(r.stdout).trim().split("\n").at(-1)!) as { torch: string; gpu: string | null; threads: number; median_s: number; images_per_s: number };
-  return { case: c.name, device, status: "measured", python, torch: j.torch, gpu: j.gpu, threads: j.threads, medianMs: j.median_s * 1000, imagesPerSecond: j.images_per_s };
+  const j = JSON.parse(String(r.stdout).trim().split("\n").at(-1)!) as { torch: string; gpu: string | null; threads: number; median_s: number; min_s: number; images_per_s: number };
+  return { case: c.name, device, status: "measured", python, torch: j.torch, gpu: j.gpu, threads: j.threads, medianMs: j.median_s * 1000, minMs: j.min_s * 1000, imagesPerSecond: j.images_per_s };
 }
 
 /**
@@ -231,7 +231,9 @@ function goals(r: BenchRecord): string[][] {
       if (!m || !t) rows.push([goal, "not measured", `no ${!m ? `torch-${device} row` : `raw PyTorch ${device} row`} on this machine`]);
       else {
         const ratio = m.imagesPerSecond / t.imagesPerSecond;
-        rows.push([goal, ratio >= 0.9 ? "met" : "NOT met", `${ratio.toFixed(2)}x (${m.imagesPerSecond.toFixed(0)} vs ${t.imagesPerSecond.toFixed(0)} img/s)`]);
+        // The fastest step of each is less disturbed by whatever else the machine does; shown beside the medians the goal is judged on.
+        const best = t.minMs / m.minMs;
+        rows.push([goal, ratio >= 0.9 ? "met" : "NOT met", `${ratio.toFixed(2)}x median steps (${m.imagesPerSecond.toFixed(0)} vs ${t.imagesPerSecond.toFixed(0)} img/s); ${best.toFixed(2)}x fastest steps (${m.minMs.toFixed(1)} vs ${t.minMs.toFixed(1)} ms)`]);
       }
     }
   }

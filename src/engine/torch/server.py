@@ -168,11 +168,9 @@ class Server:
     # -- model -------------------------------------------------------------------
 
     def effective(self, requires_grad):
-        out = {}
-        for name, p in self.P.items():
-            e = p * self.M[name] if name in self.M else p
-            out[name] = e.detach().requires_grad_(requires_grad)
-        return out
+        masked = [n for n in self.P if n in self.M]
+        products = dict(zip(masked, self.torch._foreach_mul([self.P[n] for n in masked], [self.M[n] for n in masked]))) if masked else {}
+        return {n: products.get(n, p).detach().requires_grad_(requires_grad) for n, p in self.P.items()}
 
     def forward(self, x, params, buffers, training, bn_momentum):
         F = self.torch.nn.functional
@@ -253,19 +251,25 @@ class Server:
         x, y = self.batch(t)
         loss, grads, correct = self.loss_and_grads(x, y, self.B)  # BN statistics update in place
         lr, mom, wd = float(h["lr"]), self.sgd["momentum"], self.sgd["weightDecay"]
+        names = list(self.P.keys())
+        masked = [n for n in names if n in self.M]
         with torch.no_grad():
-            for name, p in self.P.items():
-                g = grads[name]
-                m = self.M.get(name)
-                if m is not None:
-                    g = g * m
-                g = g.add(p, alpha=wd)
-                v = self.V[name]
-                v.mul_(mom).add_(g)
-                p.sub_(v, alpha=lr)
-                if m is not None:
-                    p.mul_(m)
-        return {"loss": loss.item(), "correct": int(correct.item())}, []
+            # torch.optim.SGD's update, one fused kernel per step of it for all parameters
+            # (a GPU step of this small model is bound by kernel launches).
+            g = [grads[n] for n in names]
+            if masked:
+                gm = torch._foreach_mul([grads[n] for n in masked], [self.M[n] for n in masked])
+                by_name = dict(zip(masked, gm))
+                g = [by_name.get(n, grads[n]) for n in names]
+            p, v = [self.P[n] for n in names], [self.V[n] for n in names]
+            g = torch._foreach_add(g, p, alpha=wd)
+            torch._foreach_mul_(v, mom)
+            torch._foreach_add_(v, g)
+            torch._foreach_add_(p, v, alpha=-lr)
+            if masked:
+                torch._foreach_mul_([self.P[n] for n in masked], [self.M[n] for n in masked])
+        loss_v, correct_v = torch.stack([loss.float(), correct.float()]).tolist()  # one device sync
+        return {"loss": loss_v, "correct": int(correct_v)}, []
 
     def op_gradients(self, h, t):
         x, y = self.batch(t)
