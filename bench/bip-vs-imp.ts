@@ -21,7 +21,10 @@ import { loadData } from "../src/train/setup.ts";
 import { BIP_REVISION } from "../src/train/bip-loop.ts";
 import { writeFileAtomic } from "../src/util/atomic-write.ts";
 
-const cmd = addRunnerOptions(baseCommand("bench:bip-vs-imp", "BiP vs IMP (and OMP): accuracy and wall-clock time to the same sparsities"));
+const cmd = addRunnerOptions(baseCommand("bench:bip-vs-imp", "BiP vs IMP (and OMP): accuracy and wall-clock time to the same sparsities")).option(
+  "--data-dir <dir>",
+  "dataset directory (cifar-10-batches-bin or IDX files); same as --set dense.data.dataDir=<dir>",
+);
 
 function mkUnit(kind: string, config: Record<string, unknown>, deps: string[], label: string): Unit<unknown> {
   const spec = { kind, config, deps, label };
@@ -32,8 +35,8 @@ function mkUnit(kind: string, config: Record<string, unknown>, deps: string[], l
 await runMain(async () => {
   const started = performance.now();
   const context = runContext();
-  const opts = cmd.parse().opts<RunnerFlags & { preset: string; set: string[]; reportDir: string }>();
-  const cfg = loadPresetConfig<BipBenchConfig>("bip-vs-imp", "bip-bench", opts.preset, opts.set);
+  const opts = cmd.parse().opts<RunnerFlags & { preset: string; set: string[]; reportDir: string; dataDir?: string }>();
+  const cfg = loadPresetConfig<BipBenchConfig>("bip-vs-imp", "bip-bench", opts.preset, [...opts.set, ...(opts.dataDir ? [`dense.data.dataDir=${opts.dataDir}`] : [])]);
   // Wall-clock comparisons need units that do not share cores: one at a time, all cores.
   const explicitJobs = opts.jobs !== undefined && Number(opts.jobs) !== 1;
   const runner = runnerConfig({ ...opts, jobs: opts.jobs ?? "1", threadsPerJob: opts.threadsPerJob ?? (explicitJobs ? undefined : String(availableParallelism())) });
@@ -69,7 +72,7 @@ await runMain(async () => {
     }
   }
   notice(`timing: ${timing}`);
-  const out = await runUnits(units, runner, { dryRun: opts.dryRun, reportDir: opts.reportDir });
+  const out = await runUnits(units, runner, { dryRun: opts.dryRun, reportDir: opts.reportDir, outputDirs: [{ dir: opts.reportDir, flag: "--report-dir" }] });
   if (!out || !data) return;
 
   const rec = (u: Unit<unknown>) => out.records.get(u.id);

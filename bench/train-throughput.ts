@@ -168,7 +168,7 @@ async function measureGrid(python: string, c: Case, workers: number, cfg: BenchT
  */
 async function accuracyCheck(cfg: BenchTrainConfig["accuracy"]["training"], runner: RunnerConfig, reportDir: string): Promise<AccuracyResult> {
   const unit = trainUnit(cfg, `accuracy check: ${cfg.model.arch} w${cfg.model.width}`);
-  const out = await runUnits([unit], runner, { reportDir });
+  const out = await runUnits([unit], runner, { reportDir, outputDirs: [{ dir: reportDir, flag: "--report-dir" }] });
   const r = out!.records.get(unit.id);
   if (!r) throw new Error(`the accuracy-check unit did not complete: ${out!.failed[0]?.error ?? "unknown"} (see ${join(runner.runsDir, unit.id)})`);
   const m = r.metrics as { dataset: { name: string; source: string; train: number; test: number }; epochs: EpochRecord[]; finalTestAccuracy: number | null; divergedAt?: { epoch: number } };

@@ -16,7 +16,6 @@ import { runContext, trainFingerprintsOf } from "../src/report/context.ts";
 import { regimeOf, type Fig2Cell } from "../src/report/fig2-claims.ts";
 import { renderFig2 } from "../src/report/fig2-report.ts";
 import { runUnits } from "../src/runner/run-units.ts";
-import { RunStore } from "../src/runner/store.ts";
 import { unitId, type Unit } from "../src/runner/unit.ts";
 import { nominalTrainCount } from "../src/data/resolve.ts";
 import { loadData } from "../src/train/setup.ts";
@@ -28,7 +27,7 @@ const cmd = addRunnerOptions(
   baseCommand("repro:fig2", "Reproduce Figure 2 of the three-regime paper: phase diagrams of test error, LMC and CKA, regimes, claims").option(
     "--temperature <axis>",
     "temperature axis: epochs (checkpoints of one run), batch-size (iterations fixed) or sam (SAM rho); default from the preset",
-  ),
+  ).option("--data-dir <dir>", "dataset directory (cifar-10-batches-bin or IDX files); same as --set dense.data.dataDir=<dir>"),
 );
 
 interface Temperature {
@@ -86,8 +85,8 @@ await runMain(async () => {
   const started = performance.now();
   // The code that runs is the code at start; the tree may change while a long grid runs.
   const context = runContext();
-  const opts = cmd.parse().opts<RunnerFlags & { preset: string; set: string[]; reportDir: string; temperature?: string }>();
-  const overrides = [...opts.set, ...(opts.temperature ? [`temperature.axis=${opts.temperature}`] : [])];
+  const opts = cmd.parse().opts<RunnerFlags & { preset: string; set: string[]; reportDir: string; temperature?: string; dataDir?: string }>();
+  const overrides = [...opts.set, ...(opts.temperature ? [`temperature.axis=${opts.temperature}`] : []), ...(opts.dataDir ? [`dense.data.dataDir=${opts.dataDir}`] : [])];
   const cfg = loadPresetConfig<Fig2Config>("fig2", "fig2", opts.preset, overrides);
   const runner = runnerConfig(opts);
   if (cfg.retrainSeeds.length < 2) throw new ConfigError("retrainSeeds: LMC and CKA need at least 2 retrain seeds");
@@ -112,9 +111,7 @@ await runMain(async () => {
       grid.push({ t, rank, density, retrains, cell });
     }
   });
-  const store = new RunStore(runner.runsDir, runner.staleLockSeconds);
-  const reused = units.filter((u) => store.isDone(u.id)).length;
-  const out = await runUnits(units, runner, { dryRun: opts.dryRun, reportDir: opts.reportDir });
+  const out = await runUnits(units, runner, { dryRun: opts.dryRun, reportDir: opts.reportDir, outputDirs: [{ dir: opts.reportDir, flag: "--report-dir" }] });
   if (!out || !data) return;
 
   const cells: Fig2Cell[] = grid.map((g) => {
@@ -151,8 +148,8 @@ await runMain(async () => {
     unitCommits: [...new Set(records.map((r) => r.env.commit))],
     wallSeconds: (performance.now() - started) / 1000,
     computeSeconds: records.reduce((s, r) => s + r.wallSeconds, 0),
-    unitsRun: units.length - reused,
-    unitsReused: reused,
+    unitsRun: out.ran.length,
+    unitsReused: out.reused.length,
     failed: [...out.failed.map((f) => ({ unit: f.label ?? f.id, error: f.error })), ...out.blocked.map((b) => ({ unit: b, error: "blocked by a failed dependency" }))],
     scaledDown: scaledDown(cfg, data.name),
     errorWindow: window,

@@ -93,24 +93,33 @@ export function gpuList(v: string): string[] {
   return Array.from({ length: n }, (_, i) => String(i));
 }
 
+/** A numeric flag's value, or a ConfigError that shows it as given (Number("abc") would reach the schema as null). */
+function numberFlag(flag: string, v: string | undefined, integer = true): number | undefined {
+  if (v === undefined) return undefined;
+  const ok = integer ? /^-?\d+$/.test(v.trim()) : v.trim() !== "" && Number.isFinite(Number(v));
+  if (!ok) throw new ConfigError(`${flag}: expected ${integer ? "an integer" : "a number"}, given "${v}"`);
+  return Number(v);
+}
+
 /** Flags -> validated RunnerConfig (a bad value exits 2 before anything runs). */
 export function runnerConfig(f: RunnerFlags): RunnerConfig {
-  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  if (!f.runsDir.trim()) throw new ConfigError(`--runs-dir: expected a directory, given "${f.runsDir}"`);
+  const int = (flag: string, v: string | undefined) => numberFlag(flag, v);
   const raw = {
     runsDir: f.runsDir,
     executor: f.executor,
-    ...(f.jobs !== undefined ? { jobs: num(f.jobs) } : {}),
-    ...(f.threadsPerJob !== undefined ? { threadsPerJob: num(f.threadsPerJob) } : {}),
-    ...(f.maxAttempts !== undefined ? { maxAttempts: num(f.maxAttempts) } : {}),
+    ...(f.jobs !== undefined ? { jobs: int("--jobs", f.jobs) } : {}),
+    ...(f.threadsPerJob !== undefined ? { threadsPerJob: int("--threads-per-job", f.threadsPerJob) } : {}),
+    ...(f.maxAttempts !== undefined ? { maxAttempts: int("--max-attempts", f.maxAttempts) } : {}),
     ...(f.gpus !== undefined ? { gpus: gpuList(f.gpus) } : {}),
-    ...(f.jobsPerGpu !== undefined ? { jobsPerGpu: num(f.jobsPerGpu) } : {}),
+    ...(f.jobsPerGpu !== undefined ? { jobsPerGpu: int("--jobs-per-gpu", f.jobsPerGpu) } : {}),
     slurm: {
       ...(f.slurmPartition ? { partition: f.slurmPartition } : {}),
-      ...(f.slurmCpus ? { cpusPerTask: num(f.slurmCpus) } : {}),
-      ...(f.slurmGpus ? { gpus: num(f.slurmGpus) } : {}),
+      ...(f.slurmCpus ? { cpusPerTask: int("--slurm-cpus", f.slurmCpus) } : {}),
+      ...(f.slurmGpus ? { gpus: int("--slurm-gpus", f.slurmGpus) } : {}),
       ...(f.slurmMem ? { memory: f.slurmMem } : {}),
       ...(f.slurmTime ? { time: f.slurmTime } : {}),
-      ...(f.slurmPoll ? { pollSeconds: num(f.slurmPoll) } : {}),
+      ...(f.slurmPoll ? { pollSeconds: numberFlag("--slurm-poll", f.slurmPoll, false) } : {}),
     },
   };
   return validateConfig<RunnerConfig>("runner", raw, "runner flags");

@@ -84,7 +84,11 @@ async function torchLines(): Promise<string[]> {
   return out;
 }
 
-const cmd = new Command("doctor").description("Print what this machine offers the harness (engines, execution providers, datasets, Slurm)").option("--cache-dir <dir>", "dataset cache to inspect", defaultCacheDir());
+const cmd = new Command("doctor")
+  .description("Print what this machine offers the harness (engines, execution providers, datasets, Slurm)")
+  .option("--cache-dir <dir>", "dataset cache to inspect", defaultCacheDir())
+  // Usage errors exit 2 like every other command; --help exits 0.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 await runMain(async () => {
   const opts = cmd.parse().opts<{ cacheDir: string }>();

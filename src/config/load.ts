@@ -46,7 +46,9 @@ function describe(e: ErrorObject, root: unknown): string {
   if (e.keyword === "additionalProperties") return `${path === "(top level)" ? "" : path + "."}${String(e.params.additionalProperty)}: unknown setting`;
   if (e.keyword === "required") return `${path}: missing required setting "${String(e.params.missingProperty)}"`;
   const given = JSON.stringify(valueAt(root, e.instancePath));
-  const expected = e.keyword === "enum" ? `one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}` : e.message ?? e.keyword;
+  const message = e.message ?? e.keyword;
+  // ajv says "must be integer", "must be >= 1", "must match pattern ...": read as "expected integer", ...
+  const expected = e.keyword === "enum" ? `one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}` : message.startsWith("must be ") ? message.slice(8) : `a value that ${message}`;
   return `${path}: expected ${expected}, given ${given}`;
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import * as ort from "onnxruntime-node";
 import type { ModelsExportConfig } from "../config/generated/models-export.ts";
 import type { PruneFinetuneUnitConfig } from "../config/generated/prune-finetune-unit.ts";
@@ -12,7 +12,8 @@ import type { Dataset } from "../data/types.ts";
 import { countParams, type ModelSpec } from "../models/spec.ts";
 import { trainUnit } from "../runner/kinds/train.ts";
 import { TRAINED_WEIGHTS } from "../runner/kinds/training-run.ts";
-import { runUnits } from "../runner/run-units.ts";
+import { runUnits, type RunOutcome } from "../runner/run-units.ts";
+import { RunStore } from "../runner/store.ts";
 import { unitId, type Unit } from "../runner/unit.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import { loadData, modelFor } from "../train/setup.ts";
@@ -105,8 +106,9 @@ export async function checkAccuracy(session: ort.InferenceSession, data: Dataset
 /**
  * Trains (or reuses from the run store) the dense and pruned models, compacts the
  * structured ones, exports every model with the parity check, and writes the files and
- * manifest.json to `outDir` (each atomically; the manifest last, so a manifest always
- * describes complete files).
+ * manifest.json into a staging folder beside `outDir` that replaces it only when
+ * complete: a failed export leaves the previous one intact. Units whose weights file
+ * is damaged are recomputed first.
  */
 export async function exportBenchmarkModels(
   cfg: ModelsExportConfig,
@@ -114,22 +116,68 @@ export async function exportBenchmarkModels(
   o: { outDir: string; preset: string; reportDir: string; context: RunContext; log: (l: string) => void },
 ): Promise<Manifest> {
   const { dense, pruned } = exportUnits(cfg);
+  const units = [dense, ...pruned];
   const data = await loadData(cfg.training, o.log);
-  const out = await runUnits([dense, ...pruned], runner, { reportDir: o.reportDir });
-  if (!out || out.failed.length || out.blocked.length) {
-    const f = out?.failed[0];
-    throw new Error(`model training did not complete: ${f ? `${f.label}: ${f.error}` : `${out?.blocked.length} blocked`} (run store ${runner.runsDir})`);
+  const train = async () => {
+    const out = await runUnits(units, runner, { reportDir: o.reportDir, outputDirs: [{ dir: dirname(resolve(o.outDir)), flag: "--models-dir" }] });
+    if (!out || out.failed.length || out.blocked.length) {
+      const f = out?.failed[0];
+      throw new Error(`model training did not complete: ${f ? `${f.label}: ${f.error}` : `${out?.blocked.length} blocked`} (run store ${runner.runsDir})`);
+    }
+    return out;
+  };
+  let out = await train();
+  // A finished unit whose weights file is damaged is not finished: recompute it, once.
+  const store = new RunStore(runner.runsDir, runner.staleLockSeconds);
+  const damaged = units.filter((u) => !checkpointReadable(join(runner.runsDir, u.id, TRAINED_WEIGHTS)));
+  if (damaged.length) {
+    for (const u of damaged) store.invalidate(u.id, `${TRAINED_WEIGHTS} is damaged`);
+    out = await train();
   }
   const spec: ModelSpec = modelFor(cfg.training, data);
   const bnEps = cfg.training.optim.bnEps;
-  mkdirSync(o.outDir, { recursive: true });
-  // Files are replaced one by one; without a manifest until the last one is written, an interrupted export never
-  // leaves a manifest describing files it did not write.
-  rmSync(join(o.outDir, MANIFEST), { force: true });
+  // The new export is written beside the old one and swapped in only when complete: a
+  // failure on the way leaves the previous export as it was.
+  const staging = `${resolve(o.outDir)}.staging-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  try {
+    const manifest = await writeExport(cfg, units, out, { ...o, staging, data, spec, bnEps, runsDir: runner.runsDir });
+    swapIn(staging, resolve(o.outDir));
+    return manifest;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+function checkpointReadable(path: string): boolean {
+  try {
+    loadCheckpoint(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Replaces `target` by `staging` with two renames; the old export is removed only after the new one is in place. */
+function swapIn(staging: string, target: string): void {
+  const old = `${target}.old-${process.pid}`;
+  if (existsSync(target)) renameSync(target, old);
+  renameSync(staging, target);
+  rmSync(old, { recursive: true, force: true });
+}
+
+async function writeExport(
+  cfg: ModelsExportConfig,
+  units: Unit<unknown>[],
+  out: RunOutcome,
+  o: { staging: string; preset: string; context: RunContext; log: (l: string) => void; data: Dataset; spec: ModelSpec; bnEps: number; runsDir: string },
+): Promise<Manifest> {
+  const { data, spec, bnEps } = o;
   const models: ManifestModel[] = [];
-  for (const u of [dense, ...pruned]) {
+  for (const u of units) {
     const record = out.records.get(u.id)!;
-    const ckpt = loadCheckpoint(join(runner.runsDir, u.id, TRAINED_WEIGHTS));
+    const ckpt = loadCheckpoint(join(o.runsDir, u.id, TRAINED_WEIGHTS));
     const isDense = u.kind === "train";
     const pc = u.config as PruneFinetuneUnitConfig;
     const kind: ModelKind = isDense ? "dense" : pc.method === "global-magnitude" ? "unstructured" : "structured";
@@ -153,7 +201,7 @@ export async function exportBenchmarkModels(
     const check = await checkAccuracy(session, data, cfg.checkImages);
     await session.release();
     const file = `${name}.onnx`;
-    writeFileAtomic(join(o.outDir, file), bytes);
+    writeFileAtomic(join(o.staging, file), bytes);
     models.push({
       name,
       file,
@@ -186,7 +234,7 @@ export async function exportBenchmarkModels(
     context: o.context,
     models,
   };
-  writeFileAtomic(join(o.outDir, MANIFEST), JSON.stringify(manifest, null, 2) + "\n");
+  writeFileAtomic(join(o.staging, MANIFEST), JSON.stringify(manifest, null, 2) + "\n");
   return manifest;
 }
 
@@ -199,8 +247,10 @@ export function readManifest(dir: string): Manifest | null {
   } catch (e) {
     throw new ConfigError(`${p} is not valid JSON (${(e as Error).message}); delete ${dir} and re-run \`bun run models:export\``);
   }
-  if (!Array.isArray(m.models) || !m.models.some((x) => x.kind === "dense") || !Array.isArray(m.inputShape)) {
-    throw new ConfigError(`${p} is not a models:export manifest (no models list with a dense model, or no inputShape); delete ${dir} and re-run \`bun run models:export\``);
+  try {
+    validateConfig("models-manifest", m, p);
+  } catch (e) {
+    throw new ConfigError(`${(e as Error).message}\n${p} is not a complete models:export manifest; re-run \`bun run models:export\` (it replaces ${dir} only once the new export is complete)`);
   }
   return m;
 }

@@ -1,5 +1,6 @@
 import cliProgress from "cli-progress";
 import { getKind } from "./kinds/registry.ts";
+import { formatDuration } from "./plan.ts";
 import type { PoolEvent } from "./local-pool.ts";
 import type { RunStore } from "./store.ts";
 import type { Unit } from "./unit.ts";
@@ -12,7 +13,7 @@ import type { Unit } from "./unit.ts";
  */
 export async function progressView(units: Unit<unknown>[], store: RunStore) {
   const bar = new cliProgress.SingleBar(
-    { format: "units |{bar}| {complete}/{units} complete | running {running} | failed {failed} | ETA {eta_formatted} {detail}", stream: process.stderr, etaBuffer: 50, hideCursor: true, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 30_000 },
+    { format: "units |{bar}| {complete}/{units} complete | running {running} | failed {failed} | ETA {eta} {detail}", stream: process.stderr, etaBuffer: 50, hideCursor: true, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 30_000 },
     cliProgress.Presets.shades_classic,
   );
   const weight = new Map<string, number>();
@@ -21,6 +22,16 @@ export async function progressView(units: Unit<unknown>[], store: RunStore) {
   let last: PoolEvent = { done: 0, running: 0, failed: 0, blocked: 0, total: units.length };
   const running = new Set<string>();
   const labels = new Map(units.map((u) => [u.id, u.label ?? u.id]));
+  const total = [...weight.values()].reduce((a, b) => a + b, 0);
+  const start = { at: Date.now(), value: completed };
+  // Our own ETA from this run's rate: cli-progress's prints "NFs" or "LLs" when the rate is
+  // zero or nothing is left (every unit reused).
+  const eta = (value: number): string => {
+    const left = total - value;
+    if (left <= 0) return "0s";
+    const rate = (value - start.value) / ((Date.now() - start.at) / 1000);
+    return rate > 0 && Number.isFinite(rate) ? formatDuration(left / rate) : "-";
+  };
   const refresh = () => {
     let partial = 0;
     let detail = "";
@@ -30,9 +41,9 @@ export async function progressView(units: Unit<unknown>[], store: RunStore) {
       partial += Math.min(1, p.done / p.total) * weight.get(id)!;
       if (!detail && p.text) detail = `| ${labels.get(id)}: ${p.text}`;
     }
-    bar.update(completed + partial, { complete: last.done, running: last.running, failed: last.failed, detail });
+    bar.update(completed + partial, { complete: last.done, running: last.running, failed: last.failed, detail, eta: eta(completed + partial) });
   };
-  bar.start([...weight.values()].reduce((a, b) => a + b, 0), completed, { complete: 0, running: 0, failed: 0, detail: "", units: units.length });
+  bar.start(total, completed, { complete: 0, running: 0, failed: 0, detail: "", units: units.length, eta: eta(completed) });
   const timer = setInterval(refresh, 1000);
   return {
     onEvent(e: PoolEvent) {

@@ -6,10 +6,15 @@ import { formatPlan, makePlan } from "./plan.ts";
 import { progressView } from "./progress-view.ts";
 import { runSlurm } from "./slurm.ts";
 import { RunStore } from "./store.ts";
+import { assertWritableDir } from "./writable-dir.ts";
 import type { Unit } from "./unit.ts";
 
 export interface RunOutcome {
   records: Map<string, UnitRecord>;
+  /** Units this invocation's own workers (or Slurm tasks) completed. */
+  ran: string[];
+  /** Units complete before this invocation started. */
+  reused: string[];
   failed: { id: string; label?: string; error: string }[];
   blocked: string[];
 }
@@ -28,16 +33,25 @@ export function resources(cfg: RunnerConfig): { jobs: number; threadsPerJob: num
  * the chosen executor and returns the records. With dryRun it prints the plan and
  * writes nothing.
  */
-export async function runUnits(units: Unit<unknown>[], cfg: RunnerConfig, o: { dryRun?: boolean; reportDir: string; log?: (l: string) => void; progress?: boolean }): Promise<RunOutcome | null> {
+export async function runUnits(planned: Unit<unknown>[], cfg: RunnerConfig, o: { dryRun?: boolean; reportDir: string; log?: (l: string) => void; progress?: boolean; outputDirs?: { dir: string; flag: string }[] }): Promise<RunOutcome | null> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  // The same unit asked for twice (--seeds 1,1) is one unit.
+  const units = [...new Map(planned.map((u) => [u.id, u])).values()];
   const store = new RunStore(cfg.runsDir, cfg.staleLockSeconds);
   const { jobs, threadsPerJob } = resources(cfg);
   const plan = await makePlan(units, store, { jobs, reportDir: o.reportDir, gpus: cfg.executor === "local" && cfg.gpus.length ? { count: cfg.gpus.length, jobsPerGpu: cfg.jobsPerGpu } : undefined });
   log(formatPlan(plan, { executor: cfg.executor, jobs, runsDir: cfg.runsDir }));
   if (o.dryRun) return null;
+  // Everything the run will write must be writable before the first unit starts.
+  const before = new Set(units.filter((u) => store.isDone(u.id)).map((u) => u.id));
+  if (before.size < units.length) store.assertWritable();
+  for (const out of o.outputDirs ?? []) assertWritableDir(out.dir, out.flag);
   for (const u of units) store.plan(u);
 
   let states: Map<string, UnitState>;
+  // A unit counts as run here when one of this process's workers took it to done; one
+  // another runner finished while this one waited on its lock does not.
+  const mine = new Set<string>(), ran = new Set<string>();
   if (cfg.executor === "slurm") {
     states = await runSlurm(units, store, cfg, { log });
   } else {
@@ -52,6 +66,9 @@ export async function runUnits(units: Unit<unknown>[], cfg: RunnerConfig, o: { d
         jobsPerGpu: cfg.jobsPerGpu,
         onEvent: (e) => {
           view?.onEvent(e);
+          if (e.unit?.state === "running") mine.add(e.unit.id);
+          else if (e.unit?.state === "waiting") mine.delete(e.unit.id);
+          else if (e.unit?.state === "done" && mine.has(e.unit.id)) ran.add(e.unit.id);
           if (e.unit && (e.unit.state === "failed" || e.unit.detail?.includes("retrying"))) log(`\n${e.unit.label ?? e.unit.id}: ${e.unit.state}${e.unit.detail ? ` (${e.unit.detail})` : ""}`);
         },
       });
@@ -59,7 +76,8 @@ export async function runUnits(units: Unit<unknown>[], cfg: RunnerConfig, o: { d
       view?.stop();
     }
   }
-  const out: RunOutcome = { records: new Map(), failed: [], blocked: [] };
+  if (cfg.executor === "slurm") for (const [id, s] of states) if (s === "done" && !before.has(id)) ran.add(id);
+  const out: RunOutcome = { records: new Map(), ran: [...ran], reused: [...before], failed: [], blocked: [] };
   for (const u of units) {
     const r = store.result(u.id);
     if (r) out.records.set(u.id, r);

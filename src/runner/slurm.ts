@@ -88,7 +88,8 @@ export async function runSlurm(units: Unit<unknown>[], store: RunStore, cfg: Run
       const script = join(logDir, `${stamp}.sbatch`);
       writeFileSync(script, sbatchScript({ name: "pruning-harness", count: ready.length, manifest, runsDir: cfg.runsDir, logDir, slurm: cfg.slurm, staleLockSeconds: cfg.staleLockSeconds, jobsPerGpu: cfg.jobsPerGpu }));
       const sub = await execa("sbatch", ["--parsable", script], { reject: false });
-      if (sub.exitCode !== 0) throw new Error(`sbatch failed: ${String(sub.stderr).trim()}`);
+      // Usually no reachable controller or a bad resource request: the same every retry.
+      if (sub.exitCode !== 0) throw new ConfigError(`--executor slurm: sbatch refused the job: ${String(sub.stderr).trim().split("\n")[0]} (check the cluster with \`sinfo\`, or the --slurm-* flags)`);
       current = String(sub.stdout).trim().split(";")[0]!;
       for (const u of ready) submitted.set(u.id, (submitted.get(u.id) ?? 0) + 1);
       o.log(`slurm: submitted job array ${current} with ${ready.length} task(s) (script ${script})`);

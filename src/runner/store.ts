@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { UnitRecord } from "../config/generated/record.ts";
 import { ConfigError, validateConfig } from "../config/load.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
+import { assertWritableDir } from "./writable-dir.ts";
 import type { Unit } from "./unit.ts";
 
 /** Written last, by rename: a unit is complete exactly when this file exists and matches. */
@@ -48,16 +49,49 @@ export class RunStore {
     return d;
   }
 
-  /** Records the unit's spec so any process (a worker, a Slurm task) can run it by id. */
-  plan(unit: Unit<unknown>): void {
-    const path = join(this.dir(unit.id), "unit.json");
-    if (!existsSync(path)) writeFileAtomic(path, JSON.stringify(unit, null, 2) + "\n");
+  /** Withdraws a unit's completeness (its outputs turned out damaged): the next run recomputes it. */
+  invalidate(id: string, why: string): void {
+    rmSync(join(this.dir(id), "done.json"), { force: true });
+    process.stderr.write(`notice: unit ${id}: ${why}; it will be recomputed\n`);
   }
 
+  /** Removes a finished unit's scratch space (its resume checkpoint). */
+  clearWork(id: string): void {
+    rmSync(join(this.dir(id), "work"), { recursive: true, force: true });
+  }
+
+  /**
+   * Fails with a clean error naming the directory when the store cannot be written
+   * (a file in its place, a read-only filesystem), before any work starts.
+   */
+  assertWritable(): void {
+    assertWritableDir(this.root, "--runs-dir");
+  }
+
+  /**
+   * Records the unit's spec so any process (a worker, a Slurm task) can run it by id.
+   * The spec is derived from the plan, so a damaged or different copy is rewritten.
+   */
+  plan(unit: Unit<unknown>): void {
+    const path = join(this.dir(unit.id), "unit.json");
+    const text = JSON.stringify(unit, null, 2) + "\n";
+    if (existsSync(path) && readFileSync(path, "utf8") === text) return;
+    if (existsSync(path)) process.stderr.write(`notice: ${path} did not match the plan; rewritten\n`);
+    writeFileAtomic(path, text);
+  }
+
+  /** The unit's spec; a damaged one is a clean error (not retried), which the next planning run repairs. */
   readUnit(id: string): Unit {
     const path = join(this.dir(id), "unit.json");
     if (!existsSync(path)) throw new ConfigError(`unit ${id} is not planned in ${this.root} (no ${path})`);
-    return JSON.parse(readFileSync(path, "utf8")) as Unit;
+    let unit: Unit;
+    try {
+      unit = JSON.parse(readFileSync(path, "utf8")) as Unit;
+    } catch (e) {
+      throw new ConfigError(`${path} is damaged (${(e as Error).message}); run the command that planned it again, which rewrites it`);
+    }
+    if (unit?.id !== id || typeof unit.kind !== "string" || !Array.isArray(unit.deps)) throw new ConfigError(`${path} does not describe unit ${id}; run the command that planned it again, which rewrites it`);
+    return unit;
   }
 
   /** The unit's record if it is complete and intact; null otherwise (corrupt outputs are set aside). */

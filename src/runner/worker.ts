@@ -106,6 +106,8 @@ export async function runWorker(o: { runsDir: string; unitId: string; threads: n
         metrics: out.metrics,
       };
       store.complete(record);
+      // The resume checkpoint is scratch: the result and the unit's outputs replace it.
+      store.clearWork(unit.id);
       return EXIT.done;
     } catch (e) {
       const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);

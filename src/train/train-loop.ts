@@ -2,7 +2,8 @@ import type { OptimConfig } from "../config/generated/training.ts";
 import { BatchLoader } from "../data/batches.ts";
 import type { Dataset } from "../data/types.ts";
 import type { Trainer } from "../engine/types.ts";
-import { loadCheckpoint, saveCheckpoint, checkpointExists } from "./checkpoint.ts";
+import { renameSync } from "node:fs";
+import { CheckpointError, checkpointExists, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { evaluate } from "./evaluate.ts";
 import { samStep } from "./sam.ts";
 import { learningRate } from "./schedule.ts";
@@ -37,6 +38,24 @@ export interface TrainLoopOptions {
   /** Stops after this many epochs in this call (tests simulate a kill); the run stays resumable. */
   stopAfterEpochs?: number;
   meta?: Record<string, unknown>;
+  log?: (line: string) => void;
+}
+
+/**
+ * The checkpoint to resume from, if one is there and intact. A damaged one (a crash
+ * while the disk filled, a flipped bit) is set aside as `<path>.corrupt` and the run
+ * starts over from its initial state: retrying would meet the same damage every time.
+ */
+function resumePoint(path: string, log?: (line: string) => void): ReturnType<typeof loadCheckpoint> | null {
+  if (!checkpointExists(path)) return null;
+  try {
+    return loadCheckpoint(path);
+  } catch (e) {
+    if (!(e instanceof CheckpointError)) throw e;
+    renameSync(path, `${path}.corrupt`);
+    (log ?? ((l: string) => process.stderr.write(`${l}\n`)))(`notice: resume checkpoint ${path} is damaged (${e.message.split("\n")[0]}); kept as ${path}.corrupt, training starts over`);
+    return null;
+  }
 }
 
 /**
@@ -47,8 +66,8 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
   const { trainer, data, optim } = o;
   let start = 0;
   const history: EpochRecord[] = [];
-  if (o.checkpointPath && checkpointExists(o.checkpointPath)) {
-    const ck = loadCheckpoint(o.checkpointPath);
+  const ck = o.checkpointPath ? resumePoint(o.checkpointPath, o.log) : null;
+  if (ck && o.checkpointPath) {
     if (ck.rng.seed !== o.seed) throw new Error(`${o.checkpointPath}: written with seed ${ck.rng.seed}, this run uses ${o.seed}; use another path`);
     trainer.state = ck.state;
     for (const [k, m] of Object.entries(ck.masks)) trainer.masks[k] = m;

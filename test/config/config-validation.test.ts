@@ -11,7 +11,7 @@ test("an empty training config resolves to the papers' defaults", () => {
 });
 
 test("a bad value names the field path, the expectation and the given value", () => {
-  expect(() => validateConfig("training", { optim: { lr: -1 } })).toThrow(/optim\.lr: expected must be > 0, given -1/);
+  expect(() => validateConfig("training", { optim: { lr: -1 } })).toThrow(/optim\.lr: expected > 0, given -1/);
   expect(() => validateConfig("training", { model: { arch: "vgg" } })).toThrow(/model\.arch: expected one of "preresnet20", "resnet20a", given "vgg"/);
 });
 

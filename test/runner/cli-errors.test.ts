@@ -12,9 +12,9 @@ function train(args: string[]) {
 const cases: [string, string[], RegExp][] = [
   ["unknown preset", ["--preset", "huge"], /argument 'huge' is invalid/],
   ["unknown flag", ["--preset", "smoke", "--epochz", "3"], /unknown option '--epochz'/],
-  ["bad setting value", ["--preset", "smoke", "--set", "optim.lr=-1"], /optim\.lr: expected must be > 0, given -1/],
+  ["bad setting value", ["--preset", "smoke", "--set", "optim.lr=-1"], /optim\.lr: expected > 0, given -1/],
   ["unknown setting", ["--preset", "smoke", "--set", "optim.epochz=3"], /optim\.epochz: unknown setting/],
-  ["bad runner flag", ["--preset", "smoke", "--jobs", "-3"], /jobs: expected must be >= 0, given -3/],
+  ["bad runner flag", ["--preset", "smoke", "--jobs", "-3"], /jobs: expected >= 0, given -3/],
   ["bad seeds", ["--preset", "smoke", "--seeds", "1,x"], /--seeds: expected comma-separated/],
   ["missing data directory", ["--preset", "smoke", "--set", "data.dataset=cifar10", "--data-dir", "/nonexistent/cifar"], /\/nonexistent\/cifar/],
 ];

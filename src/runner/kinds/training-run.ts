@@ -45,6 +45,7 @@ export async function runTraining(
     augment: t.data,
     seed: t.seed,
     checkpointPath: join(ctx.workDir, "checkpoint.ckpt"),
+    log: ctx.log,
     evalAt: o.evalAt,
     meta: { unit: ctx.unit.id },
     onStep: (p) => ctx.progress((p.epoch - 1) * p.stepsPerEpoch + p.step, total, `${o.label} epoch ${p.epoch}/${t.optim.epochs} loss ${p.loss.toFixed(3)}${test}`),
