@@ -118,7 +118,7 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
         if (gpus.length && gpu === null) break;
         const logPath = join(store.dir(u.id), "worker.log");
         mkdirSync(store.dir(u.id), { recursive: true });
-        const child = execa(process.execPath, [WORKER, "--runs-dir", store.root, "--unit", u.id, "--threads", String(threads), "--stale-lock-seconds", String(o.staleLockSeconds)], {
+        const child = execa(process.execPath, [WORKER, "--runs-dir", store.root, "--unit", u.id, "--threads", String(threads), "--stale-lock-seconds", String(o.staleLockSeconds), "--signal-reuse"], {
           reject: false,
           stdin: "ignore",
           stdout: { file: logPath, append: true },
@@ -151,6 +151,7 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
       }
       if (interrupted) break;
       if (r.exitCode === EXIT.done && store.isDone(id)) set(id, "done");
+      else if (r.exitCode === EXIT.alreadyDone && store.isDone(id)) set(id, "done", "completed by another runner");
       else if (r.exitCode === EXIT.locked) {
         waitingSince.set(id, Date.now());
         set(id, "waiting", "held by another runner");

@@ -68,7 +68,7 @@ export async function runUnits(planned: Unit<unknown>[], cfg: RunnerConfig, o: {
           view?.onEvent(e);
           if (e.unit?.state === "running") mine.add(e.unit.id);
           else if (e.unit?.state === "waiting") mine.delete(e.unit.id);
-          else if (e.unit?.state === "done" && mine.has(e.unit.id)) ran.add(e.unit.id);
+          else if (e.unit?.state === "done" && mine.has(e.unit.id) && !e.unit.detail) ran.add(e.unit.id);
           if (e.unit && (e.unit.state === "failed" || e.unit.detail?.includes("retrying"))) log(`\n${e.unit.label ?? e.unit.id}: ${e.unit.state}${e.unit.detail ? ` (${e.unit.detail})` : ""}`);
         },
       });

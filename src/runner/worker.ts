@@ -3,8 +3,9 @@
  * Runs one unit of the run store by id: the process the local pool and Slurm tasks
  * start. Exit codes: 0 complete (or already complete), 2 bad settings or input files
  * (not retried), 3 another runner holds the
- * unit's lock, 4 a dependency is not complete, 1 the attempt failed (why is in
- * failed.json), 130/143 interrupted.
+ * unit's lock, 4 a dependency is not complete, 5 already complete before this worker
+ * started (only with --signal-reuse), 1 the attempt failed (why is in failed.json),
+ * 130/143 interrupted.
  */
 import { Command } from "commander";
 import { availableParallelism, hostname } from "node:os";
@@ -17,7 +18,7 @@ import { RunStore } from "./store.ts";
 import { providerChecks } from "../engine/provider-check.ts";
 import { trainerFacts } from "../engine/registry.ts";
 
-export const EXIT = { done: 0, failed: 1, badInput: 2, locked: 3, depsMissing: 4 } as const;
+export const EXIT = { done: 0, failed: 1, badInput: 2, locked: 3, depsMissing: 4, alreadyDone: 5 } as const;
 
 /**
  * Lock heartbeat, which also saves the attempt's running time: a killed unit that
@@ -25,10 +26,12 @@ export const EXIT = { done: 0, failed: 1, badInput: 2, locked: 3, depsMissing: 4
  */
 const HEARTBEAT_MS = 15_000;
 
-export async function runWorker(o: { runsDir: string; unitId: string; threads: number; staleLockSeconds?: number; log?: (l: string) => void }): Promise<number> {
+export async function runWorker(o: { runsDir: string; unitId: string; threads: number; staleLockSeconds?: number; log?: (l: string) => void; signalReuse?: boolean }): Promise<number> {
   const log = o.log ?? ((l: string) => process.stderr.write(`[${o.unitId}] ${l}\n`));
   const store = new RunStore(o.runsDir, o.staleLockSeconds);
-  if (store.isDone(o.unitId)) return EXIT.done;
+  // Complete before this worker did anything (another runner finished it): not this worker's run.
+  const reused = o.signalReuse ? EXIT.alreadyDone : EXIT.done;
+  if (store.isDone(o.unitId)) return reused;
   const lock = store.lock(o.unitId);
   if (!lock.acquired) {
     log(`locked by pid ${lock.holder?.pid} on ${lock.holder?.host}`);
@@ -53,8 +56,17 @@ export async function runWorker(o: { runsDir: string; unitId: string; threads: n
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
-    if (store.isDone(o.unitId)) return EXIT.done;
-    const unit = store.readUnit(o.unitId);
+    if (store.isDone(o.unitId)) return reused;
+    let unit;
+    try {
+      unit = store.readUnit(o.unitId);
+    } catch (e) {
+      // A damaged definition fails the same way every time: fail once, clearly (planning rewrites it).
+      if (!(e instanceof ConfigError)) throw e;
+      store.fail(o.unitId, e.message, store.attempts(o.unitId));
+      log(`cannot run: ${e.message}`);
+      return EXIT.badInput;
+    }
     for (const d of unit.deps) {
       if (!store.isDone(d)) {
         log(`dependency ${d} is not complete`);
@@ -134,8 +146,9 @@ if (import.meta.main) {
     .option("--index <n>", "line of the manifest to run (default $SLURM_ARRAY_TASK_ID)")
     .option("--threads <n>", "engine threads", String(availableParallelism()))
     .option("--stale-lock-seconds <n>", "take over locks older than this", "300")
+    .option("--signal-reuse", "exit 5 instead of 0 when the unit was already complete (the local pool counts the units each runner ran)")
     .parse()
-    .opts<{ runsDir: string; unit?: string; manifest?: string; index?: string; threads: string; staleLockSeconds: string }>();
+    .opts<{ runsDir: string; unit?: string; manifest?: string; index?: string; threads: string; staleLockSeconds: string; signalReuse?: boolean }>();
   let id = opts.unit;
   if (!id && opts.manifest) {
     const index = Number(opts.index ?? process.env.SLURM_ARRAY_TASK_ID);
@@ -150,5 +163,5 @@ if (import.meta.main) {
     console.error("error: give --unit or --manifest");
     process.exit(2);
   }
-  process.exit(await runWorker({ runsDir: opts.runsDir, unitId: id, threads: Number(opts.threads), staleLockSeconds: Number(opts.staleLockSeconds) }));
+  process.exit(await runWorker({ runsDir: opts.runsDir, unitId: id, threads: Number(opts.threads), staleLockSeconds: Number(opts.staleLockSeconds), signalReuse: opts.signalReuse }));
 }

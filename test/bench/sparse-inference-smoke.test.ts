@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { onnx } from "onnx-proto";
@@ -72,7 +72,34 @@ test("models:export then bench:sparse-inference (smoke): loadable files with met
   const swapped = run("bench/sparse-inference.ts", common);
   expect(swapped.exitCode).toBe(2);
   expect(swapped.stderr.toString()).toContain("SHA-256 differs");
-}, 120_000);
+
+  // A manifest entry missing a field is refused by the manifest's schema, naming the field.
+  const partial = JSON.parse(original);
+  delete partial.models[1].macs;
+  writeFileSync(join(mdir, "manifest.json"), JSON.stringify(partial));
+  const incomplete = run("bench/sparse-inference.ts", common);
+  expect(incomplete.exitCode).toBe(2);
+  expect(incomplete.stderr.toString()).toContain('models.1: missing required setting "macs"');
+
+  // An export that fails on the way (here: a parity tolerance nothing meets) leaves the previous export as it was.
+  writeFileSync(join(mdir, "manifest.json"), original);
+  const files = readdirSync(mdir).sort();
+  const failing = run("src/cli/models-export.ts", [...common, "--set", "parity.tolerance=1e-30"]);
+  expect(failing.exitCode).not.toBe(0);
+  expect(readFileSync(join(mdir, "manifest.json"), "utf8")).toBe(original);
+  expect(readdirSync(mdir).sort()).toEqual(files);
+  expect(readdirSync(join(dir, "models")).filter((f) => f.includes(".staging-") || f.includes(".old-"))).toEqual([]);
+
+  // A finished unit whose weights file is damaged is recomputed, and the export completes.
+  const ckpt = join(dir, "runs", dense.unit, "model.ckpt");
+  const bytes = readFileSync(ckpt);
+  bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0xff;
+  writeFileSync(ckpt, bytes);
+  const repaired = run("src/cli/models-export.ts", common);
+  if (repaired.exitCode !== 0) throw new Error(`models:export after a damaged checkpoint failed (${repaired.exitCode}): ${repaired.stderr.toString().slice(-2000)}`);
+  expect(repaired.stderr.toString()).toMatch(/model\.ckpt is damaged; it will be recomputed/);
+  expect(JSON.parse(readFileSync(join(mdir, "manifest.json"), "utf8")).models.length).toBe(manifest.models.length);
+}, 240_000);
 
 test("sparse initializers keep the model's outputs", async () => {
   const { withSparseInitializers } = await import("../../src/onnx/sparse-initializers.ts");

@@ -129,3 +129,18 @@ describe("checkpoint files", () => {
     expect(() => loadCheckpoint(p)).toThrow(/checksum/);
   });
 });
+
+test("a damaged resume checkpoint is set aside and the run starts over, to the weights of an uninterrupted run", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "resume-bad-"));
+  const ck = join(dir, "run.ckpt");
+  await run(config(), { checkpointPath: ck, stopAfterEpochs: 1 });
+  const bytes = readFileSync(ck);
+  bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0xff;
+  writeFileSync(ck, bytes);
+  const whole = await run(config());
+  const again = await run(config(), { checkpointPath: ck });
+  expect(again.outcome.resumedFrom).toBe(0);
+  expect(again.outcome.epochs.map((e) => e.epoch)).toEqual([1, 2, 3]);
+  expect(sameTensors(whole.trainer.state.params, again.trainer.state.params)).toBe(true);
+  expect(readFileSync(`${ck}.corrupt`).equals(bytes)).toBe(true);
+});

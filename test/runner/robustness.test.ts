@@ -1,0 +1,88 @@
+import { expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runUnits } from "../../src/runner/run-units.ts";
+import { RunStore } from "../../src/runner/store.ts";
+import { EXIT, runWorker } from "../../src/runner/worker.ts";
+import { REPO, runner, tempRuns, tinyTrain, unit } from "./helpers.ts";
+
+const quiet = { reportDir: "/nonexistent", log: () => {}, progress: false };
+const cli = (script: string, args: string[]) => {
+  const r = Bun.spawnSync([process.execPath, join(REPO, script), ...args], { stdout: "pipe", stderr: "pipe" });
+  return { code: r.exitCode, err: r.stderr.toString(), out: r.stdout.toString() };
+};
+
+test("a truncated unit.json fails a worker once, cleanly, and the next planning run rewrites it", async () => {
+  const runs = tempRuns();
+  const u = unit("echo", { value: 7 });
+  await runUnits([u], runner(runs), quiet);
+  const store = new RunStore(runs);
+  rmSync(join(runs, u.id, "done.json"));
+  truncateSync(join(runs, u.id, "unit.json"), 100);
+  // A worker (a Slurm task, say) meets the damage: one clean failure, not an endless retry.
+  const lines: string[] = [];
+  expect(await runWorker({ runsDir: runs, unitId: u.id, threads: 1, log: (l) => lines.push(l) })).toBe(EXIT.badInput);
+  expect(store.failure(u.id)!.error).toMatch(/unit\.json is damaged/);
+  // Planning again repairs it (it is derived data) and the unit completes.
+  const out = await runUnits([u], runner(runs, { maxAttempts: 1 }), quiet);
+  expect(out!.records.get(u.id)!.metrics.value).toBe(7);
+  expect(JSON.parse(readFileSync(join(runs, u.id, "unit.json"), "utf8")).id).toBe(u.id);
+}, 60_000);
+
+test("the same unit asked for twice is planned and run once", async () => {
+  const runs = tempRuns();
+  const u = unit("echo", { value: 1 });
+  const out = await runUnits([u, u], runner(runs), quiet);
+  expect(out!.ran).toEqual([u.id]);
+  expect(new RunStore(runs).attempts(u.id)).toBe(1);
+  const dry = cli("src/cli/train.ts", ["--preset", "smoke", "--seeds", "1,1", "--dry-run", "--runs-dir", tempRuns()]);
+  expect(dry.err).toMatch(/plan: 1 units/);
+}, 60_000);
+
+test("two runners sharing a store each count only the units their own workers ran", async () => {
+  const runs = tempRuns();
+  const units = [1, 2, 3, 4, 5, 6].map((v) => unit("echo", { value: v, sleepMs: 400 }));
+  const [a, b] = await Promise.all([runUnits(units, runner(runs), quiet), runUnits([...units].reverse(), runner(runs), quiet)]);
+  expect(a!.records.size).toBe(6);
+  expect(b!.records.size).toBe(6);
+  const both = [...a!.ran, ...b!.ran];
+  expect(new Set(both).size).toBe(both.length);
+  expect(both.length).toBe(6);
+}, 60_000);
+
+test("a finished unit keeps its result and outputs but not its resume checkpoint", async () => {
+  const runs = tempRuns();
+  const u = tinyTrain(1, { optim: { epochs: 1, batchSize: 32, lr: 0.05 } });
+  const out = await runUnits([u], runner(runs), quiet);
+  expect(out!.records.get(u.id)!.status).toBe("done");
+  expect(existsSync(join(runs, u.id, "work"))).toBe(false);
+  expect(readdirSync(join(runs, u.id))).toContain("model.ckpt");
+}, 60_000);
+
+test("unwritable places are clean errors (exit 2) before any unit runs", () => {
+  const dir = mkdtempSync(join(tmpdir(), "unwritable-"));
+  const file = join(dir, "a-file");
+  writeFileSync(file, "");
+  const runsFile = cli("src/cli/train.ts", ["--preset", "smoke", "--runs-dir", file]);
+  expect(runsFile.code).toBe(2);
+  expect(runsFile.err).toMatch(/--runs-dir .*a-file: cannot write there \((ENOTDIR|EEXIST): a file is in the way/);
+  expect(runsFile.err).not.toMatch(/\n\s+at /);
+  const runs = join(dir, "runs");
+  const report = cli("repro/fig2.ts", ["--preset", "smoke", "--runs-dir", runs, "--report-dir", file]);
+  expect(report.code).toBe(2);
+  expect(report.err).toMatch(/--report-dir .*a-file: cannot write there/);
+  // Checked before work: no unit was run.
+  expect(existsSync(runs) ? readdirSync(runs).filter((d) => existsSync(join(runs, d, "done.json"))) : []).toEqual([]);
+}, 60_000);
+
+test("bad flag values are shown as given; an empty runs dir is refused; usage errors exit 2 everywhere", () => {
+  const jobs = cli("src/cli/train.ts", ["--preset", "smoke", "--jobs", "abc", "--runs-dir", tempRuns()]);
+  expect(jobs.code).toBe(2);
+  expect(jobs.err).toContain('--jobs: expected an integer, given "abc"');
+  const empty = cli("src/cli/train.ts", ["--preset", "smoke", "--runs-dir", ""]);
+  expect(empty.code).toBe(2);
+  expect(empty.err).toContain('--runs-dir: expected a directory, given ""');
+  expect(cli("src/cli/doctor.ts", ["--bogus"]).code).toBe(2);
+  for (const script of ["repro/fig2.ts", "bench/bip-vs-imp.ts"]) expect(cli(script, ["--help"]).out).toContain("--data-dir <dir>");
+}, 60_000);
