@@ -5,6 +5,7 @@ import { freshState } from "../../src/engine/state.ts";
 import { interpolate, interpolationPoints, lmcBarrier } from "../../src/metrics/lmc.ts";
 import { lmcBetween } from "../../src/metrics/pair-metrics.ts";
 import { buildModel } from "../../src/models/registry.ts";
+import { SpecBuilder } from "../../src/models/spec.ts";
 import { optim } from "../helpers/tiny-models.ts";
 
 test("a path worse in the middle has a negative barrier of the paper's size and sign", () => {
@@ -34,4 +35,22 @@ test("two identical models are perfectly connected: barrier 0 along an 11-point 
   expect(r.path.length).toBe(11);
   expect(new Set(r.path.map((p) => p.error)).size).toBe(1);
   expect(r.barrier).toBe(0);
+}, 30_000);
+
+test("a constructed pair with a known barrier: two classifiers whose midpoint predicts a rare class", async () => {
+  // Softmax regression with zero weights predicts by its biases alone, whatever the images.
+  // a prefers class 0, b class 2; between them, bias (4-4t, 3, 4t) prefers class 1 for
+  // 0.25 < t < 0.75. With 45% of labels 0, 10% 1 and 45% 2 the path's errors are
+  // 0.55, 0.55, 0.55, 0.9 x 5, 0.55, 0.55, 0.55: a barrier of exactly 0.55 - 0.9 at t = 0.3.
+  const data = makeSynthetic({ count: 20, testCount: 20, channels: 1, size: 2, numClasses: 3, seed: 5 });
+  const labels = Uint8Array.from({ length: 20 }, (_, i) => (i < 9 ? 0 : i < 11 ? 1 : 2));
+  const split = { ...data.test, labels };
+  const b = new SpecBuilder([1, 2, 2]);
+  const spec = b.build("bias-only", b.fc(b.gap(b.input), "fc", 3, { weightInit: { kind: "const", value: 0 }, biasInit: { kind: "const", value: 0 } }), 3);
+  const params = (bias: number[]) => ({ "fc.weight": new Float32Array(3), "fc.bias": Float32Array.from(bias) });
+  const trainer = await OnnxTrainer.create({ spec, ...optim, threads: 1 }, freshState(spec, 1));
+  const r = await lmcBetween(trainer, params([4, 3, 0]), params([0, 3, 4]), data, { points: 11, bnSplit: split, evalSplit: split, batchSize: 8 });
+  expect(r.path.map((p) => +p.error.toFixed(6))).toEqual([0.55, 0.55, 0.55, 0.9, 0.9, 0.9, 0.9, 0.9, 0.55, 0.55, 0.55]);
+  expect(r.barrier).toBeCloseTo(0.55 - 0.9, 6);
+  expect(r.tStar).toBeCloseTo(0.3, 12);
 }, 30_000);
