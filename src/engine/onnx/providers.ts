@@ -74,6 +74,12 @@ export interface SessionFactoryResult {
 const failed = new Map<ProviderName, string>();
 let autoNoticeShown = false;
 
+/** Forgets which providers failed in this process and whether the auto notice was shown (tests that provoke failures). */
+export function resetProviderFailures(): void {
+  failed.clear();
+  autoNoticeShown = false;
+}
+
 /**
  * Creates a session on the requested provider, falling back to CPU with one line
  * saying why. Failures are remembered so the notice is printed once per process.
