@@ -6,6 +6,17 @@ import type { RunStore } from "./store.ts";
 import type { Unit } from "./unit.ts";
 
 /**
+ * Time left at this run's rate so far: our own, because cli-progress's prints "NFs" or
+ * "LLs" when the rate is zero or nothing is left (every unit reused); "-" until the rate is known.
+ */
+export function etaText(o: { total: number; value: number; startValue: number; seconds: number }): string {
+  const left = o.total - o.value;
+  if (left <= 0) return "0s";
+  const rate = (o.value - o.startValue) / o.seconds;
+  return rate > 0 && Number.isFinite(rate) ? formatDuration(left / rate) : "-";
+}
+
+/**
  * The local pool's progress line: units complete / running / failed and an ETA. Work is
  * weighted by each unit's estimated images, and running units contribute the fraction
  * their workers report in the store, so the ETA means something when a grid mixes long
@@ -24,14 +35,7 @@ export async function progressView(units: Unit<unknown>[], store: RunStore) {
   const labels = new Map(units.map((u) => [u.id, u.label ?? u.id]));
   const total = [...weight.values()].reduce((a, b) => a + b, 0);
   const start = { at: Date.now(), value: completed };
-  // Our own ETA from this run's rate: cli-progress's prints "NFs" or "LLs" when the rate is
-  // zero or nothing is left (every unit reused).
-  const eta = (value: number): string => {
-    const left = total - value;
-    if (left <= 0) return "0s";
-    const rate = (value - start.value) / ((Date.now() - start.at) / 1000);
-    return rate > 0 && Number.isFinite(rate) ? formatDuration(left / rate) : "-";
-  };
+  const eta = (value: number) => etaText({ total, value, startValue: start.value, seconds: (Date.now() - start.at) / 1000 });
   const refresh = () => {
     let partial = 0;
     let detail = "";

@@ -1,7 +1,8 @@
 import { expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { etaText } from "../../src/runner/progress-view.ts";
 import { runUnits } from "../../src/runner/run-units.ts";
 import { RunStore } from "../../src/runner/store.ts";
 import { EXIT, runWorker } from "../../src/runner/worker.ts";
@@ -86,3 +87,22 @@ test("bad flag values are shown as given; an empty runs dir is refused; usage er
   expect(cli("src/cli/doctor.ts", ["--bogus"]).code).toBe(2);
   for (const script of ["repro/fig2.ts", "bench/bip-vs-imp.ts"]) expect(cli(script, ["--help"]).out).toContain("--data-dir <dir>");
 }, 60_000);
+
+test("--executor slurm with no reachable cluster: one clean line, exit 2", () => {
+  const bin = mkdtempSync(join(tmpdir(), "fake-slurm-"));
+  for (const cmd of ["sbatch", "squeue"]) {
+    writeFileSync(join(bin, cmd), "#!/bin/sh\necho 'sbatch: error: Batch job submission failed: Unable to contact slurm controller (connect failure)' >&2\nexit 1\n", { mode: 0o755 });
+  }
+  const r = Bun.spawnSync([process.execPath, join(REPO, "src/cli/train.ts"), "--preset", "smoke", "--executor", "slurm", "--runs-dir", tempRuns()], { stdout: "pipe", stderr: "pipe", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+  const err = r.stderr.toString();
+  expect(r.exitCode).toBe(2);
+  expect(err).toMatch(/error: --executor slurm: sbatch refused the job: .*Unable to contact slurm controller/);
+  expect(err).not.toMatch(/\n\s+at /);
+}, 60_000);
+
+test("the progress line's ETA is a duration or '-', never NaN text, also when every unit was reused", () => {
+  expect(etaText({ total: 10, value: 10, startValue: 10, seconds: 0 })).toBe("0s");
+  expect(etaText({ total: 10, value: 0, startValue: 0, seconds: 0 })).toBe("-");
+  expect(etaText({ total: 10, value: 2, startValue: 2, seconds: 5 })).toBe("-");
+  expect(etaText({ total: 100, value: 50, startValue: 0, seconds: 30 })).toBe("30 s");
+});
