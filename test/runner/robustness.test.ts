@@ -106,3 +106,20 @@ test("the progress line's ETA is a duration or '-', never NaN text, also when ev
   expect(etaText({ total: 10, value: 2, startValue: 2, seconds: 5 })).toBe("-");
   expect(etaText({ total: 100, value: 50, startValue: 0, seconds: 30 })).toBe("30 s");
 });
+
+// A read-only filesystem needs root to mount; skipped, with the reason, where that is not possible.
+const roDir = mkdtempSync(join(tmpdir(), "ro-store-"));
+const mountRo = () => process.getuid?.() === 0 && Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "ro", "tmpfs", roDir]).exitCode === 0;
+// Probed at load and unmounted at once, so a filtered run never leaves it mounted.
+const canMount = mountRo() && Bun.spawnSync(["umount", roDir]).exitCode === 0;
+if (!canMount) console.warn("skipping the read-only store test: cannot mount a read-only tmpfs here (needs root)");
+test.skipIf(!canMount)("a read-only run store that needs a new unit: a clean error (EROFS), exit 2", () => {
+  expect(mountRo()).toBe(true);
+  try {
+    const r = Bun.spawnSync([process.execPath, join(REPO, "src/cli/train.ts"), "--preset", "smoke", "--runs-dir", roDir], { stdout: "pipe", stderr: "pipe" });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.toString()).toMatch(/--runs-dir .*: cannot write there \(EROFS: the filesystem is read-only\)/);
+  } finally {
+    Bun.spawnSync(["umount", roDir]);
+  }
+}, 60_000);
