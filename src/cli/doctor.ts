@@ -20,7 +20,7 @@ import { probeTorch } from "../engine/torch/detect.ts";
 import { freshState } from "../engine/state.ts";
 import { buildModel } from "../models/registry.ts";
 import { initTfjs } from "../engine/tfjs/backend.ts";
-import { runContext } from "../report/context.ts";
+import { runContext } from "../util/provenance.ts";
 import { runMain } from "./common.ts";
 
 const ok = (s: string) => `  ok    ${s}`;

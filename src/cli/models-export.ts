@@ -7,10 +7,10 @@
 import { join } from "node:path";
 import type { ModelsExportConfig } from "../config/generated/models-export.ts";
 import { loadPresetConfig } from "../config/presets.ts";
-import { exportBenchmarkModels, exportUnits } from "../onnx/benchmark-models.ts";
-import { exportUnit } from "../onnx/export-unit.ts";
+import { exportBenchmarkModels, exportUnits } from "../experiments/benchmark-models.ts";
+import { exportUnit } from "../experiments/export-unit.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
-import { runContext } from "../report/context.ts";
+import { runContext } from "../util/provenance.ts";
 import { runUnits } from "../runner/run-units.ts";
 import { RunStore } from "../runner/store.ts";
 import { addRunnerOptions, baseCommand, notice, runMain, runnerConfig, type RunnerFlags } from "./common.ts";

@@ -8,7 +8,7 @@
 import type { TrainingConfig } from "../config/generated/training.ts";
 import { ConfigError } from "../config/load.ts";
 import { loadPresetConfig } from "../config/presets.ts";
-import { table } from "../report/context.ts";
+import { table } from "../report/markdown.ts";
 import { runUnits } from "../runner/run-units.ts";
 import { trainUnit } from "../runner/kinds/train.ts";
 import { loadData } from "../train/setup.ts";

@@ -1,7 +1,7 @@
 import { evalBatches } from "../data/batches.ts";
 import type { Dataset, Split } from "../data/types.ts";
 import type { Tensors, Trainer } from "../engine/types.ts";
-import { evaluate } from "../train/evaluate.ts";
+import { evaluate } from "./evaluate.ts";
 import { reestimateBatchNorm } from "./bn-reestimate.ts";
 import { linearCka, softmaxRows } from "./cka.ts";
 import { interpolate, interpolationPoints, lmcBarrier } from "./lmc.ts";

@@ -1,5 +1,6 @@
 import type { BipBenchConfig } from "../config/generated/bip-bench.ts";
-import { contextMarkdown, sharedDataLine, table, type RunContext } from "./context.ts";
+import { contextMarkdown, sharedDataLine, table } from "./markdown.ts";
+import { type RunContext } from "../util/provenance.ts";
 import { bipClaims, PAPER_BIP, type MethodPoint } from "./bip-claims.ts";
 import { mean, sd, type Claim } from "./verdict.ts";
 import { lineChartSvg } from "./plots.ts";

@@ -1,5 +1,6 @@
 import type { Fig2Config } from "../config/generated/fig2.ts";
-import { contextMarkdown, sharedDataLine, table, type RunContext } from "./context.ts";
+import { contextMarkdown, sharedDataLine, table } from "./markdown.ts";
+import { type RunContext } from "../util/provenance.ts";
 import { fig2Claims, type Fig2Cell } from "./fig2-claims.ts";
 import type { Claim } from "./verdict.ts";
 import { heatmapSvg } from "./plots.ts";

@@ -1,8 +1,9 @@
 import type { SparseInferenceConfig } from "../config/generated/sparse-inference.ts";
-import type { ManifestModel } from "../onnx/benchmark-models.ts";
+import type { ManifestModel } from "../onnx/manifest.ts";
 import { quantile, type RunTiming } from "../onnx/session-timing.ts";
 import type { StepProfile } from "../engine/onnx/profile.ts";
-import { contextMarkdown, table, type RunContext } from "./context.ts";
+import { contextMarkdown, table } from "./markdown.ts";
+import { type RunContext } from "../util/provenance.ts";
 import type { Claim, Verdict } from "./verdict.ts";
 import { speedupScatterSvg } from "./plots.ts";
 

@@ -12,7 +12,7 @@ import { availableParallelism, hostname } from "node:os";
 import type { UnitRecord } from "../config/generated/record.ts";
 import { ConfigError, validateConfig } from "../config/load.ts";
 import { DataError } from "../data/errors.ts";
-import { runContext } from "../report/context.ts";
+import { runContext } from "../util/provenance.ts";
 import { getKind } from "./kinds/registry.ts";
 import { RunStore } from "./store.ts";
 import { providerChecks } from "../engine/provider-check.ts";

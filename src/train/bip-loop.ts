@@ -5,9 +5,9 @@ import type { Dataset } from "../data/types.ts";
 import type { Batch, Tensors, Trainer } from "../engine/types.ts";
 import { reestimateBatchNorm } from "../metrics/bn-reestimate.ts";
 import { bipMaskGradient, bipThetaGradient, filterMasksFromScores, filterNorms, filterScoreGradient, maskLrFactor, masksFromScores, updateScores, type BipVariant } from "../prune/bip.ts";
-import { evaluate, type EvalResult } from "./evaluate.ts";
+import { evaluate, type EvalResult } from "../metrics/evaluate.ts";
 import { learningRate } from "./schedule.ts";
-import { sgdUpdate } from "./sgd.ts";
+import { sgdUpdate } from "../engine/sgd.ts";
 import type { EpochRecord, TrainOutcome } from "./train-loop.ts";
 
 /** Bumped whenever the loop's semantics change; part of every BiP unit's id (schemas/bip-unit.schema.json). */

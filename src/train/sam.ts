@@ -1,5 +1,5 @@
 import type { Batch, StepResult, Trainer } from "../engine/types.ts";
-import { sgdUpdate } from "./sgd.ts";
+import { sgdUpdate } from "../engine/sgd.ts";
 
 /**
  * One sharpness-aware minimisation step (Foret et al. 2021), as the common PyTorch

@@ -4,7 +4,7 @@ import type { Dataset } from "../data/types.ts";
 import type { Trainer } from "../engine/types.ts";
 import { renameSync } from "node:fs";
 import { CheckpointError, checkpointExists, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { evaluate } from "./evaluate.ts";
+import { evaluate } from "../metrics/evaluate.ts";
 import { samStep } from "./sam.ts";
 import { learningRate } from "./schedule.ts";
 

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { validateConfig } from "../../src/config/load.ts";
 import type { SparseInferenceConfig } from "../../src/config/generated/sparse-inference.ts";
 import { summarise } from "../../src/onnx/session-timing.ts";
-import { runContext } from "../../src/report/context.ts";
+import { runContext } from "../../src/util/provenance.ts";
 import { sparseInferenceClaims, timingNoise, type InferenceResult, type SparseInferenceData, type Storage } from "../../src/report/sparse-inference-report.ts";
 
 const cfg = validateConfig<SparseInferenceConfig>("sparse-inference", {});

@@ -11,7 +11,7 @@ import { prunableLayers } from "../../src/models/spec.ts";
 import { bipScoredLayers } from "../../src/prune/bip.ts";
 import { keepCount, maskDensity } from "../../src/prune/magnitude.ts";
 import { bipLoop, bipStepRates, bnReestimationBatches, type BipStepRates } from "../../src/train/bip-loop.ts";
-import { evaluate } from "../../src/train/evaluate.ts";
+import { evaluate } from "../../src/metrics/evaluate.ts";
 import { optim } from "../helpers/tiny-models.ts";
 
 const data = makeSynthetic({ count: 48, testCount: 24, channels: 2, size: 8, numClasses: 3, seed: 2 });

@@ -1,7 +1,7 @@
 import type { ModelSpec, Op } from "../../models/spec.ts";
 import { prunableLayers } from "../../models/spec.ts";
 import { countCorrect, oneHot, type Batch, type GradientResult, type ModelState, type StepResult, type Tensors, type Trainer, type TrainerOptions } from "../types.ts";
-import { sgdUpdate } from "../../train/sgd.ts";
+import { sgdUpdate } from "../sgd.ts";
 import { initTfjs, tf, type TfjsBackendChoice } from "./backend.ts";
 
 type T = tf.Tensor;

@@ -6,7 +6,7 @@ import { TRAINED_WEIGHTS } from "../runner/kinds/training-run.ts";
 import { RunStore } from "../runner/store.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import { loadData, modelFor } from "../train/setup.ts";
-import { exportCheckpoint } from "./export.ts";
+import { exportCheckpoint } from "../onnx/export.ts";
 
 export interface UnitExport {
   bytes: Uint8Array;

@@ -1,4 +1,4 @@
-import type { ModelState, Tensors } from "../engine/types.ts";
+import type { ModelState, Tensors } from "./types.ts";
 
 /**
  * torch.optim.SGD's update in JS (momentum, no dampening, weight decay added to the
