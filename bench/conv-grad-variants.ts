@@ -12,8 +12,19 @@ import { blockedConv, nchwcBlockSize } from "../src/engine/onnx/ops/nchwc.ts";
 
 const block = await nchwcBlockSize();
 
-const o = new Command().option("--batch <n>", "", "128").option("--c <n>", "channels in and out", "16").option("--hw <n>", "", "32").option("--threads <n>", "", String(availableParallelism())).option("--reps <n>", "", "10").parse().opts();
-const N = +o.batch, C = +o.c, O = +o.c, H = +o.hw, W = +o.hw;
+const o = new Command()
+  .option("--batch <n>", "", "128")
+  .option("--c <n>", "channels in and out", "16")
+  .option("--hw <n>", "", "32")
+  .option("--threads <n>", "", String(availableParallelism()))
+  .option("--reps <n>", "", "10")
+  .parse()
+  .opts();
+const N = +o.batch,
+  C = +o.c,
+  O = +o.c,
+  H = +o.hw,
+  W = +o.hw;
 
 type Build = (g: GraphBuilder, x: string, dy: string) => string;
 
@@ -21,7 +32,9 @@ const variants: Record<string, Build> = {
   "pad + 9 slices + concat + batched MatMul": (g, x, dy) => {
     const xp = g.op1("Pad", [x, g.constInt64([0, 0, 1, 1, 0, 0, 1, 1])]);
     const sl: string[] = [];
-    for (let kh = 0; kh < 3; kh++) for (let kw = 0; kw < 3; kw++) sl.push(g.op1("Unsqueeze", [g.op1("Slice", [xp, g.constInt64([kh, kw]), g.constInt64([kh + H, kw + W]), g.constInt64([2, 3])]), g.constInt64([2])]));
+    for (let kh = 0; kh < 3; kh++)
+      for (let kw = 0; kw < 3; kw++)
+        sl.push(g.op1("Unsqueeze", [g.op1("Slice", [xp, g.constInt64([kh, kw]), g.constInt64([kh + H, kw + W]), g.constInt64([2, 3])]), g.constInt64([2])]));
     const p = g.op1("Reshape", [g.op1("Concat", sl, { axis: 2 }), g.constInt64([0, C * 9, H * W])]);
     const dyt = g.op1("Transpose", [g.op1("Reshape", [dy, g.constInt64([0, O, H * W])])], { perm: [0, 2, 1] });
     const r = g.op1("ReduceSum", [g.op1("MatMul", [p, dyt]), g.constInt64([0])], { keepdims: 0 });
@@ -30,7 +43,10 @@ const variants: Record<string, Build> = {
   "one-hot depthwise Conv im2col + batched MatMul": (g, x, dy) => {
     const e = new Array(C * 9 * 9).fill(0);
     for (let c = 0; c < C; c++) for (let k = 0; k < 9; k++) e[(c * 9 + k) * 9 + k] = 1;
-    const p = g.op1("Reshape", [g.op1("Conv", [x, g.constFloat(e, [C * 9, 1, 3, 3])], { group: C, pads: [1, 1, 1, 1], kernel_shape: [3, 3] }), g.constInt64([0, C * 9, H * W])]);
+    const p = g.op1("Reshape", [
+      g.op1("Conv", [x, g.constFloat(e, [C * 9, 1, 3, 3])], { group: C, pads: [1, 1, 1, 1], kernel_shape: [3, 3] }),
+      g.constInt64([0, C * 9, H * W]),
+    ]);
     const dyt = g.op1("Transpose", [g.op1("Reshape", [dy, g.constInt64([0, O, H * W])])], { perm: [0, 2, 1] });
     const r = g.op1("ReduceSum", [g.op1("MatMul", [p, dyt]), g.constInt64([0])], { keepdims: 0 });
     return g.op1("Reshape", [g.op1("Transpose", [r], { perm: [1, 0] }), g.constInt64([O, C, 3, 3])]);
@@ -38,7 +54,10 @@ const variants: Record<string, Build> = {
   "one-hot depthwise Conv im2col + batched MatMul(dY, P^T)": (g, x, dy) => {
     const e = new Array(C * 9 * 9).fill(0);
     for (let c = 0; c < C; c++) for (let k = 0; k < 9; k++) e[(c * 9 + k) * 9 + k] = 1;
-    const p = g.op1("Reshape", [g.op1("Conv", [x, g.constFloat(e, [C * 9, 1, 3, 3])], { group: C, pads: [1, 1, 1, 1], kernel_shape: [3, 3] }), g.constInt64([0, C * 9, H * W])]);
+    const p = g.op1("Reshape", [
+      g.op1("Conv", [x, g.constFloat(e, [C * 9, 1, 3, 3])], { group: C, pads: [1, 1, 1, 1], kernel_shape: [3, 3] }),
+      g.constInt64([0, C * 9, H * W]),
+    ]);
     const pt = g.op1("Transpose", [p], { perm: [0, 2, 1] });
     const r = g.op1("ReduceSum", [g.op1("MatMul", [g.op1("Reshape", [dy, g.constInt64([0, O, H * W])]), pt]), g.constInt64([0])], { keepdims: 0 });
     return g.op1("Reshape", [r, g.constInt64([O, C, 3, 3])]);
@@ -50,7 +69,11 @@ const variants: Record<string, Build> = {
   },
   "batched MatMul only (P given), dY @ P^T": (g, x, dy) => {
     const p = g.op1("Tile", [g.op1("Reshape", [x, g.constInt64([0, C, H * W])]), g.constInt64([1, 9, 1])]);
-    return g.op1("ReduceSum", [g.op1("MatMul", [g.op1("Reshape", [dy, g.constInt64([0, O, H * W])]), g.op1("Transpose", [p], { perm: [0, 2, 1] })]), g.constInt64([0])], { keepdims: 0 });
+    return g.op1(
+      "ReduceSum",
+      [g.op1("MatMul", [g.op1("Reshape", [dy, g.constInt64([0, O, H * W])]), g.op1("Transpose", [p], { perm: [0, 2, 1] })]), g.constInt64([0])],
+      { keepdims: 0 },
+    );
   },
   "Tile only (cost of making P for the two above)": (g, x) => {
     const p = g.op1("Tile", [g.op1("Reshape", [x, g.constInt64([0, C, H * W])]), g.constInt64([1, 9, 1])]);
@@ -60,7 +83,10 @@ const variants: Record<string, Build> = {
     const e = new Array(9 * 9).fill(0);
     for (let k = 0; k < 9; k++) e[k * 9 + k] = 1;
     const x1 = g.op1("Reshape", [x, g.constInt64([-1, 1, H, W])]);
-    const p = g.op1("Reshape", [g.op1("Conv", [x1, g.constFloat(e, [9, 1, 3, 3])], { pads: [1, 1, 1, 1], kernel_shape: [3, 3] }), g.constInt64([-1, C * 9, H * W])]);
+    const p = g.op1("Reshape", [
+      g.op1("Conv", [x1, g.constFloat(e, [9, 1, 3, 3])], { pads: [1, 1, 1, 1], kernel_shape: [3, 3] }),
+      g.constInt64([-1, C * 9, H * W]),
+    ]);
     const dyt = g.op1("Transpose", [g.op1("Reshape", [dy, g.constInt64([0, O, H * W])])], { perm: [0, 2, 1] });
     const r = g.op1("ReduceSum", [g.op1("MatMul", [p, dyt]), g.constInt64([0])], { keepdims: 0 });
     return g.op1("Reshape", [g.op1("Transpose", [r], { perm: [1, 0] }), g.constInt64([O, C, 3, 3])]);
@@ -96,11 +122,17 @@ const variants: Record<string, Build> = {
     // P3[n, c*3+kw, i, j] = Xpad[n, c, i, j + kw] for i in [0, H+2): kernel 1x3 one-hot, pads rows and columns by 1.
     const ex = new Array(C * 3 * 3).fill(0);
     for (let c = 0; c < C; c++) for (let kw = 0; kw < 3; kw++) ex[(c * 3 + kw) * 3 + kw] = 1;
-    const p3 = g.op1("Reshape", [g.op1("Conv", [x, g.constFloat(ex, [C * 3, 1, 1, 3])], { group: C, pads: [1, 1, 1, 1], kernel_shape: [1, 3] }), g.constInt64([0, C * 3, (H + 2) * W])]);
+    const p3 = g.op1("Reshape", [
+      g.op1("Conv", [x, g.constFloat(ex, [C * 3, 1, 1, 3])], { group: C, pads: [1, 1, 1, 1], kernel_shape: [1, 3] }),
+      g.constInt64([0, C * 3, (H + 2) * W]),
+    ]);
     // D[n, o*3+kh, i, j] = dY[n, o, i - kh, j] in an (H+2)-row frame: kernel 3x1 one-hot at row 2-kh, 2 zero rows padded on each side.
     const ed = new Array(O * 3 * 3).fill(0);
     for (let o = 0; o < O; o++) for (let kh = 0; kh < 3; kh++) ed[(o * 3 + kh) * 3 + (2 - kh)] = 1;
-    const d = g.op1("Reshape", [g.op1("Conv", [dy, g.constFloat(ed, [O * 3, 1, 3, 1])], { group: O, pads: [2, 0, 2, 0], kernel_shape: [3, 1] }), g.constInt64([0, O * 3, (H + 2) * W])]);
+    const d = g.op1("Reshape", [
+      g.op1("Conv", [dy, g.constFloat(ed, [O * 3, 1, 3, 1])], { group: O, pads: [2, 0, 2, 0], kernel_shape: [3, 1] }),
+      g.constInt64([0, O * 3, (H + 2) * W]),
+    ]);
     const r = g.op1("ReduceSum", [g.op1("MatMul", [p3, g.op1("Transpose", [d], { perm: [0, 2, 1] })]), g.constInt64([0])], { keepdims: 0 }); // [(c,kw), (o,kh)]
     return g.op1("Transpose", [g.op1("Reshape", [r, g.constInt64([C, 3, O, 3])])], { perm: [2, 0, 3, 1] });
   },
@@ -108,7 +140,8 @@ const variants: Record<string, Build> = {
     // P3[n, c*3+kw, j] = Xpad[n, c, j / W, j % W + kw] over the H-padded rows; D[n, kh*O+o, j] = dY shifted down kh rows.
     const xp = g.op1("Pad", [x, g.constInt64([0, 0, 1, 1, 0, 0, 1, 1])]);
     const sl: string[] = [];
-    for (let kw = 0; kw < 3; kw++) sl.push(g.op1("Unsqueeze", [g.op1("Slice", [xp, g.constInt64([kw]), g.constInt64([kw + W]), g.constInt64([3])]), g.constInt64([2])]));
+    for (let kw = 0; kw < 3; kw++)
+      sl.push(g.op1("Unsqueeze", [g.op1("Slice", [xp, g.constInt64([kw]), g.constInt64([kw + W]), g.constInt64([3])]), g.constInt64([2])]));
     const p3 = g.op1("Reshape", [g.op1("Concat", sl, { axis: 2 }), g.constInt64([0, C * 3, (H + 2) * W])]);
     const ds: string[] = [];
     for (let kh = 0; kh < 3; kh++) ds.push(g.op1("Pad", [dy, g.constInt64([0, 0, kh, 0, 0, 0, 2 - kh, 0])]));
@@ -119,15 +152,25 @@ const variants: Record<string, Build> = {
   "channel-major Gemm over N*H*W": (g, x, dy) => {
     const xp = g.op1("Pad", [x, g.constInt64([0, 0, 1, 1, 0, 0, 1, 1])]);
     const sl: string[] = [];
-    for (let kh = 0; kh < 3; kh++) for (let kw = 0; kw < 3; kw++) sl.push(g.op1("Unsqueeze", [g.op1("Slice", [xp, g.constInt64([kh, kw]), g.constInt64([kh + H, kw + W]), g.constInt64([2, 3])]), g.constInt64([2])]));
+    for (let kh = 0; kh < 3; kh++)
+      for (let kw = 0; kw < 3; kw++)
+        sl.push(g.op1("Unsqueeze", [g.op1("Slice", [xp, g.constInt64([kh, kw]), g.constInt64([kh + H, kw + W]), g.constInt64([2, 3])]), g.constInt64([2])]));
     const p = g.op1("Reshape", [g.op1("Transpose", [g.op1("Concat", sl, { axis: 2 })], { perm: [1, 2, 0, 3, 4] }), g.constInt64([C * 9, -1])]);
     const dym = g.op1("Reshape", [g.op1("Transpose", [dy], { perm: [1, 0, 2, 3] }), g.constInt64([O, -1])]);
     return g.op1("Reshape", [g.op1("Gemm", [dym, p], { transB: 1 }), g.constInt64([O, C, 3, 3])]);
   },
 };
 
-const x = new ort.Tensor("float32", new Float32Array(N * C * H * W).map(() => Math.random() - 0.5), [N, C, H, W]);
-const dy = new ort.Tensor("float32", new Float32Array(N * O * H * W).map(() => Math.random() - 0.5), [N, O, H, W]);
+const x = new ort.Tensor(
+  "float32",
+  new Float32Array(N * C * H * W).map(() => Math.random() - 0.5),
+  [N, C, H, W],
+);
+const dy = new ort.Tensor(
+  "float32",
+  new Float32Array(N * O * H * W).map(() => Math.random() - 0.5),
+  [N, O, H, W],
+);
 let ref: Float32Array | undefined;
 for (const [name, build] of Object.entries(variants)) {
   const g = new GraphBuilder();
@@ -135,7 +178,12 @@ for (const [name, build] of Object.entries(variants)) {
   g.input("dy", ["N", O, H, W]);
   g.alias(build(g, "x", "dy"), "dw");
   g.output("dw");
-  const s = await ort.InferenceSession.create(g.toModel(name), { executionProviders: ["cpu"], intraOpNumThreads: +o.threads, interOpNumThreads: 1, graphOptimizationLevel: "all" });
+  const s = await ort.InferenceSession.create(g.toModel(name), {
+    executionProviders: ["cpu"],
+    intraOpNumThreads: +o.threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: "all",
+  });
   const out = (await s.run({ x, dy })).dw!.data as Float32Array;
   ref ??= out;
   const comparable = out.length === ref.length;
@@ -148,5 +196,7 @@ for (const [name, build] of Object.entries(variants)) {
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
-  console.log(`${name.padEnd(52)} median ${times[times.length >> 1]!.toFixed(1).padStart(6)} ms  min ${times[0]!.toFixed(1).padStart(6)} ms  ${comparable ? `max rel diff ${maxd.toExponential(1)}` : "(timing only)"}`);
+  console.log(
+    `${name.padEnd(52)} median ${times[times.length >> 1]!.toFixed(1).padStart(6)} ms  min ${times[0]!.toFixed(1).padStart(6)} ms  ${comparable ? `max rel diff ${maxd.toExponential(1)}` : "(timing only)"}`,
+  );
 }

@@ -32,7 +32,9 @@ import { loadData } from "../src/train/setup.ts";
 import { writeFileAtomic } from "../src/util/atomic-write.ts";
 import type { Dataset } from "../src/data/types.ts";
 
-const cmd = addRunnerOptions(baseCommand("bench:sparse-inference", "Inference latency/throughput of dense, unstructured and structured pruned models on onnxruntime-node"))
+const cmd = addRunnerOptions(
+  baseCommand("bench:sparse-inference", "Inference latency/throughput of dense, unstructured and structured pruned models on onnxruntime-node"),
+)
   .option("--models-dir <dir>", "where models:export wrote (or will write) the preset's models", "models")
   .addOption(new Option("--provider <ep>", "execution provider (auto: CUDA if it loads, else CPU)").choices(["auto", "cuda", "cpu"]))
   .option("--threads <n>", "ORT intra-op threads (default: all cores)");
@@ -83,7 +85,9 @@ async function open(
   const slack = provider === "cpu" ? 0 : 1;
   if (Math.abs(check.correct - m.check.correct) > slack) {
     await session.release();
-    throw new Error(`${m.file} (${storage}) on ${provider}: ${check.correct}/${check.images} check images correct, the export recorded ${m.check.correct}; refusing to time a model that computes something else`);
+    throw new Error(
+      `${m.file} (${storage}) on ${provider}: ${check.correct}/${check.images} check images correct, the export recorded ${m.check.correct}; refusing to time a model that computes something else`,
+    );
   }
   return { base: { ...base, check: { ...check, expected: m.check.correct } }, session, provider, samples: Array.from({ length: ctx.batches }, () => []) };
 }
@@ -104,14 +108,24 @@ await runMain(async () => {
       const { dense, pruned } = exportUnits(exportCfg);
       await runUnits([dense, ...pruned], runner, { dryRun: true, reportDir: opts.reportDir });
     }
-    const n = (manifest?.models.length ?? 1 + exportCfg.unstructuredDensities.length + exportCfg.structuredDensities.length) + (cfg.sparseInitializers ? exportCfg.unstructuredDensities.length : 0);
+    const n =
+      (manifest?.models.length ?? 1 + exportCfg.unstructuredDensities.length + exportCfg.structuredDensities.length) +
+      (cfg.sparseInitializers ? exportCfg.unstructuredDensities.length : 0);
     const chunks = cfg.timing.rounds * (1 + cfg.throughputBatches.length) * (2 * n - 1);
-    notice(`plan: ${n} model files x ${1 + cfg.throughputBatches.length} batch sizes x ${cfg.timing.rounds} rounds, the dense model timed between every two: ${chunks} timed chunks, at least ${Math.ceil((chunks * (cfg.timing.warmupMs + cfg.timing.minTimeMs)) / 60_000)} min, provider ${cfg.provider}, ${threads} threads`);
+    notice(
+      `plan: ${n} model files x ${1 + cfg.throughputBatches.length} batch sizes x ${cfg.timing.rounds} rounds, the dense model timed between every two: ${chunks} timed chunks, at least ${Math.ceil((chunks * (cfg.timing.warmupMs + cfg.timing.minTimeMs)) / 60_000)} min, provider ${cfg.provider}, ${threads} threads`,
+    );
     return;
   }
   if (!manifest) {
     notice(`no models in ${modelsDir}: running models:export --preset ${opts.preset} first`);
-    manifest = await exportBenchmarkModels(exportCfg, runner, { outDir: modelsDir, preset: opts.preset, reportDir: opts.reportDir, context: runContext(), log: notice });
+    manifest = await exportBenchmarkModels(exportCfg, runner, {
+      outDir: modelsDir,
+      preset: opts.preset,
+      reportDir: opts.reportDir,
+      context: runContext(),
+      log: notice,
+    });
   }
   const data = await loadData(manifest.training, notice);
   const context = runContext();
@@ -119,7 +133,10 @@ await runMain(async () => {
   // What ORT's CPU EP really computes: channels padded to its NCHWc block (the manifest of an older export has no layer sizes).
   const nchwcBlock = await nchwcBlockSize();
   const denseModel = manifest.models.find((m) => m.kind === "dense");
-  const paddedSpeedup = denseModel?.macLayers && nchwcBlock > 1 ? (m: ManifestModel) => paddedMacs(denseModel.macLayers, nchwcBlock) / paddedMacs(m.macLayers, nchwcBlock) : undefined;
+  const paddedSpeedup =
+    denseModel?.macLayers && nchwcBlock > 1
+      ? (m: ManifestModel) => paddedMacs(denseModel.macLayers, nchwcBlock) / paddedMacs(m.macLayers, nchwcBlock)
+      : undefined;
   const ctx = { data, threads, provider: cfg.provider as ProviderChoice, batches: batches.length, paddedSpeedup };
   const opened: Opened[] = [];
   const fileBytes = new Map<string, Uint8Array>();
@@ -129,10 +146,14 @@ await runMain(async () => {
       bytes = new Uint8Array(readFileSync(join(modelsDir, m.file)));
       fileBytes.set(m.name, bytes);
     } catch {
-      throw new ConfigError(`${join(modelsDir, m.file)} is listed in the manifest but missing: re-run \`bun run models:export --preset ${opts.preset} --models-dir ${opts.modelsDir}\``);
+      throw new ConfigError(
+        `${join(modelsDir, m.file)} is listed in the manifest but missing: re-run \`bun run models:export --preset ${opts.preset} --models-dir ${opts.modelsDir}\``,
+      );
     }
     if (createHash("sha256").update(bytes).digest("hex") !== m.sha256) {
-      throw new ConfigError(`${join(modelsDir, m.file)} is not the file its manifest describes (SHA-256 differs): re-run \`bun run models:export --preset ${opts.preset} --models-dir ${opts.modelsDir}\``);
+      throw new ConfigError(
+        `${join(modelsDir, m.file)} is not the file its manifest describes (SHA-256 differs): re-run \`bun run models:export --preset ${opts.preset} --models-dir ${opts.modelsDir}\``,
+      );
     }
     opened.push(await open(m, "dense initializers", bytes, ctx));
     if (cfg.sparseInitializers && m.kind === "unstructured") opened.push(await open(m, "sparse initializers", withSparseInitializers(bytes, 0.5).bytes, ctx));
@@ -141,15 +162,24 @@ await runMain(async () => {
   const live = opened.filter((o) => o.session);
   const reference = live.find((o) => o.base.kind === "dense" && o.base.storage === "dense initializers");
   const others = live.filter((o) => o !== reference);
-  const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
+  const median = (xs: number[]) =>
+    quantile(
+      [...xs].sort((a, b) => a - b),
+      0.5,
+    );
   // Per model and batch size, one speedup per round; and the same estimator applied to the dense model against itself.
   const paired = new Map(others.map((o) => [o, batches.map(() => [] as number[])]));
   const denseVsDense: number[] = [];
   const total = cfg.timing.rounds * batches.length * (reference ? 2 * others.length + 1 : others.length);
-  const bar = new SingleBar({ format: "timing |{bar}| {value}/{total} | ETA {eta_formatted} | {text}", hideCursor: true, etaBuffer: 30, stream: process.stderr }, Presets.shades_classic);
+  const bar = new SingleBar(
+    { format: "timing |{bar}| {value}/{total} | ETA {eta_formatted} | {text}", hideCursor: true, etaBuffer: 30, stream: process.stderr },
+    Presets.shades_classic,
+  );
   bar.start(total, 0, { text: "" });
   const time = async (o: Opened, i: number, round: number) => {
-    bar.increment(0, { text: `round ${round + 1}/${cfg.timing.rounds}: ${o.base.model}${o.base.storage === "sparse initializers" ? " (sparse init)" : ""} batch ${batches[i]} on ${o.provider}` });
+    bar.increment(0, {
+      text: `round ${round + 1}/${cfg.timing.rounds}: ${o.base.model}${o.base.storage === "sparse initializers" ? " (sparse init)" : ""} batch ${batches[i]} on ${o.provider}`,
+    });
     const s = await timeSession(o.session!, inputs[i]!, cfg.timing);
     o.samples[i]!.push(s);
     bar.increment(1);
@@ -184,7 +214,13 @@ await runMain(async () => {
     }
     const t = o.samples.map((rounds, i) => summarise(rounds, batches[i]!, cfg.timing.outlierMads));
     const p = paired.get(o);
-    results.push({ ...o.base, status: "measured", latency: t[0], throughput: t.slice(1), ...(p && reference ? { pairedSpeedup: p.map((r, i) => ({ batch: batches[i]!, perRound: r, median: median(r) })) } : {}) });
+    results.push({
+      ...o.base,
+      status: "measured",
+      latency: t[0],
+      throughput: t.slice(1),
+      ...(p && reference ? { pairedSpeedup: p.map((r, i) => ({ batch: batches[i]!, perRound: r, median: median(r) })) } : {}),
+    });
   }
   providers.delete("none");
   // Per-op kernel time of the dense and the sparsest structured model: where the structured speedup falls short.
@@ -194,7 +230,11 @@ await runMain(async () => {
     const batch = Math.max(...batches);
     for (const m of [denseModel!, sparsestStructured]) {
       notice(`profile: ${m.name} at batch ${batch}, ${cfg.profileRuns} runs (CPU EP)`);
-      profiles.push({ model: m.name, batch, profile: await profileSession(fileBytes.get(m.name)!, inputs[batches.indexOf(batch)]!, { threads, steps: cfg.profileRuns }) });
+      profiles.push({
+        model: m.name,
+        batch,
+        profile: await profileSession(fileBytes.get(m.name)!, inputs[batches.indexOf(batch)]!, { threads, steps: cfg.profileRuns }),
+      });
     }
   }
   const data_: SparseInferenceData = {
@@ -204,7 +244,13 @@ await runMain(async () => {
     threads,
     nchwcBlock,
     config: cfg,
-    model: { arch: manifest.arch, width: manifest.width, inputShape: manifest.inputShape, dataset: `${manifest.dataset.name} (${manifest.dataset.source})`, manifest: join(modelsDir, "manifest.json") },
+    model: {
+      arch: manifest.arch,
+      width: manifest.width,
+      inputShape: manifest.inputShape,
+      dataset: `${manifest.dataset.name} (${manifest.dataset.source})`,
+      manifest: join(modelsDir, "manifest.json"),
+    },
     results,
     profiles,
     denseVsDense,

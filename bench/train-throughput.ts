@@ -31,14 +31,40 @@ type Case = BenchTrainConfig["throughput"]["cases"][number];
 type EngineKey = BenchTrainConfig["throughput"]["engines"][number];
 
 type Measurement =
-  | { case: string; engine: EngineKey; status: "measured"; provider: string; threads: number; batchSize: number; steps: number; medianMs: number; minMs: number; imagesPerSecond: number }
+  | {
+      case: string;
+      engine: EngineKey;
+      status: "measured";
+      provider: string;
+      threads: number;
+      batchSize: number;
+      steps: number;
+      medianMs: number;
+      minMs: number;
+      imagesPerSecond: number;
+    }
   | { case: string; engine: EngineKey; status: "skipped"; reason: string };
 
 /** Raw PyTorch (bench/torch_train_step.py) on one device. */
-type TorchResult = { case: string; device: "cpu" | "cuda"; status: "measured"; python: string; torch: string; gpu: string | null; threads: number; medianMs: number; minMs: number; imagesPerSecond: number } | { case: string; device: "cpu" | "cuda"; status: "skipped"; reason: string };
+type TorchResult =
+  | {
+      case: string;
+      device: "cpu" | "cuda";
+      status: "measured";
+      python: string;
+      torch: string;
+      gpu: string | null;
+      threads: number;
+      medianMs: number;
+      minMs: number;
+      imagesPerSecond: number;
+    }
+  | { case: string; device: "cpu" | "cuda"; status: "skipped"; reason: string };
 
 /** N runs of the torch engine sharing one GPU, timed over the same window. */
-type GridResult = { case: string; workers: number; status: "measured"; provider: string; imagesPerSecond: number; perRun: number[] } | { case: string; workers: number; status: "skipped"; reason: string };
+type GridResult =
+  | { case: string; workers: number; status: "measured"; provider: string; imagesPerSecond: number; perRun: number[] }
+  | { case: string; workers: number; status: "skipped"; reason: string };
 
 interface AccuracyResult {
   dataset: string;
@@ -85,7 +111,8 @@ async function measureEngine(key: EngineKey, c: Case, cfg: BenchTrainConfig["thr
     const device = key.slice("torch-".length);
     const probe = await probeTorch(torchPython);
     if ("missing" in probe) return { case: c.name, engine: key, status: "skipped", reason: probe.missing };
-    if (device === "cuda" && !probe.found.cuda) return { case: c.name, engine: key, status: "skipped", reason: `torch ${probe.found.torch} (${probe.found.python}) sees no CUDA device` };
+    if (device === "cuda" && !probe.found.cuda)
+      return { case: c.name, engine: key, status: "skipped", reason: `torch ${probe.found.torch} (${probe.found.python}) sees no CUDA device` };
     choice = { engine: "torch", device, python: probe.found.python, log: notice };
   } else {
     const ep = key.slice("onnx-".length) as "cpu" | "cuda" | "webgpu";
@@ -119,7 +146,18 @@ async function measureEngine(key: EngineKey, c: Case, cfg: BenchTrainConfig["thr
   }
   await trainer.dispose();
   const med = median(times);
-  return { case: c.name, engine: key, status: "measured", provider: trainer.provider, threads: key === "tfjs" ? 1 : threads, batchSize, steps, medianMs: med, minMs: Math.min(...times), imagesPerSecond: (batchSize / med) * 1000 };
+  return {
+    case: c.name,
+    engine: key,
+    status: "measured",
+    provider: trainer.provider,
+    threads: key === "tfjs" ? 1 : threads,
+    batchSize,
+    steps,
+    medianMs: med,
+    minMs: Math.min(...times),
+    imagesPerSecond: (batchSize / med) * 1000,
+  };
 }
 
 async function measureTorch(python: string, device: "cpu" | "cuda", c: Case, cfg: BenchTrainConfig["throughput"], threads: number): Promise<TorchResult> {
@@ -127,11 +165,45 @@ async function measureTorch(python: string, device: "cpu" | "cuda", c: Case, cfg
   if (c.arch !== "preresnet20") return skip("the PyTorch reference script implements preresnet20 only");
   if (c.inputShape[1] !== 32 || c.inputShape[2] !== 32) return skip("the PyTorch reference script uses 32x32 inputs");
   notice(`bench: ${c.name} on raw PyTorch ${device} (${python}), ${cfg.warmupSteps} warm-up + ${cfg.measuredSteps} timed steps`);
-  const args = [join(import.meta.dir, "torch_train_step.py"), "--width", String(c.width), "--channels", String(c.inputShape[0]), "--batch", String(c.batchSize), "--threads", String(threads), "--warmup", String(cfg.warmupSteps), "--steps", String(cfg.measuredSteps), "--device", device];
+  const args = [
+    join(import.meta.dir, "torch_train_step.py"),
+    "--width",
+    String(c.width),
+    "--channels",
+    String(c.inputShape[0]),
+    "--batch",
+    String(c.batchSize),
+    "--threads",
+    String(threads),
+    "--warmup",
+    String(cfg.warmupSteps),
+    "--steps",
+    String(cfg.measuredSteps),
+    "--device",
+    device,
+  ];
   const r = await execa(python, args, { reject: false });
   if (r.exitCode !== 0) return skip(`PyTorch script failed: ${String(r.stderr).split("\n").slice(-2).join(" ")}`);
-  const j = JSON.parse(String(r.stdout).trim().split("\n").at(-1)!) as { torch: string; gpu: string | null; threads: number; median_s: number; min_s: number; images_per_s: number };
-  return { case: c.name, device, status: "measured", python, torch: j.torch, gpu: j.gpu, threads: j.threads, medianMs: j.median_s * 1000, minMs: j.min_s * 1000, imagesPerSecond: j.images_per_s };
+  const j = JSON.parse(String(r.stdout).trim().split("\n").at(-1)!) as {
+    torch: string;
+    gpu: string | null;
+    threads: number;
+    median_s: number;
+    min_s: number;
+    images_per_s: number;
+  };
+  return {
+    case: c.name,
+    device,
+    status: "measured",
+    python,
+    torch: j.torch,
+    gpu: j.gpu,
+    threads: j.threads,
+    medianMs: j.median_s * 1000,
+    minMs: j.min_s * 1000,
+    imagesPerSecond: j.images_per_s,
+  };
 }
 
 /**
@@ -141,22 +213,55 @@ async function measureTorch(python: string, device: "cpu" | "cuda", c: Case, cfg
  */
 async function measureGrid(python: string, c: Case, workers: number, cfg: BenchTrainConfig["throughput"]): Promise<GridResult> {
   notice(`bench: grid of ${workers} torch-engine run(s) sharing ${cfg.grid.device}, ${c.name}, ${cfg.grid.steps} timed steps each`);
-  const args = ["--case", JSON.stringify({ arch: c.arch, width: c.width, inputShape: c.inputShape, batchSize: c.batchSize }), "--device", cfg.grid.device, "--python", python, "--warmup", String(cfg.warmupSteps), "--steps", String(cfg.grid.steps)];
-  const children = Array.from({ length: workers }, () => execa(process.execPath, [join(import.meta.dir, "train-grid-worker.ts"), ...args], { reject: false, stdin: "pipe", stderr: "inherit", buffer: { stdout: true }, lines: false }));
+  const args = [
+    "--case",
+    JSON.stringify({ arch: c.arch, width: c.width, inputShape: c.inputShape, batchSize: c.batchSize }),
+    "--device",
+    cfg.grid.device,
+    "--python",
+    python,
+    "--warmup",
+    String(cfg.warmupSteps),
+    "--steps",
+    String(cfg.grid.steps),
+  ];
+  const children = Array.from({ length: workers }, () =>
+    execa(process.execPath, [join(import.meta.dir, "train-grid-worker.ts"), ...args], {
+      reject: false,
+      stdin: "pipe",
+      stderr: "inherit",
+      buffer: { stdout: true },
+      lines: false,
+    }),
+  );
   try {
-    await Promise.all(children.map((ch) => new Promise<void>((ok, fail) => {
-      let text = "";
-      ch.stdout!.on("data", (d: Buffer) => {
-        text += d.toString();
-        if (text.includes("ready\n")) ok();
-      });
-      void ch.then((r) => fail(new Error(`a grid worker exited before it was ready (${r.exitCode}): ${String(r.stderr ?? "").slice(-200)}`)));
-    })));
+    await Promise.all(
+      children.map(
+        (ch) =>
+          new Promise<void>((ok, fail) => {
+            let text = "";
+            ch.stdout!.on("data", (d: Buffer) => {
+              text += d.toString();
+              if (text.includes("ready\n")) ok();
+            });
+            void ch.then((r) => fail(new Error(`a grid worker exited before it was ready (${r.exitCode}): ${String(r.stderr ?? "").slice(-200)}`)));
+          }),
+      ),
+    );
     for (const ch of children) ch.stdin!.end("go\n");
     const results = await Promise.all(children);
-    const runs = results.map((r) => JSON.parse(String(r.stdout).trim().split("\n").at(-1)!) as { provider: string; start: number; end: number; images: number });
+    const runs = results.map(
+      (r) => JSON.parse(String(r.stdout).trim().split("\n").at(-1)!) as { provider: string; start: number; end: number; images: number },
+    );
     const span = Math.max(...runs.map((r) => r.end)) - Math.min(...runs.map((r) => r.start));
-    return { case: c.name, workers, status: "measured", provider: runs[0]!.provider, imagesPerSecond: (runs.reduce((s, r) => s + r.images, 0) / span) * 1000, perRun: runs.map((r) => (r.images / (r.end - r.start)) * 1000) };
+    return {
+      case: c.name,
+      workers,
+      status: "measured",
+      provider: runs[0]!.provider,
+      imagesPerSecond: (runs.reduce((s, r) => s + r.images, 0) / span) * 1000,
+      perRun: runs.map((r) => (r.images / (r.end - r.start)) * 1000),
+    };
   } catch (e) {
     for (const ch of children) ch.kill();
     return { case: c.name, workers, status: "skipped", reason: (e as Error).message.split("\n")[0]! };
@@ -172,7 +277,12 @@ async function accuracyCheck(cfg: BenchTrainConfig["accuracy"]["training"], runn
   const out = await runUnits([unit], runner, { reportDir, outputDirs: [{ dir: reportDir, flag: "--report-dir" }] });
   const r = out!.records.get(unit.id);
   if (!r) throw new Error(`the accuracy-check unit did not complete: ${out!.failed[0]?.error ?? "unknown"} (see ${join(runner.runsDir, unit.id)})`);
-  const m = r.metrics as { dataset: { name: string; source: string; train: number; test: number }; epochs: EpochRecord[]; finalTestAccuracy: number | null; divergedAt?: { epoch: number } };
+  const m = r.metrics as {
+    dataset: { name: string; source: string; train: number; test: number };
+    epochs: EpochRecord[];
+    finalTestAccuracy: number | null;
+    divergedAt?: { epoch: number };
+  };
   return {
     dataset: m.dataset.name,
     source: m.dataset.source,
@@ -212,7 +322,8 @@ function ratiosToTorch(r: BenchRecord): { case: string; ratio: number }[] {
 }
 
 type MeasuredTorch = Extract<TorchResult, { status: "measured" }>;
-const rawTorch = (r: BenchRecord, c: string, device: "cpu" | "cuda") => r.torch.find((t) => t.case === c && t.device === device && t.status === "measured") as MeasuredTorch | undefined;
+const rawTorch = (r: BenchRecord, c: string, device: "cpu" | "cuda") =>
+  r.torch.find((t) => t.case === c && t.device === device && t.status === "measured") as MeasuredTorch | undefined;
 
 /** Raw PyTorch on the device an engine row ran on: what its ratio is taken against. */
 function referenceFor(r: BenchRecord, m: Extract<Measurement, { status: "measured" }>): MeasuredTorch | undefined {
@@ -226,7 +337,8 @@ function goals(r: BenchRecord): string[][] {
   const rows: string[][] = [];
   for (const device of ["cpu", "cuda"] as const) {
     for (const c of r.config.throughput.cases) {
-      const m = r.throughput.find((x) => x.case === c.name && x.engine === `torch-${device}` && x.status === "measured") as Extract<Measurement, { status: "measured" }> | undefined;
+      const m = r.throughput.find((x) => x.case === c.name && x.engine === `torch-${device}` && x.status === "measured") as
+        Extract<Measurement, { status: "measured" }> | undefined;
       const t = rawTorch(r, c.name, device);
       const goal = `torch engine >= 0.9x raw PyTorch per step, ${device}, ${c.name}`;
       if (!m || !t) rows.push([goal, "not measured", `no ${!m ? `torch-${device} row` : `raw PyTorch ${device} row`} on this machine`]);
@@ -234,7 +346,11 @@ function goals(r: BenchRecord): string[][] {
         const ratio = m.imagesPerSecond / t.imagesPerSecond;
         // The fastest step of each is less disturbed by whatever else the machine does; shown beside the medians the goal is judged on.
         const best = t.minMs / m.minMs;
-        rows.push([goal, ratio >= 0.9 ? "met" : "NOT met", `${ratio.toFixed(2)}x median steps (${m.imagesPerSecond.toFixed(0)} vs ${t.imagesPerSecond.toFixed(0)} img/s); ${best.toFixed(2)}x fastest steps (${m.minMs.toFixed(1)} vs ${t.minMs.toFixed(1)} ms)`]);
+        rows.push([
+          goal,
+          ratio >= 0.9 ? "met" : "NOT met",
+          `${ratio.toFixed(2)}x median steps (${m.imagesPerSecond.toFixed(0)} vs ${t.imagesPerSecond.toFixed(0)} img/s); ${best.toFixed(2)}x fastest steps (${m.minMs.toFixed(1)} vs ${t.minMs.toFixed(1)} ms)`,
+        ]);
       }
     }
   }
@@ -246,7 +362,11 @@ function goals(r: BenchRecord): string[][] {
   if (!one || !best) rows.push([goal, "not measured", skipped?.reason ?? "no grid rows"]);
   else {
     const ratio = best.imagesPerSecond / one.imagesPerSecond;
-    rows.push([goal, ratio >= 3 ? "met" : "NOT met", `${ratio.toFixed(2)}x with ${best.workers} runs (${best.imagesPerSecond.toFixed(0)} vs ${one.imagesPerSecond.toFixed(0)} img/s)`]);
+    rows.push([
+      goal,
+      ratio >= 3 ? "met" : "NOT met",
+      `${ratio.toFixed(2)}x with ${best.workers} runs (${best.imagesPerSecond.toFixed(0)} vs ${one.imagesPerSecond.toFixed(0)} img/s)`,
+    ]);
   }
   return rows;
 }
@@ -261,7 +381,19 @@ function renderReport(r: BenchRecord): string {
   });
   for (const t of r.torch) {
     const batch = r.config.throughput.cases.find((c) => c.name === t.case)!.batchSize;
-    rows.push(t.status === "measured" ? [t.case, `raw pytorch ${t.device}`, `torch ${t.torch} ${t.gpu ?? "CPU"}`, t.threads, batch, `${fmt(t.medianMs)} ms`, `**${fmt(t.imagesPerSecond)}** img/s`] : [t.case, `raw pytorch ${t.device}`, "-", "-", "-", "-", `skipped: ${t.reason}`]);
+    rows.push(
+      t.status === "measured"
+        ? [
+            t.case,
+            `raw pytorch ${t.device}`,
+            `torch ${t.torch} ${t.gpu ?? "CPU"}`,
+            t.threads,
+            batch,
+            `${fmt(t.medianMs)} ms`,
+            `**${fmt(t.imagesPerSecond)}** img/s`,
+          ]
+        : [t.case, `raw pytorch ${t.device}`, "-", "-", "-", "-", `skipped: ${t.reason}`],
+    );
   }
   const parts = [
     "# Training throughput",
@@ -278,7 +410,14 @@ function renderReport(r: BenchRecord): string {
     "",
     "## Several runs sharing one GPU",
     "",
-    table(["case", "runs at once", "device", "img/s, all runs together", "img/s per run"], r.grid.map((g) => (g.status === "measured" ? [g.case, g.workers, g.provider, `**${fmt(g.imagesPerSecond)}**`, g.perRun.map((x) => fmt(x)).join(", ")] : [g.case, g.workers, "-", "-", `skipped: ${g.reason}`]))),
+    table(
+      ["case", "runs at once", "device", "img/s, all runs together", "img/s per run"],
+      r.grid.map((g) =>
+        g.status === "measured"
+          ? [g.case, g.workers, g.provider, `**${fmt(g.imagesPerSecond)}**`, g.perRun.map((x) => fmt(x)).join(", ")]
+          : [g.case, g.workers, "-", "-", `skipped: ${g.reason}`],
+      ),
+    ),
     "",
     "## Goals (issue 12)",
     "",
@@ -292,7 +431,10 @@ function renderReport(r: BenchRecord): string {
       "",
       `ORT profiler, CPU EP, ${r.profile.case}: ${fmt(p.kernelMs)} ms of kernel time per step (${fmt(p.wallMs)} ms wall with profiling on). Conv includes the forward convolutions and stride-1 input gradients (ORT's blocked NCHWc kernels, com.microsoft.nchwc) and the one-hot grouped convs that build the shifted activation copies for filter gradients; FusedMatMul is the filter-gradient GEMM; ReorderInput/ReorderOutput move activations in and out of the blocked layout around each conv.`,
       "",
-      table(["op type", "ms / step", "share", "nodes"], p.byOp.filter((o) => o.share >= 0.002).map((o) => [o.op, fmt(o.ms, 2), `${fmt(100 * o.share)}%`, o.nodes])),
+      table(
+        ["op type", "ms / step", "share", "nodes"],
+        p.byOp.filter((o) => o.share >= 0.002).map((o) => [o.op, fmt(o.ms, 2), `${fmt(100 * o.share)}%`, o.nodes]),
+      ),
       "",
       "### What limits the engine's speed",
       "",
@@ -307,7 +449,12 @@ function renderReport(r: BenchRecord): string {
       "",
       `${a.arch} width ${a.width} trained with the preset's configuration on **${a.dataset}** (${a.source}; ${a.trainImages} training / ${a.testImages} test images), engine ${a.engine}/${a.provider}: status ${a.status}, final test accuracy **${a.finalTestAccuracy === null ? "n/a" : (100 * a.finalTestAccuracy).toFixed(2) + "%"}**, ${fmt(a.wallSeconds / 60)} min wall.`,
       "",
-      table(["epoch", "lr", "train loss", "train acc", "test acc", "s"], a.epochs.filter((e, i) => e.testAccuracy !== undefined && (e.epoch % 5 === 0 || i === a.epochs.length - 1)).map((e) => [e.epoch, e.lr.toPrecision(2), fmt(e.trainLoss, 4), fmt(100 * e.trainAccuracy, 2), fmt(100 * e.testAccuracy!, 2), fmt(e.seconds)])),
+      table(
+        ["epoch", "lr", "train loss", "train acc", "test acc", "s"],
+        a.epochs
+          .filter((e, i) => e.testAccuracy !== undefined && (e.epoch % 5 === 0 || i === a.epochs.length - 1))
+          .map((e) => [e.epoch, e.lr.toPrecision(2), fmt(e.trainLoss, 4), fmt(100 * e.trainAccuracy, 2), fmt(100 * e.testAccuracy!, 2), fmt(e.seconds)]),
+      ),
       "",
     );
   }
@@ -317,12 +464,29 @@ function renderReport(r: BenchRecord): string {
 const cmd = addRunnerOptions(baseCommand("bench:train", "Training throughput per engine/EP, PyTorch side by side, per-op costs and an accuracy check"))
   .option("--threads <n>", "engine threads (default: all cores)")
   .option("--data-dir <dir>", "dataset directory for the accuracy check (cifar-10-batches-bin or IDX files)")
-  .option("--report-name <name>", "report file name without extension (a GPU machine's: train-throughput-gpu, which --dry-run estimates also read)", "train-throughput")
+  .option(
+    "--report-name <name>",
+    "report file name without extension (a GPU machine's: train-throughput-gpu, which --dry-run estimates also read)",
+    "train-throughput",
+  )
   .option("--no-torch", "skip the raw PyTorch comparison")
   .option("--no-accuracy", "skip the accuracy check");
 
 await runMain(async () => {
-  const opts = cmd.parse().opts<RunnerFlags & { preset: string; reportDir: string; set: string[]; threads?: string; dataDir?: string; torch: boolean; accuracy: boolean; reportName: string }>();
+  const opts = cmd
+    .parse()
+    .opts<
+      RunnerFlags & {
+        preset: string;
+        reportDir: string;
+        set: string[];
+        threads?: string;
+        dataDir?: string;
+        torch: boolean;
+        accuracy: boolean;
+        reportName: string;
+      }
+    >();
   const overrides = [...opts.set, ...(opts.dataDir ? [`accuracy.training.data.dataDir=${opts.dataDir}`] : [])];
   const cfg = loadPresetConfig<BenchTrainConfig>("bench-train", "bench-train", opts.preset, overrides);
   if (!opts.torch) cfg.torch.enabled = false;
@@ -333,20 +497,24 @@ await runMain(async () => {
   const runner = runnerConfig({ ...opts, jobs: "1", threadsPerJob: String(threads) });
   if (opts.dryRun) {
     const timed = cfg.throughput.cases.length * cfg.throughput.engines.length;
-    notice(`plan: ${timed} timed engine/case combinations (${cfg.throughput.cases.map((c) => c.name).join("; ")} x ${cfg.throughput.engines.join(", ")}), serial in this process${cfg.torch.enabled ? ", plus PyTorch" : ""}`);
+    notice(
+      `plan: ${timed} timed engine/case combinations (${cfg.throughput.cases.map((c) => c.name).join("; ")} x ${cfg.throughput.engines.join(", ")}), serial in this process${cfg.torch.enabled ? ", plus PyTorch" : ""}`,
+    );
     if (cfg.accuracy.enabled) await runUnits([trainUnit(cfg.accuracy.training, "accuracy check")], runner, { dryRun: true, reportDir: opts.reportDir });
     return;
   }
   const context = runContext();
   const throughput: Measurement[] = [];
-  for (const c of cfg.throughput.cases) for (const e of cfg.throughput.engines) throughput.push(await measureEngine(e, c, cfg.throughput, threads, cfg.torch.python));
+  for (const c of cfg.throughput.cases)
+    for (const e of cfg.throughput.engines) throughput.push(await measureEngine(e, c, cfg.throughput, threads, cfg.torch.python));
   const probe = await probeTorch(cfg.torch.python);
   const torch: TorchResult[] = [];
   if (cfg.torch.enabled) {
     for (const c of cfg.throughput.cases) {
       for (const device of ["cpu", "cuda"] as const) {
         if ("missing" in probe) torch.push({ case: c.name, device, status: "skipped", reason: probe.missing });
-        else if (device === "cuda" && !probe.found.cuda) torch.push({ case: c.name, device, status: "skipped", reason: `torch ${probe.found.torch} sees no CUDA device` });
+        else if (device === "cuda" && !probe.found.cuda)
+          torch.push({ case: c.name, device, status: "skipped", reason: `torch ${probe.found.torch} sees no CUDA device` });
         else torch.push(await measureTorch(probe.found.python, device, c, cfg.throughput, threads));
       }
     }
@@ -355,14 +523,27 @@ await runMain(async () => {
   const first = cfg.throughput.cases[0]!;
   for (const workers of cfg.throughput.grid.workers) {
     if ("missing" in probe) grid.push({ case: first.name, workers, status: "skipped", reason: probe.missing });
-    else if (cfg.throughput.grid.device !== "cpu" && !probe.found.cuda) grid.push({ case: first.name, workers, status: "skipped", reason: `torch ${probe.found.torch} sees no CUDA device: the grid row measures runs sharing one GPU` });
+    else if (cfg.throughput.grid.device !== "cpu" && !probe.found.cuda)
+      grid.push({
+        case: first.name,
+        workers,
+        status: "skipped",
+        reason: `torch ${probe.found.torch} sees no CUDA device: the grid row measures runs sharing one GPU`,
+      });
     else grid.push(await measureGrid(probe.found.python, first, workers, cfg.throughput));
   }
   let profile: BenchRecord["profile"] = null;
   if (cfg.throughput.profileSteps > 0) {
     const c = cfg.throughput.cases[0];
     notice(`bench: profiling ${c.name} on onnx-cpu`);
-    profile = { case: c.name, profile: await profileTrainStep(buildModel(c.arch, { width: c.width, inputShape: c.inputShape, numClasses: 10 }), { batch: c.batchSize, threads, steps: cfg.throughput.profileSteps }) };
+    profile = {
+      case: c.name,
+      profile: await profileTrainStep(buildModel(c.arch, { width: c.width, inputShape: c.inputShape, numClasses: 10 }), {
+        batch: c.batchSize,
+        threads,
+        steps: cfg.throughput.profileSteps,
+      }),
+    };
   }
   const accuracy = cfg.accuracy.enabled ? await accuracyCheck(cfg.accuracy.training, runner, opts.reportDir) : null;
   const record: BenchRecord = { context, preset: opts.preset, threads, config: cfg, throughput, torch, grid, profile, accuracy };

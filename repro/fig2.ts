@@ -25,10 +25,12 @@ import { lmcBarrierStdErr } from "../src/metrics/lmc.ts";
 import { writeFileAtomic } from "../src/util/atomic-write.ts";
 
 const cmd = addRunnerOptions(
-  baseCommand("repro:fig2", "Reproduce Figure 2 of the three-regime paper: phase diagrams of test error, LMC and CKA, regimes, claims").option(
-    "--temperature <axis>",
-    "temperature axis: epochs (checkpoints of one run), batch-size (iterations fixed) or sam (SAM rho); default from the preset",
-  ).option("--data-dir <dir>", "dataset directory (cifar-10-batches-bin or IDX files); same as --set dense.data.dataDir=<dir>"),
+  baseCommand("repro:fig2", "Reproduce Figure 2 of the three-regime paper: phase diagrams of test error, LMC and CKA, regimes, claims")
+    .option(
+      "--temperature <axis>",
+      "temperature axis: epochs (checkpoints of one run), batch-size (iterations fixed) or sam (SAM rho); default from the preset",
+    )
+    .option("--data-dir <dir>", "dataset directory (cifar-10-batches-bin or IDX files); same as --set dense.data.dataDir=<dir>"),
 );
 
 interface Temperature {
@@ -54,16 +56,20 @@ function temperatures(cfg: Fig2Config, trainCount: number): Temperature[] {
     return epochs.map((e) => ({ value: e, dense: u, epoch: e }));
   }
   if (t.axis === "batch-size") {
-    return [...new Set(t.batchSizes)].sort((a, b) => a - b).map((b) => {
-      const epochs = Math.max(1, Math.round((t.iterations * b) / trainCount));
-      const u = dense({ ...cfg.dense, optim: { ...cfg.dense.optim, batchSize: b, epochs } }, [epochs], `dense batch ${b}`);
-      return { value: b, dense: u, epoch: epochs };
-    });
+    return [...new Set(t.batchSizes)]
+      .sort((a, b) => a - b)
+      .map((b) => {
+        const epochs = Math.max(1, Math.round((t.iterations * b) / trainCount));
+        const u = dense({ ...cfg.dense, optim: { ...cfg.dense.optim, batchSize: b, epochs } }, [epochs], `dense batch ${b}`);
+        return { value: b, dense: u, epoch: epochs };
+      });
   }
-  return [...new Set(t.samRhos)].sort((a, b) => b - a).map((rho) => {
-    const u = dense({ ...cfg.dense, optim: { ...cfg.dense.optim, samRho: rho } }, [cfg.dense.optim.epochs], `dense SAM rho ${rho}`);
-    return { value: rho, dense: u, epoch: cfg.dense.optim.epochs };
-  });
+  return [...new Set(t.samRhos)]
+    .sort((a, b) => b - a)
+    .map((rho) => {
+      const u = dense({ ...cfg.dense, optim: { ...cfg.dense.optim, samRho: rho } }, [cfg.dense.optim.epochs], `dense SAM rho ${rho}`);
+      return { value: rho, dense: u, epoch: cfg.dense.optim.epochs };
+    });
 }
 
 function scaledDown(cfg: Fig2Config, datasetName: string): string[] {
@@ -71,13 +77,15 @@ function scaledDown(cfg: Fig2Config, datasetName: string): string[] {
   if (datasetName !== "cifar10") out.push(`dataset ${datasetName} instead of CIFAR-10`);
   if (cfg.dense.data.trainLimit) out.push(`${cfg.dense.data.trainLimit} training images instead of 50,000`);
   if (cfg.dense.model.width !== 16) out.push(`PreResNet-20 width ${cfg.dense.model.width} instead of 16`);
-  if (cfg.dense.optim.epochs !== 160 && cfg.temperature.axis !== "batch-size") out.push(`${cfg.dense.optim.epochs} dense epochs instead of 160 (schedule decays at the same fractions)`);
+  if (cfg.dense.optim.epochs !== 160 && cfg.temperature.axis !== "batch-size")
+    out.push(`${cfg.dense.optim.epochs} dense epochs instead of 160 (schedule decays at the same fractions)`);
   if (cfg.retrain.epochs !== 160) out.push(`${cfg.retrain.epochs} retrain epochs instead of 160`);
   if (cfg.temperature.axis === "epochs" && cfg.temperature.epochs.length < 16) out.push(`${cfg.temperature.epochs.length} temperatures instead of 16`);
   if (cfg.densities.length < 9) out.push(`${cfg.densities.length} densities instead of 9`);
   if (cfg.retrainSeeds.length < 3) out.push(`${cfg.retrainSeeds.length} retrain seeds instead of 3`);
   const m = cfg.metrics;
-  if (m.lmcImages < 50_000 || m.bnImages < 50_000) out.push(`LMC errors on ${m.lmcImages} and BN re-estimation on ${m.bnImages} training images instead of the full training set`);
+  if (m.lmcImages < 50_000 || m.bnImages < 50_000)
+    out.push(`LMC errors on ${m.lmcImages} and BN re-estimation on ${m.bnImages} training images instead of the full training set`);
   if (m.ckaImages !== 6464) out.push(`CKA on ${m.ckaImages} images instead of 6,464`);
   return out;
 }
@@ -87,7 +95,11 @@ await runMain(async () => {
   // The code that runs is the code at start; the tree may change while a long grid runs.
   const context = runContext();
   const opts = cmd.parse().opts<RunnerFlags & { preset: string; set: string[]; reportDir: string; temperature?: string; dataDir?: string }>();
-  const overrides = [...opts.set, ...(opts.temperature ? [`temperature.axis=${opts.temperature}`] : []), ...(opts.dataDir ? [`dense.data.dataDir=${opts.dataDir}`] : [])];
+  const overrides = [
+    ...opts.set,
+    ...(opts.temperature ? [`temperature.axis=${opts.temperature}`] : []),
+    ...(opts.dataDir ? [`dense.data.dataDir=${opts.dataDir}`] : []),
+  ];
   const cfg = loadPresetConfig<Fig2Config>("fig2", "fig2", opts.preset, overrides);
   const runner = runnerConfig(opts);
   if (cfg.retrainSeeds.length < 2) throw new ConfigError("retrainSeeds: LMC and CKA need at least 2 retrain seeds");
@@ -104,7 +116,13 @@ await runMain(async () => {
   temps.forEach((t, rank) => {
     for (const density of cfg.densities) {
       const retrains = cfg.retrainSeeds.map((seed) =>
-        mkUnit("retrain", { training: { ...cfg.dense, seed, optim: retrainOptim }, source: { unit: t.dense.id, epoch: t.epoch }, density, lastEpochs: window.count }, [t.dense.id], `retrain T=${t.value} d=${density} seed ${seed}`, retrainDefaults),
+        mkUnit(
+          "retrain",
+          { training: { ...cfg.dense, seed, optim: retrainOptim }, source: { unit: t.dense.id, epoch: t.epoch }, density, lastEpochs: window.count },
+          [t.dense.id],
+          `retrain T=${t.value} d=${density} seed ${seed}`,
+          retrainDefaults,
+        ),
       );
       const pair = retrains.slice(0, 2).map((u) => u.id);
       const cell = mkUnit("cell", { training: cfg.dense, models: pair, metrics: cfg.metrics }, pair, `cell T=${t.value} d=${density}`, cellDefaults);
@@ -116,11 +134,22 @@ await runMain(async () => {
   if (!out || !data) return;
 
   const cells: Fig2Cell[] = grid.map((g) => {
-    const seedErrors = g.retrains.map((u) => out.records.get(u.id)?.metrics.testError as number | null | undefined).filter((e): e is number => typeof e === "number");
-    const cm = out.records.get(g.cell.id)?.metrics as { lmcBarrier: number; lmcTStar: number; lmcPath: { t: number; error: number }[]; cka: number; ckaStdErr?: number | null } | undefined;
-    const lmcBarrier = cm?.lmcBarrier ?? null, cka = cm?.cka ?? null;
+    const seedErrors = g.retrains
+      .map((u) => out.records.get(u.id)?.metrics.testError as number | null | undefined)
+      .filter((e): e is number => typeof e === "number");
+    const cm = out.records.get(g.cell.id)?.metrics as
+      { lmcBarrier: number; lmcTStar: number; lmcPath: { t: number; error: number }[]; cka: number; ckaStdErr?: number | null } | undefined;
+    const lmcBarrier = cm?.lmcBarrier ?? null,
+      cka = cm?.cka ?? null;
     const tStar = cm ? cm.lmcPath.findIndex((p) => p.t === cm.lmcTStar) : -1;
-    const lmcStdErr = cm && tStar >= 0 ? lmcBarrierStdErr(cm.lmcPath.map((p) => p.error), tStar, Math.min(cfg.metrics.lmcImages, data.train.count)) : null;
+    const lmcStdErr =
+      cm && tStar >= 0
+        ? lmcBarrierStdErr(
+            cm.lmcPath.map((p) => p.error),
+            tStar,
+            Math.min(cfg.metrics.lmcImages, data.train.count),
+          )
+        : null;
     return {
       temperature: g.t.value,
       hotRank: g.rank,
@@ -145,13 +174,18 @@ await runMain(async () => {
     densities: cfg.densities,
     cells,
     dataset: { name: data.name, source: data.source, train: data.train.count, test: data.test.count },
-    engine: anyRecord ? `${anyRecord.env.engine}/${anyRecord.env.provider}, ${[...new Set(records.map((r) => r.env.threads))].join(" or ")} thread(s) per unit` : "n/a",
+    engine: anyRecord
+      ? `${anyRecord.env.engine}/${anyRecord.env.provider}, ${[...new Set(records.map((r) => r.env.threads))].join(" or ")} thread(s) per unit`
+      : "n/a",
     unitCommits: [...new Set(records.map((r) => r.env.commit))],
     wallSeconds: (performance.now() - started) / 1000,
     computeSeconds: records.reduce((s, r) => s + r.wallSeconds, 0),
     unitsRun: out.ran.length,
     unitsReused: out.reused.length,
-    failed: [...out.failed.map((f) => ({ unit: f.label ?? f.id, error: f.error })), ...out.blocked.map((b) => ({ unit: b, error: "blocked by a failed dependency" }))],
+    failed: [
+      ...out.failed.map((f) => ({ unit: f.label ?? f.id, error: f.error })),
+      ...out.blocked.map((b) => ({ unit: b, error: "blocked by a failed dependency" })),
+    ],
     scaledDown: scaledDown(cfg, data.name),
     errorWindow: window,
     // Units meant to share data (dense, every retrain seed, the cells' metric images) must have.
@@ -159,7 +193,22 @@ await runMain(async () => {
   });
   const dir = opts.reportDir;
   for (const [name, svg] of Object.entries(report.svgs)) writeFileAtomic(join(dir, name), svg);
-  writeFileAtomic(join(dir, "fig2.json"), JSON.stringify({ context, preset: opts.preset, config: cfg, dataset: { name: data.name, source: data.source }, cells, claims: report.claims, units: Object.fromEntries(grid.map((g) => [`${g.t.value}@${g.density}`, { retrains: g.retrains.map((u) => u.id), cell: g.cell.id }])) }, null, 2) + "\n");
+  writeFileAtomic(
+    join(dir, "fig2.json"),
+    JSON.stringify(
+      {
+        context,
+        preset: opts.preset,
+        config: cfg,
+        dataset: { name: data.name, source: data.source },
+        cells,
+        claims: report.claims,
+        units: Object.fromEntries(grid.map((g) => [`${g.t.value}@${g.density}`, { retrains: g.retrains.map((u) => u.id), cell: g.cell.id }])),
+      },
+      null,
+      2,
+    ) + "\n",
+  );
   writeFileAtomic(join(dir, "fig2.md"), report.markdown);
   console.log(report.markdown);
   console.log(`\nwrote ${join(dir, "fig2.md")}, fig2.json and ${Object.keys(report.svgs).length} SVG figures`);

@@ -17,7 +17,9 @@ const check = process.argv.includes("--check");
 const banner = "/* Generated from schemas/ by `bun run gen:types`. Do not edit by hand. */";
 
 type Node = Record<string, unknown>;
-const files = readdirSync(schemaDir).filter((f) => f.endsWith(".schema.json")).sort();
+const files = readdirSync(schemaDir)
+  .filter((f) => f.endsWith(".schema.json"))
+  .sort();
 const schemas = new Map(files.map((f) => [f, JSON.parse(readFileSync(join(schemaDir, f), "utf8")) as Node]));
 
 /** The title of the schema node a cross-file $ref points at (its type's name). */
@@ -54,7 +56,12 @@ for (const file of files) {
   const imports = new Map<string, Set<string>>();
   const schema = externalise(schemas.get(file), imports) as JSONSchema;
   const importLines = [...imports].map(([mod, names]) => `import type { ${[...names].sort().join(", ")} } from "${mod}";`);
-  const ts = await compile(schema, basename(file, ".schema.json"), { bannerComment: [banner, ...importLines].join("\n"), cwd: schemaDir, additionalProperties: false, style: { printWidth: 120 } });
+  const ts = await compile(schema, basename(file, ".schema.json"), {
+    bannerComment: [banner, ...importLines].join("\n"),
+    cwd: schemaDir,
+    additionalProperties: false,
+    style: { printWidth: 120 },
+  });
   const out = join(outDir, `${basename(file, ".schema.json")}.ts`);
   let current = "";
   try {

@@ -6,7 +6,18 @@ import { dirname, join, relative, resolve } from "node:path";
  * The layers of src/, bottom first (README, Architecture). A module may import its own
  * folder and any folder below it; an import of a folder above is a layering error.
  */
-const LAYERS = [["util", "config"], ["data", "models"], ["engine"], ["prune", "metrics"], ["train"], ["onnx"], ["runner"], ["report"], ["experiments"], ["cli"]];
+const LAYERS = [
+  ["util", "config"],
+  ["data", "models"],
+  ["engine"],
+  ["prune", "metrics"],
+  ["train"],
+  ["onnx"],
+  ["runner"],
+  ["report"],
+  ["experiments"],
+  ["cli"],
+];
 const SRC = join(import.meta.dir, "../src");
 const rank = new Map(LAYERS.flatMap((names, i) => names.map((n) => [n, i] as const)));
 

@@ -16,7 +16,11 @@ export interface CommonOptions {
 export function baseCommand(name: string, description: string, defaultPreset = "quick"): Command {
   return new Command(name)
     .description(description)
-    .addOption(new Option("--preset <name>", "preset from presets/ (smoke: seconds, for CI; quick: scaled-down default; paper: full protocol)").choices(PRESET_NAMES).default(defaultPreset))
+    .addOption(
+      new Option("--preset <name>", "preset from presets/ (smoke: seconds, for CI; quick: scaled-down default; paper: full protocol)")
+        .choices(PRESET_NAMES)
+        .default(defaultPreset),
+    )
     .option("--report-dir <dir>", "where the markdown/JSON report is written", "reports")
     .option("--set <path=value>", "override one setting, e.g. --set optim.epochs=30 (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
     .showHelpAfterError()
@@ -86,9 +90,19 @@ export function addRunnerOptions(cmd: Command): Command {
 
 /** "--gpus all" (every GPU nvidia-smi lists) or a comma-separated list of CUDA device indices. */
 export function gpuList(v: string): string[] {
-  if (v.trim() !== "all") return v.split(",").map((x) => x.trim()).filter(Boolean);
+  if (v.trim() !== "all")
+    return v
+      .split(",")
+      .map((x) => x.trim())
+      .filter(Boolean);
   const r = Bun.spawnSync(["sh", "-c", "nvidia-smi -L 2>/dev/null"]);
-  const n = r.exitCode === 0 ? r.stdout.toString().split("\n").filter((l) => l.startsWith("GPU ")).length : 0;
+  const n =
+    r.exitCode === 0
+      ? r.stdout
+          .toString()
+          .split("\n")
+          .filter((l) => l.startsWith("GPU ")).length
+      : 0;
   if (n === 0) throw new ConfigError("--gpus all: nvidia-smi lists no GPU here; name the devices (--gpus 0,1) or leave --gpus out");
   return Array.from({ length: n }, (_, i) => String(i));
 }

@@ -41,7 +41,8 @@ async function checkGpuProviders(): Promise<string[]> {
   const spec = buildModel("preresnet20", { width: 4, inputShape: [3, 16, 16], numClasses: 10 });
   const out: string[] = [];
   for (const p of gpus) {
-    const before = providerChecks().length, notes: string[] = [];
+    const before = providerChecks().length,
+      notes: string[] = [];
     const options = { spec, sgd: { momentum: 0.9, weightDecay: 1e-4 }, bn: { eps: 1e-5, momentum: 0.1 } };
     const t = await createTrainer({ engine: "onnx", provider: p.name, log: (l) => notes.push(l) }, options, freshState(spec, 1));
     await t.dispose();
@@ -49,7 +50,11 @@ async function checkGpuProviders(): Promise<string[]> {
     if (!check) out.push(no(`execution provider ${p.name} did not start: ${notes.join(" ").slice(0, 200)}`));
     else {
       const worst = `worst: ${check.worst.what}, relative error ${check.worst.relError.toExponential(1)}, tolerance ${check.tolerance}`;
-      out.push(check.passed ? ok(`execution provider ${p.name} agrees with cpu on a training step (${worst})`) : no(`execution provider ${p.name} computes wrong results (${worst}): units train on cpu instead`));
+      out.push(
+        check.passed
+          ? ok(`execution provider ${p.name} agrees with cpu on a training step (${worst})`)
+          : no(`execution provider ${p.name} computes wrong results (${worst}): units train on cpu instead`),
+      );
     }
   }
   return out;
@@ -66,13 +71,16 @@ async function torchLines(): Promise<string[]> {
     const spec = buildModel("preresnet20", { width: 4, inputShape: [3, 16, 16], numClasses: 10 });
     const options = { spec, sgd: { momentum: 0.9, weightDecay: 1e-4 }, bn: { eps: 1e-5, momentum: 0.1 }, threads: 1 };
     for (const device of t.cuda ? ["cpu", "cuda"] : ["cpu"]) {
-      const before = providerChecks().length, notes: string[] = [];
+      const before = providerChecks().length,
+        notes: string[] = [];
       try {
         const tr = await createTrainer({ engine: "torch", device, log: (l) => notes.push(l) }, options, freshState(spec, 1));
         await tr.trainStep(checkBatch(spec, 4), 0.1);
         await tr.dispose();
         const check = providerChecks().slice(before)[0];
-        const verdict = check ? `; ${check.passed ? "agrees with" : "DISAGREES with"} torch on the cpu (worst: ${check.worst.what}, relative error ${check.worst.relError.toExponential(1)})` : "";
+        const verdict = check
+          ? `; ${check.passed ? "agrees with" : "DISAGREES with"} torch on the cpu (worst: ${check.worst.what}, relative error ${check.worst.relError.toExponential(1)})`
+          : "";
         out.push((check && !check.passed ? no : ok)(`torch engine trains on ${tr.provider}${verdict}`));
       } catch (e) {
         out.push(no(`torch engine on ${device}: ${(e as Error).message.split("\n")[0]}`));
@@ -101,20 +109,45 @@ await runMain(async () => {
   for (const [k, v] of Object.entries(ctx.runtime)) lines.push(`  ${k} ${v}`);
 
   lines.push("Training engine: ONNX Runtime (engine auto's pick without CUDA)");
-  lines.push(`  onnxruntime-node backends: ${ort.listSupportedBackends().map((b) => `${b.name}${b.bundled ? "" : " (not bundled)"}`).join(", ")}`);
+  lines.push(
+    `  onnxruntime-node backends: ${ort
+      .listSupportedBackends()
+      .map((b) => `${b.name}${b.bundled ? "" : " (not bundled)"}`)
+      .join(", ")}`,
+  );
   for (const p of detectProviders()) lines.push(p.available ? ok(`execution provider ${p.name}`) : no(`execution provider ${p.name}: ${p.reason}`));
   lines.push(...(await checkGpuProviders()));
 
   lines.push("Second engine and test oracle: TensorFlow.js");
   const tf = await initTfjs("auto");
   lines.push(tf.backend === "tensorflow" ? ok("native binding (tfjs-node / tfjs-node-gpu) loaded") : ok("pure-JS cpu backend (oracle; slow for training)"));
-  for (const n of tf.notes) lines.push(no(`${n.split(":")[0]} not usable: ${n.slice(n.indexOf(":") + 1).trim().slice(0, 160)} (optional; needs libtensorflow downloaded at install, and CUDA 11.2 + cuDNN 8.1 for -gpu)`));
+  for (const n of tf.notes)
+    lines.push(
+      no(
+        `${n.split(":")[0]} not usable: ${n
+          .slice(n.indexOf(":") + 1)
+          .trim()
+          .slice(0, 160)} (optional; needs libtensorflow downloaded at install, and CUDA 11.2 + cuDNN 8.1 for -gpu)`,
+      ),
+    );
 
   lines.push("Datasets");
   const cifar = findCifar10(opts.cacheDir);
-  lines.push(cifar ? ok(`CIFAR-10 cached at ${cifar}`) : no(`CIFAR-10 not in ${opts.cacheDir} (downloaded on first use when online, or pass --set data.dataDir=/path/to/cifar-10-batches-bin)`));
-  lines.push(existsSync(join(DEBIAN_FASHION_MNIST_DIR, "train-images-idx3-ubyte.gz")) ? ok(`Fashion-MNIST (Debian) at ${DEBIAN_FASHION_MNIST_DIR}`) : no(`Fashion-MNIST (Debian) not installed (apt install dataset-fashion-mnist)`));
-  lines.push(existsSync(EMBEDDED_SUBSET_DIR) ? ok(`embedded Fashion-MNIST subset at ${EMBEDDED_SUBSET_DIR}`) : no(`embedded subset missing from ${EMBEDDED_SUBSET_DIR} (broken checkout?)`));
+  lines.push(
+    cifar
+      ? ok(`CIFAR-10 cached at ${cifar}`)
+      : no(`CIFAR-10 not in ${opts.cacheDir} (downloaded on first use when online, or pass --set data.dataDir=/path/to/cifar-10-batches-bin)`),
+  );
+  lines.push(
+    existsSync(join(DEBIAN_FASHION_MNIST_DIR, "train-images-idx3-ubyte.gz"))
+      ? ok(`Fashion-MNIST (Debian) at ${DEBIAN_FASHION_MNIST_DIR}`)
+      : no(`Fashion-MNIST (Debian) not installed (apt install dataset-fashion-mnist)`),
+  );
+  lines.push(
+    existsSync(EMBEDDED_SUBSET_DIR)
+      ? ok(`embedded Fashion-MNIST subset at ${EMBEDDED_SUBSET_DIR}`)
+      : no(`embedded subset missing from ${EMBEDDED_SUBSET_DIR} (broken checkout?)`),
+  );
 
   lines.push("Training engine: PyTorch (engine.name=torch; engine auto's pick on CUDA)");
   lines.push(...(await torchLines()));

@@ -23,7 +23,20 @@ const cmd = addRunnerOptions(baseCommand("models:export", "Train, prune (unstruc
   .option("--no-compact", "with --unit: keep pruned channels (masked zeros) instead of removing them");
 
 await runMain(async () => {
-  const opts = cmd.parse().opts<RunnerFlags & { preset: string; reportDir: string; set: string[]; modelsDir: string; dataDir?: string; unit?: string; checkpoint?: string; compact: boolean }>();
+  const opts = cmd
+    .parse()
+    .opts<
+      RunnerFlags & {
+        preset: string;
+        reportDir: string;
+        set: string[];
+        modelsDir: string;
+        dataDir?: string;
+        unit?: string;
+        checkpoint?: string;
+        compact: boolean;
+      }
+    >();
   const overrides = [...opts.set, ...(opts.dataDir ? [`training.data.dataDir=${opts.dataDir}`] : [])];
   const cfg = loadPresetConfig<ModelsExportConfig>("models-export", "models-export", opts.preset, overrides);
   const runner = runnerConfig(opts);
@@ -31,11 +44,17 @@ await runMain(async () => {
     const path = join(opts.modelsDir, "units", `${opts.unit}.onnx`);
     if (opts.dryRun) {
       const done = new RunStore(opts.runsDir).result(opts.unit) !== null;
-      return void console.log(done ? `plan: export unit ${opts.unit} (${opts.checkpoint ?? "model.ckpt"}${opts.compact ? ", compacted" : ""}) to ${path}` : `plan: unit ${opts.unit} has no finished result in ${opts.runsDir}; nothing to export`);
+      return void console.log(
+        done
+          ? `plan: export unit ${opts.unit} (${opts.checkpoint ?? "model.ckpt"}${opts.compact ? ", compacted" : ""}) to ${path}`
+          : `plan: unit ${opts.unit} has no finished result in ${opts.runsDir}; nothing to export`,
+      );
     }
     const r = await exportUnit(opts.runsDir, opts.unit, { checkpoint: opts.checkpoint, compact: opts.compact, parity: cfg.parity, log: notice });
     writeFileAtomic(path, r.bytes);
-    console.log(`${path}: ${r.kind} unit, ${r.checkpoint}, conv weights ${(100 * r.convWeightDensity).toFixed(1)}%, MACs ${((100 * r.macs.remaining) / r.macs.dense).toFixed(1)}% of dense, ${r.removedConvChannels} conv channels removed, parity ${r.parityMaxAbsDiff.toExponential(1)}`);
+    console.log(
+      `${path}: ${r.kind} unit, ${r.checkpoint}, conv weights ${(100 * r.convWeightDensity).toFixed(1)}%, MACs ${((100 * r.macs.remaining) / r.macs.dense).toFixed(1)}% of dense, ${r.removedConvChannels} conv channels removed, parity ${r.parityMaxAbsDiff.toExponential(1)}`,
+    );
     return;
   }
   if (opts.dryRun) {
@@ -46,7 +65,9 @@ await runMain(async () => {
   const outDir = join(opts.modelsDir, opts.preset);
   const m = await exportBenchmarkModels(cfg, runner, { outDir, preset: opts.preset, reportDir: opts.reportDir, context: runContext(), log: notice });
   for (const x of m.models) {
-    console.log(`${x.file.padEnd(28)} ${x.kind.padEnd(12)} conv weights ${(100 * x.convWeightDensity).toFixed(1).padStart(5)}%  MACs ${(100 * x.macs.remaining / x.macs.dense).toFixed(1).padStart(5)}%  test acc ${x.testAccuracy === null ? "n/a" : (100 * x.testAccuracy).toFixed(2)}%  parity ${x.parityMaxAbsDiff.toExponential(1)}`);
+    console.log(
+      `${x.file.padEnd(28)} ${x.kind.padEnd(12)} conv weights ${(100 * x.convWeightDensity).toFixed(1).padStart(5)}%  MACs ${((100 * x.macs.remaining) / x.macs.dense).toFixed(1).padStart(5)}%  test acc ${x.testAccuracy === null ? "n/a" : (100 * x.testAccuracy).toFixed(2)}%  parity ${x.parityMaxAbsDiff.toExponential(1)}`,
+    );
   }
   console.log(`\nwrote ${m.models.length} models and ${join(outDir, "manifest.json")}`);
 });

@@ -20,7 +20,6 @@ const cmd = addRunnerOptions(
     .option("--seeds <list>", "comma-separated seeds, one model each (default: the preset's seed)"),
 );
 
-
 await runMain(async () => {
   const opts = cmd.parse().opts<RunnerFlags & { preset: string; set: string[]; reportDir: string; dataDir?: string; seeds?: string }>();
   const overrides = [...opts.set, ...(opts.dataDir ? [`data.dataDir=${opts.dataDir}`] : [])];
@@ -38,7 +37,14 @@ await runMain(async () => {
     const r = out.records.get(u.id);
     const m = r?.metrics as { finalTestAccuracy?: number | null; dataset?: { name: string } } | undefined;
     const acc = m?.finalTestAccuracy;
-    return [u.label!, u.id, r ? r.status : "not complete", m?.dataset?.name ?? "-", acc == null ? "-" : `${(100 * acc).toFixed(2)}%`, r ? `${r.env.engine}/${r.env.provider}` : "-"];
+    return [
+      u.label!,
+      u.id,
+      r ? r.status : "not complete",
+      m?.dataset?.name ?? "-",
+      acc == null ? "-" : `${(100 * acc).toFixed(2)}%`,
+      r ? `${r.env.engine}/${r.env.provider}` : "-",
+    ];
   });
   console.log(table(["model", "unit", "status", "dataset", "test accuracy", "engine"], rows));
   for (const f of out.failed) console.error(`failed: ${f.label ?? f.id}: ${f.error}`);

@@ -48,7 +48,12 @@ function describe(e: ErrorObject, root: unknown): string {
   const given = JSON.stringify(valueAt(root, e.instancePath));
   const message = e.message ?? e.keyword;
   // ajv says "must be integer", "must be >= 1", "must match pattern ...": read as "expected integer", ...
-  const expected = e.keyword === "enum" ? `one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}` : message.startsWith("must be ") ? message.slice(8) : `a value that ${message}`;
+  const expected =
+    e.keyword === "enum"
+      ? `one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`
+      : message.startsWith("must be ")
+        ? message.slice(8)
+        : `a value that ${message}`;
   return `${path}: expected ${expected}, given ${given}`;
 }
 
@@ -82,7 +87,8 @@ export function applyOverride(obj: Record<string, unknown>, assignment: string):
   for (const key of path.slice(0, -1)) {
     const next = cur[key];
     if (next === undefined) cur[key] = {};
-    else if (typeof next !== "object" || next === null || Array.isArray(next)) throw new ConfigError(`override "${assignment}": ${key} is not a group of settings`);
+    else if (typeof next !== "object" || next === null || Array.isArray(next))
+      throw new ConfigError(`override "${assignment}": ${key} is not a group of settings`);
     cur = cur[key] as Record<string, unknown>;
   }
   cur[path.at(-1)!] = value;

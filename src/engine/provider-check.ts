@@ -34,7 +34,8 @@ export function checkBatch(spec: ModelSpec, size: number, seed = 0): Batch {
 /** max |a - b| / max |b| (b: the reference), with a floor so an all-zero reference compares absolutely. */
 export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return Infinity;
-  let diff = 0, scale = 1e-6;
+  let diff = 0,
+    scale = 1e-6;
   for (let i = 0; i < a.length; i++) {
     const d = Math.abs(a[i]! - b[i]!);
     if (Number.isNaN(d)) return NaN; // a NaN is never within any tolerance
@@ -56,7 +57,8 @@ export async function checkProvider(candidate: Trainer, reference: Trainer, batc
   const compare = (what: string, a: Tensors, b: Tensors) => {
     for (const [k, v] of Object.entries(b)) errors.push({ what: `${what} ${k}`, relError: relativeError(a[k] ?? new Float32Array(), v) });
   };
-  const gc = await candidate.gradients(batch), gr = await reference.gradients(batch);
+  const gc = await candidate.gradients(batch),
+    gr = await reference.gradients(batch);
   errors.push({ what: "loss", relError: relativeError([gc.loss], [gr.loss]) });
   compare("gradient of", gc.grads, gr.grads);
   compare("BN statistic", gc.buffers, gr.buffers);

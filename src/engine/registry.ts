@@ -80,7 +80,12 @@ export async function createTrainer(choice: EngineChoice, o: TrainerOptions, sta
     }
     case "onnx": {
       const candidate = await OnnxTrainer.create({ ...o, provider: choice.provider ?? "cpu", log: choice.log }, state);
-      return remember(await verifiedTrainer(candidate, (s) => OnnxTrainer.create({ ...o, provider: "cpu", log: choice.log }, s), { ...(choice.check ?? defaultCheck()), log: choice.log }));
+      return remember(
+        await verifiedTrainer(candidate, (s) => OnnxTrainer.create({ ...o, provider: "cpu", log: choice.log }, s), {
+          ...(choice.check ?? defaultCheck()),
+          log: choice.log,
+        }),
+      );
     }
     case "tfjs":
       return remember(await TfjsTrainer.create({ ...o, backend: choice.tfjsBackend ?? "auto" }, state));
@@ -89,7 +94,9 @@ export async function createTrainer(choice: EngineChoice, o: TrainerOptions, sta
       if ("missing" in probe) throw new Error(`engine torch: ${probe.missing}`);
       const make = (device: string, s: ModelState) => TorchTrainer.create({ ...o, python: probe.found.python, device }, s);
       // A GPU proves itself against torch on the CPU, as an ONNX execution provider does against the CPU EP.
-      return remember(await verifiedTrainer(await make(choice.device ?? "auto", state), (s) => make("cpu", s), { ...(choice.check ?? defaultCheck()), log: choice.log }));
+      return remember(
+        await verifiedTrainer(await make(choice.device ?? "auto", state), (s) => make("cpu", s), { ...(choice.check ?? defaultCheck()), log: choice.log }),
+      );
     }
     default:
       throw new Error(`unknown engine "${String(choice.engine)}"; known: auto, onnx, tfjs, torch`);

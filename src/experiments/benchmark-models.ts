@@ -41,19 +41,31 @@ export function exportUnits(cfg: ModelsExportConfig): { dense: Unit<TrainingConf
     ...cfg.structuredDensities.map((d) => ["block-channels-l1", d, 1] as const),
     ...cfg.alignedStructured.densities.map((d) => ["block-channels-l1", d, cfg.alignedStructured.channelMultiple] as const),
   ].map(([method, density, channelMultiple]) =>
-    mkUnit<PruneFinetuneUnitConfig>("prune-finetune", { training: fine, source: dense.id, method, density, channelMultiple }, [dense.id], `${method}${channelMultiple > 1 ? ` x${channelMultiple}` : ""} d=${density}`, defaults),
+    mkUnit<PruneFinetuneUnitConfig>(
+      "prune-finetune",
+      { training: fine, source: dense.id, method, density, channelMultiple },
+      [dense.id],
+      `${method}${channelMultiple > 1 ? ` x${channelMultiple}` : ""} d=${density}`,
+      defaults,
+    ),
   );
   return { dense, pruned };
 }
 
 /** Top-1 correct of an ONNX file on the first `n` test images. */
 export async function checkAccuracy(session: ort.InferenceSession, data: Dataset, n: number): Promise<{ images: number; correct: number }> {
-  const count = Math.min(n, data.test.count), bytesPerImage = data.test.images.length / data.test.count;
+  const count = Math.min(n, data.test.count),
+    bytesPerImage = data.test.images.length / data.test.count;
   const split = { images: data.test.images.subarray(0, count * bytesPerImage), labels: data.test.labels.subarray(0, count), count };
   let correct = 0;
   for (const b of evalBatches(split, 64, data.mean, data.std, { height: data.height, width: data.width })) {
-    const out = (await session.run({ x: new ort.Tensor("float32", b.x.subarray(0, b.size * data.channels * data.height * data.width), [b.size, data.channels, data.height, data.width]) })).logits!;
-    const logits = out.data as Float32Array, k = out.dims[1]!;
+    const out = (
+      await session.run({
+        x: new ort.Tensor("float32", b.x.subarray(0, b.size * data.channels * data.height * data.width), [b.size, data.channels, data.height, data.width]),
+      })
+    ).logits!;
+    const logits = out.data as Float32Array,
+      k = out.dims[1]!;
     for (let i = 0; i < b.size; i++) {
       let arg = 0;
       for (let j = 1; j < k; j++) if (logits[i * k + j]! > logits[i * k + arg]!) arg = j;
@@ -210,7 +222,9 @@ export function readManifest(dir: string): Manifest | null {
   try {
     validateConfig("models-manifest", m, p);
   } catch (e) {
-    throw new ConfigError(`${(e as Error).message}\n${p} is not a complete models:export manifest; re-run \`bun run models:export\` (it replaces ${dir} only once the new export is complete)`);
+    throw new ConfigError(
+      `${(e as Error).message}\n${p} is not a complete models:export manifest; re-run \`bun run models:export\` (it replaces ${dir} only once the new export is complete)`,
+    );
   }
   return m;
 }

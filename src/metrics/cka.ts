@@ -5,9 +5,11 @@
  * Computed in float64.
  */
 export function linearCka(x: ArrayLike<number>, y: ArrayLike<number>, n: number): number {
-  const p = x.length / n, q = y.length / n;
+  const p = x.length / n,
+    q = y.length / n;
   if (!Number.isInteger(p) || !Number.isInteger(q)) throw new Error(`representations do not split into ${n} rows`);
-  const xc = centre(x, n, p), yc = centre(y, n, q);
+  const xc = centre(x, n, p),
+    yc = centre(y, n, q);
   const xy = frobeniusSq(gram(yc, xc, n, q, p));
   const xx = Math.sqrt(frobeniusSq(gram(xc, xc, n, p, p)));
   const yy = Math.sqrt(frobeniusSq(gram(yc, yc, n, q, q)));

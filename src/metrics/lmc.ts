@@ -7,7 +7,8 @@
 export function lmcBarrier(errors: number[]): { barrier: number; tStarIndex: number } {
   if (errors.length < 2) throw new Error("need the errors of at least the two end points");
   const mid = (errors[0]! + errors.at(-1)!) / 2;
-  let best = 0, arg = 0;
+  let best = 0,
+    arg = 0;
   errors.forEach((e, i) => {
     if (Math.abs(mid - e) > Math.abs(best)) {
       best = mid - e;

@@ -65,7 +65,8 @@ export function ckaBootstrapStdErr(a: Float64Array, b: Float64Array, n: number, 
   if (resamples < 2) return NaN;
   const k = a.length / n;
   const rng = new Rng(seed, "cka-bootstrap");
-  const ra = new Float64Array(a.length), rb = new Float64Array(b.length);
+  const ra = new Float64Array(a.length),
+    rb = new Float64Array(b.length);
   const values: number[] = [];
   for (let r = 0; r < resamples; r++) {
     for (let i = 0; i < n; i++) {

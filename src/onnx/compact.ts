@@ -1,3 +1,4 @@
+import { unreachable } from "../util/unreachable.ts";
 import type { Tensors } from "../engine/types.ts";
 import type { BufferSpec, ModelSpec, Op, ParamSpec } from "../models/spec.ts";
 import { applyMasks } from "../prune/magnitude.ts";
@@ -82,7 +83,9 @@ export function compactModel(spec: ModelSpec, params: Tensors, buffers: Tensors,
     const out = new Float64Array(channels(op.out)).fill(NaN);
     switch (op.kind) {
       case "conv": {
-        const w = eff[op.weight]!, x = cv(op.x), kk = op.kernel * op.kernel;
+        const w = eff[op.weight]!,
+          x = cv(op.x),
+          kk = op.kernel * op.kernel;
         for (let f = 0; f < op.cout; f++) {
           let live = false;
           for (let j = 0; j < op.cin && !live; j++) {
@@ -95,7 +98,11 @@ export function compactModel(spec: ModelSpec, params: Tensors, buffers: Tensors,
       }
       case "bn": {
         tie(op.x, op.out);
-        const x = cv(op.x), g = eff[op.gamma]!, b = eff[op.beta]!, m = buffers[op.mean]!, va = buffers[op.var]!;
+        const x = cv(op.x),
+          g = eff[op.gamma]!,
+          b = eff[op.beta]!,
+          m = buffers[op.mean]!,
+          va = buffers[op.var]!;
         for (let j = 0; j < op.channels; j++) out[j] = (g[j]! * (x[j]! - m[j]!)) / Math.sqrt(va[j]! + o.bnEps) + b[j]!;
         break;
       }
@@ -128,6 +135,8 @@ export function compactModel(spec: ModelSpec, params: Tensors, buffers: Tensors,
         break;
       case "fc":
         break;
+      default:
+        unreachable(op, "op kind");
     }
     constant.set(op.out, out);
   }
@@ -145,12 +154,18 @@ export function compactModel(spec: ModelSpec, params: Tensors, buffers: Tensors,
     for (let j = 0; j < cols; j++) if (Number.isNaN(cv(op.x)[j]) && readsChannel(w, rows, cols, kk, j)) pinned.add(uf.find(node(op.x, j)));
   }
   const keep = new Map<string, number[]>();
-  for (const v of Object.keys(spec.shapes)) keep.set(v, Array.from({ length: channels(v) }, (_, j) => j).filter((j) => pinned.has(uf.find(node(v, j)))));
+  for (const v of Object.keys(spec.shapes))
+    keep.set(
+      v,
+      Array.from({ length: channels(v) }, (_, j) => j).filter((j) => pinned.has(uf.find(node(v, j)))),
+    );
   const kept = (v: string) => keep.get(v)!;
 
   const ops: Op[] = [];
-  const newParams: Tensors = {}, newBuffers: Tensors = {};
-  const paramShapes = new Map<string, number[]>(), bufferShapes = new Map<string, number[]>();
+  const newParams: Tensors = {},
+    newBuffers: Tensors = {};
+  const paramShapes = new Map<string, number[]>(),
+    bufferShapes = new Map<string, number[]>();
   const shapes: Record<string, number[]> = {};
   for (const [v, s] of Object.entries(spec.shapes)) shapes[v] = [kept(v).length, ...s.slice(1)];
   const pick = (src: Float32Array, idx: number[]) => Float32Array.from(idx, (i) => src[i]!);
@@ -167,12 +182,20 @@ export function compactModel(spec: ModelSpec, params: Tensors, buffers: Tensors,
     if (kept(op.out).length === 0) continue;
     switch (op.kind) {
       case "conv": {
-        const kin = kept(op.x), kout = kept(op.out), kk = op.kernel * op.kernel, w = eff[op.weight]!;
-        if (kin.length === 0) throw new Error(`compaction: every input channel of conv ${op.weight} was removed but some of its filters stay; this model cannot be compacted exactly`);
+        const kin = kept(op.x),
+          kout = kept(op.out),
+          kk = op.kernel * op.kernel,
+          w = eff[op.weight]!;
+        if (kin.length === 0)
+          throw new Error(
+            `compaction: every input channel of conv ${op.weight} was removed but some of its filters stay; this model cannot be compacted exactly`,
+          );
         const cw = new Float32Array(kout.length * kin.length * kk);
         kout.forEach((f, a) => kin.forEach((j, b) => cw.set(w.subarray((f * op.cin + j) * kk, (f * op.cin + j + 1) * kk), (a * kin.length + b) * kk)));
         setParam(op.weight, cw, [kout.length, kin.length, op.kernel, op.kernel]);
-        const foldIn = Array.from({ length: op.cin }, (_, j) => j).filter((j) => !kin.includes(j) && cv(op.x)[j] !== 0 && readsChannel(w, op.cout, op.cin, kk, j));
+        const foldIn = Array.from({ length: op.cin }, (_, j) => j).filter(
+          (j) => !kin.includes(j) && cv(op.x)[j] !== 0 && readsChannel(w, op.cout, op.cin, kk, j),
+        );
         const conv = { ...op, cin: kin.length, cout: kout.length };
         if (foldIn.length === 0) {
           ops.push(conv);
@@ -219,21 +242,37 @@ export function compactModel(spec: ModelSpec, params: Tensors, buffers: Tensors,
       }
       case "shortcut-a":
       case "channel-gather": {
-        const kin = kept(op.x), kout = kept(op.out);
-        const source = (k: number) => (op.kind === "shortcut-a" ? (k >= op.padChannels && k < op.padChannels + channels(op.x) ? k - op.padChannels : -1) : op.sources[k]!);
+        const kin = kept(op.x),
+          kout = kept(op.out);
+        const source = (k: number) =>
+          op.kind === "shortcut-a" ? (k >= op.padChannels && k < op.padChannels + channels(op.x) ? k - op.padChannels : -1) : op.sources[k]!;
         if (op.kind === "shortcut-a" && kin.length === channels(op.x) && kout.length === channels(op.out)) ops.push(op);
-        else ops.push({ kind: "channel-gather", x: op.x, out: op.out, stride: op.stride, sources: kout.map((k) => (source(k) < 0 ? -1 : kin.indexOf(source(k)))) });
+        else
+          ops.push({
+            kind: "channel-gather",
+            x: op.x,
+            out: op.out,
+            stride: op.stride,
+            sources: kout.map((k) => (source(k) < 0 ? -1 : kin.indexOf(source(k)))),
+          });
         break;
       }
       case "add-const": {
-        const k = kept(op.out), [, h, w] = spec.shapes[op.out] as [number, number, number];
+        const k = kept(op.out),
+          [, h, w] = spec.shapes[op.out] as [number, number, number];
         const src = buffers[op.tensor]!;
-        setBuffer(op.tensor, Float32Array.from({ length: k.length * h * w }, (_, i) => src[k[Math.floor(i / (h * w))]! * h * w + (i % (h * w))]!), [k.length, h, w]);
+        setBuffer(
+          op.tensor,
+          Float32Array.from({ length: k.length * h * w }, (_, i) => src[k[Math.floor(i / (h * w))]! * h * w + (i % (h * w))]!),
+          [k.length, h, w],
+        );
         ops.push(op);
         break;
       }
       case "fc": {
-        const kin = kept(op.x), w = eff[op.weight]!, b = eff[op.bias]!.slice();
+        const kin = kept(op.x),
+          w = eff[op.weight]!,
+          b = eff[op.bias]!.slice();
         const cw = new Float32Array(op.fout * kin.length);
         for (let r = 0; r < op.fout; r++) kin.forEach((j, i) => (cw[r * kin.length + i] = w[r * op.fin + j]!));
         for (let j = 0; j < op.fin; j++) {
@@ -248,8 +287,14 @@ export function compactModel(spec: ModelSpec, params: Tensors, buffers: Tensors,
         ops.push({ ...op, fin: kin.length });
         break;
       }
-      default:
+      case "relu":
+      case "add":
+      case "gap":
+        // Channel-wise ops: their kept channels follow from their inputs' and outputs' ties.
         ops.push(op);
+        break;
+      default:
+        unreachable(op, "op kind");
     }
   }
 

@@ -15,14 +15,47 @@ import { countMacs } from "./flops.ts";
  * dynamic batch, output "logits" [N, classes], standard ops only (opset 17, see reencode), and
  * metadata (architecture, density, dataset, accuracy...) as model properties.
  */
-export function exportInferenceModel(spec: ModelSpec, state: Pick<ModelState, "params" | "buffers">, masks: Tensors, o: { bnEps: number; metadata: Record<string, string> }): Uint8Array {
-  const graph = buildGraph("eval", { spec, maskedParams: [], bn: { eps: o.bnEps, momentum: 0 }, sgd: { momentum: 0, weightDecay: 0 }, constants: { params: applyMasks(state.params, masks), buffers: state.buffers } });
+export function exportInferenceModel(
+  spec: ModelSpec,
+  state: Pick<ModelState, "params" | "buffers">,
+  masks: Tensors,
+  o: { bnEps: number; metadata: Record<string, string> },
+): Uint8Array {
+  const graph = buildGraph("eval", {
+    spec,
+    maskedParams: [],
+    bn: { eps: o.bnEps, momentum: 0 },
+    sgd: { momentum: 0, weightDecay: 0 },
+    constants: { params: applyMasks(state.params, masks), buffers: state.buffers },
+  });
   return reencode(graph, spec.arch, { architecture: spec.arch, ...o.metadata });
 }
 
-
 /** Standard ops whose opset-17 form is what the graph builder emits for opset 18 (ReduceMean is rewritten below). */
-const SAME_IN_OPSET_17 = new Set(["Add", "BatchNormalization", "Cast", "Concat", "Conv", "Div", "Flatten", "Gather", "Gemm", "GlobalAveragePool", "Identity", "MatMul", "Mul", "Pad", "ReduceMean", "Relu", "Reshape", "Shape", "Slice", "Sqrt", "Sub", "Unsqueeze"]);
+const SAME_IN_OPSET_17 = new Set([
+  "Add",
+  "BatchNormalization",
+  "Cast",
+  "Concat",
+  "Conv",
+  "Div",
+  "Flatten",
+  "Gather",
+  "Gemm",
+  "GlobalAveragePool",
+  "Identity",
+  "MatMul",
+  "Mul",
+  "Pad",
+  "ReduceMean",
+  "Relu",
+  "Reshape",
+  "Shape",
+  "Slice",
+  "Sqrt",
+  "Sub",
+  "Unsqueeze",
+]);
 
 /**
  * Makes an inference graph as portable as it can be: drops nodes nothing reads (the
@@ -54,7 +87,9 @@ function reencode(bytes: Uint8Array, name: string, metadata: Record<string, stri
   g.initializer = (g.initializer ?? []).filter((t) => used.has(t.name!));
   const domains = new Set(nodes.map((n) => n.domain ?? ""));
   const portable = nodes.every((n) => (n.domain ?? "") === "" && SAME_IN_OPSET_17.has(n.opType!));
-  m.opsetImport = (m.opsetImport ?? []).filter((o) => domains.has(o.domain ?? "")).map((o) => ((o.domain ?? "") === "" && portable ? { ...o, version: 17 } : o));
+  m.opsetImport = (m.opsetImport ?? [])
+    .filter((o) => domains.has(o.domain ?? ""))
+    .map((o) => ((o.domain ?? "") === "" && portable ? { ...o, version: 17 } : o));
   g.name = name;
   m.metadataProps = Object.entries(metadata).map(([key, value]) => onnx.StringStringEntryProto.create({ key, value }));
   return onnx.ModelProto.encode(m).finish();
@@ -108,12 +143,19 @@ export async function exportChecked(
   const dims = [o.parityBatch, ...spec.inputShape];
   const x = randomImages(dims, o.seed, "export-parity");
   const got = await runOnce(bytes, x, dims);
-  const oracle = await createTrainer({ engine: "tfjs", tfjsBackend: "cpu" }, { spec, sgd: { momentum: 0, weightDecay: 0 }, bn: { eps: o.bnEps, momentum: 0 } }, { params: state.params, buffers: state.buffers, momentum: {} });
+  const oracle = await createTrainer(
+    { engine: "tfjs", tfjsBackend: "cpu" },
+    { spec, sgd: { momentum: 0, weightDecay: 0 }, bn: { eps: o.bnEps, momentum: 0 } },
+    { params: state.params, buffers: state.buffers, momentum: {} },
+  );
   for (const [k, m] of Object.entries(masks)) oracle.masks[k] = m;
   const want = await oracle.predict(x, o.parityBatch);
   await oracle.dispose();
   const diff = maxAbsDiff(got, want);
-  if (!(diff <= o.tolerance)) throw new ExportParityError(`exported ${spec.arch} (${o.metadata.name ?? "model"}) disagrees with the TensorFlow.js oracle: max |logit difference| ${diff} > ${o.tolerance}; the file was not written`);
+  if (!(diff <= o.tolerance))
+    throw new ExportParityError(
+      `exported ${spec.arch} (${o.metadata.name ?? "model"}) disagrees with the TensorFlow.js oracle: max |logit difference| ${diff} > ${o.tolerance}; the file was not written`,
+    );
   return { bytes, maxAbsDiff: diff };
 }
 
@@ -127,7 +169,10 @@ export async function checkCompaction(
   const a = exportInferenceModel(spec, masked.state, masked.masks, { bnEps: o.bnEps, metadata: {} });
   const b = exportInferenceModel(compact.spec, compact, {}, { bnEps: o.bnEps, metadata: {} });
   const d = await maxLogitDiff(a, b, spec.inputShape, o.batch, o.seed);
-  if (!(d <= o.tolerance)) throw new ExportParityError(`compacted ${spec.arch} differs from the masked model it came from: max |logit difference| ${d} > ${o.tolerance}; nothing was written`);
+  if (!(d <= o.tolerance))
+    throw new ExportParityError(
+      `compacted ${spec.arch} differs from the masked model it came from: max |logit difference| ${d} > ${o.tolerance}; nothing was written`,
+    );
   return d;
 }
 
@@ -155,7 +200,11 @@ export async function exportCheckpoint(
   ckpt: { state: Pick<ModelState, "params" | "buffers">; masks: Tensors },
   o: { compact: boolean; bnEps: number; metadata: Record<string, string>; parity: { batch: number; tolerance: number; seed: number } },
 ): Promise<CheckpointExport> {
-  let fileSpec = spec, state = ckpt.state, masks = ckpt.masks, removed = 0, folded = 0;
+  let fileSpec = spec,
+    state = ckpt.state,
+    masks = ckpt.masks,
+    removed = 0,
+    folded = 0;
   if (o.compact) {
     const c = compactModel(spec, ckpt.state.params, ckpt.state.buffers, ckpt.masks, { bnEps: o.bnEps });
     await checkCompaction(spec, ckpt, c, { bnEps: o.bnEps, ...o.parity });
@@ -165,7 +214,13 @@ export async function exportCheckpoint(
     removed = c.removedConvChannels;
     folded = c.foldedChannels;
   }
-  const { bytes, maxAbsDiff } = await exportChecked(fileSpec, state, masks, { bnEps: o.bnEps, metadata: o.metadata, parityBatch: o.parity.batch, tolerance: o.parity.tolerance, seed: o.parity.seed });
+  const { bytes, maxAbsDiff } = await exportChecked(fileSpec, state, masks, {
+    bnEps: o.bnEps,
+    metadata: o.metadata,
+    parityBatch: o.parity.batch,
+    tolerance: o.parity.tolerance,
+    seed: o.parity.seed,
+  });
   const effective = applyMasks(state.params, masks);
   let alive = 0;
   for (const l of prunableLayers(fileSpec)) for (const v of effective[l.name]!) if (v !== 0) alive++;

@@ -8,7 +8,8 @@ import type { ModelSpec } from "../models/spec.ts";
  * times the output positions: the "theoretical" cost of unstructured sparsity.
  */
 export function countMacs(spec: ModelSpec, masks: Tensors = {}): { dense: number; remaining: number } {
-  let dense = 0, remaining = 0;
+  let dense = 0,
+    remaining = 0;
   for (const op of spec.ops) {
     if (op.kind !== "conv" && op.kind !== "fc") continue;
     const weightName = op.weight;
@@ -35,7 +36,8 @@ export interface MacLayer {
 export function macLayers(spec: ModelSpec): MacLayer[] {
   const out: MacLayer[] = [];
   for (const op of spec.ops) {
-    if (op.kind === "conv") out.push({ kind: "conv", cin: op.cin, cout: op.cout, kernel: op.kernel, positions: spec.shapes[op.out]![1]! * spec.shapes[op.out]![2]! });
+    if (op.kind === "conv")
+      out.push({ kind: "conv", cin: op.cin, cout: op.cout, kernel: op.kernel, positions: spec.shapes[op.out]![1]! * spec.shapes[op.out]![2]! });
     else if (op.kind === "fc") out.push({ kind: "fc", cin: op.fin, cout: op.fout, kernel: 1, positions: 1 });
   }
   return out;

@@ -24,7 +24,9 @@ export interface RunTiming {
 }
 
 export const quantile = (sorted: number[], q: number) => {
-  const pos = (sorted.length - 1) * q, lo = Math.floor(pos), hi = Math.ceil(pos);
+  const pos = (sorted.length - 1) * q,
+    lo = Math.floor(pos),
+    hi = Math.ceil(pos);
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 };
 
@@ -32,7 +34,10 @@ export const quantile = (sorted: number[], q: number) => {
 export function summarise(rounds: number[][], batch: number, outlierMads: number): RunTiming {
   const s = rounds.flat().sort((a, b) => a - b);
   const med = quantile(s, 0.5);
-  const mad = quantile([...s.map((x) => Math.abs(x - med))].sort((a, b) => a - b), 0.5);
+  const mad = quantile(
+    [...s.map((x) => Math.abs(x - med))].sort((a, b) => a - b),
+    0.5,
+  );
   const kept = s.filter((x) => x <= med + outlierMads * Math.max(mad, 1e-9));
   return {
     batch,
@@ -43,7 +48,12 @@ export function summarise(rounds: number[][], batch: number, outlierMads: number
     trimmedMean: kept.reduce((a, b) => a + b, 0) / kept.length,
     outliers: s.length - kept.length,
     imagesPerSecond: (batch / med) * 1000,
-    roundP50s: rounds.map((r) => quantile([...r].sort((a, b) => a - b), 0.5)),
+    roundP50s: rounds.map((r) =>
+      quantile(
+        [...r].sort((a, b) => a - b),
+        0.5,
+      ),
+    ),
   };
 }
 

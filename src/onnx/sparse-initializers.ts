@@ -1,6 +1,7 @@
 import { onnx } from "onnx-proto";
 
-const FLOAT = 1, INT64 = 7;
+const FLOAT = 1,
+  INT64 = 7;
 
 /**
  * Rewrites float initializers with at least `minZeroFraction` zeros as ONNX sparse

@@ -52,10 +52,19 @@ export function masksFromScores(scores: Tensors, layers: string[], density: numb
  * before momentum, as torch.optim.SGD(weight_decay=...) does for the public code's
  * mask optimizer (OPTML-Group/BiP train.py), pulling every |s| towards zero.
  */
-export function updateScores(scores: Tensors, maskGrads: Tensors, lr: number, momentum = 0, velocity: Tensors = {}, weightDecay = 0): { scores: Tensors; velocity: Tensors } {
-  const out: Tensors = {}, vel: Tensors = {};
+export function updateScores(
+  scores: Tensors,
+  maskGrads: Tensors,
+  lr: number,
+  momentum = 0,
+  velocity: Tensors = {},
+  weightDecay = 0,
+): { scores: Tensors; velocity: Tensors } {
+  const out: Tensors = {},
+    vel: Tensors = {};
   for (const [l, s] of Object.entries(scores)) {
-    const g = maskGrads[l]!, v0 = velocity[l];
+    const g = maskGrads[l]!,
+      v0 = velocity[l];
     const v = new Float32Array(s.length);
     for (let i = 0; i < s.length; i++) v[i] = (v0 ? momentum * v0[i]! : 0) + (s[i]! < 0 ? -g[i]! : g[i]!) + weightDecay * s[i]!;
     out[l] = s.map((x, i) => x - lr * v[i]!);

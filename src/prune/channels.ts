@@ -46,10 +46,14 @@ export function chainedConvPairs(spec: ModelSpec): ConvPair[] {
 export function blockChannelMasks(spec: ModelSpec, params: Tensors, density: number, channelMultiple = 1): Tensors {
   const masks: Tensors = {};
   for (const { producer: p, consumer: c } of chainedConvPairs(spec)) {
-    const w = params[p.weight]!, per = p.cin * p.kernel * p.kernel;
+    const w = params[p.weight]!,
+      per = p.cin * p.kernel * p.kernel;
     const norms = Float32Array.from({ length: p.cout }, (_, f) => w.subarray(f * per, (f + 1) * per).reduce((s, v) => s + Math.abs(v), 0));
     // With a channel multiple, the kept count is rounded to it (at least one multiple, at most every channel).
-    const k = channelMultiple > 1 ? Math.min(p.cout, Math.max(channelMultiple, Math.round((p.cout * density) / channelMultiple) * channelMultiple)) : Math.max(1, keepCount(p.cout, density));
+    const k =
+      channelMultiple > 1
+        ? Math.min(p.cout, Math.max(channelMultiple, Math.round((p.cout * density) / channelMultiple) * channelMultiple))
+        : Math.max(1, keepCount(p.cout, density));
     const keep = topKMask(norms, k);
     masks[p.weight] = Float32Array.from({ length: w.length }, (_, i) => keep[Math.floor(i / per)]!);
     const kk = c.kernel * c.kernel;

@@ -48,7 +48,8 @@ export function globalMagnitudeMasks(params: Tensors, layers: string[], density:
   const all = new Float32Array(total);
   let off = 0;
   for (const l of layers) {
-    const w = params[l]!, m = existing[l];
+    const w = params[l]!,
+      m = existing[l];
     for (let i = 0; i < w.length; i++) all[off + i] = m ? w[i]! * m[i]! : w[i]!;
     off += w.length;
   }
@@ -74,7 +75,8 @@ export function applyMasks(params: Tensors, masks: Tensors): Tensors {
 
 /** Fraction of ones over the given masks. */
 export function maskDensity(masks: Tensors): number {
-  let ones = 0, n = 0;
+  let ones = 0,
+    n = 0;
   for (const m of Object.values(masks)) {
     for (let i = 0; i < m.length; i++) ones += m[i]!;
     n += m.length;

@@ -48,9 +48,11 @@ export function sparsestTicket(points: MethodPoint[], dense: number, tolerance: 
 function accuracyCases(points: MethodPoint[], o: BipVerdictOptions) {
   const targets = [...new Set(points.map((p) => p.target))].sort((a, b) => a - b);
   return targets.flatMap((t) => {
-    const imp = points.find((p) => p.method === "IMP" && p.target === t), bip = points.find((p) => p.method === "BiP" && p.target === t);
+    const imp = points.find((p) => p.method === "IMP" && p.target === t),
+      bip = points.find((p) => p.method === "BiP" && p.target === t);
     if (!imp || !bip) return [];
-    const diff = mean(bip.accuracies) - mean(imp.accuracies), se = combined(stdErr(bip.accuracies), stdErr(imp.accuracies));
+    const diff = mean(bip.accuracies) - mean(imp.accuracies),
+      se = combined(stdErr(bip.accuracies), stdErr(imp.accuracies));
     const s = side(diff, se, -o.accuracyTolerance, o.noiseMultiple);
     const outcome: Outcome = !Number.isFinite(se) ? "unclear" : s === "above" ? "supported" : s === "below" ? "contradicted" : "unclear";
     return [{ t, diff, se, outcome }];
@@ -69,42 +71,61 @@ export function bipClaims(points: MethodPoint[], denseAccuracy: number, o: BipVe
 
   function speedup(): Claim {
     const claim = "BiP is 2-7x faster than IMP (wall clock, same sparsity)";
-    const paper = `${Object.entries(PAPER_BIP.speedup).map(([t, s]) => `${s}x at ${pct(+t, 0)}`).join(", ")} (ResNet-18, CIFAR-10)`;
+    const paper = `${Object.entries(PAPER_BIP.speedup)
+      .map(([t, s]) => `${s}x at ${pct(+t, 0)}`)
+      .join(", ")} (ResNet-18, CIFAR-10)`;
     const [lo, hi] = PAPER_BIP.speedupRange;
-    const rows = points.filter((p) => p.method === "IMP" && p.target >= 0.5).flatMap((imp) => {
-      const bip = points.find((p) => p.method === "BiP" && p.target === imp.target);
-      if (!bip) return [];
-      const s = mean(imp.seconds) / mean(bip.seconds);
-      // Relative errors add for a ratio; one seed gives no timing noise (treated as exact).
-      const rel = combined(stdErr(imp.seconds) / mean(imp.seconds), stdErr(bip.seconds) / mean(bip.seconds));
-      const se = Number.isFinite(rel) ? s * rel : 0;
-      const sd_ = side(s, se, lo, k);
-      return [{ t: imp.target, s, se, outcome: (sd_ === "above" ? "supported" : sd_ === "below" ? "contradicted" : "unclear") as Outcome }];
-    });
+    const rows = points
+      .filter((p) => p.method === "IMP" && p.target >= 0.5)
+      .flatMap((imp) => {
+        const bip = points.find((p) => p.method === "BiP" && p.target === imp.target);
+        if (!bip) return [];
+        const s = mean(imp.seconds) / mean(bip.seconds);
+        // Relative errors add for a ratio; one seed gives no timing noise (treated as exact).
+        const rel = combined(stdErr(imp.seconds) / mean(imp.seconds), stdErr(bip.seconds) / mean(bip.seconds));
+        const se = Number.isFinite(rel) ? s * rel : 0;
+        const sd_ = side(s, se, lo, k);
+        return [{ t: imp.target, s, se, outcome: (sd_ === "above" ? "supported" : sd_ === "below" ? "contradicted" : "unclear") as Outcome }];
+      });
     const measured = rows.map((r) => `${r.s.toFixed(1)}x (s.e. ${r.se.toFixed(1)}) at ${pct(r.t)}`).join(", ") || "none";
     const note = "times exclude the shared dense pretraining (the table gives them with it too)";
     if (!rows.length) return { claim, paper, measured, verdict: "INCONCLUSIVE", reason: `no sparsity >= 50% measured for both methods; ${note}` };
     const above = rows.filter((r) => r.s > hi);
-    const aboveNote = above.length ? `; faster than the upper end of ${hi}x at ${above.map((r) => pct(r.t)).join(", ")}, as the paper's own 7.2x at 87% is: the ratio grows with IMP's rounds, so the upper end is not a limit` : "";
-    const bad = rows.filter((r) => r.outcome === "contradicted"), unclear = rows.filter((r) => r.outcome === "unclear");
+    const aboveNote = above.length
+      ? `; faster than the upper end of ${hi}x at ${above.map((r) => pct(r.t)).join(", ")}, as the paper's own 7.2x at 87% is: the ratio grows with IMP's rounds, so the upper end is not a limit`
+      : "";
+    const bad = rows.filter((r) => r.outcome === "contradicted"),
+      unclear = rows.filter((r) => r.outcome === "unclear");
     let verdict: Verdict, reason: string;
-    if (bad.length) (verdict = "NOT REPRODUCED"), (reason = `below ${lo}x beyond ${k} standard errors of the timing at ${bad.map((r) => pct(r.t)).join(", ")}`);
-    else if (unclear.length) (verdict = "INCONCLUSIVE"), (reason = `within ${k} standard errors of ${lo}x at ${unclear.map((r) => pct(r.t)).join(", ")}`);
-    else (verdict = "REPRODUCED"), (reason = `at least ${lo}x beyond the timing noise at every sparsity >= 50%${aboveNote}`);
+    if (bad.length)
+      ((verdict = "NOT REPRODUCED"), (reason = `below ${lo}x beyond ${k} standard errors of the timing at ${bad.map((r) => pct(r.t)).join(", ")}`));
+    else if (unclear.length) ((verdict = "INCONCLUSIVE"), (reason = `within ${k} standard errors of ${lo}x at ${unclear.map((r) => pct(r.t)).join(", ")}`));
+    else ((verdict = "REPRODUCED"), (reason = `at least ${lo}x beyond the timing noise at every sparsity >= 50%${aboveNote}`));
     return { claim, paper, measured, verdict, reason: `${reason}; ${note}` };
   }
 
   function matches(): Claim {
     const claim = "BiP's accuracy matches or beats IMP's at every sparsity";
-    const paper = `${Object.entries(PAPER_BIP.accuracy).map(([t, [b, i]]) => `${pct(+t)}: ${b} / ${i}`).join("; ")} (BiP / IMP, %, ResNet-20)`;
+    const paper = `${Object.entries(PAPER_BIP.accuracy)
+      .map(([t, [b, i]]) => `${pct(+t)}: ${b} / ${i}`)
+      .join("; ")} (BiP / IMP, %, ResNet-20)`;
     const cases = accuracyCases(points, o);
     const measured = cases.map((c) => `${pts(c.diff)} (s.e. ${(100 * c.se).toFixed(2)}) at ${pct(c.t)}`).join(", ") || "none";
     const rule = `matching = trailing IMP by less than ${(100 * o.accuracyTolerance).toFixed(1)} pts beyond ${k} standard errors of the difference (seed noise of both methods)`;
     if (!cases.length) return { claim, paper, measured, verdict: "INCONCLUSIVE", reason: "no sparsity measured for both methods" };
-    if (cases.some((c) => !Number.isFinite(c.se))) return { claim, paper, measured, verdict: "INCONCLUSIVE", reason: "needs at least 2 seeds per method to judge noise" };
-    const bad = cases.filter((c) => c.outcome === "contradicted"), unclear = cases.filter((c) => c.outcome === "unclear");
+    if (cases.some((c) => !Number.isFinite(c.se)))
+      return { claim, paper, measured, verdict: "INCONCLUSIVE", reason: "needs at least 2 seeds per method to judge noise" };
+    const bad = cases.filter((c) => c.outcome === "contradicted"),
+      unclear = cases.filter((c) => c.outcome === "unclear");
     if (bad.length) return { claim, paper, measured, verdict: "NOT REPRODUCED", reason: `BiP trails IMP at ${bad.map((c) => pct(c.t)).join(", ")}; ${rule}` };
-    if (unclear.length) return { claim, paper, measured, verdict: "INCONCLUSIVE", reason: `within the noise of the tolerance at ${unclear.map((c) => pct(c.t)).join(", ")}; ${rule}` };
+    if (unclear.length)
+      return {
+        claim,
+        paper,
+        measured,
+        verdict: "INCONCLUSIVE",
+        reason: `within the noise of the tolerance at ${unclear.map((c) => pct(c.t)).join(", ")}; ${rule}`,
+      };
     return { claim, paper, measured, verdict: "REPRODUCED", reason: `BiP matches or beats IMP at every sparsity; ${rule}` };
   }
 
@@ -113,15 +134,33 @@ export function bipClaims(points: MethodPoint[], denseAccuracy: number, o: BipVe
     const t = PAPER_BIP.sparsestTicket;
     const paper = `in most cases (ResNet-20: at ${Object.keys(PAPER_BIP.accuracy).length} of ${Object.keys(PAPER_BIP.accuracy).length} sparsities of Fig. 3; yet its sparsest winning ticket is IMP's, ${pct(t.IMP[0], 0)} vs BiP's ${pct(t.BiP[0], 0)}, Table 1)`;
     const cases = accuracyCases(points, o);
-    const ticket = (m: Method) => sparsestTicket(points.filter((p) => p.method === m), denseAccuracy, o.accuracyTolerance);
+    const ticket = (m: Method) =>
+      sparsestTicket(
+        points.filter((p) => p.method === m),
+        denseAccuracy,
+        o.accuracyTolerance,
+      );
     const f = (w: ReturnType<typeof ticket>) => (w ? `${pct(w.target)} (${pct(w.accuracy, 2)})` : "none");
     const n = (x: Outcome) => cases.filter((c) => c.outcome === x).length;
     const measured = `BiP better or equal at ${n("supported")} of ${cases.length} sparsities, worse at ${n("contradicted")}, within noise at ${n("unclear")}; sparsest winning ticket (within ${(100 * o.accuracyTolerance).toFixed(1)} pts of dense ${pct(denseAccuracy, 2)}): IMP ${f(ticket("IMP"))}, BiP ${f(ticket("BiP"))}`;
     if (!cases.length) return { claim, paper, measured, verdict: "INCONCLUSIVE", reason: "no sparsity measured for both methods" };
     // "Most": more than half clearly better or equal; impossible once half are clearly worse.
-    if (n("supported") > cases.length / 2) return { claim, paper, measured, verdict: "REPRODUCED", reason: `BiP's subnetwork is as accurate as IMP's (within the tolerance, beyond the noise) at most sparsities` };
-    if (n("contradicted") >= cases.length / 2) return { claim, paper, measured, verdict: "NOT REPRODUCED", reason: `BiP's subnetwork trails IMP's beyond the tolerance and noise at ${n("contradicted")} of ${cases.length} sparsities` };
+    if (n("supported") > cases.length / 2)
+      return {
+        claim,
+        paper,
+        measured,
+        verdict: "REPRODUCED",
+        reason: `BiP's subnetwork is as accurate as IMP's (within the tolerance, beyond the noise) at most sparsities`,
+      };
+    if (n("contradicted") >= cases.length / 2)
+      return {
+        claim,
+        paper,
+        measured,
+        verdict: "NOT REPRODUCED",
+        reason: `BiP's subnetwork trails IMP's beyond the tolerance and noise at ${n("contradicted")} of ${cases.length} sparsities`,
+      };
     return { claim, paper, measured, verdict: "INCONCLUSIVE", reason: `too many sparsities within the noise to say whether most favour BiP` };
   }
 }
-

@@ -27,7 +27,6 @@ export interface BipData {
 
 const pct = (x: number, d = 1) => `${(100 * x).toFixed(d)}%`;
 
-
 /**
  * Whether filter-wise BiP's accuracy falls with sparsity, with and without BN
  * re-estimation: revisions up to 2 evaluated with running statistics and per-epoch
@@ -38,7 +37,8 @@ function filterTrend(points: MethodPoint[]): string {
   if (f.length < 2) return "";
   const seq = (xs: number[]) => xs.map((x) => (100 * x).toFixed(1)).join(" -> ");
   const falls = (xs: number[]) => xs.every((x, i) => i === 0 || x <= xs[i - 1]!);
-  const re = f.map((p) => mean(p.accuracies)), run = f.every((p) => p.accuraciesRunningBn) ? f.map((p) => mean(p.accuraciesRunningBn!)) : null;
+  const re = f.map((p) => mean(p.accuracies)),
+    run = f.every((p) => p.accuraciesRunningBn) ? f.map((p) => mean(p.accuraciesRunningBn!)) : null;
   return `Its accuracy over increasing sparsity: ${seq(re)}% with re-estimated BN (${falls(re) ? "falling at every step" : "**not monotonic**"})${run ? `, ${seq(run)}% with the running statistics (${falls(run) ? "falling at every step" : "**not monotonic**"})` : ""}. Revisions up to 2 ran the mask phases per epoch (5 epochs never reached the x0.01 phase, so whole filters still switched on and off in the last iterations) and evaluated with the running statistics: their quick report had 27% at 75% but 47% at 87.5%. Since revision 3 (phases per iteration, weight decay on the scores) the running-statistics accuracy ${run && falls(run) ? "falls at every step as well: the inversion went with those changes" : "is still not monotonic"}; re-estimating BN under the final mask, which removes the stale statistics of channels switched late, changes it by ${run ? re.map((x, i) => `${(100 * (x - run[i]!)).toFixed(1)}`).join(", ") : "-"} points.`;
 }
 
@@ -59,15 +59,40 @@ function deviations(c: BipBenchConfig): string[] {
 export async function renderBip(d: BipData): Promise<{ markdown: string; svgs: Record<string, string>; claims: Claim[] }> {
   const claims = bipClaims(d.points, d.dense.accuracy, d.config.verdicts);
   const svgs = {
-    "bip-vs-imp-accuracy.svg": await lineChartSvg({ title: "Test accuracy vs sparsity", xTitle: "sparsity", yTitle: "test accuracy", points: d.points.map((p) => ({ x: p.target, y: mean(p.accuracies), spread: Number.isFinite(sd(p.accuracies)) ? sd(p.accuracies) : 0, series: p.method })) }),
-    "bip-vs-imp-time.svg": await lineChartSvg({ title: "Wall-clock time to the subnetwork (no pretraining)", xTitle: "sparsity", yTitle: "seconds", points: d.points.map((p) => ({ x: p.target, y: mean(p.seconds), series: p.method })) }),
+    "bip-vs-imp-accuracy.svg": await lineChartSvg({
+      title: "Test accuracy vs sparsity",
+      xTitle: "sparsity",
+      yTitle: "test accuracy",
+      points: d.points.map((p) => ({ x: p.target, y: mean(p.accuracies), spread: Number.isFinite(sd(p.accuracies)) ? sd(p.accuracies) : 0, series: p.method })),
+    }),
+    "bip-vs-imp-time.svg": await lineChartSvg({
+      title: "Wall-clock time to the subnetwork (no pretraining)",
+      xTitle: "sparsity",
+      yTitle: "seconds",
+      points: d.points.map((p) => ({ x: p.target, y: mean(p.seconds), series: p.method })),
+    }),
   };
   const accCell = (xs: number[]) => `${pct(mean(xs), 2)}${Number.isFinite(sd(xs)) ? ` ± ${(100 * sd(xs)).toFixed(2)}` : ""}`;
-  const rows = d.points.map((p) => [pct(p.target), p.method, pct(p.sparsity, 2), accCell(p.accuracies), p.accuracies.map((a) => (100 * a).toFixed(2)).join(" / "), p.accuraciesRunningBn ? accCell(p.accuraciesRunningBn) : "-", `${mean(p.seconds).toFixed(1)} s`, `${(mean(p.seconds) + d.dense.seconds).toFixed(1)} s`]);
+  const rows = d.points.map((p) => [
+    pct(p.target),
+    p.method,
+    pct(p.sparsity, 2),
+    accCell(p.accuracies),
+    p.accuracies.map((a) => (100 * a).toFixed(2)).join(" / "),
+    p.accuraciesRunningBn ? accCell(p.accuraciesRunningBn) : "-",
+    `${mean(p.seconds).toFixed(1)} s`,
+    `${(mean(p.seconds) + d.dense.seconds).toFixed(1)} s`,
+  ]);
   const speed = d.config.sparsities.map((t) => {
-    const imp = d.points.find((p) => p.method === "IMP" && p.target === t), bip = d.points.find((p) => p.method === "BiP" && p.target === t);
+    const imp = d.points.find((p) => p.method === "IMP" && p.target === t),
+      bip = d.points.find((p) => p.method === "BiP" && p.target === t);
     if (!imp || !bip) return [pct(t), "-", "-", PAPER_BIP.speedup[t] ? `${PAPER_BIP.speedup[t]}x` : "-"];
-    return [pct(t), `${(mean(imp.seconds) / mean(bip.seconds)).toFixed(2)}x`, `${((mean(imp.seconds) + d.dense.seconds) / (mean(bip.seconds) + d.dense.seconds)).toFixed(2)}x`, PAPER_BIP.speedup[t] ? `${PAPER_BIP.speedup[t]}x` : "-"];
+    return [
+      pct(t),
+      `${(mean(imp.seconds) / mean(bip.seconds)).toFixed(2)}x`,
+      `${((mean(imp.seconds) + d.dense.seconds) / (mean(bip.seconds) + d.dense.seconds)).toFixed(2)}x`,
+      PAPER_BIP.speedup[t] ? `${PAPER_BIP.speedup[t]}x` : "-",
+    ];
   });
   const c = d.config;
   const md = [
@@ -75,7 +100,15 @@ export async function renderBip(d: BipData): Promise<{ markdown: string; svgs: R
     "",
     `Generated by \`bun run bench:bip-vs-imp --preset ${d.preset}\`. Paper: Zhang et al., *Advancing Model Pruning via Bi-level Optimization*, NeurIPS 2022.`,
     "",
-    contextMarkdown(d.context, { preset: d.preset, dataset: `${d.dataset.name}: ${d.dataset.source} (${d.dataset.train} train / ${d.dataset.test} test images)`, "engine / EP": d.engine, "units computed at": d.unitCommits.join("; ") || "n/a", model: `${c.dense.model.arch}, width ${c.dense.model.width}`, seeds: c.seeds.join(", "), timing: d.timing }),
+    contextMarkdown(d.context, {
+      preset: d.preset,
+      dataset: `${d.dataset.name}: ${d.dataset.source} (${d.dataset.train} train / ${d.dataset.test} test images)`,
+      "engine / EP": d.engine,
+      "units computed at": d.unitCommits.join("; ") || "n/a",
+      model: `${c.dense.model.arch}, width ${c.dense.model.width}`,
+      seeds: c.seeds.join(", "),
+      timing: d.timing,
+    }),
     "",
     "## Protocol as run",
     "",
@@ -100,7 +133,10 @@ export async function renderBip(d: BipData): Promise<{ markdown: string; svgs: R
     "",
     "![accuracy](bip-vs-imp-accuracy.svg) ![time](bip-vs-imp-time.svg)",
     "",
-    table(["target", "method", "sparsity reached", "test accuracy (mean ± sd)", "per seed", "BiP without BN re-estimation", "time", "time incl. pretraining"], rows),
+    table(
+      ["target", "method", "sparsity reached", "test accuracy (mean ± sd)", "per seed", "BiP without BN re-estimation", "time", "time incl. pretraining"],
+      rows,
+    ),
     "",
     "## Speedup of BiP over IMP",
     "",
@@ -108,7 +144,10 @@ export async function renderBip(d: BipData): Promise<{ markdown: string; svgs: R
     "",
     "## Claims",
     "",
-    table(["claim", "paper", "measured", "verdict", "reason"], claims.map((x) => [x.claim, x.paper, x.measured, `**${x.verdict}**`, x.reason])),
+    table(
+      ["claim", "paper", "measured", "verdict", "reason"],
+      claims.map((x) => [x.claim, x.paper, x.measured, `**${x.verdict}**`, x.reason]),
+    ),
     "",
   ].join("\n");
   return { markdown: md, svgs, claims };

@@ -41,7 +41,8 @@ const seOr0 = (se: number | null) => se ?? 0;
 
 /** The one pair comparison both temperature claims are made of: a - b against the two cells' own noise. */
 function compare(a: Fig2Cell, b: Fig2Cell, k: number): { diff: number; se: number; side: Side } {
-  const diff = a.testError! - b.testError!, se = combined(cellSe(a), cellSe(b));
+  const diff = a.testError! - b.testError!,
+    se = combined(cellSe(a), cellSe(b));
   return { diff, se, side: side(diff, se, 0, k) };
 }
 
@@ -86,7 +87,12 @@ export function fig2Claims(cells: Fig2Cell[], o: Fig2ClaimOptions): Claim[] {
       return [{ d, cold, best, ...compare(cold, best, k) }];
     });
     if (!judged.length) return { claim, paper, measured: "missing cells", verdict: "INCONCLUSIVE", reason: "the grid lacks the needed cells" };
-    const measured = judged.map((j) => `density ${pct(j.d)}: coldest ${pct(j.cold.testError!)}, best hotter (temperature ${j.best.temperature}) ${pct(j.best.testError!)}, difference ${pct(j.diff)} (s.e. ${pct(j.se)})`).join("; ");
+    const measured = judged
+      .map(
+        (j) =>
+          `density ${pct(j.d)}: coldest ${pct(j.cold.testError!)}, best hotter (temperature ${j.best.temperature}) ${pct(j.best.testError!)}, difference ${pct(j.diff)} (s.e. ${pct(j.se)})`,
+      )
+      .join("; ");
     if (!enoughSeeds) return { claim, paper, measured, verdict: "INCONCLUSIVE", reason: "no seed spread to judge noise (need >= 2 retrain seeds)" };
     const outcomes = judged.map((j): Outcome => (j.side === "above" ? "supported" : j.side === "below" ? "contradicted" : "unclear"));
     const verdict = tally(outcomes);
@@ -103,17 +109,20 @@ export function fig2Claims(cells: Fig2Cell[], o: Fig2ClaimOptions): Claim[] {
   function hurts(): Claim {
     const claim = "High temperature hurts at higher densities (regime II): the hottest is worst";
     const paper = "at 14% density and above, epochs 10-20 (the hottest) give the worst error";
-    const judged = sortedD.filter((d) => d >= PAPER_FIG2.hurtsFrom).flatMap((d) => {
-      const hot = at(hottest, d);
-      const colder = cells.filter((c) => c.density === d && c.hotRank !== hottest && c.testError !== null);
-      if (!hot || !colder.length) return [];
-      const best = colder.reduce((a, b) => (a.testError! < b.testError! ? a : b));
-      const worst = colder.reduce((a, b) => (a.testError! > b.testError! ? a : b));
-      // Worst within noise: clearly worse than the best colder model, clearly better than none.
-      const vsBest = compare(hot, best, k), vsWorst = compare(hot, worst, k);
-      const outcome: Outcome = colder.some((c) => compare(hot, c, k).side === "below") ? "contradicted" : vsBest.side === "above" ? "supported" : "unclear";
-      return [{ d, hot, vsBest, vsWorst, outcome }];
-    });
+    const judged = sortedD
+      .filter((d) => d >= PAPER_FIG2.hurtsFrom)
+      .flatMap((d) => {
+        const hot = at(hottest, d);
+        const colder = cells.filter((c) => c.density === d && c.hotRank !== hottest && c.testError !== null);
+        if (!hot || !colder.length) return [];
+        const best = colder.reduce((a, b) => (a.testError! < b.testError! ? a : b));
+        const worst = colder.reduce((a, b) => (a.testError! > b.testError! ? a : b));
+        // Worst within noise: clearly worse than the best colder model, clearly better than none.
+        const vsBest = compare(hot, best, k),
+          vsWorst = compare(hot, worst, k);
+        const outcome: Outcome = colder.some((c) => compare(hot, c, k).side === "below") ? "contradicted" : vsBest.side === "above" ? "supported" : "unclear";
+        return [{ d, hot, vsBest, vsWorst, outcome }];
+      });
     if (!judged.length) return { claim, paper, measured: "no density >= 14% in the grid", verdict: "INCONCLUSIVE", reason: "grid too small" };
     const n = (o: string) => judged.filter((j) => j.outcome === o).length;
     const strictlyWorst = judged.filter((j) => j.vsWorst.diff > 0).length;
@@ -139,16 +148,46 @@ export function fig2Claims(cells: Fig2Cell[], o: Fig2ClaimOptions): Claim[] {
     const lowD = sortedD.slice(0, Math.ceil(sortedD.length / 2));
     const inCorner = (c: Fig2Cell) => lowD.includes(c.density) && c.hotRank >= Math.floor(o.temperatures / 2);
     const sideOf = (c: Fig2Cell) => side(c.lmcBarrier!, seOr0(c.lmcStdErr), t, k);
-    const barrier = measuredCells.filter((c) => sideOf(c) === "below"), unsure = measuredCells.filter((c) => sideOf(c) === "within");
-    const outside = barrier.filter((c) => !inCorner(c)), inside = barrier.filter(inCorner);
-    const unsureOutside = unsure.filter((c) => !inCorner(c)), unsureInside = unsure.filter(inCorner);
+    const barrier = measuredCells.filter((c) => sideOf(c) === "below"),
+      unsure = measuredCells.filter((c) => sideOf(c) === "within");
+    const outside = barrier.filter((c) => !inCorner(c)),
+      inside = barrier.filter(inCorner);
+    const unsureOutside = unsure.filter((c) => !inCorner(c)),
+      unsureInside = unsure.filter(inCorner);
     const minB = Math.min(...measuredCells.map((c) => c.lmcBarrier!));
     const measured = `${barrier.length} of ${measuredCells.length} cells below ${t} beyond the noise (${inside.length} in the low-density, cold quadrant), ${unsure.length} within the noise of it; minimum barrier ${minB.toFixed(3)}`;
     const noise = `(noise: ${k} standard errors of each barrier, from the binomial error of the path's error rates)`;
-    if (outside.length) return { claim, paper, measured, verdict: "NOT REPRODUCED", reason: `${outside.length} clear barrier(s) outside the low-density, cold quadrant ${noise}` };
-    if (inside.length && !unsureOutside.length) return { claim, paper, measured, verdict: "REPRODUCED", reason: `every barrier lies at low density and low temperature, and every other cell is connected beyond the noise ${noise}` };
-    if (!inside.length && !unsureInside.length) return { claim, paper, measured, verdict: "NOT REPRODUCED", reason: `no cell of the low-density, cold quadrant has a barrier below the regime-I threshold ${t} ${noise}` };
-    return { claim, paper, measured, verdict: "INCONCLUSIVE", reason: `${unsure.length} barrier(s) within the noise of the threshold ${t}${inside.length ? "" : " and no clear barrier"} ${noise}` };
+    if (outside.length)
+      return {
+        claim,
+        paper,
+        measured,
+        verdict: "NOT REPRODUCED",
+        reason: `${outside.length} clear barrier(s) outside the low-density, cold quadrant ${noise}`,
+      };
+    if (inside.length && !unsureOutside.length)
+      return {
+        claim,
+        paper,
+        measured,
+        verdict: "REPRODUCED",
+        reason: `every barrier lies at low density and low temperature, and every other cell is connected beyond the noise ${noise}`,
+      };
+    if (!inside.length && !unsureInside.length)
+      return {
+        claim,
+        paper,
+        measured,
+        verdict: "NOT REPRODUCED",
+        reason: `no cell of the low-density, cold quadrant has a barrier below the regime-I threshold ${t} ${noise}`,
+      };
+    return {
+      claim,
+      paper,
+      measured,
+      verdict: "INCONCLUSIVE",
+      reason: `${unsure.length} barrier(s) within the noise of the threshold ${t}${inside.length ? "" : " and no clear barrier"} ${noise}`,
+    };
   }
 
   // 4. The CKA range, both ends.
@@ -157,7 +196,8 @@ export function fig2Claims(cells: Fig2Cell[], o: Fig2ClaimOptions): Claim[] {
     const paper = `${PAPER_FIG2.ckaLow}-${PAPER_FIG2.ckaHigh}`;
     const v = cells.filter((c) => c.cka !== null);
     if (!v.length) return { claim, paper, measured: "none", verdict: "INCONCLUSIVE", reason: "no CKA measured" };
-    const lo = v.reduce((a, b) => (a.cka! < b.cka! ? a : b)), hi = v.reduce((a, b) => (a.cka! > b.cka! ? a : b));
+    const lo = v.reduce((a, b) => (a.cka! < b.cka! ? a : b)),
+      hi = v.reduce((a, b) => (a.cka! > b.cka! ? a : b));
     const tol = o.verdicts.ckaTolerance;
     const ends = [
       { name: "low end", cell: lo, paper: PAPER_FIG2.ckaLow },
@@ -167,19 +207,38 @@ export function fig2Claims(cells: Fig2Cell[], o: Fig2ClaimOptions): Claim[] {
     const scale = o.dataset !== "cifar10" ? ` (this run used ${o.dataset}, not CIFAR-10)` : "";
     const rule = `each end must lie within ${tol} of the paper's, beyond ${k} bootstrap standard errors`;
     const off = ends.filter((e) => e.side === "above");
-    if (off.length) return { claim, paper, measured, verdict: "NOT REPRODUCED", reason: `${off.map((e) => `${e.name} ${e.cell.cka!.toFixed(3)} is ${Math.abs(e.cell.cka! - e.paper).toFixed(3)} from ${e.paper}`).join("; ")}: ${rule}${scale}` };
+    if (off.length)
+      return {
+        claim,
+        paper,
+        measured,
+        verdict: "NOT REPRODUCED",
+        reason: `${off.map((e) => `${e.name} ${e.cell.cka!.toFixed(3)} is ${Math.abs(e.cell.cka! - e.paper).toFixed(3)} from ${e.paper}`).join("; ")}: ${rule}${scale}`,
+      };
     if (ends.every((e) => e.side === "below")) return { claim, paper, measured, verdict: "REPRODUCED", reason: `both ends match: ${rule}` };
-    return { claim, paper, measured, verdict: "INCONCLUSIVE", reason: `${ends.filter((e) => e.side === "within").map((e) => e.name).join(" and ")} within the noise of the tolerance: ${rule}` };
+    return {
+      claim,
+      paper,
+      measured,
+      verdict: "INCONCLUSIVE",
+      reason: `${ends
+        .filter((e) => e.side === "within")
+        .map((e) => e.name)
+        .join(" and ")} within the noise of the tolerance: ${rule}`,
+    };
   }
 
   // 5. All three regimes present.
   function regimesPresent(): Claim {
     const r = o.regimes;
-    const counts = { I: 0, "II-A": 0, "II-B": 0 }, clear = { I: 0, "II-A": 0, "II-B": 0 }, possible = { I: 0, "II-A": 0, "II-B": 0 };
+    const counts = { I: 0, "II-A": 0, "II-B": 0 },
+      clear = { I: 0, "II-A": 0, "II-B": 0 },
+      possible = { I: 0, "II-A": 0, "II-B": 0 };
     for (const c of cells) {
       if (c.lmcBarrier === null || c.cka === null) continue;
       counts[c.regime!]++;
-      const l = side(c.lmcBarrier, seOr0(c.lmcStdErr), r.lmcBarrier, k), s = side(c.cka, seOr0(c.ckaStdErr), r.cka, k);
+      const l = side(c.lmcBarrier, seOr0(c.lmcStdErr), r.lmcBarrier, k),
+        s = side(c.cka, seOr0(c.ckaStdErr), r.cka, k);
       if (l === "below") clear.I++;
       if (l !== "above") possible.I++;
       if (l === "above" && s === "below") clear["II-A"]++;
@@ -192,9 +251,23 @@ export function fig2Claims(cells: Fig2Cell[], o: Fig2ClaimOptions): Claim[] {
     const claim = "All three regimes (I, II-A, II-B) appear in the grid";
     const paper = "all three, with the boundaries drawn by hand";
     const impossible = names.filter((n) => possible[n] === 0);
-    if (impossible.length) return { claim, paper, measured, verdict: "NOT REPRODUCED", reason: `no cell can be in regime ${impossible.join(", ")} under these thresholds, even within the noise` };
-    if (names.every((n) => clear[n] > 0)) return { claim, paper, measured, verdict: "REPRODUCED", reason: `every regime has a cell beyond ${k} standard errors of the thresholds` };
-    return { claim, paper, measured, verdict: "INCONCLUSIVE", reason: `regime ${names.filter((n) => clear[n] === 0).join(", ")} has only cells within the noise of a threshold` };
+    if (impossible.length)
+      return {
+        claim,
+        paper,
+        measured,
+        verdict: "NOT REPRODUCED",
+        reason: `no cell can be in regime ${impossible.join(", ")} under these thresholds, even within the noise`,
+      };
+    if (names.every((n) => clear[n] > 0))
+      return { claim, paper, measured, verdict: "REPRODUCED", reason: `every regime has a cell beyond ${k} standard errors of the thresholds` };
+    return {
+      claim,
+      paper,
+      measured,
+      verdict: "INCONCLUSIVE",
+      reason: `regime ${names.filter((n) => clear[n] === 0).join(", ")} has only cells within the noise of a threshold`,
+    };
   }
 
   // 6. Error range.
@@ -204,11 +277,24 @@ export function fig2Claims(cells: Fig2Cell[], o: Fig2ClaimOptions): Claim[] {
     const highest = sortedD.at(-1)!;
     const hi = cells.filter((c) => c.density === highest && c.testError !== null).map((c) => c.testError!);
     const lo = at(coldest, lowest)?.testError;
-    const measured = hi.length && lo != null ? `best ${pct(Math.min(...hi))} at ${pct(highest)} density; ${pct(lo)} at ${pct(lowest)} density, coldest` : "missing cells";
-    if (!o.comparableScale) return { claim, paper, measured, verdict: "INCONCLUSIVE", reason: `error levels are only comparable on the full protocol (CIFAR-10, PreResNet-20 width 16, 160 epochs); this run used ${o.dataset} and a scaled-down preset` };
+    const measured =
+      hi.length && lo != null ? `best ${pct(Math.min(...hi))} at ${pct(highest)} density; ${pct(lo)} at ${pct(lowest)} density, coldest` : "missing cells";
+    if (!o.comparableScale)
+      return {
+        claim,
+        paper,
+        measured,
+        verdict: "INCONCLUSIVE",
+        reason: `error levels are only comparable on the full protocol (CIFAR-10, PreResNet-20 width 16, 160 epochs); this run used ${o.dataset} and a scaled-down preset`,
+      };
     if (!hi.length || lo == null) return { claim, paper, measured, verdict: "INCONCLUSIVE", reason: "missing cells" };
     const ok = Math.abs(Math.min(...hi) - PAPER_FIG2.errorAt80) <= 0.02 && Math.abs(lo - PAPER_FIG2.errorAt5) <= 0.03;
-    return { claim, paper, measured, verdict: ok ? "REPRODUCED" : "NOT REPRODUCED", reason: ok ? "within 2 points (80%) and 3 points (5%) of the paper" : "outside 2 points (80%) or 3 points (5%) of the paper" };
+    return {
+      claim,
+      paper,
+      measured,
+      verdict: ok ? "REPRODUCED" : "NOT REPRODUCED",
+      reason: ok ? "within 2 points (80%) and 3 points (5%) of the paper" : "outside 2 points (80%) or 3 points (5%) of the paper",
+    };
   }
 }
-

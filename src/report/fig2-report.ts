@@ -32,27 +32,36 @@ export interface Fig2Data {
   trainFingerprints: string[];
 }
 
-const AXIS_TITLE = { epochs: "dense training epochs (fewer = hotter)", "batch-size": "dense batch size (smaller = hotter)", sam: "SAM rho (larger = hotter)" } as const;
+const AXIS_TITLE = {
+  epochs: "dense training epochs (fewer = hotter)",
+  "batch-size": "dense batch size (smaller = hotter)",
+  sam: "SAM rho (larger = hotter)",
+} as const;
 const REGIME_COLORS = { domain: ["I", "II-A", "II-B"], range: ["#d95f02", "#7570b3", "#1b9e77"] };
 
 const epochRange = (a: number, b: number) => (a === b ? `epoch ${a}` : `epochs ${a}-${b}`);
 
 function windowLine(d: Fig2Data): string {
-  const w = d.errorWindow, e = d.config.retrain.epochs;
+  const w = d.errorWindow,
+    e = d.config.retrain.epochs;
   return `mean over retrain ${epochRange(w.first, w.last)} (the last ${w.count} of ${e}: ceil(${d.config.metrics.errorWindow} x ${e}), inside the final learning-rate phase, ${epochRange(w.finalPhaseFirst, e)}; the paper: the last 5 of 160, inside epochs 121-160)`;
 }
 
-
 /** Where this harness departs from the authors' code (read at commit b38c972), each named. */
 function deviations(d: Fig2Data): string[] {
-  const seeds = d.config.retrainSeeds.length, pairs = (seeds * (seeds - 1)) / 2;
+  const seeds = d.config.retrainSeeds.length,
+    pairs = (seeds * (seeds - 1)) / 2;
   return [
     `LMC and CKA come from one pair of retrained models per cell (seeds ${d.config.retrainSeeds.slice(0, 2).join(" and ")}); the authors' figure averages every pair of 3 retrain seeds over 3 dense seeds (9 values per cell)${pairs > 1 ? `; ${pairs} pairs were available here` : ""}. One barrier (a maximum over the path) is noisier than an average, which the verdicts account for with each value's own error.`,
     `One dense seed (${d.config.dense.seed}); the authors' figure averages 3 dense seeds (their generator script itself lists one).`,
     "Normalisation: the dataset's true per-channel std (CIFAR-10: 0.247, 0.243, 0.262); the authors' code uses 0.2023, 0.1994, 0.2010 (the means agree), so its inputs are about 1.2x larger. Not measured here.",
     `CKA images: a class-balanced random subset of the training set (data seed ${d.config.dense.data.subsetSeed}); the authors take the first 6,464 in file order.`,
     `BN re-estimation on the LMC path in batches of ${d.config.metrics.batchSize}; the authors use batches of 64 (the pooled statistics differ only slightly).`,
-    ...(d.axis === "batch-size" ? ["Batch-size axis: dense epochs = round(iterations x batch / images) with a per-epoch schedule, and retraining with the epochs-axis retrain settings; the authors train exactly 62,400 iterations with a per-iteration schedule and retrain at batch 128."] : []),
+    ...(d.axis === "batch-size"
+      ? [
+          "Batch-size axis: dense epochs = round(iterations x batch / images) with a per-epoch schedule, and retraining with the epochs-axis retrain settings; the authors train exactly 62,400 iterations with a per-iteration schedule and retrain at batch 128.",
+        ]
+      : []),
   ];
 }
 
@@ -61,16 +70,45 @@ export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs:
   const dLabel = (x: number) => `${+(100 * x).toFixed(1)}%`;
   const xOrder = [...d.densities].sort((a, b) => a - b).map(dLabel);
   const yOrder = d.temperatures.map(String);
-  const cell = (c: Fig2Cell, v: number | null, digits: number) => ({ x: dLabel(c.density), y: String(c.temperature), value: v, label: v === null ? "" : v.toFixed(digits) });
+  const cell = (c: Fig2Cell, v: number | null, digits: number) => ({
+    x: dLabel(c.density),
+    y: String(c.temperature),
+    value: v,
+    label: v === null ? "" : v.toFixed(digits),
+  });
   const common = { xTitle: "density (load)", yTitle: AXIS_TITLE[d.axis], xOrder, yOrder };
   const svgs: Record<string, string> = {
-    "fig2-test-error.svg": await heatmapSvg({ ...common, title: "Test error", cells: d.cells.map((c) => cell(c, c.testError, 3)), scheme: "viridis", reverse: true }),
-    "fig2-lmc.svg": await heatmapSvg({ ...common, title: "LMC barrier (negative = barrier)", cells: d.cells.map((c) => cell(c, c.lmcBarrier, 3)), scheme: "redblue", domainMid: 0 }),
+    "fig2-test-error.svg": await heatmapSvg({
+      ...common,
+      title: "Test error",
+      cells: d.cells.map((c) => cell(c, c.testError, 3)),
+      scheme: "viridis",
+      reverse: true,
+    }),
+    "fig2-lmc.svg": await heatmapSvg({
+      ...common,
+      title: "LMC barrier (negative = barrier)",
+      cells: d.cells.map((c) => cell(c, c.lmcBarrier, 3)),
+      scheme: "redblue",
+      domainMid: 0,
+    }),
     "fig2-cka.svg": await heatmapSvg({ ...common, title: "CKA of the two retrained models", cells: d.cells.map((c) => cell(c, c.cka, 3)), scheme: "viridis" }),
-    "fig2-regimes.svg": await heatmapSvg({ ...common, title: "Regimes", cells: d.cells.map((c) => ({ x: dLabel(c.density), y: String(c.temperature), value: null, label: c.regime ?? "n/a" })), nominal: REGIME_COLORS }),
+    "fig2-regimes.svg": await heatmapSvg({
+      ...common,
+      title: "Regimes",
+      cells: d.cells.map((c) => ({ x: dLabel(c.density), y: String(c.temperature), value: null, label: c.regime ?? "n/a" })),
+      nominal: REGIME_COLORS,
+    }),
   };
   const comparableScale = d.preset === "paper" && d.dataset.name === "cifar10";
-  const claims = fig2Claims(d.cells, { densities: d.densities, temperatures: d.temperatures.length, regimes: d.config.regimes, verdicts: d.config.verdicts, dataset: d.dataset.name, comparableScale });
+  const claims = fig2Claims(d.cells, {
+    densities: d.densities,
+    temperatures: d.temperatures.length,
+    regimes: d.config.regimes,
+    verdicts: d.config.verdicts,
+    dataset: d.dataset.name,
+    comparableScale,
+  });
   const fmt = (v: number | null, digits = 3) => (v === null ? "-" : v.toFixed(digits));
   const min = (s: number) => (s / 60).toFixed(1);
   const withSe = (v: number | null, se: number | null) => (v === null ? "-" : se === null ? v.toFixed(3) : `${v.toFixed(3)} ± ${se.toFixed(3)}`);
@@ -114,11 +152,25 @@ export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs:
     "",
     "## Claims",
     "",
-    table(["claim", "paper", "measured", "verdict", "reason"], claims.map((c) => [c.claim, c.paper, c.measured, `**${c.verdict}**`, c.reason])),
+    table(
+      ["claim", "paper", "measured", "verdict", "reason"],
+      claims.map((c) => [c.claim, c.paper, c.measured, `**${c.verdict}**`, c.reason]),
+    ),
     "",
     "## Every cell",
     "",
-    table(["temperature", "density", "test error (mean)", "per seed", "LMC barrier ± s.e.", "CKA ± s.e.", "regime"], d.cells.map((c) => [c.temperature, dLabel(c.density), fmt(c.testError, 4), c.seedErrors.map((e) => e.toFixed(4)).join(" / "), withSe(c.lmcBarrier, c.lmcStdErr), withSe(c.cka, c.ckaStdErr), c.regime ?? "-"])),
+    table(
+      ["temperature", "density", "test error (mean)", "per seed", "LMC barrier ± s.e.", "CKA ± s.e.", "regime"],
+      d.cells.map((c) => [
+        c.temperature,
+        dLabel(c.density),
+        fmt(c.testError, 4),
+        c.seedErrors.map((e) => e.toFixed(4)).join(" / "),
+        withSe(c.lmcBarrier, c.lmcStdErr),
+        withSe(c.cka, c.ckaStdErr),
+        c.regime ?? "-",
+      ]),
+    ),
     "",
   ].join("\n");
   return { markdown: md, svgs, claims };

@@ -5,7 +5,12 @@ export function contextMarkdown(c: RunContext, extra: Record<string, string | nu
     ["date", c.date],
     ["commit", c.commit],
     ["machine", `${c.machine.cpu}, ${c.machine.cores} cores, ${c.machine.memoryGiB} GiB (${c.machine.os})`],
-    ["runtime", Object.entries(c.runtime).map(([k, v]) => `${k} ${v}`).join(", ")],
+    [
+      "runtime",
+      Object.entries(c.runtime)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", "),
+    ],
     ...Object.entries(extra).map(([k, v]) => [k, String(v)] as [string, string]),
   ];
   return ["| context | |", "|---|---|", ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, "\\|")} |`)].join("\n");
@@ -22,7 +27,10 @@ export function table(header: string[], rows: (string | number)[][]): string {
  * whether the units' recorded training-set fingerprints agree, loudly when they do not.
  */
 export function sharedDataLine(data: { subsetSeed: number; trainLimit?: number; testLimit?: number }, fingerprints: string[], who: string): string {
-  const subset = data.trainLimit !== undefined || data.testLimit !== undefined ? `subsets drawn with data seed ${data.subsetSeed}, the same for every training seed` : "the full splits";
+  const subset =
+    data.trainLimit !== undefined || data.testLimit !== undefined
+      ? `subsets drawn with data seed ${data.subsetSeed}, the same for every training seed`
+      : "the full splits";
   if (fingerprints.length === 1) return `${subset}; ${who} recorded one training-set fingerprint (${fingerprints[0]!.slice(0, 12)}).`;
   if (fingerprints.length === 0) return `${subset}; no unit recorded a training-set fingerprint (units computed before fingerprints were recorded).`;
   return `${subset}; **WARNING: the units recorded ${fingerprints.length} different training-set fingerprints** (${fingerprints.map((x) => x.slice(0, 12)).join(", ")}): they did not all train on the same images.`;

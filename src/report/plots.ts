@@ -13,10 +13,26 @@ export interface HeatmapCell {
  * value (or by category when `nominal`), each cell labelled with its value.
  * Rendered headless by Vega; deterministic for the same input.
  */
-export async function heatmapSvg(o: { title: string; cells: HeatmapCell[]; xTitle: string; yTitle: string; xOrder: string[]; yOrder: string[]; scheme?: string; reverse?: boolean; domainMid?: number; nominal?: { domain: string[]; range: string[] } }): Promise<string> {
+export async function heatmapSvg(o: {
+  title: string;
+  cells: HeatmapCell[];
+  xTitle: string;
+  yTitle: string;
+  xOrder: string[];
+  yOrder: string[];
+  scheme?: string;
+  reverse?: boolean;
+  domainMid?: number;
+  nominal?: { domain: string[]; range: string[] };
+}): Promise<string> {
   const color = o.nominal
     ? { field: "label", type: "nominal" as const, scale: { domain: o.nominal.domain, range: o.nominal.range }, legend: { title: null } }
-    : { field: "value", type: "quantitative" as const, scale: { scheme: o.scheme ?? "viridis", reverse: o.reverse ?? false, ...(o.domainMid !== undefined ? { domainMid: o.domainMid } : {}) }, legend: { title: null } };
+    : {
+        field: "value",
+        type: "quantitative" as const,
+        scale: { scheme: o.scheme ?? "viridis", reverse: o.reverse ?? false, ...(o.domainMid !== undefined ? { domainMid: o.domainMid } : {}) },
+        legend: { title: null },
+      };
   const spec: vl.TopLevelSpec = {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     title: o.title,
@@ -38,7 +54,13 @@ export async function heatmapSvg(o: { title: string; cells: HeatmapCell[]; xTitl
 }
 
 /** Lines with points: y against x, one colour per series; error bars when `spread` is given. */
-export async function lineChartSvg(o: { title: string; xTitle: string; yTitle: string; points: { x: number; y: number; series: string; spread?: number }[]; logY?: boolean }): Promise<string> {
+export async function lineChartSvg(o: {
+  title: string;
+  xTitle: string;
+  yTitle: string;
+  points: { x: number; y: number; series: string; spread?: number }[];
+  logY?: boolean;
+}): Promise<string> {
   const spec: vl.TopLevelSpec = {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     title: o.title,
@@ -47,7 +69,10 @@ export async function lineChartSvg(o: { title: string; xTitle: string; yTitle: s
     data: { values: o.points.map((p) => ({ ...p, lo: p.y - (p.spread ?? 0), hi: p.y + (p.spread ?? 0) })) },
     encoding: { x: { field: "x", type: "quantitative", title: o.xTitle, axis: { format: "%" } }, color: { field: "series", type: "nominal", title: null } },
     layer: [
-      { mark: { type: "line", point: true }, encoding: { y: { field: "y", type: "quantitative", title: o.yTitle, scale: { zero: false, ...(o.logY ? { type: "log" as const } : {}) } } } },
+      {
+        mark: { type: "line", point: true },
+        encoding: { y: { field: "y", type: "quantitative", title: o.yTitle, scale: { zero: false, ...(o.logY ? { type: "log" as const } : {}) } } },
+      },
       { mark: "rule", encoding: { y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } } },
     ],
     config: { background: "white" },
@@ -67,7 +92,16 @@ export async function speedupScatterSvg(o: { title: string; points: { x: number;
     width: 380,
     height: 260,
     layer: [
-      { data: { values: [{ x: 1, y: 1 }, { x: max, y: max }] }, mark: { type: "line", strokeDash: [4, 4], color: "#888" }, encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" } } },
+      {
+        data: {
+          values: [
+            { x: 1, y: 1 },
+            { x: max, y: max },
+          ],
+        },
+        mark: { type: "line", strokeDash: [4, 4], color: "#888" },
+        encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" } },
+      },
       { data: { values: [{ y: 1 }] }, mark: { type: "rule", color: "#bbb" }, encoding: { y: { field: "y", type: "quantitative" } } },
       {
         data: { values: o.points },

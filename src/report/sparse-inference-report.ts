@@ -70,7 +70,10 @@ export function speedups(d: SparseInferenceData, r: InferenceResult): { latency:
   if (r.pairedSpeedup) return { latency: r.pairedSpeedup[0]!.median, throughput: r.pairedSpeedup.slice(1).map((p) => ({ batch: p.batch, speedup: p.median })) };
   return {
     latency: dense.latency!.p50 / r.latency!.p50,
-    throughput: r.throughput!.map((t) => ({ batch: t.batch, speedup: t.imagesPerSecond / dense.throughput!.find((b) => b.batch === t.batch)!.imagesPerSecond })),
+    throughput: r.throughput!.map((t) => ({
+      batch: t.batch,
+      speedup: t.imagesPerSecond / dense.throughput!.find((b) => b.batch === t.batch)!.imagesPerSecond,
+    })),
   };
 }
 
@@ -88,13 +91,19 @@ export function overallSpeedup(s: NonNullable<ReturnType<typeof speedups>>): num
  * a single chunk its batch-1 (p90 - p50) / p50.
  */
 export function timingNoise(d: SparseInferenceData, dense: InferenceResult): number {
-  if (d.denseVsDense && d.denseVsDense.length >= 3) return quantile(d.denseVsDense.map((e) => Math.abs(e - 1)).sort((a, b) => a - b), 0.9);
+  if (d.denseVsDense && d.denseVsDense.length >= 3)
+    return quantile(
+      d.denseVsDense.map((e) => Math.abs(e - 1)).sort((a, b) => a - b),
+      0.9,
+    );
   const all = [dense.latency!, ...dense.throughput!];
   if (all[0]!.roundP50s.length < 2) return (all[0]!.p90 - all[0]!.p50) / all[0]!.p50;
-  return Math.max(...all.map((t) => {
-    const r = [...t.roundP50s].sort((a, b) => a - b);
-    return (r.at(-1)! - r[0]!) / quantile(r, 0.5);
-  }));
+  return Math.max(
+    ...all.map((t) => {
+      const r = [...t.roundP50s].sort((a, b) => a - b);
+      return (r.at(-1)! - r[0]!) / quantile(r, 0.5);
+    }),
+  );
 }
 
 /**
@@ -103,7 +112,8 @@ export function timingNoise(d: SparseInferenceData, dense: InferenceResult): num
  * one side of its threshold.
  */
 function decide(x: number, noise: number, pass: (v: number) => boolean): Verdict {
-  const lo = x / (1 + noise), hi = x * (1 + noise);
+  const lo = x / (1 + noise),
+    hi = x * (1 + noise);
   if (pass(lo) && pass(hi)) return "REPRODUCED";
   if (!pass(lo) && !pass(hi)) return "NOT REPRODUCED";
   return "INCONCLUSIVE";
@@ -127,9 +137,17 @@ export function sparseInferenceClaims(d: SparseInferenceData): Claim[] {
 
   const u = sparsest("unstructured");
   if (!dense || !u) {
-    out.push({ claim: "Unstructured sparsity speeds up ONNX Runtime inference", paper: "FLOP count", measured: "-", verdict: "INCONCLUSIVE", reason: "no dense or unstructured model was measured" });
+    out.push({
+      claim: "Unstructured sparsity speeds up ONNX Runtime inference",
+      paper: "FLOP count",
+      measured: "-",
+      verdict: "INCONCLUSIVE",
+      reason: "no dense or unstructured model was measured",
+    });
   } else {
-    const s = speedups(d, u)!, x = overallSpeedup(s), verdict = judge(x, faster);
+    const s = speedups(d, u)!,
+      x = overallSpeedup(s),
+      verdict = judge(x, faster);
     out.push({
       claim: `Unstructured sparsity speeds up ONNX Runtime inference (${d.provider} EP)`,
       paper: `FLOP count: ${x2(u.theoreticalSpeedup)} for ${u.model} (${pct(u.convWeightDensity)} of conv weights)`,
@@ -146,7 +164,13 @@ export function sparseInferenceClaims(d: SparseInferenceData): Claim[] {
 
   const st = sparsest("structured");
   if (!dense || !st) {
-    out.push({ claim: "Structured pruning realises its FLOP reduction", paper: "FLOP count", measured: "-", verdict: "INCONCLUSIVE", reason: "no dense or structured model was measured" });
+    out.push({
+      claim: "Structured pruning realises its FLOP reduction",
+      paper: "FLOP count",
+      measured: "-",
+      verdict: "INCONCLUSIVE",
+      reason: "no dense or structured model was measured",
+    });
   } else {
     const rows = measured.filter((r) => r.kind === "structured").map((r) => ({ r, s: speedups(d, r)! }));
     const x = overallSpeedup(speedups(d, st)!);
@@ -154,7 +178,13 @@ export function sparseInferenceClaims(d: SparseInferenceData): Claim[] {
     out.push({
       claim: `Structured (channel) pruning's measured speedup is at least ${pct(v.minEfficiency)} of its FLOP reduction`,
       paper: `FLOP count: ${rows.map(({ r }) => `${r.model} ${x2(r.theoreticalSpeedup)}`).join(", ")}`,
-      measured: rows.map(({ r, s }) => `${r.model}: ${x2(s.latency)} at batch ${d.config.latencyBatch}, ${s.throughput.map((t) => `${x2(t.speedup)} at ${t.batch}`).join(", ")} (overall ${x2(overallSpeedup(s))}, ${pct(overallSpeedup(s) / r.theoreticalSpeedup)} of theory)`).join("; ") + `; noise ${pct(noise)}`,
+      measured:
+        rows
+          .map(
+            ({ r, s }) =>
+              `${r.model}: ${x2(s.latency)} at batch ${d.config.latencyBatch}, ${s.throughput.map((t) => `${x2(t.speedup)} at ${t.batch}`).join(", ")} (overall ${x2(overallSpeedup(s))}, ${pct(overallSpeedup(s) / r.theoreticalSpeedup)} of theory)`,
+          )
+          .join("; ") + `; noise ${pct(noise)}`,
       verdict,
       reason:
         verdict === "INCONCLUSIVE"
@@ -178,7 +208,8 @@ export function sparseInferenceClaims(d: SparseInferenceData): Claim[] {
     const pairs = sparseInit.map((r) => {
       const same = measured.find((x) => x.model === r.model && x.storage === "dense initializers")!;
       // Both files' speedups over the dense model, divided: the sparse file's speed relative to the same weights stored densely.
-      const a = speedups(d, r)!, b = speedups(d, same)!;
+      const a = speedups(d, r)!,
+        b = speedups(d, same)!;
       const per = [a.latency / b.latency, ...a.throughput.map((t, i) => t.speedup / b.throughput[i]!.speedup)];
       return { r, per, overall: geomean(per), size: r.bytes / same.bytes };
     });
@@ -188,7 +219,13 @@ export function sparseInferenceClaims(d: SparseInferenceData): Claim[] {
     out.push({
       claim: sparseClaim,
       paper: "-",
-      measured: pairs.map((p) => `${p.r.model}: ${x2(p.overall)} (${p.per.map(x2).join(" / ")} at batch ${[d.config.latencyBatch, ...d.config.throughputBatches].join(" / ")}), file ${x2(p.size)} the size of the dense-stored one`).join("; ") + `; noise ${pct(noise)}`,
+      measured:
+        pairs
+          .map(
+            (p) =>
+              `${p.r.model}: ${x2(p.overall)} (${p.per.map(x2).join(" / ")} at batch ${[d.config.latencyBatch, ...d.config.throughputBatches].join(" / ")}), file ${x2(p.size)} the size of the dense-stored one`,
+          )
+          .join("; ") + `; noise ${pct(noise)}`,
       verdict,
       reason:
         verdict === "REPRODUCED"
@@ -206,7 +243,14 @@ export async function renderSparseInference(d: SparseInferenceData): Promise<{ m
   const dense = denseResult(d);
   const ms = (x: number) => x.toFixed(3);
   const rows = d.results.map((r) => {
-    const base = [r.model, r.kind, r.storage === "sparse initializers" ? "sparse" : "dense", `${(100 * r.convWeightDensity).toFixed(1)}%`, x2(r.theoreticalSpeedup), r.paddedSpeedup === undefined || d.provider !== "cpu" ? "-" : x2(r.paddedSpeedup)];
+    const base = [
+      r.model,
+      r.kind,
+      r.storage === "sparse initializers" ? "sparse" : "dense",
+      `${(100 * r.convWeightDensity).toFixed(1)}%`,
+      x2(r.theoreticalSpeedup),
+      r.paddedSpeedup === undefined || d.provider !== "cpu" ? "-" : x2(r.paddedSpeedup),
+    ];
     if (r.status !== "measured") return [...base, "-", "-", "-", "-", `failed: ${r.reason}`];
     const s = speedups(d, r);
     return [
@@ -218,13 +262,15 @@ export async function renderSparseInference(d: SparseInferenceData): Promise<{ m
       r.testAccuracy === null ? "n/a" : `${(100 * r.testAccuracy).toFixed(2)}%`,
     ];
   });
-  const points = d.results.filter((r) => r.status === "measured" && r.storage === "dense initializers" && r.kind !== "dense").flatMap((r) => {
-    const s = speedups(d, r)!;
-    return [
-      { x: r.theoreticalSpeedup, y: s.latency, series: `${seriesName(r)}, batch ${d.config.latencyBatch}` },
-      ...s.throughput.map((t) => ({ x: r.theoreticalSpeedup, y: t.speedup, series: `${seriesName(r)}, batch ${t.batch}` })),
-    ];
-  });
+  const points = d.results
+    .filter((r) => r.status === "measured" && r.storage === "dense initializers" && r.kind !== "dense")
+    .flatMap((r) => {
+      const s = speedups(d, r)!;
+      return [
+        { x: r.theoreticalSpeedup, y: s.latency, series: `${seriesName(r)}, batch ${d.config.latencyBatch}` },
+        ...s.throughput.map((t) => ({ x: r.theoreticalSpeedup, y: t.speedup, series: `${seriesName(r)}, batch ${t.batch}` })),
+      ];
+    });
   const svg = await speedupScatterSvg({ title: `Measured vs theoretical speedup (${d.model.arch} w${d.model.width}, ORT ${d.provider})`, points });
   const tb = d.config.throughputBatches.join(" / ");
   const markdown = [
@@ -232,17 +278,39 @@ export async function renderSparseInference(d: SparseInferenceData): Promise<{ m
     "",
     `Generated by \`bun run bench:sparse-inference --preset ${d.preset}\`. Models from \`${d.model.manifest}\` (written by \`bun run models:export\`): ${d.model.arch} width ${d.model.width}, input ${d.model.inputShape.join("x")}, trained on ${d.model.dataset}; unstructured = global magnitude pruning of conv weights, structured = L1-norm channel pruning of every residual block's inner channels, physically removed (compacted). Each model was fine-tuned with its mask fixed.`,
     "",
-    contextMarkdown(d.context, { preset: d.preset, "execution provider": `${d.provider} (requested: ${d.config.provider})`, "ORT intra-op threads": d.threads }),
+    contextMarkdown(d.context, {
+      preset: d.preset,
+      "execution provider": `${d.provider} (requested: ${d.config.provider})`,
+      "ORT intra-op threads": d.threads,
+    }),
     "",
     "## Claims",
     "",
-    table(["claim", "expected", "measured", "verdict", "reason"], claims.map((c) => [c.claim, c.paper, c.measured, `**${c.verdict}**`, c.reason])),
+    table(
+      ["claim", "expected", "measured", "verdict", "reason"],
+      claims.map((c) => [c.claim, c.paper, c.measured, `**${c.verdict}**`, c.reason]),
+    ),
     "",
     "## Measurements",
     "",
     `Timing: tinybench chunks of ${d.config.timing.warmupMs} ms warm-up, then at least ${d.config.timing.minIterations} runs and ${d.config.timing.minTimeMs} ms, in ${d.config.timing.rounds} round(s); in each round and batch size the dense model is timed between every two models, and a model's speedup is the mean of the dense chunk medians just before and after it divided by its own chunk median (machine drift cancels); the median over rounds is reported, and verdicts use the geometric mean over batch sizes. Noise: the same estimator applied to the dense model against itself, 90th percentile of its deviation from 1: ${dense ? `${(100 * timingNoise(d, dense)).toFixed(1)}%` : "n/a"}${d.denseVsDense?.length ? ` (${d.denseVsDense.length} estimates)` : ""}. Latency percentiles and img/s pool every sample of a model; throughput = batch / median run time. Before timing, every session classified the first test images and had to get the count the export recorded. Theoretical speedup = dense conv+fc MACs / MACs of the non-zero weights that remain. NCHWc-padded speedup = the same ratio for the work ORT's CPU EP really schedules: it runs convs in a blocked layout of ${d.nchwcBlock || "n/a"} channels, padding output channels (and input channels, when there are at least a block of them) up to a multiple of the block and multiplying zeros like any other weight.`,
     "",
-    table(["model", "kind", "weights stored", "conv weights kept", "theoretical speedup", `NCHWc-padded speedup (block ${d.nchwcBlock})`, `latency batch ${d.config.latencyBatch} p50 / p90 / p99 (ms)`, `img/s at batch ${tb}`, `measured speedup (batch ${d.config.latencyBatch} / ${tb})`, "check images correct", "test accuracy"], rows),
+    table(
+      [
+        "model",
+        "kind",
+        "weights stored",
+        "conv weights kept",
+        "theoretical speedup",
+        `NCHWc-padded speedup (block ${d.nchwcBlock})`,
+        `latency batch ${d.config.latencyBatch} p50 / p90 / p99 (ms)`,
+        `img/s at batch ${tb}`,
+        `measured speedup (batch ${d.config.latencyBatch} / ${tb})`,
+        "check images correct",
+        "test accuracy",
+      ],
+      rows,
+    ),
     "",
     "![measured vs theoretical speedup](sparse-inference.svg)",
     "",
@@ -257,12 +325,15 @@ const seriesName = (r: InferenceResult) => `${r.kind}${(r.channelMultiple ?? 1) 
 
 /** Why a structured model falls short of its FLOP speedup, from the profiles when there are any. */
 function gapReason(d: SparseInferenceData, model: string): string {
-  const a = d.profiles.find((p) => p.model !== model), b = d.profiles.find((p) => p.model === model);
+  const a = d.profiles.find((p) => p.model !== model),
+    b = d.profiles.find((p) => p.model === model);
   if (!a || !b) return "the MAC count leaves out work that does not shrink with the inner channels (run with profileRuns > 0 for the per-op split)";
-  const sa = convSplit(a.profile), sb = convSplit(b.profile);
+  const sa = convSplit(a.profile),
+    sb = convSplit(b.profile);
   const r = d.results.find((x) => x.model === model && x.storage === "dense initializers");
   const theory = r?.theoreticalSpeedup ?? NaN;
-  const convX = sa.conv / sb.conv, otherShare = sb.other / b.profile.kernelMs;
+  const convX = sa.conv / sb.conv,
+    otherShare = sb.other / b.profile.kernelMs;
   const padded = d.provider === "cpu" ? r?.paddedSpeedup : undefined;
   const main =
     convX >= theory * d.config.verdicts.minEfficiency
@@ -288,14 +359,18 @@ function profileSection(d: SparseInferenceData): string[] {
     .map((op) => [op, ms(a.profile, op), ms(b.profile, op)] as const)
     .sort((x, y) => y[1] - x[1])
     .map(([op, x, y]) => [op, x.toFixed(2), y.toFixed(2), y > 0 ? `${(x / y).toFixed(2)}x` : "-"]);
-  const sa = convSplit(a.profile), sb = convSplit(b.profile);
+  const sa = convSplit(a.profile),
+    sb = convSplit(b.profile);
   const theory = d.results.find((r) => r.model === b.model)?.theoreticalSpeedup;
   return [
     `## Where the time goes: ${a.model} vs ${b.model}`,
     "",
     `ORT profiler, CPU EP, batch ${a.batch}, ${d.config.profileRuns} runs each: kernel ms per run by op type (after ORT's graph optimisations, which fuse BN and ReLU into convs where they follow one and move convs into its blocked NCHWc layout with Reorder ops).`,
     "",
-    table(["op type", `${a.model} ms`, `${b.model} ms`, "speedup"], [...rows, ["**all kernels**", a.profile.kernelMs.toFixed(2), b.profile.kernelMs.toFixed(2), `${(a.profile.kernelMs / b.profile.kernelMs).toFixed(2)}x`]]),
+    table(
+      ["op type", `${a.model} ms`, `${b.model} ms`, "speedup"],
+      [...rows, ["**all kernels**", a.profile.kernelMs.toFixed(2), b.profile.kernelMs.toFixed(2), `${(a.profile.kernelMs / b.profile.kernelMs).toFixed(2)}x`]],
+    ),
     "",
     `Convolutions: ${sa.conv.toFixed(2)} -> ${sb.conv.toFixed(2)} ms (${(sa.conv / sb.conv).toFixed(2)}x${theory ? `; the MAC count predicts ${theory.toFixed(2)}x for the whole model` : ""}); everything else: ${sa.other.toFixed(2)} -> ${sb.other.toFixed(2)} ms, ${((100 * sb.other) / b.profile.kernelMs).toFixed(0)}% of the compact model's kernel time.`,
     "",

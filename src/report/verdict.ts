@@ -45,7 +45,8 @@ export type Outcome = "supported" | "contradicted" | "unclear";
  * INCONCLUSIVE otherwise.
  */
 export function tally(outcomes: Outcome[]): Verdict {
-  const s = outcomes.filter((o) => o === "supported").length, c = outcomes.filter((o) => o === "contradicted").length;
+  const s = outcomes.filter((o) => o === "supported").length,
+    c = outcomes.filter((o) => o === "contradicted").length;
   if (c > 0 && c >= s) return "NOT REPRODUCED";
   if (c === 0 && s > outcomes.length / 2) return "REPRODUCED";
   return "INCONCLUSIVE";

@@ -76,7 +76,13 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
 
   const counts = (): PoolEvent => {
     const v = [...state.values()];
-    return { done: v.filter((s) => s === "done").length, running: running.size, failed: v.filter((s) => s === "failed").length, blocked: v.filter((s) => s === "blocked").length, total: units.length };
+    return {
+      done: v.filter((s) => s === "done").length,
+      running: running.size,
+      failed: v.filter((s) => s === "failed").length,
+      blocked: v.filter((s) => s === "blocked").length,
+      total: units.length,
+    };
   };
   const set = (id: string, s: UnitState, detail?: string) => {
     state.set(id, s);
@@ -112,21 +118,39 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
           continue;
         }
         if (d === "wait") continue;
-        const runnable = units.filter((v) => state.get(v.id) === "running" || ((state.get(v.id) === "pending" || state.get(v.id) === "waiting") && depState(v) === "ready")).length;
-        const threads = o.threadsPerJob === "auto" ? Math.max(1, Math.floor((o.cores ?? availableParallelism()) / Math.max(1, Math.min(o.jobs, runnable)))) : o.threadsPerJob;
+        const runnable = units.filter(
+          (v) => state.get(v.id) === "running" || ((state.get(v.id) === "pending" || state.get(v.id) === "waiting") && depState(v) === "ready"),
+        ).length;
+        const threads =
+          o.threadsPerJob === "auto" ? Math.max(1, Math.floor((o.cores ?? availableParallelism()) / Math.max(1, Math.min(o.jobs, runnable)))) : o.threadsPerJob;
         const gpu = gpus.length ? pickGpu(gpus, gpuBusy, o.jobsPerGpu ?? 1) : null;
         if (gpus.length && gpu === null) break;
         const logPath = join(store.dir(u.id), "worker.log");
         mkdirSync(store.dir(u.id), { recursive: true });
-        const child = execa(process.execPath, [WORKER, "--runs-dir", store.root, "--unit", u.id, "--threads", String(threads), "--stale-lock-seconds", String(o.staleLockSeconds), "--signal-reuse"], {
-          reject: false,
-          stdin: "ignore",
-          stdout: { file: logPath, append: true },
-          stderr: { file: logPath, append: true },
-          // Workers get the terminal's Ctrl-C themselves; this process forwards SIGTERM too.
-          cleanup: true,
-          ...(gpu !== null ? { env: { CUDA_VISIBLE_DEVICES: gpu } } : {}),
-        });
+        const child = execa(
+          process.execPath,
+          [
+            WORKER,
+            "--runs-dir",
+            store.root,
+            "--unit",
+            u.id,
+            "--threads",
+            String(threads),
+            "--stale-lock-seconds",
+            String(o.staleLockSeconds),
+            "--signal-reuse",
+          ],
+          {
+            reject: false,
+            stdin: "ignore",
+            stdout: { file: logPath, append: true },
+            stderr: { file: logPath, append: true },
+            // Workers get the terminal's Ctrl-C themselves; this process forwards SIGTERM too.
+            cleanup: true,
+            ...(gpu !== null ? { env: { CUDA_VISIBLE_DEVICES: gpu } } : {}),
+          },
+        );
         running.set(u.id, child);
         if (gpu !== null) {
           gpuOf.set(u.id, gpu);

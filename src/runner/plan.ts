@@ -48,7 +48,12 @@ export async function engineKey(engine: TrainingConfig["engine"]): Promise<strin
  * slowest case measured (an estimate that errs long). With GPUs placed by the runner,
  * the grid row for jobs-per-GPU runs sharing a GPU, times the GPUs.
  */
-export function measuredThroughput(reportDir: string, model?: { arch: string; width: number }, engine = "onnx-cpu", gpus?: { count: number; jobsPerGpu: number }): { imagesPerSecond: number; source: string } | null {
+export function measuredThroughput(
+  reportDir: string,
+  model?: { arch: string; width: number },
+  engine = "onnx-cpu",
+  gpus?: { count: number; jobsPerGpu: number },
+): { imagesPerSecond: number; source: string } | null {
   for (const file of REPORTS) {
     const p = join(reportDir, file);
     if (!existsSync(p)) continue;
@@ -67,16 +72,24 @@ export function measuredThroughput(reportDir: string, model?: { arch: string; wi
     if (engine === "torch-cuda" && gpus && gpus.count > 0) {
       const g = r.grid?.find((x) => x.case === pick.case && x.workers === gpus.jobsPerGpu && x.status === "measured" && x.imagesPerSecond);
       const perGpu = g?.imagesPerSecond ?? pick.imagesPerSecond!;
-      return { imagesPerSecond: perGpu * gpus.count, source: `${note}; ${g ? `${gpus.jobsPerGpu} runs sharing a GPU` : `one run per GPU (no grid row for ${gpus.jobsPerGpu} runs)`} x ${gpus.count} GPU(s)` };
+      return {
+        imagesPerSecond: perGpu * gpus.count,
+        source: `${note}; ${g ? `${gpus.jobsPerGpu} runs sharing a GPU` : `one run per GPU (no grid row for ${gpus.jobsPerGpu} runs)`} x ${gpus.count} GPU(s)`,
+      };
     }
     return { imagesPerSecond: pick.imagesPerSecond!, source: note };
   }
   return null;
 }
 
-export async function makePlan(units: Unit<unknown>[], store: RunStore, o: { jobs: number; reportDir: string; gpus?: { count: number; jobsPerGpu: number } }): Promise<Plan> {
+export async function makePlan(
+  units: Unit<unknown>[],
+  store: RunStore,
+  o: { jobs: number; reportDir: string; gpus?: { count: number; jobsPerGpu: number } },
+): Promise<Plan> {
   const byKind: Plan["byKind"] = {};
-  let done = 0, images = 0;
+  let done = 0,
+    images = 0;
   for (const u of units) {
     const k = (byKind[u.kind] ??= { total: 0, done: 0 });
     k.total++;
@@ -92,7 +105,14 @@ export async function makePlan(units: Unit<unknown>[], store: RunStore, o: { job
   const engine = training ? await engineKey(training.engine) : "onnx-cpu";
   const t = measuredThroughput(o.reportDir, training?.model, engine, o.gpus);
   // Parallel jobs share the cores, so the pool's throughput is about one full-machine job's.
-  return { total: units.length, done, byKind, imagesToRun: images, engine, estimate: t ? { seconds: images / t.imagesPerSecond, imagesPerSecond: t.imagesPerSecond, source: t.source } : null };
+  return {
+    total: units.length,
+    done,
+    byKind,
+    imagesToRun: images,
+    engine,
+    estimate: t ? { seconds: images / t.imagesPerSecond, imagesPerSecond: t.imagesPerSecond, source: t.source } : null,
+  };
 }
 
 export function formatDuration(s: number): string {
@@ -103,7 +123,9 @@ export function formatDuration(s: number): string {
 }
 
 export function formatPlan(p: Plan, o: { executor: string; jobs: number; runsDir: string }): string {
-  const kinds = Object.entries(p.byKind).map(([k, v]) => `${k}: ${v.total} (${v.done} complete)`).join(", ");
+  const kinds = Object.entries(p.byKind)
+    .map(([k, v]) => `${k}: ${v.total} (${v.done} complete)`)
+    .join(", ");
   const lines = [
     `plan: ${p.total} units (${kinds}); ${p.done} already complete in ${o.runsDir}, ${p.total - p.done} to run on the ${o.executor} executor${o.executor === "local" ? ` with ${o.jobs} job(s)` : ""}`,
     p.estimate

@@ -24,7 +24,14 @@ export function etaText(o: { total: number; value: number; startValue: number; s
  */
 export async function progressView(units: Unit<unknown>[], store: RunStore) {
   const bar = new cliProgress.SingleBar(
-    { format: "units |{bar}| {complete}/{units} complete | running {running} | failed {failed} | ETA {eta} {detail}", stream: process.stderr, etaBuffer: 50, hideCursor: true, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 30_000 },
+    {
+      format: "units |{bar}| {complete}/{units} complete | running {running} | failed {failed} | ETA {eta} {detail}",
+      stream: process.stderr,
+      etaBuffer: 50,
+      hideCursor: true,
+      noTTYOutput: !process.stderr.isTTY,
+      notTTYSchedule: 30_000,
+    },
     cliProgress.Presets.shades_classic,
   );
   const weight = new Map<string, number>();

@@ -33,13 +33,21 @@ export function resources(cfg: RunnerConfig): { jobs: number; threadsPerJob: num
  * the chosen executor and returns the records. With dryRun it prints the plan and
  * writes nothing.
  */
-export async function runUnits(planned: Unit<unknown>[], cfg: RunnerConfig, o: { dryRun?: boolean; reportDir: string; log?: (l: string) => void; progress?: boolean; outputDirs?: { dir: string; flag: string }[] }): Promise<RunOutcome | null> {
+export async function runUnits(
+  planned: Unit<unknown>[],
+  cfg: RunnerConfig,
+  o: { dryRun?: boolean; reportDir: string; log?: (l: string) => void; progress?: boolean; outputDirs?: { dir: string; flag: string }[] },
+): Promise<RunOutcome | null> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   // The same unit asked for twice (--seeds 1,1) is one unit.
   const units = [...new Map(planned.map((u) => [u.id, u])).values()];
   const store = new RunStore(cfg.runsDir, cfg.staleLockSeconds);
   const { jobs, threadsPerJob } = resources(cfg);
-  const plan = await makePlan(units, store, { jobs, reportDir: o.reportDir, gpus: cfg.executor === "local" && cfg.gpus.length ? { count: cfg.gpus.length, jobsPerGpu: cfg.jobsPerGpu } : undefined });
+  const plan = await makePlan(units, store, {
+    jobs,
+    reportDir: o.reportDir,
+    gpus: cfg.executor === "local" && cfg.gpus.length ? { count: cfg.gpus.length, jobsPerGpu: cfg.jobsPerGpu } : undefined,
+  });
   log(formatPlan(plan, { executor: cfg.executor, jobs, runsDir: cfg.runsDir }));
   if (o.dryRun) return null;
   // Everything the run will write must be writable before the first unit starts.
@@ -51,7 +59,8 @@ export async function runUnits(planned: Unit<unknown>[], cfg: RunnerConfig, o: {
   let states: Map<string, UnitState>;
   // A unit counts as run here when one of this process's workers took it to done; one
   // another runner finished while this one waited on its lock does not.
-  const mine = new Set<string>(), ran = new Set<string>();
+  const mine = new Set<string>(),
+    ran = new Set<string>();
   if (cfg.executor === "slurm") {
     states = await runSlurm(units, store, cfg, { log });
   } else {
@@ -69,7 +78,8 @@ export async function runUnits(planned: Unit<unknown>[], cfg: RunnerConfig, o: {
           if (e.unit?.state === "running") mine.add(e.unit.id);
           else if (e.unit?.state === "waiting") mine.delete(e.unit.id);
           else if (e.unit?.state === "done" && mine.has(e.unit.id) && !e.unit.detail) ran.add(e.unit.id);
-          if (e.unit && (e.unit.state === "failed" || e.unit.detail?.includes("retrying"))) log(`\n${e.unit.label ?? e.unit.id}: ${e.unit.state}${e.unit.detail ? ` (${e.unit.detail})` : ""}`);
+          if (e.unit && (e.unit.state === "failed" || e.unit.detail?.includes("retrying")))
+            log(`\n${e.unit.label ?? e.unit.id}: ${e.unit.state}${e.unit.detail ? ` (${e.unit.detail})` : ""}`);
         },
       });
     } finally {

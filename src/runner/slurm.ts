@@ -20,7 +20,16 @@ export async function sbatchAvailable(): Promise<boolean> {
  * side (k = jobsPerGpu, 1 by default), sharing the task's GPUs and CPUs: several small
  * runs fill a GPU that one leaves mostly idle.
  */
-export function sbatchScript(o: { name: string; count: number; manifest: string; runsDir: string; logDir: string; slurm: RunnerConfig["slurm"]; staleLockSeconds: number; jobsPerGpu?: number }): string {
+export function sbatchScript(o: {
+  name: string;
+  count: number;
+  manifest: string;
+  runsDir: string;
+  logDir: string;
+  slurm: RunnerConfig["slurm"];
+  staleLockSeconds: number;
+  jobsPerGpu?: number;
+}): string {
   const s = o.slurm;
   const k = Math.max(1, Math.min(o.jobsPerGpu ?? 1, o.count));
   const tasks = Math.ceil(o.count / k);
@@ -47,7 +56,7 @@ export function sbatchScript(o: { name: string; count: number; manifest: string;
           `  if [ "$i" -lt ${o.count} ]; then ${worker("$i", Math.max(1, Math.floor(s.cpusPerTask / k)))} & fi`,
           "done",
           // The task's status is the worst of its units'; the runner reads results from the store anyway.
-          "status=0; for p in $(jobs -p); do wait \"$p\" || status=$?; done; exit $status",
+          'status=0; for p in $(jobs -p); do wait "$p" || status=$?; done; exit $status',
         ]),
     "",
   ];
@@ -61,7 +70,8 @@ export function sbatchScript(o: { name: string; count: number; manifest: string;
  * failed (their dependents blocked). Ctrl-C cancels the submitted job.
  */
 export async function runSlurm(units: Unit<unknown>[], store: RunStore, cfg: RunnerConfig, o: { log: (l: string) => void }): Promise<Map<string, UnitState>> {
-  if (!(await sbatchAvailable())) throw new ConfigError("--executor slurm needs sbatch and squeue on PATH (run from a Slurm login node, or use --executor local)");
+  if (!(await sbatchAvailable()))
+    throw new ConfigError("--executor slurm needs sbatch and squeue on PATH (run from a Slurm login node, or use --executor local)");
   const state = new Map<string, UnitState>(units.map((u) => [u.id, store.isDone(u.id) ? "done" : "pending"]));
   const logDir = join(resolve(cfg.runsDir), ".slurm");
   mkdirSync(logDir, { recursive: true });
@@ -86,10 +96,25 @@ export async function runSlurm(units: Unit<unknown>[], store: RunStore, cfg: Run
       const manifest = join(logDir, `${stamp}.units`);
       writeFileSync(manifest, ready.map((u) => u.id).join("\n") + "\n");
       const script = join(logDir, `${stamp}.sbatch`);
-      writeFileSync(script, sbatchScript({ name: "pruning-harness", count: ready.length, manifest, runsDir: cfg.runsDir, logDir, slurm: cfg.slurm, staleLockSeconds: cfg.staleLockSeconds, jobsPerGpu: cfg.jobsPerGpu }));
+      writeFileSync(
+        script,
+        sbatchScript({
+          name: "pruning-harness",
+          count: ready.length,
+          manifest,
+          runsDir: cfg.runsDir,
+          logDir,
+          slurm: cfg.slurm,
+          staleLockSeconds: cfg.staleLockSeconds,
+          jobsPerGpu: cfg.jobsPerGpu,
+        }),
+      );
       const sub = await execa("sbatch", ["--parsable", script], { reject: false });
       // Usually no reachable controller or a bad resource request: the same every retry.
-      if (sub.exitCode !== 0) throw new ConfigError(`--executor slurm: sbatch refused the job: ${String(sub.stderr).trim().split("\n")[0]} (check the cluster with \`sinfo\`, or the --slurm-* flags)`);
+      if (sub.exitCode !== 0)
+        throw new ConfigError(
+          `--executor slurm: sbatch refused the job: ${String(sub.stderr).trim().split("\n")[0]} (check the cluster with \`sinfo\`, or the --slurm-* flags)`,
+        );
       current = String(sub.stdout).trim().split(";")[0]!;
       for (const u of ready) submitted.set(u.id, (submitted.get(u.id) ?? 0) + 1);
       o.log(`slurm: submitted job array ${current} with ${ready.length} task(s) (script ${script})`);
@@ -98,7 +123,9 @@ export async function runSlurm(units: Unit<unknown>[], store: RunStore, cfg: Run
         const q = await execa("squeue", ["-h", "-j", current, "-o", "%i %T"], { reject: false });
         const left = String(q.stdout).trim().split("\n").filter(Boolean);
         if (q.exitCode !== 0 && !/Invalid job id/i.test(String(q.stderr))) throw new Error(`squeue failed: ${String(q.stderr).trim()}`);
-        o.log(`slurm: job ${current}: ${left.length} task(s) queued or running; ${units.filter((u) => store.isDone(u.id)).length}/${units.length} units complete`);
+        o.log(
+          `slurm: job ${current}: ${left.length} task(s) queued or running; ${units.filter((u) => store.isDone(u.id)).length}/${units.length} units complete`,
+        );
         if (left.length === 0) break;
       }
       current = null;

@@ -36,7 +36,10 @@ export type LockResult = { acquired: true; release: () => void; heartbeat: () =>
  * truncated or corrupted file is recomputed, never used.
  */
 export class RunStore {
-  constructor(readonly root: string, readonly staleLockSeconds = 300) {}
+  constructor(
+    readonly root: string,
+    readonly staleLockSeconds = 300,
+  ) {}
 
   dir(id: string): string {
     return join(this.root, id);
@@ -90,14 +93,16 @@ export class RunStore {
     } catch (e) {
       throw new ConfigError(`${path} is damaged (${(e as Error).message}); run the command that planned it again, which rewrites it`);
     }
-    if (unit?.id !== id || typeof unit.kind !== "string" || !Array.isArray(unit.deps)) throw new ConfigError(`${path} does not describe unit ${id}; run the command that planned it again, which rewrites it`);
+    if (unit?.id !== id || typeof unit.kind !== "string" || !Array.isArray(unit.deps))
+      throw new ConfigError(`${path} does not describe unit ${id}; run the command that planned it again, which rewrites it`);
     return unit;
   }
 
   /** The unit's record if it is complete and intact; null otherwise (corrupt outputs are set aside). */
   result(id: string): UnitRecord | null {
     const dir = this.dir(id);
-    const donePath = join(dir, "done.json"), resultPath = join(dir, "result.json");
+    const donePath = join(dir, "done.json"),
+      resultPath = join(dir, "result.json");
     if (!existsSync(donePath)) return null;
     try {
       const marker = JSON.parse(readFileSync(donePath, "utf8")) as DoneMarker;

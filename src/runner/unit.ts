@@ -33,7 +33,8 @@ export function canonicalJson(value: unknown): string {
  * existing runs (OpenLTH's hashname idea).
  */
 export function dropDefaults(value: unknown, defaults: unknown): unknown {
-  if (value === null || typeof value !== "object" || Array.isArray(value) || defaults === null || typeof defaults !== "object" || Array.isArray(defaults)) return value;
+  if (value === null || typeof value !== "object" || Array.isArray(value) || defaults === null || typeof defaults !== "object" || Array.isArray(defaults))
+    return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     const d = (defaults as Record<string, unknown>)[k];

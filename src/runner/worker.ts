@@ -26,7 +26,14 @@ export const EXIT = { done: 0, failed: 1, badInput: 2, locked: 3, depsMissing: 4
  */
 const HEARTBEAT_MS = 15_000;
 
-export async function runWorker(o: { runsDir: string; unitId: string; threads: number; staleLockSeconds?: number; log?: (l: string) => void; signalReuse?: boolean }): Promise<number> {
+export async function runWorker(o: {
+  runsDir: string;
+  unitId: string;
+  threads: number;
+  staleLockSeconds?: number;
+  log?: (l: string) => void;
+  signalReuse?: boolean;
+}): Promise<number> {
   const log = o.log ?? ((l: string) => process.stderr.write(`[${o.unitId}] ${l}\n`));
   const store = new RunStore(o.runsDir, o.staleLockSeconds);
   // Complete before this worker did anything (another runner finished it): not this worker's run.
@@ -109,7 +116,16 @@ export async function runWorker(o: { runsDir: string; unitId: string; threads: n
         ...(unit.label ? { label: unit.label } : {}),
         config: unit.config as Record<string, unknown>,
         deps: unit.deps,
-        env: { engine: out.engine, provider: out.provider, threads: o.threads, host: hostname(), commit: ctx.commit, runtime: ctx.runtime, ...(providerChecks().length ? { providerChecks: providerChecks() } : {}), ...(trainerFacts().length ? { trainers: trainerFacts() } : {}) },
+        env: {
+          engine: out.engine,
+          provider: out.provider,
+          threads: o.threads,
+          host: hostname(),
+          commit: ctx.commit,
+          runtime: ctx.runtime,
+          ...(providerChecks().length ? { providerChecks: providerChecks() } : {}),
+          ...(trainerFacts().length ? { trainers: trainerFacts() } : {}),
+        },
         startedAt: started.toISOString(),
         finishedAt: new Date().toISOString(),
         wallSeconds: attemptSeconds.reduce((a, b) => a + b, 0),
@@ -163,5 +179,13 @@ if (import.meta.main) {
     console.error("error: give --unit or --manifest");
     process.exit(2);
   }
-  process.exit(await runWorker({ runsDir: opts.runsDir, unitId: id, threads: Number(opts.threads), staleLockSeconds: Number(opts.staleLockSeconds), signalReuse: opts.signalReuse }));
+  process.exit(
+    await runWorker({
+      runsDir: opts.runsDir,
+      unitId: id,
+      threads: Number(opts.threads),
+      staleLockSeconds: Number(opts.staleLockSeconds),
+      signalReuse: opts.signalReuse,
+    }),
+  );
 }

@@ -16,7 +16,14 @@ export function assertWritableDir(dir: string, flag: string): void {
     rmSync(probe, { force: true });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    const why = err.code === "ENOTDIR" || err.code === "EEXIST" ? "a file is in the way" : err.code === "EROFS" ? "the filesystem is read-only" : err.code === "EACCES" || err.code === "EPERM" ? "permission denied" : err.message.split("\n")[0];
+    const why =
+      err.code === "ENOTDIR" || err.code === "EEXIST"
+        ? "a file is in the way"
+        : err.code === "EROFS"
+          ? "the filesystem is read-only"
+          : err.code === "EACCES" || err.code === "EPERM"
+            ? "permission denied"
+            : err.message.split("\n")[0];
     throw new ConfigError(`${flag} ${dir}: cannot write there (${err.code ?? "error"}: ${why}); choose another directory`);
   }
 }

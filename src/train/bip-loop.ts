@@ -4,7 +4,17 @@ import { BatchLoader } from "../data/batches.ts";
 import type { Dataset } from "../data/types.ts";
 import type { Batch, Tensors, Trainer } from "../engine/types.ts";
 import { reestimateBatchNorm } from "../metrics/bn-reestimate.ts";
-import { bipMaskGradient, bipThetaGradient, filterMasksFromScores, filterNorms, filterScoreGradient, maskLrFactor, masksFromScores, updateScores, type BipVariant } from "../prune/bip.ts";
+import {
+  bipMaskGradient,
+  bipThetaGradient,
+  filterMasksFromScores,
+  filterNorms,
+  filterScoreGradient,
+  maskLrFactor,
+  masksFromScores,
+  updateScores,
+  type BipVariant,
+} from "../prune/bip.ts";
 import { evaluate, type EvalResult } from "../metrics/evaluate.ts";
 import { learningRate } from "./schedule.ts";
 import { sgdUpdate } from "../engine/sgd.ts";
@@ -39,7 +49,10 @@ export type BipOutcome = TrainOutcome & {
  * through the whole cosine and reaches every mask phase.
  */
 export function bipStepRates(cfg: Pick<BipConfig, "thetaLr" | "maskLr" | "maskLrMilestones" | "maskLrDecay">, step: number, total: number): BipStepRates {
-  return { thetaLr: learningRate(THETA_COSINE, cfg.thetaLr, step, total), maskLr: cfg.maskLr * maskLrFactor(step / total, cfg.maskLrMilestones, cfg.maskLrDecay) };
+  return {
+    thetaLr: learningRate(THETA_COSINE, cfg.thetaLr, step, total),
+    maskLr: cfg.maskLr * maskLrFactor(step / total, cfg.maskLrMilestones, cfg.maskLrDecay),
+  };
 }
 
 /**
@@ -51,9 +64,27 @@ export function bipStepRates(cfg: Pick<BipConfig, "thetaLr" | "maskLr" | "maskLr
  * (and the one IMP's and OMP's running statistics come from): unaugmented statistics
  * shifted the accuracy of unstructured BiP by -0.2 to -0.5 points in the quick preset.
  */
-export function bnReestimationBatches(data: Dataset, images: BipConfig["bnReestimateImages"], batchSize: number, seed: number, augment?: { cropPadding: number; flip: boolean }): { count: number; batches: Generator<Batch> } {
+export function bnReestimationBatches(
+  data: Dataset,
+  images: BipConfig["bnReestimateImages"],
+  batchSize: number,
+  seed: number,
+  augment?: { cropPadding: number; flip: boolean },
+): { count: number; batches: Generator<Batch> } {
   const count = images === "all" ? data.train.count : Math.min(images, data.train.count);
-  const loader = new BatchLoader(data.train, { batchSize, shuffle: true, seed, epoch: 0, stream: "bip-bn-reestimate", ...(augment ? { augment } : {}), mean: data.mean, std: data.std, height: data.height, width: data.width, dropLast: false });
+  const loader = new BatchLoader(data.train, {
+    batchSize,
+    shuffle: true,
+    seed,
+    epoch: 0,
+    stream: "bip-bn-reestimate",
+    ...(augment ? { augment } : {}),
+    mean: data.mean,
+    std: data.std,
+    height: data.height,
+    width: data.width,
+    dropLast: false,
+  });
   function* batches(): Generator<Batch> {
     let left = count;
     for (const b of loader) {
@@ -83,7 +114,16 @@ export function bnReestimationBatches(data: Dataset, images: BipConfig["bnReesti
  * (the accuracy with those is returned too).
  * Revision 4: that re-estimation uses the training augmentation (see bnReestimationBatches).
  */
-export async function bipLoop(o: { trainer: Trainer; data: Dataset; layers: string[]; density: number; cfg: BipConfig; augment: { cropPadding: number; flip: boolean }; seed: number; onStep?: (done: number, total: number, rates: BipStepRates) => void }): Promise<BipOutcome> {
+export async function bipLoop(o: {
+  trainer: Trainer;
+  data: Dataset;
+  layers: string[];
+  density: number;
+  cfg: BipConfig;
+  augment: { cropPadding: number; flip: boolean };
+  seed: number;
+  onStep?: (done: number, total: number, rates: BipStepRates) => void;
+}): Promise<BipOutcome> {
   const { trainer, data, cfg, layers } = o;
   const variant: BipVariant = cfg.variant === "paper" ? { kind: "paper", gamma: cfg.gamma } : { kind: "code", lr2: cfg.codeLr2 };
   // Filter-wise BiP keeps one score per output filter, per layer.
@@ -91,7 +131,9 @@ export async function bipLoop(o: { trainer: Trainer; data: Dataset; layers: stri
   const shapes = Object.fromEntries(layers.map((l) => [l, trainer.spec.params.find((p) => p.name === l)!.shape]));
   const structured = cfg.structure === "filter";
   const toMasks = (s: Tensors) => (structured ? filterMasksFromScores(s, shapes, o.density) : masksFromScores(s, layers, o.density));
-  let scores: Tensors = Object.fromEntries(layers.map((l) => [l, structured ? filterNorms(trainer.state.params[l]!, filters[l]!) : trainer.state.params[l]!.map(Math.abs)]));
+  let scores: Tensors = Object.fromEntries(
+    layers.map((l) => [l, structured ? filterNorms(trainer.state.params[l]!, filters[l]!) : trainer.state.params[l]!.map(Math.abs)]),
+  );
   let masks = toMasks(scores);
   const setMasks = () => layers.forEach((l) => (trainer.masks[l] = masks[l]!));
   setMasks();
@@ -105,15 +147,31 @@ export async function bipLoop(o: { trainer: Trainer; data: Dataset; layers: stri
   for (let epoch = 0; epoch < cfg.epochs; epoch++) {
     const t0 = performance.now();
     // two-passes: theta-steps walk one shuffle, mask-steps an independent one; one-pass: alternate batches of one shuffle.
-    const loaderFor = (stream?: string) => new BatchLoader(data.train, { batchSize: cfg.batchSize, shuffle: true, seed: o.seed, epoch, augment: o.augment, mean: data.mean, std: data.std, height: data.height, width: data.width, dropLast: true, ...(stream ? { stream } : {}) })[Symbol.iterator]();
+    const loaderFor = (stream?: string) =>
+      new BatchLoader(data.train, {
+        batchSize: cfg.batchSize,
+        shuffle: true,
+        seed: o.seed,
+        epoch,
+        augment: o.augment,
+        mean: data.mean,
+        std: data.std,
+        height: data.height,
+        width: data.width,
+        dropLast: true,
+        ...(stream ? { stream } : {}),
+      })[Symbol.iterator]();
     const it = loaderFor();
     const maskIt = twoPasses ? loaderFor("bip-mask") : it;
-    let lossSum = 0, correct = 0, seen = 0;
+    let lossSum = 0,
+      correct = 0,
+      seen = 0;
     const epochLr = bipStepRates(cfg, epoch * steps, total).thetaLr;
     for (let s = 0; s < steps; s++) {
       const step = epoch * steps + s;
       const rates = bipStepRates(cfg, step, total);
-      const bTheta = it.next().value!, bMask = maskIt.next().value!;
+      const bTheta = it.next().value!,
+        bMask = maskIt.next().value!;
       const g = await trainer.gradients(bTheta);
       if (!Number.isFinite(g.loss)) return { status: "diverged", epochs, resumedFrom: 0, divergedAt: { epoch: epoch + 1, step: s, loss: g.loss }, masks };
       const grads: Tensors = {};
@@ -143,7 +201,10 @@ export async function bipLoop(o: { trainer: Trainer; data: Dataset; layers: stri
     const rec: EpochRecord = { epoch: epoch + 1, lr: epochLr, trainLoss: lossSum / seen, trainAccuracy: correct / seen, seconds: 0 };
     if (epoch === cfg.epochs - 1) {
       // The subnetwork BiP found: masked weights exactly zero.
-      trainer.state = { ...trainer.state, params: Object.fromEntries(Object.entries(trainer.state.params).map(([k, v]) => [k, masks[k] ? v.map((x, i) => x * masks[k]![i]!) : v])) };
+      trainer.state = {
+        ...trainer.state,
+        params: Object.fromEntries(Object.entries(trainer.state.params).map(([k, v]) => [k, masks[k] ? v.map((x, i) => x * masks[k]![i]!) : v])),
+      };
       runningBn = await evaluate(trainer, data, data.test, EVAL_BATCH);
       // The running statistics average over the masks of the last iterations (a channel
       // switched on late has a shrunken variance, one switched off late a stale mean): the

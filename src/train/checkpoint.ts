@@ -66,7 +66,8 @@ export function loadCheckpoint(path: string): Checkpoint {
   let off = hstart + hlen;
   off += (4 - (off % 4)) % 4;
   const need = header.entries.reduce((s, e) => s + e.length * 4, 0);
-  if (buf.length - off !== need) throw new CheckpointError(`${path}: truncated or padded (payload ${buf.length - off} bytes, expected ${need}); delete it to retrain`);
+  if (buf.length - off !== need)
+    throw new CheckpointError(`${path}: truncated or padded (payload ${buf.length - off} bytes, expected ${need}); delete it to retrain`);
   const payload = buf.subarray(off);
   const digest = createHash("sha256").update(payload).digest("hex");
   if (digest !== header.sha256) throw new CheckpointError(`${path}: checksum mismatch (corrupt file); delete it to retrain`);

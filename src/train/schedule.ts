@@ -20,7 +20,12 @@ export function learningRate(schedule: Schedule, baseLr: number, epoch: number, 
  * final learning-rate phase. The paper averages its last 5 of 160 epochs, all at the
  * final rate; a scaled-down run must not average over earlier, higher rates instead.
  */
-export function errorWindow(schedule: Schedule, baseLr: number, epochs: number, fraction: number): { first: number; last: number; count: number; finalPhaseFirst: number } {
+export function errorWindow(
+  schedule: Schedule,
+  baseLr: number,
+  epochs: number,
+  fraction: number,
+): { first: number; last: number; count: number; finalPhaseFirst: number } {
   const finalLr = learningRate(schedule, baseLr, epochs - 1, epochs);
   let phaseStart = epochs - 1; // 0-based first epoch of the final phase
   while (phaseStart > 0 && learningRate(schedule, baseLr, phaseStart - 1, epochs) === finalLr) phaseStart--;

@@ -45,11 +45,11 @@ export function engineChoice(cfg: TrainingConfig, log?: (line: string) => void):
  * The trainer a config asks for, with fresh weights from the config's seed unless a
  * state is given; `threads` (a runner's share of the cores) overrides the config's.
  */
-export async function trainerFor(cfg: TrainingConfig, spec: ModelSpec, o: { state?: ModelState; log?: (line: string) => void; threads?: number } = {}): Promise<Trainer> {
+export async function trainerFor(
+  cfg: TrainingConfig,
+  spec: ModelSpec,
+  o: { state?: ModelState; log?: (line: string) => void; threads?: number } = {},
+): Promise<Trainer> {
   const options = trainerOptions(cfg, spec);
-  return createTrainer(
-    engineChoice(cfg, o.log),
-    o.threads ? { ...options, threads: o.threads } : options,
-    o.state ?? freshState(spec, cfg.seed),
-  );
+  return createTrainer(engineChoice(cfg, o.log), o.threads ? { ...options, threads: o.threads } : options, o.state ?? freshState(spec, cfg.seed));
 }

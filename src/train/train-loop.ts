@@ -53,7 +53,9 @@ function resumePoint(path: string, log?: (line: string) => void): ReturnType<typ
   } catch (e) {
     if (!(e instanceof CheckpointError)) throw e;
     renameSync(path, `${path}.corrupt`);
-    (log ?? ((l: string) => process.stderr.write(`${l}\n`)))(`notice: resume checkpoint ${path} is damaged (${e.message.split("\n")[0]}); kept as ${path}.corrupt, training starts over`);
+    (log ?? ((l: string) => process.stderr.write(`${l}\n`)))(
+      `notice: resume checkpoint ${path} is damaged (${e.message.split("\n")[0]}); kept as ${path}.corrupt, training starts over`,
+    );
     return null;
   }
 }
@@ -92,9 +94,15 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
       dropLast: false,
     });
     const stepsPerEpoch = Math.ceil(data.train.count / optim.batchSize);
-    let lossSum = 0, correct = 0, seen = 0, step = 0;
+    let lossSum = 0,
+      correct = 0,
+      seen = 0,
+      step = 0;
     for (const batch of loader) {
-      const r = optim.samRho > 0 ? await samStep(trainer, batch, lr, optim.samRho, { momentum: optim.momentum, weightDecay: optim.weightDecay }) : await trainer.trainStep(batch, lr);
+      const r =
+        optim.samRho > 0
+          ? await samStep(trainer, batch, lr, optim.samRho, { momentum: optim.momentum, weightDecay: optim.weightDecay })
+          : await trainer.trainStep(batch, lr);
       if (!Number.isFinite(r.loss)) {
         return { status: "diverged", epochs: history, resumedFrom, divergedAt: { epoch: epoch + 1, step, loss: r.loss } };
       }

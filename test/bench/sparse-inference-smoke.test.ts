@@ -96,7 +96,8 @@ test("models:export then bench:sparse-inference (smoke): loadable files with met
   bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0xff;
   writeFileSync(ckpt, bytes);
   const repaired = run("src/cli/models-export.ts", common);
-  if (repaired.exitCode !== 0) throw new Error(`models:export after a damaged checkpoint failed (${repaired.exitCode}): ${repaired.stderr.toString().slice(-2000)}`);
+  if (repaired.exitCode !== 0)
+    throw new Error(`models:export after a damaged checkpoint failed (${repaired.exitCode}): ${repaired.stderr.toString().slice(-2000)}`);
   expect(repaired.stderr.toString()).toMatch(/model\.ckpt is damaged; it will be recomputed/);
   expect(JSON.parse(readFileSync(join(mdir, "manifest.json"), "utf8")).models.length).toBe(manifest.models.length);
 }, 240_000);
@@ -110,7 +111,11 @@ test("sparse initializers keep the model's outputs", async () => {
   const { tinySpecs, randomBatch, maxRelDiff } = await import("../helpers/tiny-models.ts");
   const spec = tinySpecs()[0]!;
   const state = freshState(spec, 2);
-  const masks = globalMagnitudeMasks(state.params, prunableLayers(spec).map((l) => l.name), 0.1);
+  const masks = globalMagnitudeMasks(
+    state.params,
+    prunableLayers(spec).map((l) => l.name),
+    0.1,
+  );
   const bytes = exportInferenceModel(spec, state, masks, { bnEps: 1e-5, metadata: {} });
   const sparse = withSparseInitializers(bytes, 0.5);
   expect(sparse.bytes.length).toBeLessThan(bytes.length);

@@ -8,24 +8,58 @@ const REPO = join(import.meta.dir, "../..");
 const probe = await probeTorch();
 
 // The grid mechanism (workers warm up, start together, their windows overlap) on the CPU, where CI can run it; on a GPU the same code shares cuda:0.
-test.skipIf(!("found" in probe))("bench:train: torch-engine rows beside raw PyTorch, a grid row of runs started together, and goals computed from them", () => {
-  const dir = mkdtempSync(join(tmpdir(), "bench-train-"));
-  const r = Bun.spawnSync([process.execPath, join(REPO, "bench/train-throughput.ts"), "--preset", "smoke", "--no-accuracy", "--report-dir", dir, "--runs-dir", join(dir, "runs"),
-    "--set", 'throughput.engines=["torch-cpu","torch-cuda"]', "--set", "throughput.grid.device=cpu", "--set", "throughput.grid.workers=[1,2]", "--set", "throughput.grid.steps=3",
-    "--set", 'throughput.cases=[{"name":"w4 32x32","arch":"preresnet20","width":4,"inputShape":[3,32,32],"batchSize":8}]', "--set", "throughput.profileSteps=0", "--set", "torch.enabled=true"], { stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`bench:train failed (${r.exitCode}): ${r.stderr.toString().slice(-2000)}`);
-  const rec = JSON.parse(readFileSync(join(dir, "train-throughput.json"), "utf8"));
-  const engine = rec.throughput.find((m: { engine: string }) => m.engine === "torch-cpu");
-  expect(engine.status).toBe("measured");
-  expect(engine.imagesPerSecond).toBeGreaterThan(0);
-  const raw = rec.torch.find((t: { device: string }) => t.device === "cpu");
-  expect(raw.status).toBe("measured");
-  expect(rec.grid.map((g: { workers: number; status: string }) => [g.workers, g.status])).toEqual([[1, "measured"], [2, "measured"]]);
-  const two = rec.grid[1];
-  expect(two.perRun.length).toBe(2);
-  const md = readFileSync(join(dir, "train-throughput.md"), "utf8");
-  const ratio = engine.imagesPerSecond / raw.imagesPerSecond;
-  expect(md).toContain(`| torch engine >= 0.9x raw PyTorch per step, cpu, w4 32x32 | ${ratio >= 0.9 ? "met" : "NOT met"} | ${ratio.toFixed(2)}x median steps`);
-  expect(md).toMatch(/a grid of small runs on one GPU >= 3x one at a time \| (met|NOT met) \|/);
-  expect(md).toContain("| w4 32x32 | torch-cuda | - |");
-}, 120_000);
+test.skipIf(!("found" in probe))(
+  "bench:train: torch-engine rows beside raw PyTorch, a grid row of runs started together, and goals computed from them",
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), "bench-train-"));
+    const r = Bun.spawnSync(
+      [
+        process.execPath,
+        join(REPO, "bench/train-throughput.ts"),
+        "--preset",
+        "smoke",
+        "--no-accuracy",
+        "--report-dir",
+        dir,
+        "--runs-dir",
+        join(dir, "runs"),
+        "--set",
+        'throughput.engines=["torch-cpu","torch-cuda"]',
+        "--set",
+        "throughput.grid.device=cpu",
+        "--set",
+        "throughput.grid.workers=[1,2]",
+        "--set",
+        "throughput.grid.steps=3",
+        "--set",
+        'throughput.cases=[{"name":"w4 32x32","arch":"preresnet20","width":4,"inputShape":[3,32,32],"batchSize":8}]',
+        "--set",
+        "throughput.profileSteps=0",
+        "--set",
+        "torch.enabled=true",
+      ],
+      { stdout: "pipe", stderr: "pipe" },
+    );
+    if (r.exitCode !== 0) throw new Error(`bench:train failed (${r.exitCode}): ${r.stderr.toString().slice(-2000)}`);
+    const rec = JSON.parse(readFileSync(join(dir, "train-throughput.json"), "utf8"));
+    const engine = rec.throughput.find((m: { engine: string }) => m.engine === "torch-cpu");
+    expect(engine.status).toBe("measured");
+    expect(engine.imagesPerSecond).toBeGreaterThan(0);
+    const raw = rec.torch.find((t: { device: string }) => t.device === "cpu");
+    expect(raw.status).toBe("measured");
+    expect(rec.grid.map((g: { workers: number; status: string }) => [g.workers, g.status])).toEqual([
+      [1, "measured"],
+      [2, "measured"],
+    ]);
+    const two = rec.grid[1];
+    expect(two.perRun.length).toBe(2);
+    const md = readFileSync(join(dir, "train-throughput.md"), "utf8");
+    const ratio = engine.imagesPerSecond / raw.imagesPerSecond;
+    expect(md).toContain(
+      `| torch engine >= 0.9x raw PyTorch per step, cpu, w4 32x32 | ${ratio >= 0.9 ? "met" : "NOT met"} | ${ratio.toFixed(2)}x median steps`,
+    );
+    expect(md).toMatch(/a grid of small runs on one GPU >= 3x one at a time \| (met|NOT met) \|/);
+    expect(md).toContain("| w4 32x32 | torch-cuda | - |");
+  },
+  120_000,
+);

@@ -41,11 +41,14 @@ for (const ep of ["cuda", "webgpu"] as const) {
   });
 }
 
-test.skipIf(detectProviders().some((p) => p.name !== "cpu" && p.available))("auto on a machine without GPU providers says so in one line and uses cpu", async () => {
-  const lines: string[] = [];
-  const { session, provider } = await createSession(model(), "auto", { threads: 1, log: (l) => lines.push(l) });
-  expect(provider).toBe("cpu");
-  expect(lines.length).toBe(1);
-  expect(lines[0]).toMatch(/no GPU execution provider loaded \(cuda: .*webgpu: .*\); training on cpu/);
-  await session.release();
-});
+test.skipIf(detectProviders().some((p) => p.name !== "cpu" && p.available))(
+  "auto on a machine without GPU providers says so in one line and uses cpu",
+  async () => {
+    const lines: string[] = [];
+    const { session, provider } = await createSession(model(), "auto", { threads: 1, log: (l) => lines.push(l) });
+    expect(provider).toBe("cpu");
+    expect(lines.length).toBe(1);
+    expect(lines[0]).toMatch(/no GPU execution provider loaded \(cuda: .*webgpu: .*\); training on cpu/);
+    await session.release();
+  },
+);

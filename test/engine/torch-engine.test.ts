@@ -50,11 +50,13 @@ async function compactedSpec(): Promise<{ spec: ModelSpec; state: ModelState }> 
   const spec = tinySpecs()[1]!; // resnet20a: option-A shortcuts become channel-gathers
   const t = await OnnxTrainer.create({ spec, ...optim, threads: 1, provider: "cpu" }, freshState(spec, 5));
   for (let i = 0; i < 2; i++) await t.trainStep(randomBatch(spec, 8, i), 0.05);
-  const masks = Object.fromEntries(prunableLayers(spec).map((l) => {
-    const [cout, cin, k] = l.shape as [number, number, number];
-    const per = cin * k * k;
-    return [l.name, Float32Array.from({ length: cout * per }, (_, i) => (Math.floor(i / per) % 3 === 1 ? 0 : 1))];
-  }));
+  const masks = Object.fromEntries(
+    prunableLayers(spec).map((l) => {
+      const [cout, cin, k] = l.shape as [number, number, number];
+      const per = cin * k * k;
+      return [l.name, Float32Array.from({ length: cout * per }, (_, i) => (Math.floor(i / per) % 3 === 1 ? 0 : 1))];
+    }),
+  );
   const c = compactModel(spec, t.state.params, t.state.buffers, masks, { bnEps: optim.bn.eps });
   await t.dispose();
   const momentum = Object.fromEntries(Object.entries(c.params).map(([k, v]) => [k, new Float32Array(v.length)]));
@@ -63,7 +65,10 @@ async function compactedSpec(): Promise<{ spec: ModelSpec; state: ModelState }> 
 
 describe.skipIf(!python)(`torch engine (${TEST_TORCH_DEVICE}) vs the TensorFlow.js oracle and the ONNX engine`, () => {
   const cases: [string, () => Promise<{ spec: ModelSpec; state: ModelState }>][] = [
-    ...tinySpecs().map((spec): [string, () => Promise<{ spec: ModelSpec; state: ModelState }>] => [spec.arch, async () => ({ spec, state: freshState(spec, 7) })]),
+    ...tinySpecs().map((spec): [string, () => Promise<{ spec: ModelSpec; state: ModelState }>] => [
+      spec.arch,
+      async () => ({ spec, state: freshState(spec, 7) }),
+    ]),
     ["compacted resnet20a (add-const, channel-gather)", compactedSpec],
   ];
   for (const [name, make] of cases) {
@@ -144,5 +149,7 @@ test("engine auto picks onnx without a GPU and says why; torch with a missing Py
   const picked = await resolveAutoEngine({ engine: "auto", device: "cpu" });
   expect(picked.engine).toBe("onnx");
   const spec = tinySpecs()[0]!;
-  await expect(createTrainer({ engine: "torch", python: "/nonexistent/python3" }, { spec, ...optim }, freshState(spec, 1))).rejects.toThrow(/engine torch: no Python with torch .*\/nonexistent\/python3/);
+  await expect(createTrainer({ engine: "torch", python: "/nonexistent/python3" }, { spec, ...optim }, freshState(spec, 1))).rejects.toThrow(
+    /engine torch: no Python with torch .*\/nonexistent\/python3/,
+  );
 });

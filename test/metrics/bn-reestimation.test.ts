@@ -17,7 +17,8 @@ test("BN re-estimation equals hand-computed batch-size-weighted means and unbias
   const batches = sizes.map((size) => ({ x: Float32Array.from({ length: size * 18 }, () => rng.normal() * 2 + 1), y: new Array(size).fill(0), size }));
   await reestimateBatchNorm(trainer, batches);
   for (let c = 0; c < 2; c++) {
-    let meanAcc = 0, varAcc = 0;
+    let meanAcc = 0,
+      varAcc = 0;
     for (const bt of batches) {
       const vals: number[] = [];
       for (let n = 0; n < bt.size; n++) for (let i = 0; i < 9; i++) vals.push(bt.x[n * 18 + c * 9 + i]!);

@@ -18,7 +18,8 @@ test("the bootstrap error of related outputs is positive, shrinks like 1/sqrt(n)
     const a = outputs(n, 10, 2);
     return ckaBootstrapStdErr(a, outputs(n, 10, 3, { from: a, weight: 1 }), n, 100, 7);
   };
-  const small = se(200), large = se(3200);
+  const small = se(200),
+    large = se(3200);
   expect(small).toBeGreaterThan(0);
   // 16x the images: about a quarter of the error (bootstrap scatter allowed).
   expect(small / large).toBeGreaterThan(2.5);

@@ -2,7 +2,8 @@ import { expect, test } from "bun:test";
 import { linearCka } from "../../src/metrics/cka.ts";
 import { Rng } from "../../src/util/rng.ts";
 
-const n = 50, p = 4;
+const n = 50,
+  p = 4;
 const rng = new Rng(1, "cka");
 const X = Float64Array.from({ length: n * p }, () => rng.normal());
 const Y = Float64Array.from({ length: n * p }, () => rng.normal());
@@ -34,8 +35,20 @@ test("CKA(X, X) = 1", () => {
 });
 
 test("invariant to isotropic scaling", () => {
-  expect(linearCka(X, X.map((v) => 3 * v), n)).toBeCloseTo(1, 12);
-  expect(linearCka(X.map((v) => 2 * v), Y.map((v) => 5 * v), n)).toBeCloseTo(linearCka(X, Y, n), 12);
+  expect(
+    linearCka(
+      X,
+      X.map((v) => 3 * v),
+      n,
+    ),
+  ).toBeCloseTo(1, 12);
+  expect(
+    linearCka(
+      X.map((v) => 2 * v),
+      Y.map((v) => 5 * v),
+      n,
+    ),
+  ).toBeCloseTo(linearCka(X, Y, n), 12);
 });
 
 test("invariant to orthogonal transforms", () => {
@@ -46,7 +59,13 @@ test("invariant to orthogonal transforms", () => {
 });
 
 test("invariant to adding a constant (columns are centred); small for unrelated data", () => {
-  expect(linearCka(X.map((v) => v + 7), Y, n)).toBeCloseTo(linearCka(X, Y, n), 10);
+  expect(
+    linearCka(
+      X.map((v) => v + 7),
+      Y,
+      n,
+    ),
+  ).toBeCloseTo(linearCka(X, Y, n), 10);
   expect(linearCka(X, Y, n)).toBeLessThan(0.3);
   expect(linearCka(X, Y, n)).toBeGreaterThan(0);
 });

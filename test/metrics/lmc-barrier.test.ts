@@ -22,7 +22,8 @@ test("11 interpolation points from 0 to 1, and interpolation hits both ends", ()
   expect(t[0]).toBe(0);
   expect(t[10]).toBe(1);
   expect(t[3]).toBeCloseTo(0.3, 12);
-  const a = { w: new Float32Array([0, 2]) }, b = { w: new Float32Array([4, 2]) };
+  const a = { w: new Float32Array([0, 2]) },
+    b = { w: new Float32Array([4, 2]) };
   expect([...interpolate(a, b, 0.25).w!]).toEqual([1, 2]);
 });
 

@@ -49,7 +49,11 @@ async function expectSameOutputs(spec: ModelSpec, masks: Tensors) {
   const b = await run(compact, c.spec, batch.x, 6);
   expect(maxRelDiff(b, a)).toBeLessThan(1e-5);
   // The TensorFlow.js oracle runs the compact spec (new op kinds included) to the same logits.
-  const oracle = await createTrainer({ engine: "tfjs", tfjsBackend: "cpu" }, { spec: c.spec, ...optim }, { params: c.params, buffers: c.buffers, momentum: {} });
+  const oracle = await createTrainer(
+    { engine: "tfjs", tfjsBackend: "cpu" },
+    { spec: c.spec, ...optim },
+    { params: c.params, buffers: c.buffers, momentum: {} },
+  );
   expect(maxRelDiff(await oracle.predict(batch.x, 6), a)).toBeLessThan(1e-4);
   expect(countMacs(c.spec).dense).toBeLessThan(countMacs(spec).dense);
   return c;
@@ -80,7 +84,9 @@ for (const spec of tinySpecs()) {
 
   test(`${spec.arch}: a last-stage residual channel that every producer prunes is removed from the stream, its shortcut and the classifier`, async () => {
     // The channel must be dead in every conv writing to the last stage's stream (and, for option A, lie in the shortcut's zero padding).
-    const last = spec.params.filter((p) => p.name.startsWith("layer3.") && (p.name.endsWith("conv2.weight") || p.name.includes("downsample"))).map((p) => p.name);
+    const last = spec.params
+      .filter((p) => p.name.startsWith("layer3.") && (p.name.endsWith("conv2.weight") || p.name.includes("downsample")))
+      .map((p) => p.name);
     const masks = filterMasks(spec, last, (f) => f === 0);
     const c = await expectSameOutputs(spec, masks);
     const fc = c.spec.ops.find((o) => o.kind === "fc")!;

@@ -56,11 +56,19 @@ test("every model kind (dense, masked, structurally compacted) passes the export
     const state = trainer.state;
     await trainer.dispose();
     const check = { bnEps: optim.bn.eps, metadata: {}, parityBatch: 3, tolerance: 1e-4, seed: 1 };
-    const unstructured = globalMagnitudeMasks(state.params, prunableLayers(spec).map((l) => l.name), 0.3);
+    const unstructured = globalMagnitudeMasks(
+      state.params,
+      prunableLayers(spec).map((l) => l.name),
+      0.3,
+    );
     const structured = blockChannelMasks(spec, state.params, 0.5);
     const c = compactModel(spec, state.params, state.buffers, structured, { bnEps: optim.bn.eps });
     const diffs: number[] = [];
-    for (const [s, st, m] of [[spec, state, {}], [spec, state, unstructured], [c.spec, { params: c.params, buffers: c.buffers }, {}]] as const) {
+    for (const [s, st, m] of [
+      [spec, state, {}],
+      [spec, state, unstructured],
+      [c.spec, { params: c.params, buffers: c.buffers }, {}],
+    ] as const) {
       const r = await exportChecked(s, st, m, check);
       expect(r.maxAbsDiff).toBeLessThanOrEqual(1e-4);
       diffs.push(r.maxAbsDiff);

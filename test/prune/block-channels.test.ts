@@ -19,7 +19,8 @@ test("block channel pruning keeps the filters of largest L1 norm, rounded to a c
   expect(pairs.map((p) => keptFilters(aligned[p.producer.weight]!, p.producer.cout))).toEqual([4, 4, 4, 4, 4, 4, 4, 4, 4]);
   // The kept filters are those of largest L1 norm, and the consumer keeps exactly the matching input channels.
   const { producer: p, consumer: c } = pairs[8]!;
-  const w = state.params[p.weight]!, per = p.cin * 9;
+  const w = state.params[p.weight]!,
+    per = p.cin * 9;
   const norms = Array.from({ length: p.cout }, (_, f) => w.subarray(f * per, (f + 1) * per).reduce((s, v) => s + Math.abs(v), 0));
   const kept = Array.from({ length: p.cout }, (_, f) => f).filter((f) => aligned[p.weight]![f * per] === 1);
   const threshold = Math.min(...kept.map((f) => norms[f]!));

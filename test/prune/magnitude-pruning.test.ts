@@ -18,9 +18,11 @@ test("layer-wise magnitude pruning keeps the requested count in every conv layer
     const masks = layerwiseMagnitudeMasks(params, layers, density);
     expect(Object.keys(masks)).toEqual(layers);
     for (const name of layers) {
-      const w = params[name]!, m = masks[name]!;
+      const w = params[name]!,
+        m = masks[name]!;
       expect(m.reduce((s, v) => s + v, 0)).toBe(keepCount(w.length, density));
-      let minKept = Infinity, maxPruned = 0;
+      let minKept = Infinity,
+        maxPruned = 0;
       m.forEach((v, i) => (v ? (minKept = Math.min(minKept, Math.abs(w[i]!))) : (maxPruned = Math.max(maxPruned, Math.abs(w[i]!)))));
       expect(minKept).toBeGreaterThanOrEqual(maxPruned);
     }

@@ -11,7 +11,8 @@ function point(method: Method, target: number, acc: number, seconds: number, o: 
   return { method, target, sparsity: target, accuracies: seeds(acc, o.accSpread ?? 0.0015, o.n), seconds: seeds(seconds, o.timeSpread ?? 0.01 * seconds, o.n) };
 }
 
-const judge = (points: MethodPoint[], dense = 0.92) => Object.fromEntries(bipClaims(points, dense, opts).map((c, i) => [["speedup", "matches", "tickets"][i]!, c.verdict]));
+const judge = (points: MethodPoint[], dense = 0.92) =>
+  Object.fromEntries(bipClaims(points, dense, opts).map((c, i) => [["speedup", "matches", "tickets"][i]!, c.verdict]));
 
 /**
  * The paper's numbers: BiP about 86 min flat, IMP about 69 min per round (ResNet-18
@@ -37,14 +38,30 @@ test("the paper's own numbers reproduce every claim: 3.2x, 4.8x and 7.2x, accura
 
 test("the paper's sparsest-ticket finding (IMP 74% vs BiP 67%) is one case, not a refutation", () => {
   // BiP keeps dense accuracy up to 67% (here: 59%), IMP up to 74%; everywhere else BiP is as good or better.
-  const points = [0.2, 0.59, 0.74, 0.87].flatMap((t) => [point("IMP", t, t <= 0.74 ? 0.921 : 0.905, 100 * impRoundsFor(t)), point("BiP", t, t <= 0.59 ? 0.921 : t === 0.74 ? 0.917 : 0.91, 100)]);
-  expect(sparsestTicket(points.filter((p) => p.method === "IMP"), 0.921, 0.001)!.target).toBe(0.74);
-  expect(sparsestTicket(points.filter((p) => p.method === "BiP"), 0.921, 0.001)!.target).toBe(0.59);
+  const points = [0.2, 0.59, 0.74, 0.87].flatMap((t) => [
+    point("IMP", t, t <= 0.74 ? 0.921 : 0.905, 100 * impRoundsFor(t)),
+    point("BiP", t, t <= 0.59 ? 0.921 : t === 0.74 ? 0.917 : 0.91, 100),
+  ]);
+  expect(
+    sparsestTicket(
+      points.filter((p) => p.method === "IMP"),
+      0.921,
+      0.001,
+    )!.target,
+  ).toBe(0.74);
+  expect(
+    sparsestTicket(
+      points.filter((p) => p.method === "BiP"),
+      0.921,
+      0.001,
+    )!.target,
+  ).toBe(0.59);
   expect(judge(points, 0.921).tickets).toBe("REPRODUCED");
 });
 
 test("speedup: each verdict", () => {
-  const times = (bip: number, o: { timeSpread?: number } = {}) => [0.59, 0.74].flatMap((t) => [point("IMP", t, 0.9, 100 * impRoundsFor(t), o), point("BiP", t, 0.9, bip, o)]);
+  const times = (bip: number, o: { timeSpread?: number } = {}) =>
+    [0.59, 0.74].flatMap((t) => [point("IMP", t, 0.9, 100 * impRoundsFor(t), o), point("BiP", t, 0.9, bip, o)]);
   expect(judge(times(100)).speedup).toBe("REPRODUCED"); // 4x, 6x
   expect(judge(times(400)).speedup).toBe("NOT REPRODUCED"); // 1x, 1.5x
   expect(judge(times(200, { timeSpread: 40 })).speedup).toBe("INCONCLUSIVE"); // 2x and 3x, noisy
@@ -54,7 +71,8 @@ test("speedup: each verdict", () => {
 });
 
 test("accuracy: matches within the tolerance beyond noise, trails beyond it, or cannot tell", () => {
-  const acc = (bip: number, o: { accSpread?: number; n?: number } = {}) => [0.59, 0.74].flatMap((t) => [point("IMP", t, 0.9, 100, o), point("BiP", t, bip, 100, o)]);
+  const acc = (bip: number, o: { accSpread?: number; n?: number } = {}) =>
+    [0.59, 0.74].flatMap((t) => [point("IMP", t, 0.9, 100, o), point("BiP", t, bip, 100, o)]);
   expect(judge(acc(0.899)).matches).toBe("REPRODUCED");
   expect(judge(acc(0.88)).matches).toBe("NOT REPRODUCED");
   expect(judge(acc(0.895, { accSpread: 0.003 })).matches).toBe("INCONCLUSIVE");

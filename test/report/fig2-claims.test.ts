@@ -24,10 +24,23 @@ function grid(g: GridSpec): Fig2Cell[] {
   const n = g.seeds ?? 2;
   g.temperatures.forEach((temperature, rank) => {
     for (const d of g.densities) {
-      const e = g.err(rank, d), s = g.spread?.(rank, d) ?? 0.001;
+      const e = g.err(rank, d),
+        s = g.spread?.(rank, d) ?? 0.001;
       const seedErrors = Array.from({ length: n }, (_, i) => e - s + (2 * s * i) / (n - 1));
-      const lmc = g.lmc?.(rank, d) ?? 0, cka = g.cka?.(rank, d) ?? 0.97;
-      cells.push({ temperature, hotRank: rank, density: d, testError: e, seedErrors, lmcBarrier: lmc, lmcStdErr: g.lmcSe?.(rank, d) ?? 0.005, cka, ckaStdErr: g.ckaSe?.(rank, d) ?? 0.002, regime: regimeOf(lmc, cka, regimes) });
+      const lmc = g.lmc?.(rank, d) ?? 0,
+        cka = g.cka?.(rank, d) ?? 0.97;
+      cells.push({
+        temperature,
+        hotRank: rank,
+        density: d,
+        testError: e,
+        seedErrors,
+        lmcBarrier: lmc,
+        lmcStdErr: g.lmcSe?.(rank, d) ?? 0.005,
+        cka,
+        ckaStdErr: g.ckaSe?.(rank, d) ?? 0.002,
+        regime: regimeOf(lmc, cka, regimes),
+      });
     }
   });
   return cells;
@@ -36,7 +49,14 @@ function grid(g: GridSpec): Fig2Cell[] {
 const KEYS = ["helps", "hurts", "lmc", "cka", "regimes", "range"] as const;
 function judge(cells: Fig2Cell[], o: { densities?: number[]; temperatures?: number; comparableScale?: boolean } = {}) {
   const densities = o.densities ?? [...new Set(cells.map((c) => c.density))];
-  const claims = fig2Claims(cells, { densities, temperatures: o.temperatures ?? new Set(cells.map((c) => c.hotRank)).size, regimes, verdicts, dataset: "cifar10", comparableScale: o.comparableScale ?? false });
+  const claims = fig2Claims(cells, {
+    densities,
+    temperatures: o.temperatures ?? new Set(cells.map((c) => c.hotRank)).size,
+    regimes,
+    verdicts,
+    dataset: "cifar10",
+    comparableScale: o.comparableScale ?? false,
+  });
   expect(claims.map((c) => c.claim.slice(0, 4))).toEqual(["High", "High", "LMC ", "CKA ", "All ", "Test"]);
   return Object.fromEntries(claims.map((c, i) => [KEYS[i]!, c.verdict])) as Record<(typeof KEYS)[number], string>;
 }
@@ -52,22 +72,32 @@ function judge(cells: Fig2Cell[], o: { densities?: number[]; temperatures?: numb
 function paperGrid(): { cells: Fig2Cell[]; densities: number[] } {
   const epochs = Array.from({ length: 16 }, (_, i) => 10 * (i + 1));
   const base: Record<number, number> = { 0.05: 0.175, 0.06: 0.165, 0.07: 0.155, 0.08: 0.145, 0.1: 0.13, 0.14: 0.11, 0.2: 0.095, 0.4: 0.083, 0.8: 0.076 };
-  const densities = Object.keys(base).map(Number).sort((a, b) => a - b);
+  const densities = Object.keys(base)
+    .map(Number)
+    .sort((a, b) => a - b);
   const ep = (rank: number) => epochs[rank]!;
   const err: F = (rank, d) => {
-    const e = ep(rank), b = base[d]!;
+    const e = ep(rank),
+      b = base[d]!;
     if (d <= 0.08) return e >= 60 && e <= 80 ? b - 0.025 : e >= 90 && e <= 110 ? b - 0.012 : e <= 50 ? b - 0.008 : b;
     if (d >= 0.14) return e <= 20 ? b + 0.015 : e <= 50 ? b + 0.004 : b;
     return b - 0.005;
   };
-  const lmc: F = (rank, d) => (d <= 0.1 && ep(rank) >= 90 ? -0.1 - (0.55 * (ep(rank) - 90)) / 70 * (d === 0.05 ? 1 : 0.5) : -0.005);
+  const lmc: F = (rank, d) => (d <= 0.1 && ep(rank) >= 90 ? -0.1 - ((0.55 * (ep(rank) - 90)) / 70) * (d === 0.05 ? 1 : 0.5) : -0.005);
   const cka: F = (rank, d) => (d >= 0.4 ? 0.99 : d >= 0.14 ? 0.97 : ep(rank) <= 50 ? 0.88 + 0.01 * rank : 0.94);
   return { cells: grid({ temperatures: epochs, densities, err, spread: () => 0.003, seeds: 3, lmc, lmcSe: () => 0.0015, cka, ckaSe: () => 0.003 }), densities };
 }
 
 test("the paper's own Figure 2 numbers reproduce every claim", () => {
   const { cells, densities } = paperGrid();
-  expect(judge(cells, { densities, temperatures: 16, comparableScale: true })).toEqual({ helps: "REPRODUCED", hurts: "REPRODUCED", lmc: "REPRODUCED", cka: "REPRODUCED", regimes: "REPRODUCED", range: "REPRODUCED" });
+  expect(judge(cells, { densities, temperatures: 16, comparableScale: true })).toEqual({
+    helps: "REPRODUCED",
+    hurts: "REPRODUCED",
+    lmc: "REPRODUCED",
+    cka: "REPRODUCED",
+    regimes: "REPRODUCED",
+    range: "REPRODUCED",
+  });
   // The same numbers from a scaled-down run cannot be compared on error levels.
   expect(judge(cells, { densities, temperatures: 16 }).range).toBe("INCONCLUSIVE");
   expect(PAPER_FIG2.ckaLow).toBe(0.88);
@@ -80,7 +110,8 @@ test("regimes follow the explicit thresholds", () => {
   expect(regimeOf(null, 0.97, regimes)).toBeNull();
 });
 
-const T3 = [10, 60, 160], D3 = [0.05, 0.2, 0.8];
+const T3 = [10, 60, 160],
+  D3 = [0.05, 0.2, 0.8];
 const g3 = (err: F, more: Partial<GridSpec> = {}) => grid({ temperatures: T3, densities: D3, err, ...more });
 
 test("high temperature helps at low density: each verdict, judged against the compared cells' own noise", () => {
@@ -104,7 +135,10 @@ test("high temperature hurts at high density means the hottest is the worst, not
 });
 
 test("LMC: barriers only in the cold, low-density corner; a value within noise of the threshold is INCONCLUSIVE", () => {
-  const corner = (v: number): F => (r, d) => (r === 2 && d === 0.05 ? v : 0);
+  const corner =
+    (v: number): F =>
+    (r, d) =>
+      r === 2 && d === 0.05 ? v : 0;
   expect(judge(g3(() => 0.1, { lmc: corner(-0.3) })).lmc).toBe("REPRODUCED");
   expect(judge(g3(() => 0.1, { lmc: (r, d) => (r === 0 && d === 0.8 ? -0.2 : 0) })).lmc).toBe("NOT REPRODUCED");
   expect(judge(g3(() => 0.1)).lmc).toBe("NOT REPRODUCED");
@@ -112,11 +146,16 @@ test("LMC: barriers only in the cold, low-density corner; a value within noise o
   expect(judge(g3(() => 0.1, { lmc: corner(-0.049), lmcSe: () => 0.01 })).lmc).toBe("INCONCLUSIVE");
   expect(judge(g3(() => 0.1, { lmc: corner(-0.051), lmcSe: () => 0.01 })).lmc).toBe("INCONCLUSIVE");
   // A clear barrier in the corner, but a borderline one elsewhere: not yet REPRODUCED.
-  expect(judge(g3(() => 0.1, { lmc: (r, d) => (r === 2 && d === 0.05 ? -0.3 : r === 0 && d === 0.8 ? -0.055 : 0), lmcSe: () => 0.01 })).lmc).toBe("INCONCLUSIVE");
+  expect(judge(g3(() => 0.1, { lmc: (r, d) => (r === 2 && d === 0.05 ? -0.3 : r === 0 && d === 0.8 ? -0.055 : 0), lmcSe: () => 0.01 })).lmc).toBe(
+    "INCONCLUSIVE",
+  );
 });
 
 test("CKA: both ends of the range are tested, the paper's low end too", () => {
-  const range = (lo: number, hi: number): F => (r, d) => (d === 0.05 ? lo : d === 0.8 ? hi : (lo + hi) / 2);
+  const range =
+    (lo: number, hi: number): F =>
+    (r, d) =>
+      d === 0.05 ? lo : d === 0.8 ? hi : (lo + hi) / 2;
   expect(judge(g3(() => 0.1, { cka: range(0.88, 0.99) })).cka).toBe("REPRODUCED");
   // The previous quick report's 0.954-0.986 passed "min >= 0.85 and max >= 0.95"; its low end is 0.074 from 0.88.
   expect(judge(g3(() => 0.1, { cka: range(0.954, 0.986) })).cka).toBe("NOT REPRODUCED");
@@ -134,6 +173,11 @@ test("regimes: present beyond the noise, absent, or only within the noise of a t
 test("error range: compared only at the paper's scale", () => {
   const err: F = (r, d) => (d === 0.05 ? 0.175 : d === 0.8 ? 0.076 : 0.1);
   expect(judge(g3(err), { comparableScale: true }).range).toBe("REPRODUCED");
-  expect(judge(g3((r, d) => err(r, d) + 0.05), { comparableScale: true }).range).toBe("NOT REPRODUCED");
+  expect(
+    judge(
+      g3((r, d) => err(r, d) + 0.05),
+      { comparableScale: true },
+    ).range,
+  ).toBe("NOT REPRODUCED");
   expect(judge(g3(err)).range).toBe("INCONCLUSIVE");
 });

@@ -26,15 +26,27 @@ function result(model: string, kind: InferenceResult["kind"], theory: number, ms
   };
 }
 
-const data = (results: InferenceResult[]): SparseInferenceData => ({ context: runContext(), preset: "test", provider: "cpu", threads: 2, nchwcBlock: 16, config: cfg, model: { arch: "a", width: 16, inputShape: [1, 28, 28], dataset: "d", manifest: "m" }, results, profiles: [] });
+const data = (results: InferenceResult[]): SparseInferenceData => ({
+  context: runContext(),
+  preset: "test",
+  provider: "cpu",
+  threads: 2,
+  nchwcBlock: 16,
+  config: cfg,
+  model: { arch: "a", width: 16, inputShape: [1, 28, 28], dataset: "d", manifest: "m" },
+  results,
+  profiles: [],
+});
 
 test("verdicts follow the measured speedups: zeros that cost the same time are NOT REPRODUCED, a compacted model at 80% of its FLOP speedup is REPRODUCED", () => {
-  const claims = sparseInferenceClaims(data([
-    result("dense", "dense", 1, 1),
-    result("u10", "unstructured", 6, 1.01),
-    result("u10", "unstructured", 6, 1.0, { storage: "sparse initializers" }),
-    result("s50", "structured", 2, 0.625),
-  ]));
+  const claims = sparseInferenceClaims(
+    data([
+      result("dense", "dense", 1, 1),
+      result("u10", "unstructured", 6, 1.01),
+      result("u10", "unstructured", 6, 1.0, { storage: "sparse initializers" }),
+      result("s50", "structured", 2, 0.625),
+    ]),
+  );
   expect(claims.map((c) => c.verdict)).toEqual(["NOT REPRODUCED", "REPRODUCED", "NOT REPRODUCED"]);
   expect(claims[1]!.reason).toContain("80%");
 });
@@ -47,14 +59,24 @@ test("an unstructured model that really runs faster, and a structured one that g
 });
 
 test("timings whose dense spread exceeds the noise limit give INCONCLUSIVE, not a verdict", () => {
-  const claims = sparseInferenceClaims(data([result("dense", "dense", 1, 1, { spread: 10 }), result("u10", "unstructured", 6, 1), result("s50", "structured", 2, 0.5)]));
+  const claims = sparseInferenceClaims(
+    data([result("dense", "dense", 1, 1, { spread: 10 }), result("u10", "unstructured", 6, 1), result("s50", "structured", 2, 0.5)]),
+  );
   expect(claims[0]!.verdict).toBe("INCONCLUSIVE");
   expect(claims[1]!.verdict).toBe("INCONCLUSIVE");
 });
 
 test("with several rounds, noise is the drift of the dense model's round medians, and only speedups clear of it get a verdict", () => {
   const dense = result("dense", "dense", 1, 1);
-  const drift = (t: NonNullable<InferenceResult["latency"]>) => summarise([[t.p50, t.p50, t.p50], [1.3 * t.p50, 1.3 * t.p50, 1.3 * t.p50]], t.batch, 5);
+  const drift = (t: NonNullable<InferenceResult["latency"]>) =>
+    summarise(
+      [
+        [t.p50, t.p50, t.p50],
+        [1.3 * t.p50, 1.3 * t.p50, 1.3 * t.p50],
+      ],
+      t.batch,
+      5,
+    );
   const drifting = { ...dense, latency: drift(dense.latency!), throughput: dense.throughput!.map(drift) };
   // Noise (1.3 - 1) / median 1.15 = 26%, and the dense median is 1.15 ms: a 1/1.2 ms model is 1.38x, somewhere in
   // 1.09x..1.74x (undecided); a 0.5 ms one is 2.3x, at least 1.82x; a 1.4 ms one is 0.82x, at most 1.04x.

@@ -7,7 +7,10 @@ const REPO = join(import.meta.dir, "../..");
 
 test("bench:bip-vs-imp --preset smoke writes a consistent report, JSON and plots", () => {
   const dir = mkdtempSync(join(tmpdir(), "bip-"));
-  const r = Bun.spawnSync([process.execPath, join(REPO, "bench/bip-vs-imp.ts"), "--preset", "smoke", "--runs-dir", join(dir, "runs"), "--report-dir", join(dir, "reports")], { stdout: "pipe", stderr: "pipe" });
+  const r = Bun.spawnSync(
+    [process.execPath, join(REPO, "bench/bip-vs-imp.ts"), "--preset", "smoke", "--runs-dir", join(dir, "runs"), "--report-dir", join(dir, "reports")],
+    { stdout: "pipe", stderr: "pipe" },
+  );
   if (r.exitCode !== 0) throw new Error(`bench:bip-vs-imp failed (${r.exitCode}): ${r.stderr.toString().slice(-2000)}`);
   const reports = join(dir, "reports");
   for (const f of ["bip-vs-imp.md", "bip-vs-imp.json", "bip-vs-imp-accuracy.svg", "bip-vs-imp-time.svg"]) expect(existsSync(join(reports, f))).toBe(true);

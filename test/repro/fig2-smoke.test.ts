@@ -10,15 +10,21 @@ const REPO = join(import.meta.dir, "../..");
 
 /** Every finished unit's record in a run store. */
 function records(runs: string): { kind: string; config: { training: TrainingConfig }; metrics: Record<string, unknown> }[] {
-  return readdirSync(runs).filter((d) => existsSync(join(runs, d, "result.json"))).map((d) => JSON.parse(readFileSync(join(runs, d, "result.json"), "utf8")));
+  return readdirSync(runs)
+    .filter((d) => existsSync(join(runs, d, "result.json")))
+    .map((d) => JSON.parse(readFileSync(join(runs, d, "result.json"), "utf8")));
 }
 
 test("repro:fig2 --preset smoke writes a report, JSON and figures that agree with each other, from one training set", async () => {
   const dir = mkdtempSync(join(tmpdir(), "fig2-"));
-  const r = Bun.spawnSync([process.execPath, join(REPO, "repro/fig2.ts"), "--preset", "smoke", "--runs-dir", join(dir, "runs"), "--report-dir", join(dir, "reports")], { stdout: "pipe", stderr: "pipe" });
+  const r = Bun.spawnSync(
+    [process.execPath, join(REPO, "repro/fig2.ts"), "--preset", "smoke", "--runs-dir", join(dir, "runs"), "--report-dir", join(dir, "reports")],
+    { stdout: "pipe", stderr: "pipe" },
+  );
   if (r.exitCode !== 0) throw new Error(`repro:fig2 failed (${r.exitCode}): ${r.stderr.toString().slice(-2000)}`);
   const reports = join(dir, "reports");
-  for (const f of ["fig2.md", "fig2.json", "fig2-test-error.svg", "fig2-lmc.svg", "fig2-cka.svg", "fig2-regimes.svg"]) expect(existsSync(join(reports, f))).toBe(true);
+  for (const f of ["fig2.md", "fig2.json", "fig2-test-error.svg", "fig2-lmc.svg", "fig2-cka.svg", "fig2-regimes.svg"])
+    expect(existsSync(join(reports, f))).toBe(true);
   const json = JSON.parse(readFileSync(join(reports, "fig2.json"), "utf8"));
   const md = readFileSync(join(reports, "fig2.md"), "utf8");
   // 2 temperatures x 2 densities, every cell measured.
@@ -45,7 +51,12 @@ test("repro:fig2 --preset smoke writes a report, JSON and figures that agree wit
   expect(readFileSync(join(reports, "fig2-regimes.svg"), "utf8")).toStartWith("<svg");
   // The dense model, every retrain seed and the cells' metric images share one training set.
   const recs = records(join(dir, "runs"));
-  expect(recs.filter((r) => r.kind === "retrain").map((r) => r.config.training.seed).sort()).toEqual([1, 1, 1, 1, 2, 2, 2, 2]);
+  expect(
+    recs
+      .filter((r) => r.kind === "retrain")
+      .map((r) => r.config.training.seed)
+      .sort(),
+  ).toEqual([1, 1, 1, 1, 2, 2, 2, 2]);
   const prints = new Set(recs.map((r) => r.metrics.trainFingerprint));
   expect(recs.length).toBe(13);
   expect([...prints]).toHaveLength(1);
@@ -58,14 +69,30 @@ test("repro:fig2 --preset smoke writes a report, JSON and figures that agree wit
   expect(other.trainFingerprint).not.toBe([...prints][0] as string);
   expect(other.testFingerprint).not.toBe(recs[0]!.metrics.testFingerprint as string);
   // A second run reuses every unit.
-  const again = Bun.spawnSync([process.execPath, join(REPO, "repro/fig2.ts"), "--preset", "smoke", "--runs-dir", join(dir, "runs"), "--report-dir", join(dir, "reports2")], { stdout: "pipe", stderr: "pipe" });
+  const again = Bun.spawnSync(
+    [process.execPath, join(REPO, "repro/fig2.ts"), "--preset", "smoke", "--runs-dir", join(dir, "runs"), "--report-dir", join(dir, "reports2")],
+    { stdout: "pipe", stderr: "pipe" },
+  );
   expect(again.exitCode).toBe(0);
   expect(readFileSync(join(dir, "reports2", "fig2.md"), "utf8")).toContain("0 units run, 13 reused from the run store");
 }, 180_000);
 
 test("each temperature axis plans its dense runs: one for epochs, one per batch size, one per SAM rho", () => {
   const plan = (axis: string) => {
-    const r = Bun.spawnSync([process.execPath, join(REPO, "repro/fig2.ts"), "--preset", "smoke", "--temperature", axis, "--dry-run", "--runs-dir", join(mkdtempSync(join(tmpdir(), "fig2-")), "runs")], { stdout: "pipe", stderr: "pipe" });
+    const r = Bun.spawnSync(
+      [
+        process.execPath,
+        join(REPO, "repro/fig2.ts"),
+        "--preset",
+        "smoke",
+        "--temperature",
+        axis,
+        "--dry-run",
+        "--runs-dir",
+        join(mkdtempSync(join(tmpdir(), "fig2-")), "runs"),
+      ],
+      { stdout: "pipe", stderr: "pipe" },
+    );
     expect(r.exitCode).toBe(0);
     return r.stderr.toString();
   };
@@ -77,7 +104,21 @@ test("each temperature axis plans its dense runs: one for epochs, one per batch 
 
 test("repro:fig2 --temperature sam trains with SAM and completes", () => {
   const dir = mkdtempSync(join(tmpdir(), "fig2-sam-"));
-  const r = Bun.spawnSync([process.execPath, join(REPO, "repro/fig2.ts"), "--preset", "smoke", "--temperature", "sam", "--runs-dir", join(dir, "runs"), "--report-dir", join(dir, "reports")], { stdout: "pipe", stderr: "pipe" });
+  const r = Bun.spawnSync(
+    [
+      process.execPath,
+      join(REPO, "repro/fig2.ts"),
+      "--preset",
+      "smoke",
+      "--temperature",
+      "sam",
+      "--runs-dir",
+      join(dir, "runs"),
+      "--report-dir",
+      join(dir, "reports"),
+    ],
+    { stdout: "pipe", stderr: "pipe" },
+  );
   if (r.exitCode !== 0) throw new Error(r.stderr.toString().slice(-2000));
   const json = JSON.parse(readFileSync(join(dir, "reports", "fig2.json"), "utf8"));
   expect(json.cells.map((c: { temperature: number }) => c.temperature)).toEqual([0.4, 0.4, 0.1, 0.1]);

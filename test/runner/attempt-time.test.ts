@@ -9,10 +9,15 @@ const quiet = { reportDir: "/nonexistent", log: () => {}, progress: false };
 test("a unit killed mid-way and resumed reports the time of both attempts in wallSeconds", async () => {
   const runs = tempRuns();
   const store = new RunStore(runs);
-  const steps = 20, stepMs = 100;
+  const steps = 20,
+    stepMs = 100;
   const u = unit("ticks", { steps, stepMs });
   store.plan(u);
-  const worker = Bun.spawn([process.execPath, join(REPO, "src/runner/worker.ts"), "--runs-dir", runs, "--unit", u.id, "--threads", "1"], { stdout: "ignore", stderr: "ignore", env: process.env });
+  const worker = Bun.spawn([process.execPath, join(REPO, "src/runner/worker.ts"), "--runs-dir", runs, "--unit", u.id, "--threads", "1"], {
+    stdout: "ignore",
+    stderr: "ignore",
+    env: process.env,
+  });
   // Half the steps reported: the first attempt has run (and saved) at least half the sleep.
   const half = steps / 2;
   while ((store.progress(u.id)?.done ?? 0) < half && worker.exitCode === null) await Bun.sleep(20);

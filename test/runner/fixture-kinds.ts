@@ -13,7 +13,12 @@ export const kinds: UnitKind<never>[] = [
     async run(cfg: EchoConfig, ctx) {
       if (cfg.sleepMs) await Bun.sleep(cfg.sleepMs);
       const deps = ctx.unit.deps.map((d) => ctx.dep(d).record.metrics.value as number);
-      return { status: "done", engine: "none", provider: "none", metrics: { value: cfg.value, depValues: deps, finishedAtMs: Date.now(), cudaVisibleDevices: process.env.CUDA_VISIBLE_DEVICES ?? null } };
+      return {
+        status: "done",
+        engine: "none",
+        provider: "none",
+        metrics: { value: cfg.value, depValues: deps, finishedAtMs: Date.now(), cudaVisibleDevices: process.env.CUDA_VISIBLE_DEVICES ?? null },
+      };
     },
     estimateImages: () => 0,
   } as UnitKind<EchoConfig> as UnitKind<never>,

@@ -9,8 +9,26 @@ import { runner, tempRuns, unit } from "./helpers.ts";
 test("a new worker goes to the least busy GPU with a free slot, and to none when all are full", () => {
   expect(pickGpu(["0", "1"], new Map(), 2)).toBe("0");
   expect(pickGpu(["0", "1"], new Map([["0", 1]]), 2)).toBe("1");
-  expect(pickGpu(["0", "1"], new Map([["0", 2], ["1", 1]]), 2)).toBe("1");
-  expect(pickGpu(["0", "1"], new Map([["0", 2], ["1", 2]]), 2)).toBeNull();
+  expect(
+    pickGpu(
+      ["0", "1"],
+      new Map([
+        ["0", 2],
+        ["1", 1],
+      ]),
+      2,
+    ),
+  ).toBe("1");
+  expect(
+    pickGpu(
+      ["0", "1"],
+      new Map([
+        ["0", 2],
+        ["1", 2],
+      ]),
+      2,
+    ),
+  ).toBeNull();
   expect(pickGpu(["3"], new Map([["3", 0]]), 1)).toBe("3");
 });
 

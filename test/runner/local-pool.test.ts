@@ -68,7 +68,10 @@ describe("faults", () => {
     const runs = tempRuns();
     const store = new RunStore(runs);
     store.plan(u);
-    const worker = Bun.spawn([process.execPath, join(REPO, "src/runner/worker.ts"), "--runs-dir", runs, "--unit", u.id, "--threads", "1"], { stdout: "ignore", stderr: "ignore" });
+    const worker = Bun.spawn([process.execPath, join(REPO, "src/runner/worker.ts"), "--runs-dir", runs, "--unit", u.id, "--threads", "1"], {
+      stdout: "ignore",
+      stderr: "ignore",
+    });
     const ckpt = join(runs, u.id, "work", "checkpoint.ckpt");
     while (!existsSync(ckpt)) await Bun.sleep(20);
     worker.kill("SIGKILL");
@@ -82,7 +85,30 @@ describe("faults", () => {
 
   test("the whole runner killed mid-grid: re-running completes with the records of an uninterrupted run", async () => {
     const seeds = "5,6,7";
-    const args = (runs: string) => [process.execPath, join(REPO, "src/cli/train.ts"), "--preset", "smoke", "--seeds", seeds, "--runs-dir", runs, "--jobs", "2", "--threads-per-job", "1", "--report-dir", "/nonexistent", "--set", "data.trainLimit=128", "--set", "data.testLimit=64", "--set", "optim.epochs=6", "--set", "engine.provider=cpu"];
+    const args = (runs: string) => [
+      process.execPath,
+      join(REPO, "src/cli/train.ts"),
+      "--preset",
+      "smoke",
+      "--seeds",
+      seeds,
+      "--runs-dir",
+      runs,
+      "--jobs",
+      "2",
+      "--threads-per-job",
+      "1",
+      "--report-dir",
+      "/nonexistent",
+      "--set",
+      "data.trainLimit=128",
+      "--set",
+      "data.testLimit=64",
+      "--set",
+      "optim.epochs=6",
+      "--set",
+      "engine.provider=cpu",
+    ];
     const cleanRuns = tempRuns();
     expect(Bun.spawnSync(args(cleanRuns), { stdout: "ignore", stderr: "ignore" }).exitCode).toBe(0);
     const runs = tempRuns();
@@ -103,7 +129,28 @@ describe("faults", () => {
 
   test("Ctrl-C stops the workers, releases their locks, exits 130; the next run resumes", async () => {
     const runs = tempRuns();
-    const args = [process.execPath, join(REPO, "src/cli/train.ts"), "--preset", "smoke", "--seeds", "8,9", "--runs-dir", runs, "--jobs", "2", "--threads-per-job", "1", "--report-dir", "/nonexistent", "--set", "data.trainLimit=128", "--set", "optim.epochs=20", "--set", "engine.provider=cpu"];
+    const args = [
+      process.execPath,
+      join(REPO, "src/cli/train.ts"),
+      "--preset",
+      "smoke",
+      "--seeds",
+      "8,9",
+      "--runs-dir",
+      runs,
+      "--jobs",
+      "2",
+      "--threads-per-job",
+      "1",
+      "--report-dir",
+      "/nonexistent",
+      "--set",
+      "data.trainLimit=128",
+      "--set",
+      "optim.epochs=20",
+      "--set",
+      "engine.provider=cpu",
+    ];
     const proc = Bun.spawn(args, { stdout: "ignore", stderr: "pipe" });
     const store = new RunStore(runs);
     while (!store.list().some((id) => existsSync(join(runs, id, "work", "checkpoint.ckpt")))) await Bun.sleep(20);

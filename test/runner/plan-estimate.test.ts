@@ -15,8 +15,30 @@ const bench = (rows: [string, number][], grid: [number, number][] = []) => ({
 
 test("the estimate uses the engine the units would train on, and with --gpus the grid row for jobs-per-GPU runs times the GPUs", () => {
   const dir = mkdtempSync(join(tmpdir(), "plan-"));
-  writeFileSync(join(dir, "train-throughput.json"), JSON.stringify(bench([["onnx-cpu", 300], ["torch-cpu", 500]])));
-  writeFileSync(join(dir, "train-throughput-gpu.json"), JSON.stringify(bench([["onnx-cpu", 800], ["torch-cuda", 15000]], [[1, 15000], [4, 40000]])));
+  writeFileSync(
+    join(dir, "train-throughput.json"),
+    JSON.stringify(
+      bench([
+        ["onnx-cpu", 300],
+        ["torch-cpu", 500],
+      ]),
+    ),
+  );
+  writeFileSync(
+    join(dir, "train-throughput-gpu.json"),
+    JSON.stringify(
+      bench(
+        [
+          ["onnx-cpu", 800],
+          ["torch-cuda", 15000],
+        ],
+        [
+          [1, 15000],
+          [4, 40000],
+        ],
+      ),
+    ),
+  );
   const model = { arch: "preresnet20", width: 16 };
   expect(measuredThroughput(dir, model, "onnx-cpu")!.imagesPerSecond).toBe(300);
   expect(measuredThroughput(dir, model, "torch-cpu")!.imagesPerSecond).toBe(500);

@@ -91,9 +91,17 @@ test("bad flag values are shown as given; an empty runs dir is refused; usage er
 test("--executor slurm with no reachable cluster: one clean line, exit 2", () => {
   const bin = mkdtempSync(join(tmpdir(), "fake-slurm-"));
   for (const cmd of ["sbatch", "squeue"]) {
-    writeFileSync(join(bin, cmd), "#!/bin/sh\necho 'sbatch: error: Batch job submission failed: Unable to contact slurm controller (connect failure)' >&2\nexit 1\n", { mode: 0o755 });
+    writeFileSync(
+      join(bin, cmd),
+      "#!/bin/sh\necho 'sbatch: error: Batch job submission failed: Unable to contact slurm controller (connect failure)' >&2\nexit 1\n",
+      { mode: 0o755 },
+    );
   }
-  const r = Bun.spawnSync([process.execPath, join(REPO, "src/cli/train.ts"), "--preset", "smoke", "--executor", "slurm", "--runs-dir", tempRuns()], { stdout: "pipe", stderr: "pipe", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+  const r = Bun.spawnSync([process.execPath, join(REPO, "src/cli/train.ts"), "--preset", "smoke", "--executor", "slurm", "--runs-dir", tempRuns()], {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+  });
   const err = r.stderr.toString();
   expect(r.exitCode).toBe(2);
   expect(err).toMatch(/error: --executor slurm: sbatch refused the job: .*Unable to contact slurm controller/);
@@ -113,13 +121,17 @@ const mountRo = () => process.getuid?.() === 0 && Bun.spawnSync(["mount", "-t", 
 // Probed at load and unmounted at once, so a filtered run never leaves it mounted.
 const canMount = mountRo() && Bun.spawnSync(["umount", roDir]).exitCode === 0;
 if (!canMount) console.warn("skipping the read-only store test: cannot mount a read-only tmpfs here (needs root)");
-test.skipIf(!canMount)("a read-only run store that needs a new unit: a clean error (EROFS), exit 2", () => {
-  expect(mountRo()).toBe(true);
-  try {
-    const r = Bun.spawnSync([process.execPath, join(REPO, "src/cli/train.ts"), "--preset", "smoke", "--runs-dir", roDir], { stdout: "pipe", stderr: "pipe" });
-    expect(r.exitCode).toBe(2);
-    expect(r.stderr.toString()).toMatch(/--runs-dir .*: cannot write there \(EROFS: the filesystem is read-only\)/);
-  } finally {
-    Bun.spawnSync(["umount", roDir]);
-  }
-}, 60_000);
+test.skipIf(!canMount)(
+  "a read-only run store that needs a new unit: a clean error (EROFS), exit 2",
+  () => {
+    expect(mountRo()).toBe(true);
+    try {
+      const r = Bun.spawnSync([process.execPath, join(REPO, "src/cli/train.ts"), "--preset", "smoke", "--runs-dir", roDir], { stdout: "pipe", stderr: "pipe" });
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr.toString()).toMatch(/--runs-dir .*: cannot write there \(EROFS: the filesystem is read-only\)/);
+    } finally {
+      Bun.spawnSync(["umount", roDir]);
+    }
+  },
+  60_000,
+);

@@ -8,14 +8,17 @@ import { outcomeOf, runner, tempRuns, tinyTrain, unit } from "./helpers.ts";
 async function clusterUp(): Promise<string | null> {
   if (!(await sbatchAvailable())) return "sbatch/squeue not on PATH";
   const r = Bun.spawnSync(["sinfo", "-h", "-o", "%T"], { stdout: "pipe", stderr: "pipe" });
-  return r.exitCode === 0 && /idle|mix|alloc/.test(r.stdout.toString()) ? null : `no Slurm node answers (sinfo: ${r.stderr.toString().trim() || r.stdout.toString().trim() || "nothing"})`;
+  return r.exitCode === 0 && /idle|mix|alloc/.test(r.stdout.toString())
+    ? null
+    : `no Slurm node answers (sinfo: ${r.stderr.toString().trim() || r.stdout.toString().trim() || "nothing"})`;
 }
 const reason = await clusterUp();
 const available = reason === null;
 if (!available) console.warn(`skipping the Slurm executor tests: ${reason} (as root, \`scripts/slurm-localhost.sh start\` runs a one-node cluster)`);
 
 const quiet = { reportDir: "/nonexistent", log: () => {}, progress: false };
-const slurm = (runs: string, maxAttempts = 3) => runner(runs, { executor: "slurm", maxAttempts, slurm: { cpusPerTask: 1, memory: "1G", time: "00:10:00", pollSeconds: 0.5, extraArgs: [] } });
+const slurm = (runs: string, maxAttempts = 3) =>
+  runner(runs, { executor: "slurm", maxAttempts, slurm: { cpusPerTask: 1, memory: "1G", time: "00:10:00", pollSeconds: 0.5, extraArgs: [] } });
 
 describe.skipIf(!available)("Slurm executor (one-node cluster on localhost)", () => {
   test("a job array trains the same models as the local executor", async () => {

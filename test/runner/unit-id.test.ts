@@ -12,7 +12,9 @@ test("unit ids are pinned", () => {
   expect(unitId({ kind: "train", config: validateConfig("training", {}), deps: [] }, validateConfig("training", {}))).toBe("train-21576a6f53dc");
   // Before data.subsetSeed existed, a seed-2 unit drew its subsets from seed 2: that id now
   // means subset seed 2, and seed 2 on the default subsets (seed 1) is new data, a new id.
-  expect(unitId({ kind: "train", config: validateConfig("training", { seed: 2, data: { subsetSeed: 2 } }), deps: [] }, validateConfig("training", {}))).toBe("train-bc26fcf34ca7");
+  expect(unitId({ kind: "train", config: validateConfig("training", { seed: 2, data: { subsetSeed: 2 } }), deps: [] }, validateConfig("training", {}))).toBe(
+    "train-bc26fcf34ca7",
+  );
   expect(unitId({ kind: "train", config: validateConfig("training", { seed: 2 }), deps: [] }, validateConfig("training", {}))).toBe("train-786cacc86607");
 });
 

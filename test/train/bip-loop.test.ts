@@ -65,7 +65,8 @@ describe("BiP's final subnetwork is evaluated with BN statistics of its own mask
     // Independently: re-estimate from scratch on the same images, under the same masks.
     trainer.state = { ...cloneState(final), buffers: Object.fromEntries(Object.entries(final.buffers).map(([k, v]) => [k, v.map(() => 7)])) };
     await reestimateBatchNorm(trainer, bnReestimationBatches(data, "all", cfg.batchSize, 4).batches);
-    for (const [k, v] of Object.entries(final.buffers)) for (let i = 0; i < v.length; i++) expect(Math.abs(trainer.state.buffers[k]![i]! - v[i]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(v[i]!)));
+    for (const [k, v] of Object.entries(final.buffers))
+      for (let i = 0; i < v.length; i++) expect(Math.abs(trainer.state.buffers[k]![i]! - v[i]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(v[i]!)));
     const ev = await evaluate(trainer, data, data.test, 100);
     expect(out.epochs.at(-1)!.testAccuracy).toBe(ev.accuracy);
     expect(out.runningBn).toBeDefined();
@@ -81,7 +82,8 @@ describe("BiP's final subnetwork is evaluated with BN statistics of its own mask
       if (op.kind !== "conv") continue;
       const bn = spec.ops.find((b) => b.kind === "bn" && b.x === op.out);
       if (!bn || bn.kind !== "bn") continue;
-      const m = out.masks[op.weight]!, per = m.length / op.cout;
+      const m = out.masks[op.weight]!,
+        per = m.length / op.cout;
       for (let o = 0; o < op.cout; o++) {
         if (m[o * per]) continue;
         prunedChannels++;

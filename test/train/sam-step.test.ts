@@ -42,10 +42,13 @@ test("a SAM step uses the gradient at the perturbed point: it differs from SGD w
 
 /** Loss gradients of softmax regression on pooled inputs, in float64: d/dz of mean cross-entropy is (softmax - onehot) / N. */
 function linearGrads(W: number[][], b: number[], h: number[][], y: number[]) {
-  const gW = W.map((r) => r.map(() => 0)), gb = b.map(() => 0);
+  const gW = W.map((r) => r.map(() => 0)),
+    gb = b.map(() => 0);
   h.forEach((hi, n) => {
     const z = W.map((r, k) => r.reduce((s, w, j) => s + w * hi[j]!, b[k]!));
-    const m = Math.max(...z), e = z.map((v) => Math.exp(v - m)), sum = e.reduce((a, c) => a + c, 0);
+    const m = Math.max(...z),
+      e = z.map((v) => Math.exp(v - m)),
+      sum = e.reduce((a, c) => a + c, 0);
     e.forEach((v, k) => {
       const dz = (v / sum - (k === y[n] ? 1 : 0)) / h.length;
       gb[k]! += dz;
@@ -71,7 +74,12 @@ test("a SAM step on softmax regression matches the step worked out by hand (pert
   const bias = [...st.params["fc.bias"]!];
   const g1 = linearGrads(W, bias, h, Array.from(batch.y));
   const norm = Math.sqrt([...g1.gW.flat(), ...g1.gb].reduce((s, v) => s + v * v, 0));
-  const g2 = linearGrads(W.map((r, k) => r.map((w, j) => w + (rho * g1.gW[k]![j]!) / norm)), bias.map((v, k) => v + (rho * g1.gb[k]!) / norm), h, Array.from(batch.y));
+  const g2 = linearGrads(
+    W.map((r, k) => r.map((w, j) => w + (rho * g1.gW[k]![j]!) / norm)),
+    bias.map((v, k) => v + (rho * g1.gb[k]!) / norm),
+    h,
+    Array.from(batch.y),
+  );
   const { momentum: mom, weightDecay: wd } = optim.sgd;
   const expectW = W.flatMap((r, k) => r.map((w, j) => w - lr * (mom * st.momentum["fc.weight"]![k * 2 + j]! + g2.gW[k]![j]! + wd * w)));
   const expectB = bias.map((v, k) => v - lr * (mom * st.momentum["fc.bias"]![k]! + g2.gb[k]! + wd * v));

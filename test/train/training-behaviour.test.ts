@@ -33,12 +33,22 @@ async function run(cfg: TrainingConfig, o: { checkpointPath?: string; stopAfterE
       trainer.masks[l.name] = trainer.masks[l.name]!.map(() => (rng.next() < 0.5 ? 0 : 1));
     }
   }
-  const outcome = await trainLoop({ trainer, data, optim: cfg.optim, augment: cfg.data, seed: cfg.seed, checkpointPath: o.checkpointPath, stopAfterEpochs: o.stopAfterEpochs });
+  const outcome = await trainLoop({
+    trainer,
+    data,
+    optim: cfg.optim,
+    augment: cfg.data,
+    seed: cfg.seed,
+    checkpointPath: o.checkpointPath,
+    stopAfterEpochs: o.stopAfterEpochs,
+  });
   return { trainer, outcome };
 }
 
 function sameTensors(a: Record<string, Float32Array>, b: Record<string, Float32Array>): boolean {
-  return Object.keys(a).every((k) => Buffer.from(a[k]!.buffer, a[k]!.byteOffset, a[k]!.byteLength).equals(Buffer.from(b[k]!.buffer, b[k]!.byteOffset, b[k]!.byteLength)));
+  return Object.keys(a).every((k) =>
+    Buffer.from(a[k]!.buffer, a[k]!.byteOffset, a[k]!.byteLength).equals(Buffer.from(b[k]!.buffer, b[k]!.byteOffset, b[k]!.byteLength)),
+  );
 }
 
 describe("training loop", () => {

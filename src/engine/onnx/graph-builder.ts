@@ -75,7 +75,12 @@ export class GraphBuilder {
 
   /** A named constant tensor (exported weights). */
   initializer(name: string, values: Float32Array, dims: number[]): string {
-    this.initializers.push({ name, dims, dataType: DT.FLOAT, rawData: new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)) });
+    this.initializers.push({
+      name,
+      dims,
+      dataType: DT.FLOAT,
+      rawData: new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)),
+    });
     return name;
   }
 
@@ -100,7 +105,10 @@ export class GraphBuilder {
     const model = onnx.ModelProto.create({
       irVersion: IR_VERSION,
       // nchwc: ORT's blocked-layout CPU kernels (ops/nchwc.ts); other EPs ignore the import.
-      opsetImport: [{ domain: "", version: OPSET }, { domain: NCHWC_DOMAIN, version: 1 }],
+      opsetImport: [
+        { domain: "", version: OPSET },
+        { domain: NCHWC_DOMAIN, version: 1 },
+      ],
       producerName: "pruning-harness",
       docString: doc,
       metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),

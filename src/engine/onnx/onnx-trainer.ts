@@ -1,7 +1,17 @@
 import * as ort from "onnxruntime-node";
 import type { ModelSpec } from "../../models/spec.ts";
 import { prunableLayers } from "../../models/spec.ts";
-import { countCorrect, oneHot, type Batch, type GradientResult, type ModelState, type StepResult, type Tensors, type Trainer, type TrainerOptions } from "../types.ts";
+import {
+  countCorrect,
+  oneHot,
+  type Batch,
+  type GradientResult,
+  type ModelState,
+  type StepResult,
+  type Tensors,
+  type Trainer,
+  type TrainerOptions,
+} from "../types.ts";
 import { nchwcBlockSize } from "./ops/nchwc.ts";
 import { createSession, type ProviderChoice, type ProviderName } from "./providers.ts";
 import { buildGraph, io, type GraphKind } from "./training-graph.ts";
@@ -23,7 +33,11 @@ export class OnnxTrainer implements Trainer {
   readonly maskedParams: string[];
   private sessions = new Map<GraphKind, Promise<ort.InferenceSession>>();
 
-  private constructor(readonly spec: ModelSpec, private readonly o: OnnxTrainerOptions, state: ModelState) {
+  private constructor(
+    readonly spec: ModelSpec,
+    private readonly o: OnnxTrainerOptions,
+    state: ModelState,
+  ) {
     this.maskedParams = o.maskedParams ?? prunableLayers(spec).map((l) => l.name);
     this.state = state;
     this.masks = Object.fromEntries(this.maskedParams.map((p) => [p, new Float32Array(state.params[p]!.length).fill(1)]));
@@ -78,7 +92,9 @@ export class OnnxTrainer implements Trainer {
   async trainStep(batch: Batch, lr: number): Promise<StepResult> {
     const s = await this.session("train-step");
     const out = await s.run({ ...this.modelFeeds(true), ...this.batchFeeds(batch), [io.lr]: new ort.Tensor("float32", new Float32Array([lr]), []) });
-    const params: Tensors = {}, momentum: Tensors = {}, buffers: Tensors = {};
+    const params: Tensors = {},
+      momentum: Tensors = {},
+      buffers: Tensors = {};
     for (const p of this.spec.params) {
       params[p.name] = out[io.newParam(p.name)]!.data as Float32Array;
       momentum[p.name] = out[io.newMomentum(p.name)]!.data as Float32Array;

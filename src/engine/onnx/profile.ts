@@ -30,15 +30,36 @@ export interface StepProfile {
  * Runs the train-step graph under ORT's profiler (CPU EP) and sums kernel time per op
  * type: the per-op cost table of the training benchmark.
  */
-export async function profileTrainStep(spec: ModelSpec, o: { batch: number; threads: number; steps: number; topNodes?: number; blockedConv?: boolean }): Promise<StepProfile> {
+export async function profileTrainStep(
+  spec: ModelSpec,
+  o: { batch: number; threads: number; steps: number; topNodes?: number; blockedConv?: boolean },
+): Promise<StepProfile> {
   const masked = prunableLayers(spec).map((l) => l.name);
-  const model = buildGraph("train-step", { spec, maskedParams: masked, bn: { eps: 1e-5, momentum: 0.1 }, sgd: { momentum: 0.9, weightDecay: 1e-4 }, nchwcBlock: o.blockedConv === false ? 0 : await nchwcBlockSize() });
+  const model = buildGraph("train-step", {
+    spec,
+    maskedParams: masked,
+    bn: { eps: 1e-5, momentum: 0.1 },
+    sgd: { momentum: 0.9, weightDecay: 1e-4 },
+    nchwcBlock: o.blockedConv === false ? 0 : await nchwcBlockSize(),
+  });
   const st = freshState(spec, 1);
   const [c, h, w] = spec.inputShape;
   const n = o.batch;
   const feeds: Record<string, ort.Tensor> = {
-    [io.x]: new ort.Tensor("float32", new Float32Array(n * c * h * w).map((_, i) => Math.sin(i)), [n, c, h, w]),
-    [io.labels]: new ort.Tensor("float32", oneHot(Array.from({ length: n }, (_, i) => i % spec.numClasses), n, spec.numClasses), [n, spec.numClasses]),
+    [io.x]: new ort.Tensor(
+      "float32",
+      new Float32Array(n * c * h * w).map((_, i) => Math.sin(i)),
+      [n, c, h, w],
+    ),
+    [io.labels]: new ort.Tensor(
+      "float32",
+      oneHot(
+        Array.from({ length: n }, (_, i) => i % spec.numClasses),
+        n,
+        spec.numClasses,
+      ),
+      [n, spec.numClasses],
+    ),
     [io.lr]: new ort.Tensor("float32", new Float32Array([0.01]), []),
   };
   for (const p of spec.params) {
@@ -54,7 +75,11 @@ export async function profileTrainStep(spec: ModelSpec, o: { batch: number; thre
  * Runs a model `steps` times (plus one warm-up) under ORT's profiler on the CPU EP and
  * sums kernel time per op type and per node.
  */
-export async function profileSession(model: Uint8Array, feeds: Record<string, ort.Tensor>, o: { threads: number; steps: number; topNodes?: number }): Promise<StepProfile> {
+export async function profileSession(
+  model: Uint8Array,
+  feeds: Record<string, ort.Tensor>,
+  o: { threads: number; steps: number; topNodes?: number },
+): Promise<StepProfile> {
   const prefix = `ort-profile-${process.pid}-${Date.now()}`;
   const session = await ort.InferenceSession.create(model, {
     executionProviders: ["cpu"],
@@ -94,6 +119,9 @@ export async function profileSession(model: Uint8Array, feeds: Record<string, or
     wallMs,
     kernelMs: total / 1000 / runs,
     byOp: [...byOp].sort((a, b) => b[1].us - a[1].us).map(([op, r]) => ({ op, ms: r.us / 1000 / runs, share: r.us / total, nodes: r.count / runs })),
-    topNodes: [...byNode].sort((a, b) => b[1] - a[1]).slice(0, o.topNodes ?? 0).map(([node, us]) => ({ node, ms: us / 1000 / runs })),
+    topNodes: [...byNode]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, o.topNodes ?? 0)
+      .map(([node, us]) => ({ node, ms: us / 1000 / runs })),
   };
 }

@@ -51,7 +51,8 @@ export function detectProviders(): ProviderStatus[] {
     out.push({
       name: "cuda",
       available: false,
-      reason: "CUDA EP library not installed: reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 and onnxruntime-node in trustedDependencies (needs CUDA 12 + cuDNN 9)",
+      reason:
+        "CUDA EP library not installed: reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 and onnxruntime-node in trustedDependencies (needs CUDA 12 + cuDNN 9)",
     });
   } else {
     out.push({ name: "cuda", available: true });

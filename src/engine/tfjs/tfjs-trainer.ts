@@ -1,6 +1,17 @@
+import { unreachable } from "../../util/unreachable.ts";
 import type { ModelSpec, Op } from "../../models/spec.ts";
 import { prunableLayers } from "../../models/spec.ts";
-import { countCorrect, oneHot, type Batch, type GradientResult, type ModelState, type StepResult, type Tensors, type Trainer, type TrainerOptions } from "../types.ts";
+import {
+  countCorrect,
+  oneHot,
+  type Batch,
+  type GradientResult,
+  type ModelState,
+  type StepResult,
+  type Tensors,
+  type Trainer,
+  type TrainerOptions,
+} from "../types.ts";
 import { sgdUpdate } from "../sgd.ts";
 import { initTfjs, tf, type TfjsBackendChoice } from "./backend.ts";
 
@@ -41,7 +52,11 @@ export class TfjsTrainer implements Trainer {
   masks: Tensors;
   readonly maskedParams: string[];
 
-  private constructor(readonly spec: ModelSpec, private readonly o: TfjsTrainerOptions, state: ModelState) {
+  private constructor(
+    readonly spec: ModelSpec,
+    private readonly o: TfjsTrainerOptions,
+    state: ModelState,
+  ) {
     this.state = state;
     this.maskedParams = o.maskedParams ?? prunableLayers(spec).map((l) => l.name);
     this.masks = Object.fromEntries(this.maskedParams.map((p) => [p, new Float32Array(state.params[p]!.length).fill(1)]));
@@ -78,7 +93,12 @@ export class TfjsTrainer implements Trainer {
       case "conv": {
         const filter = tf.transpose(params[op.weight]!, [2, 3, 1, 0]) as tf.Tensor4D; // OIHW -> HWIO
         const p = op.pad;
-        return tf.conv2d(get(op.x) as tf.Tensor4D, filter, op.stride, [[0, 0], [p, p], [p, p], [0, 0]]);
+        return tf.conv2d(get(op.x) as tf.Tensor4D, filter, op.stride, [
+          [0, 0],
+          [p, p],
+          [p, p],
+          [0, 0],
+        ]);
       }
       case "bn": {
         const x = get(op.x);
@@ -98,7 +118,12 @@ export class TfjsTrainer implements Trainer {
       case "add":
         return tf.add(get(op.a), get(op.b));
       case "shortcut-a":
-        return tf.pad(subsample(get(op.x) as tf.Tensor4D, op.stride), [[0, 0], [0, 0], [0, 0], [op.padChannels, op.padChannels]]);
+        return tf.pad(subsample(get(op.x) as tf.Tensor4D, op.stride), [
+          [0, 0],
+          [0, 0],
+          [0, 0],
+          [op.padChannels, op.padChannels],
+        ]);
       case "gap":
         return tf.mean(get(op.x), [1, 2]);
       case "add-const": {
@@ -108,11 +133,25 @@ export class TfjsTrainer implements Trainer {
       case "channel-gather": {
         const x = subsample(get(op.x) as tf.Tensor4D, op.stride);
         const cin = x.shape[3];
-        const padded = tf.pad(x, [[0, 0], [0, 0], [0, 0], [0, 1]]);
-        return tf.gather(padded, tf.tensor1d(op.sources.map((s) => (s < 0 ? cin : s)), "int32"), 3);
+        const padded = tf.pad(x, [
+          [0, 0],
+          [0, 0],
+          [0, 0],
+          [0, 1],
+        ]);
+        return tf.gather(
+          padded,
+          tf.tensor1d(
+            op.sources.map((s) => (s < 0 ? cin : s)),
+            "int32",
+          ),
+          3,
+        );
       }
       case "fc":
         return tf.add(tf.matMul(get(op.x), params[op.weight]!, false, true), params[op.bias]!);
+      default:
+        return unreachable(op, "op kind");
     }
   }
 
@@ -140,7 +179,8 @@ export class TfjsTrainer implements Trainer {
       const f = (...ps: T[]) => {
         const params = Object.fromEntries(names.map((n, i) => [n, ps[i]!]));
         const r = this.forward(x, params, true);
-        for (const [k, s] of r.stats) bnStats.set(k, { mean: s.mean.dataSync() as Float32Array, variance: s.variance.dataSync() as Float32Array, count: s.count });
+        for (const [k, s] of r.stats)
+          bnStats.set(k, { mean: s.mean.dataSync() as Float32Array, variance: s.variance.dataSync() as Float32Array, count: s.count });
         logits = r.logits.dataSync() as Float32Array;
         return this.loss(r.logits, onehot);
       };
@@ -153,7 +193,12 @@ export class TfjsTrainer implements Trainer {
 
   async gradients(batch: Batch): Promise<GradientResult> {
     const r = this.lossAndGrads(batch);
-    return { loss: r.loss, grads: r.grads, buffers: this.updatedBuffers(r.bnStats), correct: countCorrect(r.logits, batch.y, batch.size, this.spec.numClasses) };
+    return {
+      loss: r.loss,
+      grads: r.grads,
+      buffers: this.updatedBuffers(r.bnStats),
+      correct: countCorrect(r.logits, batch.y, batch.size, this.spec.numClasses),
+    };
   }
 
   private updatedBuffers(bnStats: Map<string, { mean: Float32Array; variance: Float32Array; count: number }>): Tensors {
@@ -163,7 +208,8 @@ export class TfjsTrainer implements Trainer {
     for (const op of this.spec.ops) {
       if (op.kind !== "bn") continue;
       const s = bnStats.get(op.out)!;
-      const rm = this.state.buffers[op.mean]!, rv = this.state.buffers[op.var]!;
+      const rm = this.state.buffers[op.mean]!,
+        rv = this.state.buffers[op.var]!;
       buffers[op.mean] = rm.map((v, i) => (1 - bnm) * v + bnm * s.mean[i]!);
       buffers[op.var] = rv.map((v, i) => (1 - bnm) * v + bnm * s.variance[i]! * (s.count / (s.count - 1)));
     }
@@ -202,4 +248,3 @@ export class TfjsTrainer implements Trainer {
 
   async dispose(): Promise<void> {}
 }
-

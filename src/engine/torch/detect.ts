@@ -32,7 +32,8 @@ export function probeTorch(setting = "auto"): Promise<TorchProbe> {
   return p;
 }
 
-const SCRIPT = "import json, torch; c = torch.cuda.is_available(); print(json.dumps({'torch': torch.__version__, 'cuda': c, 'devices': torch.cuda.device_count() if c else 0}))";
+const SCRIPT =
+  "import json, torch; c = torch.cuda.is_available(); print(json.dumps({'torch': torch.__version__, 'cuda': c, 'devices': torch.cuda.device_count() if c else 0}))";
 
 async function probe(pythons: string[]): Promise<TorchProbe> {
   const failures: string[] = [];

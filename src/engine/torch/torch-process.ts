@@ -38,13 +38,20 @@ export class TorchProcess {
   /** Starts `python server.py` and waits until torch has imported (minutes on a cold disk). */
   static async start(python: string): Promise<TorchProcess> {
     const dir = mkdtempSync(join(tmpdir(), "pruning-torch-"));
-    const fifoIn = join(dir, "in"), fifoOut = join(dir, "out"), log = join(dir, "server.log");
+    const fifoIn = join(dir, "in"),
+      fifoOut = join(dir, "out"),
+      log = join(dir, "server.log");
     const mk = Bun.spawnSync(["mkfifo", fifoIn, fifoOut]);
     if (mk.exitCode !== 0) {
       rmSync(dir, { recursive: true, force: true });
       throw new Error(`torch engine: mkfifo failed (${mk.stderr.toString().trim()}); the torch engine needs a POSIX system`);
     }
-    const child = Bun.spawn([python, SERVER, fifoIn, fifoOut], { stdout: "pipe", stderr: Bun.file(log), stdin: "ignore", env: { ...process.env, PYTHONUNBUFFERED: "1" } });
+    const child = Bun.spawn([python, SERVER, fifoIn, fifoOut], {
+      stdout: "pipe",
+      stderr: Bun.file(log),
+      stdin: "ignore",
+      env: { ...process.env, PYTHONUNBUFFERED: "1" },
+    });
     const fail = (why: string): never => {
       child.kill();
       const tail = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").slice(-3).join(" | ") : "";
@@ -76,14 +83,20 @@ export class TorchProcess {
 
   /** Sends one request and waits for its reply; a server-side exception is thrown here with its Python traceback's last line. */
   request(header: Record<string, unknown>, tensors: WireTensor[] = []): Reply {
-    const head = new TextEncoder().encode(JSON.stringify({ ...header, tensors: tensors.map((t) => [t.name, t.data instanceof Int32Array ? "i32" : "f32", t.shape]) }));
+    const head = new TextEncoder().encode(
+      JSON.stringify({ ...header, tensors: tensors.map((t) => [t.name, t.data instanceof Int32Array ? "i32" : "f32", t.shape]) }),
+    );
     const len = new Uint8Array(4);
     new DataView(len.buffer).setUint32(0, head.length, true);
     this.write(len);
     this.write(head);
     for (const t of tensors) this.write(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
     const n = new DataView(this.read(4).buffer).getUint32(0, true);
-    const reply = JSON.parse(new TextDecoder().decode(this.read(n))) as Record<string, unknown> & { tensors: [string, string, number[]][]; error?: string; traceback?: string };
+    const reply = JSON.parse(new TextDecoder().decode(this.read(n))) as Record<string, unknown> & {
+      tensors: [string, string, number[]][];
+      error?: string;
+      traceback?: string;
+    };
     const out = new Map<string, Float32Array>();
     for (const [name, , shape] of reply.tensors) {
       const count = shape.reduce((a, b) => a * b, 1);

@@ -36,7 +36,13 @@ export class TorchTrainer implements Trainer {
   private stale = false;
   private readonly dirtyMasks = new Set<string>();
 
-  private constructor(readonly spec: ModelSpec, private readonly proc: TorchProcess, readonly info: TorchInfo, state: ModelState, maskedParams: string[]) {
+  private constructor(
+    readonly spec: ModelSpec,
+    private readonly proc: TorchProcess,
+    readonly info: TorchInfo,
+    state: ModelState,
+    maskedParams: string[],
+  ) {
     this.provider = info.device;
     this.mirror = state;
     const masks: Tensors = Object.fromEntries(maskedParams.map((p) => [p, new Float32Array(state.params[p]!.length).fill(1)]));
@@ -83,7 +89,11 @@ export class TorchTrainer implements Trainer {
 
   private push(s: ModelState): void {
     const tensors: WireTensor[] = [];
-    for (const [group, ts] of [["params", s.params], ["momentum", s.momentum], ["buffers", s.buffers]] as const) {
+    for (const [group, ts] of [
+      ["params", s.params],
+      ["momentum", s.momentum],
+      ["buffers", s.buffers],
+    ] as const) {
       for (const [k, v] of Object.entries(ts)) tensors.push({ name: `${group}/${k}`, data: v, shape: [v.length] });
     }
     this.proc.request({ op: "set-state" }, tensors);
@@ -93,7 +103,10 @@ export class TorchTrainer implements Trainer {
 
   private syncMasks(): void {
     if (this.dirtyMasks.size === 0) return;
-    this.proc.request({ op: "set-masks" }, [...this.dirtyMasks].map((k) => ({ name: k, data: this.masks[k]!, shape: [this.masks[k]!.length] })));
+    this.proc.request(
+      { op: "set-masks" },
+      [...this.dirtyMasks].map((k) => ({ name: k, data: this.masks[k]!, shape: [this.masks[k]!.length] })),
+    );
     this.dirtyMasks.clear();
   }
 
@@ -114,7 +127,8 @@ export class TorchTrainer implements Trainer {
   async gradients(batch: Batch): Promise<GradientResult> {
     this.syncMasks();
     const r = this.proc.request({ op: "gradients" }, this.inputs(batch.x, batch.size, batch.y));
-    const grads: Tensors = {}, buffers: Tensors = {};
+    const grads: Tensors = {},
+      buffers: Tensors = {};
     for (const [k, v] of r.tensors) {
       if (k.startsWith("grads/")) grads[k.slice(6)] = v;
       else buffers[k.slice(8)] = v;

@@ -22,9 +22,13 @@ export const cellKind: UnitKind<CellUnitConfig> = {
     const m = cfg.metrics;
     const data = await loadData(t, ctx.log);
     const spec = modelFor(t, data);
-    const [a, b] = cfg.models.map((id) => loadCheckpoint(join(ctx.dep(id).dir, TRAINED_WEIGHTS))) as [ReturnType<typeof loadCheckpoint>, ReturnType<typeof loadCheckpoint>];
+    const [a, b] = cfg.models.map((id) => loadCheckpoint(join(ctx.dep(id).dir, TRAINED_WEIGHTS))) as [
+      ReturnType<typeof loadCheckpoint>,
+      ReturnType<typeof loadCheckpoint>,
+    ];
     const trainer = await trainerFor(t, spec, { threads: ctx.threads, log: ctx.log, state: a.state });
-    const subset = (n: number, salt: number): Split => (n >= data.train.count ? data.train : balancedSubset(data.train, n, data.numClasses, t.data.subsetSeed * 1000 + salt));
+    const subset = (n: number, salt: number): Split =>
+      n >= data.train.count ? data.train : balancedSubset(data.train, n, data.numClasses, t.data.subsetSeed * 1000 + salt);
     ctx.progress(0, m.lmcPoints + 2, "CKA");
     const ckaSplit = subset(m.ckaImages, 1);
     const outA = await softmaxOutputs(trainer, data, ckaSplit, m.batchSize);
@@ -33,9 +37,26 @@ export const cellKind: UnitKind<CellUnitConfig> = {
     const cka = ckaOfOutputs(outA, outB, ckaSplit.count);
     const ckaStdErr = ckaBootstrapStdErr(outA, outB, ckaSplit.count, m.ckaBootstrap, t.data.subsetSeed);
     ctx.progress(2, m.lmcPoints + 2, "LMC path");
-    const lmc = await lmcBetween(trainer, a.state.params, b.state.params, data, { points: m.lmcPoints, bnSplit: subset(m.bnImages, 2), evalSplit: subset(m.lmcImages, 3), batchSize: m.batchSize });
+    const lmc = await lmcBetween(trainer, a.state.params, b.state.params, data, {
+      points: m.lmcPoints,
+      bnSplit: subset(m.bnImages, 2),
+      evalSplit: subset(m.lmcImages, 3),
+      batchSize: m.batchSize,
+    });
     await trainer.dispose();
-    return { status: "done", engine: trainer.engine, provider: trainer.provider, metrics: { cka, ckaStdErr: Number.isFinite(ckaStdErr) ? ckaStdErr : null, lmcBarrier: lmc.barrier, lmcTStar: lmc.tStar, lmcPath: lmc.path, ...dataFingerprints(data) } };
+    return {
+      status: "done",
+      engine: trainer.engine,
+      provider: trainer.provider,
+      metrics: {
+        cka,
+        ckaStdErr: Number.isFinite(ckaStdErr) ? ckaStdErr : null,
+        lmcBarrier: lmc.barrier,
+        lmcTStar: lmc.tStar,
+        lmcPath: lmc.path,
+        ...dataFingerprints(data),
+      },
+    };
   },
   training: (cfg) => cfg.training,
   estimateImages: (cfg) => Math.round((cfg.metrics.lmcPoints * (cfg.metrics.lmcImages + cfg.metrics.bnImages) + 2 * cfg.metrics.ckaImages) / 3),

@@ -19,10 +19,22 @@ export const denseKind: UnitKind<DenseUnitConfig> = {
     const r = await runTraining(t, ctx, {
       label: "dense",
       onEpoch: (rec, tr) => {
-        if (cfg.snapshots.includes(rec.epoch)) saveCheckpoint(join(ctx.outDir, snapshotFile(rec.epoch)), { epoch: rec.epoch, state: tr.state, masks: tr.masks, rng: { seed: t.seed }, meta: { unit: ctx.unit.id } });
+        if (cfg.snapshots.includes(rec.epoch))
+          saveCheckpoint(join(ctx.outDir, snapshotFile(rec.epoch)), {
+            epoch: rec.epoch,
+            state: tr.state,
+            masks: tr.masks,
+            rng: { seed: t.seed },
+            meta: { unit: ctx.unit.id },
+          });
       },
     });
-    return { status: r.out.status, engine: r.trainer.engine, provider: r.trainer.provider, metrics: { ...trainingMetrics(r), snapshots: cfg.snapshots.filter((e) => e <= r.out.epochs.length) } };
+    return {
+      status: r.out.status,
+      engine: r.trainer.engine,
+      provider: r.trainer.provider,
+      metrics: { ...trainingMetrics(r), snapshots: cfg.snapshots.filter((e) => e <= r.out.epochs.length) },
+    };
   },
   training: (cfg) => cfg.training,
   estimateImages: (cfg) => trainingImages(cfg.training),

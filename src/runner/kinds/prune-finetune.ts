@@ -18,7 +18,11 @@ export const pruneFinetuneKind: UnitKind<PruneFinetuneUnitConfig> = {
       start: src,
       masksFor: (spec) =>
         cfg.method === "global-magnitude"
-          ? globalMagnitudeMasks(src.state.params, prunableLayers(spec).map((l) => l.name), cfg.density)
+          ? globalMagnitudeMasks(
+              src.state.params,
+              prunableLayers(spec).map((l) => l.name),
+              cfg.density,
+            )
           : blockChannelMasks(spec, src.state.params, cfg.density, cfg.channelMultiple),
       extra: (r) => ({ method: cfg.method, density: cfg.density, maskedWeightDensity: maskDensity(r.trainer.masks) }),
     });

@@ -52,7 +52,12 @@ export const ompKind: UnitKind<OmpUnitConfig> = {
     return retrainPruned(cfg.training, ctx, {
       label: "OMP fine-tune",
       start: dense,
-      masksFor: (spec) => globalMagnitudeMasks(dense.state.params, prunableLayers(spec).map((l) => l.name), 1 - cfg.sparsity),
+      masksFor: (spec) =>
+        globalMagnitudeMasks(
+          dense.state.params,
+          prunableLayers(spec).map((l) => l.name),
+          1 - cfg.sparsity,
+        ),
       extra: (r) => ({ sparsity: 1 - maskDensity(r.trainer.masks) }),
     });
   },
@@ -76,9 +81,24 @@ export const bipKind: UnitKind<BipUnitConfig> = {
       { ...trainerOptions(t, spec), threads: ctx.threads, maskedParams: layers },
       prunedStart(dense.state.params, dense.state.buffers, {}).state,
     );
-    const out = await bipLoop({ trainer, data, layers, density: 1 - cfg.sparsity, cfg: cfg.bip, augment: t.data, seed: t.seed, onStep: (d, n) => ctx.progress(d, n, `BiP ${(100 * cfg.sparsity).toFixed(1)}%`) });
+    const out = await bipLoop({
+      trainer,
+      data,
+      layers,
+      density: 1 - cfg.sparsity,
+      cfg: cfg.bip,
+      augment: t.data,
+      seed: t.seed,
+      onStep: (d, n) => ctx.progress(d, n, `BiP ${(100 * cfg.sparsity).toFixed(1)}%`),
+    });
     // Kept with the BN statistics re-estimated under the final mask: the model the headline accuracy is of.
-    saveCheckpoint(join(ctx.outDir, TRAINED_WEIGHTS), { epoch: out.epochs.length, state: trainer.state, masks: trainer.masks, rng: { seed: t.seed }, meta: { unit: ctx.unit.id } });
+    saveCheckpoint(join(ctx.outDir, TRAINED_WEIGHTS), {
+      epoch: out.epochs.length,
+      state: trainer.state,
+      masks: trainer.masks,
+      rng: { seed: t.seed },
+      meta: { unit: ctx.unit.id },
+    });
     await trainer.dispose();
     const convs = new Set(prunableLayers(spec).map((l) => l.name));
     return {
@@ -105,5 +125,6 @@ export const bipKind: UnitKind<BipUnitConfig> = {
   },
   training: (cfg) => cfg.training,
   // Two gradient evaluations per iteration: two passes, about two training epochs' work per epoch (one-pass: about one).
-  estimateImages: (cfg) => (cfg.bip.iterations === "two-passes" ? 2 : 1) * trainingImages({ ...cfg.training, optim: { ...cfg.training.optim, epochs: cfg.bip.epochs } }),
+  estimateImages: (cfg) =>
+    (cfg.bip.iterations === "two-passes" ? 2 : 1) * trainingImages({ ...cfg.training, optim: { ...cfg.training.optim, epochs: cfg.bip.epochs } }),
 };

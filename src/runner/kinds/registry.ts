@@ -6,7 +6,9 @@ import { pruneFinetuneKind } from "./prune-finetune.ts";
 import { retrainKind } from "./retrain.ts";
 import { trainKind } from "./train.ts";
 
-const KINDS = new Map<string, UnitKind<never>>([trainKind, denseKind, retrainKind, cellKind, impRoundKind, ompKind, bipKind, pruneFinetuneKind].map((k) => [k.name, k as UnitKind<never>]));
+const KINDS = new Map<string, UnitKind<never>>(
+  [trainKind, denseKind, retrainKind, cellKind, impRoundKind, ompKind, bipKind, pruneFinetuneKind].map((k) => [k.name, k as UnitKind<never>]),
+);
 
 /**
  * Modules named in PRUNING_HARNESS_EXTRA_KINDS (comma-separated paths, each exporting

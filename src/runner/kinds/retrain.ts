@@ -21,7 +21,12 @@ export const retrainKind: UnitKind<RetrainUnitConfig> = {
     return retrainPruned(t, ctx, {
       label: "retrain",
       start: source,
-      masksFor: (spec) => layerwiseMagnitudeMasks(source.state.params, prunableLayers(spec).map((l) => l.name), cfg.density),
+      masksFor: (spec) =>
+        layerwiseMagnitudeMasks(
+          source.state.params,
+          prunableLayers(spec).map((l) => l.name),
+          cfg.density,
+        ),
       evalLastEpochs: cfg.lastEpochs,
       extra: (r) => {
         const last = r.out.epochs.filter((e) => e.testAccuracy !== undefined).slice(-cfg.lastEpochs);

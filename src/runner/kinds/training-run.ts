@@ -29,7 +29,12 @@ export interface TrainingRun {
 export async function runTraining(
   t: TrainingConfig,
   ctx: UnitContext,
-  o: { label: string; init?: (spec: ModelSpec) => { state: ModelState; masks?: Tensors }; evalAt?: (epoch: number) => boolean; onEpoch?: (r: EpochRecord, trainer: Trainer) => void },
+  o: {
+    label: string;
+    init?: (spec: ModelSpec) => { state: ModelState; masks?: Tensors };
+    evalAt?: (epoch: number) => boolean;
+    onEpoch?: (r: EpochRecord, trainer: Trainer) => void;
+  },
 ): Promise<TrainingRun> {
   const data = await loadData(t, ctx.log);
   const spec = modelFor(t, data);
@@ -48,13 +53,20 @@ export async function runTraining(
     log: ctx.log,
     evalAt: o.evalAt,
     meta: { unit: ctx.unit.id },
-    onStep: (p) => ctx.progress((p.epoch - 1) * p.stepsPerEpoch + p.step, total, `${o.label} epoch ${p.epoch}/${t.optim.epochs} loss ${p.loss.toFixed(3)}${test}`),
+    onStep: (p) =>
+      ctx.progress((p.epoch - 1) * p.stepsPerEpoch + p.step, total, `${o.label} epoch ${p.epoch}/${t.optim.epochs} loss ${p.loss.toFixed(3)}${test}`),
     onEpoch: (r, tr) => {
       if (r.testAccuracy !== undefined) test = ` test acc ${r.testAccuracy.toFixed(3)}`;
       o.onEpoch?.(r, tr);
     },
   });
-  saveCheckpoint(join(ctx.outDir, TRAINED_WEIGHTS), { epoch: out.epochs.length, state: trainer.state, masks: trainer.masks, rng: { seed: t.seed }, meta: { unit: ctx.unit.id } });
+  saveCheckpoint(join(ctx.outDir, TRAINED_WEIGHTS), {
+    epoch: out.epochs.length,
+    state: trainer.state,
+    masks: trainer.masks,
+    rng: { seed: t.seed },
+    meta: { unit: ctx.unit.id },
+  });
   await trainer.dispose();
   return { out, trainer, data };
 }
@@ -99,7 +111,13 @@ export function prunedStart(weights: Tensors, buffers: Tensors, masks: Tensors):
 export async function retrainPruned(
   t: TrainingConfig,
   ctx: UnitContext,
-  o: { label: string; start: { state: Pick<ModelState, "params" | "buffers"> }; masksFor: (spec: ModelSpec) => Tensors; evalLastEpochs?: number; extra: (r: TrainingRun) => Record<string, unknown> },
+  o: {
+    label: string;
+    start: { state: Pick<ModelState, "params" | "buffers"> };
+    masksFor: (spec: ModelSpec) => Tensors;
+    evalLastEpochs?: number;
+    extra: (r: TrainingRun) => Record<string, unknown>;
+  },
 ): Promise<UnitOutcome> {
   const first = t.optim.epochs - (o.evalLastEpochs ?? 1);
   const r = await runTraining(t, ctx, {

@@ -27,7 +27,10 @@ export function batchNorm(settings: BnSettings): OpEmitter<"bn"> {
       const c = op.channels;
       const eps = { float: settings.eps };
       if (ctx.mode === "eval") {
-        ctx.setValue(op.out, g.op1("BatchNormalization", [x, ctx.param(op.gamma), ctx.param(op.beta), ctx.buffer(op.mean), ctx.buffer(op.var)], { epsilon: eps }, op.out));
+        ctx.setValue(
+          op.out,
+          g.op1("BatchNormalization", [x, ctx.param(op.gamma), ctx.param(op.beta), ctx.buffer(op.mean), ctx.buffer(op.var)], { epsilon: eps }, op.out),
+        );
         return;
       }
       const axes = g.constInt64(CHANNEL_REDUCE_AXES);

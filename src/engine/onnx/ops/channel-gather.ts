@@ -15,7 +15,14 @@ export const channelGather: OpEmitter<"channel-gather"> = {
     const [cin, h, w] = ctx.shapes[op.x] as [number, number, number];
     let y = ctx.value(op.x);
     if (op.stride !== 1) y = g.op1("Slice", [y, g.constInt64([0, 0]), g.constInt64([h, w]), g.constInt64([2, 3]), g.constInt64([op.stride, op.stride])]);
-    ctx.setValue(op.out, gatherWithZero(g, y, op.sources.map((s) => (s < 0 ? cin : s))));
+    ctx.setValue(
+      op.out,
+      gatherWithZero(
+        g,
+        y,
+        op.sources.map((s) => (s < 0 ? cin : s)),
+      ),
+    );
   },
   backward(ctx, op, dY) {
     const g = ctx.g;

@@ -26,24 +26,53 @@ export const conv: OpEmitter<"conv"> = {
     const [, hi, wi] = ctx.shapes[op.x] as [number, number, number];
     const k = op.kernel;
 
-    const dW = op.stride === 1 && k === 3 && op.pad === 1 ? filterGradSeparable(g, x, dY, op.cin, op.cout, ho, wo, op.out) : filterGradIm2col(g, x, dY, op.cin, op.cout, k, op.stride, op.pad, ho, wo, op.out);
+    const dW =
+      op.stride === 1 && k === 3 && op.pad === 1
+        ? filterGradSeparable(g, x, dY, op.cin, op.cout, ho, wo, op.out)
+        : filterGradIm2col(g, x, dY, op.cin, op.cout, k, op.stride, op.pad, ho, wo, op.out);
     ctx.setParamGrad(op.weight, dW);
 
     if (!ctx.needsGrad(op.x)) return;
     let dX: string;
     if (op.stride === 1) {
       const back = k - 1 - op.pad;
-      dX = convolve(ctx, { x: dY, w: flipTranspose(g, ctx.param(op.weight), k), cin: op.cout, cout: op.cin, kernel: k, stride: 1, pad: back, hint: `dx_${op.out}` });
+      dX = convolve(ctx, {
+        x: dY,
+        w: flipTranspose(g, ctx.param(op.weight), k),
+        cin: op.cout,
+        cout: op.cin,
+        kernel: k,
+        stride: 1,
+        pad: back,
+        hint: `dx_${op.out}`,
+      });
     } else {
       const extra = [hi, wi].map((size) => size - ((ho - 1) * op.stride - 2 * op.pad + k));
-      dX = g.op1("ConvTranspose", [dY, ctx.param(op.weight)], { kernel_shape: [k, k], pads: [op.pad, op.pad, op.pad, op.pad], strides: [op.stride, op.stride], output_padding: extra }, `dx_${op.out}`);
+      dX = g.op1(
+        "ConvTranspose",
+        [dY, ctx.param(op.weight)],
+        { kernel_shape: [k, k], pads: [op.pad, op.pad, op.pad, op.pad], strides: [op.stride, op.stride], output_padding: extra },
+        `dx_${op.out}`,
+      );
     }
     ctx.addGrad(op.x, dX);
   },
 };
 
 /** Patches [N, C*k*k, Ho*Wo] x dY^T [N, Ho*Wo, O] -> sum over n -> [C*k*k, O] -> [O, C, k, k]. */
-function filterGradIm2col(g: GraphBuilder, x: string, dY: string, cin: number, cout: number, k: number, stride: number, pad: number, ho: number, wo: number, hint: string): string {
+function filterGradIm2col(
+  g: GraphBuilder,
+  x: string,
+  dY: string,
+  cin: number,
+  cout: number,
+  k: number,
+  stride: number,
+  pad: number,
+  ho: number,
+  wo: number,
+  hint: string,
+): string {
   const patches = g.op1("Reshape", [im2col(g, x, cin, k, stride, pad, hint), g.constInt64([0, cin * k * k, ho * wo])]);
   const dYt = g.op1("Transpose", [g.op1("Reshape", [dY, g.constInt64([0, cout, ho * wo])])], { perm: [0, 2, 1] });
   const dWt = g.op1("ReduceSum", [g.op1("MatMul", [patches, dYt], {}, `dw_${hint}`), g.constInt64([0])], { keepdims: 0 });
@@ -65,7 +94,15 @@ function filterGradSeparable(g: GraphBuilder, x: string, dY: string, cin: number
   const dShift = new Array<number>(cout * 9).fill(0);
   for (let o = 0; o < cout; o++) for (let kh = 0; kh < 3; kh++) dShift[(o * 3 + kh) * 3 + (2 - kh)] = 1;
   const d3 = g.op1("Conv", [dY, g.constFloat(dShift, [cout * 3, 1, 3, 1])], { group: cout, kernel_shape: [3, 1], pads: [2, 0, 2, 0] }, `im2col_dy_${hint}`);
-  const prod = g.op1("MatMul", [g.op1("Reshape", [p3, g.constInt64([0, cin * 3, len])]), g.op1("Transpose", [g.op1("Reshape", [d3, g.constInt64([0, cout * 3, len])])], { perm: [0, 2, 1] })], {}, `dw_${hint}`);
+  const prod = g.op1(
+    "MatMul",
+    [
+      g.op1("Reshape", [p3, g.constInt64([0, cin * 3, len])]),
+      g.op1("Transpose", [g.op1("Reshape", [d3, g.constInt64([0, cout * 3, len])])], { perm: [0, 2, 1] }),
+    ],
+    {},
+    `dw_${hint}`,
+  );
   const sum = g.op1("ReduceSum", [prod, g.constInt64([0])], { keepdims: 0 }); // [(c, kw), (o, kh)]
   return g.op1("Transpose", [g.op1("Reshape", [sum, g.constInt64([cin, 3, cout, 3])])], { perm: [2, 0, 3, 1] });
 }
@@ -103,10 +140,23 @@ export function zeroInterleave(g: GraphBuilder, dY: string, c: number, ho: numbe
  */
 function im2col(g: GraphBuilder, x: string, c: number, k: number, stride: number, pad: number, hint: string): string {
   if (k === 1 && pad === 0) {
-    return stride === 1 ? x : g.op1("Slice", [x, g.constInt64([0, 0]), g.constInt64([Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER]), g.constInt64([2, 3]), g.constInt64([stride, stride])]);
+    return stride === 1
+      ? x
+      : g.op1("Slice", [
+          x,
+          g.constInt64([0, 0]),
+          g.constInt64([Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER]),
+          g.constInt64([2, 3]),
+          g.constInt64([stride, stride]),
+        ]);
   }
   const kk = k * k;
   const onehot = new Array<number>(c * kk * kk).fill(0);
   for (let ch = 0; ch < c; ch++) for (let j = 0; j < kk; j++) onehot[(ch * kk + j) * kk + j] = 1;
-  return g.op1("Conv", [x, g.constFloat(onehot, [c * kk, 1, k, k])], { group: c, kernel_shape: [k, k], pads: [pad, pad, pad, pad], strides: [stride, stride] }, `im2col_${hint}`);
+  return g.op1(
+    "Conv",
+    [x, g.constFloat(onehot, [c * kk, 1, k, k])],
+    { group: c, kernel_shape: [k, k], pads: [pad, pad, pad, pad], strides: [stride, stride] },
+    `im2col_${hint}`,
+  );
 }

@@ -60,7 +60,8 @@ export function blockedConvApplies(a: Pick<BlockedConvArgs, "cin" | "block">): b
 
 /** Conv(x, w) through the NCHWc kernels; input and output in plain NCHW. */
 export function blockedConv(g: GraphBuilder, a: BlockedConvArgs): string {
-  const B = a.block, k = a.kernel;
+  const B = a.block,
+    k = a.kernel;
   const blockedInput = a.cin >= B;
   const op = roundUp(a.cout, B);
   const ip = blockedInput ? roundUp(a.cin, B) : a.cin;
@@ -73,6 +74,11 @@ export function blockedConv(g: GraphBuilder, a: BlockedConvArgs): string {
   }
   w = g.op1("Reshape", [w, g.constInt64([op, ip, k, k])]);
   const x = blockedInput ? g.op("ReorderInput", [a.x], {}, { domain: NCHWC_DOMAIN })[0]! : a.x;
-  const y = g.op("Conv", [x, w], { kernel_shape: [k, k], pads: [a.pad, a.pad, a.pad, a.pad], strides: [a.stride, a.stride] }, { domain: NCHWC_DOMAIN, name: a.hint })[0]!;
+  const y = g.op(
+    "Conv",
+    [x, w],
+    { kernel_shape: [k, k], pads: [a.pad, a.pad, a.pad, a.pad], strides: [a.stride, a.stride] },
+    { domain: NCHWC_DOMAIN, name: a.hint },
+  )[0]!;
   return g.op("ReorderOutput", [y], { channels: a.cout, channels_last: 0 }, { domain: NCHWC_DOMAIN })[0]!;
 }
