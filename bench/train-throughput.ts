@@ -473,20 +473,18 @@ const cmd = addRunnerOptions(baseCommand("bench:train", "Training throughput per
   .option("--no-accuracy", "skip the accuracy check");
 
 await runMain(async () => {
-  const opts = cmd
-    .parse()
-    .opts<
-      RunnerFlags & {
-        preset: string;
-        reportDir: string;
-        set: string[];
-        threads?: string;
-        dataDir?: string;
-        torch: boolean;
-        accuracy: boolean;
-        reportName: string;
-      }
-    >();
+  const opts = cmd.parse().opts<
+    RunnerFlags & {
+      preset: string;
+      reportDir: string;
+      set: string[];
+      threads?: string;
+      dataDir?: string;
+      torch: boolean;
+      accuracy: boolean;
+      reportName: string;
+    }
+  >();
   const overrides = [...opts.set, ...(opts.dataDir ? [`accuracy.training.data.dataDir=${opts.dataDir}`] : [])];
   const cfg = loadPresetConfig<BenchTrainConfig>("bench-train", "bench-train", opts.preset, overrides);
   if (!opts.torch) cfg.torch.enabled = false;

@@ -23,20 +23,18 @@ const cmd = addRunnerOptions(baseCommand("models:export", "Train, prune (unstruc
   .option("--no-compact", "with --unit: keep pruned channels (masked zeros) instead of removing them");
 
 await runMain(async () => {
-  const opts = cmd
-    .parse()
-    .opts<
-      RunnerFlags & {
-        preset: string;
-        reportDir: string;
-        set: string[];
-        modelsDir: string;
-        dataDir?: string;
-        unit?: string;
-        checkpoint?: string;
-        compact: boolean;
-      }
-    >();
+  const opts = cmd.parse().opts<
+    RunnerFlags & {
+      preset: string;
+      reportDir: string;
+      set: string[];
+      modelsDir: string;
+      dataDir?: string;
+      unit?: string;
+      checkpoint?: string;
+      compact: boolean;
+    }
+  >();
   const overrides = [...opts.set, ...(opts.dataDir ? [`training.data.dataDir=${opts.dataDir}`] : [])];
   const cfg = loadPresetConfig<ModelsExportConfig>("models-export", "models-export", opts.preset, overrides);
   const runner = runnerConfig(opts);
