@@ -11,7 +11,7 @@ import { evalBatches } from "../data/batches.ts";
 import type { Dataset } from "../data/types.ts";
 import { countParams, type ModelSpec } from "../models/spec.ts";
 import { trainUnit } from "../runner/kinds/train.ts";
-import { TRAINED_WEIGHTS } from "../runner/kinds/training-run.ts";
+import { TRAINED_WEIGHTS } from "../runner/kinds/shared/training-run.ts";
 import { runUnits, type RunOutcome } from "../runner/run-units.ts";
 import { RunStore } from "../runner/store.ts";
 import { unitId, type Unit } from "../runner/unit.ts";

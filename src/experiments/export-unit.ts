@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TrainingConfig } from "../config/generated/training.ts";
 import { ConfigError, validateConfig } from "../config/load.ts";
-import { TRAINED_WEIGHTS } from "../runner/kinds/training-run.ts";
+import { TRAINED_WEIGHTS } from "../runner/kinds/shared/training-run.ts";
 import { RunStore } from "../runner/store.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import { loadData, modelFor } from "../train/setup.ts";

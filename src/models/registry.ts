@@ -1,4 +1,6 @@
-import { preresnet, resnetA, type CifarResNetOptions } from "./preresnet.ts";
+import type { CifarResNetOptions } from "./cifar-resnet.ts";
+import { preresnet } from "./preresnet.ts";
+import { resnetA } from "./resnet-a.ts";
 import type { ModelSpec } from "./spec.ts";
 
 /** Architectures by name; configs refer to models only through these keys. */

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { DenseUnitConfig } from "../../config/generated/dense-unit.ts";
 import { saveCheckpoint } from "../../train/checkpoint.ts";
 import type { UnitKind } from "./kind.ts";
-import { runTraining, trainingImages, trainingMetrics } from "./training-run.ts";
+import { runTraining, trainingImages, trainingMetrics } from "./shared/training-run.ts";
 
 export const snapshotFile = (epoch: number) => `snapshot-e${epoch}.ckpt`;
 

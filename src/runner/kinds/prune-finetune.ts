@@ -5,7 +5,7 @@ import { blockChannelMasks } from "../../prune/channels.ts";
 import { globalMagnitudeMasks, maskDensity } from "../../prune/magnitude.ts";
 import { loadCheckpoint } from "../../train/checkpoint.ts";
 import type { UnitKind } from "./kind.ts";
-import { retrainPruned, trainingImages, TRAINED_WEIGHTS } from "./training-run.ts";
+import { retrainPruned, trainingImages, TRAINED_WEIGHTS } from "./shared/training-run.ts";
 
 /** One-shot pruning of a trained model (unstructured or structured), then fine-tuning with the mask fixed. */
 export const pruneFinetuneKind: UnitKind<PruneFinetuneUnitConfig> = {

@@ -12,7 +12,7 @@ import { globalMagnitudeMasks, maskDensity } from "../../prune/magnitude.ts";
 import { engineChoice, loadData, modelFor, trainerOptions } from "../../train/setup.ts";
 import { snapshotFile } from "./dense.ts";
 import type { UnitContext, UnitKind } from "./kind.ts";
-import { dataMetrics, prunedStart, retrainPruned, trainingImages, TRAINED_WEIGHTS } from "./training-run.ts";
+import { dataMetrics, prunedStart, retrainPruned, trainingImages, TRAINED_WEIGHTS } from "./shared/training-run.ts";
 
 const snapshot = (ctx: UnitContext, dense: string, epoch: number) => loadCheckpoint(join(ctx.dep(dense).dir, snapshotFile(epoch)));
 

@@ -1,5 +1,5 @@
 import type { UnitKind } from "./kind.ts";
-import { cellKind } from "./cell.ts";
+import { cellKind } from "./cell-pair-metrics.ts";
 import { denseKind } from "./dense.ts";
 import { bipKind, impRoundKind, ompKind } from "./pruning-runs.ts";
 import { pruneFinetuneKind } from "./prune-finetune.ts";

@@ -5,7 +5,7 @@ import { layerwiseMagnitudeMasks, maskDensity } from "../../prune/magnitude.ts";
 import { loadCheckpoint } from "../../train/checkpoint.ts";
 import { snapshotFile } from "./dense.ts";
 import type { UnitKind } from "./kind.ts";
-import { retrainPruned, trainingImages } from "./training-run.ts";
+import { retrainPruned, trainingImages } from "./shared/training-run.ts";
 
 /**
  * One cell of the phase diagram for one seed: one-shot layer-wise L1 magnitude pruning

@@ -2,7 +2,7 @@ import type { TrainingConfig } from "../../config/generated/training.ts";
 import { validateConfig } from "../../config/load.ts";
 import { unitId, type Unit } from "../unit.ts";
 import type { UnitKind } from "./kind.ts";
-import { runTraining, trainingImages, trainingMetrics } from "./training-run.ts";
+import { runTraining, trainingImages, trainingMetrics } from "./shared/training-run.ts";
 
 /** Trains one model from a TrainingConfig, resuming from its per-epoch checkpoint. */
 export const trainKind: UnitKind<TrainingConfig> = {

@@ -1,15 +1,15 @@
 import { join } from "node:path";
-import type { TrainingConfig } from "../../config/generated/training.ts";
-import { dataFingerprints } from "../../data/fingerprint.ts";
-import { nominalTrainCount } from "../../data/resolve.ts";
-import type { Dataset } from "../../data/types.ts";
-import type { ModelState, Tensors, Trainer } from "../../engine/types.ts";
-import type { ModelSpec } from "../../models/spec.ts";
-import { rewind } from "../../prune/imp.ts";
-import { saveCheckpoint } from "../../train/checkpoint.ts";
-import { loadData, modelFor, trainerFor } from "../../train/setup.ts";
-import { trainLoop, type EpochRecord, type TrainOutcome } from "../../train/train-loop.ts";
-import type { UnitContext, UnitOutcome } from "./kind.ts";
+import type { TrainingConfig } from "../../../config/generated/training.ts";
+import { dataFingerprints } from "../../../data/fingerprint.ts";
+import { nominalTrainCount } from "../../../data/resolve.ts";
+import type { Dataset } from "../../../data/types.ts";
+import type { ModelState, Tensors, Trainer } from "../../../engine/types.ts";
+import type { ModelSpec } from "../../../models/spec.ts";
+import { rewind } from "../../../prune/imp.ts";
+import { saveCheckpoint } from "../../../train/checkpoint.ts";
+import { loadData, modelFor, trainerFor } from "../../../train/setup.ts";
+import { trainLoop, type EpochRecord, type TrainOutcome } from "../../../train/train-loop.ts";
+import type { UnitContext, UnitOutcome } from "../kind.ts";
 import { weightsSha256 } from "./weights.ts";
 
 /** Final weights of a training unit, for units that build on it. */

@@ -7,7 +7,7 @@ import { ckaBootstrapStdErr, ckaOfOutputs, lmcBetween, softmaxOutputs } from "..
 import { loadCheckpoint } from "../../train/checkpoint.ts";
 import { loadData, modelFor, trainerFor } from "../../train/setup.ts";
 import type { UnitKind } from "./kind.ts";
-import { TRAINED_WEIGHTS } from "./training-run.ts";
+import { TRAINED_WEIGHTS } from "./shared/training-run.ts";
 
 /**
  * LMC and CKA of one (temperature, density) cell, from its first two retrained models.
