@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { BenchTrainConfig } from "../src/config/generated/bench-train.ts";
 import { loadPresetConfig } from "../src/config/presets.ts";
 import type { RunnerConfig } from "../src/config/generated/runner.ts";
-import { ConfigError } from "../src/config/load.ts";
+import { ConfigError, validateConfig } from "../src/config/load.ts";
 import { addRunnerOptions, baseCommand, notice, runMain, runnerConfig, type RunnerFlags } from "../src/cli/common.ts";
 import { trainUnit } from "../src/runner/kinds/train.ts";
 import { runUnits } from "../src/runner/run-units.ts";
@@ -546,6 +546,8 @@ await runMain(async () => {
   const accuracy = cfg.accuracy.enabled ? await accuracyCheck(cfg.accuracy.training, runner, opts.reportDir) : null;
   const record: BenchRecord = { context, preset: opts.preset, threads, config: cfg, throughput, torch, grid, profile, accuracy };
   const md = renderReport(record);
+  // The planner reads this file: it must match its schema.
+  validateConfig("train-throughput", record, `${opts.reportName}.json`);
   writeFileAtomic(join(opts.reportDir, `${opts.reportName}.json`), JSON.stringify(record, null, 2) + "\n");
   writeFileAtomic(join(opts.reportDir, `${opts.reportName}.md`), md + "\n");
   console.log(md);

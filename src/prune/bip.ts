@@ -1,4 +1,4 @@
-import type { BipConfig } from "../config/generated/bip-bench.ts";
+import type { BipConfig } from "../config/generated/bip.ts";
 import type { Tensors } from "../engine/types.ts";
 import { prunableLayers, type ModelSpec } from "../models/spec.ts";
 import { globalMagnitudeMasks, topKMask } from "./magnitude.ts";

@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TrainingConfig } from "../config/generated/training.ts";
+import type { TrainThroughputRecord } from "../config/generated/train-throughput.ts";
+import { validateConfig } from "../config/load.ts";
 import { resolveAutoEngine } from "../engine/registry.ts";
 import { probeTorch } from "../engine/torch/detect.ts";
 import { getKind } from "./kinds/registry.ts";
@@ -16,13 +18,6 @@ export interface Plan {
   engine: string;
   estimate: { seconds: number; imagesPerSecond: number; source: string } | null;
 }
-
-type BenchRows = {
-  throughput: { case: string; engine: string; status: string; imagesPerSecond?: number }[];
-  grid?: { case: string; workers: number; status: string; imagesPerSecond?: number }[];
-  config: { throughput: { cases: { name: string; arch: string; width: number }[] } };
-  context: { date: string };
-};
 
 /** bench:train reports this planner reads: this machine's, and a GPU machine's if one was committed. */
 const REPORTS = ["train-throughput.json", "train-throughput-gpu.json"];
@@ -57,10 +52,12 @@ export function measuredThroughput(
   for (const file of REPORTS) {
     const p = join(reportDir, file);
     if (!existsSync(p)) continue;
-    let r: BenchRows;
+    let r: TrainThroughputRecord;
     try {
-      r = JSON.parse(readFileSync(p, "utf8")) as BenchRows;
-    } catch {
+      r = validateConfig<TrainThroughputRecord>("train-throughput", JSON.parse(readFileSync(p, "utf8")), p);
+    } catch (e) {
+      // An estimate is advice: a damaged report costs the estimate, not the run.
+      process.stderr.write(`notice: ${p} is not a bench:train record (${(e as Error).message.split("\n").slice(0, 2).join(" ")}); no estimate from it\n`);
       continue;
     }
     const m = r.throughput.filter((t) => t.status === "measured" && t.engine === engine && t.imagesPerSecond);

@@ -1,4 +1,4 @@
-import type { BipConfig } from "../config/generated/bip-bench.ts";
+import type { BipConfig } from "../config/generated/bip.ts";
 import type { Schedule } from "../config/generated/training.ts";
 import { BatchLoader } from "../data/batches.ts";
 import type { Dataset } from "../data/types.ts";

@@ -59,3 +59,9 @@ test("engine keys: auto is onnx on the CPU EP without an NVIDIA driver; explicit
   expect(await engineKey(engine({ name: "tfjs" }))).toBe("tfjs");
   if (!(await import("../../src/engine/torch/detect.ts")).nvidiaDriverPresent()) expect(await engineKey(engine({}))).toBe("onnx-cpu");
 });
+
+test("a report that does not match its schema costs the estimate, not the run", () => {
+  const dir = mkdtempSync(join(tmpdir(), "plan-bad-"));
+  writeFileSync(join(dir, "train-throughput.json"), JSON.stringify({ throughput: [{ engine: "onnx-cpu", imagesPerSecond: "fast" }] }));
+  expect(measuredThroughput(dir, { arch: "preresnet20", width: 16 }, "onnx-cpu")).toBeNull();
+});

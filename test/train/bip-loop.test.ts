@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import type { BipBenchConfig, BipConfig } from "../../src/config/generated/bip-bench.ts";
+import type { BipBenchConfig } from "../../src/config/generated/bip-bench.ts";
+import type { BipConfig } from "../../src/config/generated/bip.ts";
 import { validateConfig } from "../../src/config/load.ts";
 import { makeSynthetic } from "../../src/data/synthetic.ts";
 import { OnnxTrainer } from "../../src/engine/onnx/onnx-trainer.ts";

@@ -1,6 +1,6 @@
 /* Generated from schemas/ by `bun run gen:types`. Do not edit by hand. */
 import type {TrainingConfig} from "./training.ts";
-import type {BipConfig} from "./bip-bench.ts";
+import type {BipConfig} from "./bip.ts";
 
 /**
  * BiP from the pretrained model to one sparsity.

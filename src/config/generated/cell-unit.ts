@@ -1,6 +1,6 @@
 /* Generated from schemas/ by `bun run gen:types`. Do not edit by hand. */
 import type {TrainingConfig} from "./training.ts";
-import type {Fig2Metrics} from "./fig2.ts";
+import type {PairMetricsConfig} from "./pair-metrics.ts";
 
 /**
  * LMC and CKA of the two retrained models of one (temperature, density) cell.
@@ -17,5 +17,5 @@ export interface CellUnitConfig {
    * @maxItems 2
    */
   models: [string, string];
-  metrics: Fig2Metrics;
+  metrics: PairMetricsConfig;
 }

@@ -1,5 +1,6 @@
 /* Generated from schemas/ by `bun run gen:types`. Do not edit by hand. */
 import type {OptimConfig, TrainingConfig} from "./training.ts";
+import type {PairMetricsConfig} from "./pair-metrics.ts";
 
 /**
  * bun run repro:fig2: the three-regime phase diagram (temperature x load) of one-shot magnitude pruning with retraining.
@@ -53,7 +54,7 @@ export interface Fig2Config {
    * Retraining of each pruned model, mask fixed, learning rate rewound to the start of this schedule.
    */
   retrain: OptimConfig;
-  metrics: Fig2Metrics;
+  metrics: PairMetricsConfig;
   regimes: {
     /**
      * Regime I (poorly connected) when the LMC barrier is below this (the paper draws boundaries by hand; this makes them explicit).
@@ -77,34 +78,4 @@ export interface Fig2Config {
      */
     ckaTolerance: number;
   };
-}
-export interface Fig2Metrics {
-  /**
-   * Test error of a cell = mean over the last ceil(errorWindow x retrain epochs) epochs (at least one, and only epochs of the final learning-rate phase), then over seeds. Default 5/160: the paper's last 5 of 160 epochs, all at lr 0.001.
-   */
-  errorWindow: number;
-  /**
-   * Points on the linear path between the two retrained models (t = 0, 0.1, ..., 1).
-   */
-  lmcPoints: number;
-  /**
-   * Training images on which the path's error is measured (the paper: the training set).
-   */
-  lmcImages: number;
-  /**
-   * Training images used to re-estimate BN statistics at every point of the path.
-   */
-  bnImages: number;
-  /**
-   * Training images on which the two models' softmax outputs are compared by linear CKA (the paper: 6,464).
-   */
-  ckaImages: number;
-  /**
-   * Bootstrap resamples of the CKA images, for CKA's standard error (the noise the CKA claim is judged against); 0 = none.
-   */
-  ckaBootstrap: number;
-  /**
-   * Batch size of metric computations (no effect on results).
-   */
-  batchSize: number;
 }
