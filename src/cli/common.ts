@@ -49,8 +49,7 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
   }
 }
 
-/** One line per notice on stderr, so stdout stays for results. */
-export const notice = (line: string): void => void process.stderr.write(`${line}\n`);
+export { notice } from "../util/notice.ts";
 
 export interface RunnerFlags {
   runsDir: string;

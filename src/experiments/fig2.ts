@@ -1,0 +1,211 @@
+import { join } from "node:path";
+import type { Fig2Config } from "../config/generated/fig2.ts";
+import type { RunnerConfig } from "../config/generated/runner.ts";
+import type { TrainingConfig } from "../config/generated/training.ts";
+import { ConfigError, validateConfig } from "../config/load.ts";
+import { loadPresetConfig } from "../config/presets.ts";
+import { nominalTrainCount } from "../data/resolve.ts";
+import { lmcBarrierStdErr } from "../metrics/lmc.ts";
+import { regimeOf, type Fig2Cell } from "../report/fig2-claims.ts";
+import { renderFig2 } from "../report/fig2-report.ts";
+import { trainFingerprintsOf } from "../report/markdown.ts";
+import { runUnits } from "../runner/run-units.ts";
+import type { Unit } from "../runner/unit.ts";
+import { errorWindow } from "../train/schedule.ts";
+import { loadData } from "../train/setup.ts";
+import { writeFileAtomic } from "../util/atomic-write.ts";
+import { notice } from "../util/notice.ts";
+import { runContext } from "../util/provenance.ts";
+import { mkUnit } from "./units.ts";
+
+interface Temperature {
+  value: number;
+  dense: Unit<unknown>;
+  epoch: number;
+}
+
+/** Dense units and the snapshot each temperature uses, hottest first. */
+function temperatures(cfg: Fig2Config, trainCount: number): Temperature[] {
+  const t = cfg.temperature;
+  const denseDefaults = { training: validateConfig("training", {}) };
+  const dense = (training: TrainingConfig, snapshots: number[], label: string) => mkUnit("dense", { training, snapshots }, [], label, denseDefaults);
+  if (t.axis === "epochs") {
+    const epochs = [...new Set(t.epochs)].sort((a, b) => a - b);
+    const training = { ...cfg.dense, optim: { ...cfg.dense.optim, epochs: Math.max(...epochs) } };
+    const u = dense(training, epochs, `dense ${training.optim.epochs} epochs`);
+    return epochs.map((e) => ({ value: e, dense: u, epoch: e }));
+  }
+  if (t.axis === "batch-size") {
+    return [...new Set(t.batchSizes)]
+      .sort((a, b) => a - b)
+      .map((b) => {
+        const epochs = Math.max(1, Math.round((t.iterations * b) / trainCount));
+        const u = dense({ ...cfg.dense, optim: { ...cfg.dense.optim, batchSize: b, epochs } }, [epochs], `dense batch ${b}`);
+        return { value: b, dense: u, epoch: epochs };
+      });
+  }
+  return [...new Set(t.samRhos)]
+    .sort((a, b) => b - a)
+    .map((rho) => {
+      const u = dense({ ...cfg.dense, optim: { ...cfg.dense.optim, samRho: rho } }, [cfg.dense.optim.epochs], `dense SAM rho ${rho}`);
+      return { value: rho, dense: u, epoch: cfg.dense.optim.epochs };
+    });
+}
+
+/** How this configuration departs from the paper's protocol (the paper preset), in words for the report. */
+export function scaledDown(cfg: Fig2Config, datasetName: string): string[] {
+  const paper = loadPresetConfig<Fig2Config>("fig2", "fig2", "paper", []);
+  const n = (x: number) => x.toLocaleString("en-US");
+  const out: string[] = [];
+  if (datasetName !== paper.dense.data.dataset)
+    out.push(`dataset ${datasetName} instead of ${paper.dense.data.dataset === "cifar10" ? "CIFAR-10" : paper.dense.data.dataset}`);
+  if (cfg.dense.data.trainLimit)
+    out.push(`${cfg.dense.data.trainLimit} training images instead of ${n(nominalTrainCount(paper.dense.data.dataset, paper.dense.data.trainLimit))}`);
+  if (cfg.dense.model.width !== paper.dense.model.width) out.push(`PreResNet-20 width ${cfg.dense.model.width} instead of ${paper.dense.model.width}`);
+  if (cfg.dense.optim.epochs !== paper.dense.optim.epochs && cfg.temperature.axis !== "batch-size")
+    out.push(`${cfg.dense.optim.epochs} dense epochs instead of ${paper.dense.optim.epochs} (schedule decays at the same fractions)`);
+  if (cfg.retrain.epochs !== paper.retrain.epochs) out.push(`${cfg.retrain.epochs} retrain epochs instead of ${paper.retrain.epochs}`);
+  if (cfg.temperature.axis === "epochs" && cfg.temperature.epochs.length < paper.temperature.epochs.length)
+    out.push(`${cfg.temperature.epochs.length} temperatures instead of ${paper.temperature.epochs.length}`);
+  if (cfg.densities.length < paper.densities.length) out.push(`${cfg.densities.length} densities instead of ${paper.densities.length}`);
+  if (cfg.retrainSeeds.length < paper.retrainSeeds.length) out.push(`${cfg.retrainSeeds.length} retrain seeds instead of ${paper.retrainSeeds.length}`);
+  const m = cfg.metrics,
+    pm = paper.metrics;
+  if (m.lmcImages < pm.lmcImages || m.bnImages < pm.bnImages)
+    out.push(`LMC errors on ${m.lmcImages} and BN re-estimation on ${m.bnImages} training images instead of the full training set`);
+  if (m.ckaImages !== pm.ckaImages) out.push(`CKA on ${m.ckaImages} images instead of ${n(pm.ckaImages)}`);
+  return out;
+}
+export interface Fig2Options {
+  preset: string;
+  /** path=value settings over the preset. */
+  overrides: string[];
+  runner: RunnerConfig;
+  reportDir: string;
+  dryRun?: boolean;
+}
+
+/**
+ * The three-regime phase diagram (Zhou et al., ICML 2023, Fig. 2): dense models at
+ * several temperatures, each pruned one-shot to several densities and retrained with
+ * two or more seeds; test error, LMC and CKA per cell; regimes; a report that checks
+ * the paper's claims. Every step is a runner unit. Returns false when a unit failed.
+ */
+export async function runFig2(opts: Fig2Options): Promise<boolean> {
+  const started = performance.now();
+  // The code that runs is the code at start; the tree may change while a long grid runs.
+  const context = runContext();
+  const cfg = loadPresetConfig<Fig2Config>("fig2", "fig2", opts.preset, opts.overrides);
+  const runner = opts.runner;
+  if (cfg.retrainSeeds.length < 2) throw new ConfigError("retrainSeeds: LMC and CKA need at least 2 retrain seeds");
+  // Loads (or downloads) the data once, before any unit runs; fails early on a bad path.
+  // A dry run touches nothing, so it sizes the grid from the dataset's nominal size.
+  const data = opts.dryRun ? null : await loadData(cfg.dense, notice);
+  const temps = temperatures(cfg, data?.train.count ?? nominalTrainCount(cfg.dense.data.dataset, cfg.dense.data.trainLimit));
+  const retrainOptim = cfg.retrain;
+  const window = errorWindow(retrainOptim.schedule, retrainOptim.lr, retrainOptim.epochs, cfg.metrics.errorWindow);
+  const units: Unit<unknown>[] = [...new Map(temps.map((t) => [t.dense.id, t.dense])).values()];
+  const retrainDefaults = { training: validateConfig("training", {}) };
+  const cellDefaults = { training: validateConfig("training", {}), metrics: validateConfig<Fig2Config>("fig2", {}).metrics };
+  const grid: { t: Temperature; rank: number; density: number; retrains: Unit<unknown>[]; cell: Unit<unknown> }[] = [];
+  temps.forEach((t, rank) => {
+    for (const density of cfg.densities) {
+      const retrains = cfg.retrainSeeds.map((seed) =>
+        mkUnit(
+          "retrain",
+          { training: { ...cfg.dense, seed, optim: retrainOptim }, source: { unit: t.dense.id, epoch: t.epoch }, density, lastEpochs: window.count },
+          [t.dense.id],
+          `retrain T=${t.value} d=${density} seed ${seed}`,
+          retrainDefaults,
+        ),
+      );
+      const pair = retrains.slice(0, 2).map((u) => u.id);
+      const cell = mkUnit("cell", { training: cfg.dense, models: pair, metrics: cfg.metrics }, pair, `cell T=${t.value} d=${density}`, cellDefaults);
+      units.push(...retrains, cell);
+      grid.push({ t, rank, density, retrains, cell });
+    }
+  });
+  const out = await runUnits(units, runner, { dryRun: opts.dryRun, reportDir: opts.reportDir, outputDirs: [{ dir: opts.reportDir, flag: "--report-dir" }] });
+  if (!out || !data) return true;
+
+  const cells: Fig2Cell[] = grid.map((g) => {
+    const seedErrors = g.retrains
+      .map((u) => out.records.get(u.id)?.metrics.testError as number | null | undefined)
+      .filter((e): e is number => typeof e === "number");
+    const cm = out.records.get(g.cell.id)?.metrics as
+      { lmcBarrier: number; lmcTStar: number; lmcPath: { t: number; error: number }[]; cka: number; ckaStdErr?: number | null } | undefined;
+    const lmcBarrier = cm?.lmcBarrier ?? null,
+      cka = cm?.cka ?? null;
+    const tStar = cm ? cm.lmcPath.findIndex((p) => p.t === cm.lmcTStar) : -1;
+    const lmcStdErr =
+      cm && tStar >= 0
+        ? lmcBarrierStdErr(
+            cm.lmcPath.map((p) => p.error),
+            tStar,
+            Math.min(cfg.metrics.lmcImages, data.train.count),
+          )
+        : null;
+    return {
+      temperature: g.t.value,
+      hotRank: g.rank,
+      density: g.density,
+      testError: seedErrors.length === g.retrains.length ? seedErrors.reduce((a, b) => a + b, 0) / seedErrors.length : null,
+      seedErrors,
+      lmcBarrier,
+      lmcStdErr,
+      cka,
+      ckaStdErr: cm?.ckaStdErr ?? null,
+      regime: regimeOf(lmcBarrier, cka, cfg.regimes),
+    };
+  });
+  const records = [...out.records.values()];
+  const anyRecord = records[0];
+  const report = await renderFig2({
+    context,
+    preset: opts.preset,
+    config: cfg,
+    axis: cfg.temperature.axis,
+    temperatures: temps.map((t) => t.value),
+    densities: cfg.densities,
+    cells,
+    dataset: { name: data.name, source: data.source, train: data.train.count, test: data.test.count },
+    engine: anyRecord
+      ? `${anyRecord.env.engine}/${anyRecord.env.provider}, ${[...new Set(records.map((r) => r.env.threads))].join(" or ")} thread(s) per unit`
+      : "n/a",
+    unitCommits: [...new Set(records.map((r) => r.env.commit))],
+    wallSeconds: (performance.now() - started) / 1000,
+    computeSeconds: records.reduce((s, r) => s + r.wallSeconds, 0),
+    unitsRun: out.ran.length,
+    unitsReused: out.reused.length,
+    failed: [
+      ...out.failed.map((f) => ({ unit: f.label ?? f.id, error: f.error })),
+      ...out.blocked.map((b) => ({ unit: b, error: "blocked by a failed dependency" })),
+    ],
+    scaledDown: scaledDown(cfg, data.name),
+    errorWindow: window,
+    // Units meant to share data (dense, every retrain seed, the cells' metric images) must have.
+    trainFingerprints: trainFingerprintsOf(records),
+  });
+  const dir = opts.reportDir;
+  for (const [name, svg] of Object.entries(report.svgs)) writeFileAtomic(join(dir, name), svg);
+  writeFileAtomic(
+    join(dir, "fig2.json"),
+    JSON.stringify(
+      {
+        context,
+        preset: opts.preset,
+        config: cfg,
+        dataset: { name: data.name, source: data.source },
+        cells,
+        claims: report.claims,
+        units: Object.fromEntries(grid.map((g) => [`${g.t.value}@${g.density}`, { retrains: g.retrains.map((u) => u.id), cell: g.cell.id }])),
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  writeFileAtomic(join(dir, "fig2.md"), report.markdown);
+  console.log(report.markdown);
+  console.log(`\nwrote ${join(dir, "fig2.md")}, fig2.json and ${Object.keys(report.svgs).length} SVG figures`);
+  return out.failed.length === 0 && out.blocked.length === 0;
+}
