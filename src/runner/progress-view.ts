@@ -25,7 +25,7 @@ export function etaText(o: { total: number; value: number; startValue: number; s
 export async function progressView(units: Unit<unknown>[], store: RunStore) {
   const bar = new cliProgress.SingleBar(
     {
-      format: "units |{bar}| {complete}/{units} complete | running {running} | failed {failed} | ETA {eta} {detail}",
+      format: "units |{bar}| {complete}/{units} complete | running {running} | failed {failed} | ETA {timeLeft} {detail}",
       stream: process.stderr,
       etaBuffer: 50,
       hideCursor: true,
@@ -52,9 +52,9 @@ export async function progressView(units: Unit<unknown>[], store: RunStore) {
       partial += Math.min(1, p.done / p.total) * weight.get(id)!;
       if (!detail && p.text) detail = `| ${labels.get(id)}: ${p.text}`;
     }
-    bar.update(completed + partial, { complete: last.done, running: last.running, failed: last.failed, detail, eta: eta(completed + partial) });
+    bar.update(completed + partial, { complete: last.done, running: last.running, failed: last.failed, detail, timeLeft: eta(completed + partial) });
   };
-  bar.start(total, completed, { complete: 0, running: 0, failed: 0, detail: "", units: units.length, eta: eta(completed) });
+  bar.start(total, completed, { complete: 0, running: 0, failed: 0, detail: "", units: units.length, timeLeft: eta(completed) });
   const timer = setInterval(refresh, 1000);
   return {
     onEvent(e: PoolEvent) {
