@@ -1,8 +1,7 @@
 import { join } from "node:path";
 import type { PruneFinetuneUnitConfig } from "../../config/generated/prune-finetune-unit.ts";
-import { prunableLayers } from "../../models/spec.ts";
-import { blockChannelMasks } from "../../prune/channels.ts";
-import { globalMagnitudeMasks, maskDensity } from "../../prune/magnitude.ts";
+import { maskDensity } from "../../prune/magnitude.ts";
+import { ONE_SHOT_METHODS } from "../../prune/one-shot.ts";
 import { loadCheckpoint } from "../../train/checkpoint.ts";
 import type { UnitKind } from "./kind.ts";
 import { retrainPruned, trainingImages, TRAINED_WEIGHTS } from "./shared/training-run.ts";
@@ -16,14 +15,7 @@ export const pruneFinetuneKind: UnitKind<PruneFinetuneUnitConfig> = {
     return retrainPruned(cfg.training, ctx, {
       label: `${cfg.method}${cfg.channelMultiple > 1 ? ` x${cfg.channelMultiple}` : ""} d=${cfg.density} fine-tune`,
       start: src,
-      masksFor: (spec) =>
-        cfg.method === "global-magnitude"
-          ? globalMagnitudeMasks(
-              src.state.params,
-              prunableLayers(spec).map((l) => l.name),
-              cfg.density,
-            )
-          : blockChannelMasks(spec, src.state.params, cfg.density, cfg.channelMultiple),
+      masksFor: (spec) => ONE_SHOT_METHODS[cfg.method].masks(spec, src.state.params, cfg),
       extra: (r) => ({ method: cfg.method, density: cfg.density, maskedWeightDensity: maskDensity(r.trainer.masks) }),
     });
   },
