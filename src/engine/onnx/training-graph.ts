@@ -50,10 +50,51 @@ export type GraphKind = "train-step" | "gradients" | "eval" | "bn-stats";
 export function buildGraph(kind: GraphKind, o: GraphOptions): Uint8Array {
   const { spec } = o;
   const g = new GraphBuilder();
-  const mode = kind === "eval" ? "eval" : "train";
+  const masked = new Set(o.maskedParams);
+  declareInputs(g, kind, o, masked);
+  const state = { gradParts: new Map<string, string[]>(), paramGrads: new Map<string, string>(), newBuffers: new Map<string, string>() };
+  const ctx = emitContext(g, kind === "eval" ? "eval" : "train", o, masked, state);
+
+  const table = emitters(o.bn);
+  for (const op of spec.ops) (table[op.kind].forward as (c: EmitContext, o: typeof op) => void)(ctx, op);
+  const logits = ctx.value(spec.output);
+  g.alias(logits, io.logits);
+  g.output(io.logits, ["N", spec.numClasses]);
+  if (kind === "eval") return g.toModel(`${spec.arch}-eval`);
+  if (kind === "bn-stats") {
+    outputBatchStats(g, spec, ctx);
+    return g.toModel(`${spec.arch}-bn-stats`);
+  }
+
+  emitLoss(g, ctx, spec, logits);
+  for (const op of [...spec.ops].reverse()) {
+    const parts = state.gradParts.get(op.out);
+    if (!parts) continue;
+    const d = parts.length === 1 ? parts[0]! : g.op1("Sum", parts);
+    (table[op.kind].backward as (c: EmitContext, o: typeof op, d: string) => void)(ctx, op, d);
+  }
+  for (const p of spec.params) {
+    if (!state.paramGrads.has(p.name)) throw new Error(`no gradient reached parameter ${p.name}`);
+  }
+
+  if (kind === "gradients") {
+    for (const p of spec.params) {
+      g.alias(state.paramGrads.get(p.name)!, io.grad(p.name));
+      g.output(io.grad(p.name), p.shape);
+    }
+    outputBuffers(g, spec, state.newBuffers);
+    return g.toModel(`${spec.arch}-gradients`);
+  }
+  emitSgdUpdate(g, o, masked, state.paramGrads);
+  outputBuffers(g, spec, state.newBuffers);
+  return g.toModel(`${spec.arch}-train-step`);
+}
+
+/** The graph's inputs: images, parameters (or, for a standalone eval model, initializers), masks, buffers; labels, lr and momentum where the kind needs them. */
+function declareInputs(g: GraphBuilder, kind: GraphKind, o: GraphOptions, masked: Set<string>): void {
+  const { spec } = o;
   const [c, h, w] = spec.inputShape;
   g.input(io.x, ["N", c, h, w]);
-  const masked = new Set(o.maskedParams);
   if (o.constants && (kind !== "eval" || masked.size)) throw new Error("constants are for eval graphs without mask inputs (apply masks to the weights first)");
   for (const p of spec.params) {
     if (o.constants) g.initializer(io.param(p.name), o.constants.params[p.name]!, p.shape);
@@ -69,15 +110,21 @@ export function buildGraph(kind: GraphKind, o: GraphOptions): Uint8Array {
     g.input(io.lr, []);
     for (const p of spec.params) g.input(io.momentum(p.name), p.shape);
   }
+}
 
+/** What op emitters read and write: values by name, masked weights (built once), gradient contributions, updated buffers. */
+function emitContext(
+  g: GraphBuilder,
+  mode: "train" | "eval",
+  o: GraphOptions,
+  masked: Set<string>,
+  state: { gradParts: Map<string, string[]>; paramGrads: Map<string, string>; newBuffers: Map<string, string> },
+): EmitContext {
+  const { spec } = o;
   const values = new Map<string, string>([[spec.input, io.x]]);
   const effective = new Map<string, string>();
-  const newBuffers = new Map<string, string>();
-  const gradParts = new Map<string, string[]>();
-  const paramGrads = new Map<string, string>();
   let batchSize: string | undefined;
-
-  const ctx: EmitContext = {
+  return {
     g,
     mode,
     nchwcBlock: o.nchwcBlock ?? 0,
@@ -97,75 +144,55 @@ export function buildGraph(kind: GraphKind, o: GraphOptions): Uint8Array {
       return e;
     },
     buffer: (b) => io.buffer(b),
-    setBuffer: (b, n) => void newBuffers.set(b, n),
+    setBuffer: (b, n) => void state.newBuffers.set(b, n),
     batchSize: () => (batchSize ??= g.op1("Cast", [g.op1("Gather", [g.op1("Shape", [io.x]), g.constInt64([0], [])], { axis: 0 })], { to: 1 })),
     saved: new Map(),
     addGrad: (v, n) => {
-      const parts = gradParts.get(v) ?? [];
+      const parts = state.gradParts.get(v) ?? [];
       parts.push(n);
-      gradParts.set(v, parts);
+      state.gradParts.set(v, parts);
     },
-    setParamGrad: (p, n) => void paramGrads.set(p, n),
+    setParamGrad: (p, n) => void state.paramGrads.set(p, n),
     needsGrad: (v) => v !== spec.input,
   };
+}
 
-  const table = emitters(o.bn);
-  for (const op of spec.ops) (table[op.kind].forward as (c: EmitContext, o: typeof op) => void)(ctx, op);
-  const logits = ctx.value(spec.output);
-  g.alias(logits, io.logits);
-  g.output(io.logits, ["N", spec.numClasses]);
-  if (kind === "eval") return g.toModel(`${spec.arch}-eval`);
-  if (kind === "bn-stats") {
-    for (const op of spec.ops) {
-      if (op.kind !== "bn") continue;
-      const saved = ctx.saved.get(op.out)!;
-      g.alias(saved.mean!, io.batchMean(op.mean));
-      g.output(io.batchMean(op.mean), [op.channels]);
-      g.alias(saved.variance!, io.batchVar(op.var));
-      g.output(io.batchVar(op.var), [op.channels]);
-    }
-    return g.toModel(`${spec.arch}-bn-stats`);
+/** bn-stats: every BN's batch mean and (biased) variance as outputs. */
+function outputBatchStats(g: GraphBuilder, spec: ModelSpec, ctx: EmitContext): void {
+  for (const op of spec.ops) {
+    if (op.kind !== "bn") continue;
+    const saved = ctx.saved.get(op.out)!;
+    g.alias(saved.mean!, io.batchMean(op.mean));
+    g.output(io.batchMean(op.mean), [op.channels]);
+    g.alias(saved.variance!, io.batchVar(op.var));
+    g.output(io.batchVar(op.var), [op.channels]);
   }
+}
 
-  // Mean softmax cross-entropy and its gradient (softmax - onehot) / N.
+/** Mean softmax cross-entropy as the loss output, and its gradient (softmax - onehot) / N into the logits. */
+function emitLoss(g: GraphBuilder, ctx: EmitContext, spec: ModelSpec, logits: string): void {
   const logp = g.op1("LogSoftmax", [logits], { axis: 1 });
   const perExample = g.op1("ReduceSum", [g.op1("Mul", [io.labels, logp]), g.constInt64([1])], { keepdims: 0 });
   g.alias(g.op1("Neg", [g.op1("ReduceMean", [perExample], { keepdims: 0 })]), io.loss);
   g.output(io.loss, []);
   const dLogits = g.op1("Div", [g.op1("Sub", [g.op1("Exp", [logp]), io.labels]), ctx.batchSize()]);
   ctx.addGrad(spec.output, dLogits);
+}
 
-  for (const op of [...spec.ops].reverse()) {
-    const parts = gradParts.get(op.out);
-    if (!parts) continue;
-    const d = parts.length === 1 ? parts[0]! : g.op1("Sum", parts);
-    (table[op.kind].backward as (c: EmitContext, o: typeof op, d: string) => void)(ctx, op, d);
+/** Updated buffers as outputs; those no op updates (a compacted model's folded constants) pass through unchanged. */
+function outputBuffers(g: GraphBuilder, spec: ModelSpec, newBuffers: Map<string, string>): void {
+  for (const b of spec.buffers) {
+    g.alias(newBuffers.get(b.name) ?? io.buffer(b.name), io.newBuffer(b.name));
+    g.output(io.newBuffer(b.name), b.shape);
   }
+}
 
-  for (const p of spec.params) {
-    if (!paramGrads.has(p.name)) throw new Error(`no gradient reached parameter ${p.name}`);
-  }
-
-  const outputBuffers = () => {
-    for (const b of spec.buffers) {
-      // Buffers no op updates (a compacted model's folded constants) leave the step unchanged.
-      g.alias(newBuffers.get(b.name) ?? io.buffer(b.name), io.newBuffer(b.name));
-      g.output(io.newBuffer(b.name), b.shape);
-    }
-  };
-  if (kind === "gradients") {
-    for (const p of spec.params) {
-      g.alias(paramGrads.get(p.name)!, io.grad(p.name));
-      g.output(io.grad(p.name), p.shape);
-    }
-    outputBuffers();
-    return g.toModel(`${spec.arch}-gradients`);
-  }
-
+/** torch.optim.SGD's update (momentum, weight decay added to the masked gradient), weights re-masked. */
+function emitSgdUpdate(g: GraphBuilder, o: GraphOptions, masked: Set<string>, paramGrads: Map<string, string>): void {
   const lr = io.lr;
   const wd = g.constFloat([o.sgd.weightDecay], []);
   const mom = g.constFloat([o.sgd.momentum], []);
-  for (const p of spec.params) {
+  for (const p of o.spec.params) {
     const theta = io.param(p.name);
     // d loss / d theta = d loss / d (m * theta) * m: pruned weights get exactly zero gradient.
     let grad = paramGrads.get(p.name)!;
@@ -180,6 +207,4 @@ export function buildGraph(kind: GraphKind, o: GraphOptions): Uint8Array {
     g.alias(v, io.newMomentum(p.name));
     g.output(io.newMomentum(p.name), p.shape);
   }
-  outputBuffers();
-  return g.toModel(`${spec.arch}-train-step`);
 }
