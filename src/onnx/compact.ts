@@ -60,106 +60,9 @@ function readsChannel(w: Float32Array, cout: number, cin: number, kk: number, j:
  */
 export function compactModel(spec: ModelSpec, params: Tensors, buffers: Tensors, masks: Tensors, o: { bnEps: number }): CompactModel {
   const eff = applyMasks(params, masks);
-  const channels = (v: string) => spec.shapes[v]![0]!;
-  const offset = new Map<string, number>();
-  let nodes = 0;
-  for (const v of Object.keys(spec.shapes)) {
-    offset.set(v, nodes);
-    nodes += channels(v);
-  }
-  const node = (v: string, j: number) => offset.get(v)! + j;
-  const uf = new UnionFind(nodes);
-  const tie = (a: string, b: string, map: (j: number) => number = (j) => j) => {
-    for (let j = 0; j < channels(a); j++) {
-      const k = map(j);
-      if (k >= 0) uf.union(node(a, j), node(b, k));
-    }
-  };
+  const { channels, node, uf, cv } = analyseChannels(spec, eff, buffers, o.bnEps);
 
-  // Constant value of each channel for every image and position (NaN: varies).
-  const constant = new Map<string, Float64Array>([[spec.input, new Float64Array(channels(spec.input)).fill(NaN)]]);
-  const cv = (v: string) => constant.get(v)!;
-  for (const op of spec.ops) {
-    const out = new Float64Array(channels(op.out)).fill(NaN);
-    switch (op.kind) {
-      case "conv": {
-        const w = eff[op.weight]!,
-          x = cv(op.x),
-          kk = op.kernel * op.kernel;
-        for (let f = 0; f < op.cout; f++) {
-          let live = false;
-          for (let j = 0; j < op.cin && !live; j++) {
-            if (x[j] === 0) continue;
-            for (let t = 0; t < kk; t++) if (w[(f * op.cin + j) * kk + t] !== 0) live = true;
-          }
-          if (!live) out[f] = 0;
-        }
-        break;
-      }
-      case "bn": {
-        tie(op.x, op.out);
-        const x = cv(op.x),
-          g = eff[op.gamma]!,
-          b = eff[op.beta]!,
-          m = buffers[op.mean]!,
-          va = buffers[op.var]!;
-        for (let j = 0; j < op.channels; j++) out[j] = (g[j]! * (x[j]! - m[j]!)) / Math.sqrt(va[j]! + o.bnEps) + b[j]!;
-        break;
-      }
-      case "relu":
-        tie(op.x, op.out);
-        cv(op.x).forEach((c, j) => (out[j] = Math.max(0, c)));
-        break;
-      case "add":
-        tie(op.a, op.out);
-        tie(op.b, op.out);
-        cv(op.a).forEach((c, j) => (out[j] = c + cv(op.b)[j]!));
-        break;
-      case "shortcut-a":
-        tie(op.x, op.out, (j) => j + op.padChannels);
-        out.fill(0);
-        cv(op.x).forEach((c, j) => (out[j + op.padChannels] = c));
-        break;
-      case "channel-gather":
-        op.sources.forEach((s, k) => {
-          if (s >= 0) uf.union(node(op.x, s), node(op.out, k));
-          out[k] = s >= 0 ? cv(op.x)[s]! : 0;
-        });
-        break;
-      case "gap":
-        tie(op.x, op.out);
-        out.set(cv(op.x));
-        break;
-      case "add-const":
-        tie(op.x, op.out);
-        break;
-      case "fc":
-        break;
-      default:
-        unreachable(op, "op kind");
-    }
-    constant.set(op.out, out);
-  }
-
-  // A tied set must stay if it holds the input or output, or a conv/fc needs one of its varying channels.
-  const pinned = new Set<number>();
-  const pinAll = (v: string) => {
-    for (let j = 0; j < channels(v); j++) pinned.add(uf.find(node(v, j)));
-  };
-  pinAll(spec.input);
-  pinAll(spec.output);
-  for (const op of spec.ops) {
-    if (op.kind !== "conv" && op.kind !== "fc") continue;
-    const [w, rows, cols, kk] = op.kind === "conv" ? [eff[op.weight]!, op.cout, op.cin, op.kernel * op.kernel] : [eff[op.weight]!, op.fout, op.fin, 1];
-    for (let j = 0; j < cols; j++) if (Number.isNaN(cv(op.x)[j]) && readsChannel(w, rows, cols, kk, j)) pinned.add(uf.find(node(op.x, j)));
-  }
-  const keep = new Map<string, number[]>();
-  for (const v of Object.keys(spec.shapes))
-    keep.set(
-      v,
-      Array.from({ length: channels(v) }, (_, j) => j).filter((j) => pinned.has(uf.find(node(v, j)))),
-    );
-  const kept = (v: string) => keep.get(v)!;
+  const kept = keptChannels(spec, eff, { channels, node, uf, cv });
 
   const ops: Op[] = [];
   const newParams: Tensors = {},
@@ -203,27 +106,7 @@ export function compactModel(spec: ModelSpec, params: Tensors, buffers: Tensors,
         }
         folded += foldIn.length;
         const [, ho, wo] = spec.shapes[op.out] as [number, number, number];
-        const [, h, wi] = spec.shapes[op.x] as [number, number, number];
-        const map = new Float32Array(kout.length * ho * wo);
-        kout.forEach((f, a) => {
-          for (let y = 0; y < ho; y++) {
-            for (let x = 0; x < wo; x++) {
-              let s = 0;
-              for (const j of foldIn) {
-                const c = cv(op.x)[j]!;
-                for (let ky = 0; ky < op.kernel; ky++) {
-                  const iy = y * op.stride - op.pad + ky;
-                  if (iy < 0 || iy >= h) continue;
-                  for (let kx = 0; kx < op.kernel; kx++) {
-                    const ix = x * op.stride - op.pad + kx;
-                    if (ix >= 0 && ix < wi) s += c * w[((f * op.cin + j) * op.kernel + ky) * op.kernel + kx]!;
-                  }
-                }
-              }
-              map[(a * ho + y) * wo + x] = s;
-            }
-          }
-        });
+        const map = foldedConstants(op, spec, kout, foldIn, cv(op.x), w);
         const tensor = `${op.weight.replace(/\.weight$/, "")}.fold`;
         setBuffer(tensor, map, [kout.length, ho, wo]);
         const mid = `${op.out}/conv`;
@@ -322,4 +205,158 @@ export function compactModel(spec: ModelSpec, params: Tensors, buffers: Tensors,
     removedConvChannels,
     foldedChannels: folded,
   };
+}
+
+/** Channels of every value, tied into sets by elementwise ops, and each channel's constant value where it is one. */
+interface ChannelAnalysis {
+  channels: (v: string) => number;
+  node: (v: string, j: number) => number;
+  uf: UnionFind;
+  /** Constant value of each channel of a value for every image and position (NaN: varies). */
+  cv: (v: string) => Float64Array;
+}
+
+function analyseChannels(spec: ModelSpec, eff: Tensors, buffers: Tensors, bnEps: number): ChannelAnalysis {
+  const channels = (v: string) => spec.shapes[v]![0]!;
+  const offset = new Map<string, number>();
+  let nodes = 0;
+  for (const v of Object.keys(spec.shapes)) {
+    offset.set(v, nodes);
+    nodes += channels(v);
+  }
+  const node = (v: string, j: number) => offset.get(v)! + j;
+  const uf = new UnionFind(nodes);
+  const tie = (a: string, b: string, map: (j: number) => number = (j) => j) => {
+    for (let j = 0; j < channels(a); j++) {
+      const k = map(j);
+      if (k >= 0) uf.union(node(a, j), node(b, k));
+    }
+  };
+
+  // Constant value of each channel for every image and position (NaN: varies).
+  const constant = new Map<string, Float64Array>([[spec.input, new Float64Array(channels(spec.input)).fill(NaN)]]);
+  const cv = (v: string) => constant.get(v)!;
+  for (const op of spec.ops) {
+    const out = new Float64Array(channels(op.out)).fill(NaN);
+    switch (op.kind) {
+      case "conv": {
+        const w = eff[op.weight]!,
+          x = cv(op.x),
+          kk = op.kernel * op.kernel;
+        for (let f = 0; f < op.cout; f++) {
+          let live = false;
+          for (let j = 0; j < op.cin && !live; j++) {
+            if (x[j] === 0) continue;
+            for (let t = 0; t < kk; t++) if (w[(f * op.cin + j) * kk + t] !== 0) live = true;
+          }
+          if (!live) out[f] = 0;
+        }
+        break;
+      }
+      case "bn": {
+        tie(op.x, op.out);
+        const x = cv(op.x),
+          g = eff[op.gamma]!,
+          b = eff[op.beta]!,
+          m = buffers[op.mean]!,
+          va = buffers[op.var]!;
+        for (let j = 0; j < op.channels; j++) out[j] = (g[j]! * (x[j]! - m[j]!)) / Math.sqrt(va[j]! + bnEps) + b[j]!;
+        break;
+      }
+      case "relu":
+        tie(op.x, op.out);
+        cv(op.x).forEach((c, j) => (out[j] = Math.max(0, c)));
+        break;
+      case "add":
+        tie(op.a, op.out);
+        tie(op.b, op.out);
+        cv(op.a).forEach((c, j) => (out[j] = c + cv(op.b)[j]!));
+        break;
+      case "shortcut-a":
+        tie(op.x, op.out, (j) => j + op.padChannels);
+        out.fill(0);
+        cv(op.x).forEach((c, j) => (out[j + op.padChannels] = c));
+        break;
+      case "channel-gather":
+        op.sources.forEach((s, k) => {
+          if (s >= 0) uf.union(node(op.x, s), node(op.out, k));
+          out[k] = s >= 0 ? cv(op.x)[s]! : 0;
+        });
+        break;
+      case "gap":
+        tie(op.x, op.out);
+        out.set(cv(op.x));
+        break;
+      case "add-const":
+        tie(op.x, op.out);
+        break;
+      case "fc":
+        break;
+      default:
+        unreachable(op, "op kind");
+    }
+    constant.set(op.out, out);
+  }
+  return { channels, node, uf, cv };
+}
+
+/** The channels of each value that stay: their tied set holds the input or output, or a conv/fc reads one of its varying channels. */
+function keptChannels(spec: ModelSpec, eff: Tensors, a: ChannelAnalysis): (v: string) => number[] {
+  const { channels, node, uf, cv } = a;
+  const pinned = new Set<number>();
+  const pinAll = (v: string) => {
+    for (let j = 0; j < channels(v); j++) pinned.add(uf.find(node(v, j)));
+  };
+  pinAll(spec.input);
+  pinAll(spec.output);
+  for (const op of spec.ops) {
+    if (op.kind !== "conv" && op.kind !== "fc") continue;
+    const [w, rows, cols, kk] = op.kind === "conv" ? [eff[op.weight]!, op.cout, op.cin, op.kernel * op.kernel] : [eff[op.weight]!, op.fout, op.fin, 1];
+    for (let j = 0; j < cols; j++) if (Number.isNaN(cv(op.x)[j]) && readsChannel(w, rows, cols, kk, j)) pinned.add(uf.find(node(op.x, j)));
+  }
+  const keep = new Map<string, number[]>();
+  for (const v of Object.keys(spec.shapes))
+    keep.set(
+      v,
+      Array.from({ length: channels(v) }, (_, j) => j).filter((j) => pinned.has(uf.find(node(v, j)))),
+    );
+  return (v: string) => keep.get(v)!;
+}
+
+/**
+ * The per-position contribution of a conv's removed input channels whose values are
+ * `constants[j]`: zero padding makes it vary near the border, so it is a [C, H, W]
+ * tensor added after the compact conv (add-const).
+ */
+function foldedConstants(
+  op: Extract<Op, { kind: "conv" }>,
+  spec: ModelSpec,
+  kout: number[],
+  foldIn: number[],
+  constants: Float64Array,
+  w: Float32Array,
+): Float32Array {
+  const [, ho, wo] = spec.shapes[op.out] as [number, number, number];
+  const [, h, wi] = spec.shapes[op.x] as [number, number, number];
+  const map = new Float32Array(kout.length * ho * wo);
+  kout.forEach((f, a) => {
+    for (let y = 0; y < ho; y++) {
+      for (let x = 0; x < wo; x++) {
+        let s = 0;
+        for (const j of foldIn) {
+          const c = constants[j]!;
+          for (let ky = 0; ky < op.kernel; ky++) {
+            const iy = y * op.stride - op.pad + ky;
+            if (iy < 0 || iy >= h) continue;
+            for (let kx = 0; kx < op.kernel; kx++) {
+              const ix = x * op.stride - op.pad + kx;
+              if (ix >= 0 && ix < wi) s += c * w[((f * op.cin + j) * op.kernel + ky) * op.kernel + kx]!;
+            }
+          }
+        }
+        map[(a * ho + y) * wo + x] = s;
+      }
+    }
+  });
+  return map;
 }
