@@ -1,10 +1,8 @@
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { BipBenchConfig } from "../config/generated/bip-bench.ts";
-import type { RunnerConfig } from "../config/generated/runner.ts";
 import { validateConfig } from "../config/load.ts";
 import { loadPresetConfig } from "../config/presets.ts";
-import { nominalTrainCount } from "../data/resolve.ts";
 import { impRoundsFor } from "../prune/imp.ts";
 import { renderBip, type MethodPoint } from "../report/bip-report.ts";
 import { trainFingerprintsOf } from "../report/markdown.ts";
@@ -15,17 +13,12 @@ import { loadData } from "../train/setup.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { notice } from "../util/notice.ts";
 import { runContext } from "../util/provenance.ts";
-import { mkUnit } from "./units.ts";
+import { dataDepartures, mkUnit, type ExperimentOptions } from "./common.ts";
 
 /** How this configuration departs from the paper's protocol (the paper preset), in words for the report. */
 export function scaledDownFromPaper(cfg: BipBenchConfig, datasetName: string): string[] {
   const paper = loadPresetConfig<BipBenchConfig>("bip-vs-imp", "bip-bench", "paper", []);
-  const n = (x: number) => x.toLocaleString("en-US");
-  const out: string[] = [];
-  if (datasetName !== paper.dense.data.dataset)
-    out.push(`dataset ${datasetName} instead of ${paper.dense.data.dataset === "cifar10" ? "CIFAR-10" : paper.dense.data.dataset}`);
-  if (cfg.dense.data.trainLimit)
-    out.push(`${cfg.dense.data.trainLimit} training images instead of ${n(nominalTrainCount(paper.dense.data.dataset, paper.dense.data.trainLimit))}`);
+  const out = dataDepartures(datasetName, cfg.dense.data.trainLimit, paper.dense.data);
   if (cfg.dense.model.width !== paper.dense.model.width) out.push(`ResNet-20 width ${cfg.dense.model.width} instead of ${paper.dense.model.width}`);
   if (cfg.imp.epochs !== paper.imp.epochs) out.push(`${cfg.imp.epochs} IMP epochs per round instead of ${paper.imp.epochs}`);
   if (cfg.bip.epochs !== paper.bip.epochs) out.push(`${cfg.bip.epochs} BiP epochs instead of ${paper.bip.epochs}`);
@@ -38,16 +31,9 @@ function bipUnit(kind: string, config: Record<string, unknown>, deps: string[], 
   return mkUnit(kind, config, deps, label, { training: validateConfig("training", {}), bip: validateConfig<BipBenchConfig>("bip-bench", {}).bip });
 }
 
-export interface BipVsImpOptions {
-  preset: string;
-  /** path=value settings over the preset. */
-  overrides: string[];
-  /** Wall-clock comparisons need units that do not share cores: by default one at a time with all cores. */
-  runner: RunnerConfig;
+export interface BipVsImpOptions extends ExperimentOptions {
   /** Whether the user asked for several units at once (times then are not comparable, and the report says so). */
   explicitJobs: boolean;
-  reportDir: string;
-  dryRun?: boolean;
 }
 
 /**

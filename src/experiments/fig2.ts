@@ -1,6 +1,5 @@
 import { join } from "node:path";
 import type { Fig2Config } from "../config/generated/fig2.ts";
-import type { RunnerConfig } from "../config/generated/runner.ts";
 import type { TrainingConfig } from "../config/generated/training.ts";
 import { ConfigError, validateConfig } from "../config/load.ts";
 import { loadPresetConfig } from "../config/presets.ts";
@@ -16,7 +15,7 @@ import { loadData } from "../train/setup.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { notice } from "../util/notice.ts";
 import { runContext } from "../util/provenance.ts";
-import { mkUnit } from "./units.ts";
+import { dataDepartures, mkUnit, type ExperimentOptions } from "./common.ts";
 
 interface Temperature {
   value: number;
@@ -56,11 +55,7 @@ function temperatures(cfg: Fig2Config, trainCount: number): Temperature[] {
 export function scaledDown(cfg: Fig2Config, datasetName: string): string[] {
   const paper = loadPresetConfig<Fig2Config>("fig2", "fig2", "paper", []);
   const n = (x: number) => x.toLocaleString("en-US");
-  const out: string[] = [];
-  if (datasetName !== paper.dense.data.dataset)
-    out.push(`dataset ${datasetName} instead of ${paper.dense.data.dataset === "cifar10" ? "CIFAR-10" : paper.dense.data.dataset}`);
-  if (cfg.dense.data.trainLimit)
-    out.push(`${cfg.dense.data.trainLimit} training images instead of ${n(nominalTrainCount(paper.dense.data.dataset, paper.dense.data.trainLimit))}`);
+  const out = dataDepartures(datasetName, cfg.dense.data.trainLimit, paper.dense.data);
   if (cfg.dense.model.width !== paper.dense.model.width) out.push(`PreResNet-20 width ${cfg.dense.model.width} instead of ${paper.dense.model.width}`);
   if (cfg.dense.optim.epochs !== paper.dense.optim.epochs && cfg.temperature.axis !== "batch-size")
     out.push(`${cfg.dense.optim.epochs} dense epochs instead of ${paper.dense.optim.epochs} (schedule decays at the same fractions)`);
@@ -76,14 +71,7 @@ export function scaledDown(cfg: Fig2Config, datasetName: string): string[] {
   if (m.ckaImages !== pm.ckaImages) out.push(`CKA on ${m.ckaImages} images instead of ${n(pm.ckaImages)}`);
   return out;
 }
-export interface Fig2Options {
-  preset: string;
-  /** path=value settings over the preset. */
-  overrides: string[];
-  runner: RunnerConfig;
-  reportDir: string;
-  dryRun?: boolean;
-}
+export type Fig2Options = ExperimentOptions;
 
 /**
  * The three-regime phase diagram (Zhou et al., ICML 2023, Fig. 2): dense models at

@@ -1,0 +1,27 @@
+import type { RunnerConfig } from "../config/generated/runner.ts";
+import { nominalTrainCount, type DatasetChoice } from "../data/resolve.ts";
+import { unitId, type Unit } from "../runner/unit.ts";
+
+/** What every experiment is run with: a preset, settings over it, the runner, where the report goes. */
+export interface ExperimentOptions {
+  preset: string;
+  /** path=value settings over the preset. */
+  overrides: string[];
+  runner: RunnerConfig;
+  reportDir: string;
+  dryRun?: boolean;
+}
+
+/** A unit with its id: the hash of kind, config (settings at `defaults` left out) and deps. */
+export function mkUnit<C = Record<string, unknown>>(kind: string, config: C, deps: string[], label: string, defaults: unknown = {}): Unit<C> {
+  const spec = { kind, config, deps, label };
+  return { ...spec, id: unitId(spec, defaults) };
+}
+
+/** The data part of a report's "scaled down from the paper" list: another dataset, fewer training images. */
+export function dataDepartures(datasetName: string, trainLimit: number | undefined, paper: { dataset: DatasetChoice; trainLimit?: number }): string[] {
+  const out: string[] = [];
+  if (datasetName !== paper.dataset) out.push(`dataset ${datasetName} instead of ${paper.dataset === "cifar10" ? "CIFAR-10" : paper.dataset}`);
+  if (trainLimit) out.push(`${trainLimit} training images instead of ${nominalTrainCount(paper.dataset, paper.trainLimit).toLocaleString("en-US")}`);
+  return out;
+}
