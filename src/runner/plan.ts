@@ -11,7 +11,8 @@ import type { Unit } from "./unit.ts";
 
 export interface Plan {
   total: number;
-  done: number;
+  /** Ids of the units already complete in the store (the runner reuses them). */
+  complete: string[];
   byKind: Record<string, { total: number; done: number }>;
   imagesToRun: number;
   /** The bench:train engine row the units would train on here (engineKey). */
@@ -85,14 +86,14 @@ export async function makePlan(
   o: { jobs: number; reportDir: string; gpus?: { count: number; jobsPerGpu: number } },
 ): Promise<Plan> {
   const byKind: Plan["byKind"] = {};
-  let done = 0,
-    images = 0;
+  const complete: string[] = [];
+  let images = 0;
   for (const u of units) {
     const k = (byKind[u.kind] ??= { total: 0, done: 0 });
     k.total++;
     if (store.isDone(u.id)) {
       k.done++;
-      done++;
+      complete.push(u.id);
     } else {
       images += (await getKind(u.kind)).estimateImages(u.config as never);
     }
@@ -104,7 +105,7 @@ export async function makePlan(
   // Parallel jobs share the cores, so the pool's throughput is about one full-machine job's.
   return {
     total: units.length,
-    done,
+    complete,
     byKind,
     imagesToRun: images,
     engine,
@@ -124,7 +125,7 @@ export function formatPlan(p: Plan, o: { executor: string; jobs: number; runsDir
     .map(([k, v]) => `${k}: ${v.total} (${v.done} complete)`)
     .join(", ");
   const lines = [
-    `plan: ${p.total} units (${kinds}); ${p.done} already complete in ${o.runsDir}, ${p.total - p.done} to run on the ${o.executor} executor${o.executor === "local" ? ` with ${o.jobs} job(s)` : ""}`,
+    `plan: ${p.total} units (${kinds}); ${p.complete.length} already complete in ${o.runsDir}, ${p.total - p.complete.length} to run on the ${o.executor} executor${o.executor === "local" ? ` with ${o.jobs} job(s)` : ""}`,
     p.estimate
       ? `estimated compute: ${p.imagesToRun.toLocaleString("en-US")} training images, about ${formatDuration(p.estimate.seconds)} of this machine at ${p.estimate.imagesPerSecond.toFixed(0)} img/s (${p.estimate.source})`
       : `estimated compute: ${p.imagesToRun.toLocaleString("en-US")} training images; no throughput measurement of ${p.engine} found (run \`bun run bench:train\` to get one)`,

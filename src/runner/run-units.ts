@@ -51,8 +51,9 @@ export async function runUnits(
   log(formatPlan(plan, { executor: cfg.executor, jobs, runsDir: cfg.runsDir }));
   if (o.dryRun) return null;
   // Everything the run will write must be writable before the first unit starts.
-  const before = new Set(units.filter((u) => store.isDone(u.id)).map((u) => u.id));
-  if (before.size < units.length) store.assertWritable();
+  const before = new Set(plan.complete);
+  // A store that only serves finished units may be read-only.
+  if (before.size < units.length) assertWritableDir(cfg.runsDir, "--runs-dir");
   for (const out of o.outputDirs ?? []) assertWritableDir(out.dir, out.flag);
   for (const u of units) store.plan(u);
 

@@ -5,7 +5,6 @@ import { join } from "node:path";
 import type { UnitRecord } from "../config/generated/record.ts";
 import { ConfigError, validateConfig } from "../config/load.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
-import { assertWritableDir } from "./writable-dir.ts";
 import type { Unit } from "./unit.ts";
 
 /** Written last, by rename: a unit is complete exactly when this file exists and matches. */
@@ -61,14 +60,6 @@ export class RunStore {
   /** Removes a finished unit's scratch space (its resume checkpoint). */
   clearWork(id: string): void {
     rmSync(join(this.dir(id), "work"), { recursive: true, force: true });
-  }
-
-  /**
-   * Fails with a clean error naming the directory when the store cannot be written
-   * (a file in its place, a read-only filesystem), before any work starts.
-   */
-  assertWritable(): void {
-    assertWritableDir(this.root, "--runs-dir");
   }
 
   /**
