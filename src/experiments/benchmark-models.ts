@@ -15,7 +15,7 @@ import { TRAINED_WEIGHTS } from "../runner/kinds/shared/training-run.ts";
 import { runUnits, type RunOutcome } from "../runner/run-units.ts";
 import { RunStore } from "../runner/store.ts";
 import { unitId, type Unit } from "../runner/unit.ts";
-import { loadCheckpoint } from "../train/checkpoint.ts";
+import { loadCheckpoint, type Checkpoint } from "../train/checkpoint.ts";
 import { loadData, modelFor } from "../train/setup.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import type { RunContext } from "../util/provenance.ts";
@@ -100,12 +100,15 @@ export async function exportBenchmarkModels(
     return out;
   };
   let out = await train();
-  // A finished unit whose weights file is damaged is not finished: recompute it, once.
-  const store = new RunStore(runner.runsDir, runner.staleLockSeconds);
-  const damaged = units.filter((u) => !checkpointReadable(join(runner.runsDir, u.id, TRAINED_WEIGHTS)));
+  // Each unit's weights are read once; a finished unit whose weights file is damaged is not finished: recompute it, once.
+  const weightsOf = (u: Unit<unknown>) => readCheckpoint(join(runner.runsDir, u.id, TRAINED_WEIGHTS));
+  const checkpoints = new Map(units.map((u) => [u.id, weightsOf(u)]));
+  const damaged = units.filter((u) => checkpoints.get(u.id) === null);
   if (damaged.length) {
+    const store = new RunStore(runner.runsDir, runner.staleLockSeconds);
     for (const u of damaged) store.invalidate(u.id, `${TRAINED_WEIGHTS} is damaged`);
     out = await train();
+    for (const u of damaged) checkpoints.set(u.id, loadCheckpoint(join(runner.runsDir, u.id, TRAINED_WEIGHTS)));
   }
   const spec: ModelSpec = modelFor(cfg.training, data);
   const bnEps = cfg.training.optim.bnEps;
@@ -115,7 +118,7 @@ export async function exportBenchmarkModels(
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
   try {
-    const manifest = await writeExport(cfg, units, out, { ...o, staging, data, spec, bnEps, runsDir: runner.runsDir });
+    const manifest = await writeExport(cfg, units, out, { ...o, staging, data, spec, bnEps, checkpoints: checkpoints as Map<string, Checkpoint> });
     swapIn(staging, resolve(o.outDir));
     return manifest;
   } finally {
@@ -123,12 +126,12 @@ export async function exportBenchmarkModels(
   }
 }
 
-function checkpointReadable(path: string): boolean {
+/** The checkpoint, or null when it cannot be read intact. */
+function readCheckpoint(path: string): Checkpoint | null {
   try {
-    loadCheckpoint(path);
-    return true;
+    return loadCheckpoint(path);
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -144,13 +147,22 @@ async function writeExport(
   cfg: ModelsExportConfig,
   units: Unit<unknown>[],
   out: RunOutcome,
-  o: { staging: string; preset: string; context: RunContext; log: (l: string) => void; data: Dataset; spec: ModelSpec; bnEps: number; runsDir: string },
+  o: {
+    staging: string;
+    preset: string;
+    context: RunContext;
+    log: (l: string) => void;
+    data: Dataset;
+    spec: ModelSpec;
+    bnEps: number;
+    checkpoints: Map<string, Checkpoint>;
+  },
 ): Promise<Manifest> {
   const { data, spec, bnEps } = o;
   const models: ManifestModel[] = [];
   for (const u of units) {
     const record = out.records.get(u.id)!;
-    const ckpt = loadCheckpoint(join(o.runsDir, u.id, TRAINED_WEIGHTS));
+    const ckpt = o.checkpoints.get(u.id)!;
     const isDense = u.kind === "train";
     const pc = u.config as PruneFinetuneUnitConfig;
     const kind: ModelKind = isDense ? "dense" : ONE_SHOT_METHODS[pc.method].structured ? "structured" : "unstructured";
