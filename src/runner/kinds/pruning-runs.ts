@@ -6,13 +6,13 @@ import { prunableLayers } from "../../models/spec.ts";
 import { createTrainer } from "../../engine/registry.ts";
 import { bipScoredLayers } from "../../prune/bip.ts";
 import { bipLoop } from "../../train/bip-loop.ts";
-import { loadCheckpoint, saveCheckpoint } from "../../train/checkpoint.ts";
+import { loadCheckpoint } from "../../train/checkpoint.ts";
 import { impNextMasks } from "../../prune/imp.ts";
 import { globalMagnitudeMasks, maskDensity } from "../../prune/magnitude.ts";
 import { engineChoice, loadData, modelFor, trainerOptions } from "../../train/setup.ts";
 import { snapshotFile } from "./dense.ts";
 import type { UnitContext, UnitKind } from "./kind.ts";
-import { dataMetrics, prunedStart, retrainPruned, trainingImages, TRAINED_WEIGHTS } from "./shared/training-run.ts";
+import { dataMetrics, prunedStart, retrainPruned, saveTrainedWeights, trainingImages, TRAINED_WEIGHTS } from "./shared/training-run.ts";
 
 const snapshot = (ctx: UnitContext, dense: string, epoch: number) => loadCheckpoint(join(ctx.dep(dense).dir, snapshotFile(epoch)));
 
@@ -92,13 +92,7 @@ export const bipKind: UnitKind<BipUnitConfig> = {
       onStep: (d, n) => ctx.progress(d, n, `BiP ${(100 * cfg.sparsity).toFixed(1)}%`),
     });
     // Kept with the BN statistics re-estimated under the final mask: the model the headline accuracy is of.
-    saveCheckpoint(join(ctx.outDir, TRAINED_WEIGHTS), {
-      epoch: out.epochs.length,
-      state: trainer.state,
-      masks: trainer.masks,
-      rng: { seed: t.seed },
-      meta: { unit: ctx.unit.id },
-    });
+    saveTrainedWeights(ctx, trainer, out.epochs.length, t.seed);
     await trainer.dispose();
     const convs = new Set(prunableLayers(spec).map((l) => l.name));
     return {

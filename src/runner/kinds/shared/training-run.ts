@@ -60,15 +60,14 @@ export async function runTraining(
       o.onEpoch?.(r, tr);
     },
   });
-  saveCheckpoint(join(ctx.outDir, TRAINED_WEIGHTS), {
-    epoch: out.epochs.length,
-    state: trainer.state,
-    masks: trainer.masks,
-    rng: { seed: t.seed },
-    meta: { unit: ctx.unit.id },
-  });
+  saveTrainedWeights(ctx, trainer, out.epochs.length, t.seed);
   await trainer.dispose();
   return { out, trainer, data };
+}
+
+/** The unit's output model (TRAINED_WEIGHTS): weights, momentum, BN statistics and masks as training left them. */
+export function saveTrainedWeights(ctx: UnitContext, trainer: Trainer, epochs: number, seed: number): void {
+  saveCheckpoint(join(ctx.outDir, TRAINED_WEIGHTS), { epoch: epochs, state: trainer.state, masks: trainer.masks, rng: { seed }, meta: { unit: ctx.unit.id } });
 }
 
 /** What a unit records of its data: provenance and fingerprints, so units meant to share data can be checked to. */
