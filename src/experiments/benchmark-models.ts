@@ -14,7 +14,7 @@ import { trainUnit } from "../runner/kinds/train.ts";
 import { TRAINED_WEIGHTS } from "../runner/kinds/shared/training-run.ts";
 import { runUnits, type RunOutcome } from "../runner/run-units.ts";
 import { RunStore } from "../runner/store.ts";
-import { unitId, type Unit } from "../runner/unit.ts";
+import { mkUnit, type Unit } from "../runner/unit.ts";
 import { loadCheckpoint, type Checkpoint } from "../train/checkpoint.ts";
 import { loadData, modelFor } from "../train/setup.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
@@ -26,11 +26,6 @@ export type { Manifest, ManifestModel, ModelKind } from "../onnx/manifest.ts";
 import { macLayers } from "../onnx/flops.ts";
 
 export const MANIFEST = "manifest.json";
-
-function mkUnit<C>(kind: string, config: C, deps: string[], label: string, defaults: unknown): Unit<C> {
-  const spec = { kind, config, deps, label };
-  return { ...spec, id: unitId(spec, defaults) };
-}
 
 /** The dense train unit and one prune-finetune unit per density and method. */
 export function exportUnits(cfg: ModelsExportConfig): { dense: Unit<TrainingConfig>; pruned: Unit<PruneFinetuneUnitConfig>[] } {

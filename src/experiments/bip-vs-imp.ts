@@ -3,17 +3,17 @@ import { join } from "node:path";
 import type { BipBenchConfig } from "../config/generated/bip-bench.ts";
 import { validateConfig } from "../config/load.ts";
 import { loadPresetConfig } from "../config/presets.ts";
-import { impRoundsFor } from "../prune/imp.ts";
 import { renderBip, type MethodPoint } from "../report/bip-report.ts";
 import { trainFingerprintsOf } from "../report/markdown.ts";
 import { runUnits } from "../runner/run-units.ts";
-import type { Unit } from "../runner/unit.ts";
-import { BIP_REVISION } from "../train/bip-loop.ts";
+import { mkUnit, type Unit } from "../runner/unit.ts";
+import { pruningMethod, type AllMethodSettings } from "../runner/kinds/methods/registry.ts";
+import type { UnitRecord } from "../config/generated/record.ts";
 import { loadData } from "../train/setup.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { notice } from "../util/notice.ts";
 import { runContext } from "../util/provenance.ts";
-import { dataDepartures, mkUnit, type ExperimentOptions } from "./common.ts";
+import { dataDepartures, type ExperimentOptions } from "./common.ts";
 
 /** How this configuration departs from the paper's protocol (the paper preset), in words for the report. */
 export function scaledDownFromPaper(cfg: BipBenchConfig, datasetName: string): string[] {
@@ -24,6 +24,27 @@ export function scaledDownFromPaper(cfg: BipBenchConfig, datasetName: string): s
   if (cfg.bip.epochs !== paper.bip.epochs) out.push(`${cfg.bip.epochs} BiP epochs instead of ${paper.bip.epochs}`);
   if (cfg.seeds.length < paper.seeds.length) out.push(`${cfg.seeds.length} seeds instead of ${paper.seeds.length}`);
   return out;
+}
+
+/**
+ * One method at one target over seeds, from each seed's chain of records (undefined:
+ * not complete): seeds whose chain is complete and ended with an accuracy count.
+ */
+export function methodPoint(method: string, target: number, chains: (UnitRecord | undefined)[][]): MethodPoint[] {
+  const done = chains.filter((c): c is UnitRecord[] => c.every((r) => r) && typeof c.at(-1)!.metrics.finalTestAccuracy === "number");
+  if (!done.length) return [];
+  const last = done.map((c) => c.at(-1)!.metrics);
+  const runningBn = last.map((m) => m.testAccuracyRunningBn).filter((a): a is number => typeof a === "number");
+  return [
+    {
+      method,
+      target,
+      sparsity: last.map((m) => m.sparsity as number).reduce((a, b) => a + b, 0) / done.length,
+      accuracies: last.map((m) => m.finalTestAccuracy as number),
+      ...(runningBn.length === done.length ? { accuraciesRunningBn: runningBn } : {}),
+      seconds: done.map((c) => c.reduce((t, r) => t + r.wallSeconds, 0)),
+    },
+  ];
 }
 
 /** Unit ids leave out settings at the training and BiP defaults. */
@@ -53,6 +74,9 @@ export async function runBipVsImp(opts: BipVsImpOptions): Promise<boolean> {
         ? `WARNING: ${runner.jobs} units at once shared the cores, so times are not comparable`
         : `one unit at a time, ${runner.threadsPerJob || availableParallelism()} engine threads, nothing else scheduled by the harness`;
 
+  const methods = [...new Set(cfg.methods)].map((m) => pruningMethod(m));
+  // Compiles only while the bench config holds every registered method's settings.
+  const settings: AllMethodSettings = cfg;
   const data = opts.dryRun ? null : await loadData(cfg.dense, notice);
   const finalEpoch = cfg.dense.optim.epochs;
   const dense = bipUnit(
@@ -62,99 +86,29 @@ export async function runBipVsImp(opts: BipVsImpOptions): Promise<boolean> {
     "dense pretraining",
   );
   const units: Unit<unknown>[] = [dense];
-  const rounds = Math.max(...cfg.sparsities.map((s) => impRoundsFor(s, cfg.impRate)));
-  const imp = new Map<number, Unit<unknown>[]>();
-  const omp = new Map<string, Unit<unknown>>(),
-    bip = new Map<string, Unit<unknown>>(),
-    bipFilter = new Map<string, Unit<unknown>>();
-  for (const seed of cfg.seeds) {
-    const chain: Unit<unknown>[] = [];
-    for (let round = 1; round <= rounds; round++) {
-      const prev = chain.at(-1);
-      const u = bipUnit(
-        "imp-round",
-        {
-          training: { ...cfg.dense, seed, optim: cfg.imp },
-          dense: dense.id,
-          ...(prev ? { previous: prev.id } : {}),
-          round,
-          rate: cfg.impRate,
-          rewindEpoch: cfg.rewindEpoch,
-          finalEpoch,
-        },
-        prev ? [dense.id, prev.id] : [dense.id],
-        `IMP seed ${seed} round ${round}`,
-      );
-      chain.push(u);
-    }
-    imp.set(seed, chain);
-    units.push(...chain);
-    for (const s of cfg.sparsities) {
-      const o = bipUnit(
-        "omp",
-        { training: { ...cfg.dense, seed, optim: cfg.omp }, dense: dense.id, finalEpoch, sparsity: s },
-        [dense.id],
-        `OMP ${s} seed ${seed}`,
-      );
-      const b = bipUnit(
-        "bip",
-        { training: { ...cfg.dense, seed }, dense: dense.id, finalEpoch, sparsity: s, bip: cfg.bip, revision: BIP_REVISION },
-        [dense.id],
-        `BiP ${s} seed ${seed}`,
-      );
-      omp.set(`${s}/${seed}`, o);
-      bip.set(`${s}/${seed}`, b);
-      units.push(o, b);
-      if (cfg.structured) {
-        const f = bipUnit(
-          "bip",
-          { training: { ...cfg.dense, seed }, dense: dense.id, finalEpoch, sparsity: s, bip: { ...cfg.bip, structure: "filter" }, revision: BIP_REVISION },
-          [dense.id],
-          `BiP filter-wise ${s} seed ${seed}`,
-        );
-        bipFilter.set(`${s}/${seed}`, f);
-        units.push(f);
-      }
-    }
-  }
+  // Per method and seed: the units that reach each target.
+  const planned = methods.map((method) => ({
+    method,
+    bySeed: cfg.seeds.map((seed) => {
+      const p = method.plan({ dense, training: { ...cfg.dense, seed }, finalEpoch, seed, sparsities: cfg.sparsities, settings, unit: bipUnit });
+      units.push(...p.units);
+      return p;
+    }),
+  }));
   notice(`timing: ${timing}`);
   const out = await runUnits(units, runner, { dryRun: opts.dryRun, reportDir: opts.reportDir, outputDirs: [{ dir: opts.reportDir, flag: "--report-dir" }] });
   if (!out || !data) return true;
 
   const rec = (u: Unit<unknown>) => out.records.get(u.id);
-  const acc = (u: Unit<unknown>) => rec(u)?.metrics.finalTestAccuracy as number | undefined;
-  const points: MethodPoint[] = [];
-  for (const s of cfg.sparsities) {
-    const round = impRoundsFor(s, cfg.impRate);
-    const impUnits = cfg.seeds.map((seed) => imp.get(seed)!.slice(0, round));
-    const impDone = impUnits.filter((chain) => chain.every((u) => rec(u)));
-    if (impDone.length)
-      points.push({
-        method: "IMP",
-        target: s,
-        sparsity: impDone.map((c) => rec(c.at(-1)!)!.metrics.sparsity as number).reduce((a, b) => a + b, 0) / impDone.length,
-        accuracies: impDone.map((c) => acc(c.at(-1)!)!),
-        seconds: impDone.map((c) => c.reduce((t, u) => t + rec(u)!.wallSeconds, 0)),
-      });
-    for (const [method, map] of [
-      ["OMP", omp],
-      ["BiP", bip],
-      ["BiP-filter", bipFilter],
-    ] as const) {
-      if (!map.size) continue;
-      const us = cfg.seeds.map((seed) => map.get(`${s}/${seed}`)!).filter((u) => rec(u) && acc(u) !== undefined && acc(u) !== null);
-      const runningBn = us.map((u) => rec(u)!.metrics.testAccuracyRunningBn).filter((a): a is number => typeof a === "number");
-      if (us.length)
-        points.push({
-          method,
-          target: s,
-          sparsity: us.map((u) => rec(u)!.metrics.sparsity as number).reduce((a, b) => a + b, 0) / us.length,
-          accuracies: us.map((u) => acc(u)!),
-          ...(runningBn.length === us.length ? { accuraciesRunningBn: runningBn } : {}),
-          seconds: us.map((u) => rec(u)!.wallSeconds),
-        });
-    }
-  }
+  const points = cfg.sparsities.flatMap((target) =>
+    planned.flatMap(({ method, bySeed }) =>
+      methodPoint(
+        method.label,
+        target,
+        bySeed.map((p) => p.chain(target)).map((chain) => chain.map(rec)),
+      ),
+    ),
+  );
   const d = rec(dense);
   const scaledDown = scaledDownFromPaper(cfg, data.name);
   const report = await renderBip({
@@ -166,6 +120,7 @@ export async function runBipVsImp(opts: BipVsImpOptions): Promise<boolean> {
     unitCommits: [...new Set([...out.records.values()].map((r) => r.env.commit))],
     dense: { accuracy: (d?.metrics.finalTestAccuracy as number) ?? NaN, seconds: d?.wallSeconds ?? NaN },
     points,
+    methods: methods.map((m) => ({ label: m.label, description: m.describe(settings) })),
     timing,
     scaledDown,
     // Every method and seed must have trained on the same images.

@@ -1,6 +1,5 @@
 import type { RunnerConfig } from "../config/generated/runner.ts";
 import { nominalTrainCount, type DatasetChoice } from "../data/resolve.ts";
-import { unitId, type Unit } from "../runner/unit.ts";
 
 /** What every experiment is run with: a preset, settings over it, the runner, where the report goes. */
 export interface ExperimentOptions {
@@ -10,12 +9,6 @@ export interface ExperimentOptions {
   runner: RunnerConfig;
   reportDir: string;
   dryRun?: boolean;
-}
-
-/** A unit with its id: the hash of kind, config (settings at `defaults` left out) and deps. */
-export function mkUnit<C = Record<string, unknown>>(kind: string, config: C, deps: string[], label: string, defaults: unknown = {}): Unit<C> {
-  const spec = { kind, config, deps, label };
-  return { ...spec, id: unitId(spec, defaults) };
 }
 
 /** The data part of a report's "scaled down from the paper" list: another dataset, fewer training images. */

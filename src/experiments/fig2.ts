@@ -9,13 +9,13 @@ import { regimeOf, type Fig2Cell } from "../report/fig2-claims.ts";
 import { renderFig2 } from "../report/fig2-report.ts";
 import { trainFingerprintsOf } from "../report/markdown.ts";
 import { runUnits } from "../runner/run-units.ts";
-import type { Unit } from "../runner/unit.ts";
+import { mkUnit, type Unit } from "../runner/unit.ts";
 import { errorWindow } from "../train/schedule.ts";
 import { loadData } from "../train/setup.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { notice } from "../util/notice.ts";
 import { runContext } from "../util/provenance.ts";
-import { dataDepartures, mkUnit, type ExperimentOptions } from "./common.ts";
+import { dataDepartures, type ExperimentOptions } from "./common.ts";
 
 interface Temperature {
   value: number;

@@ -3,7 +3,7 @@ import type { Tensors } from "../engine/types.ts";
 import type { ModelSpec } from "../models/spec.ts";
 import { prunableLayers } from "../models/spec.ts";
 import { blockChannelMasks } from "./channels.ts";
-import { globalMagnitudeMasks } from "./magnitude.ts";
+import { globalMagnitudeMasks, layerwiseMagnitudeMasks } from "./magnitude.ts";
 
 export type OneShotMethodName = PruneFinetuneUnitConfig["method"];
 
@@ -24,6 +24,15 @@ export const ONE_SHOT_METHODS: Record<OneShotMethodName, OneShotMethod> = {
     structured: false,
     masks: (spec, params, o) =>
       globalMagnitudeMasks(
+        params,
+        prunableLayers(spec).map((l) => l.name),
+        o.density,
+      ),
+  },
+  "layerwise-magnitude": {
+    structured: false,
+    masks: (spec, params, o) =>
+      layerwiseMagnitudeMasks(
         params,
         prunableLayers(spec).map((l) => l.name),
         o.density,

@@ -1,10 +1,9 @@
 import { combined, mean, side, stdErr, type Claim, type Outcome, type Verdict } from "./verdict.ts";
 
-export type Method = "IMP" | "OMP" | "BiP" | "BiP-filter";
-
 /** One method at one target sparsity, over seeds. */
 export interface MethodPoint {
-  method: Method;
+  /** The method's label (its registry entry's `label`); the claims compare "BiP" with "IMP". */
+  method: string;
   target: number;
   /** Sparsity actually reached (mean over seeds). */
   sparsity: number;
@@ -134,7 +133,7 @@ export function bipClaims(points: MethodPoint[], denseAccuracy: number, o: BipVe
     const t = PAPER_BIP.sparsestTicket;
     const paper = `in most cases (ResNet-20: at ${Object.keys(PAPER_BIP.accuracy).length} of ${Object.keys(PAPER_BIP.accuracy).length} sparsities of Fig. 3; yet its sparsest winning ticket is IMP's, ${pct(t.IMP[0], 0)} vs BiP's ${pct(t.BiP[0], 0)}, Table 1)`;
     const cases = accuracyCases(points, o);
-    const ticket = (m: Method) =>
+    const ticket = (m: "IMP" | "BiP") =>
       sparsestTicket(
         points.filter((p) => p.method === m),
         denseAccuracy,

@@ -4,9 +4,8 @@ import { type RunContext } from "../util/provenance.ts";
 import { bipClaims, PAPER_BIP, type MethodPoint } from "./bip-claims.ts";
 import { mean, sd, type Claim } from "./verdict.ts";
 import { lineChartSvg } from "./plots.ts";
-import { BIP_REVISION } from "../train/bip-loop.ts";
 
-export type { Method, MethodPoint } from "./bip-claims.ts";
+export type { MethodPoint } from "./bip-claims.ts";
 
 export interface BipData {
   context: RunContext;
@@ -18,6 +17,8 @@ export interface BipData {
   unitCommits: string[];
   dense: { accuracy: number; seconds: number };
   points: MethodPoint[];
+  /** The methods run, as the report's protocol section describes them. */
+  methods: { label: string; description: string }[];
   timing: string;
   scaledDown: string[];
   /** Distinct training-data fingerprints recorded by the units (one when all shared their data). */
@@ -114,10 +115,7 @@ export async function renderBip(d: BipData): Promise<{ markdown: string; svgs: R
     "",
     `- Data: ${sharedDataLine(d.config.dense.data, d.trainFingerprints, "every unit (pretraining, IMP, OMP, BiP, all seeds)")}`,
     `- Dense pretraining (shared): ${c.dense.optim.epochs} epochs, test accuracy ${pct(d.dense.accuracy, 2)}, ${d.dense.seconds.toFixed(0)} s.`,
-    `- IMP: global magnitude pruning of ${pct(c.impRate, 0)} of the remaining conv weights per round, rewind to epoch ${c.rewindEpoch}, ${c.imp.epochs} retraining epochs per round; time to a sparsity = sum of its rounds.`,
-    `- OMP: one-shot global magnitude pruning of the pretrained model, ${c.omp.epochs} fine-tuning epochs.`,
-    `- BiP (revision ${BIP_REVISION}): scores from the pretrained magnitudes, global top-k of |scores| over the convs${c.bip.includeFc ? " and the fc" : ""} with straight-through (d|s|/ds = sign(s)), ${c.bip.epochs} epochs of alternating theta-step (alpha ${c.bip.thetaLr}, cosine per iteration) and mask-step (beta ${c.bip.maskLr}, score momentum ${c.bip.maskMomentum}, score weight decay ${c.bip.scoreWeightDecay}, x${c.bip.maskLrDecay} at each of ${c.bip.maskLrMilestones.map((m) => pct(m, 0)).join(", ")} of the iterations) on different mini-batches, theta regularised by ${c.bip.thetaL2 === "gamma" ? `gamma/2 ||theta||^2 (gamma ${c.bip.gamma})` : `weight decay ${c.bip.weightDecay} (gamma ${c.bip.gamma} only in the implicit gradient)`}, theta momentum ${c.bip.momentum}; implicit-gradient variant: **${c.bip.variant}**${c.bip.variant === "code" ? ` (lr2 ${c.bip.codeLr2})` : " (Algorithm A1: -(1/gamma) g_z * g_theta)"}. No fine-tuning afterwards. BN statistics are re-estimated under the final mask on ${c.bip.bnReestimateImages === "all" ? "all" : c.bip.bnReestimateImages} training images (with the training augmentation, as training-mode BN sees them) before the headline accuracy; the accuracy with the running statistics the loop left is in its own column.`,
-    `- BiP-filter: the same with one score per output filter and a per-layer top-k of filters (structured); its sparsity counts weights in removed filters. Shown for reference: the claims concern unstructured BiP. ${filterTrend(d.points)}`,
+    ...d.methods.map((m) => `- ${m.label}: ${m.description}${m.label === "BiP-filter" ? ` ${filterTrend(d.points)}` : ""}`),
     c.bip.iterations === "two-passes"
       ? `- Ratio of IMP epochs per round to BiP epochs: ${(c.imp.epochs / c.bip.epochs).toFixed(2)} (the paper: 160 / 100 = 1.6). One BiP epoch takes floor(N/B) iterations, theta-steps on one shuffle of the training data and mask-steps on an independent one (as the public code's two loaders), so it costs about two training epochs, as the paper's reported times imply.`
       : `- Ratio of IMP epochs per round to BiP epochs: ${(c.imp.epochs / c.bip.epochs).toFixed(2)} (the paper: 160 / 100 = 1.6). One BiP epoch here is one pass over the training data, its mini-batches alternating between theta-steps and mask-steps, so it costs about one training epoch; the public code takes both steps on a full pass each (two loaders), twice the work per epoch, which would halve the speedups below.`,

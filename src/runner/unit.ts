@@ -74,3 +74,9 @@ export function unitId(spec: UnitSpec<unknown>, defaults: unknown = {}): string 
   const body = canonicalJson({ kind: spec.kind, config, deps: [...spec.deps].sort() });
   return `${spec.kind}-${createHash("sha256").update(body).digest("hex").slice(0, 12)}`;
 }
+
+/** A unit with its id: the hash of kind, config (settings at `defaults` left out) and deps. */
+export function mkUnit<C = Record<string, unknown>>(kind: string, config: C, deps: string[], label: string, defaults: unknown = {}): Unit<C> {
+  const spec = { kind, config, deps, label };
+  return { ...spec, id: unitId(spec, defaults) };
+}

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { bipClaims, PAPER_BIP, sparsestTicket, type Method, type MethodPoint } from "../../src/report/bip-claims.ts";
+import { bipClaims, PAPER_BIP, sparsestTicket, type MethodPoint } from "../../src/report/bip-claims.ts";
 import { impRoundsFor } from "../../src/prune/imp.ts";
 
 const opts = { noiseMultiple: 2, accuracyTolerance: 0.005 };
@@ -7,7 +7,7 @@ const opts = { noiseMultiple: 2, accuracyTolerance: 0.005 };
 /** Seeds spread evenly around a mean: [m - s, ..., m + s]. */
 const seeds = (m: number, s: number, n = 3) => Array.from({ length: n }, (_, i) => m - s + (2 * s * i) / (n - 1));
 
-function point(method: Method, target: number, acc: number, seconds: number, o: { accSpread?: number; timeSpread?: number; n?: number } = {}): MethodPoint {
+function point(method: string, target: number, acc: number, seconds: number, o: { accSpread?: number; timeSpread?: number; n?: number } = {}): MethodPoint {
   return { method, target, sparsity: target, accuracies: seeds(acc, o.accSpread ?? 0.0015, o.n), seconds: seeds(seconds, o.timeSpread ?? 0.01 * seconds, o.n) };
 }
 

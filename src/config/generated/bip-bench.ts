@@ -3,7 +3,7 @@ import type {OptimConfig, TrainingConfig} from "./training.ts";
 import type {BipConfig} from "./bip.ts";
 
 /**
- * bun run bench:bip-vs-imp: BiP, IMP and OMP from one pretrained dense model to the same sparsities; accuracy and wall-clock time.
+ * bun run bench:bip-vs-imp: pruning methods (BiP, IMP, OMP by default) from one pretrained dense model to the same sparsities; accuracy and wall-clock time.
  */
 export interface BipBenchConfig {
   /**
@@ -40,9 +40,11 @@ export interface BipBenchConfig {
   omp: OptimConfig;
   bip: BipConfig;
   /**
-   * Also run filter-wise (structured) BiP at every target (reported, not part of the paper's unstructured claims).
+   * Pruning methods to run, by their names in the method registry (src/runner/kinds/methods/registry.ts): imp, omp, bip (unstructured BiP) and bip-filter (filter-wise BiP: reported, not part of the paper's unstructured claims). Each reads its own settings: imp reads imp, impRate and rewindEpoch; omp reads omp; bip and bip-filter read bip. The claims need imp and bip.
+   *
+   * @minItems 1
    */
-  structured: boolean;
+  methods: [string, ...string[]];
   /**
    * How the paper's claims are judged against measured noise (the report prints these).
    */

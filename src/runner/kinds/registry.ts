@@ -1,13 +1,13 @@
 import type { UnitKind } from "./kind.ts";
 import { cellKind } from "./cell-pair-metrics.ts";
 import { denseKind } from "./dense.ts";
-import { bipKind, impRoundKind, ompKind } from "./pruning-runs.ts";
+import { methodKinds } from "./methods/registry.ts";
 import { pruneFinetuneKind } from "./prune-finetune.ts";
 import { retrainKind } from "./retrain.ts";
 import { trainKind } from "./train.ts";
 
 const KINDS = new Map<string, UnitKind<never>>(
-  [trainKind, denseKind, retrainKind, cellKind, impRoundKind, ompKind, bipKind, pruneFinetuneKind].map((k) => [k.name, k as UnitKind<never>]),
+  [trainKind, denseKind, retrainKind, cellKind, pruneFinetuneKind, ...methodKinds()].map((k) => [k.name, k as UnitKind<never>]),
 );
 
 /**

@@ -1,9 +1,7 @@
-import { join } from "node:path";
 import type { RetrainUnitConfig } from "../../config/generated/retrain-unit.ts";
-import { prunableLayers } from "../../models/spec.ts";
-import { layerwiseMagnitudeMasks, maskDensity } from "../../prune/magnitude.ts";
-import { loadCheckpoint } from "../../train/checkpoint.ts";
-import { snapshotFile } from "./dense.ts";
+import { maskDensity } from "../../prune/magnitude.ts";
+import { ONE_SHOT_METHODS } from "../../prune/one-shot.ts";
+import { loadSnapshot } from "./dense.ts";
 import type { UnitKind } from "./kind.ts";
 import { retrainPruned, trainingImages } from "./shared/training-run.ts";
 
@@ -17,16 +15,11 @@ export const retrainKind: UnitKind<RetrainUnitConfig> = {
   schema: "retrain-unit",
   async run(cfg, ctx) {
     const t = cfg.training;
-    const source = loadCheckpoint(join(ctx.dep(cfg.source.unit).dir, snapshotFile(cfg.source.epoch)));
+    const source = loadSnapshot(ctx, cfg.source.unit, cfg.source.epoch);
     return retrainPruned(t, ctx, {
       label: "retrain",
       start: source,
-      masksFor: (spec) =>
-        layerwiseMagnitudeMasks(
-          source.state.params,
-          prunableLayers(spec).map((l) => l.name),
-          cfg.density,
-        ),
+      masksFor: (spec) => ONE_SHOT_METHODS["layerwise-magnitude"].masks(spec, source.state.params, { density: cfg.density, channelMultiple: 1 }),
       evalLastEpochs: cfg.lastEpochs,
       extra: (r) => {
         const last = r.out.epochs.filter((e) => e.testAccuracy !== undefined).slice(-cfg.lastEpochs);

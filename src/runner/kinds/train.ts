@@ -1,6 +1,6 @@
 import type { TrainingConfig } from "../../config/generated/training.ts";
 import { validateConfig } from "../../config/load.ts";
-import { unitId, type Unit } from "../unit.ts";
+import { mkUnit, type Unit } from "../unit.ts";
 import type { UnitKind } from "./kind.ts";
 import { runTraining, trainingImages, trainingMetrics } from "./shared/training-run.ts";
 
@@ -18,6 +18,5 @@ export const trainKind: UnitKind<TrainingConfig> = {
 
 /** A train unit; ids drop default-valued settings, so new settings never orphan old runs. */
 export function trainUnit(cfg: TrainingConfig, label: string): Unit<TrainingConfig> {
-  const spec = { kind: "train", config: cfg, deps: [], label };
-  return { ...spec, id: unitId(spec, validateConfig("training", {})) };
+  return mkUnit("train", cfg, [], label, validateConfig("training", {}));
 }

@@ -1,0 +1,52 @@
+import type { OmpUnitConfig } from "../../../config/generated/omp-unit.ts";
+import type { OptimConfig } from "../../../config/generated/training.ts";
+import { maskDensity } from "../../../prune/magnitude.ts";
+import { ONE_SHOT_METHODS } from "../../../prune/one-shot.ts";
+import { loadSnapshot } from "../dense.ts";
+import type { UnitKind } from "../kind.ts";
+import { retrainPruned, trainingImages } from "../shared/training-run.ts";
+import type { PruningMethod } from "./method.ts";
+
+/** OMP: one-shot global magnitude pruning of the pretrained model, then fine-tuning. */
+export const ompKind: UnitKind<OmpUnitConfig> = {
+  name: "omp",
+  schema: "omp-unit",
+  async run(cfg, ctx) {
+    const dense = loadSnapshot(ctx, cfg.dense, cfg.finalEpoch);
+    return retrainPruned(cfg.training, ctx, {
+      label: "OMP fine-tune",
+      start: dense,
+      masksFor: (spec) => ONE_SHOT_METHODS["global-magnitude"].masks(spec, dense.state.params, { density: 1 - cfg.sparsity, channelMultiple: 1 }),
+      extra: (r) => ({ sparsity: 1 - maskDensity(r.trainer.masks) }),
+    });
+  },
+  training: (cfg) => cfg.training,
+  estimateImages: (cfg) => trainingImages(cfg.training),
+};
+
+/** OMP's settings in an experiment config: the fine-tuning after pruning. */
+export interface OmpSettings {
+  omp: OptimConfig;
+}
+
+/** OMP: one unit per target and seed. */
+export const ompMethod: PruningMethod<OmpSettings> = {
+  name: "omp",
+  label: "OMP",
+  kinds: [ompKind as UnitKind<never>],
+  plan(p) {
+    const units = new Map(
+      p.sparsities.map((s) => [
+        s,
+        p.unit(
+          "omp",
+          { training: { ...p.training, optim: p.settings.omp }, dense: p.dense.id, finalEpoch: p.finalEpoch, sparsity: s },
+          [p.dense.id],
+          `OMP ${s} seed ${p.training.seed}`,
+        ),
+      ]),
+    );
+    return { units: [...units.values()], chain: (target) => [units.get(target)!] };
+  },
+  describe: (s) => `one-shot global magnitude pruning of the pretrained model, ${s.omp.epochs} fine-tuning epochs.`,
+};

@@ -1,0 +1,37 @@
+import { ConfigError } from "../../../config/load.ts";
+import { filterBipMethod, unstructuredBipMethod } from "./bip.ts";
+import { impMethod } from "./imp.ts";
+import type { PruningMethod } from "./method.ts";
+import { ompMethod } from "./omp.ts";
+
+/**
+ * The pruning methods experiments can compare, by the name their `methods` setting
+ * uses. A new method brings its own module (unit kind, unit schema, plan, description)
+ * and one line here; the runner registers its kinds from this list.
+ */
+export const PRUNING_METHODS = {
+  imp: impMethod,
+  omp: ompMethod,
+  bip: unstructuredBipMethod,
+  "bip-filter": filterBipMethod,
+};
+
+export type MethodName = keyof typeof PRUNING_METHODS;
+
+type SettingsOf<M> = M extends PruningMethod<infer S> ? S : never;
+type Intersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+
+/** Every registered method's settings: an experiment config that compares methods must be assignable to this. */
+export type AllMethodSettings = Intersection<SettingsOf<(typeof PRUNING_METHODS)[MethodName]>>;
+
+/** The registered method called `name`, or an error that names the registered ones. */
+export function pruningMethod(name: string, setting = "methods"): PruningMethod<AllMethodSettings> {
+  if (!Object.hasOwn(PRUNING_METHODS, name))
+    throw new ConfigError(
+      `${setting}: unknown pruning method "${name}"; registered: ${Object.keys(PRUNING_METHODS).join(", ")} (src/runner/kinds/methods/registry.ts); e.g. --set 'methods=["imp","bip"]'`,
+    );
+  return PRUNING_METHODS[name as MethodName] as PruningMethod<AllMethodSettings>;
+}
+
+/** The unit kinds the registered methods run. */
+export const methodKinds = () => [...new Set(Object.values(PRUNING_METHODS).flatMap((m) => m.kinds))];
