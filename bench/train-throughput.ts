@@ -5,7 +5,7 @@
  * The experiment lives in src/experiments/train-throughput.ts; this script parses flags.
  */
 import { availableParallelism } from "node:os";
-import { addRunnerOptions, baseCommand, runMain, runnerConfig, type RunnerFlags } from "../src/cli/common.ts";
+import { addRunnerOptions, baseCommand, numberFlag, runMain, runnerConfig, type RunnerFlags } from "../src/cli/common.ts";
 import { ConfigError } from "../src/config/load.ts";
 import { runTrainThroughput } from "../src/experiments/train-throughput.ts";
 
@@ -34,8 +34,8 @@ await runMain(async () => {
     }
   >();
   const overrides = [...opts.set, ...(opts.dataDir ? [`accuracy.training.data.dataDir=${opts.dataDir}`] : [])];
-  const threads = opts.threads ? Number(opts.threads) : availableParallelism();
-  if (!(threads >= 1)) throw new ConfigError(`--threads: expected a positive integer, given "${opts.threads}"`);
+  const threads = numberFlag("--threads", opts.threads) ?? availableParallelism();
+  if (threads < 1) throw new ConfigError(`--threads: expected a positive integer, given "${opts.threads}"`);
   // The accuracy check is one unit; it gets the whole machine, after the timings.
   const runner = runnerConfig({ ...opts, jobs: "1", threadsPerJob: String(threads) });
   const { preset, reportDir, reportName, torch, accuracy, dryRun } = opts;

@@ -107,7 +107,7 @@ export function gpuList(v: string): string[] {
 }
 
 /** A numeric flag's value, or a ConfigError that shows it as given (Number("abc") would reach the schema as null). */
-function numberFlag(flag: string, v: string | undefined, integer = true): number | undefined {
+export function numberFlag(flag: string, v: string | undefined, integer = true): number | undefined {
   if (v === undefined) return undefined;
   const ok = integer ? /^-?\d+$/.test(v.trim()) : v.trim() !== "" && Number.isFinite(Number(v));
   if (!ok) throw new ConfigError(`${flag}: expected ${integer ? "an integer" : "a number"}, given "${v}"`);

@@ -12,7 +12,7 @@
  * next to the per-pixel work.
  */
 import { Rng } from "../util/rng.ts";
-import type { Split } from "./types.ts";
+import type { Dataset, Split } from "./types.ts";
 
 export interface Batch {
   /** size*C*H*W normalised pixels, NCHW. */
@@ -133,6 +133,14 @@ export class BatchLoader implements Iterable<Batch> {
   [Symbol.iterator](): Generator<Batch> {
     return this.from(0);
   }
+}
+
+/** One shuffled epoch of a dataset's training split, normalised and shaped as the dataset says. */
+export function trainBatches(
+  data: Pick<Dataset, "train" | "mean" | "std" | "height" | "width">,
+  o: Pick<BatchLoaderOptions, "batchSize" | "seed" | "epoch" | "augment" | "stream" | "dropLast">,
+): BatchLoader {
+  return new BatchLoader(data.train, { shuffle: true, mean: data.mean, std: data.std, height: data.height, width: data.width, ...o });
 }
 
 /** Test/eval batches: dataset order, no augmentation, final short batch kept. */

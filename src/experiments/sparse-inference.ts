@@ -14,7 +14,7 @@ import { profileSession } from "../engine/onnx/profile.ts";
 import { randomImages } from "../onnx/export.ts";
 import { paddedMacs } from "../onnx/flops.ts";
 import { createSession, type ProviderChoice } from "../engine/onnx/providers.ts";
-import { checkAccuracy, exportBenchmarkModels, exportUnits, readManifest, type ManifestModel } from "./benchmark-models.ts";
+import { checkAccuracy, exportBenchmarkModels, exportUnits, readManifest, type Manifest, type ManifestModel } from "./benchmark-models.ts";
 import { quantile, summarise, timeSession } from "../onnx/session-timing.ts";
 import { Presets, SingleBar } from "cli-progress";
 import { withSparseInitializers } from "../onnx/sparse-initializers.ts";
@@ -89,6 +89,152 @@ export interface SparseInferenceOptions {
   dryRun?: boolean;
 }
 
+const median = (xs: number[]) =>
+  quantile(
+    [...xs].sort((a, b) => a - b),
+    0.5,
+  );
+
+/** --dry-run: where the models come from and how much timing the settings ask for. */
+async function printPlan(cfg: SparseInferenceConfig, exportCfg: ModelsExportConfig, manifest: Manifest | null, opts: SparseInferenceOptions, threads: number) {
+  const modelsDir = join(opts.modelsDir, opts.preset);
+  if (manifest) notice(`plan: models from ${modelsDir} (${manifest.models.length} files, exported ${manifest.context.date})`);
+  else {
+    notice(`plan: ${modelsDir} has no manifest; models:export --preset ${opts.preset} runs first:`);
+    const { dense, pruned } = exportUnits(exportCfg);
+    await runUnits([dense, ...pruned], opts.runner, { dryRun: true, reportDir: opts.reportDir });
+  }
+  const n =
+    (manifest?.models.length ?? 1 + exportCfg.unstructuredDensities.length + exportCfg.structuredDensities.length) +
+    (cfg.sparseInitializers ? exportCfg.unstructuredDensities.length : 0);
+  const chunks = cfg.timing.rounds * (1 + cfg.throughputBatches.length) * (2 * n - 1);
+  notice(
+    `plan: ${n} model files x ${1 + cfg.throughputBatches.length} batch sizes x ${cfg.timing.rounds} rounds, the dense model timed between every two: ${chunks} timed chunks, at least ${Math.ceil((chunks * (cfg.timing.warmupMs + cfg.timing.minTimeMs)) / 60_000)} min, provider ${cfg.provider}, ${threads} threads`,
+  );
+}
+
+/**
+ * Every file the manifest lists, checked against its SHA-256 and opened with its
+ * accuracy checked; unstructured models also as a copy with sparse initializers.
+ */
+async function openModels(
+  manifest: Manifest,
+  opts: SparseInferenceOptions,
+  sparseInitializers: boolean,
+  ctx: Parameters<typeof open>[3],
+): Promise<{ opened: Opened[]; fileBytes: Map<string, Uint8Array> }> {
+  const modelsDir = join(opts.modelsDir, opts.preset);
+  const rerun = `re-run \`bun run models:export --preset ${opts.preset} --models-dir ${opts.modelsDir}\``;
+  const opened: Opened[] = [];
+  const fileBytes = new Map<string, Uint8Array>();
+  for (const m of manifest.models) {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(readFileSync(join(modelsDir, m.file)));
+      fileBytes.set(m.name, bytes);
+    } catch {
+      throw new ConfigError(`${join(modelsDir, m.file)} is listed in the manifest but missing: ${rerun}`);
+    }
+    if (createHash("sha256").update(bytes).digest("hex") !== m.sha256)
+      throw new ConfigError(`${join(modelsDir, m.file)} is not the file its manifest describes (SHA-256 differs): ${rerun}`);
+    opened.push(await open(m, "dense initializers", bytes, ctx));
+    if (sparseInitializers && m.kind === "unstructured") opened.push(await open(m, "sparse initializers", withSparseInitializers(bytes, 0.5).bytes, ctx));
+  }
+  return { opened, fileBytes };
+}
+
+/**
+ * Times every opened model at every batch size for `rounds` rounds, the dense model
+ * between every two: each model's speedup is taken against the mean of the dense
+ * timings just before and after it, so drift of the machine over seconds or minutes
+ * cancels out. `denseVsDense` applies the same estimator to the dense model against itself.
+ */
+async function timeInterleaved(opened: Opened[], inputs: Record<string, ort.Tensor>[], batches: number[], timing: SparseInferenceConfig["timing"]) {
+  const live = opened.filter((o) => o.session);
+  const reference = live.find((o) => o.base.kind === "dense" && o.base.storage === "dense initializers");
+  const others = live.filter((o) => o !== reference);
+  // Per model and batch size, one speedup per round.
+  const paired = new Map(others.map((o) => [o, batches.map(() => [] as number[])]));
+  const denseVsDense: number[] = [];
+  const total = timing.rounds * batches.length * (reference ? 2 * others.length + 1 : others.length);
+  const bar = new SingleBar(
+    { format: "timing |{bar}| {value}/{total} | ETA {eta_formatted} | {text}", hideCursor: true, etaBuffer: 30, stream: process.stderr },
+    Presets.shades_classic,
+  );
+  bar.start(total, 0, { text: "" });
+  const time = async (o: Opened, i: number, round: number) => {
+    bar.increment(0, {
+      text: `round ${round + 1}/${timing.rounds}: ${o.base.model}${o.base.storage === "sparse initializers" ? " (sparse init)" : ""} batch ${batches[i]} on ${o.provider}`,
+    });
+    const s = await timeSession(o.session!, inputs[i]!, timing);
+    o.samples[i]!.push(s);
+    bar.increment(1);
+    return median(s);
+  };
+  for (let round = 0; round < timing.rounds; round++) {
+    for (let i = 0; i < batches.length; i++) {
+      let before = reference ? await time(reference, i, round) : NaN;
+      let previous = NaN;
+      for (const o of others) {
+        const t = await time(o, i, round);
+        if (!reference) continue;
+        const after = await time(reference, i, round);
+        paired.get(o)![i]!.push((before + after) / 2 / t);
+        if (!Number.isNaN(previous)) denseVsDense.push((previous + after) / 2 / before);
+        previous = before;
+        before = after;
+      }
+    }
+  }
+  bar.stop();
+  return { paired: reference ? paired : undefined, denseVsDense };
+}
+
+/** One result per opened model (sessions are released here): its latency, throughput and paired speedups. */
+async function collectResults(opened: Opened[], paired: Map<Opened, number[][]> | undefined, batches: number[], outlierMads: number) {
+  const results: InferenceResult[] = [];
+  const providers = new Set<string>();
+  for (const o of opened) {
+    providers.add(o.provider);
+    await o.session?.release();
+    if (!o.session) {
+      results.push(o.base);
+      continue;
+    }
+    const t = o.samples.map((rounds, i) => summarise(rounds, batches[i]!, outlierMads));
+    const p = paired?.get(o);
+    results.push({
+      ...o.base,
+      status: "measured",
+      latency: t[0],
+      throughput: t.slice(1),
+      ...(p ? { pairedSpeedup: p.map((r, i) => ({ batch: batches[i]!, perRound: r, median: median(r) })) } : {}),
+    });
+  }
+  providers.delete("none");
+  return { results, provider: [...providers].join("+") || "none" };
+}
+
+/** Per-op kernel time of the dense and the sparsest structured model (CPU EP): where the structured speedup falls short. */
+async function profileModels(
+  manifest: Manifest,
+  fileBytes: Map<string, Uint8Array>,
+  input: (batch: number) => Record<string, ort.Tensor>,
+  batch: number,
+  runs: number,
+  threads: number,
+) {
+  const profiles: SparseInferenceData["profiles"] = [];
+  const dense = manifest.models.find((m) => m.kind === "dense");
+  const sparsestStructured = manifest.models.filter((m) => m.kind === "structured").sort((a, b) => a.macs.remaining - b.macs.remaining)[0];
+  if (runs <= 0 || !dense || !sparsestStructured) return profiles;
+  for (const m of [dense, sparsestStructured]) {
+    notice(`profile: ${m.name} at batch ${batch}, ${runs} runs (CPU EP)`);
+    profiles.push({ model: m.name, batch, profile: await profileSession(fileBytes.get(m.name)!, input(batch), { threads, steps: runs }) });
+  }
+  return profiles;
+}
+
 /**
  * What pruned models gain at inference on onnxruntime-node: dense vs unstructured vs
  * structured (compacted), batch-1 latency percentiles and batched throughput, measured
@@ -99,27 +245,11 @@ export async function runSparseInference(opts: SparseInferenceOptions): Promise<
   const threads = cfg.threads ?? availableParallelism();
   const modelsDir = join(opts.modelsDir, opts.preset);
   const exportCfg = loadPresetConfig<ModelsExportConfig>("models-export", "models-export", opts.preset);
-  const runner = opts.runner;
   let manifest = readManifest(modelsDir);
-  if (opts.dryRun) {
-    if (manifest) notice(`plan: models from ${modelsDir} (${manifest.models.length} files, exported ${manifest.context.date})`);
-    else {
-      notice(`plan: ${modelsDir} has no manifest; models:export --preset ${opts.preset} runs first:`);
-      const { dense, pruned } = exportUnits(exportCfg);
-      await runUnits([dense, ...pruned], runner, { dryRun: true, reportDir: opts.reportDir });
-    }
-    const n =
-      (manifest?.models.length ?? 1 + exportCfg.unstructuredDensities.length + exportCfg.structuredDensities.length) +
-      (cfg.sparseInitializers ? exportCfg.unstructuredDensities.length : 0);
-    const chunks = cfg.timing.rounds * (1 + cfg.throughputBatches.length) * (2 * n - 1);
-    notice(
-      `plan: ${n} model files x ${1 + cfg.throughputBatches.length} batch sizes x ${cfg.timing.rounds} rounds, the dense model timed between every two: ${chunks} timed chunks, at least ${Math.ceil((chunks * (cfg.timing.warmupMs + cfg.timing.minTimeMs)) / 60_000)} min, provider ${cfg.provider}, ${threads} threads`,
-    );
-    return;
-  }
+  if (opts.dryRun) return printPlan(cfg, exportCfg, manifest, opts, threads);
   if (!manifest) {
     notice(`no models in ${modelsDir}: running models:export --preset ${opts.preset} first`);
-    manifest = await exportBenchmarkModels(exportCfg, runner, {
+    manifest = await exportBenchmarkModels(exportCfg, opts.runner, {
       outDir: modelsDir,
       preset: opts.preset,
       reportDir: opts.reportDir,
@@ -138,109 +268,16 @@ export async function runSparseInference(opts: SparseInferenceOptions): Promise<
       ? (m: ManifestModel) => paddedMacs(denseModel.macLayers, nchwcBlock) / paddedMacs(m.macLayers, nchwcBlock)
       : undefined;
   const ctx = { data, threads, provider: cfg.provider as ProviderChoice, batches: batches.length, paddedSpeedup };
-  const opened: Opened[] = [];
-  const fileBytes = new Map<string, Uint8Array>();
-  for (const m of manifest.models) {
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(readFileSync(join(modelsDir, m.file)));
-      fileBytes.set(m.name, bytes);
-    } catch {
-      throw new ConfigError(
-        `${join(modelsDir, m.file)} is listed in the manifest but missing: re-run \`bun run models:export --preset ${opts.preset} --models-dir ${opts.modelsDir}\``,
-      );
-    }
-    if (createHash("sha256").update(bytes).digest("hex") !== m.sha256) {
-      throw new ConfigError(
-        `${join(modelsDir, m.file)} is not the file its manifest describes (SHA-256 differs): re-run \`bun run models:export --preset ${opts.preset} --models-dir ${opts.modelsDir}\``,
-      );
-    }
-    opened.push(await open(m, "dense initializers", bytes, ctx));
-    if (cfg.sparseInitializers && m.kind === "unstructured") opened.push(await open(m, "sparse initializers", withSparseInitializers(bytes, 0.5).bytes, ctx));
-  }
+  const { opened, fileBytes } = await openModels(manifest, opts, cfg.sparseInitializers, ctx);
   const inputs = batches.map((b) => ({ x: randomInput(manifest!.inputShape, b) }));
-  const live = opened.filter((o) => o.session);
-  const reference = live.find((o) => o.base.kind === "dense" && o.base.storage === "dense initializers");
-  const others = live.filter((o) => o !== reference);
-  const median = (xs: number[]) =>
-    quantile(
-      [...xs].sort((a, b) => a - b),
-      0.5,
-    );
-  // Per model and batch size, one speedup per round; and the same estimator applied to the dense model against itself.
-  const paired = new Map(others.map((o) => [o, batches.map(() => [] as number[])]));
-  const denseVsDense: number[] = [];
-  const total = cfg.timing.rounds * batches.length * (reference ? 2 * others.length + 1 : others.length);
-  const bar = new SingleBar(
-    { format: "timing |{bar}| {value}/{total} | ETA {eta_formatted} | {text}", hideCursor: true, etaBuffer: 30, stream: process.stderr },
-    Presets.shades_classic,
-  );
-  bar.start(total, 0, { text: "" });
-  const time = async (o: Opened, i: number, round: number) => {
-    bar.increment(0, {
-      text: `round ${round + 1}/${cfg.timing.rounds}: ${o.base.model}${o.base.storage === "sparse initializers" ? " (sparse init)" : ""} batch ${batches[i]} on ${o.provider}`,
-    });
-    const s = await timeSession(o.session!, inputs[i]!, cfg.timing);
-    o.samples[i]!.push(s);
-    bar.increment(1);
-    return median(s);
-  };
-  // The dense model is timed between every two models, and each model's speedup is taken against the mean of the
-  // dense timings just before and after it: drift of the machine over seconds or minutes then cancels out.
-  for (let round = 0; round < cfg.timing.rounds; round++) {
-    for (let i = 0; i < batches.length; i++) {
-      let before = reference ? await time(reference, i, round) : NaN;
-      let previous = NaN;
-      for (const o of others) {
-        const t = await time(o, i, round);
-        if (!reference) continue;
-        const after = await time(reference, i, round);
-        paired.get(o)![i]!.push((before + after) / 2 / t);
-        if (!Number.isNaN(previous)) denseVsDense.push((previous + after) / 2 / before);
-        previous = before;
-        before = after;
-      }
-    }
-  }
-  bar.stop();
-  const results: InferenceResult[] = [];
-  const providers = new Set<string>();
-  for (const o of opened) {
-    providers.add(o.provider);
-    await o.session?.release();
-    if (!o.session) {
-      results.push(o.base);
-      continue;
-    }
-    const t = o.samples.map((rounds, i) => summarise(rounds, batches[i]!, cfg.timing.outlierMads));
-    const p = paired.get(o);
-    results.push({
-      ...o.base,
-      status: "measured",
-      latency: t[0],
-      throughput: t.slice(1),
-      ...(p && reference ? { pairedSpeedup: p.map((r, i) => ({ batch: batches[i]!, perRound: r, median: median(r) })) } : {}),
-    });
-  }
-  providers.delete("none");
-  // Per-op kernel time of the dense and the sparsest structured model: where the structured speedup falls short.
-  const profiles: SparseInferenceData["profiles"] = [];
-  const sparsestStructured = manifest.models.filter((m) => m.kind === "structured").sort((a, b) => a.macs.remaining - b.macs.remaining)[0];
-  if (cfg.profileRuns > 0 && sparsestStructured) {
-    const batch = Math.max(...batches);
-    for (const m of [denseModel!, sparsestStructured]) {
-      notice(`profile: ${m.name} at batch ${batch}, ${cfg.profileRuns} runs (CPU EP)`);
-      profiles.push({
-        model: m.name,
-        batch,
-        profile: await profileSession(fileBytes.get(m.name)!, inputs[batches.indexOf(batch)]!, { threads, steps: cfg.profileRuns }),
-      });
-    }
-  }
+  const { paired, denseVsDense } = await timeInterleaved(opened, inputs, batches, cfg.timing);
+  const { results, provider } = await collectResults(opened, paired, batches, cfg.timing.outlierMads);
+  const profileBatch = Math.max(...batches);
+  const profiles = await profileModels(manifest, fileBytes, (b) => inputs[batches.indexOf(b)]!, profileBatch, cfg.profileRuns, threads);
   const data_: SparseInferenceData = {
     context,
     preset: opts.preset,
-    provider: [...providers].join("+") || "none",
+    provider,
     threads,
     nchwcBlock,
     config: cfg,

@@ -1,6 +1,6 @@
 import type { BipConfig } from "../config/generated/bip.ts";
 import type { Schedule } from "../config/generated/training.ts";
-import { BatchLoader } from "../data/batches.ts";
+import { trainBatches } from "../data/batches.ts";
 import type { Dataset } from "../data/types.ts";
 import type { Batch, Tensors, Trainer } from "../engine/types.ts";
 import { reestimateBatchNorm } from "../metrics/bn-reestimate.ts";
@@ -72,19 +72,7 @@ export function bnReestimationBatches(
   augment?: { cropPadding: number; flip: boolean },
 ): { count: number; batches: Generator<Batch> } {
   const count = images === "all" ? data.train.count : Math.min(images, data.train.count);
-  const loader = new BatchLoader(data.train, {
-    batchSize,
-    shuffle: true,
-    seed,
-    epoch: 0,
-    stream: "bip-bn-reestimate",
-    ...(augment ? { augment } : {}),
-    mean: data.mean,
-    std: data.std,
-    height: data.height,
-    width: data.width,
-    dropLast: false,
-  });
+  const loader = trainBatches(data, { batchSize, seed, epoch: 0, stream: "bip-bn-reestimate", augment, dropLast: false });
   function* batches(): Generator<Batch> {
     let left = count;
     for (const b of loader) {
@@ -148,19 +136,7 @@ export async function bipLoop(o: {
     const t0 = performance.now();
     // two-passes: theta-steps walk one shuffle, mask-steps an independent one; one-pass: alternate batches of one shuffle.
     const loaderFor = (stream?: string) =>
-      new BatchLoader(data.train, {
-        batchSize: cfg.batchSize,
-        shuffle: true,
-        seed: o.seed,
-        epoch,
-        augment: o.augment,
-        mean: data.mean,
-        std: data.std,
-        height: data.height,
-        width: data.width,
-        dropLast: true,
-        ...(stream ? { stream } : {}),
-      })[Symbol.iterator]();
+      trainBatches(data, { batchSize: cfg.batchSize, seed: o.seed, epoch, augment: o.augment, dropLast: true, stream })[Symbol.iterator]();
     const it = loaderFor();
     const maskIt = twoPasses ? loaderFor("bip-mask") : it;
     let lossSum = 0,

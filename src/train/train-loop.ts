@@ -1,5 +1,5 @@
 import type { OptimConfig } from "../config/generated/training.ts";
-import { BatchLoader } from "../data/batches.ts";
+import { trainBatches } from "../data/batches.ts";
 import type { Dataset } from "../data/types.ts";
 import type { Trainer } from "../engine/types.ts";
 import { renameSync } from "node:fs";
@@ -81,18 +81,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
   for (let epoch = start; epoch < stopAt; epoch++) {
     const t0 = performance.now();
     const lr = learningRate(optim.schedule, optim.lr, epoch, optim.epochs);
-    const loader = new BatchLoader(data.train, {
-      batchSize: optim.batchSize,
-      shuffle: true,
-      seed: o.seed,
-      epoch,
-      augment: o.augment,
-      mean: data.mean,
-      std: data.std,
-      height: data.height,
-      width: data.width,
-      dropLast: false,
-    });
+    const loader = trainBatches(data, { batchSize: optim.batchSize, seed: o.seed, epoch, augment: o.augment, dropLast: false });
     const stepsPerEpoch = Math.ceil(data.train.count / optim.batchSize);
     let lossSum = 0,
       correct = 0,
