@@ -60,151 +60,188 @@ function readsChannel(w: Float32Array, cout: number, cin: number, kk: number, j:
  */
 export function compactModel(spec: ModelSpec, params: Tensors, buffers: Tensors, masks: Tensors, o: { bnEps: number }): CompactModel {
   const eff = applyMasks(params, masks);
-  const { channels, node, uf, cv } = analyseChannels(spec, eff, buffers, o.bnEps);
-
-  const kept = keptChannels(spec, eff, { channels, node, uf, cv });
-
-  const ops: Op[] = [];
-  const newParams: Tensors = {},
-    newBuffers: Tensors = {};
-  const paramShapes = new Map<string, number[]>(),
-    bufferShapes = new Map<string, number[]>();
-  const shapes: Record<string, number[]> = {};
-  for (const [v, s] of Object.entries(spec.shapes)) shapes[v] = [kept(v).length, ...s.slice(1)];
-  const pick = (src: Float32Array, idx: number[]) => Float32Array.from(idx, (i) => src[i]!);
-  const setParam = (name: string, v: Float32Array, shape: number[]) => {
-    newParams[name] = v;
-    paramShapes.set(name, shape);
-  };
-  const setBuffer = (name: string, v: Float32Array, shape: number[]) => {
-    newBuffers[name] = v;
-    bufferShapes.set(name, shape);
-  };
-  let folded = 0;
+  const analysis = analyseChannels(spec, eff, buffers, o.bnEps);
+  const b = new CompactBuilder(spec, eff, buffers, analysis, keptChannels(spec, eff, analysis));
   for (const op of spec.ops) {
-    if (kept(op.out).length === 0) continue;
+    if (b.kept(op.out).length === 0) continue;
     switch (op.kind) {
-      case "conv": {
-        const kin = kept(op.x),
-          kout = kept(op.out),
-          kk = op.kernel * op.kernel,
-          w = eff[op.weight]!;
-        if (kin.length === 0)
-          throw new Error(
-            `compaction: every input channel of conv ${op.weight} was removed but some of its filters stay; this model cannot be compacted exactly`,
-          );
-        const cw = new Float32Array(kout.length * kin.length * kk);
-        kout.forEach((f, a) => kin.forEach((j, b) => cw.set(w.subarray((f * op.cin + j) * kk, (f * op.cin + j + 1) * kk), (a * kin.length + b) * kk)));
-        setParam(op.weight, cw, [kout.length, kin.length, op.kernel, op.kernel]);
-        const foldIn = Array.from({ length: op.cin }, (_, j) => j).filter(
-          (j) => !kin.includes(j) && cv(op.x)[j] !== 0 && readsChannel(w, op.cout, op.cin, kk, j),
-        );
-        const conv = { ...op, cin: kin.length, cout: kout.length };
-        if (foldIn.length === 0) {
-          ops.push(conv);
-          break;
-        }
-        folded += foldIn.length;
-        const [, ho, wo] = spec.shapes[op.out] as [number, number, number];
-        const map = foldedConstants(op, spec, kout, foldIn, cv(op.x), w);
-        const tensor = `${op.weight.replace(/\.weight$/, "")}.fold`;
-        setBuffer(tensor, map, [kout.length, ho, wo]);
-        const mid = `${op.out}/conv`;
-        shapes[mid] = shapes[op.out]!;
-        ops.push({ ...conv, out: mid }, { kind: "add-const", x: mid, out: op.out, tensor });
+      case "conv":
+        b.conv(op);
         break;
-      }
-      case "bn": {
-        const k = kept(op.out);
-        setParam(op.gamma, pick(eff[op.gamma]!, k), [k.length]);
-        setParam(op.beta, pick(eff[op.beta]!, k), [k.length]);
-        setBuffer(op.mean, pick(buffers[op.mean]!, k), [k.length]);
-        setBuffer(op.var, pick(buffers[op.var]!, k), [k.length]);
-        ops.push({ ...op, channels: k.length });
+      case "bn":
+        b.bn(op);
         break;
-      }
       case "shortcut-a":
-      case "channel-gather": {
-        const kin = kept(op.x),
-          kout = kept(op.out);
-        const source = (k: number) =>
-          op.kind === "shortcut-a" ? (k >= op.padChannels && k < op.padChannels + channels(op.x) ? k - op.padChannels : -1) : op.sources[k]!;
-        if (op.kind === "shortcut-a" && kin.length === channels(op.x) && kout.length === channels(op.out)) ops.push(op);
-        else
-          ops.push({
-            kind: "channel-gather",
-            x: op.x,
-            out: op.out,
-            stride: op.stride,
-            sources: kout.map((k) => (source(k) < 0 ? -1 : kin.indexOf(source(k)))),
-          });
+      case "channel-gather":
+        b.gather(op);
         break;
-      }
-      case "add-const": {
-        const k = kept(op.out),
-          [, h, w] = spec.shapes[op.out] as [number, number, number];
-        const src = buffers[op.tensor]!;
-        setBuffer(
-          op.tensor,
-          Float32Array.from({ length: k.length * h * w }, (_, i) => src[k[Math.floor(i / (h * w))]! * h * w + (i % (h * w))]!),
-          [k.length, h, w],
-        );
-        ops.push(op);
+      case "add-const":
+        b.addConst(op);
         break;
-      }
-      case "fc": {
-        const kin = kept(op.x),
-          w = eff[op.weight]!,
-          b = eff[op.bias]!.slice();
-        const cw = new Float32Array(op.fout * kin.length);
-        for (let r = 0; r < op.fout; r++) kin.forEach((j, i) => (cw[r * kin.length + i] = w[r * op.fin + j]!));
-        for (let j = 0; j < op.fin; j++) {
-          if (kin.includes(j)) continue;
-          const c = cv(op.x)[j]!;
-          if (c === 0 || !readsChannel(w, op.fout, op.fin, 1, j)) continue;
-          folded++;
-          for (let r = 0; r < op.fout; r++) b[r] = b[r]! + c * w[r * op.fin + j]!;
-        }
-        setParam(op.weight, cw, [op.fout, kin.length]);
-        setParam(op.bias, b, [op.fout]);
-        ops.push({ ...op, fin: kin.length });
+      case "fc":
+        b.fc(op);
         break;
-      }
       case "relu":
       case "add":
       case "gap":
         // Channel-wise ops: their kept channels follow from their inputs' and outputs' ties.
-        ops.push(op);
+        b.ops.push(op);
         break;
       default:
         unreachable(op, "op kind");
     }
   }
+  return b.finish();
+}
 
-  const paramsOut: ParamSpec[] = spec.params.filter((p) => paramShapes.has(p.name)).map((p) => ({ ...p, shape: paramShapes.get(p.name)! }));
-  const buffersOut: BufferSpec[] = [...bufferShapes].map(([name, shape]) => {
-    const orig = spec.buffers.find((b) => b.name === name);
-    return orig ? { ...orig, shape } : { name, shape, init: 0, role: "fold" as const };
-  });
-  const used = new Set(ops.flatMap((op) => [op.out, ...inputsOf(op)]));
-  const keptOut: Record<string, number[]> = {};
-  for (const v of Object.keys(spec.shapes)) if (kept(v).length !== channels(v)) keptOut[v] = kept(v);
-  let removedConvChannels = 0;
-  for (const op of spec.ops) if (op.kind === "conv") removedConvChannels += op.cout - kept(op.out).length;
-  return {
-    spec: {
-      ...spec,
-      ops,
-      params: paramsOut,
-      buffers: buffersOut,
-      shapes: Object.fromEntries(Object.entries(shapes).filter(([v]) => used.has(v) || v === spec.input)),
-    },
-    params: newParams,
-    buffers: newBuffers,
-    kept: keptOut,
-    removedConvChannels,
-    foldedChannels: folded,
-  };
+type OpOf<K extends Op["kind"]> = Extract<Op, { kind: K }>;
+
+/** The compact model, op by op: each method rebuilds one kind of op on the kept channels. */
+class CompactBuilder {
+  readonly ops: Op[] = [];
+  private readonly params: Tensors = {};
+  private readonly buffers: Tensors = {};
+  private readonly paramShapes = new Map<string, number[]>();
+  private readonly bufferShapes = new Map<string, number[]>();
+  private readonly shapes: Record<string, number[]> = {};
+  private folded = 0;
+
+  constructor(
+    private readonly spec: ModelSpec,
+    /** The masked weights. */
+    private readonly eff: Tensors,
+    private readonly srcBuffers: Tensors,
+    private readonly a: ChannelAnalysis,
+    /** Kept channels of each value. */
+    readonly kept: (v: string) => number[],
+  ) {
+    for (const [v, sh] of Object.entries(spec.shapes)) this.shapes[v] = [kept(v).length, ...sh.slice(1)];
+  }
+
+  private setParam(name: string, v: Float32Array, shape: number[]) {
+    this.params[name] = v;
+    this.paramShapes.set(name, shape);
+  }
+
+  private setBuffer(name: string, v: Float32Array, shape: number[]) {
+    this.buffers[name] = v;
+    this.bufferShapes.set(name, shape);
+  }
+
+  /** Kept filters on kept input channels; dropped inputs that carry a constant are folded into an add-const after it. */
+  conv(op: OpOf<"conv">) {
+    const kin = this.kept(op.x),
+      kout = this.kept(op.out),
+      kk = op.kernel * op.kernel,
+      w = this.eff[op.weight]!;
+    if (kin.length === 0)
+      throw new Error(`compaction: every input channel of conv ${op.weight} was removed but some of its filters stay; this model cannot be compacted exactly`);
+    const cw = new Float32Array(kout.length * kin.length * kk);
+    kout.forEach((f, a) => kin.forEach((j, b) => cw.set(w.subarray((f * op.cin + j) * kk, (f * op.cin + j + 1) * kk), (a * kin.length + b) * kk)));
+    this.setParam(op.weight, cw, [kout.length, kin.length, op.kernel, op.kernel]);
+    const cv = this.a.cv(op.x);
+    const foldIn = Array.from({ length: op.cin }, (_, j) => j).filter((j) => !kin.includes(j) && cv[j] !== 0 && readsChannel(w, op.cout, op.cin, kk, j));
+    const conv = { ...op, cin: kin.length, cout: kout.length };
+    if (foldIn.length === 0) {
+      this.ops.push(conv);
+      return;
+    }
+    this.folded += foldIn.length;
+    const [, ho, wo] = this.spec.shapes[op.out] as [number, number, number];
+    const tensor = `${op.weight.replace(/\.weight$/, "")}.fold`;
+    this.setBuffer(tensor, foldedConstants(op, this.spec, kout, foldIn, cv, w), [kout.length, ho, wo]);
+    const mid = `${op.out}/conv`;
+    this.shapes[mid] = this.shapes[op.out]!;
+    this.ops.push({ ...conv, out: mid }, { kind: "add-const", x: mid, out: op.out, tensor });
+  }
+
+  bn(op: OpOf<"bn">) {
+    const k = this.kept(op.out);
+    const pick = (src: Float32Array) => Float32Array.from(k, (i) => src[i]!);
+    this.setParam(op.gamma, pick(this.eff[op.gamma]!), [k.length]);
+    this.setParam(op.beta, pick(this.eff[op.beta]!), [k.length]);
+    this.setBuffer(op.mean, pick(this.srcBuffers[op.mean]!), [k.length]);
+    this.setBuffer(op.var, pick(this.srcBuffers[op.var]!), [k.length]);
+    this.ops.push({ ...op, channels: k.length });
+  }
+
+  /** An option-A shortcut stays one while it keeps every channel; otherwise it (like a gather) becomes a gather of kept channels. */
+  gather(op: OpOf<"shortcut-a" | "channel-gather">) {
+    const kin = this.kept(op.x),
+      kout = this.kept(op.out),
+      channels = this.a.channels(op.x);
+    const source = (k: number) =>
+      op.kind === "shortcut-a" ? (k >= op.padChannels && k < op.padChannels + channels ? k - op.padChannels : -1) : op.sources[k]!;
+    if (op.kind === "shortcut-a" && kin.length === channels && kout.length === this.a.channels(op.out)) this.ops.push(op);
+    else
+      this.ops.push({
+        kind: "channel-gather",
+        x: op.x,
+        out: op.out,
+        stride: op.stride,
+        sources: kout.map((k) => (source(k) < 0 ? -1 : kin.indexOf(source(k)))),
+      });
+  }
+
+  addConst(op: OpOf<"add-const">) {
+    const k = this.kept(op.out),
+      [, h, w] = this.spec.shapes[op.out] as [number, number, number];
+    const src = this.srcBuffers[op.tensor]!;
+    this.setBuffer(
+      op.tensor,
+      Float32Array.from({ length: k.length * h * w }, (_, i) => src[k[Math.floor(i / (h * w))]! * h * w + (i % (h * w))]!),
+      [k.length, h, w],
+    );
+    this.ops.push(op);
+  }
+
+  /** Kept input columns; dropped inputs that carry a constant add their contribution to the bias. */
+  fc(op: OpOf<"fc">) {
+    const kin = this.kept(op.x),
+      w = this.eff[op.weight]!,
+      b = this.eff[op.bias]!.slice(),
+      cv = this.a.cv(op.x);
+    const cw = new Float32Array(op.fout * kin.length);
+    for (let r = 0; r < op.fout; r++) kin.forEach((j, i) => (cw[r * kin.length + i] = w[r * op.fin + j]!));
+    for (let j = 0; j < op.fin; j++) {
+      if (kin.includes(j)) continue;
+      const c = cv[j]!;
+      if (c === 0 || !readsChannel(w, op.fout, op.fin, 1, j)) continue;
+      this.folded++;
+      for (let r = 0; r < op.fout; r++) b[r] = b[r]! + c * w[r * op.fin + j]!;
+    }
+    this.setParam(op.weight, cw, [op.fout, kin.length]);
+    this.setParam(op.bias, b, [op.fout]);
+    this.ops.push({ ...op, fin: kin.length });
+  }
+
+  finish(): CompactModel {
+    const { spec, kept } = this;
+    const params: ParamSpec[] = spec.params.filter((p) => this.paramShapes.has(p.name)).map((p) => ({ ...p, shape: this.paramShapes.get(p.name)! }));
+    const buffers: BufferSpec[] = [...this.bufferShapes].map(([name, shape]) => {
+      const orig = spec.buffers.find((b) => b.name === name);
+      return orig ? { ...orig, shape } : { name, shape, init: 0, role: "fold" as const };
+    });
+    const used = new Set(this.ops.flatMap((op) => [op.out, ...inputsOf(op)]));
+    const keptOut: Record<string, number[]> = {};
+    for (const v of Object.keys(spec.shapes)) if (kept(v).length !== this.a.channels(v)) keptOut[v] = kept(v);
+    let removedConvChannels = 0;
+    for (const op of spec.ops) if (op.kind === "conv") removedConvChannels += op.cout - kept(op.out).length;
+    return {
+      spec: {
+        ...spec,
+        ops: this.ops,
+        params,
+        buffers,
+        shapes: Object.fromEntries(Object.entries(this.shapes).filter(([v]) => used.has(v) || v === spec.input)),
+      },
+      params: this.params,
+      buffers: this.buffers,
+      kept: keptOut,
+      removedConvChannels,
+      foldedChannels: this.folded,
+    };
+  }
 }
 
 /** Channels of every value, tied into sets by elementwise ops, and each channel's constant value where it is one. */
