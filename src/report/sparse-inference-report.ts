@@ -293,7 +293,14 @@ export async function renderSparseInference(d: SparseInferenceData): Promise<{ m
     "",
     "## Measurements",
     "",
-    `Timing: tinybench chunks of ${d.config.timing.warmupMs} ms warm-up, then at least ${d.config.timing.minIterations} runs and ${d.config.timing.minTimeMs} ms, in ${d.config.timing.rounds} round(s); in each round and batch size the dense model is timed between every two models, and a model's speedup is the mean of the dense chunk medians just before and after it divided by its own chunk median (machine drift cancels); the median over rounds is reported, and verdicts use the geometric mean over batch sizes. Noise: the same estimator applied to the dense model against itself, 90th percentile of its deviation from 1: ${dense ? `${(100 * timingNoise(d, dense)).toFixed(1)}%` : "n/a"}${d.denseVsDense?.length ? ` (${d.denseVsDense.length} estimates)` : ""}. Latency percentiles and img/s pool every sample of a model; throughput = batch / median run time. Before timing, every session classified the first test images and had to get the count the export recorded. Theoretical speedup = dense conv+fc MACs / MACs of the non-zero weights that remain. NCHWc-padded speedup = the same ratio for the work ORT's CPU EP really schedules: it runs convs in a blocked layout of ${d.nchwcBlock || "n/a"} channels, padding output channels (and input channels, when there are at least a block of them) up to a multiple of the block and multiplying zeros like any other weight.`,
+    [
+      `Timing: tinybench chunks of ${d.config.timing.warmupMs} ms warm-up, then at least ${d.config.timing.minIterations} runs and ${d.config.timing.minTimeMs} ms, in ${d.config.timing.rounds} round(s); in each round and batch size the dense model is timed between every two models, and a model's speedup is the mean of the dense chunk medians just before and after it divided by its own chunk median (machine drift cancels); the median over rounds is reported, and verdicts use the geometric mean over batch sizes.`,
+      `Noise: the same estimator applied to the dense model against itself, 90th percentile of its deviation from 1: ${dense ? `${(100 * timingNoise(d, dense)).toFixed(1)}%` : "n/a"}${d.denseVsDense?.length ? ` (${d.denseVsDense.length} estimates)` : ""}.`,
+      `Latency percentiles and img/s pool every sample of a model; throughput = batch / median run time.`,
+      `Before timing, every session classified the first test images and had to get the count the export recorded.`,
+      `Theoretical speedup = dense conv+fc MACs / MACs of the non-zero weights that remain.`,
+      `NCHWc-padded speedup = the same ratio for the work ORT's CPU EP really schedules: it runs convs in a blocked layout of ${d.nchwcBlock || "n/a"} channels, padding output channels (and input channels, when there are at least a block of them) up to a multiple of the block and multiplying zeros like any other weight.`,
+    ].join(" "),
     "",
     table(
       [
