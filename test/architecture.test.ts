@@ -43,3 +43,29 @@ test("every folder of src/ has a layer, and no import runs from a lower layer to
   }
   expect(upward).toEqual([]);
 });
+
+test("no module of src/ imports itself through a cycle (type-only imports included)", () => {
+  const edges = new Map<string, string[]>();
+  for (const file of sources(SRC)) {
+    const deps = [...readFileSync(file, "utf8").matchAll(/(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g)]
+      .map((m) => resolve(dirname(file), m[1]!))
+      .filter((t) => t.startsWith(SRC));
+    edges.set(file, deps);
+  }
+  // Depth-first search with colours: an edge back to a module on the current path closes a cycle.
+  const state = new Map<string, "open" | "done">();
+  const cycles: string[] = [];
+  const path: string[] = [];
+  const visit = (f: string) => {
+    state.set(f, "open");
+    path.push(f);
+    for (const d of edges.get(f) ?? []) {
+      if (state.get(d) === "open") cycles.push([...path.slice(path.indexOf(d)), d].map((p) => relative(SRC, p)).join(" -> "));
+      else if (!state.has(d)) visit(d);
+    }
+    path.pop();
+    state.set(f, "done");
+  };
+  for (const f of edges.keys()) if (!state.has(f)) visit(f);
+  expect(cycles).toEqual([]);
+});
