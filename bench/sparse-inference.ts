@@ -6,22 +6,33 @@
  * parses flags.
  */
 import { Option } from "commander";
-import { addRunnerOptions, baseCommand, runMain, runnerConfig, type RunnerFlags } from "../src/cli/common.ts";
+import { addRunnerOptions, baseCommand, runMain, runnerConfig, settingsOf, type CommonOptions, type RunnerFlags } from "../src/cli/common.ts";
 import { runSparseInference } from "../src/experiments/sparse-inference.ts";
 
+const SETTINGS = { command: "sparse-inference", schema: "sparse-inference", example: "timing.rounds=5" };
+
 const cmd = addRunnerOptions(
-  baseCommand("bench:sparse-inference", "Inference latency/throughput of dense, unstructured and structured pruned models on onnxruntime-node"),
+  baseCommand("bench:sparse-inference", "Inference latency/throughput of dense, unstructured and structured pruned models on onnxruntime-node", SETTINGS),
 )
   .option("--models-dir <dir>", "where models:export wrote (or will write) the preset's models", "models")
-  .addOption(new Option("--provider <ep>", "execution provider (auto: CUDA if it loads, else CPU)").choices(["auto", "cuda", "cpu"]))
+  .addOption(
+    new Option("--provider <ep>", "execution provider (auto: CUDA if it loads, else CPU; webgpu: the bundled WebGPU EP, needs a Vulkan GPU driver)").choices([
+      "auto",
+      "cuda",
+      "webgpu",
+      "cpu",
+    ]),
+  )
+  .option("--data-dir <dir>", "dataset directory for the accuracy check before timing (and for models:export when it runs first)")
   .option("--threads <n>", "ORT intra-op threads (default: all cores)");
 
 await runMain(async () => {
-  const opts = cmd.parse().opts<RunnerFlags & { preset: string; reportDir: string; set: string[]; modelsDir: string; provider?: string; threads?: string }>();
-  const overrides = [...opts.set, ...(opts.provider ? [`provider=${opts.provider}`] : []), ...(opts.threads ? [`threads=${opts.threads}`] : [])];
+  const opts = cmd.parse().opts<RunnerFlags & CommonOptions & { modelsDir: string; provider?: string; threads?: string; dataDir?: string }>();
+  const settings = settingsOf(opts, SETTINGS, [...(opts.provider ? [`provider=${opts.provider}`] : []), ...(opts.threads ? [`threads=${opts.threads}`] : [])]);
   await runSparseInference({
     preset: opts.preset,
-    overrides,
+    ...settings,
+    ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     runner: runnerConfig(opts),
     modelsDir: opts.modelsDir,
     reportDir: opts.reportDir,

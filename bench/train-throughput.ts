@@ -5,11 +5,15 @@
  * The experiment lives in src/experiments/train-throughput.ts; this script parses flags.
  */
 import { availableParallelism } from "node:os";
-import { addRunnerOptions, baseCommand, numberFlag, runMain, runnerConfig, type RunnerFlags } from "../src/cli/common.ts";
+import { addRunnerOptions, baseCommand, numberFlag, runMain, runnerConfig, settingsOf, type CommonOptions, type RunnerFlags } from "../src/cli/common.ts";
 import { ConfigError } from "../src/config/load.ts";
 import { runTrainThroughput } from "../src/experiments/train-throughput.ts";
 
-const cmd = addRunnerOptions(baseCommand("bench:train", "Training throughput per engine/EP, PyTorch side by side, per-op costs and an accuracy check"))
+const SETTINGS = { command: "bench-train", schema: "bench-train", example: "throughput.measuredSteps=10" };
+
+const cmd = addRunnerOptions(
+  baseCommand("bench:train", "Training throughput per engine/EP, PyTorch side by side, per-op costs and an accuracy check", SETTINGS),
+)
   .option("--threads <n>", "engine threads (default: all cores)")
   .option("--data-dir <dir>", "dataset directory for the accuracy check (cifar-10-batches-bin or IDX files)")
   .option(
@@ -22,22 +26,20 @@ const cmd = addRunnerOptions(baseCommand("bench:train", "Training throughput per
 
 await runMain(async () => {
   const opts = cmd.parse().opts<
-    RunnerFlags & {
-      preset: string;
-      reportDir: string;
-      set: string[];
-      threads?: string;
-      dataDir?: string;
-      torch: boolean;
-      accuracy: boolean;
-      reportName: string;
-    }
+    RunnerFlags &
+      CommonOptions & {
+        threads?: string;
+        dataDir?: string;
+        torch: boolean;
+        accuracy: boolean;
+        reportName: string;
+      }
   >();
-  const overrides = [...opts.set, ...(opts.dataDir ? [`accuracy.training.data.dataDir=${opts.dataDir}`] : [])];
+  const settings = settingsOf(opts, SETTINGS, opts.dataDir ? [`accuracy.training.data.dataDir=${opts.dataDir}`] : []);
   const threads = numberFlag("--threads", opts.threads) ?? availableParallelism();
   if (threads < 1) throw new ConfigError(`--threads: expected a positive integer, given "${opts.threads}"`);
   // The accuracy check is one unit; it gets the whole machine, after the timings.
   const runner = runnerConfig({ ...opts, jobs: "1", threadsPerJob: String(threads) });
   const { preset, reportDir, reportName, torch, accuracy, dryRun } = opts;
-  await runTrainThroughput({ preset, overrides, threads, runner, reportDir, reportName, torch, accuracy, dryRun });
+  await runTrainThroughput({ preset, ...settings, threads, runner, reportDir, reportName, torch, accuracy, dryRun });
 });

@@ -3,11 +3,13 @@
  * bun run repro:fig2 — the three-regime phase diagram (Zhou et al., ICML 2023, Fig. 2).
  * The experiment lives in src/experiments/fig2.ts; this script parses flags.
  */
-import { addRunnerOptions, baseCommand, runMain, runnerConfig, type RunnerFlags } from "../src/cli/common.ts";
+import { addRunnerOptions, baseCommand, runMain, runnerConfig, settingsOf, type CommonOptions, type RunnerFlags } from "../src/cli/common.ts";
 import { runFig2 } from "../src/experiments/fig2.ts";
 
+const SETTINGS = { command: "fig2", schema: "fig2", example: "dense.optim.epochs=30" };
+
 const cmd = addRunnerOptions(
-  baseCommand("repro:fig2", "Reproduce Figure 2 of the three-regime paper: phase diagrams of test error, LMC and CKA, regimes, claims")
+  baseCommand("repro:fig2", "Reproduce Figure 2 of the three-regime paper: phase diagrams of test error, LMC and CKA, regimes, claims", SETTINGS)
     .option(
       "--temperature <axis>",
       "temperature axis: epochs (checkpoints of one run), batch-size (iterations fixed) or sam (SAM rho); default from the preset",
@@ -16,12 +18,11 @@ const cmd = addRunnerOptions(
 );
 
 await runMain(async () => {
-  const opts = cmd.parse().opts<RunnerFlags & { preset: string; set: string[]; reportDir: string; temperature?: string; dataDir?: string }>();
-  const overrides = [
-    ...opts.set,
+  const opts = cmd.parse().opts<RunnerFlags & CommonOptions & { temperature?: string; dataDir?: string }>();
+  const settings = settingsOf(opts, SETTINGS, [
     ...(opts.temperature ? [`temperature.axis=${opts.temperature}`] : []),
     ...(opts.dataDir ? [`dense.data.dataDir=${opts.dataDir}`] : []),
-  ];
-  const ok = await runFig2({ preset: opts.preset, overrides, runner: runnerConfig(opts), reportDir: opts.reportDir, dryRun: opts.dryRun });
+  ]);
+  const ok = await runFig2({ preset: opts.preset, ...settings, runner: runnerConfig(opts), reportDir: opts.reportDir, dryRun: opts.dryRun });
   if (!ok) process.exit(1);
 });

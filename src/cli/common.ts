@@ -1,33 +1,98 @@
 import { Command, Option } from "commander";
 import type { RunnerConfig } from "../config/generated/runner.ts";
-import { ConfigError, validateConfig } from "../config/load.ts";
+import { ConfigError, topLevelSettings, validateConfig } from "../config/load.ts";
 import { Interrupted } from "../runner/local-pool.ts";
 import { DataError } from "../data/errors.ts";
 import { CheckpointError } from "../train/checkpoint.ts";
-import { PRESET_NAMES } from "../config/presets.ts";
+import { loadPresetConfig, PRESET_NAMES } from "../config/presets.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gitCommit } from "../util/provenance.ts";
 
 export interface CommonOptions {
   preset: string;
   reportDir: string;
   set: string[];
+  config: string[];
+  printConfig?: boolean;
 }
 
-/** A command with the flags every entry point shares. */
-export function baseCommand(name: string, description: string, defaultPreset = "quick"): Command {
+/** Where a command's settings live: its presets, its schema, and one override that works on it (for the help). */
+export interface SettingsSpec {
+  /** presets/<command>.json */
+  command: string;
+  /** schemas/<schema>.schema.json */
+  schema: string;
+  /** A `path=value` override of this command, e.g. dense.optim.epochs=30. */
+  example: string;
+  /** What --report-dir means to a command that writes no report of its own. */
+  reportDirHelp?: string;
+}
+
+const collect = (v: string, acc: string[]) => [...acc, v];
+
+let version: string | undefined;
+
+/** The harness's version and the commit it runs at (`--version`). */
+export function harnessVersion(): string {
+  if (version) return version;
+  const pkg = JSON.parse(readFileSync(join(import.meta.dir, "../../package.json"), "utf8")) as { name: string; version: string };
+  return (version = `${pkg.name} ${pkg.version} (commit ${gitCommit()}), bun ${Bun.version}`);
+}
+
+/** The help's list of settings: every top-level setting of the command's schema, and how to see them all. */
+function settingsHelp(s: SettingsSpec): string {
+  const rows = topLevelSettings(s.schema);
+  const w = Math.max(...rows.map((r) => r.name.length));
+  return [
+    "",
+    `Settings (schemas/${s.schema}.schema.json; presets in presets/${s.command}.json). Set any of them, or any nested one, with`,
+    `--set path=value (lists: a,b,c or JSON) or a --config file; --print-config shows them all with their values:`,
+    ...rows.map((r) => `  ${r.name.padEnd(w)}  ${r.description}`),
+    "",
+    `Example: --set ${s.example}`,
+  ].join("\n");
+}
+
+/** A command with the flags every entry point shares, its settings among them. */
+export function baseCommand(name: string, description: string, settings: SettingsSpec, defaultPreset = "quick"): Command {
   return new Command(name)
     .description(description)
+    .option("--version", "print the harness version and commit, then exit")
+    .on("option:version", () => {
+      console.log(harnessVersion());
+      process.exit(0);
+    })
     .addOption(
       new Option("--preset <name>", "preset from presets/ (smoke: seconds, for CI; quick: scaled-down default; paper: full protocol)")
         .choices(PRESET_NAMES)
         .default(defaultPreset),
     )
-    .option("--report-dir <dir>", "where the markdown/JSON report is written", "reports")
-    .option("--set <path=value>", "override one setting, e.g. --set optim.epochs=30 (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .showHelpAfterError()
+    .option("--report-dir <dir>", settings.reportDirHelp ?? "where the markdown/JSON report is written", "reports")
+    .option("--config <file>", "JSON file of settings over the preset (repeatable: later files win; --set wins over files)", collect, [] as string[])
+    .option("--set <path=value>", `override one setting, e.g. --set ${settings.example} (repeatable)`, collect, [] as string[])
+    .option("--print-config", "print the resolved settings (preset, files, --set, every default) as JSON and exit")
+    .addHelpText("after", settingsHelp(settings))
+    .showHelpAfterError("(run with --help for usage)")
     .exitOverride((err) => {
       // Usage errors exit 2 before anything is written; --help and --version exit 0.
       process.exit(err.exitCode === 0 ? 0 : 2);
     });
+}
+
+/**
+ * The settings sources of a parsed command: its --config files and its overrides (the
+ * --set ones, then `extra`, which flags such as --data-dir turn into). With
+ * --print-config, prints the resolved settings as JSON and exits.
+ */
+export function settingsOf(opts: CommonOptions, spec: SettingsSpec, extra: string[] = []): { overrides: string[]; configFiles: string[] } {
+  const out = { overrides: [...opts.set, ...extra], configFiles: opts.config };
+  if (opts.printConfig) {
+    const cfg = loadPresetConfig(spec.command, spec.schema, opts.preset, out.overrides, out.configFiles);
+    console.log(JSON.stringify(cfg, null, 2));
+    process.exit(0);
+  }
+  return out;
 }
 
 /** Runs a command's main; bad settings exit 2 with the message, other failures exit 1. */

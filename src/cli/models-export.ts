@@ -13,9 +13,18 @@ import { writeFileAtomic } from "../util/atomic-write.ts";
 import { runContext } from "../util/provenance.ts";
 import { runUnits } from "../runner/run-units.ts";
 import { RunStore } from "../runner/store.ts";
-import { addRunnerOptions, baseCommand, notice, runMain, runnerConfig, type RunnerFlags } from "./common.ts";
+import { addRunnerOptions, baseCommand, notice, runMain, runnerConfig, settingsOf, type CommonOptions, type RunnerFlags } from "./common.ts";
 
-const cmd = addRunnerOptions(baseCommand("models:export", "Train, prune (unstructured and structured), fine-tune and export the benchmark's ONNX models"))
+const SETTINGS = {
+  command: "models-export",
+  schema: "models-export",
+  example: "fineTune.epochs=2",
+  reportDirHelp: "only read for --dry-run's time estimate (the measured throughput in <dir>/train-throughput.json); the models and manifest go to --models-dir",
+};
+
+const cmd = addRunnerOptions(
+  baseCommand("models:export", "Train, prune (unstructured and structured), fine-tune and export the benchmark's ONNX models", SETTINGS),
+)
   .option("--models-dir <dir>", "where the files go (in a folder named after the preset)", "models")
   .option("--data-dir <dir>", "dataset directory (cifar-10-batches-bin or IDX files)")
   .option("--unit <id>", "instead: export the model of this finished unit of the run store (any kind) to <models-dir>/units/<id>.onnx")
@@ -24,19 +33,17 @@ const cmd = addRunnerOptions(baseCommand("models:export", "Train, prune (unstruc
 
 await runMain(async () => {
   const opts = cmd.parse().opts<
-    RunnerFlags & {
-      preset: string;
-      reportDir: string;
-      set: string[];
-      modelsDir: string;
-      dataDir?: string;
-      unit?: string;
-      checkpoint?: string;
-      compact: boolean;
-    }
+    RunnerFlags &
+      CommonOptions & {
+        modelsDir: string;
+        dataDir?: string;
+        unit?: string;
+        checkpoint?: string;
+        compact: boolean;
+      }
   >();
-  const overrides = [...opts.set, ...(opts.dataDir ? [`training.data.dataDir=${opts.dataDir}`] : [])];
-  const cfg = loadPresetConfig<ModelsExportConfig>("models-export", "models-export", opts.preset, overrides);
+  const { overrides, configFiles } = settingsOf(opts, SETTINGS, opts.dataDir ? [`training.data.dataDir=${opts.dataDir}`] : []);
+  const cfg = loadPresetConfig<ModelsExportConfig>("models-export", "models-export", opts.preset, overrides, configFiles);
   const runner = runnerConfig(opts);
   if (opts.unit) {
     const path = join(opts.modelsDir, "units", `${opts.unit}.onnx`);

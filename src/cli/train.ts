@@ -12,18 +12,25 @@ import { table } from "../report/markdown.ts";
 import { runUnits } from "../runner/run-units.ts";
 import { trainUnit } from "../runner/kinds/train.ts";
 import { loadData } from "../train/setup.ts";
-import { addRunnerOptions, baseCommand, notice, runMain, runnerConfig, type RunnerFlags } from "./common.ts";
+import { addRunnerOptions, baseCommand, notice, runMain, runnerConfig, settingsOf, type CommonOptions, type RunnerFlags } from "./common.ts";
+
+const SETTINGS = {
+  command: "train",
+  schema: "training",
+  example: "optim.epochs=30",
+  reportDirHelp: "only read for --dry-run's time estimate (the measured throughput in <dir>/train-throughput.json); train writes no report",
+};
 
 const cmd = addRunnerOptions(
-  baseCommand("train", "Train models (one per seed; resumable, parallel, Slurm) and print their test accuracy")
+  baseCommand("train", "Train models (one per seed; resumable, parallel, Slurm) and print their test accuracy", SETTINGS)
     .option("--data-dir <dir>", "an existing cifar-10-batches-bin (or its parent) or Fashion-MNIST IDX directory")
     .option("--seeds <list>", "comma-separated seeds, one model each (default: the preset's seed)"),
 );
 
 await runMain(async () => {
-  const opts = cmd.parse().opts<RunnerFlags & { preset: string; set: string[]; reportDir: string; dataDir?: string; seeds?: string }>();
-  const overrides = [...opts.set, ...(opts.dataDir ? [`data.dataDir=${opts.dataDir}`] : [])];
-  const base = loadPresetConfig<TrainingConfig>("train", "training", opts.preset, overrides);
+  const opts = cmd.parse().opts<RunnerFlags & CommonOptions & { dataDir?: string; seeds?: string }>();
+  const { overrides, configFiles } = settingsOf(opts, SETTINGS, opts.dataDir ? [`data.dataDir=${opts.dataDir}`] : []);
+  const base = loadPresetConfig<TrainingConfig>("train", "training", opts.preset, overrides, configFiles);
   const runner = runnerConfig(opts);
   const seeds = opts.seeds === undefined ? [base.seed] : opts.seeds.split(",").map((s) => Number(s.trim()));
   if (seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new ConfigError(`--seeds: expected comma-separated non-negative integers, given "${opts.seeds}"`);

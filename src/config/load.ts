@@ -48,12 +48,15 @@ function describe(e: ErrorObject, root: unknown): string {
   const given = JSON.stringify(valueAt(root, e.instancePath));
   const message = e.message ?? e.keyword;
   // ajv says "must be integer", "must be >= 1", "must match pattern ...": read as "expected integer", ...
+  const negated = /^must NOT have (fewer|more) than (\d+) (\w+)$/.exec(message);
   const expected =
     e.keyword === "enum"
       ? `one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`
-      : message.startsWith("must be ")
-        ? message.slice(8)
-        : `a value that ${message}`;
+      : negated
+        ? `${negated[1] === "fewer" ? "at least" : "at most"} ${negated[2]} ${negated[3]}`
+        : message.startsWith("must be ")
+          ? message.slice(8)
+          : `a value that ${message}`;
   return `${path}: expected ${expected}, given ${given}`;
 }
 
@@ -71,18 +74,78 @@ export function validateConfig<T>(name: string, input: unknown, source = "config
   return data as T;
 }
 
-/** Parses "a.b.c=value" (value as JSON when it parses, else a string) and sets it in obj. */
-export function applyOverride(obj: Record<string, unknown>, assignment: string): void {
+type SchemaNode = Record<string, unknown>;
+
+let rawSchemas: Map<string, SchemaNode> | undefined;
+
+/** The schema file's object, by file name ("training.schema.json"). */
+function rawSchema(file: string): SchemaNode | undefined {
+  rawSchemas ??= new Map(
+    readdirSync(SCHEMA_DIR)
+      .filter((f) => f.endsWith(".schema.json"))
+      .map((f) => [f, JSON.parse(readFileSync(join(SCHEMA_DIR, f), "utf8")) as SchemaNode]),
+  );
+  return rawSchemas.get(file);
+}
+
+/** Follows a node's $ref ("file.schema.json#/definitions/X" or "#/definitions/X") to the node it names. */
+function deref(node: SchemaNode, file: string): { node: SchemaNode; file: string } {
+  for (let hops = 0; typeof node.$ref === "string" && hops < 16; hops++) {
+    const [target, pointer = ""] = (node.$ref as string).split("#");
+    file = target || file;
+    let cur: unknown = rawSchema(file);
+    for (const part of pointer.split("/").filter(Boolean)) cur = (cur as SchemaNode | undefined)?.[part];
+    if (!cur) break;
+    node = cur as SchemaNode;
+  }
+  return { node, file };
+}
+
+/** The schema node of the setting at `path` (["dense", "optim", "epochs"]) of schemas/<name>.schema.json, if the schema names it. */
+export function settingSchema(name: string, path: string[]): SchemaNode | undefined {
+  const root = rawSchema(`${name}.schema.json`);
+  if (!root) return undefined;
+  let at = deref(root, `${name}.schema.json`);
+  for (const key of path) {
+    const next = (at.node.properties as Record<string, SchemaNode> | undefined)?.[key];
+    if (!next) return undefined;
+    at = deref(next, at.file);
+  }
+  return at.node;
+}
+
+/** Top-level settings of schemas/<name>.schema.json with the first sentence of their descriptions, for --help. */
+export function topLevelSettings(name: string): { name: string; description: string }[] {
+  const root = settingSchema(name, []);
+  return Object.entries((root?.properties as Record<string, SchemaNode> | undefined) ?? {}).map(([k, v]) => {
+    const d = (typeof v.description === "string" ? v.description : (deref(v, `${name}.schema.json`).node.description as string | undefined)) ?? "";
+    const first = d.match(/^.*?[.:;](\s|$)/)?.[0]?.trim() ?? d;
+    return { name: k, description: first.replace(/[.:;]$/, "") };
+  });
+}
+
+/** A value as written after "=": JSON when it parses, else the string itself. */
+function parseValue(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * Parses "a.b.c=value" (value as JSON when it parses, else a string) and sets it in obj.
+ * With the schema's name, a setting that is a list also takes comma-separated values
+ * ("densities=0.1,0.2", "methods=imp,bip") or a single value ("seeds=3").
+ */
+export function applyOverride(obj: Record<string, unknown>, assignment: string, schema?: string): void {
   const eq = assignment.indexOf("=");
   if (eq <= 0) throw new ConfigError(`override "${assignment}": expected path=value, e.g. optim.epochs=30`);
   const path = assignment.slice(0, eq).split(".");
   const raw = assignment.slice(eq + 1);
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    value = raw;
-  }
+  let value = parseValue(raw);
+  if (schema && !Array.isArray(value) && settingSchema(schema, path)?.type === "array")
+    value = raw.trim() === "" ? [] : typeof value === "string" ? raw.split(",").map((v) => parseValue(v.trim())) : [value];
   let cur = obj;
   for (const key of path.slice(0, -1)) {
     const next = cur[key];

@@ -65,7 +65,7 @@ export interface BipVsImpOptions extends ExperimentOptions {
 export async function runBipVsImp(opts: BipVsImpOptions): Promise<boolean> {
   const started = performance.now();
   const context = runContext();
-  const cfg = loadPresetConfig<BipBenchConfig>("bip-vs-imp", "bip-bench", opts.preset, opts.overrides);
+  const cfg = loadPresetConfig<BipBenchConfig>("bip-vs-imp", "bip-bench", opts.preset, opts.overrides, opts.configFiles);
   const runner = opts.runner;
   const timing =
     runner.executor === "slurm"

@@ -6,6 +6,8 @@ export interface ExperimentOptions {
   preset: string;
   /** path=value settings over the preset. */
   overrides: string[];
+  /** --config files, merged over the preset before the overrides. */
+  configFiles?: string[];
   runner: RunnerConfig;
   reportDir: string;
   dryRun?: boolean;

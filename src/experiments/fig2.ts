@@ -83,7 +83,7 @@ export async function runFig2(opts: Fig2Options): Promise<boolean> {
   const started = performance.now();
   // The code that runs is the code at start; the tree may change while a long grid runs.
   const context = runContext();
-  const cfg = loadPresetConfig<Fig2Config>("fig2", "fig2", opts.preset, opts.overrides);
+  const cfg = loadPresetConfig<Fig2Config>("fig2", "fig2", opts.preset, opts.overrides, opts.configFiles);
   const runner = opts.runner;
   if (cfg.retrainSeeds.length < 2) throw new ConfigError("retrainSeeds: LMC and CKA need at least 2 retrain seeds");
   // Loads (or downloads) the data once, before any unit runs; fails early on a bad path.

@@ -82,6 +82,9 @@ export interface SparseInferenceOptions {
   preset: string;
   /** path=value settings over the preset. */
   overrides: string[];
+  configFiles?: string[];
+  /** Dataset directory: for the accuracy check before timing and for models:export when it runs first. */
+  dataDir?: string;
   runner: RunnerConfig;
   /** Where models:export wrote (or will write) the preset's models. */
   modelsDir: string;
@@ -98,9 +101,9 @@ const median = (xs: number[]) =>
 /** --dry-run: where the models come from and how much timing the settings ask for. */
 async function printPlan(cfg: SparseInferenceConfig, exportCfg: ModelsExportConfig, manifest: Manifest | null, opts: SparseInferenceOptions, threads: number) {
   const modelsDir = join(opts.modelsDir, opts.preset);
-  if (manifest) notice(`plan: models from ${modelsDir} (${manifest.models.length} files, exported ${manifest.context.date})`);
+  if (manifest) console.log(`plan: models from ${modelsDir} (${manifest.models.length} files, exported ${manifest.context.date})`);
   else {
-    notice(`plan: ${modelsDir} has no manifest; models:export --preset ${opts.preset} runs first:`);
+    console.log(`plan: ${modelsDir} has no manifest; models:export --preset ${opts.preset} runs first:`);
     const { dense, pruned } = exportUnits(exportCfg);
     await runUnits([dense, ...pruned], opts.runner, { dryRun: true, reportDir: opts.reportDir });
   }
@@ -108,7 +111,7 @@ async function printPlan(cfg: SparseInferenceConfig, exportCfg: ModelsExportConf
     (manifest?.models.length ?? 1 + exportCfg.unstructuredDensities.length + exportCfg.structuredDensities.length) +
     (cfg.sparseInitializers ? exportCfg.unstructuredDensities.length : 0);
   const chunks = cfg.timing.rounds * (1 + cfg.throughputBatches.length) * (2 * n - 1);
-  notice(
+  console.log(
     `plan: ${n} model files x ${1 + cfg.throughputBatches.length} batch sizes x ${cfg.timing.rounds} rounds, the dense model timed between every two: ${chunks} timed chunks, at least ${Math.ceil((chunks * (cfg.timing.warmupMs + cfg.timing.minTimeMs)) / 60_000)} min, provider ${cfg.provider}, ${threads} threads`,
   );
 }
@@ -241,10 +244,15 @@ async function profileModels(
  * beside the FLOP-count speedup. Runs models:export first when the models are missing.
  */
 export async function runSparseInference(opts: SparseInferenceOptions): Promise<void> {
-  const cfg = loadPresetConfig<SparseInferenceConfig>("sparse-inference", "sparse-inference", opts.preset, opts.overrides);
+  const cfg = loadPresetConfig<SparseInferenceConfig>("sparse-inference", "sparse-inference", opts.preset, opts.overrides, opts.configFiles);
   const threads = cfg.threads ?? availableParallelism();
   const modelsDir = join(opts.modelsDir, opts.preset);
-  const exportCfg = loadPresetConfig<ModelsExportConfig>("models-export", "models-export", opts.preset);
+  const exportCfg = loadPresetConfig<ModelsExportConfig>(
+    "models-export",
+    "models-export",
+    opts.preset,
+    opts.dataDir ? [`training.data.dataDir=${opts.dataDir}`] : [],
+  );
   let manifest = readManifest(modelsDir);
   if (opts.dryRun) return printPlan(cfg, exportCfg, manifest, opts, threads);
   if (!manifest) {
@@ -257,7 +265,7 @@ export async function runSparseInference(opts: SparseInferenceOptions): Promise<
       log: notice,
     });
   }
-  const data = await loadData(manifest.training, notice);
+  const data = await loadData(opts.dataDir ? { ...manifest.training, data: { ...manifest.training.data, dataDir: opts.dataDir } } : manifest.training, notice);
   const context = runContext();
   const batches = [cfg.latencyBatch, ...cfg.throughputBatches];
   // What ORT's CPU EP really computes: channels padded to its NCHWc block (the manifest of an older export has no layer sizes).

@@ -242,6 +242,7 @@ export interface TrainThroughputOptions {
   preset: string;
   /** path=value settings over the preset. */
   overrides: string[];
+  configFiles?: string[];
   /** Engine threads of every timed engine. */
   threads: number;
   /** The accuracy check is one unit; it gets the whole machine, after the timings. */
@@ -260,13 +261,13 @@ export interface TrainThroughputOptions {
  * accuracy check; writes <reportName>.md and .json.
  */
 export async function runTrainThroughput(opts: TrainThroughputOptions): Promise<void> {
-  const cfg = loadPresetConfig<BenchTrainConfig>("bench-train", "bench-train", opts.preset, opts.overrides);
+  const cfg = loadPresetConfig<BenchTrainConfig>("bench-train", "bench-train", opts.preset, opts.overrides, opts.configFiles);
   if (!opts.torch) cfg.torch.enabled = false;
   if (!opts.accuracy) cfg.accuracy.enabled = false;
   const { threads, runner } = opts;
   if (opts.dryRun) {
     const timed = cfg.throughput.cases.length * cfg.throughput.engines.length;
-    notice(
+    console.log(
       `plan: ${timed} timed engine/case combinations (${cfg.throughput.cases.map((c) => c.name).join("; ")} x ${cfg.throughput.engines.join(", ")}), serial in this process${cfg.torch.enabled ? ", plus PyTorch" : ""}`,
     );
     if (cfg.accuracy.enabled) await runUnits([trainUnit(cfg.accuracy.training, "accuracy check")], runner, { dryRun: true, reportDir: opts.reportDir });

@@ -48,7 +48,8 @@ export async function runUnits(
     reportDir: o.reportDir,
     gpus: cfg.executor === "local" && cfg.gpus.length ? { count: cfg.gpus.length, jobsPerGpu: cfg.jobsPerGpu } : undefined,
   });
-  log(formatPlan(plan, { executor: cfg.executor, jobs, runsDir: cfg.runsDir }));
+  // A dry run's plan is its output (stdout, so `> plan.txt` keeps it); a real run's is a notice.
+  (o.dryRun ? (l: string) => console.log(l) : log)(formatPlan(plan, { executor: cfg.executor, jobs, runsDir: cfg.runsDir }));
   if (o.dryRun) return null;
   // Everything the run will write must be writable before the first unit starts.
   const before = new Set(plan.complete);

@@ -24,7 +24,8 @@ function packageVersion(name: string): string {
   }
 }
 
-function gitCommit(): string {
+/** The checked-out commit, marked when tracked files have uncommitted changes. */
+export function gitCommit(): string {
   try {
     const sha = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { stdio: ["ignore", "pipe", "ignore"] })
       .toString()

@@ -94,7 +94,7 @@ test("each temperature axis plans its dense runs: one for epochs, one per batch 
       { stdout: "pipe", stderr: "pipe" },
     );
     expect(r.exitCode).toBe(0);
-    return r.stderr.toString();
+    return r.stdout.toString();
   };
   // smoke: 2 temperatures x 2 densities x 2 seeds = 8 retrains, 4 cells.
   expect(plan("epochs")).toContain("plan: 13 units (dense: 1 (0 complete), retrain: 8 (0 complete), cell: 4 (0 complete))");

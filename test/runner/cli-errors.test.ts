@@ -31,14 +31,14 @@ for (const [name, args, message] of cases) {
 test("--dry-run prints the plan and writes nothing", () => {
   const r = train(["--preset", "smoke", "--seeds", "1,2", "--dry-run"]);
   expect(r.code).toBe(0);
-  expect(r.err).toMatch(/plan: 2 units \(train: 2 \(0 complete\)\); 0 already complete/);
-  expect(r.err).toMatch(/estimated compute/);
+  expect(r.out).toMatch(/plan: 2 units \(train: 2 \(0 complete\)\); 0 already complete/);
+  expect(r.out).toMatch(/estimated compute/);
   expect(r.wrote).toBe(false);
 }, 30_000);
 
 test("--dry-run sizes the paper preset without running it", () => {
   const r = train(["--preset", "paper", "--seeds", "1,2,3", "--dry-run"]);
   expect(r.code).toBe(0);
-  expect(r.err).toMatch(/plan: 3 units/);
-  expect(r.err).toMatch(/24,000,000 training images/);
+  expect(r.out).toMatch(/plan: 3 units/);
+  expect(r.out).toMatch(/24,000,000 training images/);
 }, 30_000);

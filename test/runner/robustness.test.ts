@@ -38,7 +38,7 @@ test("the same unit asked for twice is planned and run once", async () => {
   expect(out!.ran).toEqual([u.id]);
   expect(new RunStore(runs).attempts(u.id)).toBe(1);
   const dry = cli("src/cli/train.ts", ["--preset", "smoke", "--seeds", "1,1", "--dry-run", "--runs-dir", tempRuns()]);
-  expect(dry.err).toMatch(/plan: 1 units/);
+  expect(dry.out).toMatch(/plan: 1 units/);
 }, 60_000);
 
 test("two runners sharing a store each count only the units their own workers ran", async () => {

@@ -5,6 +5,9 @@ import type {TrainingConfig} from "./training.ts";
  * bun run bench:train: training throughput per engine and execution provider, PyTorch side by side, and a real accuracy check.
  */
 export interface BenchTrainConfig {
+  /**
+   * What is timed: engines, model cases, steps, the oracle and the grid row
+   */
   throughput: {
     /**
      * Untimed steps before measuring (session start, allocator warm-up).
@@ -77,6 +80,9 @@ export interface BenchTrainConfig {
       device: string;
     };
   };
+  /**
+   * The raw PyTorch comparison: whether it runs and which Python
+   */
   torch: {
     /**
      * Time the same step in raw PyTorch (bench/torch_train_step.py, no harness) on the CPU, and on CUDA where torch sees a GPU: the reference the torch engine's per-step overhead is judged against.
@@ -87,6 +93,9 @@ export interface BenchTrainConfig {
      */
     python: string;
   };
+  /**
+   * The accuracy check: one short real training run after the timings
+   */
   accuracy: {
     /**
      * Train one model to check that training learns.

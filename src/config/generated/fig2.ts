@@ -6,6 +6,9 @@ import type {PairMetricsConfig} from "./pair-metrics.ts";
  * bun run repro:fig2: the three-regime phase diagram (temperature x load) of one-shot magnitude pruning with retraining.
  */
 export interface Fig2Config {
+  /**
+   * The temperature axis of the phase diagram: training epochs, batch size or SAM rho, and the values of each.
+   */
   temperature: {
     /**
      * What sets the temperature of the dense model: training epochs (checkpoints of one run; fewer = hotter), batch size at a fixed iteration count (smaller = hotter), or SAM rho (larger = hotter).
@@ -55,6 +58,9 @@ export interface Fig2Config {
    */
   retrain: OptimConfig;
   metrics: PairMetricsConfig;
+  /**
+   * Thresholds that classify a cell into regime I, II-A or II-B from its LMC barrier and CKA.
+   */
   regimes: {
     /**
      * Regime I (poorly connected) when the LMC barrier is below this (the paper draws boundaries by hand; this makes them explicit).

@@ -21,6 +21,9 @@ export interface ModelsExportConfig {
    * Fractions of each residual block's inner channels kept by L1-norm channel pruning (one compacted model each).
    */
   structuredDensities: number[];
+  /**
+   * How closely each exported ONNX file must match the trainer's outputs before it is written
+   */
   parity: {
     /**
      * Images in the export parity check (ONNX Runtime vs the TensorFlow.js oracle).

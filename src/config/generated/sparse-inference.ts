@@ -5,9 +5,9 @@
  */
 export interface SparseInferenceConfig {
   /**
-   * Execution provider: auto tries CUDA and falls back to CPU with a one-line notice.
+   * Execution provider: auto tries CUDA and falls back to CPU with a one-line notice; webgpu asks for onnxruntime-node's bundled WebGPU EP (it needs a Vulkan GPU driver; without one it falls back to CPU with a notice); cpu skips the GPU probes.
    */
-  provider: "auto" | "cuda" | "cpu";
+  provider: "auto" | "cuda" | "webgpu" | "cpu";
   /**
    * ORT intra-op threads (default: all cores).
    */
@@ -20,6 +20,9 @@ export interface SparseInferenceConfig {
    * Batch sizes of the throughput measurements.
    */
   throughputBatches: number[];
+  /**
+   * How each model is timed: warm-up, minimum runs and time per chunk, rounds, outlier rule
+   */
   timing: {
     /**
      * Untimed runs before each chunk.
@@ -46,6 +49,9 @@ export interface SparseInferenceConfig {
    * Also time each unstructured model stored with ONNX sparse initializers (values + indices), to see whether ORT exploits them.
    */
   sparseInitializers: boolean;
+  /**
+   * How the claims are judged against measured noise (the report prints these)
+   */
   verdicts: {
     /**
      * A measured speedup (geometric mean over the latency batch and the throughput batches, vs the dense model) counts as real at or above this.
