@@ -12,7 +12,7 @@ const SETTINGS = { command: "bip-vs-imp", schema: "bip-bench", example: "bip.epo
 
 const cmd = addRunnerOptions(baseCommand("bench:bip-vs-imp", "BiP vs IMP (and OMP): accuracy and wall-clock time to the same sparsities", SETTINGS)).option(
   "--data-dir <dir>",
-  "dataset directory (cifar-10-batches-bin or IDX files); same as --set dense.data.dataDir=<dir>",
+  "dataset directory (cifar-10-batches-bin, Fashion-MNIST IDX files, or the four .npy files of data.dataset=npy); same as --set dense.data.dataDir=<dir>",
 );
 
 await runMain(async () => {

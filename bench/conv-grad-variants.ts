@@ -1,30 +1,53 @@
 #!/usr/bin/env bun
 /**
  * Microbenchmark of ONNX formulations of the conv filter gradient (3x3, stride 1, pad 1),
- * the largest cost in a training step. Each variant is checked against the first
- * before it is timed. Usage: bun bench/conv-grad-variants.ts [--batch 128] [--c 16] [--hw 32]
+ * the largest cost in a training step, timed with mitata. Each gradient formulation is
+ * checked against the first variant run (the reference) before it is timed; the cost
+ * probes (parts of a formulation, the forward conv) are timed only. Exits 1 when a
+ * formulation disagrees with the reference. `--help` lists the flags.
  */
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
+import { bench, do_not_optimize, run, summary } from "mitata";
 import { availableParallelism } from "node:os";
 import * as ort from "onnxruntime-node";
 import { GraphBuilder } from "../src/engine/onnx/graph-builder.ts";
 import { blockedConv, nchwcBlockSize } from "../src/engine/onnx/ops/nchwc.ts";
 
-const block = await nchwcBlockSize();
+const int = (min: number) => (v: string) => {
+  if (!/^\d+$/.test(v.trim()) || Number(v) < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+  return Number(v);
+};
+const regex = (v: string) => {
+  try {
+    return new RegExp(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+const positive = (v: string) => {
+  if (!(Number(v) > 0)) throw new InvalidArgumentError("expected a number > 0");
+  return Number(v);
+};
 
-const o = new Command()
-  .option("--batch <n>", "", "128")
-  .option("--c <n>", "channels in and out", "16")
-  .option("--hw <n>", "", "32")
-  .option("--threads <n>", "", String(availableParallelism()))
-  .option("--reps <n>", "", "10")
+const o = new Command("conv-grad-variants")
+  .description("microbenchmark of ONNX formulations of the 3x3 conv filter gradient on the CPU EP (timed with mitata)")
+  .option("--batch <n>", "batch size", int(1), 128)
+  .option("--c <n>", "channels in and out", int(1), 16)
+  .option("--hw <n>", "input height and width", int(3), 32)
+  .option("--threads <n>", "intra-op threads", int(1), availableParallelism())
+  .option("--filter <regex>", "only the variants whose name matches (the first of them is the reference)", regex)
+  .option("--tolerance <x>", "largest max relative difference from the reference a formulation may show", positive, 1e-3)
+  .showHelpAfterError("(run with --help for usage)")
+  // Usage errors exit 2 like every other command; --help exits 0.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   .parse()
-  .opts();
-const N = +o.batch,
-  C = +o.c,
-  O = +o.c,
-  H = +o.hw,
-  W = +o.hw;
+  .opts<{ batch: number; c: number; hw: number; threads: number; filter?: RegExp; tolerance: number }>();
+const N = o.batch,
+  C = o.c,
+  O = o.c,
+  H = o.hw,
+  W = o.hw;
+const block = await nchwcBlockSize();
 
 type Build = (g: GraphBuilder, x: string, dy: string) => string;
 
@@ -161,6 +184,22 @@ const variants: Record<string, Build> = {
   },
 };
 
+/** Cost probes: parts of a formulation or the forward conv, whose outputs are not the gradient. */
+const probes = new Set([
+  "batched MatMul only (P given), P @ dY^T",
+  "batched MatMul only (P given), dY @ P^T",
+  "Tile only (cost of making P for the two above)",
+  "im2col only (one-hot depthwise Conv)",
+  "im2col only (one-hot Conv on [N*C,1,H,W])",
+  "forward Conv (reference cost)",
+]);
+for (const p of probes) if (!(p in variants)) throw new Error(`probe "${p}" names no variant`);
+const chosen = Object.entries(variants).filter(([name]) => !o.filter || o.filter.test(name));
+if (!chosen.length) {
+  console.error(`error: --filter ${o.filter} matches none of the ${Object.keys(variants).length} variants`);
+  process.exit(2);
+}
+
 const x = new ort.Tensor(
   "float32",
   new Float32Array(N * C * H * W).map(() => Math.random() - 0.5),
@@ -171,32 +210,66 @@ const dy = new ort.Tensor(
   new Float32Array(N * O * H * W).map(() => Math.random() - 0.5),
   [N, O, H, W],
 );
-let ref: Float32Array | undefined;
-for (const [name, build] of Object.entries(variants)) {
-  const g = new GraphBuilder();
-  g.input("x", ["N", C, H, W]);
-  g.input("dy", ["N", O, H, W]);
-  g.alias(build(g, "x", "dy"), "dw");
-  g.output("dw");
-  const s = await ort.InferenceSession.create(g.toModel(name), {
-    executionProviders: ["cpu"],
-    intraOpNumThreads: +o.threads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: "all",
-  });
-  const out = (await s.run({ x, dy })).dw!.data as Float32Array;
-  ref ??= out;
-  const comparable = out.length === ref.length;
-  let maxd = 0;
-  for (let i = 0; comparable && i < out.length; i++) maxd = Math.max(maxd, Math.abs(out[i]! - ref[i]!) / Math.max(1, Math.abs(ref[i]!)));
-  const times: number[] = [];
-  for (let r = 0; r < +o.reps; r++) {
-    const t0 = performance.now();
-    await s.run({ x, dy });
-    times.push(performance.now() - t0);
+console.log(`conv filter gradient 3x3 stride 1 pad 1, ${C}->${O} channels, ${H}x${W}, batch ${N}, ${o.threads} thread(s); timed by mitata`);
+
+/** Per variant: what its check found, and whether it fails it. */
+const checks = new Map<string, { verdict: string; fails: boolean }>();
+let ref: { name: string; out: Float32Array } | undefined;
+summary(() => {
+  const first = chosen.find(([name]) => !probes.has(name))?.[0];
+  for (const [name, build] of chosen) {
+    // mitata runs the generator when this variant's turn comes: one session is open at a time.
+    const b = bench(name, async function* () {
+      const g = new GraphBuilder();
+      g.input("x", ["N", C, H, W]);
+      g.input("dy", ["N", O, H, W]);
+      g.alias(build(g, "x", "dy"), "dw");
+      g.output("dw");
+      const s = await ort.InferenceSession.create(g.toModel(name), {
+        executionProviders: ["cpu"],
+        intraOpNumThreads: o.threads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: "all",
+      });
+      // The correctness check, before timing: the first formulation run is the reference.
+      const out = (await s.run({ x, dy })).dw!.data as Float32Array;
+      if (probes.has(name)) checks.set(name, { verdict: "(timing only)", fails: false });
+      else {
+        ref ??= { name, out };
+        const d = out.length === ref.out.length ? maxRelDiff(out, ref.out) : undefined;
+        checks.set(name, {
+          verdict: d === undefined ? `${out.length} values, the reference has ${ref.out.length}` : `max rel diff ${d.toExponential(1)}`,
+          fails: d === undefined || !(d <= o.tolerance),
+        });
+      }
+      yield async () => do_not_optimize(await s.run({ x, dy }));
+      await s.release();
+    });
+    // mitata's summary then compares every variant with the reference.
+    if (name === first) b.baseline();
   }
-  times.sort((a, b) => a - b);
-  console.log(
-    `${name.padEnd(52)} median ${times[times.length >> 1]!.toFixed(1).padStart(6)} ms  min ${times[0]!.toFixed(1).padStart(6)} ms  ${comparable ? `max rel diff ${maxd.toExponential(1)}` : "(timing only)"}`,
-  );
+});
+const { benchmarks } = await run({ throw: true, colors: Boolean(process.stdout.isTTY), format: { mitata: { name: "longest" } } });
+
+console.log(
+  `\nper call (from mitata's samples), and each formulation's max relative difference from ${ref ? `the reference (${ref.name})` : "a reference (--filter chose no formulation)"}:`,
+);
+const width = Math.max(...chosen.map(([name]) => name.length));
+const ms = (ns: number) => (ns / 1e6).toFixed(3).padStart(8);
+const bad: string[] = [];
+chosen.forEach(([name], i) => {
+  const stats = benchmarks[i]!.runs[0]!.stats!;
+  const check = checks.get(name)!;
+  if (check.fails) bad.push(`${name}: ${check.verdict}`);
+  console.log(`${name.padEnd(width)}  median ${ms(stats.p50)} ms  min ${ms(stats.min)} ms  ${check.verdict}`);
+});
+if (bad.length) {
+  console.error(`\n${bad.length} formulation(s) disagree with the reference beyond --tolerance ${o.tolerance}:\n  ${bad.join("\n  ")}`);
+  process.exit(1);
+}
+
+function maxRelDiff(out: Float32Array, ref: Float32Array): number {
+  let maxd = 0;
+  for (let i = 0; i < out.length; i++) maxd = Math.max(maxd, Math.abs(out[i]! - ref[i]!) / Math.max(1, Math.abs(ref[i]!)));
+  return maxd;
 }

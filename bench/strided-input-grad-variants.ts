@@ -1,27 +1,53 @@
 #!/usr/bin/env bun
 /**
  * Microbenchmark of ONNX formulations of the input gradient of a stride-2 conv
- * (3x3 pad 1 and 1x1 pad 0), checked against each other before timing.
- * Usage: bun bench/strided-input-grad-variants.ts [--batch 128] [--cin 16] [--hw 32]
+ * (3x3 pad 1 and 1x1 pad 0), timed with mitata. Each variant is checked against the
+ * first one run for its kernel size (the reference) before it is timed; exits 1 when one
+ * disagrees. `--help` lists the flags.
  */
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
+import { bench, do_not_optimize, group, run, summary } from "mitata";
 import { availableParallelism } from "node:os";
 import * as ort from "onnxruntime-node";
 import { GraphBuilder } from "../src/engine/onnx/graph-builder.ts";
 import { zeroInterleave } from "../src/engine/onnx/ops/conv.ts";
 
-const o = new Command()
-  .option("--batch <n>", "", "128")
-  .option("--cin <n>", "", "16")
-  .option("--hw <n>", "input size", "32")
-  .option("--threads <n>", "", String(availableParallelism()))
-  .option("--reps <n>", "", "10")
+const int =
+  (min: number, even = false) =>
+  (v: string) => {
+    if (!/^\d+$/.test(v.trim()) || Number(v) < min || (even && Number(v) % 2))
+      throw new InvalidArgumentError(`expected ${even ? "an even" : "an"} integer >= ${min}`);
+    return Number(v);
+  };
+const regex = (v: string) => {
+  try {
+    return new RegExp(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+const positive = (v: string) => {
+  if (!(Number(v) > 0)) throw new InvalidArgumentError("expected a number > 0");
+  return Number(v);
+};
+
+const o = new Command("strided-input-grad-variants")
+  .description("microbenchmark of ONNX formulations of a stride-2 conv's input gradient on the CPU EP (timed with mitata)")
+  .option("--batch <n>", "batch size", int(1), 128)
+  .option("--cin <n>", "input channels (the conv doubles them)", int(1), 16)
+  .option("--hw <n>", "input height and width (even)", int(2, true), 32)
+  .option("--threads <n>", "intra-op threads", int(1), availableParallelism())
+  .option("--filter <regex>", "only the variants whose name matches (the first of them is the reference)", regex)
+  .option("--tolerance <x>", "largest max relative difference from the reference a variant may show", positive, 1e-3)
+  .showHelpAfterError("(run with --help for usage)")
+  // Usage errors exit 2 like every other command; --help exits 0.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   .parse()
-  .opts();
-const N = +o.batch,
-  C = +o.cin,
+  .opts<{ batch: number; cin: number; hw: number; threads: number; filter?: RegExp; tolerance: number }>();
+const N = o.batch,
+  C = o.cin,
   O = 2 * C,
-  H = +o.hw,
+  H = o.hw,
   Ho = H / 2;
 
 function flipT(g: GraphBuilder, w: string, k: number): string {
@@ -45,10 +71,11 @@ function interleaveConvT(g: GraphBuilder, dy: string): string {
   });
 }
 
-for (const k of [3, 1]) {
+type Variant = (g: GraphBuilder) => string;
+function variantsFor(k: number): Record<string, Variant> {
   const pad = (k - 1) / 2;
   const back = k - 1 - pad;
-  const variants: Record<string, (g: GraphBuilder) => string> = {
+  return {
     "6-D Pad interleave + Conv": (g) =>
       g.op1("Conv", [zeroInterleave(g, "dy", O, Ho, Ho, 2, H, H), flipT(g, "w", k)], { pads: [back, back, back, back], kernel_shape: [k, k] }),
     ConvTranspose: (g) => g.op1("ConvTranspose", ["dy", "w"], { strides: [2, 2], pads: [pad, pad, pad, pad], kernel_shape: [k, k], output_padding: [1, 1] }),
@@ -56,6 +83,23 @@ for (const k of [3, 1]) {
     "depthwise ConvTranspose interleave + Conv": (g) =>
       g.op1("Conv", [interleaveConvT(g, "dy"), flipT(g, "w", k)], { pads: [back, back, back, back], kernel_shape: [k, k] }),
   };
+}
+
+const cases = [3, 1].map((k) => ({
+  k,
+  title: `stride-2 ${k}x${k} conv ${C}->${O}, input ${H}x${H}, batch ${N}`,
+  chosen: Object.entries(variantsFor(k)).filter(([name]) => !o.filter || o.filter.test(name)),
+}));
+if (!cases[0]!.chosen.length) {
+  console.error(`error: --filter ${o.filter} matches none of the variants (${Object.keys(variantsFor(3)).join(", ")})`);
+  process.exit(2);
+}
+console.log(`stride-2 conv input gradient, ${o.threads} thread(s); timed by mitata`);
+
+/** Per kernel size and variant: what its check found, and whether it fails it. */
+const checks = new Map<string, { verdict: string; fails: boolean }>();
+const refs = new Map<number, string>();
+for (const { k, title, chosen } of cases) {
   const dy = new ort.Tensor(
     "float32",
     new Float32Array(N * O * Ho * Ho).map(() => Math.random() - 0.5),
@@ -67,32 +111,60 @@ for (const k of [3, 1]) {
     [O, C, k, k],
   );
   let ref: Float32Array | undefined;
-  console.log(`stride-2 ${k}x${k} conv ${C}->${O}, input ${H}x${H}, batch ${N}`);
-  for (const [name, build] of Object.entries(variants)) {
-    const g = new GraphBuilder();
-    g.input("dy", ["N", O, Ho, Ho]);
-    g.input("w", [O, C, k, k]);
-    g.alias(build(g), "dx");
-    g.output("dx", ["N", C, H, H]);
-    const s = await ort.InferenceSession.create(g.toModel(name), {
-      executionProviders: ["cpu"],
-      intraOpNumThreads: +o.threads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: "all",
-    });
-    const out = (await s.run({ dy, w })).dx!.data as Float32Array;
-    ref ??= out;
-    let maxd = 0;
-    for (let i = 0; i < out.length; i++) maxd = Math.max(maxd, Math.abs(out[i]! - ref[i]!) / Math.max(1, Math.abs(ref[i]!)));
-    const times: number[] = [];
-    for (let r = 0; r < +o.reps; r++) {
-      const t0 = performance.now();
-      await s.run({ dy, w });
-      times.push(performance.now() - t0);
-    }
-    times.sort((a, b) => a - b);
-    console.log(
-      `  ${name.padEnd(44)} median ${times[times.length >> 1]!.toFixed(1).padStart(6)} ms  min ${times[0]!.toFixed(1).padStart(6)} ms  max rel diff ${maxd.toExponential(1)}`,
-    );
+  group(title, () =>
+    summary(() => {
+      for (const [name, build] of chosen) {
+        // mitata runs the generator when this variant's turn comes: one session is open at a time.
+        const b = bench(name, async function* () {
+          const g = new GraphBuilder();
+          g.input("dy", ["N", O, Ho, Ho]);
+          g.input("w", [O, C, k, k]);
+          g.alias(build(g), "dx");
+          g.output("dx", ["N", C, H, H]);
+          const s = await ort.InferenceSession.create(g.toModel(name), {
+            executionProviders: ["cpu"],
+            intraOpNumThreads: o.threads,
+            interOpNumThreads: 1,
+            graphOptimizationLevel: "all",
+          });
+          // The correctness check, before timing: the first variant run is the reference.
+          const out = (await s.run({ dy, w })).dx!.data as Float32Array;
+          if (!ref) refs.set(k, name);
+          ref ??= out;
+          const d = maxRelDiff(out, ref);
+          checks.set(`${k}:${name}`, { verdict: `max rel diff ${d.toExponential(1)}`, fails: !(d <= o.tolerance) });
+          yield async () => do_not_optimize(await s.run({ dy, w }));
+          await s.release();
+        });
+        // mitata's summary then compares every variant with the reference.
+        if (name === chosen[0]![0]) b.baseline();
+      }
+    }),
+  );
+}
+const { benchmarks } = await run({ throw: true, colors: Boolean(process.stdout.isTTY), format: { mitata: { name: "longest" } } });
+
+const width = Math.max(...cases.flatMap((c) => c.chosen.map(([name]) => name.length)));
+const ms = (ns: number) => (ns / 1e6).toFixed(3).padStart(8);
+const bad: string[] = [];
+let i = 0;
+for (const { k, title, chosen } of cases) {
+  console.log(`\n${title}: per call (from mitata's samples), and max relative difference from the reference (${refs.get(k)})`);
+  for (const [name] of chosen) {
+    const stats = benchmarks[i++]!.runs[0]!.stats!;
+    const check = checks.get(`${k}:${name}`)!;
+    if (check.fails) bad.push(`${k}x${k} ${name}: ${check.verdict}`);
+    console.log(`  ${name.padEnd(width)}  median ${ms(stats.p50)} ms  min ${ms(stats.min)} ms  ${check.verdict}`);
   }
+}
+if (bad.length) {
+  console.error(`\n${bad.length} variant(s) disagree with the reference beyond --tolerance ${o.tolerance}:\n  ${bad.join("\n  ")}`);
+  process.exit(1);
+}
+
+function maxRelDiff(out: Float32Array, ref: Float32Array): number {
+  if (out.length !== ref.length) return Infinity;
+  let maxd = 0;
+  for (let i = 0; i < out.length; i++) maxd = Math.max(maxd, Math.abs(out[i]! - ref[i]!) / Math.max(1, Math.abs(ref[i]!)));
+  return maxd;
 }

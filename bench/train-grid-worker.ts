@@ -4,39 +4,54 @@
  * on one device, says "ready" after warm-up, waits for "go" on stdin so that every run
  * of the grid times the same window, then prints its timed window as one JSON line.
  */
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { createTrainer } from "../src/engine/registry.ts";
 import { freshState } from "../src/engine/state.ts";
 import { checkBatch } from "../src/engine/provider-check.ts";
 import { buildModel } from "../src/models/registry.ts";
 
+const int = (min: number) => (v: string) => {
+  if (!/^\d+$/.test(v.trim()) || Number(v) < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+  return Number(v);
+};
+const json = (v: string) => {
+  try {
+    return JSON.parse(v) as unknown;
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+
 const opts = new Command("train-grid-worker")
-  .description("one run of bench:train's grid row (started by bench:train)")
-  .requiredOption("--case <json>", "{ arch, width, inputShape, batchSize }")
+  .description("one run of bench:train's grid row (started by bench:train, not a user command)")
+  .requiredOption("--case <json>", "{ arch, width, inputShape, batchSize }", json)
   .requiredOption("--device <d>", "torch device")
   .option("--python <p>", "interpreter", "auto")
-  .option("--threads <n>", "CPU threads", "1")
-  .option("--warmup <n>", "untimed steps", "5")
-  .requiredOption("--steps <n>", "timed steps")
+  .option("--threads <n>", "CPU threads", int(1), 1)
+  .option("--warmup <n>", "untimed steps", int(0), 5)
+  .requiredOption("--steps <n>", "timed steps", int(1))
+  .showHelpAfterError("(run with --help for usage)")
+  // Usage errors exit 2 like every other command; --help exits 0.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   .parse()
-  .opts<{ case: string; device: string; python: string; threads: string; warmup: string; steps: string }>();
+  .opts<{ case: unknown; device: string; python: string; threads: number; warmup: number; steps: number }>();
 
-const c = JSON.parse(opts.case) as { arch: string; width: number; inputShape: [number, number, number]; batchSize: number };
+const c = opts.case as { arch: string; width: number; inputShape: [number, number, number]; batchSize: number };
 const spec = buildModel(c.arch, { width: c.width, inputShape: c.inputShape, numClasses: 10 });
 const trainer = await createTrainer(
   { engine: "torch", device: opts.device, python: opts.python, log: (l) => process.stderr.write(`${l}\n`) },
-  { spec, sgd: { momentum: 0.9, weightDecay: 1e-4 }, bn: { eps: 1e-5, momentum: 0.1 }, threads: Number(opts.threads) },
+  { spec, sgd: { momentum: 0.9, weightDecay: 1e-4 }, bn: { eps: 1e-5, momentum: 0.1 }, threads: opts.threads },
   freshState(spec, 1),
 );
 const batch = checkBatch(spec, c.batchSize, 1);
-for (let i = 0; i < Number(opts.warmup); i++) await trainer.trainStep(batch, 0.01);
+for (let i = 0; i < opts.warmup; i++) await trainer.trainStep(batch, 0.01);
 console.log("ready");
 for await (const line of console) if (line.trim() === "go") break;
 const now = () => performance.timeOrigin + performance.now();
 const start = now();
-for (let i = 0; i < Number(opts.steps); i++) await trainer.trainStep(batch, 0.01);
+for (let i = 0; i < opts.steps; i++) await trainer.trainStep(batch, 0.01);
 const end = now();
 await trainer.dispose();
-console.log(JSON.stringify({ provider: trainer.provider, start, end, images: Number(opts.steps) * c.batchSize }));
+console.log(JSON.stringify({ provider: trainer.provider, start, end, images: opts.steps * c.batchSize }));
 // The stdin reader would keep the process alive.
 process.exit(0);

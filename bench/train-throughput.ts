@@ -15,7 +15,10 @@ const cmd = addRunnerOptions(
   baseCommand("bench:train", "Training throughput per engine/EP, PyTorch side by side, per-op costs and an accuracy check", SETTINGS),
 )
   .option("--threads <n>", "engine threads (default: all cores)")
-  .option("--data-dir <dir>", "dataset directory for the accuracy check (cifar-10-batches-bin or IDX files)")
+  .option(
+    "--data-dir <dir>",
+    "dataset directory for the accuracy check (cifar-10-batches-bin, Fashion-MNIST IDX files, or the four .npy files of data.dataset=npy)",
+  )
   .option(
     "--report-name <name>",
     "report file name without extension (a GPU machine's: train-throughput-gpu, which --dry-run estimates also read)",

@@ -14,7 +14,10 @@ const cmd = addRunnerOptions(
       "--temperature <axis>",
       "temperature axis: epochs (checkpoints of one run), batch-size (iterations fixed) or sam (SAM rho); default from the preset",
     )
-    .option("--data-dir <dir>", "dataset directory (cifar-10-batches-bin or IDX files); same as --set dense.data.dataDir=<dir>"),
+    .option(
+      "--data-dir <dir>",
+      "dataset directory (cifar-10-batches-bin, Fashion-MNIST IDX files, or the four .npy files of data.dataset=npy); same as --set dense.data.dataDir=<dir>",
+    ),
 );
 
 await runMain(async () => {

@@ -5,15 +5,25 @@
  * file's generated type (json-schema-to-typescript would otherwise inline a copy).
  * `--check` fails when the committed types are stale (CI).
  */
+import { Command } from "commander";
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { compile, type JSONSchema } from "json-schema-to-typescript";
 import { writeFileAtomic } from "../src/util/atomic-write.ts";
 
+const opts = new Command("gen-types")
+  .description("generate src/config/generated/ from the JSON Schemas in schemas/ (gen:types; check:types with --check)")
+  .option("--check", "write nothing; exit 1 when a generated file is stale (CI)")
+  .showHelpAfterError("(run with --help for usage)")
+  // Usage errors exit 2 like every other command; --help exits 0 before anything is written.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+  .parse()
+  .opts<{ check?: boolean }>();
+
 const root = join(import.meta.dir, "..");
 const schemaDir = join(root, "schemas");
 const outDir = join(root, "src/config/generated");
-const check = process.argv.includes("--check");
+const check = opts.check === true;
 const banner = "/* Generated from schemas/ by `bun run gen:types`. Do not edit by hand. */";
 
 type Node = Record<string, unknown>;

@@ -7,12 +7,13 @@
  *
  *   bun scripts/make-embedded-subset.ts [--src DIR] [--out DIR] [--seed N]
  */
+import { Command, InvalidArgumentError } from "commander";
 import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join, relative } from "node:path";
-import { parseArgs } from "node:util";
 import { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, FASHION_MNIST_FILES, findIdxFile, loadFashionMnistDir } from "../src/data/fashion-mnist.ts";
 import { EMBEDDED_SUBSET_DIR } from "../src/data/embedded.ts";
+import { DataError } from "../src/data/errors.ts";
 import { encodeIdxImages, encodeIdxLabels, gzip } from "../src/data/idx.ts";
 import { balancedSubset, classCounts } from "../src/data/subset.ts";
 
@@ -20,19 +21,32 @@ const TRAIN_PER_CLASS = 500;
 const TEST_PER_CLASS = 200;
 const DEFAULT_SEED = 20170825; // Fashion-MNIST's arXiv release date; any fixed value would do.
 
-const { values } = parseArgs({
-  options: {
-    src: { type: "string", default: DEBIAN_FASHION_MNIST_DIR },
-    out: { type: "string", default: EMBEDDED_SUBSET_DIR },
-    seed: { type: "string", default: String(DEFAULT_SEED) },
-  },
-});
-const src = values.src;
-const out = values.out;
-const seed = Number(values.seed);
-if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${values.seed}`);
+const opts = new Command("make-embedded-subset")
+  .description("rebuild data/fashion-mnist-subset from Debian's dataset-fashion-mnist (data:make-subset)")
+  .option("--src <dir>", "directory holding the Fashion-MNIST IDX files", DEBIAN_FASHION_MNIST_DIR)
+  .option("--out <dir>", "directory the subset and its README are written to", EMBEDDED_SUBSET_DIR)
+  .option(
+    "--seed <n>",
+    "seed of the training split's draw (the test split uses seed + 1)",
+    (v: string) => {
+      if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(Number(v))) throw new InvalidArgumentError("expected an integer");
+      return Number(v);
+    },
+    DEFAULT_SEED,
+  )
+  .showHelpAfterError("(run with --help for usage)")
+  // Usage errors exit 2 like every other command; --help exits 0 before anything is read or written.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+  .parse()
+  .opts<{ src: string; out: string; seed: number }>();
+const { src, out, seed } = opts;
 
-const ds = await loadFashionMnistDir(src);
+const ds = await loadFashionMnistDir(src).catch((e: unknown) => {
+  // A missing or bad source directory is the user's to fix: its message, exit 2, no stack.
+  if (!(e instanceof DataError)) throw e;
+  console.error(`error: ${e.message.split("; ")[0]} (give the directory with --src)`);
+  return process.exit(2);
+});
 const numClasses = ds.numClasses;
 const train = balancedSubset(ds.train, TRAIN_PER_CLASS * numClasses, numClasses, seed);
 // A distinct seed per split keeps the two draws independent.

@@ -26,7 +26,7 @@ const cmd = addRunnerOptions(
   baseCommand("models:export", "Train, prune (unstructured and structured), fine-tune and export the benchmark's ONNX models", SETTINGS),
 )
   .option("--models-dir <dir>", "where the files go (in a folder named after the preset)", "models")
-  .option("--data-dir <dir>", "dataset directory (cifar-10-batches-bin or IDX files)")
+  .option("--data-dir <dir>", "dataset directory (cifar-10-batches-bin, Fashion-MNIST IDX files, or the four .npy files of data.dataset=npy)")
   .option("--unit <id>", "instead: export the model of this finished unit of the run store (any kind) to <models-dir>/units/<id>.onnx")
   .option("--checkpoint <file>", "with --unit: which file of the unit (default model.ckpt; e.g. snapshot-e30.ckpt of a dense unit)")
   .option("--no-compact", "with --unit: keep pruned channels (masked zeros) instead of removing them");

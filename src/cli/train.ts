@@ -23,7 +23,7 @@ const SETTINGS = {
 
 const cmd = addRunnerOptions(
   baseCommand("train", "Train models (one per seed; resumable, parallel, Slurm) and print their test accuracy", SETTINGS)
-    .option("--data-dir <dir>", "an existing cifar-10-batches-bin (or its parent) or Fashion-MNIST IDX directory")
+    .option("--data-dir <dir>", "an existing cifar-10-batches-bin (or its parent), a Fashion-MNIST IDX directory, or the four .npy files of data.dataset=npy")
     .option("--seeds <list>", "comma-separated seeds, one model each (default: the preset's seed)"),
 );
 

@@ -56,7 +56,8 @@ export function normalisationLut(mean: number[], std: number[]): Float32Array {
   if (mean.length !== std.length) throw new RangeError(`mean has ${mean.length} channels but std has ${std.length}`);
   const lut = new Float32Array(mean.length * 256);
   for (let c = 0; c < mean.length; c++) {
-    const m = mean[c]!, s = std[c]!;
+    const m = mean[c]!,
+      s = std[c]!;
     if (!(s > 0)) throw new RangeError(`std[${c}] must be positive, got ${s}`);
     for (let v = 0; v < 256; v++) lut[c * 256 + v] = (v / 255 - m) / s;
   }
@@ -90,7 +91,9 @@ export class BatchLoader implements Iterable<Batch> {
     if (!Number.isInteger(pad) || pad < 0) throw new RangeError(`cropPadding must be a non-negative integer, got ${pad}`);
     const lut = normalisationLut(opts.mean, opts.std);
     this.luts = Array.from({ length: this.channels }, (_, c) => lut.subarray(c * 256, (c + 1) * 256));
-    this.order = opts.shuffle ? new Rng(opts.seed, opts.stream ? `data-order/${opts.stream}` : "data-order", opts.epoch).permutation(split.count) : identity(split.count);
+    this.order = opts.shuffle
+      ? new Rng(opts.seed, opts.stream ? `data-order/${opts.stream}` : "data-order", opts.epoch).permutation(split.count)
+      : identity(split.count);
     this.numBatches = opts.dropLast ? Math.floor(split.count / opts.batchSize) : Math.ceil(split.count / opts.batchSize);
   }
 
@@ -100,7 +103,9 @@ export class BatchLoader implements Iterable<Batch> {
     const { batchSize, augment } = this.opts;
     const start = index * batchSize;
     const size = Math.min(batchSize, this.split.count - start);
-    const C = this.channels, H = this.height, W = this.width;
+    const C = this.channels,
+      H = this.height,
+      W = this.width;
     const imageSize = C * H * W;
     const x = new Float32Array(size * imageSize);
     const y = new Int32Array(size);
@@ -108,11 +113,14 @@ export class BatchLoader implements Iterable<Batch> {
     const flip = augment?.flip ?? false;
     const images = this.split.images;
     const luts = this.luts;
-    const rng = pad > 0 || flip ? new Rng(this.opts.seed, this.opts.stream ? `data-augment/${this.opts.stream}` : "data-augment", this.opts.epoch, index) : null;
+    const rng =
+      pad > 0 || flip ? new Rng(this.opts.seed, this.opts.stream ? `data-augment/${this.opts.stream}` : "data-augment", this.opts.epoch, index) : null;
     for (let k = 0; k < size; k++) {
       const i = this.order[start + k]!;
       y[k] = this.split.labels[i]!;
-      let sy = 0, sx = 0, mirror = false;
+      let sy = 0,
+        sx = 0,
+        mirror = false;
       if (rng) {
         if (pad > 0) {
           sy = rng.int(2 * pad + 1) - pad;
@@ -144,13 +152,7 @@ export function trainBatches(
 }
 
 /** Test/eval batches: dataset order, no augmentation, final short batch kept. */
-export function evalBatches(
-  split: Split,
-  batchSize: number,
-  mean: number[],
-  std: number[],
-  shape?: { height: number; width: number },
-): Generator<Batch> {
+export function evalBatches(split: Split, batchSize: number, mean: number[], std: number[], shape?: { height: number; width: number }): Generator<Batch> {
   return new BatchLoader(split, { batchSize, shuffle: false, seed: 0, epoch: 0, mean, std, dropLast: false, ...shape })[Symbol.iterator]();
 }
 
@@ -167,8 +169,16 @@ function identity(n: number): Uint32Array {
  * followed by a horizontal flip; padded pixels are black before normalisation.
  */
 function writeImage(
-  src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number,
-  H: number, W: number, luts: Float32Array[], sy: number, sx: number, mirror: boolean,
+  src: Uint8Array,
+  srcOff: number,
+  dst: Float32Array,
+  dstOff: number,
+  H: number,
+  W: number,
+  luts: Float32Array[],
+  sy: number,
+  sx: number,
+  mirror: boolean,
 ): void {
   const plane = H * W;
   // Columns x in [lo, hi) read inside the source row; the rest are padding.

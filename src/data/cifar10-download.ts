@@ -109,7 +109,10 @@ async function downloadTo(path: string, opts: DownloadCifar10Options, url: strin
       throw new DataError(`download of ${url} failed after ${describeSize(bytes)}: ${abortReason || (e as Error).message}. ${fix}`, url);
     }
     if (total !== undefined && bytes !== total) {
-      throw new DataError(`download of ${url} is truncated: expected ${describeSize(total)}, received ${describeSize(bytes)}. Re-run to download again. ${fix}`, url);
+      throw new DataError(
+        `download of ${url} is truncated: expected ${describeSize(total)}, received ${describeSize(bytes)}. Re-run to download again. ${fix}`,
+        url,
+      );
     }
     return hash.digest("hex");
   } finally {
@@ -153,7 +156,12 @@ export async function downloadCifar10(opts: DownloadCifar10Options): Promise<str
       archive = partPath;
       const actual = await downloadTo(partPath, opts, url);
       if (actual !== expectedMd5) {
-        throw md5Mismatch(url, expectedMd5, actual, `The partial file was deleted; re-run to download again, or fetch the archive manually, check its MD5 and place it at ${manualArchive}.`);
+        throw md5Mismatch(
+          url,
+          expectedMd5,
+          actual,
+          `The partial file was deleted; re-run to download again, or fetch the archive manually, check its MD5 and place it at ${manualArchive}.`,
+        );
       }
     }
 

@@ -90,7 +90,10 @@ export function parseCifar10Batch(bytes: Uint8Array, file: string, recordsPerFil
 async function readBatch(dir: string, name: string, recordsPerFile: number): Promise<Split> {
   const path = join(dir, name);
   if (!existsSync(path)) {
-    throw new DataError(`${path}: missing; a ${CIFAR10_DIRNAME} directory needs ${[...CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE].join(", ")} — re-extract the archive or point --data-dir at a complete copy.`, path);
+    throw new DataError(
+      `${path}: missing; a ${CIFAR10_DIRNAME} directory needs ${[...CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE].join(", ")} — re-extract the archive or point --data-dir at a complete copy.`,
+      path,
+    );
   }
   return parseCifar10Batch(new Uint8Array(await Bun.file(path).arrayBuffer()), path, recordsPerFile);
 }

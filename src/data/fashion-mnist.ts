@@ -20,9 +20,7 @@ export const FASHION_MNIST_FILES = {
   testLabels: "t10k-labels-idx1-ubyte",
 } as const;
 
-export const FASHION_MNIST_CLASSES = [
-  "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-] as const;
+export const FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"] as const;
 
 const NUM_CLASSES = 10;
 
@@ -81,7 +79,10 @@ async function loadSplit(dir: string, imagesBase: string, labelsBase: string, pa
   }
   for (let i = 0; i < labels.length; i++) {
     if (labels[i]! >= NUM_CLASSES) {
-      throw new DataError(`${labelsPath}: label ${labels[i]} at index ${i} is outside 0..${NUM_CLASSES - 1}; the file is corrupt or not Fashion-MNIST.`, labelsPath);
+      throw new DataError(
+        `${labelsPath}: label ${labels[i]} at index ${i} is outside 0..${NUM_CLASSES - 1}; the file is corrupt or not Fashion-MNIST.`,
+        labelsPath,
+      );
     }
   }
   const size = padTo ?? img.rows;
@@ -108,10 +109,7 @@ export function padImages(data: Uint8Array, count: number, size: number, padTo: 
 
 export async function loadFashionMnistDir(dir: string = DEBIAN_FASHION_MNIST_DIR, opts: FashionMnistOptions = {}): Promise<Dataset> {
   const f = FASHION_MNIST_FILES;
-  const [train, test] = await Promise.all([
-    loadSplit(dir, f.trainImages, f.trainLabels, opts.padTo),
-    loadSplit(dir, f.testImages, f.testLabels, opts.padTo),
-  ]);
+  const [train, test] = await Promise.all([loadSplit(dir, f.trainImages, f.trainLabels, opts.padTo), loadSplit(dir, f.testImages, f.testLabels, opts.padTo)]);
   if (train.size !== test.size) {
     throw new DataError(`${dir}: train images are ${train.size}px but test images are ${test.size}px; the files are mismatched.`, dir);
   }

@@ -17,7 +17,10 @@ export function splitFingerprint(split: Split, shape: readonly [number, number, 
   if (split.images.length !== split.count * bytes) throw new Error(`split holds ${split.images.length} image bytes, expected ${split.count} x ${bytes}`);
   const pairs: string[] = new Array(split.count);
   for (let i = 0; i < split.count; i++) {
-    pairs[i] = createHash("sha256").update(split.labels.subarray(i, i + 1)).update(split.images.subarray(i * bytes, (i + 1) * bytes)).digest("hex");
+    pairs[i] = createHash("sha256")
+      .update(split.labels.subarray(i, i + 1))
+      .update(split.images.subarray(i * bytes, (i + 1) * bytes))
+      .digest("hex");
   }
   pairs.sort();
   const h = createHash("sha256").update(`${shape.join("x")}:${split.count}\n`);

@@ -21,8 +21,7 @@ export async function readMaybeGzip(path: string): Promise<Uint8Array> {
     return new Uint8Array(gunzipSync(raw));
   } catch (e) {
     throw new DataError(
-      `${path}: gzip data is corrupt or truncated (${(e as Error).message}); ` +
-        `re-copy or re-download the file, or point --data-dir at an intact copy.`,
+      `${path}: gzip data is corrupt or truncated (${(e as Error).message}); ` + `re-copy or re-download the file, or point --data-dir at an intact copy.`,
       path,
     );
   }
@@ -68,7 +67,9 @@ function checkSize(bytes: Uint8Array, expected: number, file: string, detail: st
 export function parseIdxImages(bytes: Uint8Array, file: string): IdxImages {
   checkMagic(bytes, IDX_IMAGES_MAGIC, file, "images (idx3)");
   if (bytes.length < 16) checkSize(bytes, 16, file, "16-byte idx3 header");
-  const count = readU32BE(bytes, 4), rows = readU32BE(bytes, 8), cols = readU32BE(bytes, 12);
+  const count = readU32BE(bytes, 4),
+    rows = readU32BE(bytes, 8),
+    cols = readU32BE(bytes, 12);
   checkSize(bytes, 16 + count * rows * cols, file, `16-byte header + ${count} images of ${rows}x${cols}`);
   return { count, rows, cols, data: bytes.subarray(16) };
 }

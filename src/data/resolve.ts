@@ -4,6 +4,7 @@
  * logging one line that says which was chosen and why.
  */
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { defaultCacheDir } from "./cache.ts";
 import { findCifar10, loadCifar10Dir, locateCifar10Dir } from "./cifar10.ts";
 import { downloadCifar10 } from "./cifar10-download.ts";
@@ -11,6 +12,7 @@ import type { FetchLike } from "./cifar10-download.ts";
 import { loadEmbeddedFashionMnist } from "./embedded.ts";
 import { DataError } from "./errors.ts";
 import { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_FILES, loadFashionMnistDir, looksLikeIdxDir } from "./fashion-mnist.ts";
+import { loadNpyDir, looksLikeNpyDir, NPY_FILES, readNpyHeader } from "./npy.ts";
 import { balancedSubset } from "./subset.ts";
 import { makeSynthetic } from "./synthetic.ts";
 import type { SyntheticOptions } from "./synthetic.ts";
@@ -20,7 +22,7 @@ export type DatasetChoice = "auto" | DatasetName;
 
 export interface ResolveOptions {
   dataset: DatasetChoice;
-  /** An existing cifar-10-batches-bin (or its parent) or a directory of IDX files. */
+  /** An existing cifar-10-batches-bin (or its parent), a directory of IDX files, or (npy) a directory of .npy files. */
   dataDir?: string;
   cacheDir?: string;
   /**
@@ -28,7 +30,7 @@ export interface ResolveOptions {
    * quickly (autoTimeoutMs) if the server is unreachable and falls back instead.
    */
   download?: boolean;
-  /** Zero-pad Fashion-MNIST images to this size (e.g. 32 for CIFAR-shaped models). */
+  /** Zero-pad Fashion-MNIST (and smaller .npy) images to this size (e.g. 32 for CIFAR-shaped models). */
   padTo?: number;
   log?: (line: string) => void;
   /** Keep a class-balanced, seeded subset of this many images. */
@@ -82,12 +84,19 @@ function load(opts: ResolveOptions): Promise<Dataset> {
       return loadFashionMnistDir(opts.dataDir ?? DEBIAN_FASHION_MNIST_DIR, { padTo: opts.padTo });
     case "fashion-mnist-embedded":
       return loadEmbeddedFashionMnist({ padTo: opts.padTo });
+    case "npy":
+      if (!opts.dataDir) {
+        throw new DataError(
+          `data.dataset=npy needs data.dataDir: a directory holding ${Object.values(NPY_FILES).join(", ")} (--set data.dataDir=/path/to/dir).`,
+        );
+      }
+      return loadNpyDir(opts.dataDir, { padTo: opts.padTo });
     case "synthetic":
       return Promise.resolve(makeSynthetic({ ...SYNTHETIC_DEFAULTS, ...opts.synthetic }));
     case "auto":
       return loadAuto(opts);
     default:
-      throw new DataError(`unknown dataset "${String(opts.dataset)}"; expected auto, cifar10, fashion-mnist, fashion-mnist-embedded or synthetic.`);
+      throw new DataError(`unknown dataset "${String(opts.dataset)}"; expected auto, cifar10, fashion-mnist, fashion-mnist-embedded, npy or synthetic.`);
   }
 }
 
@@ -104,7 +113,9 @@ function progressLogger(opts: ResolveOptions): (bytes: number, total: number | u
     const mark = total ? Math.floor((bytes / total) * 10) : Math.floor(bytes / (16 << 20));
     if (mark >= nextMark) {
       nextMark = mark + 1;
-      opts.log(total ? `data: downloading CIFAR-10: ${mark * 10}% of ${(total / 1e6).toFixed(0)} MB` : `data: downloading CIFAR-10: ${(bytes / 1e6).toFixed(0)} MB`);
+      opts.log(
+        total ? `data: downloading CIFAR-10: ${mark * 10}% of ${(total / 1e6).toFixed(0)} MB` : `data: downloading CIFAR-10: ${(bytes / 1e6).toFixed(0)} MB`,
+      );
     }
   };
 }
@@ -121,7 +132,12 @@ async function loadCifar10(opts: ResolveOptions): Promise<Dataset> {
     );
   }
   opts.log?.(`data: CIFAR-10 not cached in ${cacheDir}; downloading`);
-  const dir = await downloadCifar10({ cacheDir, ...cifarOpts(opts), onProgress: progressLogger(opts), ...(opts.fetchImpl ? { fetchImpl: opts.fetchImpl } : {}) });
+  const dir = await downloadCifar10({
+    cacheDir,
+    ...cifarOpts(opts),
+    onProgress: progressLogger(opts),
+    ...(opts.fetchImpl ? { fetchImpl: opts.fetchImpl } : {}),
+  });
   return loadCifar10Dir(dir, cifarOpts(opts));
 }
 
@@ -137,10 +153,14 @@ async function loadAuto(opts: ResolveOptions): Promise<Dataset> {
       log(`data: auto → Fashion-MNIST (IDX files) from --data-dir ${opts.dataDir}`);
       return loadFashionMnistDir(opts.dataDir, { padTo: opts.padTo });
     }
+    if (looksLikeNpyDir(opts.dataDir)) {
+      log(`data: auto → .npy files from --data-dir ${opts.dataDir}`);
+      return loadNpyDir(opts.dataDir, { padTo: opts.padTo });
+    }
     throw new DataError(
       existsSync(opts.dataDir)
-        ? `--data-dir ${opts.dataDir} holds neither CIFAR-10 (data_batch_1.bin, directly or in cifar-10-batches-bin/) nor IDX files (${FASHION_MNIST_FILES.trainImages}[.gz]); point it at one of those, or drop --data-dir.`
-        : `--data-dir ${opts.dataDir} does not exist; point it at a cifar-10-batches-bin directory (or its parent) or a directory of IDX files, or drop --data-dir.`,
+        ? `--data-dir ${opts.dataDir} holds neither CIFAR-10 (data_batch_1.bin, directly or in cifar-10-batches-bin/), IDX files (${FASHION_MNIST_FILES.trainImages}[.gz]) nor .npy files (${NPY_FILES.trainImages}); point it at one of those, or drop --data-dir.`
+        : `--data-dir ${opts.dataDir} does not exist; point it at a cifar-10-batches-bin directory (or its parent), a directory of IDX files or one of .npy files, or drop --data-dir.`,
       opts.dataDir,
     );
   }
@@ -179,9 +199,23 @@ async function loadAuto(opts: ResolveOptions): Promise<Dataset> {
 
 /**
  * Training images a dataset choice yields, without loading it (for --dry-run
- * estimates). `auto` counts as CIFAR-10, the larger of its two outcomes.
+ * estimates). `auto` counts as CIFAR-10, the larger of its two outcomes. `npy` reads the
+ * count from the header of `dataDir`'s train_images.npy, and counts as CIFAR-10 when it
+ * has no readable one (no dataDir given, or the file is missing or damaged).
  */
-export function nominalTrainCount(dataset: DatasetChoice, trainLimit?: number): number {
-  const full = { auto: 50_000, cifar10: 50_000, "fashion-mnist": 60_000, "fashion-mnist-embedded": 5_000, synthetic: SYNTHETIC_DEFAULTS.count }[dataset];
+export function nominalTrainCount(dataset: DatasetChoice, trainLimit?: number, dataDir?: string): number {
+  const full =
+    dataset === "npy"
+      ? npyTrainCount(dataDir)
+      : { auto: 50_000, cifar10: 50_000, "fashion-mnist": 60_000, "fashion-mnist-embedded": 5_000, synthetic: SYNTHETIC_DEFAULTS.count }[dataset];
   return trainLimit === undefined ? full : Math.min(full, trainLimit);
+}
+
+function npyTrainCount(dataDir: string | undefined): number {
+  if (dataDir === undefined) return 50_000;
+  try {
+    return readNpyHeader(join(dataDir, NPY_FILES.trainImages)).shape[0] ?? 50_000;
+  } catch {
+    return 50_000;
+  }
 }

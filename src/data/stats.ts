@@ -3,12 +3,7 @@
  * Uses a 256-bin histogram per channel: one pass of integer increments over the
  * pixels is much faster than summing floats, and the result is exact.
  */
-export function channelStats(
-  images: Uint8Array,
-  count: number,
-  channels: number,
-  pixelsPerChannel: number,
-): { mean: number[]; std: number[] } {
+export function channelStats(images: Uint8Array, count: number, channels: number, pixelsPerChannel: number): { mean: number[]; std: number[] } {
   const hist = new Float64Array(channels * 256);
   for (let n = 0; n < count; n++) {
     for (let c = 0; c < channels; c++) {
@@ -20,7 +15,9 @@ export function channelStats(
   const mean: number[] = [];
   const std: number[] = [];
   for (let c = 0; c < channels; c++) {
-    let total = 0, sum = 0, sumSq = 0;
+    let total = 0,
+      sum = 0,
+      sumSq = 0;
     for (let v = 0; v < 256; v++) {
       const k = hist[c * 256 + v]!;
       const x = v / 255;

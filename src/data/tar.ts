@@ -44,7 +44,10 @@ function paxPath(data: Uint8Array): string | undefined {
 function safeJoin(root: string, name: string, archive: string): string {
   const rel = normalize(name);
   if (isAbsolute(rel) || rel === ".." || rel.startsWith(`..${sep}`)) {
-    throw new DataError(`${archive}: archive entry "${name}" would extract outside the target directory; refusing — the archive is not a genuine dataset tarball, delete it and re-download.`, archive);
+    throw new DataError(
+      `${archive}: archive entry "${name}" would extract outside the target directory; refusing — the archive is not a genuine dataset tarball, delete it and re-download.`,
+      archive,
+    );
   }
   return join(root, rel);
 }
@@ -68,13 +71,22 @@ export function extractTar(tar: Uint8Array, destDir: string, archive: string): s
     const dataStart = offset + BLOCK;
     const dataEnd = dataStart + size;
     if (dataEnd > tar.length) {
-      throw new DataError(`${archive}: tar entry at byte ${offset} claims ${size} bytes but the archive ends at ${tar.length}; it is truncated — delete it and re-download.`, archive);
+      throw new DataError(
+        `${archive}: tar entry at byte ${offset} claims ${size} bytes but the archive ends at ${tar.length}; it is truncated — delete it and re-download.`,
+        archive,
+      );
     }
     const data = tar.subarray(dataStart, dataEnd);
     offset = dataStart + Math.ceil(size / BLOCK) * BLOCK;
 
-    if (type === "L") { longName = cString(data); continue; }
-    if (type === "x") { longName = paxPath(data) ?? longName; continue; }
+    if (type === "L") {
+      longName = cString(data);
+      continue;
+    }
+    if (type === "x") {
+      longName = paxPath(data) ?? longName;
+      continue;
+    }
     if (type === "g") continue;
 
     const isUstar = cString(header.subarray(257, 263)).startsWith("ustar");

@@ -5,7 +5,7 @@ export interface Split {
   count: number;
 }
 
-export type DatasetName = "cifar10" | "fashion-mnist" | "fashion-mnist-embedded" | "synthetic";
+export type DatasetName = "cifar10" | "fashion-mnist" | "fashion-mnist-embedded" | "npy" | "synthetic";
 
 export interface Dataset {
   name: DatasetName;

@@ -10,6 +10,7 @@ import { mkUnit, type Unit } from "../runner/unit.ts";
 import { pruningMethod, type AllMethodSettings } from "../runner/kinds/methods/registry.ts";
 import type { UnitRecord } from "../config/generated/record.ts";
 import { loadData } from "../train/setup.ts";
+import { bipPointsCsv } from "../report/csv.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { notice } from "../util/notice.ts";
 import { runContext } from "../util/provenance.ts";
@@ -145,8 +146,9 @@ export async function runBipVsImp(opts: BipVsImpOptions): Promise<boolean> {
       2,
     ) + "\n",
   );
+  writeFileAtomic(join(opts.reportDir, "bip-vs-imp.csv"), bipPointsCsv(points));
   writeFileAtomic(join(opts.reportDir, "bip-vs-imp.md"), report.markdown);
   console.log(report.markdown);
-  console.log(`\nwrote ${join(opts.reportDir, "bip-vs-imp.md")}, bip-vs-imp.json and ${Object.keys(report.svgs).length} SVG plots`);
+  console.log(`\nwrote ${join(opts.reportDir, "bip-vs-imp.md")}, bip-vs-imp.json, bip-vs-imp.csv and ${Object.keys(report.svgs).length} SVG plots`);
   return out.failed.length === 0 && out.blocked.length === 0;
 }

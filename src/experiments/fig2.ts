@@ -12,6 +12,7 @@ import { runUnits } from "../runner/run-units.ts";
 import { mkUnit, type Unit } from "../runner/unit.ts";
 import { errorWindow } from "../train/schedule.ts";
 import { loadData } from "../train/setup.ts";
+import { fig2CellsCsv } from "../report/csv.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { notice } from "../util/notice.ts";
 import { runContext } from "../util/provenance.ts";
@@ -89,7 +90,7 @@ export async function runFig2(opts: Fig2Options): Promise<boolean> {
   // Loads (or downloads) the data once, before any unit runs; fails early on a bad path.
   // A dry run touches nothing, so it sizes the grid from the dataset's nominal size.
   const data = opts.dryRun ? null : await loadData(cfg.dense, notice);
-  const temps = temperatures(cfg, data?.train.count ?? nominalTrainCount(cfg.dense.data.dataset, cfg.dense.data.trainLimit));
+  const temps = temperatures(cfg, data?.train.count ?? nominalTrainCount(cfg.dense.data.dataset, cfg.dense.data.trainLimit, cfg.dense.data.dataDir));
   const retrainOptim = cfg.retrain;
   const window = errorWindow(retrainOptim.schedule, retrainOptim.lr, retrainOptim.epochs, cfg.metrics.errorWindow);
   const units: Unit<unknown>[] = [...new Map(temps.map((t) => [t.dense.id, t.dense])).values()];
@@ -192,8 +193,9 @@ export async function runFig2(opts: Fig2Options): Promise<boolean> {
       2,
     ) + "\n",
   );
+  writeFileAtomic(join(dir, "fig2-cells.csv"), fig2CellsCsv(cells));
   writeFileAtomic(join(dir, "fig2.md"), report.markdown);
   console.log(report.markdown);
-  console.log(`\nwrote ${join(dir, "fig2.md")}, fig2.json and ${Object.keys(report.svgs).length} SVG figures`);
+  console.log(`\nwrote ${join(dir, "fig2.md")}, fig2.json, fig2-cells.csv and ${Object.keys(report.svgs).length} SVG figures`);
   return out.failed.length === 0 && out.blocked.length === 0;
 }

@@ -22,6 +22,7 @@ import { runContext } from "../util/provenance.ts";
 import { renderSparseInference, type InferenceResult, type SparseInferenceData, type Storage } from "../report/sparse-inference-report.ts";
 import { runUnits } from "../runner/run-units.ts";
 import { loadData } from "../train/setup.ts";
+import { inferenceCsv } from "../report/csv.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import type { Dataset } from "../data/types.ts";
 
@@ -303,7 +304,8 @@ export async function runSparseInference(opts: SparseInferenceOptions): Promise<
   const { markdown, svg } = await renderSparseInference(data_);
   writeFileAtomic(join(opts.reportDir, "sparse-inference.json"), JSON.stringify(data_, null, 2) + "\n");
   writeFileAtomic(join(opts.reportDir, "sparse-inference.svg"), svg);
+  writeFileAtomic(join(opts.reportDir, "sparse-inference.csv"), inferenceCsv(results));
   writeFileAtomic(join(opts.reportDir, "sparse-inference.md"), markdown + "\n");
   console.log(markdown);
-  console.log(`\nwrote ${join(opts.reportDir, "sparse-inference.md")}, .json and .svg`);
+  console.log(`\nwrote ${join(opts.reportDir, "sparse-inference.md")}, .json, .csv and .svg`);
 }

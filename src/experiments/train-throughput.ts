@@ -24,6 +24,7 @@ import {
 import { trainUnit } from "../runner/kinds/train.ts";
 import { runUnits } from "../runner/run-units.ts";
 import type { EpochRecord } from "../train/train-loop.ts";
+import { throughputCsv } from "../report/csv.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { notice } from "../util/notice.ts";
 import { runContext } from "../util/provenance.ts";
@@ -321,6 +322,7 @@ export async function runTrainThroughput(opts: TrainThroughputOptions): Promise<
   // The planner reads this file: it must match its schema.
   validateConfig("train-throughput", record, `${opts.reportName}.json`);
   writeFileAtomic(join(opts.reportDir, `${opts.reportName}.json`), JSON.stringify(record, null, 2) + "\n");
+  writeFileAtomic(join(opts.reportDir, `${opts.reportName}.csv`), throughputCsv(record));
   writeFileAtomic(join(opts.reportDir, `${opts.reportName}.md`), md + "\n");
   console.log(md);
   console.log(`\nwrote ${join(opts.reportDir, `${opts.reportName}.md`)} and .json`);

@@ -13,4 +13,3 @@ export function blocksPerStage(depth: number): number {
   if ((depth - 2) % 6 !== 0 || depth < 8) throw new Error(`depth must be 6n+2 (>= 8), got ${depth}`);
   return (depth - 2) / 6;
 }
-

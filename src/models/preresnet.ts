@@ -24,9 +24,7 @@ export function preresnet(o: CifarResNetOptions): ModelSpec {
       out = b.relu(b.bn(out, `${p}.bn2`));
       out = b.conv(out, `${p}.conv2`, planes, { kernel: 3, stride: 1, pad: 1, init: convInit(3, planes) });
       const residual =
-        stride !== 1 || inplanes !== planes
-          ? b.conv(x, `${p}.downsample.0`, planes, { kernel: 1, stride, pad: 0, init: convInit(1, planes) })
-          : x;
+        stride !== 1 || inplanes !== planes ? b.conv(x, `${p}.downsample.0`, planes, { kernel: 1, stride, pad: 0, init: convInit(1, planes) }) : x;
       x = b.add(out, residual);
       inplanes = planes;
     }

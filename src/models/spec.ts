@@ -7,10 +7,7 @@
  * Shapes here leave out the batch dimension.
  */
 
-export type Init =
-  | { kind: "normal"; std: number }
-  | { kind: "uniform"; bound: number }
-  | { kind: "const"; value: number };
+export type Init = { kind: "normal"; std: number } | { kind: "uniform"; bound: number } | { kind: "const"; value: number };
 
 export interface ParamSpec {
   name: string;
@@ -87,7 +84,10 @@ export class SpecBuilder {
   readonly shapes: Record<string, number[]> = {};
   private counter = 0;
 
-  constructor(readonly inputShape: [number, number, number], readonly input = "x") {
+  constructor(
+    readonly inputShape: [number, number, number],
+    readonly input = "x",
+  ) {
     this.shapes[input] = [...inputShape];
   }
 
@@ -133,7 +133,8 @@ export class SpecBuilder {
   }
 
   add(a: string, b: string): string {
-    const sa = this.shape(a), sb = this.shape(b);
+    const sa = this.shape(a),
+      sb = this.shape(b);
     if (sa.join() !== sb.join()) throw new Error(`add: shapes differ ${sa} vs ${sb}`);
     const out = this.value("add", sa);
     this.ops.push({ kind: "add", a, b, out });
@@ -156,7 +157,8 @@ export class SpecBuilder {
 
   fc(x: string, name: string, fout: number, o: { weightInit: Init; biasInit: Init }): string {
     const fin = this.shape(x)[0]!;
-    const weight = `${name}.weight`, bias = `${name}.bias`;
+    const weight = `${name}.weight`,
+      bias = `${name}.bias`;
     this.params.push({ name: weight, shape: [fout, fin], init: o.weightInit, role: "fc-weight" });
     this.params.push({ name: bias, shape: [fout], init: o.biasInit, role: "fc-bias" });
     const out = this.value(name, [fout]);

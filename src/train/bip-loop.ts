@@ -111,6 +111,8 @@ export async function bipLoop(o: {
   augment: { cropPadding: number; flip: boolean };
   seed: number;
   onStep?: (done: number, total: number, rates: BipStepRates) => void;
+  /** After every epoch, with its record (the last one after BN re-estimation and evaluation). */
+  onEpoch?: (rec: EpochRecord) => void;
 }): Promise<BipOutcome> {
   const { trainer, data, cfg, layers } = o;
   const variant: BipVariant = cfg.variant === "paper" ? { kind: "paper", gamma: cfg.gamma } : { kind: "code", lr2: cfg.codeLr2 };
@@ -194,6 +196,7 @@ export async function bipLoop(o: {
     }
     rec.seconds = (performance.now() - t0) / 1000;
     epochs.push(rec);
+    o.onEpoch?.(rec);
   }
   return { status: "done", epochs, resumedFrom: 0, masks, ...(runningBn ? { runningBn } : {}), ...(bnImages !== undefined ? { bnImages } : {}) };
 }

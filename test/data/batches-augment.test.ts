@@ -3,14 +3,16 @@ import { BatchLoader, evalBatches, normalisationLut } from "../../src/data/index
 import type { Split } from "../../src/data/index.ts";
 import { Rng } from "../../src/util/rng.ts";
 
-const C = 2, H = 6, W = 6, N = 40;
+const C = 2,
+  H = 6,
+  W = 6,
+  N = 40;
 /** Every pixel of every image is distinct and non-zero, so zero can only mean padding. */
 const raw = (n: number, c: number, y: number, x: number) => 1 + ((n * 71 + c * 36 + y * 6 + x) % 254);
 function makeSplit(): Split {
   const images = new Uint8Array(N * C * H * W);
   for (let n = 0; n < N; n++)
-    for (let c = 0; c < C; c++)
-      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) images[((n * C + c) * H + y) * W + x] = raw(n, c, y, x);
+    for (let c = 0; c < C; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) images[((n * C + c) * H + y) * W + x] = raw(n, c, y, x);
   return { images, labels: Uint8Array.from({ length: N }, (_, i) => i % 10), count: N };
 }
 const split = makeSplit();
@@ -25,7 +27,8 @@ function reference(n: number, p: number, top: number, left: number, mirror: bool
     for (let y = 0; y < H; y++)
       for (let x = 0; x < W; x++) {
         const cx = mirror ? W - 1 - x : x;
-        const sy = y + top - p, sx = cx + left - p;
+        const sy = y + top - p,
+          sx = cx + left - p;
         out.push(sy >= 0 && sy < H && sx >= 0 && sx < W ? raw(n, c, sy, sx) : 0);
       }
   return out;
@@ -35,8 +38,7 @@ function identifyAugmentation(img: number[], n: number, p: number): string[] {
   const matches: string[] = [];
   for (let top = 0; top <= 2 * p; top++)
     for (let left = 0; left <= 2 * p; left++)
-      for (const mirror of [false, true])
-        if (reference(n, p, top, left, mirror).every((v, i) => v === img[i])) matches.push(`${top},${left},${mirror}`);
+      for (const mirror of [false, true]) if (reference(n, p, top, left, mirror).every((v, i) => v === img[i])) matches.push(`${top},${left},${mirror}`);
   return matches;
 }
 
@@ -63,19 +65,21 @@ describe("BatchLoader augmentation", () => {
     expect(seen.size).toBeGreaterThan(10);
   });
 
-  test("crop only: the shift drawn from Rng(seed, \"data-augment\", epoch, batch) moves pixels, padding is raw 0", () => {
+  test('crop only: the shift drawn from Rng(seed, "data-augment", epoch, batch) moves pixels, padding is raw 0', () => {
     const p = 1;
     const b = new BatchLoader(split, { batchSize: N, shuffle: false, seed: 1, epoch: 2, augment: { cropPadding: p, flip: false }, ...ID }).batch(0);
     const rng = new Rng(1, "data-augment", 2, 0);
     const shifts = new Set<string>();
     for (let k = 0; k < N; k++) {
-      const sy = rng.int(2 * p + 1) - p, sx = rng.int(2 * p + 1) - p;
+      const sy = rng.int(2 * p + 1) - p,
+        sx = rng.int(2 * p + 1) - p;
       shifts.add(`${sy},${sx}`);
       const img = toRaw(b.x, k);
       for (let c = 0; c < C; c++)
         for (let y = 0; y < H; y++)
           for (let x = 0; x < W; x++) {
-            const yy = y + sy, xx = x + sx;
+            const yy = y + sy,
+              xx = x + sx;
             const want = yy >= 0 && yy < H && xx >= 0 && xx < W ? raw(k, c, yy, xx) : 0;
             expect(img[(c * H + y) * W + x]).toBe(want);
           }
@@ -88,7 +92,8 @@ describe("BatchLoader augmentation", () => {
     let flipped = 0;
     for (let k = 0; k < N; k++) {
       const img = toRaw(b.x, k);
-      const plain = reference(k, 0, 0, 0, false), mirrored = reference(k, 0, 0, 0, true);
+      const plain = reference(k, 0, 0, 0, false),
+        mirrored = reference(k, 0, 0, 0, true);
       const isMirror = mirrored.every((v, i) => v === img[i]);
       expect(isMirror || plain.every((v, i) => v === img[i])).toBe(true);
       if (isMirror) flipped++;
@@ -98,7 +103,9 @@ describe("BatchLoader augmentation", () => {
   });
 
   test("deterministic given (seed, epoch); random access equals iteration; epochs differ", () => {
-    const a = [...loader(3)], b = [...loader(3)], c = [...loader(4)];
+    const a = [...loader(3)],
+      b = [...loader(3)],
+      c = [...loader(4)];
     expect(a.length).toBe(5);
     a.forEach((batch, i) => {
       expect(batch.x).toEqual(b[i]!.x);
@@ -136,12 +143,18 @@ describe("normalisation", () => {
   });
 
   test("eval batches normalise per channel, keep order, and padded pixels are raw zero", () => {
-    const mean = [0.4, 0.6], std = [0.2, 0.3];
+    const mean = [0.4, 0.6],
+      std = [0.2, 0.3];
     const batches = [...evalBatches(split, 16, mean, std)];
     expect(batches.map((b) => b.size)).toEqual([16, 16, 8]);
     const b = batches[1]!;
-    const n = 16 + 3, k = 3;
-    for (const [c, y, x] of [[0, 0, 0], [1, 2, 5], [1, 5, 5]] as const) {
+    const n = 16 + 3,
+      k = 3;
+    for (const [c, y, x] of [
+      [0, 0, 0],
+      [1, 2, 5],
+      [1, 5, 5],
+    ] as const) {
       const got = b.x[((k * C + c) * H + y) * W + x]!;
       expect(got).toBeCloseTo((raw(n, c, y, x) / 255 - mean[c]!) / std[c]!, 5);
     }
@@ -152,8 +165,7 @@ describe("normalisation", () => {
     // With padding 3 on a 6px image, at least one row or column is padding in most samples.
     let padded = 0;
     for (let k2 = 0; k2 < N; k2++)
-      for (let c = 0; c < C; c++)
-        for (let i = 0; i < H * W; i++) if (Math.abs(crop.x[(k2 * C + c) * H * W + i]! - zeroValues[c]!) < 1e-6) padded++;
+      for (let c = 0; c < C; c++) for (let i = 0; i < H * W; i++) if (Math.abs(crop.x[(k2 * C + c) * H * W + i]! - zeroValues[c]!) < 1e-6) padded++;
     expect(padded).toBeGreaterThan(0);
   });
 });

@@ -23,7 +23,13 @@ beforeAll(() => {
       if (path === "/missing") return new Response("not found", { status: 404 });
       if (path === "/stall") {
         // Sends a first chunk, then never finishes: a hung server or a run killed mid-download.
-        return new Response(new ReadableStream({ start(c) { c.enqueue(tarball.subarray(0, 1000)); } }));
+        return new Response(
+          new ReadableStream({
+            start(c) {
+              c.enqueue(tarball.subarray(0, 1000));
+            },
+          }),
+        );
       }
       return new Response("?", { status: 500 });
     },
@@ -36,7 +42,6 @@ afterAll(() => {
 });
 
 const opts = (cacheDir: string, path: string) => ({ cacheDir, url: `${base}${path}`, md5, recordsPerFile: RECORDS });
-
 
 /** Only the finished dataset dir may remain: no temp files, no extraction dirs. */
 function entries(dir: string): string[] {

@@ -7,7 +7,6 @@ import { makeTempDir, writeCifarDir, dataErrorOf } from "../fixtures/data-fixtur
 const tmp = makeTempDir();
 afterAll(tmp.cleanup);
 
-
 describe("CIFAR-10 bad input", () => {
   test("missing directory names it and suggests --data-dir or download", async () => {
     const missing = join(tmp.dir, "nope");

@@ -29,11 +29,19 @@ describe("Fashion-MNIST IDX decoding", () => {
     const ds = await loadFashionMnistDir(dir, { padTo: 32 });
     expect([ds.height, ds.width]).toEqual([32, 32]);
     expect(ds.train.images.length).toBe(3 * 1024);
-    const n = 2, img = n * 1024;
+    const n = 2,
+      img = n * 1024;
     expect(ds.train.images[img + 2 * 32 + 2]).toBe(idxPixel(n, 0, 0));
     expect(ds.train.images[img + 29 * 32 + 29]).toBe(idxPixel(n, 27, 27));
     expect(ds.train.images[img + 10 * 32 + 15]).toBe(idxPixel(n, 8, 13));
-    for (const [y, x] of [[0, 0], [1, 16], [16, 1], [30, 16], [16, 31], [31, 31]] as const) {
+    for (const [y, x] of [
+      [0, 0],
+      [1, 16],
+      [16, 1],
+      [30, 16],
+      [16, 31],
+      [31, 31],
+    ] as const) {
       expect(ds.train.images[img + y * 32 + x]).toBe(0);
     }
   });
@@ -47,7 +55,8 @@ describe("Fashion-MNIST IDX decoding", () => {
     await writeIdxDir(dir, { train: 4, test: 1, gz: false });
     const plain = await loadFashionMnistDir(dir);
     const padded = await loadFashionMnistDir(dir, { padTo: 32 });
-    let sum = 0, sumSq = 0;
+    let sum = 0,
+      sumSq = 0;
     for (const v of plain.train.images) {
       sum += v / 255;
       sumSq += (v / 255) ** 2;
@@ -57,7 +66,7 @@ describe("Fashion-MNIST IDX decoding", () => {
     expect(plain.mean[0]!).toBeCloseTo(mean, 10);
     expect(plain.std[0]!).toBeCloseTo(Math.sqrt(sumSq / n - mean * mean), 10);
     // Padding adds zeros: same sum over more pixels.
-    expect(padded.mean[0]!).toBeCloseTo((sum / (4 * 1024)), 10);
+    expect(padded.mean[0]!).toBeCloseTo(sum / (4 * 1024), 10);
   });
 
   test.skipIf(!existsSync(DEBIAN_FASHION_MNIST_DIR))("loads the Debian copy with known statistics", async () => {

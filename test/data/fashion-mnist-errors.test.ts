@@ -8,7 +8,6 @@ import { idxImages, idxLabels, idxPixel, makeTempDir, writeIdxDir, dataErrorOf }
 const tmp = makeTempDir("idx-err-");
 afterAll(tmp.cleanup);
 
-
 async function freshDir(name: string, gz: boolean): Promise<string> {
   const dir = join(tmp.dir, name);
   await writeIdxDir(dir, { train: 10, test: 4, gz });

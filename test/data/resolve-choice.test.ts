@@ -16,7 +16,6 @@ function withLog(opts: ResolveOptions): { opts: ResolveOptions; lines: string[] 
 
 const offline: FetchLike = () => Promise.reject(new Error("getaddrinfo ENOTFOUND www.cs.toronto.edu"));
 
-
 describe("resolveDataset auto", () => {
   test("uses a cached CIFAR-10 and says so", async () => {
     const cacheDir = join(tmp.dir, "cache");

@@ -26,7 +26,9 @@ describe("balancedSubset", () => {
   });
 
   test("seeded: same seed same subset, different seed different subset", () => {
-    const a = balancedSubset(s, 40, 4, 1), b = balancedSubset(s, 40, 4, 1), c = balancedSubset(s, 40, 4, 2);
+    const a = balancedSubset(s, 40, 4, 1),
+      b = balancedSubset(s, 40, 4, 1),
+      c = balancedSubset(s, 40, 4, 2);
     expect(Array.from(a.images)).toEqual(Array.from(b.images));
     expect(Array.from(a.images)).not.toEqual(Array.from(c.images));
   });

@@ -21,12 +21,17 @@ describe("synthetic dataset", () => {
 
   test("is learnable: softmax regression on augmented batches cuts the loss and classifies the test split", () => {
     const ds = makeSynthetic(opts);
-    const D = 3 * 64, K = 10, lr = 0.05;
-    const w = new Float64Array(D * K), bias = new Float64Array(K);
+    const D = 3 * 64,
+      K = 10,
+      lr = 0.05;
+    const w = new Float64Array(D * K),
+      bias = new Float64Array(K);
     const logits = new Float64Array(K);
     const step = (x: Float32Array, y: Int32Array, size: number, train: boolean): { loss: number; correct: number } => {
-      let loss = 0, correct = 0;
-      const gw = new Float64Array(D * K), gb = new Float64Array(K);
+      let loss = 0,
+        correct = 0;
+      const gw = new Float64Array(D * K),
+        gb = new Float64Array(K);
       for (let n = 0; n < size; n++) {
         const xo = n * D;
         for (let k = 0; k < K; k++) {
@@ -56,8 +61,18 @@ describe("synthetic dataset", () => {
 
     const epochLosses: number[] = [];
     for (let epoch = 0; epoch < 3; epoch++) {
-      let total = 0, n = 0;
-      const loader = new BatchLoader(ds.train, { batchSize: 32, shuffle: true, seed: 1, epoch, augment: { cropPadding: 1, flip: false }, mean: ds.mean, std: ds.std, dropLast: true });
+      let total = 0,
+        n = 0;
+      const loader = new BatchLoader(ds.train, {
+        batchSize: 32,
+        shuffle: true,
+        seed: 1,
+        epoch,
+        augment: { cropPadding: 1, flip: false },
+        mean: ds.mean,
+        std: ds.std,
+        dropLast: true,
+      });
       for (const b of loader) {
         total += step(b.x, b.y, b.size, true).loss * b.size;
         n += b.size;

@@ -14,7 +14,14 @@ describe("tar extraction", () => {
     const out = join(tmp.dir, "a");
     mkdirSync(out);
     const data = Uint8Array.from({ length: 1500 }, (_, i) => i & 0xff);
-    const files = extractTar(tarBytes([{ name: "d/x.bin", data }, { name: "d/e/y.txt", data: new TextEncoder().encode("hi") }]), out, "t.tar");
+    const files = extractTar(
+      tarBytes([
+        { name: "d/x.bin", data },
+        { name: "d/e/y.txt", data: new TextEncoder().encode("hi") },
+      ]),
+      out,
+      "t.tar",
+    );
     expect(files).toEqual(["d/x.bin", "d/e/y.txt"]);
     expect(new Uint8Array(readFileSync(join(out, "d/x.bin")))).toEqual(data);
     expect(readFileSync(join(out, "d/e/y.txt"), "utf8")).toBe("hi");

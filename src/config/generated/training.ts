@@ -13,6 +13,9 @@ export interface TrainingConfig {
   optim: OptimConfig;
   engine: EngineConfig;
 }
+/**
+ * Architecture and width (PreResNet-20, ResNet-20 option A)
+ */
 export interface ModelConfig {
   /**
    * Architecture: preresnet20 (three-regime paper) or resnet20a (ResNet-20 with option-A shortcuts, BiP paper).
@@ -23,13 +26,16 @@ export interface ModelConfig {
    */
   width: number;
 }
+/**
+ * Dataset, subset, augmentation and where the files are
+ */
 export interface DataConfig {
   /**
-   * auto = CIFAR-10 if cached or downloadable, else the embedded Fashion-MNIST subset.
+   * auto = CIFAR-10 if cached or downloadable, else the embedded Fashion-MNIST subset (with dataDir: whichever of CIFAR-10, IDX or .npy files it holds). npy = your own data: four NumPy .npy files in dataDir, train_images.npy, train_labels.npy, test_images.npy, test_labels.npy. Images (N, C, H, W) or (N, H, W, C) with C = 1 or 3, or (N, H, W) greyscale; uint8 (any integer type holding 0..255) or float32/float64 in [0, 1] or [0, 255] (taken as [0, 1] when no pixel exceeds 1), kept as 8-bit pixels. Labels (N,) or (N, 1), any integer type, class indices 0..255; numClasses = largest label + 1. Little-endian, C order. Normalisation constants are computed from the training images.
    */
-  dataset: "auto" | "cifar10" | "fashion-mnist" | "fashion-mnist-embedded" | "synthetic";
+  dataset: "auto" | "cifar10" | "fashion-mnist" | "fashion-mnist-embedded" | "npy" | "synthetic";
   /**
-   * An existing cifar-10-batches-bin directory (or its parent) or a Fashion-MNIST IDX directory.
+   * An existing cifar-10-batches-bin directory (or its parent), a Fashion-MNIST IDX directory, or (dataset npy) the directory holding train_images.npy, train_labels.npy, test_images.npy and test_labels.npy.
    */
   dataDir?: string;
   /**
@@ -53,7 +59,7 @@ export interface DataConfig {
    */
   testLimit?: number;
   /**
-   * Zero-pad smaller images (Fashion-MNIST's 28x28) to this size, so CIFAR-shaped models apply unchanged.
+   * Zero-pad smaller images (Fashion-MNIST's 28x28; .npy images smaller than this in either dimension) to this size, so CIFAR-shaped models apply unchanged. 1 leaves .npy images as they are.
    */
   padTo: number;
   /**
@@ -65,6 +71,9 @@ export interface DataConfig {
    */
   flip: boolean;
 }
+/**
+ * Epochs, batch size, learning rate and its schedule, SGD and BN settings, SAM
+ */
 export interface OptimConfig {
   /**
    * Training epochs.
@@ -121,6 +130,9 @@ export interface Schedule {
    */
   minLr: number;
 }
+/**
+ * Which engine trains (auto, onnx, tfjs, torch), its execution provider or device
+ */
 export interface EngineConfig {
   /**
    * Training engine. auto: torch when an NVIDIA driver is loaded and a Python with CUDA-enabled torch is found, else onnx (one line says which). onnx: ONNX Runtime, zero-install, the CPU default. tfjs: TensorFlow.js, the slow pure-JS oracle. torch: PyTorch in a long-lived Python process (engine.python, engine.device).

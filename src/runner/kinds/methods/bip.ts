@@ -8,7 +8,7 @@ import { bipLoop, BIP_REVISION } from "../../../train/bip-loop.ts";
 import { engineChoice, loadData, modelFor, trainerOptions } from "../../../train/setup.ts";
 import { loadSnapshot } from "../dense.ts";
 import type { UnitKind } from "../kind.ts";
-import { dataMetrics, prunedStart, saveTrainedWeights, trainingImages } from "../shared/training-run.ts";
+import { dataMetrics, prunedStart, recordEpoch, saveTrainedWeights, trainingImages } from "../shared/training-run.ts";
 import type { PruningMethod } from "./method.ts";
 
 /** BiP from the pretrained model to one sparsity (no retraining afterwards). */
@@ -36,6 +36,7 @@ export const bipKind: UnitKind<BipUnitConfig> = {
       augment: t.data,
       seed: t.seed,
       onStep: (d, n) => ctx.progress(d, n, `BiP ${(100 * cfg.sparsity).toFixed(1)}%`),
+      onEpoch: (rec) => recordEpoch(ctx, rec, cfg.bip.epochs),
     });
     // Kept with the BN statistics re-estimated under the final mask: the model the headline accuracy is of.
     saveTrainedWeights(ctx, trainer, out.epochs.length, t.seed);

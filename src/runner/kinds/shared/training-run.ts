@@ -1,4 +1,6 @@
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileAtomic } from "../../../util/atomic-write.ts";
 import type { TrainingConfig } from "../../../config/generated/training.ts";
 import { dataFingerprints } from "../../../data/fingerprint.ts";
 import { nominalTrainCount } from "../../../data/resolve.ts";
@@ -11,6 +13,27 @@ import { loadData, modelFor, trainerFor } from "../../../train/setup.ts";
 import { trainLoop, type EpochRecord, type TrainOutcome } from "../../../train/train-loop.ts";
 import type { UnitContext, UnitOutcome } from "../kind.ts";
 import { weightsSha256 } from "./weights.ts";
+
+/** Per-epoch metrics of a unit (one JSON object per line), in the unit's folder while it runs. */
+export const EPOCHS_FILE = "epochs.jsonl";
+
+/**
+ * Keeps a unit's per-epoch metrics readable while it runs: rewrites epochs.jsonl (an
+ * epoch redone after a resume replaces its earlier line) and logs one line to worker.log.
+ */
+export function recordEpoch(ctx: UnitContext, rec: EpochRecord, totalEpochs: number): void {
+  const file = join(ctx.outDir, EPOCHS_FILE);
+  const kept = existsSync(file)
+    ? readFileSync(file, "utf8")
+        .split("\n")
+        .filter((l) => l.trim() && (JSON.parse(l) as EpochRecord).epoch < rec.epoch)
+    : [];
+  writeFileAtomic(file, [...kept, JSON.stringify(rec)].join("\n") + "\n");
+  const test = rec.testAccuracy !== undefined ? ` test acc ${rec.testAccuracy.toFixed(4)} loss ${rec.testLoss?.toFixed(4)}` : "";
+  ctx.log(
+    `epoch ${rec.epoch}/${totalEpochs} lr ${rec.lr.toPrecision(3)} train loss ${rec.trainLoss.toFixed(4)} acc ${rec.trainAccuracy.toFixed(4)}${test} ${rec.seconds.toFixed(1)} s`,
+  );
+}
 
 /** Final weights of a training unit, for units that build on it. */
 export const TRAINED_WEIGHTS = "model.ckpt";
@@ -57,6 +80,7 @@ export async function runTraining(
       ctx.progress((p.epoch - 1) * p.stepsPerEpoch + p.step, total, `${o.label} epoch ${p.epoch}/${t.optim.epochs} loss ${p.loss.toFixed(3)}${test}`),
     onEpoch: (r, tr) => {
       if (r.testAccuracy !== undefined) test = ` test acc ${r.testAccuracy.toFixed(3)}`;
+      recordEpoch(ctx, r, t.optim.epochs);
       o.onEpoch?.(r, tr);
     },
   });
@@ -88,7 +112,7 @@ export function trainingMetrics(r: TrainingRun): Record<string, unknown> {
 
 /** Training images a training unit processes: its epochs times the dataset's nominal size. */
 export function trainingImages(t: TrainingConfig): number {
-  return t.optim.epochs * nominalTrainCount(t.data.dataset, t.data.trainLimit);
+  return t.optim.epochs * nominalTrainCount(t.data.dataset, t.data.trainLimit, t.data.dataDir);
 }
 
 /**
