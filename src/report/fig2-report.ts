@@ -3,7 +3,7 @@ import { contextMarkdown, sharedDataLine, table } from "./markdown.ts";
 import { type RunContext } from "../util/provenance.ts";
 import { fig2Claims, type Fig2Cell } from "./fig2-claims.ts";
 import type { Claim } from "./verdict.ts";
-import { heatmapSvg } from "./plots.ts";
+import { heatmapGridSvg, heatmapSvg, type HeatmapAxes, type HeatmapPanel } from "./plots.ts";
 
 export interface Fig2Data {
   context: RunContext;
@@ -37,6 +37,8 @@ const AXIS_TITLE = {
   "batch-size": "dense batch size (smaller = hotter)",
   sam: "SAM rho (larger = hotter)",
 } as const;
+/** Short y-axis titles for the figures (a long one would squeeze the plot); the detail goes in the subtitle. */
+const AXIS_SHORT = { epochs: "dense epochs", "batch-size": "batch size", sam: "SAM rho" } as const;
 const REGIME_COLORS = { domain: ["I", "II-A", "II-B"], range: ["#d95f02", "#7570b3", "#1b9e77"] };
 
 const epochRange = (a: number, b: number) => (a === b ? `epoch ${a}` : `epochs ${a}-${b}`);
@@ -76,30 +78,43 @@ export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs:
     value: v,
     label: v === null ? "" : v.toFixed(digits),
   });
-  const common = { xTitle: "density (load)", yTitle: AXIS_TITLE[d.axis], xOrder, yOrder };
-  const svgs: Record<string, string> = {
-    "fig2-test-error.svg": await heatmapSvg({
-      ...common,
+  const axes: HeatmapAxes = { xTitle: "density (load)", yTitle: AXIS_SHORT[d.axis], xOrder, yOrder };
+  const rows = `rows: ${AXIS_TITLE[d.axis]}, hottest at the top`;
+  const panels: Record<"test-error" | "lmc" | "cka" | "regimes", HeatmapPanel & { subtitle: string }> = {
+    "test-error": {
       title: "Test error",
+      subtitle: "mean over retrain seeds",
+      legendTitle: "test error",
       cells: d.cells.map((c) => cell(c, c.testError, 3)),
       scheme: "viridis",
       reverse: true,
-    }),
-    "fig2-lmc.svg": await heatmapSvg({
-      ...common,
-      title: "LMC barrier (negative = barrier)",
+    },
+    lmc: {
+      title: "LMC barrier",
+      subtitle: "negative = barrier",
+      legendTitle: "LMC barrier",
       cells: d.cells.map((c) => cell(c, c.lmcBarrier, 3)),
       scheme: "redblue",
       domainMid: 0,
-    }),
-    "fig2-cka.svg": await heatmapSvg({ ...common, title: "CKA of the two retrained models", cells: d.cells.map((c) => cell(c, c.cka, 3)), scheme: "viridis" }),
-    "fig2-regimes.svg": await heatmapSvg({
-      ...common,
+    },
+    cka: { title: "CKA", subtitle: "of the two retrained models", legendTitle: "CKA", cells: d.cells.map((c) => cell(c, c.cka, 3)), scheme: "viridis" },
+    regimes: {
       title: "Regimes",
+      subtitle: "from LMC barrier and CKA",
+      legendTitle: "regime",
       cells: d.cells.map((c) => ({ x: dLabel(c.density), y: String(c.temperature), value: null, label: c.regime ?? "n/a" })),
       nominal: REGIME_COLORS,
+    },
+  };
+  const svgs: Record<string, string> = {
+    "fig2.svg": await heatmapGridSvg({
+      title: `Figure 2: ${d.dataset.name}, preset ${d.preset} (${d.config.dense.model.arch}, width ${d.config.dense.model.width})`,
+      subtitle: `columns: density after one-shot pruning (load); ${rows}`,
+      axes,
+      panels: Object.values(panels),
     }),
   };
+  for (const [name, p] of Object.entries(panels)) svgs[`fig2-${name}.svg`] = await heatmapSvg({ ...axes, ...p, subtitle: [p.subtitle, rows] });
   const comparableScale = d.preset === "paper" && d.dataset.name === "cifar10";
   const claims = fig2Claims(d.cells, {
     densities: d.densities,
@@ -146,9 +161,9 @@ export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs:
     "",
     "## Phase diagrams",
     "",
-    "![test error](fig2-test-error.svg) ![LMC](fig2-lmc.svg)",
+    "![Figure 2: test error, LMC barrier, CKA and regimes](fig2.svg)",
     "",
-    "![CKA](fig2-cka.svg) ![regimes](fig2-regimes.svg)",
+    "Single panels: [test error](fig2-test-error.svg), [LMC barrier](fig2-lmc.svg), [CKA](fig2-cka.svg), [regimes](fig2-regimes.svg).",
     "",
     "## Claims",
     "",

@@ -1,6 +1,36 @@
 import * as vega from "vega";
 import * as vl from "vega-lite";
 
+/** One view inside a concatenation (a unit or a layer spec, without the top-level properties). */
+type SubSpec = Extract<vl.TopLevelSpec, { hconcat: unknown }>["hconcat"][number];
+
+const SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
+const CONFIG = { background: "white", legend: { titleFontSize: 11, labelLimit: 300 } };
+
+/**
+ * Vega numbers gradients and clip paths with process-wide counters, so the same figure drawn
+ * after others would get other ids: renumber them in order of appearance within this SVG.
+ */
+function stableDefIds(svg: string): string {
+  const ids = new Map<string, string>();
+  const count = { gradient_: 0, clip: 0 };
+  return svg.replace(
+    /(id="|url\(#|href="#)(p_)?(gradient_|clip)(\d+)/g,
+    (_m, ref: string, pattern: string | undefined, kind: "gradient_" | "clip", n: string) => {
+      const key = kind + n;
+      if (!ids.has(key)) ids.set(key, `${kind}${count[kind]++}`);
+      return ref + (pattern ?? "") + ids.get(key)!;
+    },
+  );
+}
+
+/** Headless: Vega's scenegraph without a renderer, serialised to SVG; deterministic for the same spec. */
+async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
+  return stableDefIds(await new vega.View(vega.parse(vl.compile(spec).spec), { renderer: "none" }).toSVG());
+}
+
+const titleOf = (text: string, subtitle?: string | string[]) => (subtitle?.length ? { text, subtitle } : text);
+
 export interface HeatmapCell {
   x: string;
   y: string;
@@ -8,89 +38,227 @@ export interface HeatmapCell {
   label: string;
 }
 
-/**
- * A phase-diagram panel as SVG: categorical x (load) and y (temperature), colour by
- * value (or by category when `nominal`), each cell labelled with its value.
- * Rendered headless by Vega; deterministic for the same input.
- */
-export async function heatmapSvg(o: {
-  title: string;
-  cells: HeatmapCell[];
+/** The categorical axes of a phase diagram, shared by every panel drawn with them. */
+export interface HeatmapAxes {
+  /** Short axis titles: the details belong in the (sub)title, a long y title would shrink the plot. */
   xTitle: string;
   yTitle: string;
   xOrder: string[];
   yOrder: string[];
+}
+
+/** One heatmap: colour by value (or by category when `nominal`), each cell labelled. */
+export interface HeatmapPanel {
+  /** Keep it short in a grid: Vega estimates text widths (0.8 x font size per character) and spaces panels by them. */
+  title: string;
+  subtitle?: string | string[];
+  cells: HeatmapCell[];
+  /** What the colour encodes, as the legend's title ("test error", "regime"). */
+  legendTitle: string;
   scheme?: string;
   reverse?: boolean;
   domainMid?: number;
   nominal?: { domain: string[]; range: string[] };
-}): Promise<string> {
-  const color = o.nominal
-    ? { field: "label", type: "nominal" as const, scale: { domain: o.nominal.domain, range: o.nominal.range }, legend: { title: null } }
+}
+
+/** Pixel size of one heatmap cell; a panel is never shorter than MIN_PANEL_HEIGHT. */
+const CELL = { width: 46, height: 34 };
+const MIN_PANEL_HEIGHT = 136;
+const LIGHT_INK = "#ffffff",
+  DARK_INK = "#000000";
+
+/**
+ * The layered rect + text view of one heatmap panel. Its colour scale is named `${name}_color`
+ * by Vega-Lite, so each label's colour is decided from the fill Vega itself computed for the
+ * cell: white or black, whichever contrasts more with it (WCAG contrast). This follows the
+ * scheme, `reverse`, `domainMid` and nominal fills without re-implementing the scale.
+ */
+function heatmapPanelSpec(p: HeatmapPanel, a: HeatmapAxes, name: string, o: { yTitle: boolean; legend: "right" | "bottom" }): SubSpec {
+  const width = CELL.width * a.xOrder.length,
+    height = Math.max(MIN_PANEL_HEIGHT, CELL.height * a.yOrder.length);
+  const legend = {
+    title: p.legendTitle,
+    ...(o.legend === "bottom" ? { orient: "bottom" as const, direction: "horizontal" as const, gradientLength: Math.max(80, width - 40) } : {}),
+  };
+  const values = p.cells.filter((c) => c.value !== null || p.nominal);
+  // Categories outside the given domain (e.g. "n/a") are drawn grey rather than cycling through the range.
+  const unknown = p.nominal ? [...new Set(values.map((c) => c.label))].filter((l) => !p.nominal!.domain.includes(l)).sort() : [];
+  const color = p.nominal
+    ? {
+        field: "label",
+        type: "nominal" as const,
+        scale: { domain: [...p.nominal.domain, ...unknown], range: [...p.nominal.range, ...unknown.map(() => "#cccccc")] },
+        legend,
+      }
     : {
         field: "value",
         type: "quantitative" as const,
-        scale: { scheme: o.scheme ?? "viridis", reverse: o.reverse ?? false, ...(o.domainMid !== undefined ? { domainMid: o.domainMid } : {}) },
-        legend: { title: null },
+        scale: { scheme: p.scheme ?? "viridis", reverse: p.reverse ?? false, ...(p.domainMid !== undefined ? { domainMid: p.domainMid } : {}) },
+        legend,
       };
-  const spec: vl.TopLevelSpec = {
-    $schema: "https://vega.github.io/schema/vega-lite/v5.json",
-    title: o.title,
-    data: { values: o.cells.filter((c) => c.value !== null || o.nominal) },
-    width: 40 * o.xOrder.length,
-    height: 32 * o.yOrder.length,
+  const fill = `scale(${JSON.stringify(`${name}_color`)}, datum[${JSON.stringify(p.nominal ? "label" : "value")}])`;
+  const ink = `contrast('${LIGHT_INK}', ${fill}) > contrast('${DARK_INK}', ${fill}) ? '${LIGHT_INK}' : '${DARK_INK}'`;
+  return {
+    name,
+    title: titleOf(p.title, p.subtitle),
+    width,
+    height,
+    data: { values },
     encoding: {
-      x: { field: "x", type: "ordinal", sort: o.xOrder, title: o.xTitle, axis: { labelAngle: 0 } },
-      y: { field: "y", type: "ordinal", sort: o.yOrder, title: o.yTitle },
+      x: { field: "x", type: "ordinal", sort: a.xOrder, scale: { domain: a.xOrder }, title: a.xTitle, axis: { labelAngle: 0 } },
+      y: { field: "y", type: "ordinal", sort: a.yOrder, scale: { domain: a.yOrder }, title: o.yTitle ? a.yTitle : null },
     },
     layer: [
       { mark: "rect", encoding: { color } },
-      { mark: { type: "text", fontSize: 9 }, encoding: { text: { field: "label", type: "nominal" }, color: { value: "black" } } },
+      { mark: { type: "text", fontSize: 10 }, encoding: { text: { field: "label", type: "nominal" }, color: { value: { expr: ink } } } },
     ],
-    config: { background: "white", view: { stroke: null } },
   };
-  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: "none" });
-  return view.toSVG();
 }
 
-/** Lines with points: y against x, one colour per series; error bars when `spread` is given. */
+/**
+ * A phase-diagram panel as SVG: categorical x (load) and y (temperature), colour by
+ * value (or by category when `nominal`), each cell labelled with its value in a colour
+ * that contrasts with the cell. Rendered headless by Vega; deterministic for the same input.
+ */
+export async function heatmapSvg(o: HeatmapAxes & HeatmapPanel): Promise<string> {
+  const panel = heatmapPanelSpec(o, o, "heatmap", { yTitle: true, legend: "right" });
+  return renderSvg({ $schema: SCHEMA, ...panel, config: { ...CONFIG, view: { stroke: null } } } as vl.TopLevelSpec);
+}
+
+/**
+ * Several phase diagrams side by side on the same axes (same x and y order; the y title on the
+ * first panel only), each with its own colour scale and legend below it.
+ */
+export async function heatmapGridSvg(o: { title: string; subtitle?: string; axes: HeatmapAxes; panels: HeatmapPanel[] }): Promise<string> {
+  return renderSvg({
+    $schema: SCHEMA,
+    title: { text: o.title, ...(o.subtitle ? { subtitle: o.subtitle } : {}), anchor: "start", fontSize: 15 },
+    hconcat: o.panels.map((p, i) => heatmapPanelSpec(p, o.axes, `panel${i}`, { yTitle: i === 0, legend: "bottom" })),
+    spacing: 18,
+    resolve: { scale: { color: "independent", x: "shared", y: "shared" }, legend: { color: "independent" } },
+    config: { ...CONFIG, view: { stroke: null } },
+  });
+}
+
+export interface LinePoint {
+  x: number;
+  y: number;
+  series: string;
+  spread?: number;
+}
+
+const LINE_PANEL = { width: 360, height: 220 };
+
+/**
+ * Lines with points: y against x, one colour per series; error bars when `spread` is given.
+ * `baseline`: a dashed horizontal reference line in every panel, labelled at its right end.
+ * `panels`: side by side, each with the series it names and its own y scale (x and colours
+ * shared), so series on very different y ranges do not flatten each other; absent: one panel.
+ */
 export async function lineChartSvg(o: {
   title: string;
   xTitle: string;
   yTitle: string;
-  points: { x: number; y: number; series: string; spread?: number }[];
+  points: LinePoint[];
   logY?: boolean;
+  /** What the colour encodes (the legend's title). */
+  seriesTitle?: string;
+  baseline?: { y: number; label: string };
+  panels?: { title: string; series: string[] }[];
 }): Promise<string> {
-  const spec: vl.TopLevelSpec = {
-    $schema: "https://vega.github.io/schema/vega-lite/v5.json",
-    title: o.title,
-    width: 360,
-    height: 220,
-    data: { values: o.points.map((p) => ({ ...p, lo: p.y - (p.spread ?? 0), hi: p.y + (p.spread ?? 0) })) },
-    encoding: { x: { field: "x", type: "quantitative", title: o.xTitle, axis: { format: "%" } }, color: { field: "series", type: "nominal", title: null } },
-    layer: [
-      {
-        mark: { type: "line", point: true },
-        encoding: { y: { field: "y", type: "quantitative", title: o.yTitle, scale: { zero: false, ...(o.logY ? { type: "log" as const } : {}) } } },
-      },
-      { mark: "rule", encoding: { y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } } },
-    ],
-    config: { background: "white" },
+  const seriesDomain = [...new Set(o.points.map((p) => p.series))].sort();
+  const color = { field: "series", type: "nominal" as const, title: o.seriesTitle ?? "series", scale: { domain: seriesDomain } };
+  const yScale = { zero: false, ...(o.logY ? { type: "log" as const } : {}) };
+  const panel = (points: LinePoint[], yTitle: string | null, title?: string): SubSpec => {
+    const values = points.map((p) => ({ ...p, lo: p.y - (p.spread ?? 0), hi: p.y + (p.spread ?? 0) }));
+    const base = o.baseline && Number.isFinite(o.baseline.y) ? [o.baseline] : [];
+    return {
+      ...(title ? { title } : {}),
+      ...LINE_PANEL,
+      layer: [
+        {
+          data: { values },
+          mark: { type: "line", point: true },
+          encoding: {
+            x: { field: "x", type: "quantitative", title: o.xTitle, axis: { format: "%" } },
+            y: { field: "y", type: "quantitative", title: yTitle, scale: yScale },
+            color,
+          },
+        },
+        {
+          data: { values },
+          mark: "rule",
+          encoding: { x: { field: "x", type: "quantitative" }, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" }, color },
+        },
+        ...base.flatMap((b) => [
+          {
+            data: { values: [b] },
+            mark: { type: "rule" as const, color: "#555555", strokeDash: [5, 4] },
+            encoding: { y: { field: "y", type: "quantitative" as const } },
+          },
+          {
+            data: { values: [b] },
+            mark: {
+              type: "text" as const,
+              x: "width" as const,
+              align: "right" as const,
+              baseline: "bottom" as const,
+              dx: -3,
+              dy: -3,
+              color: "#555555",
+              fontSize: 11,
+            },
+            encoding: { y: { field: "y", type: "quantitative" as const }, text: { field: "label", type: "nominal" as const } },
+          },
+        ]),
+      ],
+    };
   };
-  return new vega.View(vega.parse(vl.compile(spec).spec), { renderer: "none" }).toSVG();
+  if (!o.panels?.length) return renderSvg({ $schema: SCHEMA, ...panel(o.points, o.yTitle), title: o.title, config: CONFIG } as vl.TopLevelSpec);
+  return renderSvg({
+    $schema: SCHEMA,
+    title: { text: o.title, anchor: "start", fontSize: 15 },
+    hconcat: o.panels.map((p, i) =>
+      panel(
+        o.points.filter((x) => p.series.includes(x.series)),
+        i === 0 ? o.yTitle : null,
+        p.title,
+      ),
+    ),
+    spacing: 24,
+    resolve: { scale: { y: "independent", x: "shared", color: "shared" } },
+    config: CONFIG,
+  });
 }
 
 /**
- * Measured speedup against theoretical speedup, one colour per series, with the
- * y = x line (speedup as the FLOP count predicts) and y = 1 (no speedup) for reference.
+ * Measured speedup against theoretical speedup: colour = series (the kind of pruning), shape =
+ * batch size (legend in numeric order), one line per series and batch. Reference lines: y = x
+ * (speedup as the FLOP count predicts) and y = 1 (no speedup), each labelled in the plot.
  */
-export async function speedupScatterSvg(o: { title: string; points: { x: number; y: number; series: string }[] }): Promise<string> {
+export async function speedupScatterSvg(o: {
+  title: string;
+  points: { x: number; y: number; series: string; batch: number }[];
+  seriesTitle?: string;
+}): Promise<string> {
   const max = Math.max(1.5, ...o.points.map((p) => Math.max(p.x, p.y))) * 1.05;
+  const batches = [...new Set(o.points.map((p) => p.batch))].sort((a, b) => a - b);
+  const series = [...new Set(o.points.map((p) => p.series))].sort();
+  const x = { field: "x", type: "quantitative" as const, title: "theoretical speedup (dense MACs / remaining MACs)", scale: { domain: [1, max] } };
+  const y = { field: "y", type: "quantitative" as const, title: "measured speedup vs dense", scale: { domain: [0, max] } };
+  const color = { field: "series", type: "nominal" as const, title: o.seriesTitle ?? "pruning", scale: { domain: series }, legend: { labelLimit: 400 } };
+  const shape = { field: "batch", type: "nominal" as const, title: "batch size", scale: { domain: batches }, sort: batches };
+  const width = 380,
+    height = 260;
+  const label = 1 + 0.86 * (max - 1);
+  // The y = x line's angle on screen (x spans [1, max], y [0, max]): its label is drawn along it.
+  const angle = (-Math.atan(height / max / (width / (max - 1))) * 180) / Math.PI;
+  const grey = "#888888";
   const spec: vl.TopLevelSpec = {
-    $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+    $schema: SCHEMA,
     title: o.title,
-    width: 380,
-    height: 260,
+    width,
+    height,
     layer: [
       {
         data: {
@@ -99,21 +267,32 @@ export async function speedupScatterSvg(o: { title: string; points: { x: number;
             { x: max, y: max },
           ],
         },
-        mark: { type: "line", strokeDash: [4, 4], color: "#888" },
+        mark: { type: "line", strokeDash: [4, 4], color: grey },
         encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" } },
       },
-      { data: { values: [{ y: 1 }] }, mark: { type: "rule", color: "#bbb" }, encoding: { y: { field: "y", type: "quantitative" } } },
+      {
+        data: { values: [{ x: label, y: label, text: "y = x" }] },
+        mark: { type: "text", align: "center", baseline: "bottom", angle: +angle.toFixed(2), dy: -4, color: "#555555", fontSize: 11 },
+        encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" }, text: { field: "text", type: "nominal" } },
+      },
+      { data: { values: [{ y: 1 }] }, mark: { type: "rule", color: "#bbbbbb" }, encoding: { y: { field: "y", type: "quantitative" } } },
+      {
+        data: { values: [{ y: 1, text: "y = 1: no speedup" }] },
+        mark: { type: "text", x: "width", align: "right", baseline: "top", dx: -3, dy: 3, color: "#555555", fontSize: 11 },
+        encoding: { y: { field: "y", type: "quantitative" }, text: { field: "text", type: "nominal" } },
+      },
       {
         data: { values: o.points },
-        mark: { type: "line", point: true },
-        encoding: {
-          x: { field: "x", type: "quantitative", title: "theoretical speedup (dense MACs / remaining MACs; dashed: y = x)", scale: { domain: [1, max] } },
-          y: { field: "y", type: "quantitative", title: "measured speedup vs dense", scale: { domain: [0, max] } },
-          color: { field: "series", type: "nominal", title: null, legend: { labelLimit: 400 } },
-        },
+        mark: { type: "line", strokeWidth: 1.5, opacity: 0.7 },
+        encoding: { x, y, color, detail: { field: "batch", type: "ordinal" } },
+      },
+      {
+        data: { values: o.points },
+        mark: { type: "point", filled: true, size: 60, opacity: 0.9 },
+        encoding: { x, y, color, shape },
       },
     ],
-    config: { background: "white" },
+    config: CONFIG,
   };
-  return new vega.View(vega.parse(vl.compile(spec).spec), { renderer: "none" }).toSVG();
+  return renderSvg(spec);
 }

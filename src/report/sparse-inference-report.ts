@@ -267,8 +267,8 @@ export async function renderSparseInference(d: SparseInferenceData): Promise<{ m
     .flatMap((r) => {
       const s = speedups(d, r)!;
       return [
-        { x: r.theoreticalSpeedup, y: s.latency, series: `${seriesName(r)}, batch ${d.config.latencyBatch}` },
-        ...s.throughput.map((t) => ({ x: r.theoreticalSpeedup, y: t.speedup, series: `${seriesName(r)}, batch ${t.batch}` })),
+        { x: r.theoreticalSpeedup, y: s.latency, series: seriesName(r), batch: d.config.latencyBatch },
+        ...s.throughput.map((t) => ({ x: r.theoreticalSpeedup, y: t.speedup, series: seriesName(r), batch: t.batch })),
       ];
     });
   const svg = await speedupScatterSvg({ title: `Measured vs theoretical speedup (${d.model.arch} w${d.model.width}, ORT ${d.provider})`, points });

@@ -1,0 +1,358 @@
+import { expect, test } from "bun:test";
+import { validateConfig } from "../../src/config/load.ts";
+import type { Fig2Config } from "../../src/config/generated/fig2.ts";
+import type { BipBenchConfig } from "../../src/config/generated/bip-bench.ts";
+import type { SparseInferenceConfig } from "../../src/config/generated/sparse-inference.ts";
+import { summarise } from "../../src/onnx/session-timing.ts";
+import { runContext } from "../../src/util/provenance.ts";
+import { heatmapSvg, type HeatmapCell } from "../../src/report/plots.ts";
+import { renderFig2, type Fig2Data } from "../../src/report/fig2-report.ts";
+import { regimeOf, type Fig2Cell } from "../../src/report/fig2-claims.ts";
+import { renderBip, type BipData, type MethodPoint } from "../../src/report/bip-report.ts";
+import { renderSparseInference, type InferenceResult, type SparseInferenceData } from "../../src/report/sparse-inference-report.ts";
+
+// ---- reading Vega's SVG ----
+
+type Rgb = [number, number, number];
+
+function parseColor(c: string): Rgb {
+  const named: Record<string, Rgb> = { white: [255, 255, 255], black: [0, 0, 0] };
+  if (named[c]) return named[c]!;
+  let m = /^#([0-9a-f]{6})$/i.exec(c);
+  if (m) return [0, 2, 4].map((i) => parseInt(m![1]!.slice(i, i + 2), 16)) as Rgb;
+  m = /^#([0-9a-f]{3})$/i.exec(c);
+  if (m) return [0, 1, 2].map((i) => 17 * parseInt(m![1]![i]!, 16)) as Rgb;
+  m = /^rgb\((\d+),\s*(\d+),\s*(\d+)\)$/.exec(c);
+  if (m) return [+m[1]!, +m[2]!, +m[3]!];
+  throw new Error(`colour ${c}`);
+}
+
+/** WCAG relative luminance and contrast ratio. */
+function luminance(c: string): number {
+  const [r, g, b] = parseColor(c).map((v) => {
+    const s = v / 255;
+    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  }) as Rgb;
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+const contrast = (a: string, b: string) => {
+  const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p) as [number, number];
+  return (x + 0.05) / (y + 0.05);
+};
+
+const attr = (tag: string, name: string) => new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1];
+
+/**
+ * Heatmap cells: each rect's fill and the fill of the text drawn on it, paired by the
+ * "x: ..; y: .." prefix of their aria-labels (Vega writes the encoded fields there).
+ */
+function cellInks(svg: string): { key: string; fill: string; ink: string; text: string }[] {
+  const rects = new Map<string, string>();
+  for (const m of svg.matchAll(/<path [^>]*aria-roledescription="rect mark"[^>]*>/g)) {
+    const label = attr(m[0], "aria-label")!;
+    rects.set(label.split("; ").slice(0, 2).join("; "), attr(m[0], "fill")!);
+  }
+  const out: { key: string; fill: string; ink: string; text: string }[] = [];
+  for (const m of svg.matchAll(/<text [^>]*aria-roledescription="text mark"[^>]*>([^<]*)<\/text>/g)) {
+    const key = attr(m[0], "aria-label")!.split("; ").slice(0, 2).join("; ");
+    const fill = rects.get(key);
+    if (fill) out.push({ key, fill, ink: attr(m[0], "fill")!, text: m[1]! });
+  }
+  return out;
+}
+
+/** Text contents of every <text> inside the groups of one class (e.g. "role-axis-label"), one list per group. */
+function textGroups(svg: string, cls: string): string[][] {
+  return [...svg.matchAll(new RegExp(`<g class="mark-text ${cls}"[^>]*>((?:<text[^>]*>[^<]*</text>)*)</g>`, "g"))].map((m) =>
+    [...m[1]!.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((t) => t[1]!),
+  );
+}
+
+/** The label texts of the legend with this title, in drawing order. */
+function legendLabels(svg: string, title: string): string[] {
+  const start = svg.indexOf(`legend titled '${title}'`);
+  if (start < 0) return [];
+  const next = svg.indexOf('aria-roledescription="legend"', start + 1);
+  const part = svg.slice(start, next < 0 ? undefined : next);
+  return textGroups(part, "role-legend-label").flat();
+}
+
+const svgHeight = (svg: string) => +attr(svg.slice(0, svg.indexOf(">")), "height")!;
+
+// ---- fixtures ----
+
+const fig2Config = validateConfig<Fig2Config>("fig2", {});
+const TEMPS = [5, 12, 18],
+  DENSITIES = [0.8, 0.05, 0.2]; // unsorted on purpose: the figure orders load by density
+
+function fig2Cells(): Fig2Cell[] {
+  return TEMPS.flatMap((temperature, rank) =>
+    DENSITIES.map((density) => {
+      const testError = 0.3 - 0.2 * density - 0.02 * rank,
+        lmcBarrier = density < 0.1 ? -0.12 + 0.01 * rank : 0.01,
+        cka = 0.9 + 0.1 * density;
+      return {
+        temperature,
+        hotRank: rank,
+        density,
+        testError,
+        seedErrors: [testError - 0.001, testError + 0.001],
+        lmcBarrier,
+        lmcStdErr: 0.005,
+        cka,
+        ckaStdErr: 0.002,
+        regime: regimeOf(lmcBarrier, cka, fig2Config.regimes),
+      };
+    }),
+  );
+}
+
+function fig2Data(): Fig2Data {
+  return {
+    context: runContext(new Date(0)),
+    preset: "smokepreset",
+    config: fig2Config,
+    axis: "epochs",
+    temperatures: TEMPS,
+    densities: DENSITIES,
+    cells: fig2Cells(),
+    dataset: { name: "tinyset", source: "test", train: 100, test: 50 },
+    engine: "test",
+    unitCommits: [],
+    wallSeconds: 1,
+    computeSeconds: 1,
+    unitsRun: 0,
+    unitsReused: 0,
+    failed: [],
+    scaledDown: [],
+    errorWindow: { first: 1, last: 2, count: 2, finalPhaseFirst: 1 },
+    trainFingerprints: ["x"],
+  };
+}
+
+// ---- Figure 2 ----
+
+test("fig2.svg is one figure: four panels side by side on the same x (load) and y (temperature) order, dataset and preset in its title", async () => {
+  const { svgs, markdown } = await renderFig2(fig2Data());
+  for (const f of ["fig2.svg", "fig2-test-error.svg", "fig2-lmc.svg", "fig2-cka.svg", "fig2-regimes.svg"]) expect(svgs[f]).toStartWith("<svg");
+  const svg = svgs["fig2.svg"]!;
+  for (const t of ["Test error", "LMC barrier", "CKA", "Regimes"]) expect(svg).toContain(`Title text '${t}'`);
+  const titles = [...svg.matchAll(/aria-label="Title text '([^']*)'"/g)].map((m) => m[1]!);
+  expect(titles.filter((t) => t.includes("tinyset") && t.includes("smokepreset"))).toHaveLength(1);
+  const axes = textGroups(svg, "role-axis-label");
+  const xs = axes.filter((g) => g.some((l) => l.endsWith("%"))),
+    ys = axes.filter((g) => !g.some((l) => l.endsWith("%")));
+  expect(xs).toEqual(Array(4).fill(["5%", "20%", "80%"]));
+  expect(ys).toEqual(Array(4).fill(["5", "12", "18"])); // hottest at the top, in every panel
+  // One short y title for the row, on the first panel only.
+  expect(
+    textGroups(svg, "role-axis-title")
+      .flat()
+      .filter((t) => t === "dense epochs"),
+  ).toHaveLength(1);
+  // Shown first in the figures section; the single panels stay as files.
+  const section = markdown.slice(markdown.indexOf("## Phase diagrams"));
+  expect(section.split("\n").find((l) => l.startsWith("!["))).toContain("(fig2.svg)");
+  for (const f of ["fig2-test-error.svg", "fig2-lmc.svg", "fig2-cka.svg", "fig2-regimes.svg"]) expect(section).toContain(f);
+});
+
+test("every legend says what its colour encodes", async () => {
+  const { svgs } = await renderFig2(fig2Data());
+  const svg = svgs["fig2.svg"]!;
+  for (const t of ["test error", "LMC barrier", "CKA"]) expect(svg).toContain(`Gradient legend titled '${t}'`);
+  expect(svg).toContain("Symbol legend titled 'regime'");
+  expect(svgs["fig2-cka.svg"]).toContain("Gradient legend titled 'CKA'");
+  expect(svgs["fig2-regimes.svg"]).toContain("Symbol legend titled 'regime'");
+});
+
+test("the plot is not squeezed by its y title: short y titles, cells fill a good part of each panel's height, on every temperature axis", async () => {
+  for (const axis of ["epochs", "batch-size", "sam"] as const) {
+    const { svgs } = await renderFig2({ ...fig2Data(), axis });
+    for (const f of ["fig2-test-error.svg", "fig2-lmc.svg", "fig2-cka.svg", "fig2-regimes.svg", "fig2.svg"]) {
+      const svg = svgs[f]!;
+      const heights = [...svg.matchAll(/aria-roledescription="rect mark" d="M[\d.]+,[\d.]+h[\d.]+v([\d.]+)h/g)].map((m) => +m[1]!);
+      const plot = heights[0]! * TEMPS.length;
+      expect(plot).toBeGreaterThanOrEqual(120);
+      expect(plot / svgHeight(svg)).toBeGreaterThan(0.4);
+      // Vega sizes text by estimate (0.8 x font size per character; axis titles are 11px): a y title no longer than the plot cannot stretch the figure.
+      const yTitles = textGroups(svg, "role-axis-title")
+        .flat()
+        .filter((t) => t !== "density (load)");
+      expect(yTitles.length).toBeGreaterThan(0);
+      for (const t of yTitles) expect(0.8 * 11 * t.length).toBeLessThanOrEqual(plot);
+    }
+  }
+});
+
+// ---- label contrast ----
+
+const grid = (values: number[]): HeatmapCell[] => values.map((v, i) => ({ x: `c${i}`, y: "r", value: v, label: v.toFixed(2) }));
+const axes = (n: number) => ({ xTitle: "x", yTitle: "y", xOrder: Array.from({ length: n }, (_, i) => `c${i}`), yOrder: ["r"] });
+const WHITE = "#ffffff",
+  BLACK = "#000000";
+
+/** Each label is drawn in white or black, whichever contrasts more with its cell. */
+function expectReadable(svg: string, n: number) {
+  const cells = cellInks(svg);
+  expect(cells).toHaveLength(n);
+  for (const c of cells) {
+    expect(["255,255,255", "0,0,0"]).toContain(parseColor(c.ink).join());
+    const best = contrast(WHITE, c.fill) > contrast(BLACK, c.fill) ? WHITE : BLACK;
+    expect(contrast(c.ink, c.fill)).toBeCloseTo(contrast(best, c.fill), 6);
+  }
+  return Object.fromEntries(cells.map((c) => [c.text, parseColor(c.ink).join() === "255,255,255" ? "light" : "dark"]));
+}
+
+test("heatmap labels contrast with their cells: light text on dark cells, dark text on light ones (viridis, reversed, diverging, nominal)", async () => {
+  const values = [0, 0.25, 0.5, 0.75, 1];
+  const viridis = expectReadable(await heatmapSvg({ ...axes(5), title: "t", legendTitle: "v", cells: grid(values), scheme: "viridis" }), 5);
+  expect(viridis["0.00"]).toBe("light"); // viridis: low values are dark purple
+  expect(viridis["1.00"]).toBe("dark"); // high values are yellow
+  const reversed = expectReadable(await heatmapSvg({ ...axes(5), title: "t", legendTitle: "v", cells: grid(values), scheme: "viridis", reverse: true }), 5);
+  expect(reversed["0.00"]).toBe("dark");
+  expect(reversed["1.00"]).toBe("light");
+  const diverging = expectReadable(
+    await heatmapSvg({ ...axes(5), title: "t", legendTitle: "v", cells: grid([-0.12, -0.06, 0, 0.004, 0.01]), scheme: "redblue", domainMid: 0 }),
+    5,
+  );
+  expect(diverging["-0.12"]).toBe("light"); // deep red
+  expect(diverging["0.00"]).toBe("dark"); // the white middle
+  expect(diverging["0.01"]).toBe("light"); // deep blue
+  const nominal = expectReadable(
+    await heatmapSvg({
+      ...axes(3),
+      title: "t",
+      legendTitle: "regime",
+      cells: ["dark", "light", "n/a"].map((l, i) => ({ x: `c${i}`, y: "r", value: null, label: l })),
+      nominal: { domain: ["dark", "light"], range: ["#1a1a60", "#f0f060"] },
+    }),
+    3,
+  );
+  expect(nominal).toEqual({ dark: "light", light: "dark", "n/a": "dark" }); // unknown categories: light grey
+});
+
+test("the combined Figure 2 labels its dark cells in a light colour too", async () => {
+  const { svgs } = await renderFig2(fig2Data());
+  const panels = svgs["fig2.svg"]!.split(/class="mark-group role-scope panel\d_group"/).slice(1);
+  expect(panels).toHaveLength(4);
+  const cells = panels.flatMap(cellInks); // paired within each panel: the panels' cells have the same x and y
+  expect(cells).toHaveLength(4 * TEMPS.length * DENSITIES.length);
+  const inks = new Set(cells.map((c) => parseColor(c.ink).join()));
+  expect(inks).toEqual(new Set(["255,255,255", "0,0,0"]));
+  for (const c of cells) expect(contrast(c.ink, c.fill)).toBeGreaterThanOrEqual(Math.max(contrast(WHITE, c.fill), contrast(BLACK, c.fill)) - 1e-9);
+});
+
+test("rendering is deterministic", async () => {
+  const [a, b] = [await renderFig2(fig2Data()), await renderFig2(fig2Data())];
+  expect(a.svgs).toEqual(b.svgs);
+});
+
+// ---- BiP ----
+
+const bipConfig = validateConfig<BipBenchConfig>("bip-bench", {});
+
+function bipData(methods: string[]): BipData {
+  const acc: Record<string, (t: number) => number> = { IMP: () => 0.86, OMP: () => 0.85, BiP: () => 0.855, "BiP-filter": (t) => 0.84 - 0.5 * t };
+  const points: MethodPoint[] = [0.2, 0.5, 0.8].flatMap((target) =>
+    methods.map((method) => ({
+      method,
+      target,
+      sparsity: target,
+      accuracies: [acc[method]!(target) - 0.002, acc[method]!(target) + 0.002],
+      seconds: [10, 11],
+    })),
+  );
+  return {
+    context: runContext(new Date(0)),
+    preset: "test",
+    config: bipConfig,
+    dataset: { name: "d", source: "s", train: 1, test: 1 },
+    engine: "test",
+    unitCommits: [],
+    dense: { accuracy: 0.853, seconds: 60 },
+    points,
+    methods: methods.map((label) => ({ label, description: label })),
+    timing: "test",
+    scaledDown: [],
+    trainFingerprints: ["x"],
+    failed: [],
+  };
+}
+
+test("BiP accuracy: the dense model as a labelled baseline, filter-wise BiP in its own panel with its own y range", async () => {
+  const { svgs } = await renderBip(bipData(["IMP", "OMP", "BiP", "BiP-filter"]));
+  const svg = svgs["bip-vs-imp-accuracy.svg"]!;
+  expect(svg.match(/>dense<\/text>/g)).toHaveLength(2); // one rule label per panel
+  expect(svg).toContain("Title text 'Unstructured: IMP, OMP, BiP'");
+  expect(svg).toContain("Title text 'Filter-wise: BiP-filter'");
+  const [first, second] = svg.split('class="mark-group role-scope concat_1_group"') as [string, string];
+  expect(second).toBeDefined();
+  expect(first).not.toContain("method: BiP-filter"); // its points are only in the second panel
+  expect(second).toContain("method: BiP-filter");
+  expect(second).not.toContain("method: IMP");
+  const yLabels = (part: string) =>
+    textGroups(part, "role-axis-label")
+      .filter((g) => !g.some((l) => l.endsWith("%")))
+      .flat()
+      .map(Number);
+  expect(Math.min(...yLabels(first))).toBeGreaterThan(0.8); // the unstructured methods are not flattened by BiP-filter's 44%
+  expect(Math.min(...yLabels(second))).toBeLessThan(0.5);
+  expect(svg).toContain("legend titled 'method'");
+});
+
+test("BiP accuracy without filter-wise BiP is one panel, still with the dense baseline", async () => {
+  const svg = (await renderBip(bipData(["IMP", "BiP"]))).svgs["bip-vs-imp-accuracy.svg"]!;
+  expect(svg).not.toContain("concat_1_group");
+  expect(svg.match(/>dense<\/text>/g)).toHaveLength(1);
+});
+
+// ---- sparse inference ----
+
+const siConfig = validateConfig<SparseInferenceConfig>("sparse-inference", {});
+
+function siResult(model: string, kind: InferenceResult["kind"], theory: number, ms: number, channelMultiple?: number): InferenceResult {
+  const lat = Array.from({ length: 20 }, (_, i) => ms * (1 + (0.02 * i) / 19));
+  return {
+    model,
+    kind,
+    storage: "dense initializers",
+    nominalDensity: 1 / theory,
+    ...(channelMultiple ? { channelMultiple } : {}),
+    convWeightDensity: 1 / theory,
+    theoreticalSpeedup: theory,
+    testAccuracy: 0.9,
+    check: { images: 10, correct: 9, expected: 9 },
+    bytes: 1000,
+    status: "measured",
+    latency: summarise([lat], 1, 5),
+    throughput: siConfig.throughputBatches.map((b) => summarise([lat.map((x) => (x * b) / 8)], b, 5)),
+  };
+}
+
+test("sparse inference: colour = kind of pruning, shape = batch size in numeric order, the y = x line labelled", async () => {
+  const d: SparseInferenceData = {
+    context: runContext(new Date(0)),
+    preset: "test",
+    provider: "cpu",
+    threads: 2,
+    nchwcBlock: 16,
+    config: siConfig,
+    model: { arch: "a", width: 16, inputShape: [1, 28, 28], dataset: "d", manifest: "m" },
+    results: [
+      siResult("dense", "dense", 1, 1),
+      siResult("u10", "unstructured", 6, 1),
+      siResult("u50", "unstructured", 2, 1),
+      siResult("s50", "structured", 2, 0.6),
+      siResult("s25", "structured", 4, 0.4),
+      siResult("s25x16", "structured", 3, 0.5, 16),
+    ],
+    profiles: [],
+  };
+  const { svg } = await renderSparseInference(d);
+  const batches = [siConfig.latencyBatch, ...siConfig.throughputBatches].sort((a, b) => a - b).map(String);
+  expect([...batches].sort()).not.toEqual(batches); // as strings they would sort differently ("1", "128", "64")
+  expect(legendLabels(svg, "batch size")).toEqual(batches);
+  expect(legendLabels(svg, "pruning")).toEqual(["structured", "structured x16", "unstructured"]); // no batch sizes mixed in
+  expect(svg).toMatch(/>y = x<\/text>/);
+  expect(svg).toContain("no speedup");
+});
