@@ -6,6 +6,7 @@
  * probes (parts of a formulation, the forward conv) are timed only. Exits 1 when a
  * formulation disagrees with the reference. `--help` lists the flags.
  */
+import { withVersion } from "../src/cli/common.ts";
 import { Command, InvalidArgumentError } from "commander";
 import { bench, do_not_optimize, run, summary } from "mitata";
 import { availableParallelism } from "node:os";
@@ -29,7 +30,7 @@ const positive = (v: string) => {
   return Number(v);
 };
 
-const o = new Command("conv-grad-variants")
+const o = withVersion(new Command("conv-grad-variants"))
   .description("microbenchmark of ONNX formulations of the 3x3 conv filter gradient on the CPU EP (timed with mitata)")
   .option("--batch <n>", "batch size", int(1), 128)
   .option("--c <n>", "channels in and out", int(1), 16)

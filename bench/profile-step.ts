@@ -3,6 +3,7 @@
  * Per-op-type cost of one PreResNet-20 training step on ONNX Runtime (CPU EP), from
  * ORT's own profiler: where the time goes, to guide graph formulation work.
  */
+import { withVersion } from "../src/cli/common.ts";
 import { Command, InvalidArgumentError } from "commander";
 import { availableParallelism } from "node:os";
 import { profileTrainStep } from "../src/engine/onnx/profile.ts";
@@ -13,7 +14,7 @@ const int = (min: number) => (v: string) => {
   return Number(v);
 };
 
-const opts = new Command("profile-step")
+const opts = withVersion(new Command("profile-step"))
   .description("ORT profiler breakdown of one PreResNet-20 training step (CPU EP) by op type and node")
   .option("--width <n>", "model width", int(1), 16)
   .option("--batch <n>", "batch size", int(1), 128)

@@ -5,6 +5,7 @@
  * first one run for its kernel size (the reference) before it is timed; exits 1 when one
  * disagrees. `--help` lists the flags.
  */
+import { withVersion } from "../src/cli/common.ts";
 import { Command, InvalidArgumentError } from "commander";
 import { bench, do_not_optimize, group, run, summary } from "mitata";
 import { availableParallelism } from "node:os";
@@ -31,7 +32,7 @@ const positive = (v: string) => {
   return Number(v);
 };
 
-const o = new Command("strided-input-grad-variants")
+const o = withVersion(new Command("strided-input-grad-variants"))
   .description("microbenchmark of ONNX formulations of a stride-2 conv's input gradient on the CPU EP (timed with mitata)")
   .option("--batch <n>", "batch size", int(1), 128)
   .option("--cin <n>", "input channels (the conv doubles them)", int(1), 16)

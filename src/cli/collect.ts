@@ -8,21 +8,16 @@ import { Command, Option } from "commander";
 import { collectedColumns, collectRuns } from "../report/collect.ts";
 import { toCsv } from "../report/csv.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
-import { harnessVersion, runMain } from "./common.ts";
+import { runMain, withVersion } from "./common.ts";
 import { ConfigError } from "../config/load.ts";
 import { existsSync } from "node:fs";
 
-const cmd = new Command("collect")
+const cmd = withVersion(new Command("collect"))
   .description("Collect a run store into one table: every finished unit with its kind, changed settings, final metrics, wall time and engine")
   .option("--runs-dir <dir>", "the run store to read", "runs")
   .option("--out <file>", "write the table here (atomically) instead of stdout")
   .addOption(new Option("--format <format>", "csv, or jsonl (one JSON object per unit)").choices(["csv", "jsonl"]).default("csv"))
   .option("--kind <list>", "only these unit kinds, comma-separated (e.g. retrain,cell)")
-  .option("--version", "print the harness version and commit, then exit")
-  .on("option:version", () => {
-    console.log(harnessVersion());
-    process.exit(0);
-  })
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 

@@ -40,6 +40,14 @@ export function harnessVersion(): string {
   return (version = `${pkg.name} ${pkg.version} (commit ${gitCommit()}), bun ${Bun.version}`);
 }
 
+/** Adds --version (the harness version and commit; git runs only when it is asked for). */
+export function withVersion(cmd: Command): Command {
+  return cmd.option("--version", "print the harness version and commit, then exit").on("option:version", () => {
+    console.log(harnessVersion());
+    process.exit(0);
+  });
+}
+
 /** The help's list of settings: every top-level setting of the command's schema, and how to see them all. */
 function settingsHelp(s: SettingsSpec): string {
   const rows = topLevelSettings(s.schema);
@@ -56,13 +64,7 @@ function settingsHelp(s: SettingsSpec): string {
 
 /** A command with the flags every entry point shares, its settings among them. */
 export function baseCommand(name: string, description: string, settings: SettingsSpec, defaultPreset = "quick"): Command {
-  return new Command(name)
-    .description(description)
-    .option("--version", "print the harness version and commit, then exit")
-    .on("option:version", () => {
-      console.log(harnessVersion());
-      process.exit(0);
-    })
+  return withVersion(new Command(name).description(description))
     .addOption(
       new Option("--preset <name>", "preset from presets/ (smoke: seconds, for CI; quick: scaled-down default; paper: full protocol)")
         .choices(PRESET_NAMES)

@@ -25,7 +25,7 @@ import { freshState } from "../engine/state.ts";
 import { buildModel } from "../models/registry.ts";
 import { initTfjs } from "../engine/tfjs/backend.ts";
 import { runContext, type RunContext } from "../util/provenance.ts";
-import { runMain } from "./common.ts";
+import { runMain, withVersion } from "./common.ts";
 
 // ---------------------------------------------------------------- facts
 
@@ -410,7 +410,7 @@ export function render(r: DoctorReport): string {
 
 // ---------------------------------------------------------------- the command
 
-const cmd = new Command("doctor")
+const cmd = withVersion(new Command("doctor"))
   .description(
     "Print what this machine offers the harness (GPU hardware, engines, execution providers, datasets, Slurm) and whether the default path (bun run repro:fig2) can run here",
   )
@@ -436,6 +436,7 @@ Exit codes: 0 when the default path can run, 1 when it cannot (or doctor itself 
 2 on a usage error.`,
   )
   // Usage errors exit 2 like every other command; --help exits 0.
+  .showHelpAfterError("(run with --help for usage)")
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 if (import.meta.main)
