@@ -51,3 +51,12 @@ test("--print-config writes a config file that reproduces itself", () => {
   expect(JSON.parse(again.out)).toEqual(JSON.parse(first.out));
   expect(JSON.parse(first.out).densities).toEqual([0.2, 0.6]);
 }, 30_000);
+
+test("bench:sparse-inference takes --provider webgpu (the bundled WebGPU EP; CPU fallback with a notice when it cannot start)", () => {
+  const r = run("bench/sparse-inference.ts", ["--preset", "smoke", "--provider", "webgpu", "--print-config"]);
+  expect(r.code).toBe(0);
+  expect(JSON.parse(r.out).provider).toBe("webgpu");
+  const bad = run("bench/sparse-inference.ts", ["--provider", "tpu"]);
+  expect(bad.code).toBe(2);
+  expect(bad.err).toContain("Allowed choices are auto, cuda, webgpu, cpu");
+}, 30_000);
