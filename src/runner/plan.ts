@@ -5,6 +5,8 @@ import type { TrainThroughputRecord } from "../config/generated/train-throughput
 import { validateConfig } from "../config/load.ts";
 import { resolveAutoEngine } from "../engine/registry.ts";
 import { probeTorch } from "../engine/torch/detect.ts";
+import { buildModel } from "../models/registry.ts";
+import { countMacs } from "../onnx/flops.ts";
 import { getKind } from "./kinds/registry.ts";
 import type { RunStore } from "./store.ts";
 import type { Unit } from "./unit.ts";
@@ -38,15 +40,38 @@ export async function engineKey(engine: TrainingConfig["engine"]): Promise<strin
   return "found" in probe && probe.found.cuda ? "torch-cuda" : "torch-cpu";
 }
 
+/** The model a plan's units train, as far as its training cost goes. */
+export interface PlannedModel {
+  arch: string;
+  width: number;
+  /** [C, H, W] of its images; absent: 3x32x32. */
+  inputShape?: number[];
+}
+
+/** Forward MACs per image: what a measured throughput is scaled by for a model bench:train did not time. */
+export function macsPerImage(m: PlannedModel): number {
+  const [c = 3, h = 32, w = 32] = m.inputShape ?? [];
+  return countMacs(buildModel(m.arch, { width: m.width, inputShape: [c, h, w], numClasses: 10 })).dense;
+}
+
+/** The images a training config's model sees: the dataset's channels, padded to data.padTo. */
+export function plannedModel(t: Pick<TrainingConfig, "model"> & { data?: Pick<TrainingConfig["data"], "dataset" | "padTo"> }): PlannedModel {
+  const grey = t.data?.dataset.startsWith("fashion-mnist") ?? false;
+  const size = Math.max(grey ? 28 : 32, t.data?.padTo ?? 32);
+  return { arch: t.model.arch, width: t.model.width, inputShape: [grey ? 1 : 3, size, size] };
+}
+
 /**
  * Throughput measured by bench:train for the engine the units would use, if a report is
- * there: the case with the same architecture and width as the plan's models, else the
- * slowest case measured (an estimate that errs long). With GPUs placed by the runner,
- * the grid row for jobs-per-GPU runs sharing a GPU, times the GPUs.
+ * there: the case with the same architecture, width and image shape as the plan's
+ * models; else the case closest in MACs per image, scaled by the ratio of MACs (small
+ * models spend more per image than their MACs say, so scaling up from one errs long).
+ * With GPUs placed by the runner, the grid row for jobs-per-GPU runs sharing a GPU,
+ * times the GPUs.
  */
 export function measuredThroughput(
   reportDir: string,
-  model?: { arch: string; width: number },
+  model?: PlannedModel,
   engine = "onnx-cpu",
   gpus?: { count: number; jobsPerGpu: number },
 ): { imagesPerSecond: number; source: string } | null {
@@ -63,19 +88,39 @@ export function measuredThroughput(
     }
     const m = r.throughput.filter((t) => t.status === "measured" && t.engine === engine && t.imagesPerSecond);
     if (!m.length) continue;
-    const caseOf = (name: string) => r.config.throughput.cases.find((c) => c.name === name);
-    const same = m.filter((t) => model && caseOf(t.case)?.arch === model.arch && caseOf(t.case)?.width === model.width);
-    const pick = (same.length ? same : m).reduce((a, b) => (a.imagesPerSecond! < b.imagesPerSecond! ? a : b));
-    const note = `${p}: ${pick.case}, ${pick.engine}, ${r.context.date.slice(0, 10)}${same.length ? "" : "; no measurement of this model, so the slowest case"}`;
+    const caseOf = (name: string): PlannedModel => {
+      const c = r.config.throughput.cases.find((x) => x.name === name);
+      return c ? { arch: c.arch, width: c.width, ...(c.inputShape ? { inputShape: c.inputShape } : {}) } : { arch: "?", width: 0 };
+    };
+    const shape = (x: PlannedModel) => (x.inputShape ?? [3, 32, 32]).join("x");
+    const same = model ? m.filter((t) => ((c) => c.arch === model.arch && c.width === model.width && shape(c) === shape(model))(caseOf(t.case))) : [];
+    const scaled = (t: (typeof m)[number]) => {
+      if (!model || same.length) return { ...t, scale: 1 };
+      const c = caseOf(t.case);
+      try {
+        return { ...t, scale: macsPerImage(c) / macsPerImage(model) };
+      } catch {
+        return { ...t, scale: Number.NaN };
+      }
+    };
+    const candidates = (same.length ? same : m).map(scaled).filter((t) => Number.isFinite(t.scale));
+    if (!candidates.length) continue;
+    // Without this model: the case nearest in MACs (least scaling); with it: its slowest row.
+    const pick = candidates.reduce((a, b) =>
+      same.length || !model ? (a.imagesPerSecond! < b.imagesPerSecond! ? a : b) : Math.abs(Math.log(a.scale)) <= Math.abs(Math.log(b.scale)) ? a : b,
+    );
+    const note = `${p}: ${pick.case}, ${pick.engine}, ${r.context.date.slice(0, 10)}${
+      same.length || !model ? "" : `; no measurement of ${model.arch} w${model.width} ${shape(model)}: scaled by MACs per image (x${pick.scale.toPrecision(3)})`
+    }`;
     if (engine === "torch-cuda" && gpus && gpus.count > 0) {
       const g = r.grid?.find((x) => x.case === pick.case && x.workers === gpus.jobsPerGpu && x.status === "measured" && x.imagesPerSecond);
-      const perGpu = g?.imagesPerSecond ?? pick.imagesPerSecond!;
+      const perGpu = (g?.imagesPerSecond ?? pick.imagesPerSecond!) * pick.scale;
       return {
         imagesPerSecond: perGpu * gpus.count,
         source: `${note}; ${g ? `${gpus.jobsPerGpu} runs sharing a GPU` : `one run per GPU (no grid row for ${gpus.jobsPerGpu} runs)`} x ${gpus.count} GPU(s)`,
       };
     }
-    return { imagesPerSecond: pick.imagesPerSecond!, source: note };
+    return { imagesPerSecond: pick.imagesPerSecond! * pick.scale, source: note };
   }
   return null;
 }
@@ -98,10 +143,10 @@ export async function makePlan(
       images += (await getKind(u.kind)).estimateImages(u.config as never);
     }
   }
-  let training: Pick<TrainingConfig, "model" | "engine"> | undefined;
+  let training: Pick<TrainingConfig, "model" | "engine" | "data"> | undefined;
   for (const u of units) training ??= (await getKind(u.kind)).training?.(u.config as never);
   const engine = training ? await engineKey(training.engine) : "onnx-cpu";
-  const t = measuredThroughput(o.reportDir, training?.model, engine, o.gpus);
+  const t = measuredThroughput(o.reportDir, training ? plannedModel(training) : undefined, engine, o.gpus);
   // Parallel jobs share the cores, so the pool's throughput is about one full-machine job's.
   return {
     total: units.length,

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { validateConfig } from "../../src/config/load.ts";
 import type { TrainingConfig } from "../../src/config/generated/training.ts";
-import { engineKey, measuredThroughput } from "../../src/runner/plan.ts";
+import { engineKey, macsPerImage, measuredThroughput, plannedModel } from "../../src/runner/plan.ts";
 
 const bench = (rows: [string, number][], grid: [number, number][] = []) => ({
   context: { date: "2026-11-28T00:00:00Z" },
@@ -64,4 +64,53 @@ test("a report that does not match its schema costs the estimate, not the run", 
   const dir = mkdtempSync(join(tmpdir(), "plan-bad-"));
   writeFileSync(join(dir, "train-throughput.json"), JSON.stringify({ throughput: [{ engine: "onnx-cpu", imagesPerSecond: "fast" }] }));
   expect(measuredThroughput(dir, { arch: "preresnet20", width: 16 }, "onnx-cpu")).toBeNull();
+});
+
+test("a model bench:train did not time is estimated from the case nearest in MACs per image, scaled by the ratio of MACs", () => {
+  const dir = mkdtempSync(join(tmpdir(), "plan-scale-"));
+  const cases = [
+    { name: "paper", arch: "preresnet20", width: 16, inputShape: [3, 32, 32] },
+    { name: "tiny", arch: "preresnet20", width: 4, inputShape: [3, 16, 16] },
+  ];
+  writeFileSync(
+    join(dir, "train-throughput.json"),
+    JSON.stringify({
+      context: { date: "2026-11-28T00:00:00Z" },
+      config: { throughput: { cases } },
+      throughput: [
+        { case: "paper", engine: "onnx-cpu", status: "measured", imagesPerSecond: 300 },
+        { case: "tiny", engine: "onnx-cpu", status: "measured", imagesPerSecond: 9000 },
+      ],
+    }),
+  );
+  const macs = (w: number, s: number) => macsPerImage({ arch: "preresnet20", width: w, inputShape: [3, s, s] });
+  // Convs dominate: half the width is about a quarter of the MACs.
+  expect(macs(16, 32) / macs(8, 32)).toBeGreaterThan(3.5);
+  expect(macs(16, 32) / macs(8, 32)).toBeLessThan(4.1);
+  // Timed: the measurement itself.
+  expect(measuredThroughput(dir, { arch: "preresnet20", width: 16, inputShape: [3, 32, 32] }, "onnx-cpu")!.imagesPerSecond).toBe(300);
+  // Width 8 at 32x32 is nearer the paper case in MACs than the tiny one: 300 img/s times its MAC ratio.
+  const w8 = measuredThroughput(dir, { arch: "preresnet20", width: 8, inputShape: [3, 32, 32] }, "onnx-cpu")!;
+  expect(w8.imagesPerSecond).toBeCloseTo((300 * macs(16, 32)) / macs(8, 32), 6);
+  expect(w8.source).toMatch(/paper, onnx-cpu, 2026-11-28; no measurement of preresnet20 w8 3x32x32: scaled by MACs per image \(x3\.\d+\)/);
+  // With only the tiny case, a large model is scaled down from it rather than given its raw (much higher) rate.
+  const onlyTiny = mkdtempSync(join(tmpdir(), "plan-tiny-"));
+  writeFileSync(
+    join(onlyTiny, "train-throughput.json"),
+    JSON.stringify({
+      context: { date: "2026-11-28T00:00:00Z" },
+      config: { throughput: { cases } },
+      throughput: [{ case: "tiny", engine: "onnx-cpu", status: "measured", imagesPerSecond: 9000 }],
+    }),
+  );
+  const big = measuredThroughput(onlyTiny, { arch: "preresnet20", width: 16, inputShape: [3, 32, 32] }, "onnx-cpu")!;
+  expect(big.imagesPerSecond).toBeCloseTo((9000 * macs(4, 16)) / macs(16, 32), 6);
+  expect(big.imagesPerSecond).toBeLessThan(300);
+});
+
+test("the planned model's images follow its dataset: Fashion-MNIST is one channel, padded to data.padTo", () => {
+  const t = (data: Record<string, unknown>) => validateConfig<TrainingConfig>("training", { model: { width: 8 }, data });
+  expect(plannedModel(t({ dataset: "fashion-mnist-embedded" })).inputShape).toEqual([1, 32, 32]);
+  expect(plannedModel(t({ dataset: "fashion-mnist", padTo: 1 })).inputShape).toEqual([1, 28, 28]);
+  expect(plannedModel(t({ dataset: "cifar10" }))).toEqual({ arch: "preresnet20", width: 8, inputShape: [3, 32, 32] });
 });

@@ -14,6 +14,13 @@ export interface TrainThroughputRecord {
         name: string;
         arch: string;
         width: number;
+        /**
+         * [C, H, W] of the timed images (absent: 3x32x32). With arch and width it gives the case's MACs per image, which scale its throughput to a model bench:train did not time.
+         *
+         * @minItems 3
+         * @maxItems 3
+         */
+        inputShape?: [number, number, number];
         [k: string]: unknown;
       }[];
       [k: string]: unknown;

@@ -36,5 +36,5 @@ export interface UnitKind<C = Record<string, unknown>> {
   /** Training images the unit will process, for --dry-run's compute estimate. */
   estimateImages(config: C): number;
   /** The training settings it runs with: its model and engine pick the throughput measurement for the estimate. */
-  training?(config: C): Pick<TrainingConfig, "model" | "engine">;
+  training?(config: C): Pick<TrainingConfig, "model" | "engine" | "data">;
 }
