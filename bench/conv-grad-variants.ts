@@ -7,37 +7,23 @@
  * formulation disagrees with the reference. `--help` lists the flags.
  */
 import { withVersion } from "../src/cli/common.ts";
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
+import { intArg, positiveArg, regexArg } from "../src/cli/arg-parsers.ts";
 import { bench, do_not_optimize, run, summary } from "mitata";
 import { availableParallelism } from "node:os";
 import * as ort from "onnxruntime-node";
 import { GraphBuilder } from "../src/engine/onnx/graph-builder.ts";
+import { checkAgainst, cpuSession, exitIfDisagree, timingLine, type Check } from "./variant-check.ts";
 import { blockedConv, nchwcBlockSize } from "../src/engine/onnx/ops/nchwc.ts";
-
-const int = (min: number) => (v: string) => {
-  if (!/^\d+$/.test(v.trim()) || Number(v) < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
-  return Number(v);
-};
-const regex = (v: string) => {
-  try {
-    return new RegExp(v);
-  } catch (e) {
-    throw new InvalidArgumentError((e as Error).message);
-  }
-};
-const positive = (v: string) => {
-  if (!(Number(v) > 0)) throw new InvalidArgumentError("expected a number > 0");
-  return Number(v);
-};
 
 const o = withVersion(new Command("conv-grad-variants"))
   .description("microbenchmark of ONNX formulations of the 3x3 conv filter gradient on the CPU EP (timed with mitata)")
-  .option("--batch <n>", "batch size", int(1), 128)
-  .option("--c <n>", "channels in and out", int(1), 16)
-  .option("--hw <n>", "input height and width", int(3), 32)
-  .option("--threads <n>", "intra-op threads", int(1), availableParallelism())
-  .option("--filter <regex>", "only the variants whose name matches (the first of them is the reference)", regex)
-  .option("--tolerance <x>", "largest max relative difference from the reference a formulation may show", positive, 1e-3)
+  .option("--batch <n>", "batch size", intArg(1), 128)
+  .option("--c <n>", "channels in and out", intArg(1), 16)
+  .option("--hw <n>", "input height and width", intArg(3), 32)
+  .option("--threads <n>", "intra-op threads", intArg(1), availableParallelism())
+  .option("--filter <regex>", "only the variants whose name matches (the first of them is the reference)", regexArg)
+  .option("--tolerance <x>", "largest max relative difference from the reference a formulation may show", positiveArg, 1e-3)
   .showHelpAfterError("(run with --help for usage)")
   // Usage errors exit 2 like every other command; --help exits 0.
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
@@ -214,7 +200,7 @@ const dy = new ort.Tensor(
 console.log(`conv filter gradient 3x3 stride 1 pad 1, ${C}->${O} channels, ${H}x${W}, batch ${N}, ${o.threads} thread(s); timed by mitata`);
 
 /** Per variant: what its check found, and whether it fails it. */
-const checks = new Map<string, { verdict: string; fails: boolean }>();
+const checks = new Map<string, Check>();
 let ref: { name: string; out: Float32Array } | undefined;
 summary(() => {
   const first = chosen.find(([name]) => !probes.has(name))?.[0];
@@ -226,22 +212,13 @@ summary(() => {
       g.input("dy", ["N", O, H, W]);
       g.alias(build(g, "x", "dy"), "dw");
       g.output("dw");
-      const s = await ort.InferenceSession.create(g.toModel(name), {
-        executionProviders: ["cpu"],
-        intraOpNumThreads: o.threads,
-        interOpNumThreads: 1,
-        graphOptimizationLevel: "all",
-      });
+      const s = await cpuSession(g.toModel(name), o.threads);
       // The correctness check, before timing: the first formulation run is the reference.
       const out = (await s.run({ x, dy })).dw!.data as Float32Array;
       if (probes.has(name)) checks.set(name, { verdict: "(timing only)", fails: false });
       else {
         ref ??= { name, out };
-        const d = out.length === ref.out.length ? maxRelDiff(out, ref.out) : undefined;
-        checks.set(name, {
-          verdict: d === undefined ? `${out.length} values, the reference has ${ref.out.length}` : `max rel diff ${d.toExponential(1)}`,
-          fails: d === undefined || !(d <= o.tolerance),
-        });
+        checks.set(name, checkAgainst(out, ref.out, o.tolerance));
       }
       yield async () => do_not_optimize(await s.run({ x, dy }));
       await s.release();
@@ -256,21 +233,11 @@ console.log(
   `\nper call (from mitata's samples), and each formulation's max relative difference from ${ref ? `the reference (${ref.name})` : "a reference (--filter chose no formulation)"}:`,
 );
 const width = Math.max(...chosen.map(([name]) => name.length));
-const ms = (ns: number) => (ns / 1e6).toFixed(3).padStart(8);
 const bad: string[] = [];
 chosen.forEach(([name], i) => {
   const stats = benchmarks[i]!.runs[0]!.stats!;
   const check = checks.get(name)!;
   if (check.fails) bad.push(`${name}: ${check.verdict}`);
-  console.log(`${name.padEnd(width)}  median ${ms(stats.p50)} ms  min ${ms(stats.min)} ms  ${check.verdict}`);
+  console.log(timingLine(name, width, stats, check));
 });
-if (bad.length) {
-  console.error(`\n${bad.length} formulation(s) disagree with the reference beyond --tolerance ${o.tolerance}:\n  ${bad.join("\n  ")}`);
-  process.exit(1);
-}
-
-function maxRelDiff(out: Float32Array, ref: Float32Array): number {
-  let maxd = 0;
-  for (let i = 0; i < out.length; i++) maxd = Math.max(maxd, Math.abs(out[i]! - ref[i]!) / Math.max(1, Math.abs(ref[i]!)));
-  return maxd;
-}
+exitIfDisagree(bad, o.tolerance, "formulation");

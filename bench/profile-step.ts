@@ -4,24 +4,20 @@
  * ORT's own profiler: where the time goes, to guide graph formulation work.
  */
 import { withVersion } from "../src/cli/common.ts";
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
+import { intArg } from "../src/cli/arg-parsers.ts";
 import { availableParallelism } from "node:os";
 import { profileTrainStep } from "../src/engine/onnx/profile.ts";
 import { buildModel } from "../src/models/registry.ts";
 
-const int = (min: number) => (v: string) => {
-  if (!/^\d+$/.test(v.trim()) || Number(v) < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
-  return Number(v);
-};
-
 const opts = withVersion(new Command("profile-step"))
   .description("ORT profiler breakdown of one PreResNet-20 training step (CPU EP) by op type and node")
-  .option("--width <n>", "model width", int(1), 16)
-  .option("--batch <n>", "batch size", int(1), 128)
-  .option("--channels <n>", "input channels", int(1), 3)
-  .option("--threads <n>", "intra-op threads", int(1), availableParallelism())
-  .option("--steps <n>", "profiled steps", int(1), 5)
-  .option("--nodes <n>", "also list the N most expensive nodes", int(0), 0)
+  .option("--width <n>", "model width", intArg(1), 16)
+  .option("--batch <n>", "batch size", intArg(1), 128)
+  .option("--channels <n>", "input channels", intArg(1), 3)
+  .option("--threads <n>", "intra-op threads", intArg(1), availableParallelism())
+  .option("--steps <n>", "profiled steps", intArg(1), 5)
+  .option("--nodes <n>", "also list the N most expensive nodes", intArg(0), 0)
   .showHelpAfterError("(run with --help for usage)")
   // Usage errors exit 2 like every other command; --help exits 0.
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))

@@ -6,40 +6,23 @@
  * disagrees. `--help` lists the flags.
  */
 import { withVersion } from "../src/cli/common.ts";
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
+import { intArg, positiveArg, regexArg } from "../src/cli/arg-parsers.ts";
 import { bench, do_not_optimize, group, run, summary } from "mitata";
 import { availableParallelism } from "node:os";
 import * as ort from "onnxruntime-node";
 import { GraphBuilder } from "../src/engine/onnx/graph-builder.ts";
+import { checkAgainst, cpuSession, exitIfDisagree, timingLine, type Check } from "./variant-check.ts";
 import { zeroInterleave } from "../src/engine/onnx/ops/conv.ts";
-
-const int =
-  (min: number, even = false) =>
-  (v: string) => {
-    if (!/^\d+$/.test(v.trim()) || Number(v) < min || (even && Number(v) % 2))
-      throw new InvalidArgumentError(`expected ${even ? "an even" : "an"} integer >= ${min}`);
-    return Number(v);
-  };
-const regex = (v: string) => {
-  try {
-    return new RegExp(v);
-  } catch (e) {
-    throw new InvalidArgumentError((e as Error).message);
-  }
-};
-const positive = (v: string) => {
-  if (!(Number(v) > 0)) throw new InvalidArgumentError("expected a number > 0");
-  return Number(v);
-};
 
 const o = withVersion(new Command("strided-input-grad-variants"))
   .description("microbenchmark of ONNX formulations of a stride-2 conv's input gradient on the CPU EP (timed with mitata)")
-  .option("--batch <n>", "batch size", int(1), 128)
-  .option("--cin <n>", "input channels (the conv doubles them)", int(1), 16)
-  .option("--hw <n>", "input height and width (even)", int(2, true), 32)
-  .option("--threads <n>", "intra-op threads", int(1), availableParallelism())
-  .option("--filter <regex>", "only the variants whose name matches (the first of them is the reference)", regex)
-  .option("--tolerance <x>", "largest max relative difference from the reference a variant may show", positive, 1e-3)
+  .option("--batch <n>", "batch size", intArg(1), 128)
+  .option("--cin <n>", "input channels (the conv doubles them)", intArg(1), 16)
+  .option("--hw <n>", "input height and width (even)", intArg(2, { even: true }), 32)
+  .option("--threads <n>", "intra-op threads", intArg(1), availableParallelism())
+  .option("--filter <regex>", "only the variants whose name matches (the first of them is the reference)", regexArg)
+  .option("--tolerance <x>", "largest max relative difference from the reference a variant may show", positiveArg, 1e-3)
   .showHelpAfterError("(run with --help for usage)")
   // Usage errors exit 2 like every other command; --help exits 0.
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
@@ -98,7 +81,7 @@ if (!cases[0]!.chosen.length) {
 console.log(`stride-2 conv input gradient, ${o.threads} thread(s); timed by mitata`);
 
 /** Per kernel size and variant: what its check found, and whether it fails it. */
-const checks = new Map<string, { verdict: string; fails: boolean }>();
+const checks = new Map<string, Check>();
 const refs = new Map<number, string>();
 for (const { k, title, chosen } of cases) {
   const dy = new ort.Tensor(
@@ -122,18 +105,12 @@ for (const { k, title, chosen } of cases) {
           g.input("w", [O, C, k, k]);
           g.alias(build(g), "dx");
           g.output("dx", ["N", C, H, H]);
-          const s = await ort.InferenceSession.create(g.toModel(name), {
-            executionProviders: ["cpu"],
-            intraOpNumThreads: o.threads,
-            interOpNumThreads: 1,
-            graphOptimizationLevel: "all",
-          });
+          const s = await cpuSession(g.toModel(name), o.threads);
           // The correctness check, before timing: the first variant run is the reference.
           const out = (await s.run({ dy, w })).dx!.data as Float32Array;
           if (!ref) refs.set(k, name);
           ref ??= out;
-          const d = maxRelDiff(out, ref);
-          checks.set(`${k}:${name}`, { verdict: `max rel diff ${d.toExponential(1)}`, fails: !(d <= o.tolerance) });
+          checks.set(`${k}:${name}`, checkAgainst(out, ref, o.tolerance));
           yield async () => do_not_optimize(await s.run({ dy, w }));
           await s.release();
         });
@@ -146,7 +123,6 @@ for (const { k, title, chosen } of cases) {
 const { benchmarks } = await run({ throw: true, colors: Boolean(process.stdout.isTTY), format: { mitata: { name: "longest" } } });
 
 const width = Math.max(...cases.flatMap((c) => c.chosen.map(([name]) => name.length)));
-const ms = (ns: number) => (ns / 1e6).toFixed(3).padStart(8);
 const bad: string[] = [];
 let i = 0;
 for (const { k, title, chosen } of cases) {
@@ -155,17 +131,7 @@ for (const { k, title, chosen } of cases) {
     const stats = benchmarks[i++]!.runs[0]!.stats!;
     const check = checks.get(`${k}:${name}`)!;
     if (check.fails) bad.push(`${k}x${k} ${name}: ${check.verdict}`);
-    console.log(`  ${name.padEnd(width)}  median ${ms(stats.p50)} ms  min ${ms(stats.min)} ms  ${check.verdict}`);
+    console.log(`  ${timingLine(name, width, stats, check)}`);
   }
 }
-if (bad.length) {
-  console.error(`\n${bad.length} variant(s) disagree with the reference beyond --tolerance ${o.tolerance}:\n  ${bad.join("\n  ")}`);
-  process.exit(1);
-}
-
-function maxRelDiff(out: Float32Array, ref: Float32Array): number {
-  if (out.length !== ref.length) return Infinity;
-  let maxd = 0;
-  for (let i = 0; i < out.length; i++) maxd = Math.max(maxd, Math.abs(out[i]! - ref[i]!) / Math.max(1, Math.abs(ref[i]!)));
-  return maxd;
-}
+exitIfDisagree(bad, o.tolerance, "variant");

@@ -4,32 +4,21 @@
  * on one device, says "ready" after warm-up, waits for "go" on stdin so that every run
  * of the grid times the same window, then prints its timed window as one JSON line.
  */
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
+import { intArg, jsonArg } from "../src/cli/arg-parsers.ts";
 import { createTrainer } from "../src/engine/registry.ts";
 import { freshState } from "../src/engine/state.ts";
 import { checkBatch } from "../src/engine/provider-check.ts";
 import { buildModel } from "../src/models/registry.ts";
 
-const int = (min: number) => (v: string) => {
-  if (!/^\d+$/.test(v.trim()) || Number(v) < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
-  return Number(v);
-};
-const json = (v: string) => {
-  try {
-    return JSON.parse(v) as unknown;
-  } catch (e) {
-    throw new InvalidArgumentError((e as Error).message);
-  }
-};
-
 const opts = new Command("train-grid-worker")
   .description("one run of bench:train's grid row (started by bench:train, not a user command)")
-  .requiredOption("--case <json>", "{ arch, width, inputShape, batchSize }", json)
+  .requiredOption("--case <json>", "{ arch, width, inputShape, batchSize }", jsonArg)
   .requiredOption("--device <d>", "torch device")
   .option("--python <p>", "interpreter", "auto")
-  .option("--threads <n>", "CPU threads", int(1), 1)
-  .option("--warmup <n>", "untimed steps", int(0), 5)
-  .requiredOption("--steps <n>", "timed steps", int(1))
+  .option("--threads <n>", "CPU threads", intArg(1), 1)
+  .option("--warmup <n>", "untimed steps", intArg(0), 5)
+  .requiredOption("--steps <n>", "timed steps", intArg(1))
   .showHelpAfterError("(run with --help for usage)")
   // Usage errors exit 2 like every other command; --help exits 0.
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))

@@ -1,0 +1,39 @@
+import { InvalidArgumentError } from "commander";
+
+/**
+ * Commander argument parsers for the scripts that take numbers, patterns or JSON on the
+ * command line: a bad value is a usage error (exit 2) that says what was expected.
+ */
+
+/** An integer >= min (even ones only with `even`). */
+export const intArg =
+  (min: number, o: { even?: boolean } = {}) =>
+  (v: string): number => {
+    if (!/^\d+$/.test(v.trim()) || Number(v) < min || (o.even && Number(v) % 2))
+      throw new InvalidArgumentError(`expected ${o.even ? "an even" : "an"} integer >= ${min}`);
+    return Number(v);
+  };
+
+/** A number > 0. */
+export const positiveArg = (v: string): number => {
+  if (!(Number(v) > 0)) throw new InvalidArgumentError("expected a number > 0");
+  return Number(v);
+};
+
+/** A regular expression. */
+export const regexArg = (v: string): RegExp => {
+  try {
+    return new RegExp(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+
+/** Any JSON value. */
+export const jsonArg = (v: string): unknown => {
+  try {
+    return JSON.parse(v) as unknown;
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
