@@ -91,7 +91,7 @@ export async function runBipVsImp(opts: BipVsImpOptions): Promise<boolean> {
   const planned = methods.map((method) => ({
     method,
     bySeed: cfg.seeds.map((seed) => {
-      const p = method.plan({ dense, training: { ...cfg.dense, seed }, finalEpoch, seed, sparsities: cfg.sparsities, settings, unit: bipUnit });
+      const p = method.plan({ dense, training: { ...cfg.dense, seed }, finalEpoch, sparsities: cfg.sparsities, settings, unit: bipUnit });
       units.push(...p.units);
       return p;
     }),

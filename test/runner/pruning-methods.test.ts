@@ -11,7 +11,7 @@ const bench = validateConfig<BipBenchConfig>("bip-bench", { sparsities: [0.2, 0.
 const settings: AllMethodSettings = bench;
 const dense = mkUnit("dense", { training: bench.dense, snapshots: [3, 160] }, [], "dense");
 const plan = (name: string) =>
-  pruningMethod(name).plan({ dense, training: { ...bench.dense, seed: 7 }, finalEpoch: 160, seed: 7, sparsities: bench.sparsities, settings, unit: mkUnit });
+  pruningMethod(name).plan({ dense, training: { ...bench.dense, seed: 7 }, finalEpoch: 160, sparsities: bench.sparsities, settings, unit: mkUnit });
 
 test("every registered method names its kinds, which the runner can look up, and describes itself", async () => {
   for (const [name, m] of Object.entries(PRUNING_METHODS)) {

@@ -9,7 +9,7 @@ import { engineChoice, loadData, modelFor, trainerOptions } from "../../../train
 import { loadSnapshot } from "../dense.ts";
 import type { UnitKind } from "../kind.ts";
 import { dataMetrics, prunedStart, recordEpoch, saveTrainedWeights, trainingImages } from "../shared/training-run.ts";
-import type { PruningMethod } from "./method.ts";
+import { onePerTarget, type PruningMethod } from "./method.ts";
 
 /** BiP from the pretrained model to one sparsity (no retraining afterwards). */
 export const bipKind: UnitKind<BipUnitConfig> = {
@@ -92,18 +92,14 @@ function bipMethod(o: {
     kinds: [bipKind as UnitKind<never>],
     plan(p) {
       const bip = structure ? { ...p.settings.bip, structure } : p.settings.bip;
-      const units = new Map(
-        p.sparsities.map((s) => [
-          s,
-          p.unit(
-            "bip",
-            { training: p.training, dense: p.dense.id, finalEpoch: p.finalEpoch, sparsity: s, bip, revision: BIP_REVISION },
-            [p.dense.id],
-            `${o.unitLabel} ${s} seed ${p.training.seed}`,
-          ),
-        ]),
+      return onePerTarget(p.sparsities, (s) =>
+        p.unit(
+          "bip",
+          { training: p.training, dense: p.dense.id, finalEpoch: p.finalEpoch, sparsity: s, bip, revision: BIP_REVISION },
+          [p.dense.id],
+          `${o.unitLabel} ${s} seed ${p.training.seed}`,
+        ),
       );
-      return { units: [...units.values()], chain: (target) => [units.get(target)!] };
     },
     describe: (s) => o.describe(s.bip),
   };

@@ -6,10 +6,9 @@ import type { UnitKind } from "../kind.ts";
 export interface MethodPlanInput<S> {
   /** The pretrained dense unit; it keeps a snapshot at `finalEpoch` (and at any epoch a method's settings ask for). */
   dense: Unit<unknown>;
-  /** The dense run's training settings (model, data, engine) with this seed. */
+  /** The dense run's training settings (model, data, engine) with the seed of the pruning runs planned (training.seed). */
   training: TrainingConfig;
   finalEpoch: number;
-  seed: number;
   /** Target sparsities, each a fraction of the prunable weights. */
   sparsities: number[];
   /** The experiment's settings: the method reads its own part of them (its `S` names which). */
@@ -25,6 +24,12 @@ export interface MethodUnits {
    * running order; the last one records its metrics (finalTestAccuracy, sparsity).
    */
   chain(target: number): Unit<unknown>[];
+}
+
+/** The units of a method that prunes the pretrained model straight to each target: one unit per target, its own chain. */
+export function onePerTarget(sparsities: number[], unitFor: (sparsity: number) => Unit<unknown>): MethodUnits {
+  const units = new Map(sparsities.map((s) => [s, unitFor(s)]));
+  return { units: [...units.values()], chain: (target) => [units.get(target)!] };
 }
 
 /**

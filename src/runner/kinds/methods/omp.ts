@@ -5,7 +5,7 @@ import { ONE_SHOT_METHODS } from "../../../prune/one-shot.ts";
 import { loadSnapshot } from "../dense.ts";
 import type { UnitKind } from "../kind.ts";
 import { retrainPruned, trainingImages } from "../shared/training-run.ts";
-import type { PruningMethod } from "./method.ts";
+import { onePerTarget, type PruningMethod } from "./method.ts";
 
 /** OMP: one-shot global magnitude pruning of the pretrained model, then fine-tuning. */
 export const ompKind: UnitKind<OmpUnitConfig> = {
@@ -35,18 +35,14 @@ export const ompMethod: PruningMethod<OmpSettings> = {
   label: "OMP",
   kinds: [ompKind as UnitKind<never>],
   plan(p) {
-    const units = new Map(
-      p.sparsities.map((s) => [
-        s,
-        p.unit(
-          "omp",
-          { training: { ...p.training, optim: p.settings.omp }, dense: p.dense.id, finalEpoch: p.finalEpoch, sparsity: s },
-          [p.dense.id],
-          `OMP ${s} seed ${p.training.seed}`,
-        ),
-      ]),
+    return onePerTarget(p.sparsities, (s) =>
+      p.unit(
+        "omp",
+        { training: { ...p.training, optim: p.settings.omp }, dense: p.dense.id, finalEpoch: p.finalEpoch, sparsity: s },
+        [p.dense.id],
+        `OMP ${s} seed ${p.training.seed}`,
+      ),
     );
-    return { units: [...units.values()], chain: (target) => [units.get(target)!] };
   },
   describe: (s) => `one-shot global magnitude pruning of the pretrained model, ${s.omp.epochs} fine-tuning epochs.`,
 };
