@@ -64,22 +64,25 @@ function settingsHelp(s: SettingsSpec): string {
 
 /** A command with the flags every entry point shares, its settings among them. */
 export function baseCommand(name: string, description: string, settings: SettingsSpec, defaultPreset = "quick"): Command {
-  return withVersion(new Command(name).description(description))
-    .addOption(
-      new Option("--preset <name>", "preset from presets/ (smoke: seconds, for CI; quick: scaled-down default; paper: full protocol)")
-        .choices(PRESET_NAMES)
-        .default(defaultPreset),
-    )
-    .option("--report-dir <dir>", settings.reportDirHelp ?? "where the markdown/JSON report is written", "reports")
-    .option("--config <file>", "JSON file of settings over the preset (repeatable: later files win; --set wins over files)", collect, [] as string[])
-    .option("--set <path=value>", `override one setting, e.g. --set ${settings.example} (repeatable)`, collect, [] as string[])
-    .option("--print-config", "print the resolved settings (preset, files, --set, every default) as JSON and exit")
-    .addHelpText("after", settingsHelp(settings))
-    .showHelpAfterError("(run with --help for usage)")
-    .exitOverride((err) => {
-      // Usage errors exit 2 before anything is written; --help and --version exit 0.
-      process.exit(err.exitCode === 0 ? 0 : 2);
-    });
+  return (
+    withVersion(new Command(name).description(description))
+      .addOption(
+        new Option("--preset <name>", "preset from presets/ (smoke: seconds, for CI; quick: scaled-down default; paper: full protocol)")
+          .choices(PRESET_NAMES)
+          .default(defaultPreset),
+      )
+      .option("--report-dir <dir>", settings.reportDirHelp ?? "where the markdown/JSON report is written", "reports")
+      .option("--config <file>", "JSON file of settings over the preset (repeatable: later files win; --set wins over files)", collect, [] as string[])
+      .option("--set <path=value>", `override one setting, e.g. --set ${settings.example} (repeatable)`, collect, [] as string[])
+      .option("--print-config", "print the resolved settings (preset, files, --set, every default) as JSON and exit")
+      // Built when help is shown, not on every start.
+      .addHelpText("after", () => settingsHelp(settings))
+      .showHelpAfterError("(run with --help for usage)")
+      .exitOverride((err) => {
+        // Usage errors exit 2 before anything is written; --help and --version exit 0.
+        process.exit(err.exitCode === 0 ? 0 : 2);
+      })
+  );
 }
 
 /**

@@ -18,12 +18,25 @@ export function schemaFile(name: string): string {
   return join(SCHEMA_DIR, `${name}.schema.json`);
 }
 
+type SchemaNode = Record<string, unknown>;
+
+let schemas: Map<string, SchemaNode> | undefined;
+
+/** Every file of schemas/, read once: ajv compiles them, and --help and list overrides read settings from them. */
+function schemaFiles(): Map<string, SchemaNode> {
+  return (schemas ??= new Map(
+    readdirSync(SCHEMA_DIR)
+      .filter((f) => f.endsWith(".schema.json"))
+      .map((f) => [f, JSON.parse(readFileSync(join(SCHEMA_DIR, f), "utf8")) as SchemaNode]),
+  ));
+}
+
 let registered = false;
 
 /** Every schema is registered by its $id so schemas can $ref each other by file name. */
 function validator(name: string): ValidateFunction {
   if (!registered) {
-    for (const f of readdirSync(SCHEMA_DIR).filter((f) => f.endsWith(".schema.json"))) ajv.addSchema(JSON.parse(readFileSync(join(SCHEMA_DIR, f), "utf8")));
+    for (const schema of schemaFiles().values()) ajv.addSchema(schema);
     registered = true;
   }
   let v = compiled.get(name);
@@ -74,18 +87,9 @@ export function validateConfig<T>(name: string, input: unknown, source = "config
   return data as T;
 }
 
-type SchemaNode = Record<string, unknown>;
-
-let rawSchemas: Map<string, SchemaNode> | undefined;
-
 /** The schema file's object, by file name ("training.schema.json"). */
 function rawSchema(file: string): SchemaNode | undefined {
-  rawSchemas ??= new Map(
-    readdirSync(SCHEMA_DIR)
-      .filter((f) => f.endsWith(".schema.json"))
-      .map((f) => [f, JSON.parse(readFileSync(join(SCHEMA_DIR, f), "utf8")) as SchemaNode]),
-  );
-  return rawSchemas.get(file);
+  return schemaFiles().get(file);
 }
 
 /** Follows a node's $ref ("file.schema.json#/definitions/X" or "#/definitions/X") to the node it names. */
