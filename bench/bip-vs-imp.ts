@@ -5,19 +5,18 @@
  * The experiment lives in src/experiments/bip-vs-imp.ts; this script parses flags.
  */
 import { availableParallelism } from "node:os";
-import { addRunnerOptions, baseCommand, runMain, runnerConfig, settingsOf, type CommonOptions, type RunnerFlags } from "../src/cli/common.ts";
+import { addDataOptions, addRunnerOptions, baseCommand, runMain, runnerConfig, settingsOf, type CommonOptions, type RunnerFlags } from "../src/cli/common.ts";
 import { runBipVsImp } from "../src/experiments/bip-vs-imp.ts";
 
-const SETTINGS = { command: "bip-vs-imp", schema: "bip-bench", example: "bip.epochs=10" };
+const SETTINGS = { command: "bip-vs-imp", schema: "bip-bench", example: "bip.epochs=10", data: "dense.data" };
 
-const cmd = addRunnerOptions(baseCommand("bench:bip-vs-imp", "BiP vs IMP (and OMP): accuracy and wall-clock time to the same sparsities", SETTINGS)).option(
-  "--data-dir <dir>",
-  "dataset directory (cifar-10-batches-bin, Fashion-MNIST IDX files, or the four .npy files of data.dataset=npy); same as --set dense.data.dataDir=<dir>",
+const cmd = addRunnerOptions(
+  addDataOptions(baseCommand("bench:bip-vs-imp", "BiP vs IMP (and OMP): accuracy and wall-clock time to the same sparsities", SETTINGS), SETTINGS),
 );
 
 await runMain(async () => {
-  const opts = cmd.parse().opts<RunnerFlags & CommonOptions & { dataDir?: string }>();
-  const settings = settingsOf(opts, SETTINGS, opts.dataDir ? [`dense.data.dataDir=${opts.dataDir}`] : []);
+  const opts = cmd.parse().opts<RunnerFlags & CommonOptions>();
+  const settings = settingsOf(opts, SETTINGS);
   // Timing units run one at a time with every core unless --jobs says otherwise.
   const explicitJobs = opts.jobs !== undefined && Number(opts.jobs) !== 1;
   const runner = runnerConfig({
@@ -25,6 +24,6 @@ await runMain(async () => {
     jobs: opts.jobs ?? "1",
     threadsPerJob: opts.threadsPerJob ?? (explicitJobs ? undefined : String(availableParallelism())),
   });
-  const ok = await runBipVsImp({ preset: opts.preset, ...settings, runner, explicitJobs, reportDir: opts.reportDir, dryRun: opts.dryRun });
+  const ok = await runBipVsImp({ ...settings, runner, explicitJobs, reportDir: opts.reportDir, dryRun: opts.dryRun });
   if (!ok) process.exit(1);
 });

@@ -30,7 +30,6 @@ await runMain(async () => {
   const opts = cmd.parse().opts<RunnerFlags & CommonOptions & { modelsDir: string; provider?: string; threads?: string; dataDir?: string }>();
   const settings = settingsOf(opts, SETTINGS, [...(opts.provider ? [`provider=${opts.provider}`] : []), ...(opts.threads ? [`threads=${opts.threads}`] : [])]);
   await runSparseInference({
-    preset: opts.preset,
     ...settings,
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     runner: runnerConfig(opts),

@@ -5,20 +5,30 @@
  * The experiment lives in src/experiments/train-throughput.ts; this script parses flags.
  */
 import { availableParallelism } from "node:os";
-import { addRunnerOptions, baseCommand, numberFlag, runMain, runnerConfig, settingsOf, type CommonOptions, type RunnerFlags } from "../src/cli/common.ts";
+import {
+  addDataOptions,
+  addRunnerOptions,
+  baseCommand,
+  numberFlag,
+  runMain,
+  runnerConfig,
+  settingsOf,
+  type CommonOptions,
+  type RunnerFlags,
+} from "../src/cli/common.ts";
 import { ConfigError } from "../src/config/load.ts";
 import { runTrainThroughput } from "../src/experiments/train-throughput.ts";
 
-const SETTINGS = { command: "bench-train", schema: "bench-train", example: "throughput.measuredSteps=10" };
+const SETTINGS = { command: "bench-train", schema: "bench-train", example: "throughput.measuredSteps=10", data: "accuracy.training.data" };
 
-const cmd = addRunnerOptions(
-  baseCommand("bench:train", "Training throughput per engine/EP, PyTorch side by side, per-op costs and an accuracy check", SETTINGS),
+const cmd = addDataOptions(
+  addRunnerOptions(baseCommand("bench:train", "Training throughput per engine/EP, PyTorch side by side, per-op costs and an accuracy check", SETTINGS)).option(
+    "--threads <n>",
+    "engine threads (default: all cores)",
+  ),
+  SETTINGS,
+  "dataset directory for the accuracy check (cifar-10-batches-bin, Fashion-MNIST IDX files, or the four .npy files of --dataset npy)",
 )
-  .option("--threads <n>", "engine threads (default: all cores)")
-  .option(
-    "--data-dir <dir>",
-    "dataset directory for the accuracy check (cifar-10-batches-bin, Fashion-MNIST IDX files, or the four .npy files of data.dataset=npy)",
-  )
   .option(
     "--report-name <name>",
     "report file name without extension (a GPU machine's: train-throughput-gpu, which --dry-run estimates also read)",
@@ -32,17 +42,16 @@ await runMain(async () => {
     RunnerFlags &
       CommonOptions & {
         threads?: string;
-        dataDir?: string;
         torch: boolean;
         accuracy: boolean;
         reportName: string;
       }
   >();
-  const settings = settingsOf(opts, SETTINGS, opts.dataDir ? [`accuracy.training.data.dataDir=${opts.dataDir}`] : []);
+  const settings = settingsOf(opts, SETTINGS);
   const threads = numberFlag("--threads", opts.threads) ?? availableParallelism();
   if (threads < 1) throw new ConfigError(`--threads: expected a positive integer, given "${opts.threads}"`);
   // The accuracy check is one unit; it gets the whole machine, after the timings.
   const runner = runnerConfig({ ...opts, jobs: "1", threadsPerJob: String(threads) });
-  const { preset, reportDir, reportName, torch, accuracy, dryRun } = opts;
-  await runTrainThroughput({ preset, ...settings, threads, runner, reportDir, reportName, torch, accuracy, dryRun });
+  const { reportDir, reportName, torch, accuracy, dryRun } = opts;
+  await runTrainThroughput({ ...settings, threads, runner, reportDir, reportName, torch, accuracy, dryRun });
 });

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "commander";
+import { ConfigError } from "../config/load.ts";
 
 /**
  * Commander argument parsers for the scripts that take numbers, patterns or JSON on the
@@ -37,3 +38,18 @@ export const jsonArg = (v: string): unknown => {
     throw new InvalidArgumentError((e as Error).message);
   }
 };
+
+/**
+ * A flag's comma-separated distinct non-negative integers ("--seeds", "1,2,3"), or a
+ * ConfigError naming the flag: no empty entry (which Number() would read as 0), no repeat.
+ */
+export function seedList(flag: string, v: string): number[] {
+  const parts = v.split(",").map((s) => s.trim());
+  const expected = `${flag}: expected comma-separated distinct non-negative integers, e.g. 1,2,3, given "${v}"`;
+  const bad = parts.find((s) => !/^\d+$/.test(s));
+  if (bad !== undefined) throw new ConfigError(`${expected} (${bad === "" ? "an empty entry" : `"${bad}" is not one`})`);
+  const seeds = parts.map(Number);
+  const twice = seeds.find((s, i) => seeds.indexOf(s) !== i);
+  if (twice !== undefined) throw new ConfigError(`${expected} (${twice} is listed twice; give each seed once)`);
+  return seeds;
+}

@@ -1,20 +1,28 @@
 import { Command, Option } from "commander";
 import type { RunnerConfig } from "../config/generated/runner.ts";
-import { ConfigError, topLevelSettings, validateConfig } from "../config/load.ts";
+import { ConfigError, settingSchema, topLevelSettings, validateConfig } from "../config/load.ts";
 import { Interrupted } from "../runner/local-pool.ts";
+import { readThroughputFile, slurmTimeSeconds } from "../runner/plan.ts";
+import { SlurmPollError } from "../runner/slurm.ts";
 import { DataError } from "../data/errors.ts";
 import { CheckpointError } from "../train/checkpoint.ts";
-import { loadPresetConfig, PRESET_NAMES } from "../config/presets.ts";
+import { loadPresetConfig, PRESET_KEY, PRESET_NAMES, resolvePreset } from "../config/presets.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gitCommit } from "../util/provenance.ts";
+import { nvidiaDriverPresent } from "../engine/torch/detect.ts";
 
 export interface CommonOptions {
   preset: string;
+  /** True when --preset was on the command line (not its default). */
+  presetGiven?: boolean;
   reportDir: string;
   set: string[];
   config: string[];
   printConfig?: boolean;
+  /** --dataset and --data-dir, on commands whose SettingsSpec names `data`. */
+  dataset?: string;
+  dataDir?: string;
 }
 
 /** Where a command's settings live: its presets, its schema, and one override that works on it (for the help). */
@@ -27,6 +35,8 @@ export interface SettingsSpec {
   example: string;
   /** What --report-dir means to a command that writes no report of its own. */
   reportDirHelp?: string;
+  /** Where the command's dataset settings are ("data", "dense.data"): --dataset and --data-dir set them (addDataOptions). */
+  data?: string;
 }
 
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -64,8 +74,11 @@ function settingsHelp(s: SettingsSpec): string {
 
 /** A command with the flags every entry point shares, its settings among them. */
 export function baseCommand(name: string, description: string, settings: SettingsSpec, defaultPreset = "quick"): Command {
+  const cmd: Command = withVersion(new Command(name).description(description));
+  // A --config file that names its preset may only meet a --preset that was typed, not defaulted.
+  cmd.on("option:preset", () => cmd.setOptionValue("presetGiven", true));
   return (
-    withVersion(new Command(name).description(description))
+    cmd
       .addOption(
         new Option("--preset <name>", "preset from presets/ (smoke: seconds, for CI; quick: scaled-down default; paper: full protocol)")
           .choices(PRESET_NAMES)
@@ -85,22 +98,57 @@ export function baseCommand(name: string, description: string, settings: Setting
   );
 }
 
+/** --dataset and --data-dir: shorthands for the `data` settings of the command's spec (settingsOf applies them). */
+export function addDataOptions(cmd: Command, spec: SettingsSpec & { data: string }, dirHelp?: string): Command {
+  const choices = settingSchema(spec.schema, [...spec.data.split("."), "dataset"])?.enum as string[] | undefined;
+  return cmd
+    .addOption(new Option("--dataset <name>", `which dataset; same as --set ${spec.data}.dataset=<name>`).choices(choices ?? []))
+    .option(
+      "--data-dir <dir>",
+      dirHelp ??
+        `dataset directory (cifar-10-batches-bin, Fashion-MNIST IDX files, or the four .npy files of --dataset npy); same as --set ${spec.data}.dataDir=<dir>`,
+    );
+}
+
+/** Datasets that read no directory: a dataDir beside them would be ignored. */
+const DIRLESS_DATASETS = new Set(["synthetic", "fashion-mnist-embedded"]);
+
 /**
- * The settings sources of a parsed command: its --config files and its overrides (the
- * --set ones, then `extra`, which flags such as --data-dir turn into). With
- * --print-config, prints the resolved settings as JSON and exits.
+ * The settings sources of a parsed command: its preset (the one its --config files name,
+ * else --preset; opts.preset is set to it), its --config files and its overrides (the
+ * --set ones, then `extra`, which flags such as --temperature turn into, then --dataset
+ * and --data-dir). With --print-config, prints the resolved settings as JSON, with the
+ * preset under "$preset" so the output is a --config file that reproduces them, and exits.
  */
-export function settingsOf(opts: CommonOptions, spec: SettingsSpec, extra: string[] = []): { overrides: string[]; configFiles: string[] } {
-  const out = { overrides: [...opts.set, ...extra], configFiles: opts.config };
+export function settingsOf(opts: CommonOptions, spec: SettingsSpec, extra: string[] = []): { preset: string; overrides: string[]; configFiles: string[] } {
+  const preset = resolvePreset(opts.preset, opts.presetGiven === true, opts.config);
+  opts.preset = preset;
+  const dataFlags = spec.data
+    ? [...(opts.dataset ? [`${spec.data}.dataset=${opts.dataset}`] : []), ...(opts.dataDir ? [`${spec.data}.dataDir=${opts.dataDir}`] : [])]
+    : [];
+  const out = { preset, overrides: [...opts.set, ...extra, ...dataFlags], configFiles: opts.config };
+  const cfg = loadPresetConfig<Record<string, unknown>>(spec.command, spec.schema, preset, out.overrides, out.configFiles);
+  if (spec.data) checkDataDir(cfg, spec.data, preset, opts.dataDir !== undefined);
   if (opts.printConfig) {
-    const cfg = loadPresetConfig(spec.command, spec.schema, opts.preset, out.overrides, out.configFiles);
-    console.log(JSON.stringify(cfg, null, 2));
+    console.log(JSON.stringify({ [PRESET_KEY]: preset, ...cfg }, null, 2));
     process.exit(0);
   }
   return out;
 }
 
-/** Runs a command's main; bad settings exit 2 with the message, other failures exit 1. */
+/** A dataDir beside a dataset that reads none (synthetic, the embedded subset) is an error, not ignored. */
+function checkDataDir(cfg: Record<string, unknown>, path: string, preset: string, fromFlag: boolean): void {
+  const data = path.split(".").reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], cfg) as
+    { dataset?: string; dataDir?: string } | undefined;
+  if (data?.dataDir === undefined || !DIRLESS_DATASETS.has(data.dataset ?? "")) return;
+  const given = fromFlag ? "--data-dir is given" : `${path}.dataDir is set`;
+  throw new ConfigError(
+    `${given} but ${path}.dataset is ${data.dataset} (preset ${preset}), which reads no directory; add --dataset cifar10|fashion-mnist|npy|auto ` +
+      `(auto: whichever the directory holds), or drop ${fromFlag ? "--data-dir" : `${path}.dataDir`}`,
+  );
+}
+
+/** Runs a command's main; bad settings exit 2 with the message, a Slurm controller that stopped answering 3, other failures 1. */
 export async function runMain(main: () => Promise<void>): Promise<void> {
   try {
     await main();
@@ -109,6 +157,11 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
     if (e instanceof ConfigError || e instanceof DataError || e instanceof CheckpointError) {
       console.error(`error: ${e.message}`);
       process.exit(2);
+    }
+    // The Slurm controller stopped answering: the message says what was left running and how to cancel it.
+    if (e instanceof SlurmPollError) {
+      console.error(`error: ${e.message}`);
+      process.exit(e.exitCode);
     }
     if (e instanceof Interrupted) {
       console.error(e.message);
@@ -136,6 +189,9 @@ export interface RunnerFlags {
   slurmMem?: string;
   slurmTime?: string;
   slurmPoll?: string;
+  slurmPollRetries?: string;
+  slurmExtra?: string[];
+  throughputFile?: string;
 }
 
 /** The flags of every command that runs units through the runner. */
@@ -153,17 +209,33 @@ export function addRunnerOptions(cmd: Command): Command {
     .option("--slurm-cpus <n>", "sbatch --cpus-per-task (also the engine threads)")
     .option("--slurm-gpus <n>", "sbatch --gpus-per-task")
     .option("--slurm-mem <size>", "sbatch --mem, e.g. 8G")
-    .option("--slurm-time <hh:mm:ss>", "sbatch --time per task")
-    .option("--slurm-poll <seconds>", "how often squeue is polled");
+    .option("--slurm-time <hh:mm:ss>", "sbatch --time per task (also d-hh:mm:ss, minutes); checked against the longest unit's estimate")
+    .option("--slurm-poll <seconds>", "how often squeue is polled")
+    .option("--slurm-poll-retries <n>", "failed squeue polls in a row retried (with backoff) before giving up (default 5)")
+    .option("--slurm-extra <arg>", "one more sbatch argument, verbatim, e.g. --slurm-extra=--account=abc (repeatable)", collect, [] as string[])
+    .option(
+      "--throughput-file <file>",
+      "bench:train record the compute estimate reads (default: train-throughput.json in --report-dir if there, else the repo's reports/)",
+    );
 }
 
-/** "--gpus all" (every GPU nvidia-smi lists) or a comma-separated list of CUDA device indices. */
+/**
+ * "--gpus all" or a comma-separated list of GPU numbers. "all" is every GPU this job may
+ * use: those of an inherited CUDA_VISIBLE_DEVICES (a scheduler's assignment), else every
+ * GPU nvidia-smi lists. Numbers index into CUDA_VISIBLE_DEVICES when it is set (gpuEnv).
+ */
 export function gpuList(v: string): string[] {
   if (v.trim() !== "all")
     return v
       .split(",")
       .map((x) => x.trim())
       .filter(Boolean);
+  const inherited = process.env.CUDA_VISIBLE_DEVICES;
+  if (inherited !== undefined) {
+    const n = inherited.split(",").filter((d) => d.trim()).length;
+    if (n === 0) throw new ConfigError("--gpus all: CUDA_VISIBLE_DEVICES is empty, so this process may use no GPU; leave --gpus out");
+    return Array.from({ length: n }, (_, i) => String(i));
+  }
   const r = Bun.spawnSync(["sh", "-c", "nvidia-smi -L 2>/dev/null"]);
   const n =
     r.exitCode === 0
@@ -203,7 +275,20 @@ export function runnerConfig(f: RunnerFlags): RunnerConfig {
       ...(f.slurmMem ? { memory: f.slurmMem } : {}),
       ...(f.slurmTime ? { time: f.slurmTime } : {}),
       ...(f.slurmPoll ? { pollSeconds: numberFlag("--slurm-poll", f.slurmPoll, false) } : {}),
+      ...(f.slurmPollRetries ? { pollRetries: int("--slurm-poll-retries", f.slurmPollRetries) } : {}),
+      ...(f.slurmExtra?.length ? { extraArgs: f.slurmExtra } : {}),
     },
+    ...(f.throughputFile !== undefined ? { throughputFile: f.throughputFile } : {}),
   };
-  return validateConfig<RunnerConfig>("runner", raw, "runner flags");
+  if (f.slurmTime && slurmTimeSeconds(f.slurmTime) === null)
+    throw new ConfigError(`--slurm-time: expected minutes, mm:ss, hh:mm:ss, d-hh, d-hh:mm or d-hh:mm:ss, given "${f.slurmTime}"`);
+  // A bad file is an error before anything runs (the planner reads it later).
+  if (f.throughputFile !== undefined) readThroughputFile(f.throughputFile);
+  const cfg = validateConfig<RunnerConfig>("runner", raw, "runner flags");
+  // Asked for GPUs on a machine without any: say so now, not after planning (and never train on the CPU instead).
+  if (cfg.executor === "local" && cfg.gpus.length && !nvidiaDriverPresent())
+    throw new ConfigError(
+      `--gpus ${cfg.gpus.join(",")}: no NVIDIA driver is loaded on this machine (no /proc/driver/nvidia/version); leave --gpus out to train on the CPU`,
+    );
+  return cfg;
 }

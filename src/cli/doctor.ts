@@ -308,7 +308,8 @@ export function render(r: DoctorReport): string {
   );
   if (nvidia.nvidiaSmi === "ok") {
     if (!nvidia.gpus.length) lines.push(no("nvidia-smi lists no GPU"));
-    for (const g of nvidia.gpus) lines.push(ok(`GPU ${g.index}: ${g.name}, ${g.memory}, driver ${g.driver}`));
+    for (const g of nvidia.gpus) lines.push(ok(`GPU ${g.index}: ${g.name}, ${g.memory}, driver ${g.driver}, compute mode ${g.computeMode}`));
+    if (nvidia.gpus.length) lines.push(ok(`CUDA MPS daemon: ${nvidia.mps ? "running" : "not running"}`));
   } else lines.push(no(nvidia.nvidiaSmi === "missing" ? "nvidia-smi not found" : `nvidia-smi failed: ${nvidia.nvidiaSmiError}`));
   lines.push(`        -> ${nvidia.meaning}`);
   if (vulkan.vulkaninfo === "ok") {

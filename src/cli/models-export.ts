@@ -8,25 +8,27 @@ import { join } from "node:path";
 import type { ModelsExportConfig } from "../config/generated/models-export.ts";
 import { loadPresetConfig } from "../config/presets.ts";
 import { exportBenchmarkModels, exportUnits } from "../experiments/benchmark-models.ts";
-import { exportUnit } from "../experiments/export-unit.ts";
+import { assertUnitId, exportUnit } from "../experiments/export-unit.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { runContext } from "../util/provenance.ts";
 import { runUnits } from "../runner/run-units.ts";
 import { RunStore } from "../runner/store.ts";
-import { addRunnerOptions, baseCommand, notice, runMain, runnerConfig, settingsOf, type CommonOptions, type RunnerFlags } from "./common.ts";
+import { addDataOptions, addRunnerOptions, baseCommand, notice, runMain, runnerConfig, settingsOf, type CommonOptions, type RunnerFlags } from "./common.ts";
 
 const SETTINGS = {
   command: "models-export",
   schema: "models-export",
   example: "fineTune.epochs=2",
   reportDirHelp: "only read for --dry-run's time estimate (the measured throughput in <dir>/train-throughput.json); the models and manifest go to --models-dir",
+  data: "training.data",
 };
 
-const cmd = addRunnerOptions(
-  baseCommand("models:export", "Train, prune (unstructured and structured), fine-tune and export the benchmark's ONNX models", SETTINGS),
+const cmd = addDataOptions(
+  addRunnerOptions(
+    baseCommand("models:export", "Train, prune (unstructured and structured), fine-tune and export the benchmark's ONNX models", SETTINGS),
+  ).option("--models-dir <dir>", "where the files go (in a folder named after the preset)", "models"),
+  SETTINGS,
 )
-  .option("--models-dir <dir>", "where the files go (in a folder named after the preset)", "models")
-  .option("--data-dir <dir>", "dataset directory (cifar-10-batches-bin, Fashion-MNIST IDX files, or the four .npy files of data.dataset=npy)")
   .option("--unit <id>", "instead: export the model of this finished unit of the run store (any kind) to <models-dir>/units/<id>.onnx")
   .option("--checkpoint <file>", "with --unit: which file of the unit (default model.ckpt; e.g. snapshot-e30.ckpt of a dense unit)")
   .option("--no-compact", "with --unit: keep pruned channels (masked zeros) instead of removing them");
@@ -36,19 +38,20 @@ await runMain(async () => {
     RunnerFlags &
       CommonOptions & {
         modelsDir: string;
-        dataDir?: string;
         unit?: string;
         checkpoint?: string;
         compact: boolean;
       }
   >();
-  const { overrides, configFiles } = settingsOf(opts, SETTINGS, opts.dataDir ? [`training.data.dataDir=${opts.dataDir}`] : []);
-  const cfg = loadPresetConfig<ModelsExportConfig>("models-export", "models-export", opts.preset, overrides, configFiles);
+  const { preset, overrides, configFiles } = settingsOf(opts, SETTINGS);
+  const cfg = loadPresetConfig<ModelsExportConfig>("models-export", "models-export", preset, overrides, configFiles);
   const runner = runnerConfig(opts);
   if (opts.unit) {
+    // The id names a folder of the run store and the output file: never a path.
+    assertUnitId(opts.unit, opts.runsDir);
     const path = join(opts.modelsDir, "units", `${opts.unit}.onnx`);
     if (opts.dryRun) {
-      const done = new RunStore(opts.runsDir).result(opts.unit) !== null;
+      const done = new RunStore(opts.runsDir).result(opts.unit, { readOnly: true }) !== null;
       return void console.log(
         done
           ? `plan: export unit ${opts.unit} (${opts.checkpoint ?? "model.ckpt"}${opts.compact ? ", compacted" : ""}) to ${path}`

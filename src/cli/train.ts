@@ -6,38 +6,41 @@
  * them as a job array.
  */
 import type { TrainingConfig } from "../config/generated/training.ts";
-import { ConfigError } from "../config/load.ts";
 import { loadPresetConfig } from "../config/presets.ts";
 import { table } from "../report/markdown.ts";
-import { runUnits } from "../runner/run-units.ts";
+import { outcomeExitCode, runUnits } from "../runner/run-units.ts";
 import { trainUnit } from "../runner/kinds/train.ts";
-import { loadData } from "../train/setup.ts";
-import { addRunnerOptions, baseCommand, notice, runMain, runnerConfig, settingsOf, type CommonOptions, type RunnerFlags } from "./common.ts";
+import { checkBatchSize, loadData, trainImagesOf } from "../train/setup.ts";
+import { seedList } from "./arg-parsers.ts";
+import { addDataOptions, addRunnerOptions, baseCommand, notice, runMain, runnerConfig, settingsOf, type CommonOptions, type RunnerFlags } from "./common.ts";
 
 const SETTINGS = {
   command: "train",
   schema: "training",
   example: "optim.epochs=30",
   reportDirHelp: "only read for --dry-run's time estimate (the measured throughput in <dir>/train-throughput.json); train writes no report",
+  data: "data",
 };
 
 const cmd = addRunnerOptions(
-  baseCommand("train", "Train models (one per seed; resumable, parallel, Slurm) and print their test accuracy", SETTINGS)
-    .option("--data-dir <dir>", "an existing cifar-10-batches-bin (or its parent), a Fashion-MNIST IDX directory, or the four .npy files of data.dataset=npy")
-    .option("--seeds <list>", "comma-separated seeds, one model each (default: the preset's seed)"),
+  addDataOptions(
+    baseCommand("train", "Train models (one per seed; resumable, parallel, Slurm) and print their test accuracy", SETTINGS),
+    SETTINGS,
+    "an existing cifar-10-batches-bin (or its parent), a Fashion-MNIST IDX directory, or the four .npy files of --dataset npy",
+  ).option("--seeds <list>", "comma-separated distinct seeds, one model each (default: the preset's seed)"),
 );
 
 await runMain(async () => {
-  const opts = cmd.parse().opts<RunnerFlags & CommonOptions & { dataDir?: string; seeds?: string }>();
-  const { overrides, configFiles } = settingsOf(opts, SETTINGS, opts.dataDir ? [`data.dataDir=${opts.dataDir}`] : []);
-  const base = loadPresetConfig<TrainingConfig>("train", "training", opts.preset, overrides, configFiles);
+  const opts = cmd.parse().opts<RunnerFlags & CommonOptions & { seeds?: string }>();
+  const { preset, overrides, configFiles } = settingsOf(opts, SETTINGS);
+  const base = loadPresetConfig<TrainingConfig>("train", "training", preset, overrides, configFiles);
   const runner = runnerConfig(opts);
-  const seeds = opts.seeds === undefined ? [base.seed] : opts.seeds.split(",").map((s) => Number(s.trim()));
-  if (seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new ConfigError(`--seeds: expected comma-separated non-negative integers, given "${opts.seeds}"`);
-  const units = seeds.map((seed) => trainUnit({ ...base, seed }, `${base.model.arch} w${base.model.width} seed ${seed}`));
+  const seeds = opts.seeds === undefined ? [base.seed] : seedList("--seeds", opts.seeds);
   // Resolve the data once here: a bad path fails before anything is scheduled, and a
   // download happens once rather than in every worker.
-  if (!opts.dryRun) await loadData(base, notice);
+  const data = opts.dryRun ? null : await loadData(base, notice);
+  checkBatchSize("optim.batchSize", base.optim.batchSize, trainImagesOf(base, data), { path: "data", cfg: base.data });
+  const units = seeds.map((seed) => trainUnit({ ...base, seed }, `${base.model.arch} w${base.model.width} seed ${seed}`));
   const out = await runUnits(units, runner, { dryRun: opts.dryRun, reportDir: opts.reportDir });
   if (!out) return;
   const rows = units.map((u) => {
@@ -55,5 +58,6 @@ await runMain(async () => {
   });
   console.log(table(["model", "unit", "status", "dataset", "test accuracy", "engine"], rows));
   for (const f of out.failed) console.error(`failed: ${f.label ?? f.id}: ${f.error}`);
-  if (out.failed.length || out.blocked.length) process.exit(1);
+  const code = outcomeExitCode(out);
+  if (code) process.exit(code);
 });

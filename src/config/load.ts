@@ -58,7 +58,14 @@ function describe(e: ErrorObject, root: unknown): string {
   const path = e.instancePath.replace(/^\//, "").replace(/\//g, ".") || "(top level)";
   if (e.keyword === "additionalProperties") return `${path === "(top level)" ? "" : path + "."}${String(e.params.additionalProperty)}: unknown setting`;
   if (e.keyword === "required") return `${path}: missing required setting "${String(e.params.missingProperty)}"`;
-  const given = JSON.stringify(valueAt(root, e.instancePath));
+  const value = valueAt(root, e.instancePath);
+  // JSON has no Infinity: 1e999 in a config file parses to it, and JSON.stringify would say null.
+  const given = typeof value === "number" && !Number.isFinite(value) ? `${String(value)} (not a finite number)` : JSON.stringify(value);
+  if (e.keyword === "uniqueItems") {
+    const items = value as unknown[];
+    const [a, b] = [Number(e.params.i), Number(e.params.j)].sort((x, y) => x - y);
+    return `${path}: ${JSON.stringify(items[a!])} is listed twice (items ${a} and ${b} of ${given}); give each value once`;
+  }
   const message = e.message ?? e.keyword;
   // ajv says "must be integer", "must be >= 1", "must match pattern ...": read as "expected integer", ...
   const negated = /^must NOT have (fewer|more) than (\d+) (\w+)$/.exec(message);
@@ -128,6 +135,34 @@ export function topLevelSettings(name: string): { name: string; description: str
   });
 }
 
+/** Names that would reach an object's prototype rather than a setting. */
+const RESERVED_KEYS = new Set(["__proto__", "prototype", "constructor"]);
+
+/** A ConfigError when a setting path (["optim", "lr"]) has an empty or reserved segment; `where` names the source. */
+export function checkSettingPath(path: string[], where: string): void {
+  const bad = path.find((k) => k === "" || RESERVED_KEYS.has(k));
+  if (bad === undefined) return;
+  throw new ConfigError(
+    bad === ""
+      ? `${where}: "${path.join(".")}" has an empty segment; write a path such as optim.epochs`
+      : `${where}: "${bad}" is not a setting name (${[...RESERVED_KEYS].join(", ")} are refused); write a path such as optim.epochs`,
+  );
+}
+
+/** Every key of a JSON value at any depth, as setting paths, checked with checkSettingPath. */
+export function checkSettingKeys(value: unknown, where: string, path: string[] = []): void {
+  if (typeof value !== "object" || value === null) return;
+  for (const [k, v] of Object.entries(value)) {
+    if (RESERVED_KEYS.has(k)) checkSettingPath([...path, k], where);
+    checkSettingKeys(v, where, [...path, k]);
+  }
+}
+
+function hasNonFinite(v: unknown): boolean {
+  if (typeof v === "number") return !Number.isFinite(v);
+  return Array.isArray(v) ? v.some(hasNonFinite) : typeof v === "object" && v !== null ? Object.values(v).some(hasNonFinite) : false;
+}
+
 /** A value as written after "=": JSON when it parses, else the string itself. */
 function parseValue(raw: string): unknown {
   try {
@@ -146,10 +181,13 @@ export function applyOverride(obj: Record<string, unknown>, assignment: string, 
   const eq = assignment.indexOf("=");
   if (eq <= 0) throw new ConfigError(`override "${assignment}": expected path=value, e.g. optim.epochs=30`);
   const path = assignment.slice(0, eq).split(".");
+  checkSettingPath(path, `override "${assignment}"`);
   const raw = assignment.slice(eq + 1);
   let value = parseValue(raw);
   if (schema && !Array.isArray(value) && settingSchema(schema, path)?.type === "array")
     value = raw.trim() === "" ? [] : typeof value === "string" ? raw.split(",").map((v) => parseValue(v.trim())) : [value];
+  // JSON.parse("1e999") is Infinity, which the schema would report as null.
+  if (hasNonFinite(value)) throw new ConfigError(`override "${assignment}": ${path.join(".")}: given ${raw} (not a finite number); give a finite number`);
   let cur = obj;
   for (const key of path.slice(0, -1)) {
     const next = cur[key];

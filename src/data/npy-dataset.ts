@@ -16,7 +16,8 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DataError, describeSize } from "./errors.ts";
 import { elements, FIX_RESAVE, parseNpy, type NpyArray } from "./npy.ts";
-import { channelStats } from "./stats.ts";
+import { notice } from "../util/notice.ts";
+import { channelStats, labelWarnings } from "./stats.ts";
 import type { Dataset, Split } from "./types.ts";
 
 export const NPY_FILES = {
@@ -170,6 +171,8 @@ export function labelsOf(arr: NpyArray, file: string): Uint8Array {
 export interface NpyLoadOptions {
   /** Zero-pad images smaller than this (in either dimension) up to it; default no padding. */
   padTo?: number;
+  /** Where warnings about the labels go (one class only, test classes unseen in training); default the notice line on stderr. */
+  log?: (line: string) => void;
 }
 
 /** True when `dir` holds the training images of an .npy dataset. */
@@ -245,6 +248,7 @@ export async function loadNpyDir(dir: string, opts: NpyLoadOptions = {}): Promis
 
   let maxLabel = 0;
   for (const s of [train, test]) for (const l of s.labels) maxLabel = Math.max(maxLabel, l);
+  for (const w of labelWarnings(train.labels, test.labels, dir)) (opts.log ?? notice)(w);
   const { channels } = train.layout;
   const { mean, std } = channelStats(trainSplit.split.images, trainSplit.split.count, channels, trainSplit.height * trainSplit.width);
   const describe = (s: RawSplit) =>

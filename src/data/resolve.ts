@@ -91,7 +91,7 @@ function load(opts: ResolveOptions): Promise<Dataset> {
           `data.dataset=npy needs data.dataDir: a directory holding ${Object.values(NPY_FILES).join(", ")} (--set data.dataDir=/path/to/dir).`,
         );
       }
-      return loadNpyDir(opts.dataDir, { padTo: opts.padTo });
+      return loadNpyDir(opts.dataDir, { padTo: opts.padTo, log: opts.log });
     case "synthetic":
       return Promise.resolve(makeSynthetic({ ...SYNTHETIC_DEFAULTS, ...opts.synthetic }));
     case "auto":
@@ -156,7 +156,7 @@ async function loadAuto(opts: ResolveOptions): Promise<Dataset> {
     }
     if (looksLikeNpyDir(opts.dataDir)) {
       log(`data: auto → .npy files from --data-dir ${opts.dataDir}`);
-      return loadNpyDir(opts.dataDir, { padTo: opts.padTo });
+      return loadNpyDir(opts.dataDir, { padTo: opts.padTo, log: opts.log });
     }
     throw new DataError(
       existsSync(opts.dataDir)

@@ -32,3 +32,27 @@ export function channelStats(images: Uint8Array, count: number, channels: number
   }
   return { mean, std };
 }
+
+/**
+ * What makes an accuracy meaningless, from the labels alone: one class in the training
+ * labels (every prediction is that class: 100% or 0%), or test classes the training
+ * labels never show (those test images can never be classified right). `where` names
+ * the data (a directory). Empty when the labels are fine.
+ */
+export function labelWarnings(train: Uint8Array, test: Uint8Array, where: string): string[] {
+  const trainClasses = new Set(train);
+  const out: string[] = [];
+  if (trainClasses.size === 1)
+    out.push(
+      `warning: ${where}: every training label is ${[...trainClasses][0]}; a model trained on one class predicts only it, so accuracies will be 100% or 0% and mean nothing. Check the labels file.`,
+    );
+  const unseen = [...new Set(test)].filter((c) => !trainClasses.has(c)).sort((a, b) => a - b);
+  if (unseen.length) {
+    const count = test.reduce((n, c) => n + (trainClasses.has(c) ? 0 : 1), 0);
+    out.push(
+      `warning: ${where}: test labels ${unseen.join(", ")} never occur in the training labels (${count} of ${test.length} test images); ` +
+        `those images cannot be classified right, so test accuracy is at most ${((100 * (test.length - count)) / test.length).toFixed(2)}%. Check that train and test use the same class indices.`,
+    );
+  }
+  return out;
+}

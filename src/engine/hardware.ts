@@ -55,6 +55,8 @@ export interface NvidiaGpu {
   /** As nvidia-smi prints it, e.g. "143771 MiB". */
   memory: string;
   driver: string;
+  /** Default, Exclusive_Process or Prohibited: with Exclusive_Process only one process (or the MPS server) may use the GPU. */
+  computeMode: string;
 }
 
 export interface NvidiaFacts {
@@ -66,13 +68,16 @@ export interface NvidiaFacts {
   /** Why nvidia-smi failed, when it did. */
   nvidiaSmiError?: string;
   gpus: NvidiaGpu[];
+  /** Whether the CUDA MPS control daemon runs (nvidia-cuda-mps-control): processes then share a GPU through one server. */
+  mps: boolean;
   /** What this means for the harness, in one sentence. */
   meaning: string;
 }
 
-export const NVIDIA_SMI_QUERY = ["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"];
+export const NVIDIA_SMI_QUERY = ["nvidia-smi", "--query-gpu=name,memory.total,driver_version,compute_mode", "--format=csv,noheader"];
+export const MPS_QUERY = ["pgrep", "-x", "nvidia-cuda-mps-control"];
 
-/** Lines of `nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader`. */
+/** Lines of `nvidia-smi --query-gpu=name,memory.total,driver_version,compute_mode --format=csv,noheader`. */
 export function parseNvidiaSmiCsv(text: string): NvidiaGpu[] {
   return text
     .split("\n")
@@ -81,9 +86,10 @@ export function parseNvidiaSmiCsv(text: string): NvidiaGpu[] {
     .map((line, index) => {
       // A GPU name holds no comma; split from the right all the same.
       const parts = line.split(",").map((p) => p.trim());
+      const computeMode = parts.pop() ?? "";
       const driver = parts.pop() ?? "";
       const memory = parts.pop() ?? "";
-      return { index, name: parts.join(", "), memory, driver };
+      return { index, name: parts.join(", "), memory, driver, computeMode };
     });
 }
 
@@ -110,7 +116,8 @@ export function detectNvidia(o: NvidiaProbeOptions = {}): NvidiaFacts {
     // unreadable: reported as unknown
   }
   const r = run(NVIDIA_SMI_QUERY, TIMEOUT_MS);
-  const facts: NvidiaFacts = { driverLoaded, kernelModule, nvidiaSmi: "missing", gpus: [], meaning: "" };
+  const mps = run(MPS_QUERY, TIMEOUT_MS);
+  const facts: NvidiaFacts = { driverLoaded, kernelModule, nvidiaSmi: "missing", gpus: [], mps: mps.found && mps.exitCode === 0, meaning: "" };
   if (r.found && r.exitCode === 0) {
     facts.nvidiaSmi = "ok";
     facts.gpus = parseNvidiaSmiCsv(r.stdout);
@@ -129,8 +136,24 @@ function nvidiaMeaning(f: NvidiaFacts): string {
       : "no NVIDIA driver: no CUDA here, so the torch engine trains on the CPU only and engine auto picks onnx (the ONNX CPU EP)";
   const cuda =
     "the NVIDIA driver is loaded: the torch engine can train on CUDA (engine auto's pick) once a Python with CUDA-enabled torch is found (see PyTorch); the ONNX CUDA EP also needs CUDA 12 + cuDNN 9 and its binaries";
-  if (f.nvidiaSmi === "ok") return f.gpus.length ? cuda : `${cuda}; but nvidia-smi lists no GPU`;
+  if (f.nvidiaSmi === "ok") return f.gpus.length ? cuda + sharingMeaning(f) : `${cuda}; but nvidia-smi lists no GPU`;
   return `${cuda}; nvidia-smi ${f.nvidiaSmi === "missing" ? "is not installed" : "failed"}, so --gpus all cannot list the GPUs (name them: --gpus 0,1)`;
+}
+
+/** What the GPUs' compute modes and MPS mean for --jobs-per-gpu (several workers on one GPU). */
+function sharingMeaning(f: NvidiaFacts): string {
+  const exclusive = f.gpus.filter((g) => /exclusive/i.test(g.computeMode)).map((g) => g.index);
+  const prohibited = f.gpus.filter((g) => /prohibited/i.test(g.computeMode)).map((g) => g.index);
+  const parts: string[] = [];
+  if (prohibited.length) parts.push(`GPU ${prohibited.join(", ")} in compute mode Prohibited: no process may use it`);
+  if (exclusive.length)
+    parts.push(
+      f.mps
+        ? `GPU ${exclusive.join(", ")} in exclusive-process mode, shared through the running MPS daemon: --jobs-per-gpu above 1 works`
+        : `GPU ${exclusive.join(", ")} in exclusive-process mode and no MPS daemon: only one process per GPU, so keep --jobs-per-gpu 1 (or start MPS: nvidia-cuda-mps-control -d)`,
+    );
+  else parts.push(`compute mode Default${f.mps ? ", MPS daemon running" : ", no MPS daemon"}: --jobs-per-gpu above 1 shares each GPU`);
+  return `; ${parts.join("; ")}`;
 }
 
 // ---------------------------------------------------------------- Vulkan

@@ -1,5 +1,7 @@
 import type { ModelSpec } from "../models/spec.ts";
 import { Rng } from "../util/rng.ts";
+import { cachedCheck, saveCheck } from "./check-cache.ts";
+import { DeviceError } from "./device-error.ts";
 import { cloneState, type Batch, type ModelState, type Tensors, type Trainer } from "./types.ts";
 
 /**
@@ -20,6 +22,8 @@ export interface ProviderCheck {
   /** The tensor that differed most. */
   worst: { what: string; relError: number };
   tensorsCompared: number;
+  /** The check ran in an earlier worker on the same device slot and was reused (check-cache.ts). */
+  reused?: boolean;
 }
 
 /** Images and labels of the check: seeded, so every machine checks the same numbers. */
@@ -79,28 +83,57 @@ export function providerChecks(): ProviderCheck[] {
   return [...checks];
 }
 
+/** What a check's failure says: the tensor that was wrong and by how much. */
+function worstText(c: ProviderCheck): string {
+  return `${c.worst.what}, relative error ${c.worst.relError.toExponential(1)} > tolerance ${c.tolerance}, ${c.tensorsCompared} tensors compared`;
+}
+
 /**
  * The trainer to train with: `candidate` when its provider is the CPU or passes the
- * check against a CPU trainer from `makeReference` (same state), else that CPU trainer,
- * with one line saying which tensor was wrong and by how much.
+ * check against a CPU trainer from `makeReference` (same state). On a failed check:
+ * when a GPU was asked for explicitly (`required` names the setting or flag), a
+ * DeviceError naming the check and its numbers; otherwise (auto) that CPU trainer, with
+ * one line and a `fallback` saying which tensor was wrong and by how much. A check
+ * already made on this device slot for the same model is reused (check-cache.ts).
  */
 export async function verifiedTrainer(
   candidate: Trainer,
   makeReference: (state: ModelState) => Promise<Trainer>,
-  o: { tolerance: number; batchSize: number; log?: (line: string) => void },
-): Promise<Trainer> {
-  if (candidate.provider === "cpu") return candidate;
-  const reference = await makeReference(cloneState(candidate.state));
-  for (const [k, m] of Object.entries(candidate.masks)) reference.masks[k] = m.slice();
-  const check = await checkProvider(candidate, reference, checkBatch(candidate.spec, o.batchSize), o.tolerance);
+  o: { tolerance: number; batchSize: number; log?: (line: string) => void; required?: string | null },
+): Promise<{ trainer: Trainer; fallback?: string }> {
+  if (candidate.provider === "cpu") return { trainer: candidate };
+  const key = { engine: candidate.engine, provider: candidate.provider, spec: candidate.spec, tolerance: o.tolerance, batchSize: o.batchSize };
+  const cached = cachedCheck<ProviderCheck>("provider-check", key);
+  let check: ProviderCheck;
+  let reference: Trainer | null = null;
+  if (cached) check = { ...cached, reused: true };
+  else {
+    reference = await makeReference(cloneState(candidate.state));
+    for (const [k, m] of Object.entries(candidate.masks)) reference.masks[k] = m.slice();
+    check = await checkProvider(candidate, reference, checkBatch(candidate.spec, o.batchSize), o.tolerance);
+    saveCheck("provider-check", key, check);
+  }
   checks.push(check);
-  const worst = `${check.worst.what}, relative error ${check.worst.relError.toExponential(1)}`;
   if (check.passed) {
-    await reference.dispose();
-    o.log?.(`notice: execution provider ${check.provider} agrees with cpu on one training step (worst: ${worst}; tolerance ${check.tolerance})`);
-    return candidate;
+    await reference?.dispose();
+    o.log?.(
+      `notice: execution provider ${check.provider} agrees with cpu on one training step (worst: ${check.worst.what}, relative error ${check.worst.relError.toExponential(1)}; tolerance ${check.tolerance})${check.reused ? "; checked earlier on this device" : ""}`,
+    );
+    return { trainer: candidate };
+  }
+  if (o.required) {
+    await candidate.dispose();
+    await reference?.dispose();
+    throw new DeviceError(
+      `${o.required}: ${check.provider} failed its check against the CPU (${worstText(check)}); it would train wrong numbers. Fix the device or its driver (\`bun run doctor\` checks it), or leave the GPU setting at auto to train on the CPU`,
+    );
+  }
+  if (!reference) {
+    reference = await makeReference(cloneState(candidate.state));
+    for (const [k, m] of Object.entries(candidate.masks)) reference.masks[k] = m.slice();
   }
   await candidate.dispose();
-  o.log?.(`notice: execution provider ${check.provider} computes wrong results (worst: ${worst}; tolerance ${check.tolerance}); training on cpu`);
-  return reference;
+  const fallback = `${check.provider} failed its check against cpu (${worstText(check)})`;
+  o.log?.(`notice: execution provider ${fallback}; training on cpu`);
+  return { trainer: reference, fallback };
 }

@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { BipBenchConfig } from "../config/generated/bip-bench.ts";
 import { validateConfig } from "../config/load.ts";
 import { loadPresetConfig } from "../config/presets.ts";
@@ -9,12 +9,11 @@ import { runUnits } from "../runner/run-units.ts";
 import { mkUnit, type Unit } from "../runner/unit.ts";
 import { pruningMethod, type AllMethodSettings } from "../runner/kinds/methods/registry.ts";
 import type { UnitRecord } from "../config/generated/record.ts";
-import { loadData } from "../train/setup.ts";
+import { checkBatchSize, loadData, trainImagesOf } from "../train/setup.ts";
 import { bipPointsCsv } from "../report/csv.ts";
-import { writeFileAtomic } from "../util/atomic-write.ts";
 import { notice } from "../util/notice.ts";
 import { runContext } from "../util/provenance.ts";
-import { dataDepartures, type ExperimentOptions } from "./common.ts";
+import { dataDepartures, writeReportFiles, type ExperimentOptions } from "./common.ts";
 
 /** How this configuration departs from the paper's protocol (the paper preset), in words for the report. */
 export function scaledDownFromPaper(cfg: BipBenchConfig, datasetName: string): string[] {
@@ -79,6 +78,13 @@ export async function runBipVsImp(opts: BipVsImpOptions): Promise<boolean> {
   // Compiles only while the bench config holds every registered method's settings.
   const settings: AllMethodSettings = cfg;
   const data = opts.dryRun ? null : await loadData(cfg.dense, notice);
+  const trainImages = trainImagesOf(cfg.dense, data);
+  const denseData = { path: "dense.data", cfg: cfg.dense.data };
+  checkBatchSize("dense.optim.batchSize", cfg.dense.optim.batchSize, trainImages, denseData);
+  const used = new Set(cfg.methods);
+  if (used.has("imp")) checkBatchSize("imp.batchSize", cfg.imp.batchSize, trainImages, denseData);
+  if (used.has("omp")) checkBatchSize("omp.batchSize", cfg.omp.batchSize, trainImages, denseData);
+  if (used.has("bip") || used.has("bip-filter")) checkBatchSize("bip.batchSize", cfg.bip.batchSize, trainImages, denseData);
   const finalEpoch = cfg.dense.optim.epochs;
   const dense = bipUnit(
     "dense",
@@ -112,6 +118,7 @@ export async function runBipVsImp(opts: BipVsImpOptions): Promise<boolean> {
   );
   const d = rec(dense);
   const scaledDown = scaledDownFromPaper(cfg, data.name);
+  const failed = [...out.failed.map((f) => ({ unit: f.label ?? f.id, error: f.error })), ...out.blocked.map((b) => ({ unit: b, error: "blocked" }))];
   const report = await renderBip({
     context,
     preset: opts.preset,
@@ -126,11 +133,9 @@ export async function runBipVsImp(opts: BipVsImpOptions): Promise<boolean> {
     scaledDown,
     // Every method and seed must have trained on the same images.
     trainFingerprints: trainFingerprintsOf(out.records.values()),
-    failed: [...out.failed.map((f) => `${f.label ?? f.id}: ${f.error}`), ...out.blocked.map((b) => `${b}: blocked`)],
+    failed: failed.map((f) => `${f.unit}: ${f.error}`),
   });
-  for (const [name, svg] of Object.entries(report.svgs)) writeFileAtomic(join(opts.reportDir, name), svg);
-  writeFileAtomic(
-    join(opts.reportDir, "bip-vs-imp.json"),
+  const json =
     JSON.stringify(
       {
         context,
@@ -144,11 +149,20 @@ export async function runBipVsImp(opts: BipVsImpOptions): Promise<boolean> {
       },
       null,
       2,
-    ) + "\n",
+    ) + "\n";
+  // Failed or blocked units: written beside the last complete report as bip-vs-imp.partial.md etc., which stays as it was.
+  const written = writeReportFiles(
+    opts.reportDir,
+    { ...report.svgs, "bip-vs-imp.json": json, "bip-vs-imp.csv": bipPointsCsv(points), "bip-vs-imp.md": report.markdown },
+    failed,
   );
-  writeFileAtomic(join(opts.reportDir, "bip-vs-imp.csv"), bipPointsCsv(points));
-  writeFileAtomic(join(opts.reportDir, "bip-vs-imp.md"), report.markdown);
   console.log(report.markdown);
-  console.log(`\nwrote ${join(opts.reportDir, "bip-vs-imp.md")}, bip-vs-imp.json, bip-vs-imp.csv and ${Object.keys(report.svgs).length} SVG plots`);
-  return out.failed.length === 0 && out.blocked.length === 0;
+  console.log(
+    `\nwrote ${written.paths.at(-1)}, ${written.paths
+      .slice(0, -1)
+      .map((p) => basename(p))
+      .join(", ")}`,
+  );
+  if (written.partial) notice(`${failed.length} unit(s) did not complete: wrote a partial report; ${join(opts.reportDir, "bip-vs-imp.md")} is left as it was`);
+  return !written.partial;
 }

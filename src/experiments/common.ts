@@ -1,5 +1,8 @@
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import type { RunnerConfig } from "../config/generated/runner.ts";
 import { nominalTrainCount, type DatasetChoice } from "../data/resolve.ts";
+import { writeFileAtomic } from "../util/atomic-write.ts";
 
 /** What every experiment is run with: a preset, settings over it, the runner, where the report goes. */
 export interface ExperimentOptions {
@@ -19,4 +22,54 @@ export function dataDepartures(datasetName: string, trainLimit: number | undefin
   if (datasetName !== paper.dataset) out.push(`dataset ${datasetName} instead of ${paper.dataset === "cifar10" ? "CIFAR-10" : paper.dataset}`);
   if (trainLimit) out.push(`${trainLimit} training images instead of ${nominalTrainCount(paper.dataset, paper.trainLimit).toLocaleString("en-US")}`);
   return out;
+}
+
+/** A unit that did not complete, as a report lists it. */
+export interface UnitFailure {
+  unit: string;
+  error: string;
+}
+
+/** Where a partial report's copy of a file goes: beside it, ".partial" before the extension (fig2-cells.csv -> fig2-cells.partial.csv). */
+export function partialName(name: string): string {
+  const dot = name.lastIndexOf(".");
+  return dot > 0 ? `${name.slice(0, dot)}.partial${name.slice(dot)}` : `${name}.partial`;
+}
+
+/** The banner a partial report opens with: what it is, and every unit that did not complete with its error. */
+export function partialBanner(complete: string, failed: UnitFailure[]): string {
+  return [
+    `> **PARTIAL REPORT: ${failed.length} unit(s) did not complete**, so cells and points that need them are empty. The report of the last complete run (\`${complete}\`, if there is one) is left as it was. Units that did not complete:`,
+    ">",
+    ...failed.map((f) => `> - ${f.unit}: ${f.error.replace(/\s+/g, " ").trim()}`),
+    "",
+    "",
+  ].join("\n");
+}
+
+/**
+ * Writes a report's files (name -> content) into `dir`. A run with failed or blocked units
+ * never replaces the last complete report: its files go beside it as NAME.partial.EXT (the
+ * markdown's links to its own files point at those), each markdown file opening with
+ * `partialBanner`. A complete run writes the files under their own names and removes the
+ * partial files an earlier incomplete run left. Returns the paths written.
+ */
+export function writeReportFiles(dir: string, files: Record<string, string>, failed: UnitFailure[]): { partial: boolean; paths: string[] } {
+  const names = Object.keys(files);
+  if (!failed.length) {
+    for (const n of names) rmSync(join(dir, partialName(n)), { force: true });
+    const paths = names.map((n) => join(dir, n));
+    names.forEach((n, i) => writeFileAtomic(paths[i]!, files[n]!));
+    return { partial: false, paths };
+  }
+  const paths = names.map((n) => join(dir, partialName(n)));
+  names.forEach((n, i) => {
+    let content = files[n]!;
+    if (n.endsWith(".md")) {
+      for (const other of names) content = content.split(`](${other})`).join(`](${partialName(other)})`);
+      content = partialBanner(n, failed) + content;
+    }
+    writeFileAtomic(paths[i]!, content);
+  });
+  return { partial: true, paths };
 }

@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { TrainingConfig } from "../config/generated/training.ts";
 import { ConfigError, validateConfig } from "../config/load.ts";
 import { TRAINED_WEIGHTS } from "../runner/kinds/shared/training-run.ts";
 import { RunStore } from "../runner/store.ts";
-import { loadCheckpoint } from "../train/checkpoint.ts";
+import { UNIT_ID_PATTERN } from "../runner/unit.ts";
+import { CheckpointError, loadCheckpoint, type Checkpoint } from "../train/checkpoint.ts";
 import { loadData, modelFor } from "../train/setup.ts";
 import { exportCheckpoint } from "../onnx/export.ts";
 
@@ -19,6 +20,26 @@ export interface UnitExport {
   parityMaxAbsDiff: number;
 }
 
+/** A unit id the user named (--unit): a directory name of the run store, never a path. */
+export function assertUnitId(id: string, runsDir: string): void {
+  if (!UNIT_ID_PATTERN.test(id))
+    throw new ConfigError(
+      `--unit ${id}: not a unit id (expected <kind>-<12 hex digits>, the name of a unit's folder in ${runsDir}); \`bun run collect --runs-dir ${runsDir}\` lists the finished units`,
+    );
+}
+
+/** The checkpoint files in a unit's directory, for error messages. */
+function checkpointFiles(dir: string): string {
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".ckpt")) : [];
+  return files.length ? files.sort().join(", ") : "none";
+}
+
+/** The first tensor of the model's weights or BN statistics with a NaN or infinity, if any. */
+function nonFinite(c: Checkpoint): string | null {
+  for (const group of ["params", "buffers"] as const) for (const [name, t] of Object.entries(c.state[group])) if (!t.every(Number.isFinite)) return name;
+  return null;
+}
+
 /**
  * Exports the model of any finished unit in a run store (train, dense, retrain, IMP,
  * OMP, BiP, ...): its final weights (or a named checkpoint file), masks applied, by
@@ -29,17 +50,45 @@ export async function exportUnit(
   id: string,
   o: { checkpoint?: string; compact: boolean; parity: { batch: number; tolerance: number; seed: number }; log: (l: string) => void },
 ): Promise<UnitExport> {
+  assertUnitId(id, runsDir);
   const store = new RunStore(runsDir);
-  const record = store.result(id);
+  // Exporting reads the store; it never sets a damaged unit aside (a run of its command does).
+  const record = store.result(id, { readOnly: true });
   if (!record) throw new ConfigError(`unit ${id}: no finished result in ${runsDir} (run its command first, or check --runs-dir)`);
-  const unit = JSON.parse(readFileSync(join(store.dir(id), "unit.json"), "utf8")) as { kind: string; config: Record<string, unknown> };
+  const unit = store.readUnit(id);
   const raw = (unit.config.training ?? unit.config) as Record<string, unknown>;
   const training = validateConfig<TrainingConfig>("training", raw, `unit ${id} training config`);
   const file = o.checkpoint ?? TRAINED_WEIGHTS;
-  const path = join(store.dir(id), file);
+  const dir = store.dir(id);
+  // A file of the unit's own folder, by name: a path (../x, /etc/passwd) would leave it.
+  if (!/^[^/\\]+$/.test(file) || file === "." || file === "..")
+    throw new ConfigError(
+      `--checkpoint ${file}: not a file name of unit ${id}; give the name of one of the checkpoint files in ${dir} (${checkpointFiles(dir)}), not a path`,
+    );
+  const path = join(dir, file);
   if (!existsSync(path))
-    throw new ConfigError(`unit ${id} has no ${file} (kind ${unit.kind}); pass --checkpoint with one of its files, e.g. a snapshot-e<N>.ckpt of a dense unit`);
-  const ckpt = loadCheckpoint(path);
+    throw new ConfigError(
+      `unit ${id} has no ${file} (kind ${unit.kind}); pass --checkpoint with one of its checkpoint files (${checkpointFiles(dir)}), e.g. a snapshot-e<N>.ckpt of a dense unit`,
+    );
+  let ckpt: Checkpoint;
+  try {
+    ckpt = loadCheckpoint(path);
+  } catch (e) {
+    if (!(e instanceof CheckpointError)) throw e;
+    // A file the user named that is no checkpoint at all is a bad flag value, not damage.
+    if (o.checkpoint !== undefined && /bad magic/.test(e.reason))
+      throw new ConfigError(`--checkpoint ${file}: ${e.reason}; name one of unit ${id}'s checkpoint files (${checkpointFiles(dir)})`);
+    throw new ConfigError(
+      `${path}: ${e.reason}: unit ${id}'s output is damaged; exporting changes nothing in the store: remove ${join(dir, "done.json")} and run the command that planned the unit again, which recomputes it`,
+    );
+  }
+  const bad = nonFinite(ckpt);
+  if (bad) {
+    const at = (record.metrics as { divergedAt?: { epoch?: number; step?: number } }).divergedAt;
+    throw new ConfigError(
+      `unit ${id}: ${file} holds non-finite weights (${bad}): the training diverged${record.status === "diverged" ? ` (status "diverged"${at?.epoch !== undefined ? `, epoch ${at.epoch}` : ""})` : ""}, so there is no model to export; train it again with a lower learning rate (optim.lr)${unit.kind === "dense" ? ", or name an earlier snapshot with --checkpoint" : ""}`,
+    );
+  }
   const data = await loadData(training, o.log);
   const spec = modelFor(training, data);
   const acc = (record.metrics as { finalTestAccuracy?: number | null }).finalTestAccuracy;

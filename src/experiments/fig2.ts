@@ -1,9 +1,8 @@
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { Fig2Config } from "../config/generated/fig2.ts";
 import type { TrainingConfig } from "../config/generated/training.ts";
 import { ConfigError, validateConfig } from "../config/load.ts";
 import { loadPresetConfig } from "../config/presets.ts";
-import { nominalTrainCount } from "../data/resolve.ts";
 import { lmcBarrierStdErr } from "../metrics/lmc.ts";
 import { regimeOf, type Fig2Cell } from "../report/fig2-claims.ts";
 import { renderFig2 } from "../report/fig2-report.ts";
@@ -11,12 +10,11 @@ import { trainFingerprintsOf } from "../report/markdown.ts";
 import { runUnits } from "../runner/run-units.ts";
 import { mkUnit, type Unit } from "../runner/unit.ts";
 import { errorWindow } from "../train/schedule.ts";
-import { loadData } from "../train/setup.ts";
+import { checkBatchSize, loadData, trainImagesOf } from "../train/setup.ts";
 import { fig2CellsCsv } from "../report/csv.ts";
-import { writeFileAtomic } from "../util/atomic-write.ts";
 import { notice } from "../util/notice.ts";
 import { runContext } from "../util/provenance.ts";
-import { dataDepartures, type ExperimentOptions } from "./common.ts";
+import { dataDepartures, writeReportFiles, type ExperimentOptions } from "./common.ts";
 
 interface Temperature {
   value: number;
@@ -50,6 +48,59 @@ function temperatures(cfg: Fig2Config, trainCount: number): Temperature[] {
       const u = dense({ ...cfg.dense, optim: { ...cfg.dense.optim, samRho: rho } }, [cfg.dense.optim.epochs], `dense SAM rho ${rho}`);
       return { value: rho, dense: u, epoch: cfg.dense.optim.epochs };
     });
+}
+
+/**
+ * The dense settings each temperature axis sets itself (temperatures() above), what to
+ * set instead, and the axes that leave the setting alone.
+ */
+const AXIS_SETS: Record<Fig2Config["temperature"]["axis"], { setting: keyof TrainingConfig["optim"]; instead: string }[]> = {
+  epochs: [{ setting: "epochs", instead: "set temperature.epochs instead (the dense run lasts its largest value)" }],
+  "batch-size": [
+    { setting: "batchSize", instead: "set temperature.batchSizes instead" },
+    { setting: "epochs", instead: "set temperature.iterations instead (epochs = round(iterations x batch / training images))" },
+  ],
+  sam: [{ setting: "samRho", instead: "set temperature.samRhos instead" }],
+};
+
+/** The values of the axis's own list, as --set takes them. */
+function axisValues(t: Fig2Config["temperature"]): string {
+  return t.axis === "epochs"
+    ? `temperature.epochs=${t.epochs.join(",")}`
+    : t.axis === "batch-size"
+      ? `temperature.batchSizes=${t.batchSizes.join(",")}`
+      : `temperature.samRhos=${t.samRhos.join(",")}`;
+}
+
+/**
+ * A dense setting that the chosen temperature axis replaces is a ConfigError when the
+ * user set it: with --set (`overrides`, its path given), or in a --config file (its value
+ * differs from the preset's), since the run would silently use the axis's value instead.
+ * `preset` is the preset's own config (defaults filled), so a preset value left in place,
+ * or a --print-config file that repeats it, is no error.
+ */
+export function checkAxisSettings(cfg: Fig2Config, preset: Fig2Config, overrides: string[] = []): void {
+  const t = cfg.temperature;
+  const setPaths = new Set(overrides.map((o) => o.slice(0, o.indexOf("=")).trim()));
+  const problems = AXIS_SETS[t.axis]
+    .filter(({ setting }) => setPaths.has(`dense.optim.${setting}`) || cfg.dense.optim[setting] !== preset.dense.optim[setting])
+    .map(({ setting, instead }) => {
+      const others = (Object.keys(AXIS_SETS) as (keyof typeof AXIS_SETS)[]).filter((a) => !AXIS_SETS[a].some((x) => x.setting === setting));
+      return (
+        `dense.optim.${setting}=${cfg.dense.optim[setting]} is set by the temperature axis "${t.axis}" (${axisValues(t)}), which replaces it; ` +
+        `${instead}, or choose ${others.map((a) => `--temperature ${a}`).join(" or ")}, which keeps dense.optim.${setting}`
+      );
+    });
+  if (problems.length) throw new ConfigError(problems.join("\n"));
+}
+
+/** Every batch size the grid trains with against the training images (the dataset's size, or its nominal size on a dry run). */
+function checkBatchSizes(cfg: Fig2Config, trainImages: number): void {
+  const t = cfg.temperature;
+  const denseData = { path: "dense.data", cfg: cfg.dense.data };
+  if (t.axis === "batch-size") for (const b of t.batchSizes) checkBatchSize("temperature.batchSizes", b, trainImages, denseData);
+  else checkBatchSize("dense.optim.batchSize", cfg.dense.optim.batchSize, trainImages, denseData);
+  checkBatchSize("retrain.batchSize", cfg.retrain.batchSize, trainImages, denseData);
 }
 
 /** How this configuration departs from the paper's protocol (the paper preset), in words for the report. */
@@ -87,10 +138,13 @@ export async function runFig2(opts: Fig2Options): Promise<boolean> {
   const cfg = loadPresetConfig<Fig2Config>("fig2", "fig2", opts.preset, opts.overrides, opts.configFiles);
   const runner = opts.runner;
   if (cfg.retrainSeeds.length < 2) throw new ConfigError("retrainSeeds: LMC and CKA need at least 2 retrain seeds");
+  checkAxisSettings(cfg, loadPresetConfig<Fig2Config>("fig2", "fig2", opts.preset), opts.overrides);
   // Loads (or downloads) the data once, before any unit runs; fails early on a bad path.
   // A dry run touches nothing, so it sizes the grid from the dataset's nominal size.
   const data = opts.dryRun ? null : await loadData(cfg.dense, notice);
-  const temps = temperatures(cfg, data?.train.count ?? nominalTrainCount(cfg.dense.data.dataset, cfg.dense.data.trainLimit, cfg.dense.data.dataDir));
+  const trainImages = trainImagesOf(cfg.dense, data);
+  checkBatchSizes(cfg, trainImages);
+  const temps = temperatures(cfg, trainImages);
   const retrainOptim = cfg.retrain;
   const window = errorWindow(retrainOptim.schedule, retrainOptim.lr, retrainOptim.epochs, cfg.metrics.errorWindow);
   const units: Unit<unknown>[] = [...new Map(temps.map((t) => [t.dense.id, t.dense])).values()];
@@ -149,6 +203,10 @@ export async function runFig2(opts: Fig2Options): Promise<boolean> {
   });
   const records = [...out.records.values()];
   const anyRecord = records[0];
+  const failed = [
+    ...out.failed.map((f) => ({ unit: f.label ?? f.id, error: f.error })),
+    ...out.blocked.map((b) => ({ unit: b, error: "blocked by a failed dependency" })),
+  ];
   const report = await renderFig2({
     context,
     preset: opts.preset,
@@ -166,19 +224,13 @@ export async function runFig2(opts: Fig2Options): Promise<boolean> {
     computeSeconds: records.reduce((s, r) => s + r.wallSeconds, 0),
     unitsRun: out.ran.length,
     unitsReused: out.reused.length,
-    failed: [
-      ...out.failed.map((f) => ({ unit: f.label ?? f.id, error: f.error })),
-      ...out.blocked.map((b) => ({ unit: b, error: "blocked by a failed dependency" })),
-    ],
+    failed,
     scaledDown: scaledDown(cfg, data.name),
     errorWindow: window,
     // Units meant to share data (dense, every retrain seed, the cells' metric images) must have.
     trainFingerprints: trainFingerprintsOf(records),
   });
-  const dir = opts.reportDir;
-  for (const [name, svg] of Object.entries(report.svgs)) writeFileAtomic(join(dir, name), svg);
-  writeFileAtomic(
-    join(dir, "fig2.json"),
+  const json =
     JSON.stringify(
       {
         context,
@@ -191,11 +243,20 @@ export async function runFig2(opts: Fig2Options): Promise<boolean> {
       },
       null,
       2,
-    ) + "\n",
+    ) + "\n";
+  // Failed or blocked units: written beside the last complete report as fig2.partial.md etc., which stays as it was.
+  const written = writeReportFiles(
+    opts.reportDir,
+    { ...report.svgs, "fig2.json": json, "fig2-cells.csv": fig2CellsCsv(cells), "fig2.md": report.markdown },
+    failed,
   );
-  writeFileAtomic(join(dir, "fig2-cells.csv"), fig2CellsCsv(cells));
-  writeFileAtomic(join(dir, "fig2.md"), report.markdown);
   console.log(report.markdown);
-  console.log(`\nwrote ${join(dir, "fig2.md")}, fig2.json, fig2-cells.csv and ${Object.keys(report.svgs).length} SVG figures`);
-  return out.failed.length === 0 && out.blocked.length === 0;
+  console.log(
+    `\nwrote ${written.paths.at(-1)}, ${written.paths
+      .slice(0, -1)
+      .map((p) => basename(p))
+      .join(", ")}`,
+  );
+  if (written.partial) notice(`${failed.length} unit(s) did not complete: wrote a partial report; ${join(opts.reportDir, "fig2.md")} is left as it was`);
+  return !written.partial;
 }

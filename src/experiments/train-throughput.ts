@@ -2,7 +2,7 @@ import { execa } from "execa";
 import { join } from "node:path";
 import type { BenchTrainConfig } from "../config/generated/bench-train.ts";
 import type { RunnerConfig } from "../config/generated/runner.ts";
-import { validateConfig } from "../config/load.ts";
+import { ConfigError, validateConfig } from "../config/load.ts";
 import { loadPresetConfig } from "../config/presets.ts";
 import { profileTrainStep } from "../engine/onnx/profile.ts";
 import { detectProviders } from "../engine/onnx/providers.ts";
@@ -262,6 +262,11 @@ export interface TrainThroughputOptions {
  * accuracy check; writes <reportName>.md and .json.
  */
 export async function runTrainThroughput(opts: TrainThroughputOptions): Promise<void> {
+  // The name of files in --report-dir: a path (../x) would write outside it.
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(opts.reportName))
+    throw new ConfigError(
+      `--report-name ${opts.reportName}: not a file name (letters, digits, ".", "_" and "-", no path); the files go to --report-dir ${opts.reportDir}: choose the folder there`,
+    );
   const cfg = loadPresetConfig<BenchTrainConfig>("bench-train", "bench-train", opts.preset, opts.overrides, opts.configFiles);
   if (!opts.torch) cfg.torch.enabled = false;
   if (!opts.accuracy) cfg.accuracy.enabled = false;

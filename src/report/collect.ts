@@ -1,11 +1,10 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import type { UnitRecord } from "../config/generated/record.ts";
-import { settingSchema } from "../config/load.ts";
-import { getKind } from "../runner/kinds/registry.ts";
+import { ConfigError, settingSchema } from "../config/load.ts";
+import { getKind, kindNames } from "../runner/kinds/registry.ts";
 import { RunStore } from "../runner/store.ts";
-import { canonicalJson } from "../runner/unit.ts";
-
-/** A unit id as configs refer to other units (dependencies, not settings). */
-const UNIT_ID = /^[a-z0-9-]+-[0-9a-f]{12}$/;
+import { canonicalJson, UNIT_ID_PATTERN as UNIT_ID } from "../runner/unit.ts";
 
 /** Leaves of a config as dotted paths; lists are leaves (one cell). */
 function leaves(value: unknown, prefix: string[] = []): [string[], unknown][] {
@@ -51,14 +50,27 @@ export interface CollectedRow extends Record<string, unknown> {
  * Every complete unit of a run store as one flat row (ShrinkBench's results-to-dataframe):
  * identity, where and how it ran, the settings that differ from defaults (`config.`
  * columns), its final metrics (`metrics.` columns) and wall time. Incomplete units are
- * counted, not listed.
+ * counted, not listed; folders without a unit.json are named in a notice. Reads only:
+ * a damaged unit is reported, never set aside. An unknown kind in `kinds` is a ConfigError.
  */
 export async function collectRuns(runsDir: string, o: { kinds?: string[] } = {}): Promise<{ rows: CollectedRow[]; incomplete: number }> {
+  if (o.kinds?.length) {
+    const known = await kindNames();
+    const unknown = o.kinds.filter((k) => !known.includes(k));
+    if (unknown.length) throw new ConfigError(`--kind ${unknown.join(",")}: no such unit kind; known kinds: ${known.join(", ")}`);
+  }
   const store = new RunStore(runsDir);
   const rows: CollectedRow[] = [];
   let incomplete = 0;
-  for (const id of store.list().sort()) {
-    const r: UnitRecord | null = store.result(id);
+  const ids = store.list();
+  // A unit's folder without its unit.json (deleted, or a half-copied store) is not silently dropped.
+  for (const d of readdirSync(runsDir, { withFileTypes: true }))
+    if (d.isDirectory() && !d.name.startsWith(".") && !ids.includes(d.name))
+      process.stderr.write(
+        `notice: ${join(runsDir, d.name)} has no unit.json, so it is not read as a unit (left out); running the command that planned it rewrites unit.json\n`,
+      );
+  for (const id of ids.sort()) {
+    const r: UnitRecord | null = store.result(id, { readOnly: true });
     if (!r) {
       incomplete++;
       continue;

@@ -39,6 +39,28 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const cellSe = (c: Fig2Cell) => stdErr(c.seedErrors);
 const seOr0 = (se: number | null) => se ?? 0;
 
+/**
+ * Where a cell's LMC barrier and CKA lie relative to the regime thresholds, each judged
+ * against `k` of its own standard errors; null when either is unmeasured.
+ */
+export function regimeSides(c: Fig2Cell, t: Fig2Config["regimes"], k: number): { lmc: Side; cka: Side } | null {
+  if (c.lmcBarrier === null || c.cka === null) return null;
+  return { lmc: side(c.lmcBarrier, seOr0(c.lmcStdErr), t.lmcBarrier, k), cka: side(c.cka, seOr0(c.ckaStdErr), t.cka, k) };
+}
+
+/**
+ * The regime a cell is in beyond the noise of the thresholds (the rule of `regimeOf`, with
+ * every comparison it makes clear by `k` standard errors); null when a value it depends on
+ * is within the noise of its threshold, or unmeasured.
+ */
+export function clearRegime(c: Fig2Cell, t: Fig2Config["regimes"], k: number): Fig2Cell["regime"] {
+  const s = regimeSides(c, t, k);
+  if (!s) return null;
+  if (s.lmc === "below") return "I";
+  if (s.lmc !== "above" || s.cka === "within") return null;
+  return s.cka === "below" ? "II-A" : "II-B";
+}
+
 /** The one pair comparison both temperature claims are made of: a - b against the two cells' own noise. */
 function compare(a: Fig2Cell, b: Fig2Cell, k: number): { diff: number; se: number; side: Side } {
   const diff = a.testError! - b.testError!,
@@ -235,15 +257,14 @@ export function fig2Claims(cells: Fig2Cell[], o: Fig2ClaimOptions): Claim[] {
       clear = { I: 0, "II-A": 0, "II-B": 0 },
       possible = { I: 0, "II-A": 0, "II-B": 0 };
     for (const c of cells) {
-      if (c.lmcBarrier === null || c.cka === null) continue;
+      const sides = regimeSides(c, r, k);
+      if (!sides) continue;
       counts[c.regime!]++;
-      const l = side(c.lmcBarrier, seOr0(c.lmcStdErr), r.lmcBarrier, k),
-        s = side(c.cka, seOr0(c.ckaStdErr), r.cka, k);
-      if (l === "below") clear.I++;
+      const { lmc: l, cka: s } = sides,
+        sure = clearRegime(c, r, k);
+      if (sure) clear[sure]++;
       if (l !== "above") possible.I++;
-      if (l === "above" && s === "below") clear["II-A"]++;
       if (l !== "below" && s !== "above") possible["II-A"]++;
-      if (l === "above" && s === "above") clear["II-B"]++;
       if (l !== "below" && s !== "below") possible["II-B"]++;
     }
     const names = ["I", "II-A", "II-B"] as const;

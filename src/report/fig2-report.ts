@@ -1,7 +1,7 @@
 import type { Fig2Config } from "../config/generated/fig2.ts";
 import { contextMarkdown, sharedDataLine, table } from "./markdown.ts";
 import { type RunContext } from "../util/provenance.ts";
-import { fig2Claims, type Fig2Cell } from "./fig2-claims.ts";
+import { clearRegime, fig2Claims, type Fig2Cell } from "./fig2-claims.ts";
 import type { Claim } from "./verdict.ts";
 import { heatmapGridSvg, heatmapSvg, type HeatmapAxes, type HeatmapPanel } from "./plots.ts";
 
@@ -80,6 +80,7 @@ export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs:
   });
   const axes: HeatmapAxes = { xTitle: "density (load)", yTitle: AXIS_SHORT[d.axis], xOrder, yOrder };
   const rows = `rows: ${AXIS_TITLE[d.axis]}, hottest at the top`;
+  const { regimes: thresholds, verdicts } = d.config;
   const panels: Record<"test-error" | "lmc" | "cka" | "regimes", HeatmapPanel & { subtitle: string }> = {
     "test-error": {
       title: "Test error",
@@ -91,19 +92,33 @@ export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs:
     },
     lmc: {
       title: "LMC barrier",
-      subtitle: "negative = barrier",
+      subtitle: `white: threshold ${thresholds.lmcBarrier}`,
       legendTitle: "LMC barrier",
       cells: d.cells.map((c) => cell(c, c.lmcBarrier, 3)),
       scheme: "redblue",
-      domainMid: 0,
+      divergingAt: thresholds.lmcBarrier,
     },
-    cka: { title: "CKA", subtitle: "of the two retrained models", legendTitle: "CKA", cells: d.cells.map((c) => cell(c, c.cka, 3)), scheme: "viridis" },
+    cka: {
+      title: "CKA",
+      subtitle: `white: threshold ${thresholds.cka}`,
+      legendTitle: "CKA",
+      cells: d.cells.map((c) => cell(c, c.cka, 3)),
+      scheme: "purplegreen",
+      divergingAt: thresholds.cka,
+    },
     regimes: {
       title: "Regimes",
       subtitle: "from LMC barrier and CKA",
       legendTitle: "regime",
-      cells: d.cells.map((c) => ({ x: dLabel(c.density), y: String(c.temperature), value: null, label: c.regime ?? "n/a" })),
+      cells: d.cells.map((c) => ({
+        x: dLabel(c.density),
+        y: String(c.temperature),
+        value: null,
+        label: c.regime ?? "n/a",
+        faded: c.regime !== null && clearRegime(c, thresholds, verdicts.noiseMultiple) === null,
+      })),
       nominal: REGIME_COLORS,
+      fade: { title: "vs the thresholds", solid: `beyond ${verdicts.noiseMultiple} s.e.`, faded: `within ${verdicts.noiseMultiple} s.e. (uncertain)` },
     },
   };
   const svgs: Record<string, string> = {
@@ -162,6 +177,8 @@ export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs:
     "## Phase diagrams",
     "",
     "![Figure 2: test error, LMC barrier, CKA and regimes](fig2.svg)",
+    "",
+    `LMC barrier and CKA are coloured about the regime thresholds (${d.config.regimes.lmcBarrier} and ${d.config.regimes.cka}): white at the threshold, deeper with the distance from it, on a scale symmetric about it. A faded regime cell has its LMC barrier or CKA within ${d.config.verdicts.noiseMultiple} standard errors of a threshold, so its regime is uncertain; the claims count only the solid cells as beyond the noise.`,
     "",
     "Single panels: [test error](fig2-test-error.svg), [LMC barrier](fig2-lmc.svg), [CKA](fig2-cka.svg), [regimes](fig2-regimes.svg).",
     "",

@@ -36,6 +36,8 @@ export interface HeatmapCell {
   y: string;
   value: number | null;
   label: string;
+  /** Drawn faded (see `HeatmapPanel.fade`): e.g. a classification within the noise. */
+  faded?: boolean;
 }
 
 /** The categorical axes of a phase diagram, shared by every panel drawn with them. */
@@ -58,7 +60,15 @@ export interface HeatmapPanel {
   scheme?: string;
   reverse?: boolean;
   domainMid?: number;
+  /**
+   * A diverging scale about this value (a threshold): the domain is fixed, symmetric about it
+   * and wide enough for every value (`symmetricDomain`), values are clamped, and the legend is
+   * labelled at both ends and at the threshold. Takes the place of `domainMid`.
+   */
+  divergingAt?: number;
   nominal?: { domain: string[]; range: string[] };
+  /** Cells marked `faded` are drawn at a lower opacity, explained by a legend with these entries. */
+  fade?: { title: string; solid: string; faded: string };
 }
 
 /** Pixel size of one heatmap cell; a panel is never shorter than MIN_PANEL_HEIGHT. */
@@ -66,6 +76,28 @@ const CELL = { width: 46, height: 34 };
 const MIN_PANEL_HEIGHT = 136;
 const LIGHT_INK = "#ffffff",
   DARK_INK = "#000000";
+/** Opacity of a faded cell (drawn over the white background). */
+const FADED_OPACITY = 0.35;
+
+/** Rounds up to 1, 2, 2.5 or 5 times a power of ten. */
+function niceCeil(x: number): number {
+  const p = 10 ** Math.floor(Math.log10(x));
+  return p * [1, 2, 2.5, 5, 10].find((m) => m * p >= x * (1 - 1e-12))!;
+}
+
+/** The decimals needed to print each of these numbers exactly (at most 6). */
+const decimals = (xs: number[]) => Math.max(...xs.map((x) => (+x.toFixed(6)).toString().split(".")[1]?.length ?? 0));
+
+/**
+ * A colour domain symmetric about `mid` that holds every value: mid -/+ the largest distance
+ * of a value from mid, rounded up to a nice number.
+ */
+export function symmetricDomain(values: number[], mid: number): [number, number] {
+  const far = Math.max(0, ...values.filter(Number.isFinite).map((v) => Math.abs(v - mid)));
+  const h = niceCeil(far > 0 ? far : 0.1 * (Math.abs(mid) || 1));
+  const round = (x: number) => +x.toPrecision(12);
+  return [round(mid - h), round(mid + h)];
+}
 
 /**
  * The layered rect + text view of one heatmap panel. Its colour scale is named `${name}_color`
@@ -78,9 +110,9 @@ function heatmapPanelSpec(p: HeatmapPanel, a: HeatmapAxes, name: string, o: { yT
     height = Math.max(MIN_PANEL_HEIGHT, CELL.height * a.yOrder.length);
   const legend = {
     title: p.legendTitle,
-    ...(o.legend === "bottom" ? { orient: "bottom" as const, direction: "horizontal" as const, gradientLength: Math.max(80, width - 40) } : {}),
+    ...(o.legend === "bottom" ? { orient: "bottom" as const, direction: "horizontal" as const, gradientLength: Math.max(120, width - 40) } : {}),
   };
-  const values = p.cells.filter((c) => c.value !== null || p.nominal);
+  const values = p.cells.filter((c) => c.value !== null || p.nominal).map((c) => (p.fade ? { ...c, fade: c.faded ? p.fade.faded : p.fade.solid } : c));
   // Categories outside the given domain (e.g. "n/a") are drawn grey rather than cycling through the range.
   const unknown = p.nominal ? [...new Set(values.map((c) => c.label))].filter((l) => !p.nominal!.domain.includes(l)).sort() : [];
   const color = p.nominal
@@ -90,14 +122,44 @@ function heatmapPanelSpec(p: HeatmapPanel, a: HeatmapAxes, name: string, o: { yT
         scale: { domain: [...p.nominal.domain, ...unknown], range: [...p.nominal.range, ...unknown.map(() => "#cccccc")] },
         legend,
       }
-    : {
-        field: "value",
-        type: "quantitative" as const,
-        scale: { scheme: p.scheme ?? "viridis", reverse: p.reverse ?? false, ...(p.domainMid !== undefined ? { domainMid: p.domainMid } : {}) },
-        legend,
-      };
-  const fill = `scale(${JSON.stringify(`${name}_color`)}, datum[${JSON.stringify(p.nominal ? "label" : "value")}])`;
+    : p.divergingAt !== undefined
+      ? (() => {
+          const domain = symmetricDomain(
+            values.map((c) => c.value!),
+            p.divergingAt,
+          );
+          return {
+            field: "value",
+            type: "quantitative" as const,
+            scale: { scheme: p.scheme ?? "redblue", reverse: p.reverse ?? false, domain, domainMid: p.divergingAt, clamp: true },
+            // Every label printed with the decimals its value needs (and no fewer than the others').
+            legend: { ...legend, values: [domain[0], p.divergingAt, domain[1]], format: `.${decimals([...domain, p.divergingAt])}f`, labelOverlap: false },
+          };
+        })()
+      : {
+          field: "value",
+          type: "quantitative" as const,
+          scale: { scheme: p.scheme ?? "viridis", reverse: p.reverse ?? false, ...(p.domainMid !== undefined ? { domainMid: p.domainMid } : {}) },
+          legend,
+        };
+  const scaled = `scale(${JSON.stringify(`${name}_color`)}, datum[${JSON.stringify(p.nominal ? "label" : "value")}])`;
+  // A faded cell shows its fill blended with the white background: the label contrasts with that.
+  const blend = (ch: "r" | "g" | "b") => `round(${FADED_OPACITY} * rgb(${scaled}).${ch} + ${(1 - FADED_OPACITY) * 255})`;
+  const fill = p.fade ? `(datum.faded ? 'rgb(' + ${blend("r")} + ',' + ${blend("g")} + ',' + ${blend("b")} + ')' : ${scaled})` : scaled;
   const ink = `contrast('${LIGHT_INK}', ${fill}) > contrast('${DARK_INK}', ${fill}) ? '${LIGHT_INK}' : '${DARK_INK}'`;
+  const opacity = p.fade && {
+    field: "fade",
+    type: "ordinal" as const,
+    sort: [p.fade.solid, p.fade.faded],
+    scale: { domain: [p.fade.solid, p.fade.faded], range: [1, FADED_OPACITY] },
+    legend: {
+      title: p.fade.title,
+      symbolType: "square",
+      symbolFillColor: "#555555",
+      symbolStrokeWidth: 0,
+      ...(o.legend === "bottom" ? { orient: "bottom" as const, direction: "vertical" as const } : {}),
+    },
+  };
   return {
     name,
     title: titleOf(p.title, p.subtitle),
@@ -109,7 +171,7 @@ function heatmapPanelSpec(p: HeatmapPanel, a: HeatmapAxes, name: string, o: { yT
       y: { field: "y", type: "ordinal", sort: a.yOrder, scale: { domain: a.yOrder }, title: o.yTitle ? a.yTitle : null },
     },
     layer: [
-      { mark: "rect", encoding: { color } },
+      { mark: "rect", encoding: { color, ...(opacity ? { opacity } : {}) } },
       { mark: { type: "text", fontSize: 10 }, encoding: { text: { field: "label", type: "nominal" }, color: { value: { expr: ink } } } },
     ],
   };
@@ -135,7 +197,7 @@ export async function heatmapGridSvg(o: { title: string; subtitle?: string; axes
     title: { text: o.title, ...(o.subtitle ? { subtitle: o.subtitle } : {}), anchor: "start", fontSize: 15 },
     hconcat: o.panels.map((p, i) => heatmapPanelSpec(p, o.axes, `panel${i}`, { yTitle: i === 0, legend: "bottom" })),
     spacing: 18,
-    resolve: { scale: { color: "independent", x: "shared", y: "shared" }, legend: { color: "independent" } },
+    resolve: { scale: { color: "independent", opacity: "independent", x: "shared", y: "shared" }, legend: { color: "independent", opacity: "independent" } },
     config: { ...CONFIG, view: { stroke: null } },
   });
 }
@@ -148,6 +210,21 @@ export interface LinePoint {
 }
 
 const LINE_PANEL = { width: 360, height: 220 };
+
+/**
+ * [min, max] of the finite values, widened by `frac` of its span on each side (in log space
+ * when `log`, where only positive values count), so no point or error bar sits on the frame.
+ */
+export function paddedDomain(values: number[], o: { frac?: number; log?: boolean } = {}): [number, number] | undefined {
+  const f = o.frac ?? 0.05;
+  const xs = values.filter((v) => Number.isFinite(v) && (!o.log || v > 0)).map((v) => (o.log ? Math.log10(v) : v));
+  if (!xs.length) return undefined;
+  const lo = Math.min(...xs),
+    hi = Math.max(...xs);
+  const pad = f * (hi > lo ? hi - lo : Math.abs(hi) || 1);
+  const back = (v: number) => (o.log ? 10 ** v : v);
+  return [back(lo - pad), back(hi + pad)];
+}
 
 /**
  * Lines with points: y against x, one colour per series; error bars when `spread` is given.
@@ -168,10 +245,14 @@ export async function lineChartSvg(o: {
 }): Promise<string> {
   const seriesDomain = [...new Set(o.points.map((p) => p.series))].sort();
   const color = { field: "series", type: "nominal" as const, title: o.seriesTitle ?? "series", scale: { domain: seriesDomain } };
-  const yScale = { zero: false, ...(o.logY ? { type: "log" as const } : {}) };
+  // Explicit domains: x shared by the panels, y per panel; both padded past every point, error bar and baseline.
+  const xDomain = paddedDomain(o.points.map((p) => p.x));
+  const xScale = { zero: false, nice: false, ...(xDomain ? { domain: xDomain } : {}) };
   const panel = (points: LinePoint[], yTitle: string | null, title?: string): SubSpec => {
     const values = points.map((p) => ({ ...p, lo: p.y - (p.spread ?? 0), hi: p.y + (p.spread ?? 0) }));
     const base = o.baseline && Number.isFinite(o.baseline.y) ? [o.baseline] : [];
+    const yDomain = paddedDomain([...values.flatMap((v) => [v.lo, v.hi, v.y]), ...base.map((b) => b.y)], { log: o.logY });
+    const yScale = { zero: false, nice: true, ...(o.logY ? { type: "log" as const } : {}), ...(yDomain ? { domain: yDomain } : {}) };
     return {
       ...(title ? { title } : {}),
       ...LINE_PANEL,
@@ -180,7 +261,7 @@ export async function lineChartSvg(o: {
           data: { values },
           mark: { type: "line", point: true },
           encoding: {
-            x: { field: "x", type: "quantitative", title: o.xTitle, axis: { format: "%" } },
+            x: { field: "x", type: "quantitative", title: o.xTitle, axis: { format: "%" }, scale: xScale },
             y: { field: "y", type: "quantitative", title: yTitle, scale: yScale },
             color,
           },
@@ -188,7 +269,12 @@ export async function lineChartSvg(o: {
         {
           data: { values },
           mark: "rule",
-          encoding: { x: { field: "x", type: "quantitative" }, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" }, color },
+          encoding: {
+            x: { field: "x", type: "quantitative", scale: xScale },
+            y: { field: "lo", type: "quantitative", scale: yScale },
+            y2: { field: "hi" },
+            color,
+          },
         },
         ...base.flatMap((b) => [
           {

@@ -191,7 +191,7 @@ export function renderTrainThroughput(r: BenchRecord): string {
       ),
     ),
     "",
-    "## Goals (issue 12)",
+    "## Throughput goals",
     "",
     table(["goal", "status", "measured"], goals(r)),
     "",

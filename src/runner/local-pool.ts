@@ -1,10 +1,12 @@
 import { execa, type ResultPromise } from "execa";
-import { mkdirSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { ConfigError } from "../config/load.ts";
+import { mkdirSync, rmSync } from "node:fs";
+import { availableParallelism, hostname } from "node:os";
 import { join } from "node:path";
-import type { RunStore } from "./store.ts";
+import type { LockInfo, RunStore } from "./store.ts";
 import type { Unit } from "./unit.ts";
-import { EXIT } from "./worker.ts";
+import { EXIT, replyTimeoutFlag } from "./worker.ts";
+import type { ReplyLimits } from "../engine/torch/torch-process.ts";
 
 export type UnitState = "pending" | "running" | "done" | "failed" | "blocked" | "waiting";
 
@@ -39,16 +41,74 @@ export interface PoolOptions {
    */
   gpus?: string[];
   jobsPerGpu?: number;
+  /** The torch engine's watchdog, passed to every worker (runner.replyTimeout). */
+  replyTimeout?: ReplyLimits;
 }
 
-/** The GPU a new worker goes to: the least busy one with a free slot (ties: the first listed), or null when all are full. */
-export function pickGpu(gpus: string[], busy: ReadonlyMap<string, number>, perGpu: number): string | null {
+/**
+ * The environment of a worker placed on GPU `gpu`, a --gpus number. Under a scheduler
+ * that already restricted the visible GPUs (CUDA_VISIBLE_DEVICES set), --gpus numbers
+ * index into that list, so a worker never gets a device the job was not given (the
+ * list's entries pass through as they are: indices, UUIDs or MIG ids, in the order the
+ * scheduler meant). Otherwise --gpus numbers are nvidia-smi's, which are PCI bus order:
+ * CUDA is told to number them the same way (its default puts the fastest first).
+ */
+export function gpuEnv(gpu: string, env: Record<string, string | undefined> = process.env): Record<string, string> {
+  const inherited = env.CUDA_VISIBLE_DEVICES;
+  // The worker then refuses to train on the CPU (device-error.ts).
+  const required = { PRUNING_HARNESS_GPU_REQUIRED: "--gpus" };
+  if (inherited === undefined) return { CUDA_VISIBLE_DEVICES: gpu, CUDA_DEVICE_ORDER: "PCI_BUS_ID", ...required };
+  const visible = inherited
+    .split(",")
+    .map((d) => d.trim())
+    .filter(Boolean);
+  const device = visible[Number(gpu)];
+  if (device === undefined)
+    throw new ConfigError(
+      visible.length === 0
+        ? `--gpus ${gpu}: this process may use no GPU (CUDA_VISIBLE_DEVICES is empty); leave --gpus out, or run where GPUs are assigned`
+        : `--gpus ${gpu}: this job was given ${visible.length} GPU(s) (CUDA_VISIBLE_DEVICES=${inherited}), which --gpus numbers 0..${visible.length - 1}`,
+    );
+  return { CUDA_VISIBLE_DEVICES: device, ...required };
+}
+
+/**
+ * The GPU a new worker goes to: the least busy one with a free slot (ties: the first
+ * listed), or null when all are full. `caps` lowers a GPU's slots below perGpu (after it
+ * ran out of memory).
+ */
+export function pickGpu(gpus: string[], busy: ReadonlyMap<string, number>, perGpu: number, caps: ReadonlyMap<string, number> = new Map()): string | null {
   let best: string | null = null;
   for (const g of gpus) {
     const n = busy.get(g) ?? 0;
-    if (n < perGpu && (best === null || n < (busy.get(best) ?? 0))) best = g;
+    if (n < Math.min(perGpu, caps.get(g) ?? perGpu) && (best === null || n < (busy.get(best) ?? 0))) best = g;
   }
   return best;
+}
+
+/**
+ * What the pool does after a unit ran out of GPU memory with `sharing` workers on its
+ * GPU (itself included): retry it with fewer workers on that GPU when it shared it;
+ * when it had the GPU to itself, fewer jobs cannot help, so fail and say what to change.
+ */
+export function cudaOomStep(id: string, gpu: string | undefined, sharing: number, attemptsUsed: boolean): { retry: boolean; cap?: number; detail: string } {
+  const change = "reduce optim.batchSize or model.width, or use a GPU with more memory";
+  if (gpu !== undefined && sharing > 1 && !attemptsUsed)
+    return { retry: true, cap: sharing - 1, detail: `CUDA out of memory with ${sharing} units on GPU ${gpu}; retrying with at most ${sharing - 1} there` };
+  if (gpu !== undefined && sharing > 1)
+    return {
+      retry: false,
+      detail: `CUDA out of memory with ${sharing} units on GPU ${gpu}, and no attempts left: run fewer at once (--jobs-per-gpu ${sharing - 1}) or ${change}`,
+    };
+  return {
+    retry: false,
+    detail: `CUDA out of memory${gpu !== undefined ? ` with GPU ${gpu} to itself` : ""}: ${gpu === undefined ? "run fewer units at once (--jobs), or " : ""}${change} (unit ${id})`,
+  };
+}
+
+/** The pool's word for a unit another runner is training. */
+export function heldElsewhere(h: LockInfo): string {
+  return `in progress elsewhere (pid ${h.pid} on ${h.host} since ${h.startedAt}); waiting for it`;
 }
 
 export class Interrupted extends Error {
@@ -71,7 +131,15 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
   const gpuOf = new Map<string, string>();
   const gpuBusy = new Map<string, number>();
   const gpus = o.gpus ?? [];
+  // A --gpus number the job was not given fails here, before any worker starts.
+  for (const g of gpus) gpuEnv(g);
+  const checkCache = join(store.root, ".device-checks", `${hostname()}-${process.pid}-${Date.now()}`);
   const waitingSince = new Map<string, number>();
+  // Dependencies recomputed in this run because a dependent found their outputs damaged (once each).
+  const recomputed = new Set<string>();
+  // GPUs that ran out of memory hold fewer workers from then on (at least one).
+  const gpuCap = new Map<string, number>();
+  const peakSharing = new Map<string, number>();
   let interrupted = false;
 
   const counts = (): PoolEvent => {
@@ -118,12 +186,19 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
           continue;
         }
         if (d === "wait") continue;
+        // Held by a live runner elsewhere (a second terminal, a Slurm task): wait, start nothing.
+        const holder = store.liveHolder(u.id);
+        if (holder) {
+          waitingSince.set(u.id, Date.now());
+          if (s !== "waiting") set(u.id, "waiting", heldElsewhere(holder));
+          continue;
+        }
         const runnable = units.filter(
           (v) => state.get(v.id) === "running" || ((state.get(v.id) === "pending" || state.get(v.id) === "waiting") && depState(v) === "ready"),
         ).length;
         const threads =
           o.threadsPerJob === "auto" ? Math.max(1, Math.floor((o.cores ?? availableParallelism()) / Math.max(1, Math.min(o.jobs, runnable)))) : o.threadsPerJob;
-        const gpu = gpus.length ? pickGpu(gpus, gpuBusy, o.jobsPerGpu ?? 1) : null;
+        const gpu = gpus.length ? pickGpu(gpus, gpuBusy, o.jobsPerGpu ?? 1, gpuCap) : null;
         if (gpus.length && gpu === null) break;
         const logPath = join(store.dir(u.id), "worker.log");
         mkdirSync(store.dir(u.id), { recursive: true });
@@ -140,6 +215,7 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
             "--stale-lock-seconds",
             String(o.staleLockSeconds),
             "--signal-reuse",
+            ...(o.replyTimeout ? replyTimeoutFlag(o.replyTimeout) : []),
           ],
           {
             reject: false,
@@ -148,13 +224,15 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
             stderr: { file: logPath, append: true },
             // Workers get the terminal's Ctrl-C themselves; this process forwards SIGTERM too.
             cleanup: true,
-            ...(gpu !== null ? { env: { CUDA_VISIBLE_DEVICES: gpu } } : {}),
+            // Workers of one device slot probe and check their device once between them (check-cache.ts).
+            env: { PRUNING_HARNESS_CHECK_CACHE: join(checkCache, gpu ?? "any"), ...(gpu !== null ? gpuEnv(gpu) : {}) },
           },
         );
         running.set(u.id, child);
         if (gpu !== null) {
           gpuOf.set(u.id, gpu);
           gpuBusy.set(gpu, (gpuBusy.get(gpu) ?? 0) + 1);
+          for (const [other, g] of gpuOf) if (g === gpu) peakSharing.set(other, Math.max(peakSharing.get(other) ?? 0, gpuBusy.get(gpu)!));
         }
         set(u.id, "running");
       }
@@ -169,16 +247,31 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
       const [id, r] = await Promise.race([...running].map(([id, c]) => c.then((r) => [id, r] as const)));
       running.delete(id);
       const freed = gpuOf.get(id);
+      // The most workers that shared the GPU with this one while it ran, itself included.
+      const sharing = peakSharing.get(id) ?? 0;
+      peakSharing.delete(id);
       if (freed !== undefined) {
         gpuOf.delete(id);
         gpuBusy.set(freed, gpuBusy.get(freed)! - 1);
       }
       if (interrupted) break;
-      if (r.exitCode === EXIT.done && store.isDone(id)) set(id, "done");
+      const redo = r.exitCode === EXIT.depsMissing ? byId.get(id)!.deps.filter((d) => state.get(d) === "done" && !recomputed.has(d) && !store.isDone(d)) : [];
+      if (redo.length) {
+        for (const d of redo) {
+          recomputed.add(d);
+          set(d, "pending", "its output was damaged; recomputing it");
+        }
+        set(id, "pending", "a dependency is recomputed first");
+      } else if (r.exitCode === EXIT.cudaOom) {
+        const out = cudaOomStep(id, freed, sharing, store.attempts(id) >= o.maxAttempts);
+        if (out.cap !== undefined) gpuCap.set(freed!, Math.min(out.cap, gpuCap.get(freed!) ?? out.cap));
+        set(id, out.retry ? "pending" : "failed", out.detail);
+      } else if (r.exitCode === EXIT.done && store.isDone(id)) set(id, "done");
       else if (r.exitCode === EXIT.alreadyDone && store.isDone(id)) set(id, "done", "completed by another runner");
       else if (r.exitCode === EXIT.locked) {
         waitingSince.set(id, Date.now());
-        set(id, "waiting", "held by another runner");
+        const holder = store.lockHolder(id);
+        set(id, "waiting", holder ? heldElsewhere(holder) : "in progress elsewhere");
       } else if (r.exitCode === EXIT.badInput || store.attempts(id) >= o.maxAttempts) {
         set(id, "failed", store.failure(id)?.error.split("\n")[0] ?? `worker exited with ${r.exitCode ?? r.signal}; see ${join(store.dir(id), "worker.log")}`);
       } else {
@@ -193,5 +286,6 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
   } finally {
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigint);
+    rmSync(checkCache, { recursive: true, force: true });
   }
 }

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { TrainingConfig } from "../config/generated/training.ts";
 import type { TrainThroughputRecord } from "../config/generated/train-throughput.ts";
-import { validateConfig } from "../config/load.ts";
+import { ConfigError, validateConfig } from "../config/load.ts";
 import { resolveAutoEngine } from "../engine/registry.ts";
 import { probeTorch } from "../engine/torch/detect.ts";
 import { buildModel } from "../models/registry.ts";
@@ -20,10 +20,91 @@ export interface Plan {
   /** The bench:train engine row the units would train on here (engineKey). */
   engine: string;
   estimate: { seconds: number; imagesPerSecond: number; source: string } | null;
+  /** With --executor slurm and an estimate: the longest unit still to run against the task time limit. */
+  slurm?: SlurmTimeCheck | null;
+}
+
+/** A Slurm plan's array tasks: --slurm-time, --slurm-gpus, --slurm-cpus and the units per task (jobsPerGpu). */
+export interface SlurmTasks {
+  time: string;
+  gpus?: number;
+  cpusPerTask: number;
+  unitsPerTask: number;
+}
+
+/** The longest unit of a Slurm plan against --slurm-time. */
+export interface SlurmTimeCheck {
+  /** "label (id)" of the unit with the most training images still to run. */
+  unit: string;
+  images: number;
+  seconds: number;
+  /** Per unit, in its array task (sharing it with jobsPerGpu - 1 others). */
+  imagesPerSecond: number;
+  source: string;
+  /** --slurm-time as given, and in seconds (Infinity: no limit). */
+  limit: string;
+  limitSeconds: number;
+  /** Why the estimate may be far off on the compute nodes; absent: measured for this model, engine and GPU sharing. */
+  rough?: string;
 }
 
 /** bench:train reports this planner reads: this machine's, and a GPU machine's if one was committed. */
 const REPORTS = ["train-throughput.json", "train-throughput-gpu.json"];
+const REPO_REPORTS = resolve(import.meta.dir, "../../reports");
+
+/**
+ * The bench:train records the planner reads: the --throughput-file when given; else each of
+ * REPORTS from the report directory where it is there, else from the repository's reports/.
+ */
+export function throughputFiles(reportDir: string, throughputFile?: string): string[] {
+  if (throughputFile) return [throughputFile];
+  return REPORTS.map((f) => (existsSync(join(reportDir, f)) ? join(reportDir, f) : join(REPO_REPORTS, f))).filter((p) => existsSync(p));
+}
+
+/** A --throughput-file: a bench:train record, or a ConfigError naming the file and what is wrong. */
+export function readThroughputFile(p: string): TrainThroughputRecord {
+  if (!existsSync(p)) throw new ConfigError(`--throughput-file ${p}: no such file (give a train-throughput.json written by \`bun run bench:train\`)`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(p, "utf8"));
+  } catch (e) {
+    throw new ConfigError(
+      `--throughput-file ${p}: not JSON (${(e as Error).message.split("\n")[0]}); give a train-throughput.json written by \`bun run bench:train\``,
+    );
+  }
+  try {
+    return validateConfig<TrainThroughputRecord>("train-throughput", json, p);
+  } catch (e) {
+    throw new ConfigError(`--throughput-file ${p}: not a bench:train record: ${(e as Error).message.split("\n").slice(0, 3).join(" ")}`);
+  }
+}
+
+/**
+ * A Slurm time limit in seconds: minutes, minutes:seconds, hours:minutes:seconds,
+ * days-hours, days-hours:minutes or days-hours:minutes:seconds (sbatch --time);
+ * Infinity for no limit (0, UNLIMITED, INFINITE); null when it is none of these.
+ */
+export function slurmTimeSeconds(t: string): number | null {
+  const v = t.trim();
+  if (/^(unlimited|infinite|0+)$/i.test(v)) return Number.POSITIVE_INFINITY;
+  const m = /^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$/.exec(v);
+  if (!m) return null;
+  const [, d, a, b, c] = m;
+  const n = (x: string | undefined) => (x === undefined ? 0 : Number(x));
+  // With days: d-hh[:mm[:ss]]; without: mm, mm:ss or hh:mm:ss.
+  if (d !== undefined) return n(d) * 86400 + n(a) * 3600 + n(b) * 60 + n(c);
+  if (c !== undefined) return n(a) * 3600 + n(b) * 60 + n(c);
+  return n(a) * 60 + n(b);
+}
+
+/** Seconds as a Slurm time limit: hh:mm:ss, or d-hh:mm:ss from a day on. */
+export function formatSlurmTime(seconds: number): string {
+  const s = Math.ceil(seconds);
+  const d = Math.floor(s / 86400);
+  const pad = (x: number) => String(x).padStart(2, "0");
+  const hms = `${pad(Math.floor((s % 86400) / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+  return d ? `${d}-${hms}` : hms;
+}
 
 /**
  * The bench:train row an engine setting trains on here: torch-cuda, torch-cpu, onnx-cpu...
@@ -70,13 +151,13 @@ export function plannedModel(t: Pick<TrainingConfig, "model"> & { data?: Pick<Tr
  * times the GPUs.
  */
 export function measuredThroughput(
-  reportDir: string,
+  reportDirOrFiles: string | string[],
   model?: PlannedModel,
   engine = "onnx-cpu",
   gpus?: { count: number; jobsPerGpu: number },
-): { imagesPerSecond: number; source: string } | null {
-  for (const file of REPORTS) {
-    const p = join(reportDir, file);
+): { imagesPerSecond: number; source: string; rough?: string } | null {
+  const files = typeof reportDirOrFiles === "string" ? REPORTS.map((f) => join(reportDirOrFiles, f)) : reportDirOrFiles;
+  for (const p of files) {
     if (!existsSync(p)) continue;
     let r: TrainThroughputRecord;
     try {
@@ -109,18 +190,21 @@ export function measuredThroughput(
     const pick = candidates.reduce((a, b) =>
       same.length || !model ? (a.imagesPerSecond! < b.imagesPerSecond! ? a : b) : Math.abs(Math.log(a.scale)) <= Math.abs(Math.log(b.scale)) ? a : b,
     );
+    const rough = same.length || !model ? undefined : `${model.arch} w${model.width} ${shape(model)} was not measured: scaled by MACs per image`;
     const note = `${p}: ${pick.case}, ${pick.engine}, ${r.context.date.slice(0, 10)}${
       same.length || !model ? "" : `; no measurement of ${model.arch} w${model.width} ${shape(model)}: scaled by MACs per image (x${pick.scale.toPrecision(3)})`
     }`;
     if (engine === "torch-cuda" && gpus && gpus.count > 0) {
       const g = r.grid?.find((x) => x.case === pick.case && x.workers === gpus.jobsPerGpu && x.status === "measured" && x.imagesPerSecond);
       const perGpu = (g?.imagesPerSecond ?? pick.imagesPerSecond!) * pick.scale;
+      const noGrid = !g && gpus.jobsPerGpu > 1 ? `no grid row for ${gpus.jobsPerGpu} runs sharing a GPU` : undefined;
       return {
         imagesPerSecond: perGpu * gpus.count,
         source: `${note}; ${g ? `${gpus.jobsPerGpu} runs sharing a GPU` : `one run per GPU (no grid row for ${gpus.jobsPerGpu} runs)`} x ${gpus.count} GPU(s)`,
+        ...(rough || noGrid ? { rough: [rough, noGrid].filter(Boolean).join("; ") } : {}),
       };
     }
-    return { imagesPerSecond: pick.imagesPerSecond! * pick.scale, source: note };
+    return { imagesPerSecond: pick.imagesPerSecond! * pick.scale, source: note, ...(rough ? { rough } : {}) };
   }
   return null;
 }
@@ -128,25 +212,41 @@ export function measuredThroughput(
 export async function makePlan(
   units: Unit<unknown>[],
   store: RunStore,
-  o: { jobs: number; reportDir: string; gpus?: { count: number; jobsPerGpu: number } },
+  o: {
+    jobs: number;
+    reportDir: string;
+    gpus?: { count: number; jobsPerGpu: number };
+    /** A dry run's plan: a damaged result is reported, never set aside (the store is left as it is). */
+    readOnly?: boolean;
+    /** --throughput-file: the bench:train record to read (default: see throughputFiles). */
+    throughputFile?: string;
+    /** --executor slurm: each array task's resources and time limit, to check the longest unit against. */
+    slurm?: SlurmTasks;
+  },
 ): Promise<Plan> {
+  if (o.throughputFile) readThroughputFile(o.throughputFile);
+  const files = throughputFiles(o.reportDir, o.throughputFile);
   const byKind: Plan["byKind"] = {};
   const complete: string[] = [];
   let images = 0;
+  let longest: { unit: Unit<unknown>; images: number } | undefined;
   for (const u of units) {
     const k = (byKind[u.kind] ??= { total: 0, done: 0 });
     k.total++;
-    if (store.isDone(u.id)) {
+    if (store.isDone(u.id, { readOnly: o.readOnly })) {
       k.done++;
       complete.push(u.id);
     } else {
-      images += (await getKind(u.kind)).estimateImages(u.config as never);
+      const n = (await getKind(u.kind)).estimateImages(u.config as never);
+      images += n;
+      if (!longest || n > longest.images) longest = { unit: u, images: n };
     }
   }
   let training: Pick<TrainingConfig, "model" | "engine" | "data"> | undefined;
   for (const u of units) training ??= (await getKind(u.kind)).training?.(u.config as never);
   const engine = training ? await engineKey(training.engine) : "onnx-cpu";
-  const t = measuredThroughput(o.reportDir, training ? plannedModel(training) : undefined, engine, o.gpus);
+  const model = training ? plannedModel(training) : undefined;
+  const t = measuredThroughput(files, model, engine, o.gpus);
   // Parallel jobs share the cores, so the pool's throughput is about one full-machine job's.
   return {
     total: units.length,
@@ -155,7 +255,75 @@ export async function makePlan(
     imagesToRun: images,
     engine,
     estimate: t ? { seconds: images / t.imagesPerSecond, imagesPerSecond: t.imagesPerSecond, source: t.source } : null,
+    ...(o.slurm ? { slurm: longest ? slurmTimeCheck(longest, files, model, engine, o.slurm) : null } : {}),
   };
+}
+
+/**
+ * The longest unit's time in one array task. On GPUs (torch-cuda), unit j of a task gets
+ * GPU j mod n, so ceil(k/n) units share one: the grid row for that many runs, divided
+ * among them. Elsewhere the k units of a task split its CPUs: the measured rate / k,
+ * rough (measured on another machine's cores than a task's --slurm-cpus).
+ */
+function slurmTimeCheck(
+  longest: { unit: Unit<unknown>; images: number },
+  files: string[],
+  model: PlannedModel | undefined,
+  engine: string,
+  slurm: SlurmTasks,
+): SlurmTimeCheck | null {
+  const limitSeconds = slurmTimeSeconds(slurm.time);
+  if (limitSeconds === null) throw new ConfigError(`--slurm-time: expected minutes, mm:ss, hh:mm:ss, d-hh, d-hh:mm or d-hh:mm:ss, given "${slurm.time}"`);
+  const k = Math.max(1, slurm.unitsPerTask);
+  const gpus = slurm.gpus ?? 0;
+  const onGpu = engine === "torch-cuda" && gpus > 0;
+  const perGpu = Math.ceil(k / Math.max(1, gpus));
+  const t = measuredThroughput(files, model, engine, onGpu ? { count: 1, jobsPerGpu: perGpu } : undefined);
+  if (!t) return null;
+  const imagesPerSecond = t.imagesPerSecond / (onGpu ? perGpu : k);
+  const rough = [
+    t.rough,
+    onGpu
+      ? undefined
+      : engine === "torch-cuda"
+        ? "the units would train on CUDA here, but the tasks ask for no GPU (--slurm-gpus)"
+        : `${engine} was measured on that machine's cores, not on a compute node's --slurm-cpus ${slurm.cpusPerTask}${gpus > 0 ? " (and the tasks have GPUs: the engine here is not what they would pick)" : ""}`,
+  ].filter(Boolean);
+  const u = longest.unit;
+  return {
+    unit: u.label ? `${u.label} (${u.id})` : u.id,
+    images: longest.images,
+    seconds: longest.images / imagesPerSecond,
+    imagesPerSecond,
+    source: t.source,
+    limit: slurm.time,
+    limitSeconds,
+    ...(rough.length ? { rough: rough.join("; ") } : {}),
+  };
+}
+
+/** The plan's problem with --slurm-time, if its longest unit would outlast it: an error, or a warning when the estimate is rough. */
+export function slurmTimeProblem(p: Plan): { fatal: boolean; message: string } | null {
+  const c = p.slurm;
+  if (!c || c.seconds <= c.limitSeconds) return null;
+  const suggest = formatSlurmTime(Math.ceil((c.seconds * 1.25) / 3600) * 3600);
+  const est = `${formatDuration(c.seconds)} (${c.images.toLocaleString("en-US")} training images at ${c.imagesPerSecond.toFixed(0)} img/s per unit; ${c.source})`;
+  const fix = `raise it with --slurm-time ${suggest} (or more), or point --throughput-file at a bench:train record measured on the compute nodes`;
+  return c.rough
+    ? {
+        fatal: false,
+        message: `WARNING: unit ${c.unit} is estimated at about ${est}, longer than --slurm-time ${c.limit}; the estimate is rough (${c.rough}), so the run goes on, but if it is right Slurm kills the unit's task at the limit on every attempt: ${fix}`,
+      }
+    : {
+        fatal: true,
+        message: `--slurm-time ${c.limit} is shorter than the estimated time of unit ${c.unit}: about ${est}; Slurm would kill its task at the limit on every attempt: ${fix}`,
+      };
+}
+
+/** Throws the plan's --slurm-time error (a ConfigError); a rough estimate's warning is in formatPlan's lines. */
+export function checkSlurmTime(p: Plan): void {
+  const problem = slurmTimeProblem(p);
+  if (problem?.fatal) throw new ConfigError(problem.message);
 }
 
 export function formatDuration(s: number): string {
@@ -175,5 +343,11 @@ export function formatPlan(p: Plan, o: { executor: string; jobs: number; runsDir
       ? `estimated compute: ${p.imagesToRun.toLocaleString("en-US")} training images, about ${formatDuration(p.estimate.seconds)} of this machine at ${p.estimate.imagesPerSecond.toFixed(0)} img/s (${p.estimate.source})`
       : `estimated compute: ${p.imagesToRun.toLocaleString("en-US")} training images; no throughput measurement of ${p.engine} found (run \`bun run bench:train\` to get one)`,
   ];
+  if (p.slurm)
+    lines.push(
+      `slurm: longest unit ${p.slurm.unit}: about ${formatDuration(p.slurm.seconds)} in its array task (${p.slurm.imagesPerSecond.toFixed(0)} img/s per unit${p.slurm.rough ? `; rough: ${p.slurm.rough}` : ""}); --slurm-time ${p.slurm.limit}`,
+    );
+  const problem = slurmTimeProblem(p);
+  if (problem && !problem.fatal) lines.push(problem.message);
   return lines.join("\n");
 }

@@ -1,10 +1,12 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync, utimesSync, writeSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync, writeSync, readdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { UnitRecord } from "../config/generated/record.ts";
 import { ConfigError, validateConfig } from "../config/load.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
+import { heartbeatIntervalMs, startHeartbeat } from "./heartbeat.ts";
+import type { FailureKind } from "./failure-kind.ts";
 import type { Unit } from "./unit.ts";
 
 /** Written last, by rename: a unit is complete exactly when this file exists and matches. */
@@ -24,9 +26,22 @@ export interface LockInfo {
   pid: number;
   host: string;
   startedAt: string;
+  /** When the holder process started (Linux: /proc/<pid>/stat), so a pid reused after a reboot is not taken for the holder. */
+  pidStart?: string;
 }
 
-export type LockResult = { acquired: true; release: () => void; heartbeat: () => void } | { acquired: false; holder: LockInfo | null };
+export type LockResult = { acquired: true; release: () => void } | { acquired: false; holder: LockInfo | null };
+
+/** A process's start time on Linux (field 22 of /proc/<pid>/stat); null elsewhere or when it is gone. */
+export function processStart(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may hold spaces and parentheses: count fields after its closing one.
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
+  } catch {
+    return null;
+  }
+}
 
 /**
  * The run store: one directory per unit, named by its id. Everything is written
@@ -89,27 +104,67 @@ export class RunStore {
     return unit;
   }
 
-  /** The unit's record if it is complete and intact; null otherwise (corrupt outputs are set aside). */
-  result(id: string): UnitRecord | null {
+  /**
+   * The unit's record if it is complete and intact; null otherwise. A damaged done.json or
+   * result.json is named, with what is wrong with it (the schema error's path). A run (the
+   * default) withdraws the unit's completeness, keeping the evidence, so it is recomputed;
+   * a read-only caller (`readOnly`: collect, dry runs, reports, exports) changes nothing.
+   */
+  result(id: string, o: { readOnly?: boolean } = {}): UnitRecord | null {
     const dir = this.dir(id);
     const donePath = join(dir, "done.json"),
       resultPath = join(dir, "result.json");
     if (!existsSync(donePath)) return null;
-    try {
-      const marker = JSON.parse(readFileSync(donePath, "utf8")) as DoneMarker;
-      const bytes = readFileSync(resultPath);
-      if (createHash("sha256").update(bytes).digest("hex") !== marker.resultSha256) throw new Error("checksum mismatch");
-      return validateConfig<UnitRecord>("record", JSON.parse(bytes.toString("utf8")), resultPath);
-    } catch (e) {
+    const damaged = (path: string, why: string): null => {
+      if (o.readOnly) {
+        process.stderr.write(
+          `notice: ${path} is corrupt (${why}); unit ${id} counts as not finished (left as is: the next run of its command recomputes it)\n`,
+        );
+        return null;
+      }
       // Keep the evidence, drop the claim of completeness: the unit runs again.
       rmSync(donePath, { force: true });
-      process.stderr.write(`notice: ${resultPath} is corrupt (${(e as Error).message.split("\n")[0]}); the unit will be recomputed\n`);
+      process.stderr.write(`notice: ${path} is corrupt (${why}); the unit will be recomputed\n`);
       return null;
+    };
+    const firstLine = (e: unknown): string => String(e instanceof Error ? e.message : e).split("\n")[0] ?? "";
+    let marker: DoneMarker;
+    try {
+      marker = JSON.parse(readFileSync(donePath, "utf8")) as DoneMarker;
+    } catch (e) {
+      return damaged(donePath, firstLine(e));
+    }
+    if (typeof marker?.resultSha256 !== "string") return damaged(donePath, "no resultSha256");
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(resultPath);
+    } catch (e) {
+      return damaged(resultPath, (e as NodeJS.ErrnoException).code === "ENOENT" ? "missing" : firstLine(e));
+    }
+    if (createHash("sha256").update(bytes).digest("hex") !== marker.resultSha256)
+      return damaged(resultPath, "checksum mismatch: it changed after done.json was written");
+    let value: unknown;
+    try {
+      value = JSON.parse(bytes.toString("utf8"));
+    } catch (e) {
+      return damaged(resultPath, `not JSON: ${firstLine(e)}`);
+    }
+    try {
+      return validateConfig<UnitRecord>("record", value, resultPath);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      // validateConfig's first line names the file; the rest are the schema errors, one per line.
+      const errors = e.message
+        .split("\n")
+        .slice(1)
+        .map((l) => l.replace(/^\s*-\s*/, "").trim())
+        .filter(Boolean);
+      return damaged(resultPath, errors.length ? `record schema: ${errors.join("; ")}` : firstLine(e));
     }
   }
 
-  isDone(id: string): boolean {
-    return this.result(id) !== null;
+  isDone(id: string, o: { readOnly?: boolean } = {}): boolean {
+    return this.result(id, o) !== null;
   }
 
   /** Writes the record, then the done marker: a crash in between leaves the unit not done. */
@@ -137,11 +192,11 @@ export class RunStore {
   }
 
   /** Notes why an attempt failed (for progress and reports); the unit stays not done. */
-  fail(id: string, error: string, attempt: number): void {
-    writeFileAtomic(join(this.dir(id), "failed.json"), JSON.stringify({ error, attempt, at: new Date().toISOString() }, null, 2) + "\n");
+  fail(id: string, error: string, attempt: number, kind: FailureKind = "transient"): void {
+    writeFileAtomic(join(this.dir(id), "failed.json"), JSON.stringify({ error, attempt, kind, at: new Date().toISOString() }, null, 2) + "\n");
   }
 
-  failure(id: string): { error: string; attempt: number } | null {
+  failure(id: string): { error: string; attempt: number; kind?: FailureKind } | null {
     const p = join(this.dir(id), "failed.json");
     try {
       return JSON.parse(readFileSync(p, "utf8"));
@@ -196,8 +251,11 @@ export class RunStore {
 
   /**
    * One runner per unit: O_EXCL creation of `lock`, which holds pid, host and start
-   * time; its mtime is the heartbeat. A lock of a dead process on this host, or one
-   * whose heartbeat is older than staleLockSeconds, is taken over.
+   * time; its mtime is the heartbeat, which a thread of its own keeps fresh while the
+   * unit runs (heartbeat.ts), however long the unit's steps block the main thread.
+   * A lock whose holder is alive on this host is never taken over; a dead holder's is
+   * taken over at once; another host's only once its heartbeat is older than
+   * staleLockSeconds.
    */
   lock(id: string): LockResult {
     const path = join(this.dir(id), "lock");
@@ -205,50 +263,63 @@ export class RunStore {
     for (let tries = 0; tries < 2; tries++) {
       try {
         const fd = openSync(path, "wx");
-        const info: LockInfo = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+        const start = processStart(process.pid);
+        const info: LockInfo = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), ...(start ? { pidStart: start } : {}) };
         writeSync(fd, JSON.stringify(info));
         closeSync(fd);
+        const stopBeating = startHeartbeat(path, heartbeatIntervalMs(this.staleLockSeconds));
         return {
           acquired: true,
-          release: () => rmSync(path, { force: true }),
-          heartbeat: () => {
-            const now = new Date();
-            try {
-              utimesSync(path, now, now);
-            } catch {}
+          release: () => {
+            stopBeating();
+            rmSync(path, { force: true });
           },
         };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-        const holder = this.lockHolder(path);
+        const holder = this.lockHolder(id);
         if (holder && !this.isStale(path, holder)) return { acquired: false, holder };
         rmSync(path, { force: true });
       }
     }
-    return { acquired: false, holder: this.lockHolder(path) };
+    return { acquired: false, holder: this.lockHolder(id) };
   }
 
-  private lockHolder(path: string): LockInfo | null {
+  /** Who holds a unit's lock (null: nobody, or an unreadable lock). */
+  lockHolder(id: string): LockInfo | null {
     try {
-      return JSON.parse(readFileSync(path, "utf8")) as LockInfo;
+      return JSON.parse(readFileSync(join(this.dir(id), "lock"), "utf8")) as LockInfo;
     } catch {
       return null;
     }
   }
 
+  /** The holder of a unit's lock when that lock is live (would not be taken over), else null. */
+  liveHolder(id: string): LockInfo | null {
+    const holder = this.lockHolder(id);
+    return holder && !this.isStale(join(this.dir(id), "lock"), holder) ? holder : null;
+  }
+
   private isStale(path: string, holder: LockInfo): boolean {
-    if (holder.host === hostname()) {
-      try {
-        process.kill(holder.pid, 0);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "ESRCH") return true;
-      }
-    }
+    if (holder.host === hostname()) return !this.holderAlive(holder);
     try {
       return Date.now() - statSync(path).mtimeMs > this.staleLockSeconds * 1000;
     } catch {
       return true;
     }
+  }
+
+  /** Whether a holder on this host still runs: its pid exists and, where recorded, started when the lock says. */
+  private holderAlive(holder: LockInfo): boolean {
+    try {
+      process.kill(holder.pid, 0);
+    } catch (e) {
+      // EPERM: the pid exists under another user.
+      if ((e as NodeJS.ErrnoException).code === "ESRCH") return false;
+    }
+    if (holder.pidStart === undefined) return true;
+    const now = processStart(holder.pid);
+    return now === null || now === holder.pidStart;
   }
 
   /** Ids of every planned unit in the store. */

@@ -68,6 +68,9 @@ export function subsetSeedIdentity(value: unknown, asDefaults = false): unknown 
   return out;
 }
 
+/** What every unit id looks like (unitId): `<kind>-<12 hex digits>`; nothing else names a unit's directory. */
+export const UNIT_ID_PATTERN = /^[a-z0-9-]+-[0-9a-f]{12}$/;
+
 /** `<kind>-<first 12 hex digits of SHA-256(kind, config without defaults, sorted deps)>`. */
 export function unitId(spec: UnitSpec<unknown>, defaults: unknown = {}): string {
   const config = dropDefaults(subsetSeedIdentity(spec.config), subsetSeedIdentity(defaults, true));

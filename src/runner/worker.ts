@@ -4,27 +4,32 @@
  * start. Exit codes: 0 complete (or already complete), 2 bad settings or input files
  * (not retried), 3 another runner holds the
  * unit's lock, 4 a dependency is not complete, 5 already complete before this worker
- * started (only with --signal-reuse), 1 the attempt failed (why is in failed.json),
+ * started (only with --signal-reuse), 6 CUDA out of memory (the pool retries with fewer
+ * units on that GPU), 1 the attempt failed (why is in failed.json),
  * 130/143 interrupted.
  */
 import { Command } from "commander";
 import { availableParallelism, hostname } from "node:os";
 import type { UnitRecord } from "../config/generated/record.ts";
 import { ConfigError, validateConfig } from "../config/load.ts";
-import { DataError } from "../data/errors.ts";
 import { runContext } from "../util/provenance.ts";
 import { getKind } from "./kinds/registry.ts";
 import { RunStore } from "./store.ts";
+import { failureKind } from "./failure-kind.ts";
+import { DependencyDamaged } from "./dependency-error.ts";
 import { providerChecks } from "../engine/provider-check.ts";
 import { trainerFacts } from "../engine/registry.ts";
+import { setReplyLimits, type ReplyLimits } from "../engine/torch/torch-process.ts";
+import { requireGpu } from "../engine/device-error.ts";
 
-export const EXIT = { done: 0, failed: 1, badInput: 2, locked: 3, depsMissing: 4, alreadyDone: 5 } as const;
+export const EXIT = { done: 0, failed: 1, badInput: 2, locked: 3, depsMissing: 4, alreadyDone: 5, cudaOom: 6 } as const;
 
 /**
- * Lock heartbeat, which also saves the attempt's running time: a killed unit that
- * reports no progress loses at most this much of its time from its record.
+ * How often the attempt's running time is saved besides at progress reports: a killed
+ * unit that reports no progress loses at most this much of its time from its record.
+ * (The lock's heartbeat is a thread of its own: heartbeat.ts.)
  */
-const HEARTBEAT_MS = 15_000;
+const SAVE_ELAPSED_MS = 15_000;
 
 export async function runWorker(o: {
   runsDir: string;
@@ -33,7 +38,12 @@ export async function runWorker(o: {
   staleLockSeconds?: number;
   log?: (l: string) => void;
   signalReuse?: boolean;
+  /** The torch engine's watchdog (runner.replyTimeout); absent: the schema's defaults. */
+  replyTimeout?: ReplyLimits;
 }): Promise<number> {
+  if (o.replyTimeout) setReplyLimits(o.replyTimeout);
+  // Placed on a GPU by the pool (--gpus) or a Slurm task (--slurm-gpus): training on the CPU instead is an error.
+  requireGpu(process.env.PRUNING_HARNESS_GPU_REQUIRED || null);
   const log = o.log ?? ((l: string) => process.stderr.write(`[${o.unitId}] ${l}\n`));
   const store = new RunStore(o.runsDir, o.staleLockSeconds);
   // Complete before this worker did anything (another runner finished it): not this worker's run.
@@ -41,15 +51,12 @@ export async function runWorker(o: {
   if (store.isDone(o.unitId)) return reused;
   const lock = store.lock(o.unitId);
   if (!lock.acquired) {
-    log(`locked by pid ${lock.holder?.pid} on ${lock.holder?.host}`);
+    log(`in progress elsewhere: locked by pid ${lock.holder?.pid} on ${lock.holder?.host} since ${lock.holder?.startedAt}`);
     return EXIT.locked;
   }
   // Set once the attempt is counted: saves how long it has run (see RunStore.saveAttemptSeconds).
   let saveElapsed = () => {};
-  const beat = setInterval(() => {
-    lock.heartbeat();
-    saveElapsed();
-  }, HEARTBEAT_MS);
+  const beat = setInterval(() => saveElapsed(), SAVE_ELAPSED_MS);
   const release = () => {
     clearInterval(beat);
     lock.release();
@@ -70,7 +77,7 @@ export async function runWorker(o: {
     } catch (e) {
       // A damaged definition fails the same way every time: fail once, clearly (planning rewrites it).
       if (!(e instanceof ConfigError)) throw e;
-      store.fail(o.unitId, e.message, store.attempts(o.unitId));
+      store.fail(o.unitId, e.message, store.attempts(o.unitId), "permanent");
       log(`cannot run: ${e.message}`);
       return EXIT.badInput;
     }
@@ -85,10 +92,10 @@ export async function runWorker(o: {
     const elapsed = () => (Date.now() - started.getTime()) / 1000;
     saveElapsed = () => store.saveAttemptSeconds(unit.id, attempt, elapsed());
     saveElapsed();
-    const kind = await getKind(unit.kind);
-    const config = (kind.schema ? validateConfig(kind.schema, unit.config, `config of ${unit.id}`) : unit.config) as never;
     let lastProgress = 0;
     try {
+      const kind = await getKind(unit.kind);
+      const config = (kind.schema ? validateConfig(kind.schema, unit.config, `config of ${unit.id}`) : unit.config) as never;
       const out = await kind.run(config, {
         unit,
         workDir: store.workDir(unit.id),
@@ -138,19 +145,38 @@ export async function runWorker(o: {
       store.clearWork(unit.id);
       return EXIT.done;
     } catch (e) {
-      const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
-      // Bad settings or input files fail the same way every time: no point retrying.
-      const permanent = e instanceof ConfigError || e instanceof DataError;
+      // A dependency's output is damaged: the dependency runs again (the pool recomputes it), then this unit.
+      if (e instanceof DependencyDamaged) {
+        saveElapsed();
+        store.invalidate(e.depId, `${e.path} is ${e.reason}`);
+        log(`attempt ${attempt}: ${e.message}`);
+        return EXIT.depsMissing;
+      }
+      const stack = e instanceof Error ? (e.stack ?? e.message) : String(e);
+      // Failures that would repeat are not retried; a CUDA OOM is retried with fewer units on its GPU (failure-kind.ts).
+      const f = failureKind(e);
       saveElapsed();
-      store.fail(unit.id, permanent ? (e as Error).message : msg, attempt);
-      log(`attempt ${attempt} failed: ${msg.split("\n")[0]}`);
-      return permanent ? EXIT.badInput : EXIT.failed;
+      store.fail(unit.id, f.kind === "transient" ? stack : f.message, attempt, f.kind);
+      log(`attempt ${attempt} failed (${f.kind}): ${(f.kind === "transient" ? stack : f.message).split("\n")[0]}`);
+      return f.kind === "permanent" ? EXIT.badInput : f.kind === "cuda-oom" ? EXIT.cudaOom : EXIT.failed;
     }
   } finally {
     release();
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
   }
+}
+
+/** "600,0.25" -> the watchdog's limits (the form the pool and Slurm scripts pass them in). */
+export function parseReplyTimeout(v: string): ReplyLimits {
+  const [base, perImage] = v.split(",").map(Number);
+  if (!(base! > 0) || !(perImage! >= 0)) throw new ConfigError(`--reply-timeout: expected "baseSeconds,secondsPerImage", given "${v}"`);
+  return { baseSeconds: base!, secondsPerImage: perImage! };
+}
+
+/** The worker flag that carries runner.replyTimeout. */
+export function replyTimeoutFlag(l: ReplyLimits): string[] {
+  return ["--reply-timeout", `${l.baseSeconds},${l.secondsPerImage}`];
 }
 
 if (import.meta.main) {
@@ -162,9 +188,19 @@ if (import.meta.main) {
     .option("--index <n>", "line of the manifest to run (default $SLURM_ARRAY_TASK_ID)")
     .option("--threads <n>", "engine threads", String(availableParallelism()))
     .option("--stale-lock-seconds <n>", "take over locks older than this", "300")
+    .option("--reply-timeout <base,perImage>", "torch engine watchdog: seconds per request, plus seconds per image (runner.replyTimeout)")
     .option("--signal-reuse", "exit 5 instead of 0 when the unit was already complete (the local pool counts the units each runner ran)")
     .parse()
-    .opts<{ runsDir: string; unit?: string; manifest?: string; index?: string; threads: string; staleLockSeconds: string; signalReuse?: boolean }>();
+    .opts<{
+      runsDir: string;
+      unit?: string;
+      manifest?: string;
+      index?: string;
+      threads: string;
+      staleLockSeconds: string;
+      signalReuse?: boolean;
+      replyTimeout?: string;
+    }>();
   let id = opts.unit;
   if (!id && opts.manifest) {
     const index = Number(opts.index ?? process.env.SLURM_ARRAY_TASK_ID);
@@ -186,6 +222,7 @@ if (import.meta.main) {
       threads: Number(opts.threads),
       staleLockSeconds: Number(opts.staleLockSeconds),
       signalReuse: opts.signalReuse,
+      ...(opts.replyTimeout ? { replyTimeout: parseReplyTimeout(opts.replyTimeout) } : {}),
     }),
   );
 }

@@ -49,28 +49,41 @@ export function saveCheckpoint(path: string, c: Checkpoint): void {
 
 export class CheckpointError extends Error {
   override name = "CheckpointError";
+  /**
+   * `reason`: what is wrong with the file, without advice; `advice`: the fix for a resume
+   * checkpoint, the default. Callers that read a file they did not write (a dependency's
+   * output, a file the user named) say their own fix with `reason`.
+   */
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    advice = "delete it to retrain",
+  ) {
+    super(`${path}: ${reason}; ${advice}`);
+  }
 }
 
 /** Reads and verifies a checkpoint; any damage (truncation, flipped bits) is an error, never a silent load. */
 export function loadCheckpoint(path: string): Checkpoint {
   const buf = readFileSync(path);
-  if (buf.subarray(0, MAGIC.length).toString() !== MAGIC) throw new CheckpointError(`${path}: not a harness checkpoint (bad magic); delete it to retrain`);
-  const hlen = buf.readUInt32LE(MAGIC.length);
+  if (buf.subarray(0, MAGIC.length).toString() !== MAGIC) throw new CheckpointError(path, "not a harness checkpoint (bad magic)");
   const hstart = MAGIC.length + 4;
+  if (buf.length < hstart) throw new CheckpointError(path, `truncated (${buf.length} bytes)`);
+  const hlen = buf.readUInt32LE(MAGIC.length);
   let header: { epoch: number; rng: { seed: number }; meta: Record<string, unknown>; entries: Entry[]; sha256: string };
   try {
     header = JSON.parse(buf.subarray(hstart, hstart + hlen).toString());
+    if (!Array.isArray(header?.entries) || typeof header.sha256 !== "string") throw new Error("incomplete header");
   } catch {
-    throw new CheckpointError(`${path}: corrupt header; delete it to retrain`);
+    throw new CheckpointError(path, "corrupt header");
   }
   let off = hstart + hlen;
   off += (4 - (off % 4)) % 4;
   const need = header.entries.reduce((s, e) => s + e.length * 4, 0);
-  if (buf.length - off !== need)
-    throw new CheckpointError(`${path}: truncated or padded (payload ${buf.length - off} bytes, expected ${need}); delete it to retrain`);
+  if (buf.length - off !== need) throw new CheckpointError(path, `truncated or padded (payload ${buf.length - off} bytes, expected ${need})`);
   const payload = buf.subarray(off);
   const digest = createHash("sha256").update(payload).digest("hex");
-  if (digest !== header.sha256) throw new CheckpointError(`${path}: checksum mismatch (corrupt file); delete it to retrain`);
+  if (digest !== header.sha256) throw new CheckpointError(path, "checksum mismatch (corrupt file)");
   const groups: Record<Entry["group"], Tensors> = { params: {}, buffers: {}, momentum: {}, masks: {} };
   let p = 0;
   for (const e of header.entries) {

@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import type { TrainingConfig } from "../config/generated/training.ts";
-import { resolveDataset } from "../data/resolve.ts";
+import { ConfigError } from "../config/load.ts";
+import { nominalTrainCount, resolveDataset } from "../data/resolve.ts";
 import type { Dataset } from "../data/types.ts";
 import { createTrainer, type EngineChoice } from "../engine/registry.ts";
 import { freshState } from "../engine/state.ts";
@@ -20,6 +21,28 @@ export async function loadData(cfg: TrainingConfig, log?: (line: string) => void
     subsetSeed: cfg.data.subsetSeed,
     log,
   });
+}
+
+/**
+ * Training images of a config: the loaded dataset's count when there is one, else (a dry
+ * run) the nominal size of its dataset choice, at most data.trainLimit.
+ */
+export function trainImagesOf(cfg: TrainingConfig, data?: Pick<Dataset, "train"> | null): number {
+  return data?.train.count ?? nominalTrainCount(cfg.data.dataset, cfg.data.trainLimit, cfg.data.dataDir);
+}
+
+/**
+ * A batch larger than the training set is a ConfigError (never retried) naming both
+ * numbers: such a run would take one short batch per epoch, or none, not what was asked.
+ * `setting` is the batch size's path ("dense.optim.batchSize").
+ */
+export function checkBatchSize(setting: string, batchSize: number, trainImages: number, data?: { path: string; cfg: TrainingConfig["data"] }): void {
+  if (batchSize <= trainImages) return;
+  const limit = data?.cfg.trainLimit;
+  const why = data ? ` (${limit !== undefined && limit <= trainImages ? `${data.path}.trainLimit=${limit}` : `${data.path}.dataset=${data.cfg.dataset}`})` : "";
+  throw new ConfigError(
+    `${setting}: ${batchSize} is larger than the ${trainImages} training images${why}; use a batch size of at most ${trainImages}, or more training images`,
+  );
 }
 
 export function modelFor(cfg: TrainingConfig, data: Pick<Dataset, "channels" | "height" | "width" | "numClasses">): ModelSpec {

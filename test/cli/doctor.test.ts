@@ -93,18 +93,32 @@ test("doctor exits 1, saying why, when the default path cannot write its run sto
 test("nvidia-smi's CSV is parsed into GPUs; the driver's version comes from /proc/driver/nvidia/version", () => {
   const versionFile = join(tmp(), "version");
   writeFileSync(versionFile, "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.14  Thu Feb 22 01:44:30 UTC 2024\nGCC version:  gcc 12\n");
-  const run = fakeRunner({ "nvidia-smi": { stdout: "NVIDIA H200, 143771 MiB, 550.54.14\nNVIDIA H200, 143771 MiB, 550.54.14\n" } });
+  const run = fakeRunner({ "nvidia-smi": { stdout: "NVIDIA H200, 143771 MiB, 550.54.14, Default\nNVIDIA H200, 143771 MiB, 550.54.14, Default\n" } });
   const f = detectNvidia({ run, driverPresent: () => true, versionFile });
-  expect(run.calls[0]).toEqual(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"]);
+  expect(run.calls[0]).toEqual(["nvidia-smi", "--query-gpu=name,memory.total,driver_version,compute_mode", "--format=csv,noheader"]);
   expect(f.nvidiaSmi).toBe("ok");
   expect(f.driverLoaded).toBe(true);
   expect(f.kernelModule).toBe("550.54.14");
   expect(f.gpus).toEqual([
-    { index: 0, name: "NVIDIA H200", memory: "143771 MiB", driver: "550.54.14" },
-    { index: 1, name: "NVIDIA H200", memory: "143771 MiB", driver: "550.54.14" },
+    { index: 0, name: "NVIDIA H200", memory: "143771 MiB", driver: "550.54.14", computeMode: "Default" },
+    { index: 1, name: "NVIDIA H200", memory: "143771 MiB", driver: "550.54.14", computeMode: "Default" },
   ]);
+  expect(f.mps).toBe(false);
+  expect(f.meaning).toMatch(/compute mode Default, no MPS daemon: --jobs-per-gpu above 1 shares each GPU/);
   expect(f.meaning).toMatch(/torch engine can train on CUDA/);
   expect(parseNvidiaSmiCsv("\n")).toEqual([]);
+});
+
+test("doctor reports each GPU's compute mode and whether MPS runs: exclusive-process mode without MPS means one job per GPU", () => {
+  const versionFile = join(tmp(), "version");
+  writeFileSync(versionFile, "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.14  Thu Feb 22 01:44:30 UTC 2024\n");
+  const smi = { stdout: "NVIDIA H100 80GB HBM3, 81559 MiB, 550.54.14, Exclusive_Process\n" };
+  const alone = detectNvidia({ run: fakeRunner({ "nvidia-smi": smi }), driverPresent: () => true, versionFile });
+  expect(alone.gpus[0]!.computeMode).toBe("Exclusive_Process");
+  expect(alone.meaning).toMatch(/GPU 0 in exclusive-process mode and no MPS daemon: only one process per GPU, so keep --jobs-per-gpu 1/);
+  const shared = detectNvidia({ run: fakeRunner({ "nvidia-smi": smi, pgrep: { stdout: "4242\n" } }), driverPresent: () => true, versionFile });
+  expect(shared.mps).toBe(true);
+  expect(shared.meaning).toMatch(/shared through the running MPS daemon: --jobs-per-gpu above 1 works/);
 });
 
 test("no nvidia-smi is 'missing', not an error; a failing one is reported with its message", () => {

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -46,11 +46,67 @@ test("--print-config writes a config file that reproduces itself", () => {
   expect(first.code).toBe(0);
   const file = join(mkdtempSync(join(tmpdir(), "print-config-")), "protocol.json");
   writeFileSync(file, first.out);
-  const again = run("repro/fig2.ts", ["--preset", "quick", "--config", file, "--print-config"]);
+  // The file names its preset (smoke): no --preset needed, and the default (quick) does not leak in.
+  const again = run("repro/fig2.ts", ["--config", file, "--print-config"]);
   expect(again.code).toBe(0);
   expect(JSON.parse(again.out)).toEqual(JSON.parse(first.out));
   expect(JSON.parse(first.out).densities).toEqual([0.2, 0.6]);
 }, 30_000);
+
+test("--print-config of one preset, loaded with --config under the default preset, gives the identical config and plan", () => {
+  const dir = mkdtempSync(join(tmpdir(), "print-config-"));
+  const runs = join(dir, "runs");
+  const paper = run("repro/fig2.ts", ["--preset", "paper", "--print-config"]);
+  expect(paper.code).toBe(0);
+  const printed = JSON.parse(paper.out) as Record<string, any>;
+  expect(printed.$preset).toBe("paper");
+  const file = join(dir, "paper.json");
+  writeFileSync(file, paper.out);
+  const again = run("repro/fig2.ts", ["--config", file, "--print-config"]);
+  expect(again.err).toBe("");
+  expect(JSON.parse(again.out)).toEqual(printed);
+  // The quick preset's subset (trainLimit 3000) must not reach the paper protocol.
+  expect(printed.dense.data.trainLimit).toBeUndefined();
+  const plan = (args: string[]) => run("repro/fig2.ts", [...args, "--dry-run", "--runs-dir", runs]);
+  const direct = plan(["--preset", "paper"]);
+  const viaFile = plan(["--config", file]);
+  expect(direct.code).toBe(0);
+  expect(viaFile.code).toBe(0);
+  expect(viaFile.out).toBe(direct.out);
+  expect(direct.out).toContain("577 units");
+  // The same preset given again is fine; another one is an error that names both.
+  expect(plan(["--preset", "paper", "--config", file]).code).toBe(0);
+  const clash = run("repro/fig2.ts", ["--preset", "quick", "--config", file, "--print-config"]);
+  expect(clash.code).toBe(2);
+  expect(clash.err.trim()).toMatch(/^error: --config .*paper\.json names preset "paper" \("\$preset"\) but --preset quick is given; drop --preset/);
+}, 60_000);
+
+test("the README's Data section commands and flags parse on every command that trains", () => {
+  const readme = readFileSync(join(REPO, "README.md"), "utf8");
+  const data = readme.slice(readme.indexOf("\n## Data\n"), readme.indexOf("\n## ", readme.indexOf("\n## Data\n") + 1));
+  const scripts = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+  const dir = mkdtempSync(join(tmpdir(), "readme-data-"));
+  const args = (text: string) =>
+    text
+      .trim()
+      .split(/\s+/)
+      .map((a) => a.replace(/^\/path\/to\/.*/, dir));
+  // Whole command lines: code-block lines and inline spans that start with `bun run`.
+  const lines = [...data.matchAll(/^bun run (.*)$/gm), ...data.matchAll(/`bun run ([^`]+)`/g)].map((m) => m[1]!);
+  // Flags and settings written on their own (`--dataset npy --data-dir /path/to/dir`): every command that trains takes them.
+  const flags = [...data.matchAll(/`(--(?:dataset|data-dir|set) [^`<]+)`/g)].map((m) => m[1]!);
+  const commands = ["train", "repro:fig2", "bench:bip-vs-imp", "models:export", "bench:train"];
+  expect(lines.length).toBeGreaterThanOrEqual(3);
+  expect(flags.length).toBeGreaterThanOrEqual(2);
+  for (const line of [...lines, ...commands.flatMap((c) => flags.map((f) => `${c} ${f}`))]) {
+    const [name, ...rest] = args(line);
+    const script = scripts[name!]?.replace(/^bun /, "");
+    expect(script, line).toBeDefined();
+    const r = run(script!, [...rest, "--print-config"]);
+    expect(`${line}: ${r.err}`).toBe(`${line}: `);
+    expect(r.code).toBe(0);
+  }
+}, 120_000);
 
 test("bench:sparse-inference takes --provider webgpu (the bundled WebGPU EP; CPU fallback with a notice when it cannot start)", () => {
   const r = run("bench/sparse-inference.ts", ["--preset", "smoke", "--provider", "webgpu", "--print-config"]);

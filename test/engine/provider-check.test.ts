@@ -5,6 +5,12 @@ import { createTrainer } from "../../src/engine/registry.ts";
 import { freshState } from "../../src/engine/state.ts";
 import { cloneState, type ModelState, type Trainer } from "../../src/engine/types.ts";
 import { optim, tinySpecs } from "../helpers/tiny-models.ts";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DeviceError, requireGpu } from "../../src/engine/device-error.ts";
+import { detectProviders } from "../../src/engine/onnx/providers.ts";
+import { nvidiaDriverPresent } from "../../src/engine/torch/detect.ts";
 
 const spec = tinySpecs()[0]!;
 const cpu = (state: ModelState) => OnnxTrainer.create({ spec, ...optim, threads: 1, provider: "cpu" }, state);
@@ -59,10 +65,12 @@ test("a provider with one wrong gradient is refused: training falls back to the 
   expect(stridedWeight).not.toBe("");
   const lines: string[] = [];
   const before = providerChecks().length;
-  const t = await verifiedTrainer(pretendGpu(await cpu(cloneState(state)), stridedWeight), cpu, { tolerance: 1e-3, batchSize: 4, log: (l) => lines.push(l) });
+  const v = await verifiedTrainer(pretendGpu(await cpu(cloneState(state)), stridedWeight), cpu, { tolerance: 1e-3, batchSize: 4, log: (l) => lines.push(l) });
+  const t = v.trainer;
   expect(t.provider).toBe("cpu");
+  expect(v.fallback).toContain(`fake-gpu failed its check against cpu (gradient of ${stridedWeight}, relative error`);
   expect(lines).toHaveLength(1);
-  expect(lines[0]).toContain("fake-gpu computes wrong results");
+  expect(lines[0]).toContain("fake-gpu failed its check against cpu");
   expect(lines[0]).toContain(`gradient of ${stridedWeight}`);
   const check = providerChecks().slice(before);
   expect(check).toHaveLength(1);
@@ -76,7 +84,7 @@ test("a provider with one wrong gradient is refused: training falls back to the 
 test("a provider that computes the same numbers is kept; a CPU trainer is not checked at all", async () => {
   const state = freshState(spec, 7);
   const before = providerChecks().length;
-  const good = await verifiedTrainer(pretendGpu(await cpu(cloneState(state))), cpu, { tolerance: 1e-3, batchSize: 4 });
+  const good = (await verifiedTrainer(pretendGpu(await cpu(cloneState(state))), cpu, { tolerance: 1e-3, batchSize: 4 })).trainer;
   expect(good.provider).toBe("fake-gpu");
   const check = providerChecks().slice(before);
   expect(check.map((c) => c.passed)).toEqual([true]);
@@ -85,4 +93,64 @@ test("a provider that computes the same numbers is kept; a CPU trainer is not ch
   const plain = await createTrainer({ engine: "onnx", provider: "cpu" }, { spec, ...optim, threads: 1 }, cloneState(state));
   expect(providerChecks().length).toBe(before + 1);
   await plain.dispose();
+}, 60_000);
+
+test("a GPU asked for explicitly that fails its check is an error naming the tensor and the numbers, not a CPU fallback", async () => {
+  const state = freshState(spec, 8);
+  const run = verifiedTrainer(pretendGpu(await cpu(cloneState(state)), stridedWeight), cpu, {
+    tolerance: 1e-3,
+    batchSize: 4,
+    required: "engine.provider=cuda",
+  });
+  await expect(run).rejects.toBeInstanceOf(DeviceError);
+  await expect(
+    verifiedTrainer(pretendGpu(await cpu(cloneState(state)), stridedWeight), cpu, { tolerance: 1e-3, batchSize: 4, required: "--gpus" }),
+  ).rejects.toThrow(
+    new RegExp(
+      `^--gpus: fake-gpu failed its check against the CPU \\(gradient of ${stridedWeight}, relative error [0-9.e+-]+ > tolerance 0.001, \\d+ tensors compared\\)`,
+    ),
+  );
+}, 60_000);
+
+test("a device slot checks its provider once: later workers reuse the check and build no reference trainer", async () => {
+  const saved = process.env.PRUNING_HARNESS_CHECK_CACHE;
+  process.env.PRUNING_HARNESS_CHECK_CACHE = mkdtempSync(join(tmpdir(), "check-cache-"));
+  try {
+    const state = freshState(spec, 9);
+    let references = 0;
+    const reference = (s: ModelState) => {
+      references++;
+      return cpu(s);
+    };
+    const first = await verifiedTrainer(pretendGpu(await cpu(cloneState(state))), reference, { tolerance: 1e-3, batchSize: 4 });
+    const before = providerChecks().length;
+    const second = await verifiedTrainer(pretendGpu(await cpu(cloneState(state))), reference, { tolerance: 1e-3, batchSize: 4 });
+    expect(references).toBe(1);
+    expect(second.trainer.provider).toBe("fake-gpu");
+    expect(providerChecks().slice(before)).toMatchObject([{ provider: "fake-gpu", passed: true, reused: true }]);
+    await first.trainer.dispose();
+    await second.trainer.dispose();
+  } finally {
+    if (saved === undefined) delete process.env.PRUNING_HARNESS_CHECK_CACHE;
+    else process.env.PRUNING_HARNESS_CHECK_CACHE = saved;
+  }
+}, 60_000);
+
+test("engine.provider=cuda where the CUDA EP cannot load, or --gpus on a machine without a GPU, is a DeviceError, not CPU training", async () => {
+  const state = freshState(spec, 10);
+  const o = { spec, ...optim, threads: 1 };
+  if (!detectProviders().find((p) => p.name === "cuda")!.available)
+    await expect(createTrainer({ engine: "onnx", provider: "cuda", log: () => {} }, o, cloneState(state))).rejects.toThrow(
+      /^engine.provider=cuda: a GPU was asked for, but the onnx engine can only train on the CPU here \(cuda: /,
+    );
+  if (!nvidiaDriverPresent()) {
+    requireGpu("--gpus");
+    try {
+      await expect(createTrainer({ engine: "auto", log: () => {} }, o, cloneState(state))).rejects.toThrow(
+        /^--gpus: a GPU was asked for, but engine auto finds none here \(no NVIDIA driver loaded\)/,
+      );
+    } finally {
+      requireGpu(null);
+    }
+  }
 }, 60_000);

@@ -9,6 +9,7 @@ import { heatmapSvg, type HeatmapCell } from "../../src/report/plots.ts";
 import { renderFig2, type Fig2Data } from "../../src/report/fig2-report.ts";
 import { regimeOf, type Fig2Cell } from "../../src/report/fig2-claims.ts";
 import { renderBip, type BipData, type MethodPoint } from "../../src/report/bip-report.ts";
+import { PRUNING_METHODS } from "../../src/runner/kinds/methods/registry.ts";
 import { renderSparseInference, type InferenceResult, type SparseInferenceData } from "../../src/report/sparse-inference-report.ts";
 
 // ---- reading Vega's SVG ----
@@ -242,6 +243,121 @@ test("the combined Figure 2 labels its dark cells in a light colour too", async 
   for (const c of cells) expect(contrast(c.ink, c.fill)).toBeGreaterThanOrEqual(Math.max(contrast(WHITE, c.fill), contrast(BLACK, c.fill)) - 1e-9);
 });
 
+// ---- noise and thresholds in Figure 2 ----
+
+/** "x title: 5%; y title: 12" -> "5%; 12" (a panel without a y title names the field "y"). */
+const valuesKey = (prefix: string) =>
+  prefix
+    .split("; ")
+    .map((p) => p.slice(p.indexOf(": ") + 2))
+    .join("; ");
+
+/** The rect marks of one SVG (or part of one), keyed by the x and y values in their aria-labels ("5%; 12"). */
+function rects(svg: string): Map<string, { fill: string; opacity: number; label: string }> {
+  const out = new Map<string, { fill: string; opacity: number; label: string }>();
+  for (const m of svg.matchAll(/<path [^>]*aria-roledescription="rect mark"[^>]*>/g)) {
+    const label = attr(m[0], "aria-label")!;
+    out.set(valuesKey(label.split("; ").slice(0, 2).join("; ")), { fill: attr(m[0], "fill")!, opacity: +(attr(m[0], "opacity") ?? 1), label });
+  }
+  return out;
+}
+
+/** A fill drawn at `opacity` over the white background, as the eye sees it. */
+const overWhite = (fill: string, opacity: number) =>
+  `rgb(${parseColor(fill)
+    .map((v) => Math.round(opacity * v + (1 - opacity) * 255))
+    .join(",")})`;
+const cellKey = (c: Fig2Cell) => `${+(100 * c.density).toFixed(1)}%; ${c.temperature}`;
+
+test("regimes: a cell whose regime lies within the noise of a threshold is drawn faded, explained by a legend; the others solid, as the claims table counts them", async () => {
+  const d = fig2Data();
+  const t = d.config.regimes,
+    k = d.config.verdicts.noiseMultiple;
+  const move = (c: Fig2Cell, lmcBarrier: number, cka: number) => Object.assign(c, { lmcBarrier, cka, regime: regimeOf(lmcBarrier, cka, t) });
+  const [a, b] = [d.cells[0]!, d.cells[4]!];
+  move(a, t.lmcBarrier - 0.5 * k * a.lmcStdErr!, a.cka!); // regime I, but within k s.e. of the LMC threshold
+  move(b, 0.01, t.cka + 0.5 * k * b.ckaStdErr!); // regime II-B, but within k s.e. of the CKA threshold
+  expect([a.regime, b.regime]).toEqual(["I", "II-B"]);
+  const uncertain = new Set([cellKey(a), cellKey(b)]);
+  const { svgs, claims } = await renderFig2(d);
+  const regimesPanel = svgs["fig2.svg"]!.split(/class="mark-group role-scope panel\d_group"/)[4]!;
+  for (const svg of [svgs["fig2-regimes.svg"]!, regimesPanel]) {
+    const cells = rects(svg);
+    expect(cells.size).toBe(d.cells.length);
+    for (const [key, r] of cells) {
+      if (uncertain.has(key)) expect(r.opacity).toBeLessThan(0.6);
+      else expect(r.opacity).toBe(1);
+    }
+    expect(svg).toContain(`legend titled 'vs the thresholds' for opacity with 2 values: beyond ${k} s.e., within ${k} s.e. (uncertain)`);
+    // Labels contrast with the faded fill as drawn (over white), not with the full colour.
+    for (const c of cellInks(svg)) {
+      const shown = overWhite(c.fill, cells.get(valuesKey(c.key))!.opacity);
+      expect(contrast(c.ink, shown)).toBeCloseTo(Math.max(contrast(WHITE, shown), contrast(BLACK, shown)), 6);
+    }
+  }
+  // The solid cells are the ones the claims table counts as beyond the noise.
+  const clear = /beyond the noise of the thresholds: I (\d+), II-A (\d+), II-B (\d+)/.exec(
+    claims.find((c) => c.claim.startsWith("All three regimes"))!.measured,
+  )!;
+  expect(+clear[1]! + +clear[2]! + +clear[3]!).toBe(d.cells.length - uncertain.size);
+});
+
+/** The numbers a gradient legend is labelled with (Vega prints minus signs as U+2212). */
+const legendNumbers = (svg: string, title: string) => legendLabels(svg, title).map((l) => +l.replace("\u2212", "-"));
+const rgbOf = (svg: string, key: string) => parseColor(rects(svg).get(key)!.fill);
+
+test("LMC and CKA colours diverge at the regime thresholds (the settings): white at the threshold, a fixed domain symmetric about it holding every value, labelled at the threshold", async () => {
+  for (const regimes of [
+    { lmcBarrier: -0.05, cka: 0.95 },
+    { lmcBarrier: -0.1, cka: 0.9 },
+  ]) {
+    const d = fig2Data();
+    d.config = { ...d.config, regimes };
+    const t = regimes.lmcBarrier,
+      u = regimes.cka;
+    // Offsets from the thresholds: the LMC values include the smoke run's -0.039, -0.028 and +0.009 shifted by t + 0.05.
+    const lmcOff = [0, 0.011, 0.022, 0.059, -0.06, 0.1, -0.02, 0.03, 0.002],
+      ckaOff = [0, -0.03, 0.02, 0.04, -0.01, 0.005, -0.045, 0.01, 0.03];
+    d.cells.forEach((c, i) => Object.assign(c, { lmcBarrier: t + lmcOff[i]!, cka: u + ckaOff[i]!, regime: regimeOf(t + lmcOff[i]!, u + ckaOff[i]!, regimes) }));
+    const { svgs } = await renderFig2(d);
+    const keys = d.cells.map(cellKey);
+    for (const [file, title, off, mid] of [
+      ["fig2-lmc.svg", "LMC barrier", lmcOff, t],
+      ["fig2-cka.svg", "CKA", ckaOff, u],
+    ] as const) {
+      const svg = svgs[file]!;
+      const lum = (i: number) => luminance(rects(svg).get(keys[i]!)!.fill);
+      const [r0, g0, b0] = rgbOf(svg, keys[0]!); // the cell at the threshold: the scheme's neutral middle, the lightest cell
+      expect(Math.max(r0, g0, b0) - Math.min(r0, g0, b0)).toBeLessThan(16);
+      for (let i = 1; i < off.length; i++) expect(lum(i)).toBeLessThan(lum(0));
+      // Farther from the threshold = deeper colour, on each side (+0.009 deeper than -0.028 when the threshold is -0.05).
+      for (const sign of [1, -1]) {
+        const side = off
+          .map((o, i) => [sign * o, i] as const)
+          .filter(([o]) => o > 0)
+          .sort((p, q) => p[0] - q[0]);
+        for (let j = 1; j < side.length; j++) expect(lum(side[j]![1])).toBeLessThan(lum(side[j - 1]![1]) + 1e-9);
+      }
+      // Above and below the threshold: different hues (offsets under 0.01 left out: the schemes' middles are not perfectly neutral).
+      const hue = (i: number) => {
+        const [r, g, b] = rgbOf(svg, keys[i]!);
+        return file === "fig2-lmc.svg" ? Math.sign(b - r) : Math.sign(g - r); // redblue: red below, blue above; purplegreen: purple below, green above
+      };
+      for (let i = 1; i < off.length; i++) if (Math.abs(off[i]!) >= 0.01) expect(hue(i)).toBe(Math.sign(off[i]!));
+      // A fixed legend: both ends and the threshold, symmetric about it, every value inside.
+      const labels = legendNumbers(svg, title);
+      expect(labels).toContain(mid);
+      const lo = Math.min(...labels),
+        hi = Math.max(...labels);
+      expect(hi - mid).toBeCloseTo(mid - lo, 9);
+      for (const o of off) {
+        expect(mid + o).toBeGreaterThanOrEqual(lo);
+        expect(mid + o).toBeLessThanOrEqual(hi);
+      }
+    }
+  }
+});
+
 test("rendering is deterministic", async () => {
   const [a, b] = [await renderFig2(fig2Data()), await renderFig2(fig2Data())];
   expect(a.svgs).toEqual(b.svgs);
@@ -298,6 +414,61 @@ test("BiP accuracy: the dense model as a labelled baseline, filter-wise BiP in i
   expect(Math.min(...yLabels(first))).toBeGreaterThan(0.8); // the unstructured methods are not flattened by BiP-filter's 44%
   expect(Math.min(...yLabels(second))).toBeLessThan(0.5);
   expect(svg).toContain("legend titled 'method'");
+});
+
+/** Point centres and error-bar ends of a line chart, relative to their panel (each panel's marks are drawn in its own frame). */
+function chartMarks(svg: string) {
+  const translate = (tag: string) => /translate\(([-\d.e]+),([-\d.e]+)\)/.exec(attr(tag, "transform")!)!.slice(1).map(Number) as [number, number];
+  const points = [...svg.matchAll(/<path [^>]*aria-roledescription="point"[^>]*>/g)].map((m) => translate(m[0]));
+  const bars = [...svg.matchAll(/<line [^>]*aria-roledescription="rule mark"[^>]*>/g)]
+    .filter((m) => attr(m[0], "aria-label")!.includes("; lo: "))
+    .map((m) => {
+      const [x, y] = translate(m[0]);
+      return { x, y1: y, y2: y + +attr(m[0], "y2")! };
+    });
+  return { points, bars };
+}
+
+test("BiP plots: every point strictly inside the plot (x padded past the first and last sparsity), every error bar whole", async () => {
+  const d = bipData(["IMP", "OMP", "BiP", "BiP-filter"]);
+  const omp = d.points.find((p) => p.method === "OMP" && p.target === 0.2)!;
+  omp.accuracies = [0.89086, 0.84914]; // a wide error bar at the lowest sparsity, above every other value, its top just under a round 0.9
+  for (const methods of [d, bipData(["IMP", "BiP"])]) {
+    const { svgs } = await renderBip(methods);
+    for (const f of ["bip-vs-imp-accuracy.svg", "bip-vs-imp-time.svg"]) {
+      const { points, bars } = chartMarks(svgs[f]!);
+      expect(points).toHaveLength(methods.points.length);
+      for (const [x, y] of points) {
+        expect(x).toBeGreaterThan(0);
+        expect(x).toBeLessThan(360);
+        expect(y).toBeGreaterThan(0);
+        expect(y).toBeLessThan(220);
+      }
+      for (const b of bars) {
+        expect(b.x).toBeGreaterThan(0);
+        for (const y of [b.y1, b.y2]) {
+          // Whole, and clear of the frame: not drawn along it.
+          expect(y).toBeGreaterThanOrEqual(3);
+          expect(y).toBeLessThanOrEqual(220 - 3);
+        }
+      }
+      if (f === "bip-vs-imp-accuracy.svg") expect(bars).toHaveLength(methods.points.length);
+    }
+  }
+});
+
+test("the BiP report states the protocol as run, not how the code got there (no revisions, no earlier results)", async () => {
+  const d = bipData(["IMP", "OMP", "BiP", "BiP-filter"]);
+  // The methods' own protocol lines, as the bench writes them.
+  d.methods = Object.values(PRUNING_METHODS).map((m) => ({ label: m.label, description: m.describe(bipConfig) }));
+  for (const p of d.points) if (p.method.startsWith("BiP")) p.accuraciesRunningBn = p.accuracies.map((a) => a - 0.01);
+  const { markdown } = await renderBip(d);
+  const protocol = markdown.slice(markdown.indexOf("## Protocol as run"), markdown.indexOf("## Accuracy and time"));
+  expect(protocol).not.toMatch(/revision|earlier run|quick report/i);
+  // The protocol statements stay: what BiP does, and what BN re-estimation changes.
+  expect(protocol).toContain("- BiP: Scores from the pretrained magnitudes");
+  expect(protocol).toContain("Its accuracy over increasing sparsity");
+  expect(protocol).toContain("Re-estimating BN under the final mask");
 });
 
 test("BiP accuracy without filter-wise BiP is one panel, still with the dense baseline", async () => {

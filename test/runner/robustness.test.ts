@@ -37,8 +37,10 @@ test("the same unit asked for twice is planned and run once", async () => {
   const out = await runUnits([u, u], runner(runs), quiet);
   expect(out!.ran).toEqual([u.id]);
   expect(new RunStore(runs).attempts(u.id)).toBe(1);
+  // On the command line a repeated seed is a mistake, said before anything is planned.
   const dry = cli("src/cli/train.ts", ["--preset", "smoke", "--seeds", "1,1", "--dry-run", "--runs-dir", tempRuns()]);
-  expect(dry.out).toMatch(/plan: 1 units/);
+  expect(dry.code).toBe(2);
+  expect(dry.err).toMatch(/--seeds: .*1 is listed twice/);
 }, 60_000);
 
 test("two runners sharing a store each count only the units their own workers ran", async () => {

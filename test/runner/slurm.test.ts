@@ -18,7 +18,7 @@ if (!available) console.warn(`skipping the Slurm executor tests: ${reason} (as r
 
 const quiet = { reportDir: "/nonexistent", log: () => {}, progress: false };
 const slurm = (runs: string, maxAttempts = 3) =>
-  runner(runs, { executor: "slurm", maxAttempts, slurm: { cpusPerTask: 1, memory: "1G", time: "00:10:00", pollSeconds: 0.5, extraArgs: [] } });
+  runner(runs, { executor: "slurm", maxAttempts, slurm: { cpusPerTask: 1, memory: "1G", time: "00:10:00", pollSeconds: 0.5, pollRetries: 5, extraArgs: [] } });
 
 describe.skipIf(!available)("Slurm executor (one-node cluster on localhost)", () => {
   test("a job array trains the same models as the local executor", async () => {

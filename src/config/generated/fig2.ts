@@ -50,7 +50,7 @@ export interface Fig2Config {
    */
   retrainSeeds: [number, number, ...number[]];
   /**
-   * Dense (pre-pruning) training; its optim.epochs is replaced by the temperature axis where that axis sets it.
+   * Dense (pre-pruning) training. The temperature axis sets some of its optim settings itself (epochs axis: optim.epochs; batch-size: optim.batchSize and optim.epochs; sam: optim.samRho): changing one of those from the preset's value is an error that says what to set instead.
    */
   dense: TrainingConfig;
   /**

@@ -49,6 +49,10 @@ export interface UnitRecord {
       engine: string;
       provider: string;
       deterministic: boolean;
+      /**
+       * Set when engine auto (or provider/device auto) tried a GPU and trains on the CPU instead: what was tried and why it was refused. A GPU the user asked for explicitly never falls back: its failure is an error.
+       */
+      fallback?: string;
       torch?: {
         version: string;
         python: string;
@@ -69,6 +73,10 @@ export interface UnitRecord {
         relError: number;
       };
       tensorsCompared: number;
+      /**
+       * true: this check ran in an earlier worker on the same device slot of the same run (PRUNING_HARNESS_CHECK_CACHE) and was reused, not rerun.
+       */
+      reused?: boolean;
     }[];
   };
   /**

@@ -33,9 +33,26 @@ export interface RunnerConfig {
    */
   maxAttempts: number;
   /**
+   * Watchdog of the torch engine: a request to its Python process that gets no reply within baseSeconds + secondsPerImage x the images it carries (a hung CUDA kernel, a stopped process) kills that process and fails the attempt, which resumes from the unit's last checkpoint. Generous by default: a slow machine is not a hang.
+   */
+  replyTimeout: {
+    /**
+     * Seconds any request may take (the first CUDA step includes cuDNN autotuning and lazy initialisation).
+     */
+    baseSeconds: number;
+    /**
+     * Further seconds per image of the request's batch (0.25: a machine slower than 4 images/s is taken for a hang).
+     */
+    secondsPerImage: number;
+  };
+  /**
    * A lock whose heartbeat is older than this is taken over (locks of dead processes on this host are taken over at once).
    */
   staleLockSeconds: number;
+  /**
+   * The bench:train record (train-throughput.json) the planner's compute estimate reads. Absent: train-throughput.json and train-throughput-gpu.json from the report directory where they exist there, else from the repository's reports/.
+   */
+  throughputFile?: string;
   slurm: {
     /**
      * sbatch --partition (default: the cluster's default partition).
@@ -54,7 +71,7 @@ export interface RunnerConfig {
      */
     memory: string;
     /**
-     * sbatch --time per task.
+     * sbatch --time per task (minutes, mm:ss, hh:mm:ss, d-hh, d-hh:mm or d-hh:mm:ss). Checked against the planner's estimate of the longest unit.
      */
     time: string;
     /**
@@ -62,7 +79,11 @@ export interface RunnerConfig {
      */
     pollSeconds: number;
     /**
-     * More sbatch arguments, verbatim.
+     * Failed squeue polls in a row (an error or a timeout of the controller) retried before the runner gives up; the wait before retry i is pollSeconds x 2^i, at most 300 s (default 5 retries: about 10 minutes at pollSeconds 10). On giving up, the runner prints the job that is left running and how to cancel it, and exits 3.
+     */
+    pollRetries: number;
+    /**
+     * More sbatch arguments, verbatim, one #SBATCH line each (--slurm-extra, repeatable), e.g. --account=abc.
      */
     extraArgs: string[];
   };

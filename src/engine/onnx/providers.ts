@@ -75,6 +75,11 @@ export interface SessionFactoryResult {
 const failed = new Map<ProviderName, string>();
 let autoNoticeShown = false;
 
+/** Why each GPU provider this process tried did not start, as one line ("" when none failed). */
+export function providerFailures(): string {
+  return [...failed].map(([p, why]) => `${p}: ${why}`).join("; ");
+}
+
 /** Forgets which providers failed in this process and whether the auto notice was shown (tests that provoke failures). */
 export function resetProviderFailures(): void {
   failed.clear();

@@ -1,4 +1,5 @@
 import { existsSync, readdirSync } from "node:fs";
+import { cachedCheck, saveCheck } from "../check-cache.ts";
 
 export interface TorchInstall {
   python: string;
@@ -26,7 +27,15 @@ const probes = new Map<string, Promise<TorchProbe>>();
 export function probeTorch(setting = "auto"): Promise<TorchProbe> {
   let p = probes.get(setting);
   if (!p) {
-    p = probe(pythonCandidates(setting));
+    const pythons = pythonCandidates(setting);
+    // Workers of one device slot share the answer (check-cache.ts): each probe starts Python and imports torch.
+    const cached = cachedCheck<TorchProbe>("torch-probe", pythons);
+    p = cached
+      ? Promise.resolve(cached)
+      : probe(pythons).then((r) => {
+          if ("found" in r) saveCheck("torch-probe", pythons, r);
+          return r;
+        });
     probes.set(setting, p);
   }
   return p;

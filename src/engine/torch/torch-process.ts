@@ -12,6 +12,25 @@ export interface Reply {
 
 const SERVER = join(import.meta.dir, "server.py");
 const STARTUP_MS = 180_000;
+
+/** How long a request may go unanswered before the watchdog kills the server (runner.replyTimeout). */
+export interface ReplyLimits {
+  baseSeconds: number;
+  secondsPerImage: number;
+}
+
+/** The schema's defaults, until a worker sets its runner's (setReplyLimits). */
+let replyLimits: ReplyLimits = { baseSeconds: 600, secondsPerImage: 0.25 };
+
+/** The limits of every torch server this process starts from now on. */
+export function setReplyLimits(l: ReplyLimits): void {
+  replyLimits = { ...l };
+}
+
+/** Seconds a request carrying `images` images may take. */
+export function replyLimitSeconds(l: ReplyLimits, images: number): number {
+  return l.baseSeconds + l.secondsPerImage * images;
+}
 const live = new Set<TorchProcess>();
 process.once("exit", () => {
   for (const p of live) p.kill();
@@ -26,6 +45,12 @@ process.once("exit", () => {
  * synchronously; a crashed server closes its end, so a read returns EOF, never hangs.
  */
 export class TorchProcess {
+  /** Shared with the watchdog thread: deadline (ms), server pid, killed flag. */
+  private readonly cells = new BigInt64Array(new SharedArrayBuffer(24));
+  private readonly watchdog: Worker;
+  /** The request in flight, for the watchdog's message. */
+  private current = { op: "", limitSeconds: 0 };
+
   private constructor(
     private readonly child: ReturnType<typeof Bun.spawn>,
     private readonly dir: string,
@@ -33,10 +58,26 @@ export class TorchProcess {
     private readonly fromServer: number,
     readonly hello: { torch: string; python: string; cuda: boolean; devices: number },
     readonly python: string,
-  ) {}
+    private readonly limits: ReplyLimits,
+  ) {
+    Atomics.store(this.cells, 1, BigInt(child.pid));
+    this.watchdog = new Worker(new URL("./watchdog-thread.ts", import.meta.url).href);
+    this.watchdog.postMessage({ cells: this.cells.buffer, pollMs: Math.min(1000, Math.max(20, limits.baseSeconds * 100)) });
+    this.watchdog.unref();
+  }
+
+  /** The server's process id (tests stop it to play a hung device). */
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  /** Settles when the server process has ended (its exit code, or null when a signal ended it). */
+  get exited(): Promise<number | null> {
+    return this.child.exited.then(() => (this.child.signalCode ? null : this.child.exitCode));
+  }
 
   /** Starts `python server.py` and waits until torch has imported (minutes on a cold disk). */
-  static async start(python: string): Promise<TorchProcess> {
+  static async start(python: string, limits: ReplyLimits = replyLimits): Promise<TorchProcess> {
     const dir = mkdtempSync(join(tmpdir(), "pruning-torch-"));
     const fifoIn = join(dir, "in"),
       fifoOut = join(dir, "out"),
@@ -76,13 +117,25 @@ export class TorchProcess {
     // The server opens its reading end first, then its writing end: open in the same order.
     const toServer = openSync(fifoIn, "w");
     const fromServer = openSync(fifoOut, "r");
-    const p = new TorchProcess(child, dir, toServer, fromServer, hello, python);
+    const p = new TorchProcess(child, dir, toServer, fromServer, hello, python, limits);
     live.add(p);
     return p;
   }
 
   /** Sends one request and waits for its reply; a server-side exception is thrown here with its Python traceback's last line. */
   request(header: Record<string, unknown>, tensors: WireTensor[] = []): Reply {
+    // The work asked: the images of the request's batch (the first dimension of its input x).
+    const images = tensors.find((t) => t.name === "x")?.shape[0] ?? 0;
+    this.current = { op: String(header.op), limitSeconds: replyLimitSeconds(this.limits, images) };
+    Atomics.store(this.cells, 0, BigInt(Date.now() + Math.ceil(this.current.limitSeconds * 1000)));
+    try {
+      return this.exchange(header, tensors);
+    } finally {
+      Atomics.store(this.cells, 0, 0n);
+    }
+  }
+
+  private exchange(header: Record<string, unknown>, tensors: WireTensor[]): Reply {
     const head = new TextEncoder().encode(
       JSON.stringify({ ...header, tensors: tensors.map((t) => [t.name, t.data instanceof Int32Array ? "i32" : "f32", t.shape]) }),
     );
@@ -136,7 +189,14 @@ export class TorchProcess {
   private died(what: string): Error {
     const log = join(this.dir, "server.log");
     const tail = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").slice(-5).join("\n") : "";
+    const hung = Atomics.load(this.cells, 2) === 1n;
     this.kill();
+    if (hung)
+      return new Error(
+        `torch engine: no reply to "${this.current.op}" within ${this.current.limitSeconds} s (a hung GPU kernel or a stopped Python process); ` +
+          `the watchdog killed the Python process (${this.python}). The attempt fails and the unit resumes from its last checkpoint; ` +
+          `if the work is this slow on purpose, raise runner.replyTimeout (baseSeconds ${this.limits.baseSeconds}, secondsPerImage ${this.limits.secondsPerImage})`,
+      );
     return new Error(`torch engine: ${what}; the Python process (${this.python}) has stopped${tail ? `:\n${tail}` : ""}`);
   }
 
@@ -153,6 +213,7 @@ export class TorchProcess {
 
   kill(): void {
     live.delete(this);
+    void this.watchdog.terminate();
     for (const fd of [this.toServer, this.fromServer]) {
       try {
         closeSync(fd);

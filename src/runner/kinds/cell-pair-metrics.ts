@@ -1,11 +1,11 @@
-import { join } from "node:path";
 import type { CellUnitConfig } from "../../config/generated/cell-unit.ts";
 import { dataFingerprints } from "../../data/fingerprint.ts";
 import { balancedSubset } from "../../data/subset.ts";
 import type { Split } from "../../data/types.ts";
 import { ckaBootstrapStdErr, ckaOfOutputs, lmcBetween, softmaxOutputs } from "../../metrics/pair-metrics.ts";
-import { loadCheckpoint } from "../../train/checkpoint.ts";
+import type { Checkpoint } from "../../train/checkpoint.ts";
 import { loadData, modelFor, trainerFor } from "../../train/setup.ts";
+import { loadDepCheckpoint } from "../dependency-error.ts";
 import type { UnitKind } from "./kind.ts";
 import { TRAINED_WEIGHTS } from "./shared/training-run.ts";
 
@@ -22,10 +22,7 @@ export const cellKind: UnitKind<CellUnitConfig> = {
     const m = cfg.metrics;
     const data = await loadData(t, ctx.log);
     const spec = modelFor(t, data);
-    const [a, b] = cfg.models.map((id) => loadCheckpoint(join(ctx.dep(id).dir, TRAINED_WEIGHTS))) as [
-      ReturnType<typeof loadCheckpoint>,
-      ReturnType<typeof loadCheckpoint>,
-    ];
+    const [a, b] = cfg.models.map((id) => loadDepCheckpoint(ctx, id, TRAINED_WEIGHTS)) as [Checkpoint, Checkpoint];
     const trainer = await trainerFor(t, spec, { threads: ctx.threads, log: ctx.log, state: a.state });
     const subset = (n: number, salt: number): Split =>
       n >= data.train.count ? data.train : balancedSubset(data.train, n, data.numClasses, t.data.subsetSeed * 1000 + salt);

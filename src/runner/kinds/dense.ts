@@ -1,13 +1,14 @@
 import { join } from "node:path";
 import type { DenseUnitConfig } from "../../config/generated/dense-unit.ts";
-import { loadCheckpoint, saveCheckpoint } from "../../train/checkpoint.ts";
+import { saveCheckpoint } from "../../train/checkpoint.ts";
+import { loadDepCheckpoint } from "../dependency-error.ts";
 import type { UnitContext, UnitKind } from "./kind.ts";
 import { runTraining, trainingImages, trainingMetrics } from "./shared/training-run.ts";
 
 export const snapshotFile = (epoch: number) => `snapshot-e${epoch}.ckpt`;
 
-/** The snapshot a dense unit (a dependency of the running unit) kept at `epoch`. */
-export const loadSnapshot = (ctx: UnitContext, denseId: string, epoch: number) => loadCheckpoint(join(ctx.dep(denseId).dir, snapshotFile(epoch)));
+/** The snapshot a dense unit (a dependency of the running unit) kept at `epoch`; a damaged or missing one is a DependencyDamaged. */
+export const loadSnapshot = (ctx: UnitContext, denseId: string, epoch: number) => loadDepCheckpoint(ctx, denseId, snapshotFile(epoch));
 
 /**
  * A dense training run that keeps its weights at the listed epochs: one run gives the

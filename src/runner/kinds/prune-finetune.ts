@@ -1,8 +1,7 @@
-import { join } from "node:path";
 import type { PruneFinetuneUnitConfig } from "../../config/generated/prune-finetune-unit.ts";
 import { maskDensity } from "../../prune/magnitude.ts";
 import { ONE_SHOT_METHODS } from "../../prune/one-shot.ts";
-import { loadCheckpoint } from "../../train/checkpoint.ts";
+import { loadDepCheckpoint } from "../dependency-error.ts";
 import type { UnitKind } from "./kind.ts";
 import { retrainPruned, trainingImages, TRAINED_WEIGHTS } from "./shared/training-run.ts";
 
@@ -11,7 +10,7 @@ export const pruneFinetuneKind: UnitKind<PruneFinetuneUnitConfig> = {
   name: "prune-finetune",
   schema: "prune-finetune-unit",
   async run(cfg, ctx) {
-    const src = loadCheckpoint(join(ctx.dep(cfg.source).dir, TRAINED_WEIGHTS));
+    const src = loadDepCheckpoint(ctx, cfg.source, TRAINED_WEIGHTS);
     return retrainPruned(cfg.training, ctx, {
       label: `${cfg.method}${cfg.channelMultiple > 1 ? ` x${cfg.channelMultiple}` : ""} d=${cfg.density} fine-tune`,
       start: src,

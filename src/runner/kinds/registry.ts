@@ -1,3 +1,4 @@
+import { ConfigError } from "../../config/load.ts";
 import type { UnitKind } from "./kind.ts";
 import { cellKind } from "./cell-pair-metrics.ts";
 import { denseKind } from "./dense.ts";
@@ -25,9 +26,15 @@ async function loadExtraKinds(): Promise<void> {
 
 let extraLoaded: Promise<void> | undefined;
 
+/** The name of every kind a worker can run: the built-in ones and PRUNING_HARNESS_EXTRA_KINDS's. */
+export async function kindNames(): Promise<string[]> {
+  await (extraLoaded ??= loadExtraKinds());
+  return [...KINDS.keys()];
+}
+
 export async function getKind(name: string): Promise<UnitKind<never>> {
   await (extraLoaded ??= loadExtraKinds());
   const k = KINDS.get(name);
-  if (!k) throw new Error(`unknown unit kind "${name}"; known: ${[...KINDS.keys()].join(", ")}`);
+  if (!k) throw new ConfigError(`unknown unit kind "${name}"; known: ${[...KINDS.keys()].join(", ")}`);
   return k;
 }

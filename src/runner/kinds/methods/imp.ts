@@ -1,10 +1,9 @@
-import { join } from "node:path";
 import type { ImpRoundUnitConfig } from "../../../config/generated/imp-round-unit.ts";
 import type { OptimConfig } from "../../../config/generated/training.ts";
 import { prunableLayers } from "../../../models/spec.ts";
 import { impNextMasks, impRoundsFor } from "../../../prune/imp.ts";
 import { maskDensity } from "../../../prune/magnitude.ts";
-import { loadCheckpoint } from "../../../train/checkpoint.ts";
+import { loadDepCheckpoint } from "../../dependency-error.ts";
 import type { Unit } from "../../unit.ts";
 import { loadSnapshot } from "../dense.ts";
 import type { UnitKind } from "../kind.ts";
@@ -21,7 +20,7 @@ export const impRoundKind: UnitKind<ImpRoundUnitConfig> = {
   name: "imp-round",
   schema: "imp-round-unit",
   async run(cfg, ctx) {
-    const prev = cfg.previous ? loadCheckpoint(join(ctx.dep(cfg.previous).dir, TRAINED_WEIGHTS)) : loadSnapshot(ctx, cfg.dense, cfg.finalEpoch);
+    const prev = cfg.previous ? loadDepCheckpoint(ctx, cfg.previous, TRAINED_WEIGHTS) : loadSnapshot(ctx, cfg.dense, cfg.finalEpoch);
     const early = loadSnapshot(ctx, cfg.dense, cfg.rewindEpoch);
     return retrainPruned(cfg.training, ctx, {
       label: `IMP round ${cfg.round}`,

@@ -9,7 +9,7 @@ import type { ModelState, Tensors, Trainer } from "../../../engine/types.ts";
 import type { ModelSpec } from "../../../models/spec.ts";
 import { rewind } from "../../../prune/imp.ts";
 import { saveCheckpoint } from "../../../train/checkpoint.ts";
-import { loadData, modelFor, trainerFor } from "../../../train/setup.ts";
+import { checkBatchSize, loadData, modelFor, trainerFor } from "../../../train/setup.ts";
 import { trainLoop, type EpochRecord, type TrainOutcome } from "../../../train/train-loop.ts";
 import type { UnitContext, UnitOutcome } from "../kind.ts";
 import { weightsSha256 } from "./weights.ts";
@@ -60,6 +60,8 @@ export async function runTraining(
   },
 ): Promise<TrainingRun> {
   const data = await loadData(t, ctx.log);
+  // Where the plan could not know the dataset's size (auto, npy): a ConfigError, not retried.
+  checkBatchSize("optim.batchSize", t.optim.batchSize, data.train.count);
   const spec = modelFor(t, data);
   const start = o.init?.(spec);
   const trainer = await trainerFor(t, spec, { threads: ctx.threads, log: ctx.log, state: start?.state });
