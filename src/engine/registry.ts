@@ -100,7 +100,7 @@ export async function createTrainer(choice: EngineChoice, o: TrainerOptions, sta
     }
     case "onnx": {
       const candidate = await OnnxTrainer.create({ ...o, provider: choice.provider ?? "cpu", log: choice.log }, state);
-      onGpuOr(required, candidate, () => providerFailures() || "no GPU execution provider loaded");
+      onGpuOr(required, candidate, () => providerFailures(choice.provider) || "no GPU execution provider loaded");
       const v = await verifiedTrainer(candidate, (s) => OnnxTrainer.create({ ...o, provider: "cpu", log: choice.log }, s), {
         ...(choice.check ?? defaultCheck()),
         log: choice.log,

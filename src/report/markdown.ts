@@ -40,3 +40,16 @@ export function sharedDataLine(data: { subsetSeed: number; trainLimit?: number; 
 export function trainFingerprintsOf(records: Iterable<{ metrics: Record<string, unknown> }>): string[] {
   return [...new Set([...records].map((r) => r.metrics.trainFingerprint).filter((f): f is string => typeof f === "string"))];
 }
+
+/**
+ * The header's word on units that engine (or provider/device) auto left on the CPU after
+ * a GPU was tried: how many and why; "" when none did. A GPU asked for explicitly never
+ * falls back (it is an error), so this is the one place such a run says so.
+ */
+export function fallbackNote(records: Iterable<{ env: { trainers?: { fallback?: string }[] } }>): string {
+  const why = new Map<string, number>();
+  for (const r of records) for (const t of r.env.trainers ?? []) if (t.fallback) why.set(t.fallback, (why.get(t.fallback) ?? 0) + 1);
+  if (!why.size) return "";
+  const n = [...why.values()].reduce((a, b) => a + b, 0);
+  return `; **auto fell back to the CPU in ${n} unit(s)**: ${[...why.keys()].join("; ")}`;
+}

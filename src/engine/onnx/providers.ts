@@ -75,9 +75,12 @@ export interface SessionFactoryResult {
 const failed = new Map<ProviderName, string>();
 let autoNoticeShown = false;
 
-/** Why each GPU provider this process tried did not start, as one line ("" when none failed). */
-export function providerFailures(): string {
-  return [...failed].map(([p, why]) => `${p}: ${why}`).join("; ");
+/** Why each GPU provider this process tried (or `only` that one) did not start, as one line ("" when none failed). */
+export function providerFailures(only?: ProviderChoice): string {
+  return [...failed]
+    .filter(([p]) => !only || only === "auto" || p === only)
+    .map(([p, why]) => `${p}: ${why}`)
+    .join("; ");
 }
 
 /** Forgets which providers failed in this process and whether the auto notice was shown (tests that provoke failures). */
