@@ -46,7 +46,7 @@ export function trainFingerprintsOf(records: Iterable<{ metrics: Record<string, 
  * a GPU was tried: how many and why; "" when none did. A GPU asked for explicitly never
  * falls back (it is an error), so this is the one place such a run says so.
  */
-export function fallbackNote(records: Iterable<{ env: { trainers?: { fallback?: string }[] } }>): string {
+export function fallbackNote(records: Iterable<{ env: { trainers?: { engine: string; fallback?: string }[] } }>): string {
   const why = new Map<string, number>();
   for (const r of records) for (const t of r.env.trainers ?? []) if (t.fallback) why.set(t.fallback, (why.get(t.fallback) ?? 0) + 1);
   if (!why.size) return "";
