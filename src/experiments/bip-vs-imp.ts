@@ -1,5 +1,4 @@
 import { availableParallelism } from "node:os";
-import { basename, join } from "node:path";
 import type { BipBenchConfig } from "../config/generated/bip-bench.ts";
 import { validateConfig } from "../config/load.ts";
 import { loadPresetConfig } from "../config/presets.ts";
@@ -13,7 +12,7 @@ import { checkBatchSize, loadData, trainImagesOf } from "../train/setup.ts";
 import { bipPointsCsv } from "../report/csv.ts";
 import { notice } from "../util/notice.ts";
 import { runContext } from "../util/provenance.ts";
-import { dataDepartures, writeReportFiles, type ExperimentOptions } from "./common.ts";
+import { dataDepartures, publishReport, type ExperimentOptions } from "./common.ts";
 
 /** How this configuration departs from the paper's protocol (the paper preset), in words for the report. */
 export function scaledDownFromPaper(cfg: BipBenchConfig, datasetName: string): string[] {
@@ -151,18 +150,10 @@ export async function runBipVsImp(opts: BipVsImpOptions): Promise<boolean> {
       2,
     ) + "\n";
   // Failed or blocked units: written beside the last complete report as bip-vs-imp.partial.md etc., which stays as it was.
-  const written = writeReportFiles(
+  return publishReport(
     opts.reportDir,
     { ...report.svgs, "bip-vs-imp.json": json, "bip-vs-imp.csv": bipPointsCsv(points), "bip-vs-imp.md": report.markdown },
+    "bip-vs-imp.md",
     failed,
   );
-  console.log(report.markdown);
-  console.log(
-    `\nwrote ${written.paths.at(-1)}, ${written.paths
-      .slice(0, -1)
-      .map((p) => basename(p))
-      .join(", ")}`,
-  );
-  if (written.partial) notice(`${failed.length} unit(s) did not complete: wrote a partial report; ${join(opts.reportDir, "bip-vs-imp.md")} is left as it was`);
-  return !written.partial;
 }

@@ -1,8 +1,9 @@
 import { rmSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { RunnerConfig } from "../config/generated/runner.ts";
 import { nominalTrainCount, type DatasetChoice } from "../data/resolve.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
+import { notice } from "../util/notice.ts";
 
 /** What every experiment is run with: a preset, settings over it, the runner, where the report goes. */
 export interface ExperimentOptions {
@@ -72,4 +73,23 @@ export function writeReportFiles(dir: string, files: Record<string, string>, fai
     writeFileAtomic(paths[i]!, content);
   });
   return { partial: true, paths };
+}
+
+/**
+ * An experiment's last step: writes its report files (writeReportFiles; the markdown
+ * file `markdown` last in `files`), prints the markdown and what was written, and on a
+ * partial run says that the last complete report was left as it was. Returns whether
+ * the report is complete (the command's exit status).
+ */
+export function publishReport(dir: string, files: Record<string, string>, markdown: string, failed: UnitFailure[]): boolean {
+  const written = writeReportFiles(dir, files, failed);
+  console.log(files[markdown]);
+  console.log(
+    `\nwrote ${written.paths.at(-1)}, ${written.paths
+      .slice(0, -1)
+      .map((p) => basename(p))
+      .join(", ")}`,
+  );
+  if (written.partial) notice(`${failed.length} unit(s) did not complete: wrote a partial report; ${join(dir, markdown)} is left as it was`);
+  return !written.partial;
 }

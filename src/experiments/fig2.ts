@@ -1,4 +1,3 @@
-import { basename, join } from "node:path";
 import type { Fig2Config } from "../config/generated/fig2.ts";
 import type { TrainingConfig } from "../config/generated/training.ts";
 import { ConfigError, validateConfig } from "../config/load.ts";
@@ -14,7 +13,7 @@ import { checkBatchSize, loadData, trainImagesOf } from "../train/setup.ts";
 import { fig2CellsCsv } from "../report/csv.ts";
 import { notice } from "../util/notice.ts";
 import { runContext } from "../util/provenance.ts";
-import { dataDepartures, writeReportFiles, type ExperimentOptions } from "./common.ts";
+import { dataDepartures, publishReport, type ExperimentOptions } from "./common.ts";
 
 interface Temperature {
   value: number;
@@ -245,18 +244,10 @@ export async function runFig2(opts: Fig2Options): Promise<boolean> {
       2,
     ) + "\n";
   // Failed or blocked units: written beside the last complete report as fig2.partial.md etc., which stays as it was.
-  const written = writeReportFiles(
+  return publishReport(
     opts.reportDir,
     { ...report.svgs, "fig2.json": json, "fig2-cells.csv": fig2CellsCsv(cells), "fig2.md": report.markdown },
+    "fig2.md",
     failed,
   );
-  console.log(report.markdown);
-  console.log(
-    `\nwrote ${written.paths.at(-1)}, ${written.paths
-      .slice(0, -1)
-      .map((p) => basename(p))
-      .join(", ")}`,
-  );
-  if (written.partial) notice(`${failed.length} unit(s) did not complete: wrote a partial report; ${join(opts.reportDir, "fig2.md")} is left as it was`);
-  return !written.partial;
 }
