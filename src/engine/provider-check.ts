@@ -104,12 +104,17 @@ export async function verifiedTrainer(
   if (candidate.provider === "cpu") return { trainer: candidate };
   const key = { engine: candidate.engine, provider: candidate.provider, spec: candidate.spec, tolerance: o.tolerance, batchSize: o.batchSize };
   const cached = cachedCheck<ProviderCheck>("provider-check", key);
+  // A CPU trainer with the candidate's state and masks: the check's reference, and the fallback.
+  const cpuTwin = async () => {
+    const t = await makeReference(cloneState(candidate.state));
+    for (const [k, m] of Object.entries(candidate.masks)) t.masks[k] = m.slice();
+    return t;
+  };
   let check: ProviderCheck;
   let reference: Trainer | null = null;
   if (cached) check = { ...cached, reused: true };
   else {
-    reference = await makeReference(cloneState(candidate.state));
-    for (const [k, m] of Object.entries(candidate.masks)) reference.masks[k] = m.slice();
+    reference = await cpuTwin();
     check = await checkProvider(candidate, reference, checkBatch(candidate.spec, o.batchSize), o.tolerance);
     saveCheck("provider-check", key, check);
   }
@@ -128,10 +133,7 @@ export async function verifiedTrainer(
       `${o.required}: ${check.provider} failed its check against the CPU (${worstText(check)}); it would train wrong numbers. Fix the device or its driver (\`bun run doctor\` checks it), or leave the GPU setting at auto to train on the CPU`,
     );
   }
-  if (!reference) {
-    reference = await makeReference(cloneState(candidate.state));
-    for (const [k, m] of Object.entries(candidate.masks)) reference.masks[k] = m.slice();
-  }
+  reference ??= await cpuTwin();
   await candidate.dispose();
   const fallback = `${check.provider} failed its check against cpu (${worstText(check)})`;
   o.log?.(`notice: execution provider ${fallback}; training on cpu`);

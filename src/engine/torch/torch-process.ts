@@ -1,6 +1,8 @@
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { RunnerConfig } from "../../config/generated/runner.ts";
+import { validateConfig } from "../../config/load.ts";
 
 /** A tensor crossing the process boundary: raw little-endian bytes, never JSON. */
 export type WireTensor = { name: string; data: Float32Array | Int32Array; shape: number[] };
@@ -19,12 +21,17 @@ export interface ReplyLimits {
   secondsPerImage: number;
 }
 
-/** The schema's defaults, until a worker sets its runner's (setReplyLimits). */
-let replyLimits: ReplyLimits = { baseSeconds: 600, secondsPerImage: 0.25 };
+/** Set by a worker from its runner's settings (setReplyLimits); until then the runner schema's defaults. */
+let replyLimits: ReplyLimits | undefined;
 
 /** The limits of every torch server this process starts from now on. */
 export function setReplyLimits(l: ReplyLimits): void {
   replyLimits = { ...l };
+}
+
+/** The limits in force: the worker's, else runner.replyTimeout's schema defaults (read once, when a server first starts). */
+function currentReplyLimits(): ReplyLimits {
+  return (replyLimits ??= validateConfig<RunnerConfig>("runner", {}).replyTimeout);
 }
 
 /** Seconds a request carrying `images` images may take. */
@@ -77,7 +84,7 @@ export class TorchProcess {
   }
 
   /** Starts `python server.py` and waits until torch has imported (minutes on a cold disk). */
-  static async start(python: string, limits: ReplyLimits = replyLimits): Promise<TorchProcess> {
+  static async start(python: string, limits: ReplyLimits = currentReplyLimits()): Promise<TorchProcess> {
     const dir = mkdtempSync(join(tmpdir(), "pruning-torch-"));
     const fifoIn = join(dir, "in"),
       fifoOut = join(dir, "out"),
