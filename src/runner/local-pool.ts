@@ -131,8 +131,8 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
   const gpuOf = new Map<string, string>();
   const gpuBusy = new Map<string, number>();
   const gpus = o.gpus ?? [];
-  // A --gpus number the job was not given fails here, before any worker starts.
-  for (const g of gpus) gpuEnv(g);
+  // Worked out once; a --gpus number the job was not given fails here, before any worker starts.
+  const envOfGpu = new Map(gpus.map((g) => [g, gpuEnv(g)]));
   const checkCache = join(store.root, ".device-checks", `${hostname()}-${process.pid}-${Date.now()}`);
   const waitingSince = new Map<string, number>();
   // Dependencies recomputed in this run because a dependent found their outputs damaged (once each).
@@ -225,7 +225,7 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
             // Workers get the terminal's Ctrl-C themselves; this process forwards SIGTERM too.
             cleanup: true,
             // Workers of one device slot probe and check their device once between them (check-cache.ts).
-            env: { PRUNING_HARNESS_CHECK_CACHE: join(checkCache, gpu ?? "any"), ...(gpu !== null ? gpuEnv(gpu) : {}) },
+            env: { PRUNING_HARNESS_CHECK_CACHE: join(checkCache, gpu ?? "any"), ...(gpu !== null ? envOfGpu.get(gpu) : {}) },
           },
         );
         running.set(u.id, child);

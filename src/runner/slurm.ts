@@ -32,6 +32,12 @@ export function taskLog(logDir: string, jobId: string, task: number): string {
   return join(logDir, `${jobId}_${task}.out`);
 }
 
+/** A job array of `count` units, k = jobsPerGpu of them per task (fewer when there are fewer units): k and the task count. */
+export function arrayShape(count: number, jobsPerGpu = 1): { k: number; tasks: number } {
+  const k = Math.max(1, Math.min(jobsPerGpu, count));
+  return { k, tasks: Math.ceil(count / k) };
+}
+
 export async function sbatchAvailable(): Promise<boolean> {
   const r = await execa("sh", ["-c", "command -v sbatch && command -v squeue"], { reject: false });
   return r.exitCode === 0;
@@ -59,8 +65,7 @@ export function sbatchScript(o: {
   replyTimeout?: ReplyLimits;
 }): string {
   const s = o.slurm;
-  const k = Math.max(1, Math.min(o.jobsPerGpu ?? 1, o.count));
-  const tasks = Math.ceil(o.count / k);
+  const { k, tasks } = arrayShape(o.count, o.jobsPerGpu);
   const worker = (index: string, threads: number) =>
     `"$BUN" ${JSON.stringify(WORKER)} --runs-dir ${JSON.stringify(resolve(o.runsDir))} --manifest ${JSON.stringify(o.manifest)} --index ${index} --threads ${threads} --stale-lock-seconds ${o.staleLockSeconds}${o.replyTimeout ? ` ${replyTimeoutFlag(o.replyTimeout).join(" ")}` : ""}`;
   const lines = [
@@ -199,8 +204,7 @@ export async function runSlurm(
           `--executor slurm: sbatch refused the job: ${String(sub.stderr).trim().split("\n")[0]} (check the cluster with \`sinfo\`, or the --slurm-* flags)`,
         );
       current = String(sub.stdout).trim().split(";")[0]!;
-      const k = Math.max(1, Math.min(cfg.jobsPerGpu, ready.length));
-      const tasks = Math.ceil(ready.length / k);
+      const { k, tasks } = arrayShape(ready.length, cfg.jobsPerGpu);
       ready.forEach((u, i) => {
         submitted.set(u.id, (submitted.get(u.id) ?? 0) + 1);
         logs.set(u.id, taskLog(logDir, current!, Math.floor(i / k)));
