@@ -17,7 +17,17 @@ import { findCifar10 } from "../data/cifar10.ts";
 import { EMBEDDED_SUBSET_DIR } from "../data/embedded.ts";
 import { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_FILES, findIdxFile } from "../data/fashion-mnist.ts";
 import { detectHardware, type HardwareFacts } from "../engine/hardware.ts";
-import { detectProviders, type ProviderStatus } from "../engine/onnx/providers.ts";
+import { CUDA_EP_PACKAGE } from "../engine/onnx/cuda-ep-setup.ts";
+import {
+  cudaEpInstall,
+  detectProviders,
+  ldLibraryPathFix,
+  missingCudaLibraries,
+  SETUP_COMMAND,
+  type CudaEpInstall,
+  type MissingLibrary,
+  type ProviderStatus,
+} from "../engine/onnx/providers.ts";
 import { checkBatch, providerChecks, type ProviderCheck } from "../engine/provider-check.ts";
 import { createTrainer, resolveAutoEngine, type EngineChoice } from "../engine/registry.ts";
 import { probeTorch, type TorchInstall } from "../engine/torch/detect.ts";
@@ -88,6 +98,15 @@ export interface DefaultPathVerdict {
   exitCode: 0 | 1;
 }
 
+/** The CUDA EP's pieces: its provider libraries (setup:cuda-ep) and the CUDA / cuDNN libraries they load. */
+export interface CudaEpFacts {
+  install: CudaEpInstall;
+  /** The runtime libraries the dynamic loader would not find, each with its fix. */
+  missing: MissingLibrary[];
+  /** One LD_LIBRARY_PATH line covering the missing libraries pip has already installed, or null. */
+  ldLibraryPath: string | null;
+}
+
 export interface DoctorReport {
   commit: string;
   machine: RunContext["machine"];
@@ -96,6 +115,7 @@ export interface DoctorReport {
   onnx: {
     backends: { name: string; bundled: boolean }[];
     providers: ProviderStatus[];
+    cudaEp: CudaEpFacts;
     /** A training step on the CPU EP, the fallback of every other provider. */
     cpuStep: StepFacts;
     /** The check every non-CPU provider that loads runs against the CPU before it trains. */
@@ -242,6 +262,8 @@ export async function collect(o: { cacheDir: string; runsDir: string; reportDir:
   const ctx = runContext();
   const hardware = detectHardware();
   const providers = detectProviders();
+  const missing = missingCudaLibraries();
+  const cudaEp: CudaEpFacts = { install: cudaEpInstall(), missing, ldLibraryPath: ldLibraryPathFix(missing) };
   const cpuStep = await tryStep({ engine: "onnx", provider: "cpu" }, "cpu");
   const gpuSteps: StepFacts[] = [];
   for (const p of providers.filter((p) => p.name !== "cpu" && p.available)) gpuSteps.push(await tryStep({ engine: "onnx", provider: p.name }, p.name));
@@ -270,7 +292,7 @@ export async function collect(o: { cacheDir: string; runsDir: string; reportDir:
     machine: ctx.machine,
     runtime: ctx.runtime,
     hardware,
-    onnx: { backends: ort.listSupportedBackends().map((b) => ({ name: b.name, bundled: b.bundled })), providers, cpuStep, gpuSteps },
+    onnx: { backends: ort.listSupportedBackends().map((b) => ({ name: b.name, bundled: b.bundled })), providers, cudaEp, cpuStep, gpuSteps },
     tfjs,
     torch,
     autoEngine,
@@ -287,6 +309,26 @@ const no = (s: string) => `  --    ${s}`;
 const mark = (good: boolean, s: string) => (good ? ok(s) : no(s));
 const worstText = (c: NonNullable<StepFacts["check"]>) =>
   `worst: ${c.worst.what}, relative error ${c.worst.relError.toExponential(1)}, tolerance ${c.tolerance}`;
+
+/** Whether the CUDA EP is installed (else the command that installs it) and which CUDA / cuDNN libraries it would miss, with the fix of each. */
+export function renderCudaEp(f: CudaEpFacts): string[] {
+  const lines: string[] = [];
+  const i = f.install;
+  if (!i.binDir) lines.push(no("CUDA EP provider libraries: onnxruntime-node's native folder not found (run `bun install`)"));
+  else if (!i.installed)
+    lines.push(no(`CUDA EP provider libraries not installed in ${i.binDir}: run \`${SETUP_COMMAND}\` (downloads ${CUDA_EP_PACKAGE} from npm, 180 MB)`));
+  else if (i.mismatch) lines.push(no(`CUDA EP provider libraries: ${i.mismatch}`));
+  else
+    lines.push(
+      ok(`CUDA EP provider libraries installed in ${i.binDir}${i.marker ? ` (${i.marker.package}@${i.marker.version}, ONNX Runtime ${i.marker.ort})` : ""}`),
+    );
+  if (!f.missing.length) lines.push(ok("CUDA EP runtime libraries (CUDA 13, cuDNN 9, NVIDIA driver): all found"));
+  for (const m of f.missing) lines.push(no(`${m.soname} (${m.what}) not found: ${m.fix}`));
+  if (f.ldLibraryPath) lines.push(`        -> ${f.ldLibraryPath}`);
+  else if (f.missing.some((m) => m.soname !== "libcuda.so.1"))
+    lines.push("        -> a CUDA 13 PyTorch (pip) brings all but the driver: put its site-packages/nvidia/*/lib folders on LD_LIBRARY_PATH");
+  return lines;
+}
 
 export function render(r: DoctorReport): string {
   const lines: string[] = [];
@@ -341,6 +383,7 @@ export function render(r: DoctorReport): string {
       lines.push(mark(s.ok, s.ok ? "execution provider cpu trains a step" : `execution provider cpu fails a training step: ${s.error}`));
     } else lines.push(p.available ? ok(`execution provider ${p.name} loads`) : no(`execution provider ${p.name}: ${p.reason}`));
   }
+  lines.push(...renderCudaEp(r.onnx.cudaEp));
   if (!r.onnx.gpuSteps.length) lines.push("  (no GPU execution provider loads here, so none is checked against the cpu)");
   for (const s of r.onnx.gpuSteps) {
     if (!s.ok || !s.check) lines.push(no(`execution provider ${s.device} did not start: ${(s.error ?? s.notes.join(" ")).slice(0, 200)}`));

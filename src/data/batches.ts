@@ -23,6 +23,18 @@ export interface Batch {
   index: number;
 }
 
+/** The makings of one batch: its images (dataset indices) and each one's augmentation. */
+export interface BatchPlan {
+  index: number;
+  size: number;
+  indices: Uint32Array;
+  /** Crop offsets in pixels, in [-cropPadding, cropPadding]: out(y, x) = in(y + shiftY, x' + shiftX). */
+  shiftY: Int16Array;
+  shiftX: Int16Array;
+  /** 1: mirrored left-right (x' = W-1-x). */
+  mirror: Uint8Array;
+}
+
 export interface AugmentOptions {
   /** Zero-padding (px) for random crops back to the original size; 0 disables cropping. */
   cropPadding: number;
@@ -69,6 +81,10 @@ export class BatchLoader implements Iterable<Batch> {
   readonly height: number;
   readonly width: number;
   readonly numBatches: number;
+  /** Per channel, the normalised value of each byte (normalisationLut): what an engine building batches itself needs. */
+  readonly lut: Float32Array;
+  /** Zero padding of random crops (0: none). */
+  readonly cropPadding: number;
   /** One 256-entry normalisation table per channel. */
   private readonly luts: Float32Array[];
   private readonly order: Uint32Array;
@@ -89,7 +105,8 @@ export class BatchLoader implements Iterable<Batch> {
     }
     const pad = opts.augment?.cropPadding ?? 0;
     if (!Number.isInteger(pad) || pad < 0) throw new RangeError(`cropPadding must be a non-negative integer, got ${pad}`);
-    const lut = normalisationLut(opts.mean, opts.std);
+    this.cropPadding = pad;
+    const lut = (this.lut = normalisationLut(opts.mean, opts.std));
     this.luts = Array.from({ length: this.channels }, (_, c) => lut.subarray(c * 256, (c + 1) * 256));
     this.order = opts.shuffle
       ? new Rng(opts.seed, opts.stream ? `data-order/${opts.stream}` : "data-order", opts.epoch).permutation(split.count)
@@ -97,40 +114,52 @@ export class BatchLoader implements Iterable<Batch> {
     this.numBatches = opts.dropLast ? Math.floor(split.count / opts.batchSize) : Math.ceil(split.count / opts.batchSize);
   }
 
-  /** Batch `index` of this epoch, independent of which batches were produced before. */
-  batch(index: number): Batch {
+  /**
+   * What batch `index` is made of: which images, and each one's crop offset and flip, as
+   * drawn from this epoch's streams. `batch` builds its pixels from exactly this, and an
+   * engine holding the uint8 split builds the same pixels on its device from it
+   * (Trainer.trainSteps), so both paths see bit-identical batches.
+   */
+  plan(index: number): BatchPlan {
     if (!Number.isInteger(index) || index < 0 || index >= this.numBatches) throw new RangeError(`batch index ${index} out of range 0..${this.numBatches - 1}`);
     const { batchSize, augment } = this.opts;
     const start = index * batchSize;
     const size = Math.min(batchSize, this.split.count - start);
+    const pad = augment?.cropPadding ?? 0;
+    const flip = augment?.flip ?? false;
+    const indices = this.order.slice(start, start + size);
+    const shiftY = new Int16Array(size),
+      shiftX = new Int16Array(size),
+      mirror = new Uint8Array(size);
+    if (pad > 0 || flip) {
+      const rng = new Rng(this.opts.seed, this.opts.stream ? `data-augment/${this.opts.stream}` : "data-augment", this.opts.epoch, index);
+      for (let k = 0; k < size; k++) {
+        if (pad > 0) {
+          shiftY[k] = rng.int(2 * pad + 1) - pad;
+          shiftX[k] = rng.int(2 * pad + 1) - pad;
+        }
+        if (flip) mirror[k] = rng.next() < 0.5 ? 1 : 0;
+      }
+    }
+    return { index, size, indices, shiftY, shiftX, mirror };
+  }
+
+  /** Batch `index` of this epoch, independent of which batches were produced before. */
+  batch(index: number): Batch {
+    const p = this.plan(index);
     const C = this.channels,
       H = this.height,
       W = this.width;
     const imageSize = C * H * W;
-    const x = new Float32Array(size * imageSize);
-    const y = new Int32Array(size);
-    const pad = augment?.cropPadding ?? 0;
-    const flip = augment?.flip ?? false;
+    const x = new Float32Array(p.size * imageSize);
+    const y = new Int32Array(p.size);
     const images = this.split.images;
-    const luts = this.luts;
-    const rng =
-      pad > 0 || flip ? new Rng(this.opts.seed, this.opts.stream ? `data-augment/${this.opts.stream}` : "data-augment", this.opts.epoch, index) : null;
-    for (let k = 0; k < size; k++) {
-      const i = this.order[start + k]!;
+    for (let k = 0; k < p.size; k++) {
+      const i = p.indices[k]!;
       y[k] = this.split.labels[i]!;
-      let sy = 0,
-        sx = 0,
-        mirror = false;
-      if (rng) {
-        if (pad > 0) {
-          sy = rng.int(2 * pad + 1) - pad;
-          sx = rng.int(2 * pad + 1) - pad;
-        }
-        if (flip) mirror = rng.next() < 0.5;
-      }
-      writeImage(images, i * imageSize, x, k * imageSize, H, W, luts, sy, sx, mirror);
+      writeImage(images, i * imageSize, x, k * imageSize, H, W, this.luts, p.shiftY[k]!, p.shiftX[k]!, p.mirror[k] === 1);
     }
-    return { x, y, size, index };
+    return { x, y, size: p.size, index };
   }
 
   /** Batches from `startBatch` to the end of the epoch (for resuming mid-epoch). */

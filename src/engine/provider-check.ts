@@ -1,3 +1,4 @@
+import type { EngineConfig } from "../config/generated/training.ts";
 import type { ModelSpec } from "../models/spec.ts";
 import { Rng } from "../util/rng.ts";
 import { cachedCheck, saveCheck } from "./check-cache.ts";
@@ -88,21 +89,41 @@ function worstText(c: ProviderCheck): string {
   return `${c.worst.what}, relative error ${c.worst.relError.toExponential(1)} > tolerance ${c.tolerance}, ${c.tensorsCompared} tensors compared`;
 }
 
+/** The arithmetic a trainer computes in (engine.precision): a trainer that does not say computes in fp32. */
+export function trainerPrecision(t: Trainer): string {
+  const p = (t as { precision?: unknown }).precision;
+  return typeof p === "string" ? p : "fp32";
+}
+
+/**
+ * The tolerance for a candidate: a reduced-precision device measured against the CPU's
+ * fp32 differs by its rounding, so it is held to its own precision's tolerance (an
+ * unknown precision to fp32's, the strictest).
+ */
+export function toleranceFor(candidate: Trainer, tolerance: number | EngineConfig["providerCheck"]["tolerance"]): number {
+  if (typeof tolerance === "number") return tolerance;
+  const p = trainerPrecision(candidate);
+  return Object.hasOwn(tolerance, p) ? tolerance[p as keyof typeof tolerance] : tolerance.fp32;
+}
+
 /**
  * The trainer to train with: `candidate` when its provider is the CPU or passes the
  * check against a CPU trainer from `makeReference` (same state). On a failed check:
  * when a GPU was asked for explicitly (`required` names the setting or flag), a
  * DeviceError naming the check and its numbers; otherwise (auto) that CPU trainer, with
  * one line and a `fallback` saying which tensor was wrong and by how much. A check
- * already made on this device slot for the same model is reused (check-cache.ts).
+ * already made on this device slot for the same model and precision is reused
+ * (check-cache.ts). `tolerance`: one number, or one per precision (engine.providerCheck).
  */
 export async function verifiedTrainer(
   candidate: Trainer,
   makeReference: (state: ModelState) => Promise<Trainer>,
-  o: { tolerance: number; batchSize: number; log?: (line: string) => void; required?: string | null },
+  o: { tolerance: number | EngineConfig["providerCheck"]["tolerance"]; batchSize: number; log?: (line: string) => void; required?: string | null },
 ): Promise<{ trainer: Trainer; fallback?: string }> {
   if (candidate.provider === "cpu") return { trainer: candidate };
-  const key = { engine: candidate.engine, provider: candidate.provider, spec: candidate.spec, tolerance: o.tolerance, batchSize: o.batchSize };
+  const tolerance = toleranceFor(candidate, o.tolerance);
+  const precision = trainerPrecision(candidate);
+  const key = { engine: candidate.engine, provider: candidate.provider, precision, spec: candidate.spec, tolerance, batchSize: o.batchSize };
   const cached = cachedCheck<ProviderCheck>("provider-check", key);
   // A CPU trainer with the candidate's state and masks: the check's reference, and the fallback.
   const cpuTwin = async () => {
@@ -115,7 +136,7 @@ export async function verifiedTrainer(
   if (cached) check = { ...cached, reused: true };
   else {
     reference = await cpuTwin();
-    check = await checkProvider(candidate, reference, checkBatch(candidate.spec, o.batchSize), o.tolerance);
+    check = await checkProvider(candidate, reference, checkBatch(candidate.spec, o.batchSize), tolerance);
     saveCheck("provider-check", key, check);
   }
   checks.push(check);

@@ -1,8 +1,8 @@
 import { ConfigError, validateConfig } from "../config/load.ts";
 import { DeviceError, gpuRequirement } from "./device-error.ts";
-import type { TrainingConfig } from "../config/generated/training.ts";
+import type { EngineConfig, TrainingConfig } from "../config/generated/training.ts";
 import { OnnxTrainer } from "./onnx/onnx-trainer.ts";
-import { verifiedTrainer } from "./provider-check.ts";
+import { trainerPrecision, verifiedTrainer } from "./provider-check.ts";
 import { providerFailures, type ProviderChoice } from "./onnx/providers.ts";
 import { TfjsTrainer } from "./tfjs/tfjs-trainer.ts";
 import { nvidiaDriverPresent, probeTorch } from "./torch/detect.ts";
@@ -22,18 +22,50 @@ export interface EngineChoice {
   python?: string;
   log?: (line: string) => void;
   /**
-   * How a non-CPU execution provider proves itself before training (provider-check.ts);
-   * default: the schema's engine.providerCheck.
+   * How a non-CPU execution provider proves itself before training (provider-check.ts),
+   * a tolerance per precision; default: the schema's engine.providerCheck.
    */
-  check?: { tolerance: number; batchSize: number };
+  check?: EngineConfig["providerCheck"];
+  /** Absent: the schema's engine defaults. Only the torch engine computes in more than fp32. */
+  precision?: EngineConfig["precision"];
+  /** torch engine on CUDA: full-size training batches as a captured CUDA graph. */
+  cudaGraphs?: boolean;
+  /** torch engine on CUDA: NHWC activations and conv weights. */
+  channelsLast?: boolean;
+  /** torch engine on CUDA: deterministic cuDNN algorithms (what bit-identical resume there needs). */
+  cudnnDeterministic?: boolean;
+  /** torch engine: training steps per request to the Python process. */
+  stepsPerRequest?: number;
+}
+
+/** The EngineChoice fields a config's engine settings give beyond name, provider, device, python and the check. */
+export function engineSettings(
+  e: EngineConfig,
+): Required<Pick<EngineChoice, "precision" | "cudaGraphs" | "channelsLast" | "cudnnDeterministic" | "stepsPerRequest">> {
+  return {
+    precision: e.precision,
+    cudaGraphs: e.cudaGraphs,
+    channelsLast: e.channelsLast,
+    cudnnDeterministic: e.cudnnDeterministic,
+    stepsPerRequest: e.stepsPerRequest,
+  };
 }
 
 /** What a unit's record keeps about each trainer its process made. */
 export interface TrainerFacts {
   engine: EngineName;
   provider: string;
-  /** Same inputs, same bits: CPU kernels with fixed threads; not cuDNN or GPU EPs. */
+  /** fp32 for the ONNX and TF.js engines; the torch server's effective engine.precision. */
+  precision: string;
+  /**
+   * Same inputs, same bits: CPU kernels with fixed threads, and the torch engine on CUDA
+   * with cudnnDeterministic (the server says); not other cuDNN runs or GPU EPs.
+   */
   deterministic: boolean;
+  /** torch engine: the CUDA settings the server applied (all off on the CPU). */
+  cudaGraphs?: boolean;
+  channelsLast?: boolean;
+  cudnnDeterministic?: boolean;
   /** Engine or provider auto tried a GPU and trains on the CPU instead: what and why. */
   fallback?: string;
   /** torch engine: versions, interpreter and GPU. */
@@ -51,19 +83,37 @@ function remember(t: Trainer, fallback?: string): Trainer {
   const f: TrainerFacts = {
     engine: t.engine,
     provider: t.provider,
+    precision: trainerPrecision(t),
     deterministic: t.provider === "cpu" || t.provider === "tfjs-cpu",
     ...(fallback ? { fallback } : {}),
   };
   if (t instanceof TorchTrainer) {
     f.deterministic = t.info.deterministic;
+    f.cudaGraphs = t.info.cudaGraphs;
+    f.channelsLast = t.info.channelsLast;
+    f.cudnnDeterministic = t.info.cudnnDeterministic;
     f.torch = { version: t.info.torch, python: t.info.python, gpu: t.info.gpu, cudnn: t.info.cudnn };
   }
   if (!facts.some((x) => JSON.stringify(x) === JSON.stringify(f))) facts.push(f);
   return t;
 }
 
-/** The schema's defaults (engine.providerCheck), for callers that build trainers without a training config. */
-const defaultCheck = () => validateConfig<TrainingConfig>("training", {}).engine.providerCheck;
+/** The schema's engine defaults, for callers that build trainers without a training config. */
+let defaults: EngineConfig | null = null;
+const engineDefaults = () => (defaults ??= validateConfig<TrainingConfig>("training", {}).engine);
+
+/**
+ * engine.precision beyond fp32 on an engine that computes in fp32 only: a settings error,
+ * since quietly training in fp32 would give a run other numbers than its config asked for.
+ */
+function fp32Only(choice: EngineChoice, engine: "onnx" | "tfjs", autoWhy?: string): void {
+  const precision = choice.precision ?? engineDefaults().precision;
+  if (precision === "fp32") return;
+  const picked = autoWhy ? `engine auto picked ${engine} here (${autoWhy}), and ` : "";
+  throw new ConfigError(
+    `engine.precision=${precision}: ${picked}the ONNX and TF.js engines compute in fp32 only; use engine.name=torch (PyTorch) or engine.precision=fp32`,
+  );
+}
 
 /**
  * engine=auto's pick: torch only where it would run on a GPU (the ONNX engine's CPU EP
@@ -96,25 +146,36 @@ export async function createTrainer(choice: EngineChoice, o: TrainerOptions, sta
       choice.log?.(`notice: engine auto picked ${picked.engine}: ${picked.why}`);
       if (required && picked.engine !== "torch" && (choice.provider ?? "auto") === "auto" && !nvidiaDriverPresent())
         throw new DeviceError(`${required}: a GPU was asked for, but engine auto finds none here (${picked.why}); leave ${required} out to train on the CPU`);
+      if (picked.engine !== "torch") fp32Only(choice, picked.engine, picked.why);
       return createTrainer({ ...choice, engine: picked.engine }, o, state);
     }
     case "onnx": {
+      fp32Only(choice, "onnx");
       const candidate = await OnnxTrainer.create({ ...o, provider: choice.provider ?? "cpu", log: choice.log }, state);
       onGpuOr(required, candidate, () => providerFailures(choice.provider) || "no GPU execution provider loaded");
       const v = await verifiedTrainer(candidate, (s) => OnnxTrainer.create({ ...o, provider: "cpu", log: choice.log }, s), {
-        ...(choice.check ?? defaultCheck()),
+        ...(choice.check ?? engineDefaults().providerCheck),
         log: choice.log,
         required,
       });
       return remember(v.trainer, v.fallback);
     }
     case "tfjs":
+      fp32Only(choice, "tfjs");
       return remember(await TfjsTrainer.create({ ...o, backend: choice.tfjsBackend ?? "auto" }, state));
     case "torch": {
       const probe = await probeTorch(choice.python ?? "auto");
       // No torch fails the same way on every attempt: a settings error, not retried.
       if ("missing" in probe) throw new ConfigError(`engine torch: ${probe.missing}`);
-      const make = (device: string, s: ModelState) => TorchTrainer.create({ ...o, python: probe.found.python, device }, s);
+      const d = engineDefaults();
+      const settings = {
+        cudaGraphs: choice.cudaGraphs ?? d.cudaGraphs,
+        channelsLast: choice.channelsLast ?? d.channelsLast,
+        cudnnDeterministic: choice.cudnnDeterministic ?? d.cudnnDeterministic,
+        stepsPerRequest: choice.stepsPerRequest ?? d.stepsPerRequest,
+      };
+      const make = (device: string, s: ModelState, precision = choice.precision ?? d.precision) =>
+        TorchTrainer.create({ ...o, ...settings, precision, python: probe.found.python, device }, s);
       let candidate: Trainer;
       try {
         candidate = await make(choice.device ?? "auto", state);
@@ -123,8 +184,13 @@ export async function createTrainer(choice: EngineChoice, o: TrainerOptions, sta
         throw e;
       }
       onGpuOr(required, candidate, () => `torch ${probe.found.torch} (${probe.found.python}) sees no CUDA device`);
-      // A GPU proves itself against torch on the CPU, as an ONNX execution provider does against the CPU EP.
-      const v = await verifiedTrainer(candidate, (s) => make("cpu", s), { ...(choice.check ?? defaultCheck()), log: choice.log, required });
+      // A GPU proves itself against torch on the CPU in strict fp32 (the tolerance is set for that
+      // comparison), as an ONNX execution provider does against the CPU EP.
+      const v = await verifiedTrainer(candidate, (s) => make("cpu", s, "fp32"), {
+        ...(choice.check ?? engineDefaults().providerCheck),
+        log: choice.log,
+        required,
+      });
       return remember(v.trainer, v.fallback);
     }
     default:

@@ -1,3 +1,5 @@
+import type { BatchPlan } from "../data/batches.ts";
+import type { Split } from "../data/types.ts";
 import type { ModelSpec } from "../models/spec.ts";
 
 export type Tensors = Record<string, Float32Array>;
@@ -47,6 +49,86 @@ export interface GradientResult {
   correct: number;
 }
 
+/** A uint8 split an engine keeps on its device, to build batches there from plans (BatchPlan). */
+export interface ResidentSplit extends Split {
+  /** C, H, W of one image. */
+  shape: readonly [number, number, number];
+  /** Per channel, the normalised value of each byte (normalisationLut): C x 256. */
+  lut: Float32Array;
+  /** Zero padding the plans' crop shifts assume. */
+  cropPadding: number;
+}
+
+/** Consecutive training steps on batches of a resident split. */
+export interface StepsRequest {
+  /** The loaded split (ResidentTraining.loadSplit) the batches come from. */
+  slot: string;
+  /** One per step, in order. */
+  plans: BatchPlan[];
+  lr: number;
+  /** A SAM step (src/train/sam.ts) with this rho and base SGD instead of a plain one. */
+  sam?: { rho: number; momentum: number; weightDecay: number };
+}
+
+export interface StepsResult {
+  /** Per step done, in order; the steps stop after the first non-finite loss. */
+  losses: Float32Array;
+  correct: Float32Array;
+  /** Where the engine times itself: seconds inside the engine for the whole request, and building batches (CPU only). */
+  timing?: { seconds: number; buildSeconds: number | null };
+}
+
+/** BiP's upper level, handed to an engine that runs BiP iterations itself (src/train/bip-loop.ts has the semantics). */
+export interface BipSetup {
+  /** Scored (masked) layers, in the loop's order. */
+  layers: string[];
+  /** One per weight, or per output filter when structured. */
+  scores: Tensors;
+  structured: boolean;
+  /** Scores the top-k keeps: one global count, or per layer when structured. */
+  keep: number | Record<string, number>;
+  hyper: {
+    variant: { kind: "paper"; gamma: number } | { kind: "code"; lr2: number };
+    thetaL2: "weight-decay" | "gamma";
+    gamma: number;
+    weightDecay: number;
+    momentum: number;
+    maskMomentum: number;
+    scoreWeightDecay: number;
+  };
+}
+
+/** Consecutive BiP iterations: a theta-step on one batch and a mask-step on another each. */
+export interface BipStepsRequest {
+  slot: string;
+  thetaPlans: BatchPlan[];
+  maskPlans: BatchPlan[];
+  thetaLrs: number[];
+  maskLrs: number[];
+}
+
+/**
+ * Optional: an engine that keeps the data on its device trains many steps per request
+ * and builds each batch itself, bit-identical to BatchLoader.batch, so the host is out
+ * of the loop of every step (the torch engine; the ONNX engine runs in this process and
+ * gains nothing from it).
+ */
+export interface ResidentTraining {
+  /** Steps a caller puts in one request (progress and divergence are seen per request). */
+  readonly stepsPerRequest: number;
+  /** Sends `split` once; a no-op when the slot already holds these arrays and settings. */
+  loadSplit(slot: string, split: ResidentSplit): void;
+  trainSteps(r: StepsRequest): Promise<StepsResult>;
+  /** BiP with scores on the device: set them up, then run iterations; `masks` follows the scores after each request. */
+  bipStart?(setup: BipSetup): void;
+  /** Losses and correct counts of each iteration's theta-step. */
+  bipSteps?(r: BipStepsRequest): Promise<StepsResult>;
+  /** The scores as the iterations left them. */
+  bipScores?(): Tensors;
+  /** Logits (BN on running statistics) of images [start, start + count) of a loaded split, unaugmented. */
+  predictSplit(slot: string, start: number, count: number): Promise<Float32Array>;
+}
+
 /**
  * One engine instance trains one model architecture. All methods are synchronous in
  * effect but return promises because GPU providers may complete asynchronously.
@@ -71,6 +153,8 @@ export interface Trainer {
    */
   batchStats(x: Float32Array, size: number): Promise<Tensors>;
   dispose(): Promise<void>;
+  /** Present when the engine can hold the data and train many steps per request. */
+  readonly resident?: ResidentTraining;
 }
 
 export type EngineName = "onnx" | "tfjs" | "torch";

@@ -3,7 +3,7 @@ import type { BipBenchConfig } from "../config/generated/bip-bench.ts";
 import { validateConfig } from "../config/load.ts";
 import { loadPresetConfig } from "../config/presets.ts";
 import { renderBip, type MethodPoint } from "../report/bip-report.ts";
-import { fallbackNote, trainFingerprintsOf } from "../report/markdown.ts";
+import { fallbackNote, precisionNote, trainFingerprintsOf } from "../report/markdown.ts";
 import { runUnits } from "../runner/run-units.ts";
 import { mkUnit, type Unit } from "../runner/unit.ts";
 import { pruningMethod, type AllMethodSettings } from "../runner/kinds/methods/registry.ts";
@@ -123,7 +123,7 @@ export async function runBipVsImp(opts: BipVsImpOptions): Promise<boolean> {
     preset: opts.preset,
     config: cfg,
     dataset: { name: data.name, source: data.source, train: data.train.count, test: data.test.count },
-    engine: d ? `${d.env.engine}/${d.env.provider}${fallbackNote(out.records.values())}` : "n/a",
+    engine: d ? `${d.env.engine}/${d.env.provider}, ${precisionNote(out.records.values())}${fallbackNote(out.records.values())}` : "n/a",
     unitCommits: [...new Set([...out.records.values()].map((r) => r.env.commit))],
     dense: { accuracy: (d?.metrics.finalTestAccuracy as number) ?? NaN, seconds: d?.wallSeconds ?? NaN },
     points,

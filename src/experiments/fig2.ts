@@ -5,7 +5,7 @@ import { loadPresetConfig } from "../config/presets.ts";
 import { lmcBarrierStdErr } from "../metrics/lmc.ts";
 import { regimeOf, type Fig2Cell } from "../report/fig2-claims.ts";
 import { renderFig2 } from "../report/fig2-report.ts";
-import { fallbackNote, trainFingerprintsOf } from "../report/markdown.ts";
+import { fallbackNote, precisionNote, trainFingerprintsOf } from "../report/markdown.ts";
 import { runUnits } from "../runner/run-units.ts";
 import { mkUnit, type Unit } from "../runner/unit.ts";
 import { errorWindow } from "../train/schedule.ts";
@@ -216,7 +216,7 @@ export async function runFig2(opts: Fig2Options): Promise<boolean> {
     cells,
     dataset: { name: data.name, source: data.source, train: data.train.count, test: data.test.count },
     engine: anyRecord
-      ? `${anyRecord.env.engine}/${anyRecord.env.provider}, ${[...new Set(records.map((r) => r.env.threads))].join(" or ")} thread(s) per unit${fallbackNote(records)}`
+      ? `${anyRecord.env.engine}/${anyRecord.env.provider}, ${precisionNote(records)}, ${[...new Set(records.map((r) => r.env.threads))].join(" or ")} thread(s) per unit${fallbackNote(records)}`
       : "n/a",
     unitCommits: [...new Set(records.map((r) => r.env.commit))],
     wallSeconds: (performance.now() - started) / 1000,

@@ -25,26 +25,185 @@ import { trainUnit } from "../runner/kinds/train.ts";
 import { runUnits } from "../runner/run-units.ts";
 import type { EpochRecord } from "../train/train-loop.ts";
 import { throughputCsv } from "../report/csv.ts";
+import { precisionsOf } from "../report/markdown.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { notice } from "../util/notice.ts";
 import { runContext } from "../util/provenance.ts";
 import { Rng } from "../util/rng.ts";
+import { trainBatches, type AugmentOptions } from "../data/batches.ts";
+import { channelStats } from "../data/stats.ts";
+import type { Dataset } from "../data/types.ts";
+import { TorchTrainer } from "../engine/torch/torch-trainer.ts";
+import type { ResidentTraining, Trainer } from "../engine/types.ts";
+import { epochSteps, type SgdSettings } from "../train/epoch-steps.ts";
 
 /** The raw PyTorch reference script and the grid worker live with the benchmark scripts. */
 const BENCH_DIR = join(import.meta.dir, "../../bench");
 
-function randomBatch(spec: ModelSpec, size: number) {
-  const rng = new Rng(0, "bench-batch");
-  const [c, h, w] = spec.inputShape;
-  const x = new Float32Array(size * c * h * w);
-  for (let i = 0; i < x.length; i++) x[i] = rng.normal();
-  return { x, y: Array.from({ length: size }, () => rng.int(spec.numClasses)), size };
+/** The step bench/torch_train_step.py takes (its lr, momentum and weight decay), so engine and raw rows time the same update; lr is small enough that random labels never diverge. */
+const BENCH_SGD: SgdSettings = { lr: 0.01, samRho: 0, momentum: 0.9, weightDecay: 1e-4 };
+/** The timed models' classes, as the reference script's. */
+const NUM_CLASSES = 10;
+
+/** The augmentation of a case's timed epochs: the bench's crop padding scaled down to small images, so a 16x16 case is not cropped by half its size. */
+export function benchAugment(a: BenchTrainConfig["throughput"]["augment"], inputShape: readonly number[]): AugmentOptions {
+  const side = Math.min(inputShape[1]!, inputShape[2]!);
+  return { cropPadding: Math.round(a.cropPadding * Math.min(1, side / a.cropPaddingImageSize)), flip: a.flip };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+/**
+ * `count` random uint8 images of `shape` with random labels, normalised by their own
+ * statistics: what the timed epochs train on. The pixels do not change the speed; the
+ * uint8 split is what training hands an engine, so batches are built as in training.
+ */
+export function benchDataset(shape: readonly [number, number, number], count: number, numClasses: number): Dataset {
+  const [c, h, w] = shape;
+  const rng = new Rng(0, "bench-data");
+  const bytes = count * c * h * w;
+  // Four pixels per draw: the generator, not the engine, would otherwise dominate a large case's setup.
+  const words = new Uint32Array(Math.ceil(bytes / 4));
+  for (let i = 0; i < words.length; i++) words[i] = rng.nextU32();
+  const images = new Uint8Array(words.buffer, 0, bytes);
+  const labels = Uint8Array.from({ length: count }, () => rng.int(numClasses));
+  const { mean, std } = channelStats(images, count, c, h * w);
+  const empty = { images: new Uint8Array(0), labels: new Uint8Array(0), count: 0 };
+  return {
+    name: "synthetic",
+    source: `random uint8 pixels (bench:train), ${c}x${h}x${w}`,
+    channels: c,
+    height: h,
+    width: w,
+    numClasses,
+    mean,
+    std,
+    train: { images, labels, count },
+    test: empty,
+  };
+}
 
-async function measureEngine(key: EngineKey, c: Case, cfg: BenchTrainConfig["throughput"], threads: number, torchPython: string): Promise<Measurement> {
-  const spec = buildModel(c.arch, { width: c.width, inputShape: c.inputShape, numClasses: 10 });
+/** What one epoch cost, split where the engine lets us see it. */
+export interface EpochTiming {
+  steps: number;
+  images: number;
+  /** Wall seconds of the epoch, as a training loop sees it. */
+  seconds: number;
+  /** Resident engines (torch): seconds the engine spent on its requests, of which building batches on its device (CPU only, else null). */
+  engineSeconds: number | null;
+  deviceBuildSeconds: number | null;
+  /** Other engines: seconds building batches in JS (BatchLoader.batch). */
+  jsBuildSeconds: number;
+}
+
+/** Per-step costs of a timed epoch: what the report's rows and goals are computed from. */
+export function stepCosts(t: EpochTiming): { msPerStep: number; batchMsPerStep: number | null; hostMsPerStep: number | null; hostShare: number | null } {
+  const perStep = (s: number) => (s / t.steps) * 1000;
+  const msPerStep = perStep(t.seconds);
+  if (t.engineSeconds === null) return { msPerStep, batchMsPerStep: perStep(t.jsBuildSeconds), hostMsPerStep: null, hostShare: null };
+  // Outside the engine's request (plans, the pipe, JS), plus building batches inside it: neither is the model's own computation.
+  const hostMsPerStep = perStep(t.seconds - t.engineSeconds + (t.deviceBuildSeconds ?? 0));
+  return {
+    msPerStep,
+    batchMsPerStep: t.deviceBuildSeconds === null ? null : perStep(t.deviceBuildSeconds),
+    hostMsPerStep,
+    hostShare: hostMsPerStep / msPerStep,
+  };
+}
+
+/**
+ * Epochs of `data` through epochSteps, exactly as training runs them (a resident engine
+ * gets the uint8 split once and builds batches on its device; others get batches built
+ * in JS), with the engine's own timing of each request and the JS batch building recorded.
+ */
+export class EpochBench {
+  private epoch = 0;
+
+  constructor(
+    private readonly trainer: Trainer,
+    private readonly data: Dataset,
+    private readonly batchSize: number,
+    private readonly augment: AugmentOptions,
+  ) {}
+
+  /**
+   * One epoch, or its first `maxSteps` steps (a warm-up): a resident engine then gets
+   * requests of at most that many steps, so the warm-up costs what it says.
+   */
+  async run(maxSteps?: number): Promise<EpochTiming> {
+    const loader = trainBatches(this.data, { batchSize: this.batchSize, seed: 0, epoch: this.epoch++, augment: this.augment, dropLast: true });
+    let jsBuildSeconds = 0;
+    const timedLoader = new Proxy(loader, {
+      get(target, key, receiver) {
+        if (key !== "batch") return Reflect.get(target, key, receiver);
+        return (index: number) => {
+          const t0 = performance.now();
+          const b = target.batch(index);
+          jsBuildSeconds += (performance.now() - t0) / 1000;
+          return b;
+        };
+      },
+    });
+    const inner = this.trainer.resident;
+    let engineSeconds: number | null = null;
+    let deviceBuildSeconds: number | null = null;
+    const resident: ResidentTraining | undefined = inner && {
+      stepsPerRequest: maxSteps === undefined ? inner.stepsPerRequest : Math.min(maxSteps, inner.stepsPerRequest),
+      loadSplit: (slot, split) => inner.loadSplit(slot, split),
+      predictSplit: (slot, start, count) => inner.predictSplit(slot, start, count),
+      trainSteps: async (r) => {
+        const out = await inner.trainSteps(r);
+        if (!out.timing) throw new Error(`${this.trainer.engine} engine: trainSteps reported no timing; the bench cannot split host from engine time`);
+        engineSeconds = (engineSeconds ?? 0) + out.timing.seconds;
+        if (out.timing.buildSeconds !== null) deviceBuildSeconds = (deviceBuildSeconds ?? 0) + out.timing.buildSeconds;
+        return out;
+      },
+    };
+    const trainer = new Proxy(this.trainer, {
+      get(target, key) {
+        if (key === "resident") return resident;
+        const v = Reflect.get(target, key, target) as unknown;
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    let steps = 0,
+      images = 0;
+    const t0 = performance.now();
+    for await (const s of epochSteps(trainer, this.data, timedLoader, BENCH_SGD)) {
+      if (!Number.isFinite(s.loss)) throw new Error(`bench: loss ${s.loss} at step ${steps} on ${this.trainer.provider}; a diverged step is not a timing`);
+      steps++;
+      images += s.size;
+      if (maxSteps !== undefined && steps >= maxSteps) break;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    return { steps, images, seconds, engineSeconds, deviceBuildSeconds, jsBuildSeconds };
+  }
+}
+
+type TorchVariant = BenchTrainConfig["throughput"]["torchVariants"][number];
+
+/**
+ * The variants a torch-* engine key is measured in: all of them on CUDA; on the CPU, with
+ * the settings that do nothing there dropped (no TF32, graphs or channels_last), once each.
+ */
+export function variantsFor(key: EngineKey, variants: TorchVariant[]): (TorchVariant | undefined)[] {
+  if (!key.startsWith("torch-")) return [undefined];
+  if (key === "torch-cuda") return variants;
+  const seen = new Map<string, TorchVariant>();
+  for (const v of variants) {
+    const cpu: TorchVariant = { precision: v.precision === "tf32" ? "fp32" : v.precision, cudaGraphs: false, channelsLast: false };
+    seen.set(JSON.stringify(cpu), cpu);
+  }
+  return [...seen.values()];
+}
+
+async function measureEngine(
+  key: EngineKey,
+  c: Case,
+  cfg: BenchTrainConfig["throughput"],
+  threads: number,
+  torchPython: string,
+  variant?: TorchVariant,
+): Promise<Measurement> {
+  const spec = buildModel(c.arch, { width: c.width, inputShape: c.inputShape, numClasses: NUM_CLASSES });
   let choice: EngineChoice;
   if (key === "tfjs") choice = { engine: "tfjs", tfjsBackend: "auto" };
   else if (key.startsWith("torch-")) {
@@ -53,14 +212,16 @@ async function measureEngine(key: EngineKey, c: Case, cfg: BenchTrainConfig["thr
     if ("missing" in probe) return { case: c.name, engine: key, status: "skipped", reason: probe.missing };
     if (device === "cuda" && !probe.found.cuda)
       return { case: c.name, engine: key, status: "skipped", reason: `torch ${probe.found.torch} (${probe.found.python}) sees no CUDA device` };
-    choice = { engine: "torch", device, python: probe.found.python, log: notice };
+    // The variant's settings, whatever the engine's defaults: each row says which it ran with.
+    const v = variant ?? { precision: "fp32", cudaGraphs: false, channelsLast: false };
+    choice = { engine: "torch", device, python: probe.found.python, ...v, log: notice };
   } else {
     const ep = key.slice("onnx-".length) as "cpu" | "cuda" | "webgpu";
     const st = detectProviders().find((p) => p.name === ep)!;
     if (!st.available) return { case: c.name, engine: key, status: "skipped", reason: st.reason ?? "unavailable" };
     choice = { engine: "onnx", provider: ep, log: notice };
   }
-  const opts = { spec, sgd: { momentum: 0.9, weightDecay: 1e-4 }, bn: { eps: 1e-5, momentum: 0.1 }, threads };
+  const opts = { spec, sgd: { momentum: BENCH_SGD.momentum, weightDecay: BENCH_SGD.weightDecay }, bn: { eps: 1e-5, momentum: 0.1 }, threads };
   let trainer;
   try {
     trainer = await createTrainer(choice, opts, freshState(spec, 1));
@@ -76,16 +237,22 @@ async function measureEngine(key: EngineKey, c: Case, cfg: BenchTrainConfig["thr
   const batchSize = slow ? Math.min(cfg.oracleBatchSize, c.batchSize) : c.batchSize;
   const steps = slow ? cfg.oracleSteps : cfg.measuredSteps;
   const warmup = slow ? Math.min(1, cfg.warmupSteps) : cfg.warmupSteps;
-  const batch = randomBatch(spec, batchSize);
-  notice(`bench: ${c.name} on ${key} (${trainer.provider}), batch ${batchSize}: ${warmup} warm-up + ${steps} timed steps`);
-  const times: number[] = [];
-  for (let i = 0; i < warmup + steps; i++) {
-    const t0 = performance.now();
-    await trainer.trainStep(batch, 0.01);
-    if (i >= warmup) times.push(performance.now() - t0);
+  const augment = benchAugment(cfg.augment, c.inputShape);
+  const bench = new EpochBench(trainer, benchDataset(spec.inputShape, steps * batchSize, NUM_CLASSES), batchSize, augment);
+  notice(
+    `bench: ${c.name} on ${key} (${trainer.provider}), batch ${batchSize}, crop ${augment.cropPadding}px${augment.flip ? " + flip" : ""}: ${warmup} warm-up steps + one timed epoch of ${steps} steps`,
+  );
+  let timing: EpochTiming;
+  try {
+    if (warmup > 0) await bench.run(warmup);
+    timing = await bench.run();
+  } finally {
+    await trainer.dispose();
   }
-  await trainer.dispose();
-  const med = median(times);
+  const torchInfo =
+    trainer instanceof TorchTrainer
+      ? { gpu: trainer.info.gpu, precision: trainer.info.precision, cudaGraphs: trainer.info.cudaGraphs, channelsLast: trainer.info.channelsLast }
+      : {};
   return {
     case: c.name,
     engine: key,
@@ -93,10 +260,13 @@ async function measureEngine(key: EngineKey, c: Case, cfg: BenchTrainConfig["thr
     provider: trainer.provider,
     threads: key === "tfjs" ? 1 : threads,
     batchSize,
-    steps,
-    medianMs: med,
-    minMs: Math.min(...times),
-    imagesPerSecond: (batchSize / med) * 1000,
+    steps: timing.steps,
+    cropPadding: augment.cropPadding,
+    flip: augment.flip,
+    epochSeconds: timing.seconds,
+    ...stepCosts(timing),
+    imagesPerSecond: timing.images / timing.seconds,
+    ...torchInfo,
   };
 }
 
@@ -104,9 +274,11 @@ async function measureTorch(python: string, device: "cpu" | "cuda", c: Case, cfg
   const skip = (reason: string): TorchResult => ({ case: c.name, device, status: "skipped", reason });
   if (c.arch !== "preresnet20") return skip("the PyTorch reference script implements preresnet20 only");
   if (c.inputShape[1] !== 32 || c.inputShape[2] !== 32) return skip("the PyTorch reference script uses 32x32 inputs");
-  notice(`bench: ${c.name} on raw PyTorch ${device} (${python}), ${cfg.warmupSteps} warm-up + ${cfg.measuredSteps} timed steps`);
+  notice(`bench: ${c.name} on raw PyTorch ${device} (${python}), ${cfg.warmupSteps} warm-up steps + one timed epoch of ${cfg.measuredSteps} steps`);
   const args = [
     join(BENCH_DIR, "torch_train_step.py"),
+    // Whole epochs from data already on the device, as the engine rows time whole epochs.
+    "--epoch",
     "--width",
     String(c.width),
     "--channels",
@@ -128,8 +300,8 @@ async function measureTorch(python: string, device: "cpu" | "cuda", c: Case, cfg
     torch: string;
     gpu: string | null;
     threads: number;
-    median_s: number;
-    min_s: number;
+    epoch_s: number;
+    steps: number;
     images_per_s: number;
   };
   return {
@@ -140,8 +312,9 @@ async function measureTorch(python: string, device: "cpu" | "cuda", c: Case, cfg
     torch: j.torch,
     gpu: j.gpu,
     threads: j.threads,
-    medianMs: j.median_s * 1000,
-    minMs: j.min_s * 1000,
+    steps: j.steps,
+    epochSeconds: j.epoch_s,
+    msPerStep: (j.epoch_s / j.steps) * 1000,
     imagesPerSecond: j.images_per_s,
   };
 }
@@ -152,7 +325,7 @@ async function measureTorch(python: string, device: "cpu" | "cuda", c: Case, cfg
  * all their images over the span from the first start to the last end.
  */
 async function measureGrid(python: string, c: Case, workers: number, cfg: BenchTrainConfig["throughput"]): Promise<GridResult> {
-  notice(`bench: grid of ${workers} torch-engine run(s) sharing ${cfg.grid.device}, ${c.name}, ${cfg.grid.steps} timed steps each`);
+  notice(`bench: grid of ${workers} torch-engine run(s) sharing ${cfg.grid.device}, ${c.name}, a timed epoch of ${cfg.grid.steps} steps each`);
   const args = [
     "--case",
     JSON.stringify({ arch: c.arch, width: c.width, inputShape: c.inputShape, batchSize: c.batchSize }),
@@ -164,6 +337,8 @@ async function measureGrid(python: string, c: Case, workers: number, cfg: BenchT
     String(cfg.warmupSteps),
     "--steps",
     String(cfg.grid.steps),
+    "--augment",
+    JSON.stringify(benchAugment(cfg.augment, c.inputShape)),
   ];
   const children = Array.from({ length: workers }, () =>
     execa(process.execPath, [join(BENCH_DIR, "train-grid-worker.ts"), ...args], {
@@ -236,6 +411,7 @@ async function accuracyCheck(cfg: BenchTrainConfig["accuracy"]["training"], runn
     wallSeconds: m.epochs.reduce((s, e) => s + e.seconds, 0),
     engine: r.env.engine,
     provider: r.env.provider,
+    precision: precisionsOf([r]).join(" or ") || "not recorded",
   };
 }
 
@@ -282,7 +458,8 @@ export async function runTrainThroughput(opts: TrainThroughputOptions): Promise<
   const context = runContext();
   const throughput: Measurement[] = [];
   for (const c of cfg.throughput.cases)
-    for (const e of cfg.throughput.engines) throughput.push(await measureEngine(e, c, cfg.throughput, threads, cfg.torch.python));
+    for (const e of cfg.throughput.engines)
+      for (const v of variantsFor(e, cfg.throughput.torchVariants)) throughput.push(await measureEngine(e, c, cfg.throughput, threads, cfg.torch.python, v));
   const probe = await probeTorch(cfg.torch.python);
   const torch: TorchResult[] = [];
   if (cfg.torch.enabled) {
@@ -314,7 +491,7 @@ export async function runTrainThroughput(opts: TrainThroughputOptions): Promise<
     notice(`bench: profiling ${c.name} on onnx-cpu`);
     profile = {
       case: c.name,
-      profile: await profileTrainStep(buildModel(c.arch, { width: c.width, inputShape: c.inputShape, numClasses: 10 }), {
+      profile: await profileTrainStep(buildModel(c.arch, { width: c.width, inputShape: c.inputShape, numClasses: NUM_CLASSES }), {
         batch: c.batchSize,
         threads,
         steps: cfg.throughput.profileSteps,

@@ -1,5 +1,6 @@
 import { evalBatches } from "../data/batches.ts";
 import type { Dataset, Split } from "../data/types.ts";
+import { residentSplit } from "../engine/resident.ts";
 import type { Trainer } from "../engine/types.ts";
 
 export interface EvalResult {
@@ -14,8 +15,8 @@ export async function evaluate(trainer: Trainer, data: Dataset, split: Split, ba
   let loss = 0,
     correct = 0,
     count = 0;
-  for (const b of evalBatches(split, batchSize, data.mean, data.std, { height: data.height, width: data.width })) {
-    const logits = await trainer.predict(b.x, b.size);
+  for (const b of batches(trainer, data, split, batchSize)) {
+    const logits = await b.logits();
     for (let i = 0; i < b.size; i++) {
       const row = logits.subarray(i * k, (i + 1) * k);
       let max = -Infinity,
@@ -29,4 +30,29 @@ export async function evaluate(trainer: Trainer, data: Dataset, split: Split, ba
     count += b.size;
   }
   return { loss: loss / count, accuracy: correct / count, count };
+}
+
+/**
+ * The split in batches of `batchSize`, each with its labels and a way to get its logits:
+ * from pixels built here, or, where the engine holds data (Trainer.resident), from the
+ * split sent once and predicted there in the same batches (so the same logits).
+ */
+function* batches(
+  trainer: Trainer,
+  data: Dataset,
+  split: Split,
+  batchSize: number,
+): Generator<{ size: number; y: ArrayLike<number>; logits: () => Promise<Float32Array> }> {
+  const resident = trainer.resident;
+  if (!resident) {
+    for (const b of evalBatches(split, batchSize, data.mean, data.std, { height: data.height, width: data.width }))
+      yield { size: b.size, y: b.y, logits: () => trainer.predict(b.x, b.size) };
+    return;
+  }
+  const slot = split === data.test ? "test" : split === data.train ? "train-eval" : "eval";
+  resident.loadSplit(slot, residentSplit(data, split, 0));
+  for (let start = 0; start < split.count; start += batchSize) {
+    const size = Math.min(batchSize, split.count - start);
+    yield { size, y: split.labels.subarray(start, start + size), logits: () => resident.predictSplit(slot, start, size) };
+  }
 }

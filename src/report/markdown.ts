@@ -42,6 +42,23 @@ export function trainFingerprintsOf(records: Iterable<{ metrics: Record<string, 
 }
 
 /**
+ * The precision the units' trainers computed in (engine.precision), for the header beside
+ * the engine: "precision fp32", or every value seen when the units differ (a GPU that fell
+ * back to the CPU). Records that name no trainer predate trainer facts.
+ */
+export function precisionNote(records: Iterable<{ env: { trainers?: { precision?: string }[] } }>): string {
+  const seen = precisionsOf(records);
+  return seen.length ? `precision ${seen.join(" or ")}` : "precision not recorded";
+}
+
+/** The distinct precisions the records' trainers computed in, in order of first appearance. */
+export function precisionsOf(records: Iterable<{ env: { trainers?: { precision?: string }[] } }>): string[] {
+  const seen = new Set<string>();
+  for (const r of records) for (const t of r.env.trainers ?? []) seen.add(t.precision ?? "fp32");
+  return [...seen];
+}
+
+/**
  * The header's word on units that engine (or provider/device) auto left on the CPU after
  * a GPU was tried: how many and why; "" when none did. A GPU asked for explicitly never
  * falls back (it is an error), so this is the one place such a run says so.

@@ -281,6 +281,8 @@ export async function renderSparseInference(d: SparseInferenceData): Promise<{ m
     contextMarkdown(d.context, {
       preset: d.preset,
       "execution provider": `${d.provider} (requested: ${d.config.provider})`,
+      // Inference runs the exported files as they are; engine.precision applies to training only.
+      precision: "fp32 (float32 ONNX models)",
       "ORT intra-op threads": d.threads,
     }),
     "",

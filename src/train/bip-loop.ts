@@ -17,6 +17,8 @@ import {
 } from "../prune/bip.ts";
 import { evaluate, type EvalResult } from "../metrics/evaluate.ts";
 import { learningRate } from "./schedule.ts";
+import { residentSplit } from "../engine/resident.ts";
+import { keepCount } from "../prune/magnitude.ts";
 import { sgdUpdate } from "../engine/sgd.ts";
 import type { EpochRecord, TrainOutcome } from "./train-loop.ts";
 
@@ -37,6 +39,8 @@ export interface BipStepRates {
 
 export type BipOutcome = TrainOutcome & {
   masks: Tensors;
+  /** The scores the final masks are the top-k of (per weight, or per filter when structured). */
+  scores: Tensors;
   /** Test accuracy and loss of the final subnetwork with BN's running statistics as the loop left them (absent when diverged). */
   runningBn?: EvalResult;
   /** Training images BN was re-estimated on before the headline evaluation (absent when diverged). */
@@ -134,24 +138,75 @@ export async function bipLoop(o: {
   const total = cfg.epochs * steps;
   let velocity: Tensors = {};
   let runningBn: EvalResult | undefined, bnImages: number | undefined;
+  // An engine that holds the data runs the iterations itself, scores on its device: same arithmetic, no state round trips.
+  const resident = trainer.resident?.bipSteps ? trainer.resident : undefined;
+  if (resident) {
+    resident.loadSplit("train", residentSplit(data, data.train, o.augment.cropPadding));
+    const keep = structured
+      ? Object.fromEntries(layers.map((l) => [l, Math.max(1, Math.round(filters[l]! * o.density))]))
+      : keepCount(
+          layers.reduce((a, l) => a + trainer.masks[l]!.length, 0),
+          o.density,
+        );
+    resident.bipStart!({
+      layers,
+      scores,
+      structured,
+      keep,
+      hyper: {
+        variant,
+        thetaL2: cfg.thetaL2,
+        gamma: cfg.gamma,
+        weightDecay: cfg.weightDecay,
+        momentum: cfg.momentum,
+        maskMomentum: cfg.maskMomentum,
+        scoreWeightDecay: cfg.scoreWeightDecay,
+      },
+    });
+    masks = Object.fromEntries(layers.map((l) => [l, trainer.masks[l]!]));
+  }
   for (let epoch = 0; epoch < cfg.epochs; epoch++) {
     const t0 = performance.now();
     // two-passes: theta-steps walk one shuffle, mask-steps an independent one; one-pass: alternate batches of one shuffle.
-    const loaderFor = (stream?: string) =>
-      trainBatches(data, { batchSize: cfg.batchSize, seed: o.seed, epoch, augment: o.augment, dropLast: true, stream })[Symbol.iterator]();
-    const it = loaderFor();
-    const maskIt = twoPasses ? loaderFor("bip-mask") : it;
+    const loaderFor = (stream?: string) => trainBatches(data, { batchSize: cfg.batchSize, seed: o.seed, epoch, augment: o.augment, dropLast: true, stream });
+    const thetaLoader = loaderFor();
+    const maskLoader = twoPasses ? loaderFor("bip-mask") : thetaLoader;
+    const it = thetaLoader[Symbol.iterator]();
+    const maskIt = twoPasses ? maskLoader[Symbol.iterator]() : it;
     let lossSum = 0,
       correct = 0,
       seen = 0;
     const epochLr = bipStepRates(cfg, epoch * steps, total).thetaLr;
-    for (let s = 0; s < steps; s++) {
+    for (let s0 = 0; resident && s0 < steps; s0 += resident.stepsPerRequest) {
+      const idx = Array.from({ length: Math.min(resident.stepsPerRequest, steps - s0) }, (_, i) => s0 + i);
+      const rates = idx.map((s) => bipStepRates(cfg, epoch * steps + s, total));
+      const thetaPlans = idx.map((s) => thetaLoader.plan(twoPasses ? s : 2 * s));
+      const r = await resident.bipSteps!({
+        slot: "train",
+        thetaPlans,
+        maskPlans: idx.map((s) => maskLoader.plan(twoPasses ? s : 2 * s + 1)),
+        thetaLrs: rates.map((x) => x.thetaLr),
+        maskLrs: rates.map((x) => x.maskLr),
+      });
+      masks = Object.fromEntries(layers.map((l) => [l, trainer.masks[l]!]));
+      for (let i = 0; i < r.losses.length; i++) {
+        const loss = r.losses[i]!;
+        if (!Number.isFinite(loss))
+          return { status: "diverged", epochs, resumedFrom: 0, divergedAt: { epoch: epoch + 1, step: idx[i]!, loss }, masks, scores: resident.bipScores!() };
+        lossSum += loss * thetaPlans[i]!.size;
+        correct += r.correct[i]!;
+        seen += thetaPlans[i]!.size;
+        o.onStep?.(epoch * steps + idx[i]! + 1, total, rates[i]!);
+      }
+    }
+    for (let s = 0; !resident && s < steps; s++) {
       const step = epoch * steps + s;
       const rates = bipStepRates(cfg, step, total);
       const bTheta = it.next().value!,
         bMask = maskIt.next().value!;
       const g = await trainer.gradients(bTheta);
-      if (!Number.isFinite(g.loss)) return { status: "diverged", epochs, resumedFrom: 0, divergedAt: { epoch: epoch + 1, step: s, loss: g.loss }, masks };
+      if (!Number.isFinite(g.loss))
+        return { status: "diverged", epochs, resumedFrom: 0, divergedAt: { epoch: epoch + 1, step: s, loss: g.loss }, masks, scores };
       const grads: Tensors = {};
       for (const [name, gz] of Object.entries(g.grads)) {
         const theta = trainer.state.params[name]!;
@@ -198,5 +253,6 @@ export async function bipLoop(o: {
     epochs.push(rec);
     o.onEpoch?.(rec);
   }
-  return { status: "done", epochs, resumedFrom: 0, masks, ...(runningBn ? { runningBn } : {}), ...(bnImages !== undefined ? { bnImages } : {}) };
+  if (resident) scores = resident.bipScores!();
+  return { status: "done", epochs, resumedFrom: 0, masks, scores, ...(runningBn ? { runningBn } : {}), ...(bnImages !== undefined ? { bnImages } : {}) };
 }

@@ -3,7 +3,7 @@ import type { TrainingConfig } from "../config/generated/training.ts";
 import { ConfigError } from "../config/load.ts";
 import { nominalTrainCount, resolveDataset } from "../data/resolve.ts";
 import type { Dataset } from "../data/types.ts";
-import { createTrainer, type EngineChoice } from "../engine/registry.ts";
+import { createTrainer, engineSettings, type EngineChoice } from "../engine/registry.ts";
 import { freshState } from "../engine/state.ts";
 import type { ModelState, Trainer, TrainerOptions } from "../engine/types.ts";
 import { buildModel } from "../models/registry.ts";
@@ -61,7 +61,15 @@ export function trainerOptions(cfg: TrainingConfig, spec: ModelSpec): TrainerOpt
 
 /** The engine, execution provider and provider check a config asks for. */
 export function engineChoice(cfg: TrainingConfig, log?: (line: string) => void): EngineChoice {
-  return { engine: cfg.engine.name, provider: cfg.engine.provider, device: cfg.engine.device, python: cfg.engine.python, check: cfg.engine.providerCheck, log };
+  return {
+    engine: cfg.engine.name,
+    provider: cfg.engine.provider,
+    device: cfg.engine.device,
+    python: cfg.engine.python,
+    check: cfg.engine.providerCheck,
+    ...engineSettings(cfg.engine),
+    log,
+  };
 }
 
 /**

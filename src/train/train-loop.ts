@@ -5,7 +5,7 @@ import type { Trainer } from "../engine/types.ts";
 import { renameSync } from "node:fs";
 import { CheckpointError, checkpointExists, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { evaluate } from "../metrics/evaluate.ts";
-import { samStep } from "./sam.ts";
+import { epochSteps } from "./epoch-steps.ts";
 import { learningRate } from "./schedule.ts";
 
 export interface EpochRecord {
@@ -87,17 +87,14 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
       correct = 0,
       seen = 0,
       step = 0;
-    for (const batch of loader) {
-      const r =
-        optim.samRho > 0
-          ? await samStep(trainer, batch, lr, optim.samRho, { momentum: optim.momentum, weightDecay: optim.weightDecay })
-          : await trainer.trainStep(batch, lr);
+    const sgd = { lr, samRho: optim.samRho, momentum: optim.momentum, weightDecay: optim.weightDecay };
+    for await (const r of epochSteps(trainer, data, loader, sgd)) {
       if (!Number.isFinite(r.loss)) {
         return { status: "diverged", epochs: history, resumedFrom, divergedAt: { epoch: epoch + 1, step, loss: r.loss } };
       }
-      lossSum += r.loss * batch.size;
+      lossSum += r.loss * r.size;
       correct += r.correct;
-      seen += batch.size;
+      seen += r.size;
       o.onStep?.({ epoch: epoch + 1, step: ++step, stepsPerEpoch, loss: r.loss });
     }
     const rec: EpochRecord = { epoch: epoch + 1, lr, trainLoss: lossSum / seen, trainAccuracy: correct / seen, seconds: 0 };

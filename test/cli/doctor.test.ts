@@ -2,7 +2,8 @@ import { expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultPathVerdict, outputDirFacts, type DefaultPathFacts } from "../../src/cli/doctor.ts";
+import { defaultPathVerdict, outputDirFacts, renderCudaEp, type CudaEpFacts, type DefaultPathFacts } from "../../src/cli/doctor.ts";
+import { missingCudaLibraries } from "../../src/engine/onnx/providers.ts";
 import {
   classifyIcd,
   detectNvidia,
@@ -55,6 +56,8 @@ test("doctor --json prints one JSON object with every section, and exits 0 where
   expect(typeof j.autoEngine.why).toBe("string");
   expect(j.onnx.providers.map((p: { name: string }) => p.name)).toEqual(["cpu", "cuda", "webgpu"]);
   expect(j.onnx.cpuStep).toMatchObject({ engine: "onnx", device: "cpu", ok: true, trainedOn: "cpu" });
+  expect(typeof j.onnx.cudaEp.install.installed).toBe("boolean");
+  for (const m of j.onnx.cudaEp.missing) expect(m).toMatchObject({ soname: expect.stringMatching(/\.so\.\d+$/), fix: expect.stringMatching(/.{20,}/) });
   expect(typeof j.hardware.nvidia.driverLoaded).toBe("boolean");
   expect(["missing", "ok", "failed"]).toContain(j.hardware.nvidia.nvidiaSmi);
   expect(["gpu", "software", "none"]).toContain(j.hardware.vulkan.verdict);
@@ -74,6 +77,8 @@ test("doctor's human report has the hardware section, no tfjs-node line, and end
   expect(r.out).toContain("GPU hardware\n");
   expect(r.out).toMatch(/nvidia-smi|GPU \d+:/);
   expect(r.out).toMatch(/Vulkan/);
+  expect(r.out).toMatch(/CUDA EP provider libraries (not installed in .*: run `bun run setup:cuda-ep`|installed in )/);
+  expect(r.out).toMatch(/CUDA EP runtime libraries .*: all found|libcu\S+ \(.*\) not found: /);
   expect(r.out).not.toMatch(/@tensorflow\/tfjs-node(?!-gpu)/);
   expect(r.out.trimEnd().split("\n").at(-1)).toBe("default path: OK");
 }, 120_000);
@@ -285,4 +290,51 @@ test("output directories are checked without being created: the nearest existing
   const blocked = outputDirFacts("--runs-dir", join(file, "runs"));
   expect(blocked.writable).toBe(false);
   expect(blocked.why).toMatch(/file in the way/);
+});
+
+// ------------------------------------------------------------ the CUDA execution provider
+
+const cudaFacts = (over: Partial<CudaEpFacts> = {}): CudaEpFacts => ({
+  install: { binDir: "/repo/node_modules/onnxruntime-node/bin/napi-v6/linux/x64", installed: false, ortVersion: "1.29.0" },
+  missing: [],
+  ldLibraryPath: null,
+  ...over,
+});
+
+test("doctor says whether the CUDA EP's provider libraries are installed, and the command that installs them", () => {
+  const none = renderCudaEp(cudaFacts());
+  expect(none[0]).toMatch(/^ {2}-- {4}CUDA EP provider libraries not installed in \/repo\/.*: run `bun run setup:cuda-ep`/);
+  expect(none[1]).toMatch(/^ {2}ok {4}CUDA EP runtime libraries .*: all found$/);
+  const installed = renderCudaEp(
+    cudaFacts({
+      install: {
+        binDir: "/b",
+        installed: true,
+        ortVersion: "1.29.0",
+        marker: { package: "com.github.asus4.onnxruntime.linux-x64-gpu", version: "0.4.9", ort: "1.29.0", integrity: "sha512-x", installed: "2026-12-06" },
+      },
+    }),
+  );
+  expect(installed[0]).toBe("  ok    CUDA EP provider libraries installed in /b (com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9, ONNX Runtime 1.29.0)");
+  const mismatch = renderCudaEp(
+    cudaFacts({ install: { binDir: "/b", installed: true, mismatch: "built for ONNX Runtime 1.29.0 but onnxruntime-node is 1.30.0" } }),
+  );
+  expect(mismatch[0]).toMatch(/^ {2}-- {4}CUDA EP provider libraries: built for ONNX Runtime 1\.29\.0 but onnxruntime-node is 1\.30\.0/);
+});
+
+test("doctor lists each CUDA / cuDNN library the loader would miss with its fix, and one LD_LIBRARY_PATH line for those pip already has", () => {
+  const pip = join(tmp(), "nvidia", "cu13", "lib");
+  mkdirSync(pip, { recursive: true });
+  writeFileSync(join(pip, "libcublasLt.so.13"), "");
+  const missing = missingCudaLibraries({ env: {}, ldconfig: () => "", pipLibDirs: () => [pip], systemDirs: [] });
+  const lines = renderCudaEp(cudaFacts({ missing, ldLibraryPath: `export LD_LIBRARY_PATH=${pip}` }));
+  expect(lines).toContain(`  --    libcublasLt.so.13 (CUDA 13 cuBLASLt) not found: found in ${pip} (pip): add that folder to LD_LIBRARY_PATH`);
+  expect(lines).toContain(
+    "  --    libcudnn.so.9 (cuDNN 9) not found: pip install nvidia-cudnn-cu13, then put its site-packages/nvidia/*/lib folder on LD_LIBRARY_PATH",
+  );
+  expect(lines.find((l) => l.includes("libcuda.so.1"))).toMatch(/NVIDIA driver/);
+  expect(lines.at(-1)).toBe(`        -> export LD_LIBRARY_PATH=${pip}`);
+  // Nothing found anywhere: the hint names the usual source of all but the driver.
+  const bare = renderCudaEp(cudaFacts({ missing: missingCudaLibraries({ env: {}, ldconfig: () => "", pipLibDirs: () => [], systemDirs: [] }) }));
+  expect(bare.at(-1)).toMatch(/CUDA 13 PyTorch \(pip\) brings all but the driver/);
 });

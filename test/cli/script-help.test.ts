@@ -13,7 +13,9 @@ const scripts: [string, string[]][] = [
   ["bench/strided-input-grad-variants.ts", []],
   ["scripts/gen-types.ts", []],
   ["scripts/make-embedded-subset.ts", []],
-  ["bench/train-grid-worker.ts", ["--case", "{}", "--device", "cpu", "--steps", "1"]],
+  ["bench/gpu-parity.ts", []],
+  ["scripts/setup-cuda-ep.ts", []],
+  ["bench/train-grid-worker.ts", ["--case", "{}", "--device", "cpu", "--steps", "1", "--augment", "{}"]],
 ];
 
 function spawn(script: string, args: string[]) {

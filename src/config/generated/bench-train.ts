@@ -10,21 +10,38 @@ export interface BenchTrainConfig {
    */
   throughput: {
     /**
-     * Untimed steps before measuring (session start, allocator warm-up).
+     * Untimed training steps before the timed epoch (session start, allocator warm-up, the split sent to a resident engine, CUDA graph capture), taken from an epoch of the same data.
      */
     warmupSteps: number;
     /**
-     * Timed steps per engine and case; the median is reported.
+     * Steps of the one timed epoch per engine and case: the timed dataset holds this many batches, and images/s is that epoch's images over its wall time.
      */
     measuredSteps: number;
     /**
-     * Timed steps for the pure-JS TensorFlow.js cpu backend, which is orders of magnitude slower.
+     * Steps of the timed epoch for the pure-JS TensorFlow.js cpu backend, which is orders of magnitude slower.
      */
     oracleSteps: number;
     /**
      * Batch size for the TensorFlow.js cpu backend (about 90 s per step at batch 64 for the w8 model here), so the oracle is timed at all; images/s are reported at this batch.
      */
     oracleBatchSize: number;
+    /**
+     * Augmentation of the timed epochs, as training applies it (training.schema.json data.cropPadding and data.flip): random crops and flips, built where the engine builds batches.
+     */
+    augment: {
+      /**
+       * Zero padding (px) of random crops at images of cropPaddingImageSize px (CIFAR's 4 px at 32 px); 0 disables cropping.
+       */
+      cropPadding: number;
+      /**
+       * Image side (the shorter one) at which cropPadding applies; a smaller case's padding is scaled down in proportion and rounded, so a 16x16 smoke case crops by 2 px, not by half its size.
+       */
+      cropPaddingImageSize: number;
+      /**
+       * Random horizontal flips.
+       */
+      flip: boolean;
+    };
     /**
      * Steps under ORT's profiler for the per-op cost table of the first case (0 = skip).
      */
@@ -33,6 +50,41 @@ export interface BenchTrainConfig {
      * Engine/device combinations to measure (torch-*: this harness's PyTorch engine); those that do not load on this machine are reported as skipped with the reason.
      */
     engines: ("onnx-cpu" | "onnx-cuda" | "onnx-webgpu" | "tfjs" | "torch-cpu" | "torch-cuda")[];
+    /**
+     * One torch-* row per variant of the engine's GPU settings (the default: fp32 eager, the raw PyTorch goal's row, and fp32 with CUDA graphs, the graph goal's row). Settings that do nothing on a device are dropped there (the CPU has no TF32, CUDA graphs or channels_last), so variants that become the same are measured once.
+     *
+     * @minItems 1
+     */
+    torchVariants: [
+      {
+        /**
+         * engine.precision of the row.
+         */
+        precision: "fp32" | "tf32" | "bf16";
+        /**
+         * engine.cudaGraphs of the row.
+         */
+        cudaGraphs: boolean;
+        /**
+         * engine.channelsLast of the row.
+         */
+        channelsLast: boolean;
+      },
+      ...{
+        /**
+         * engine.precision of the row.
+         */
+        precision: "fp32" | "tf32" | "bf16";
+        /**
+         * engine.cudaGraphs of the row.
+         */
+        cudaGraphs: boolean;
+        /**
+         * engine.channelsLast of the row.
+         */
+        channelsLast: boolean;
+      }[]
+    ];
     /**
      * Model and batch shapes to time.
      *
@@ -63,7 +115,7 @@ export interface BenchTrainConfig {
       }[]
     ];
     /**
-     * Several small runs sharing one GPU, as --gpus 0 --jobs-per-gpu N runs them: N processes each train the first case with the torch engine on CUDA at once; their images per second together against one alone. Skipped without CUDA torch.
+     * Several small runs sharing one GPU, as --gpus 0 --jobs-per-gpu N runs them: N processes each train the first case with the torch engine on CUDA at once, each timing one epoch through the same path as training; their images per second together against one alone. Skipped without CUDA torch.
      */
     grid: {
       /**
@@ -71,7 +123,7 @@ export interface BenchTrainConfig {
        */
       workers: number[];
       /**
-       * Timed steps per run, after the warm-up steps, all runs starting together.
+       * Steps of each run's timed epoch, after its warm-up steps, all runs starting together.
        */
       steps: number;
       /**
@@ -102,5 +154,44 @@ export interface BenchTrainConfig {
      */
     enabled: boolean;
     training: TrainingConfig;
+  };
+  /**
+   * The throughput goals the report checks (issue 24), each computed from this run's rows or reported as not measured here
+   */
+  goals: {
+    /**
+     * CPU: the torch engine's epoch (batches built on the device, augmentation included) at least this fraction of raw PyTorch's epoch with the data already in memory (bench/torch_train_step.py --epoch), same device, same run.
+     */
+    torchEngineVsRawMin: number;
+    /**
+     * The same on CUDA, against raw PyTorch eager.
+     */
+    torchEngineVsRawMinCuda: number;
+    /**
+     * The torch engine's host time per step (everything outside the model's own computation: plans, requests, the pipe, and on the CPU building batches) at most this share of the step.
+     */
+    hostShareMax: number;
+    /**
+     * Images/s the torch engine reaches on graphCase with CUDA graphs on one of graphGpus.
+     */
+    graphImagesPerSecond: number;
+    /**
+     * The case the CUDA-graph goal is judged on (the first of throughput.cases that matches).
+     */
+    graphCase: {
+      arch: "preresnet20" | "resnet20a";
+      width: number;
+      batchSize: number;
+    };
+    /**
+     * GPUs the CUDA-graph goal is set for (a substring of torch's device name); on another GPU the rate is shown, not judged.
+     *
+     * @minItems 1
+     */
+    graphGpus: [string, ...string[]];
+    /**
+     * A grid of small runs on one GPU: all runs together at least this many times one run alone.
+     */
+    gridSpeedupMin: number;
   };
 }

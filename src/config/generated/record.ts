@@ -43,12 +43,28 @@ export interface UnitRecord {
       [k: string]: string;
     };
     /**
-     * Every trainer this unit's process created (src/engine/registry.ts): engine, provider or device, whether its numbers are deterministic (CPU kernels with fixed threads) or not (cuDNN, GPU execution providers), and for the torch engine its versions and GPU.
+     * Every trainer this unit's process created (src/engine/registry.ts): engine, provider or device, the precision it computed in, whether its numbers are deterministic (CPU kernels with fixed threads; the torch engine on CUDA only with engine.cudnnDeterministic) or not (cuDNN otherwise, GPU execution providers), and for the torch engine its versions, GPU and CUDA settings.
      */
     trainers?: {
       engine: string;
       provider: string;
+      /**
+       * fp32, tf32 or bf16 (engine.precision) as the trainer computed: fp32 for the ONNX and TF.js engines, the torch server's effective value on its device. Records written before the setting existed hold fp32, which is what every engine computed then (the torch server turned TF32 off).
+       */
+      precision: string;
       deterministic: boolean;
+      /**
+       * torch engine: whether full-size training batches ran as a captured CUDA graph (false on the CPU).
+       */
+      cudaGraphs?: boolean;
+      /**
+       * torch engine: whether activations and conv weights were NHWC (channels-last) on CUDA.
+       */
+      channelsLast?: boolean;
+      /**
+       * torch engine: whether cuDNN was restricted to deterministic algorithms (engine.cudnnDeterministic).
+       */
+      cudnnDeterministic?: boolean;
       /**
        * Set when engine auto (or provider/device auto) tried a GPU and trains on the CPU instead: what was tried and why it was refused. A GPU the user asked for explicitly never falls back: its failure is an error.
        */

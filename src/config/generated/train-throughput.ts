@@ -34,7 +34,22 @@ export interface TrainThroughputRecord {
     case: string;
     engine: string;
     status: "measured" | "skipped";
+    /**
+     * Images of the one timed epoch over its wall time (batches built the way training builds them): what the planner scales.
+     */
     imagesPerSecond?: number;
+    /**
+     * Wall seconds of the timed epoch per step, in ms (single steps are not observable when an engine trains many steps per request).
+     */
+    msPerStep?: number;
+    /**
+     * torch engine: ms per step outside the engine's own request time (JS plans, requests, pipe) plus, on the CPU, building batches on the device; null on other engines.
+     */
+    hostMsPerStep?: number | null;
+    /**
+     * hostMsPerStep / msPerStep; null on other engines.
+     */
+    hostShare?: number | null;
     [k: string]: unknown;
   }[];
   /**

@@ -4,7 +4,7 @@ Started by src/engine/torch/torch-process.ts as `python server.py <fifo-in> <fif
 It prints one JSON line on stdout once torch has imported (or an error and exits 3),
 then serves requests until EOF. A message is a little-endian u32 header length, a
 UTF-8 JSON header and the raw bytes of the tensors the header lists as
-[name, dtype, shape] (dtype "f32" or "i32"): tensors never pass through JSON.
+[name, dtype, shape] (dtype "f32", "i32" or "u8"): tensors never pass through JSON.
 
 The model is built from the harness's ModelSpec (the same op list the ONNX and
 TensorFlow.js engines build from) and trained with exactly their semantics: masked
@@ -18,9 +18,10 @@ import json
 import os
 import struct
 import sys
+import time
 import traceback
 
-DTYPES = {"f32": 4, "i32": 4}
+DTYPES = {"f32": 4, "i32": 4, "u8": 1}
 
 
 def main():
@@ -78,7 +79,8 @@ def read_message(f, torch):
         for d in shape:
             count *= d
         buf = read_exact(f, count * DTYPES[dtype])
-        t = torch.frombuffer(buf, dtype=torch.float32 if dtype == "f32" else torch.int32) if count else torch.empty(0)
+        kind = {"f32": torch.float32, "i32": torch.int32, "u8": torch.uint8}[dtype]
+        t = torch.frombuffer(buf, dtype=kind) if count else torch.empty(0, dtype=kind)
         tensors[name] = t.reshape(shape)
     return header, tensors
 
@@ -127,15 +129,21 @@ class Server:
         device = h.get("device", "auto")
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
+        precision = h.get("precision", "fp32")
+        if precision not in ("fp32", "tf32", "bf16"):
+            raise RuntimeError(f'precision "{precision}": expected fp32, tf32 or bf16')
+        cudnn_deterministic = bool(h.get("cudnnDeterministic", False))
         if device.startswith("cuda"):
             if not torch.cuda.is_available():
                 raise RuntimeError(f"device {device}: torch {torch.__version__} sees no CUDA device")
             device = str(torch.device(device if ":" in device else "cuda:0"))
             torch.cuda.set_device(torch.device(device))
-            # Strict fp32 like the other engines: TF32 would change results in the 4th digit.
-            torch.backends.cuda.matmul.allow_tf32 = False
-            torch.backends.cudnn.allow_tf32 = False
-            torch.backends.cudnn.benchmark = bool(h.get("cudnnBenchmark", True))
+            # fp32 is strict like the other engines (TF32 changes results in the 4th digit);
+            # tf32 is what the paper's PyTorch 1.10 did by default for cuDNN convolutions.
+            torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
+            torch.backends.cudnn.allow_tf32 = precision == "tf32"
+            torch.backends.cudnn.deterministic = cudnn_deterministic
+            torch.backends.cudnn.benchmark = bool(h.get("cudnnBenchmark", True)) and not cudnn_deterministic
         elif device != "cpu":
             raise RuntimeError(f'device "{device}": expected auto, cpu, cuda or cuda:N')
         threads = int(h.get("threads") or 0)
@@ -146,15 +154,27 @@ class Server:
             except RuntimeError:
                 pass  # already set in this process
         self.device = torch.device(device)
-        self.deterministic = self.device.type == "cpu"
+        cuda = self.device.type == "cuda"
+        # TF32 is a CUDA mode: on the CPU the arithmetic stays fp32, and the record says so.
+        self.precision = "fp32" if precision == "tf32" and not cuda else precision
+        self.autocast_dtype = torch.bfloat16 if self.precision == "bf16" else None
+        self.channels_last = bool(h.get("channelsLast", False)) and cuda
+        self.cuda_graphs = bool(h.get("cudaGraphs", True)) and cuda
+        self.cudnn_deterministic = cudnn_deterministic and cuda
+        self.deterministic = not cuda or self.cudnn_deterministic
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         self.P, self.V, self.B, self.M = {}, {}, {}, {}
         for p in self.spec["params"]:
-            self.P[p["name"]] = torch.zeros(p["shape"], device=self.device)
-            self.V[p["name"]] = torch.zeros(p["shape"], device=self.device)
+            for store in (self.P, self.V):
+                store[p["name"]] = torch.zeros(p["shape"], device=self.device)
+                if self.channels_last and len(p["shape"]) == 4:
+                    store[p["name"]] = store[p["name"]].contiguous(memory_format=fmt)
         for b in self.spec["buffers"]:
             self.B[b["name"]] = torch.full(b["shape"], float(b["init"]), device=self.device)
         for name in self.masked:
             self.M[name] = torch.ones_like(self.P[name])
+        self.splits = {}
+        self.graphs = {}
         self.gather_index = {}
         for op in self.spec["ops"]:
             if op["kind"] == "channel-gather":
@@ -162,6 +182,8 @@ class Server:
                 self.gather_index[op["out"]] = torch.tensor([cin if s < 0 else s for s in op["sources"]], dtype=torch.long, device=self.device)
         self.ready = True
         return {"device": str(self.device), "deterministic": self.deterministic, "threads": torch.get_num_threads(),
+                "precision": self.precision, "cudaGraphs": self.cuda_graphs, "channelsLast": self.channels_last,
+                "cudnnDeterministic": self.cudnn_deterministic,
                 "torch": torch.__version__, "cudnn": torch.backends.cudnn.version() if self.device.type == "cuda" else None,
                 "gpu": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else None}
 
@@ -208,14 +230,25 @@ class Server:
 
     def batch(self, tensors, with_labels=True):
         c, h, w = self.spec["inputShape"]
-        x = tensors["x"].reshape(-1, c, h, w).to(self.device, non_blocking=True)
+        x = self.layout(tensors["x"].reshape(-1, c, h, w).to(self.device, non_blocking=True))
         y = tensors["y"].to(self.device, dtype=self.torch.long, non_blocking=True) if with_labels else None
         return x, y
+
+    def amp(self):
+        """bf16: autocast (cache off, so a captured CUDA graph re-casts weights every replay); else nothing."""
+        if self.autocast_dtype is None:
+            import contextlib
+            return contextlib.nullcontext()
+        return self.torch.autocast(self.device.type, dtype=self.autocast_dtype, cache_enabled=False)
+
+    def layout(self, x):
+        return x.contiguous(memory_format=self.torch.channels_last) if self.channels_last else x
 
     def loss_and_grads(self, x, y, buffers):
         torch = self.torch
         eff = self.effective(True)
-        logits = self.forward(x, eff, buffers, True, self.bn["momentum"])
+        with self.amp():
+            logits = self.forward(x, eff, buffers, True, self.bn["momentum"]).float()
         loss = torch.nn.functional.cross_entropy(logits, y)
         names = list(eff.keys())
         grads = torch.autograd.grad(loss, [eff[n] for n in names])
@@ -247,10 +280,16 @@ class Server:
         return {}, out
 
     def op_train_step(self, h, t):
-        torch = self.torch
         x, y = self.batch(t)
+        loss, correct = self.sgd_step(x, y, float(h["lr"]))
+        loss_v, correct_v = self.torch.stack([loss.float(), correct.float()]).tolist()  # one device sync
+        return {"loss": loss_v, "correct": int(correct_v)}, []
+
+    def sgd_step(self, x, y, lr):
+        """One masked SGD step on the device; returns loss and correct count as device scalars (no sync)."""
+        torch = self.torch
         loss, grads, correct = self.loss_and_grads(x, y, self.B)  # BN statistics update in place
-        lr, mom, wd = float(h["lr"]), self.sgd["momentum"], self.sgd["weightDecay"]
+        mom, wd = self.sgd["momentum"], self.sgd["weightDecay"]
         names = list(self.P.keys())
         masked = [n for n in names if n in self.M]
         with torch.no_grad():
@@ -265,11 +304,298 @@ class Server:
             g = torch._foreach_add(g, p, alpha=wd)
             torch._foreach_mul_(v, mom)
             torch._foreach_add_(v, g)
-            torch._foreach_add_(p, v, alpha=-lr)
+            if isinstance(lr, float):
+                torch._foreach_add_(p, v, alpha=-lr)
+            else:  # a device scalar (CUDA graphs): the same update with lr read on the device
+                for pi, vi in zip(p, v):
+                    pi.addcmul_(vi, lr, value=-1.0)
             if masked:
                 torch._foreach_mul_([self.P[n] for n in masked], [self.M[n] for n in masked])
-        loss_v, correct_v = torch.stack([loss.float(), correct.float()]).tolist()  # one device sync
-        return {"loss": loss_v, "correct": int(correct_v)}, []
+        return loss, correct
+
+    def sam_step(self, x, y, lr, rho, mom, wd):
+        """
+        src/train/sam.ts's step, on the device: the gradient g at w (BN statistics from this
+        pass are kept), a step to w + rho g/||g|| with g masked, the gradient there, and
+        src/engine/sgd.ts's update of w with it. The arithmetic is float64 where the
+        TypeScript is (JS numbers), rounded to float32 where it stores, so both agree
+        to the last bit except for the order in which ||g||^2 is summed.
+        """
+        torch = self.torch
+        names = list(self.P.keys())
+        start_b = {k: v.clone() for k, v in self.B.items()}
+        loss, grads, correct = self.loss_and_grads(x, y, self.B)
+        with torch.no_grad():
+            g = {n: (grads[n] * self.M[n] if n in self.M else grads[n]).double() for n in names}
+            sq = torch.stack([(v * v).sum() for v in g.values()]).sum()
+            scale = rho / (torch.sqrt(sq) + 1e-12)
+            start_p = {n: self.P[n].clone() for n in names}
+            for n in names:
+                self.P[n].copy_((start_p[n].double() + scale * g[n]).float())
+        # The second pass's BN statistics are thrown away, as src/train/sam.ts does.
+        _, grads2, _ = self.loss_and_grads(x, y, start_b)
+        with torch.no_grad():
+            for n in names:
+                theta, v = start_p[n].double(), self.V[n].double()
+                m = self.M[n].double() if n in self.M else None
+                gi = (grads2[n].double() * m if m is not None else grads2[n].double()) + wd * theta
+                nv = (mom * v + gi).float()
+                nt = theta - lr * nv.double()
+                self.V[n].copy_(nv)
+                self.P[n].copy_((nt * m if m is not None else nt).float())
+        return loss, correct
+
+    # -- resident data -------------------------------------------------------------
+
+    def op_load_split(self, h, t):
+        """A uint8 split kept on the device, zero-padded by the crop padding, with its normalisation table."""
+        torch = self.torch
+        images = t["images"].to(self.device)
+        pad = int(h["cropPadding"])
+        n, c, hh, ww = images.shape
+        padded = torch.zeros((n, c, hh + 2 * pad, ww + 2 * pad), dtype=torch.uint8, device=self.device)
+        padded[:, :, pad:pad + hh, pad:pad + ww] = images
+        del images
+        self.splits[h["slot"]] = {
+            "images": padded, "pad": pad, "shape": (c, hh, ww),
+            "labels": t["labels"].to(self.device, dtype=torch.long),
+            # Byte v of channel c reads lut[c * 256 + v]: the host's table, so pixels are bit-identical.
+            "lut": t["lut"].reshape(-1).to(self.device),
+            "channelOffset": (torch.arange(c, device=self.device) * 256).reshape(1, c, 1, 1),
+        }
+        return {"count": n}, []
+
+    def build_batch(self, split, idx, shift_y, shift_x, mirror):
+        """src/data/batches.ts's batch on the device: crop (zero padding) and mirror by index, normalise by table."""
+        torch = self.torch
+        c, hh, ww = split["shape"]
+        pad = split["pad"]
+        imgs = split["images"].index_select(0, idx)
+        b = idx.shape[0]
+        ys = torch.arange(hh, device=self.device).reshape(1, hh) + (shift_y.reshape(b, 1) + pad)
+        xs = torch.arange(ww, device=self.device).reshape(1, ww)
+        xs = torch.where(mirror.reshape(b, 1) > 0, ww - 1 - xs, xs) + (shift_x.reshape(b, 1) + pad)
+        raw = imgs[torch.arange(b, device=self.device).reshape(b, 1, 1, 1), torch.arange(c, device=self.device).reshape(1, c, 1, 1),
+                   ys.reshape(b, 1, hh, 1), xs.reshape(b, 1, 1, ww)]
+        x = split["lut"][raw.long() + split["channelOffset"]]
+        return self.layout(x), split["labels"].index_select(0, idx)
+
+    def op_build_batch(self, h, t):
+        """The pixels and labels of one planned batch (tests compare them with the host's)."""
+        split = self.split(h)
+        x, y = self.build_batch(split, *self.plan_tensors(t, 0, t["indices"].shape[0]))
+        return {}, [("x", x), ("y", y)]
+
+    def split(self, h):
+        if h["slot"] not in self.splits:
+            raise KeyError(f'split "{h["slot"]}" is not loaded (load-split first)')
+        return self.splits[h["slot"]]
+
+    def plan_tensors(self, t, start, size, prefix=""):
+        return tuple(t[prefix + k][start:start + size].to(self.device, dtype=self.torch.long, non_blocking=True)
+                     for k in ("indices", "shiftY", "shiftX", "mirror"))
+
+    def op_train_steps(self, h, t):
+        """
+        Consecutive training steps whose batches are built here from a resident split:
+        one request, one device sync. Per-step losses and correct counts come back as
+        arrays. Stops after the first non-finite loss, as a per-step caller would (on
+        CUDA that is known only at the end, so later steps of the request may have run).
+        """
+        torch = self.torch
+        split = self.split(h)
+        sizes = [int(s) for s in h["sizes"]]
+        lr = float(h["lr"])
+        sam = h.get("sam")
+        losses = torch.zeros(len(sizes), device=self.device)
+        correct = torch.zeros(len(sizes), device=self.device)
+        start = 0
+        done = len(sizes)
+        # Time building batches apart from the steps (a benchmark reports the engine's
+        # own overhead); exact on the CPU, where every op completes before the next.
+        timed = self.device.type == "cpu"
+        build_s = 0.0
+        t_all = time.perf_counter()
+        for i, size in enumerate(sizes):
+            t0 = time.perf_counter() if timed else 0.0
+            x, y = self.build_batch(split, *self.plan_tensors(t, start, size))
+            if timed:
+                build_s += time.perf_counter() - t0
+            start += size
+            if sam:
+                loss, corr = self.sam_step(x, y, lr, float(sam["rho"]), float(sam["momentum"]), float(sam["weightDecay"]))
+            elif self.cuda_graphs and size == int(h["batchSize"]):
+                loss, corr = self.graphed_sgd_step(x, y, lr)
+            else:
+                loss, corr = self.sgd_step(x, y, lr)
+            losses[i] = loss
+            correct[i] = corr
+            # On the CPU a check costs nothing; on CUDA it would sync every step.
+            if self.device.type == "cpu" and not torch.isfinite(loss).item():
+                done = i + 1
+                break
+        out = [("losses", losses[:done]), ("correct", correct[:done])]
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        return {"steps": done, "seconds": time.perf_counter() - t_all, "buildSeconds": build_s if timed else None}, out
+
+    # -- BiP ------------------------------------------------------------------------
+
+    def op_bip_start(self, h, t):
+        """
+        BiP's upper level on the device (src/train/bip-loop.ts): one score per weight of
+        the scored layers, or per output filter (structured), their momentum, and how
+        many the top-k keeps (global count, or per layer). Sets the masks from the scores.
+        """
+        torch = self.torch
+        layers = list(h["layers"])
+        structured = bool(h["structured"])
+        # Per-weight scores take their weight's shape; per-filter scores stay a vector.
+        scores = {l: t["scores/" + l].to(self.device).reshape(-1 if structured else self.M[l].shape).clone() for l in layers}
+        self.bip = {"layers": layers, "structured": structured, "keep": h["keep"], "hyper": h["hyper"],
+                    "scores": scores, "velocity": {l: torch.zeros_like(v) for l, v in scores.items()}}
+        self.bip_masks()
+        return {}, []
+
+    def top_k(self, s, keep):
+        """src/prune/magnitude.ts topKMask: the `keep` largest |s|, ties to the lower index (a stable sort)."""
+        order = self.torch.sort(s.abs(), dim=0, descending=True, stable=True).indices
+        m = self.torch.zeros_like(s)
+        m[order[:keep]] = 1
+        return m
+
+    def bip_masks(self):
+        b = self.bip
+        if b["structured"]:
+            for l in b["layers"]:
+                keep = self.top_k(b["scores"][l], int(b["keep"][l]))
+                self.M[l].copy_(keep.reshape((-1,) + (1,) * (self.M[l].dim() - 1)).expand_as(self.M[l]))
+        else:
+            flat = self.top_k(self.torch.cat([b["scores"][l].reshape(-1) for l in b["layers"]]), int(b["keep"]))
+            off = 0
+            for l in b["layers"]:
+                n = self.M[l].numel()
+                self.M[l].copy_(flat[off:off + n].reshape(self.M[l].shape))
+                off += n
+
+    def op_bip_scores(self, h, t):
+        return {}, [(l, self.bip["scores"][l].reshape(-1)) for l in self.bip["layers"]]
+
+    def op_get_masks(self, h, t):
+        return {}, [(k, v) for k, v in self.M.items()]
+
+    def op_bip_steps(self, h, t):
+        """
+        BiP iterations of src/train/bip-loop.ts, each a theta-step on one planned batch and
+        a mask-step on another, with the loop's arithmetic: float64 where the TypeScript
+        computes in JS numbers, float32 where it stores, filter sums accumulated in float32
+        in the same order. Per-iteration theta losses and correct counts come back; the
+        iterations stop at a non-finite theta loss before its update (known at once on the
+        CPU, at the end of the request on CUDA).
+        """
+        torch = self.torch
+        b, hp = self.bip, self.bip["hyper"]
+        split = self.split(h)
+        ts, ms, tl, ml = h["thetaSizes"], h["maskSizes"], h["thetaLrs"], h["maskLrs"]
+        n = len(ts)
+        losses = torch.zeros(n, device=self.device)
+        correct = torch.zeros(n, device=self.device)
+        pruned = set(b["layers"])
+        names = list(self.P.keys())
+        paper = hp["variant"]["kind"] == "paper"
+        t_off = m_off = 0
+        done = n
+        for i in range(n):
+            x, y = self.build_batch(split, *self.plan_tensors(t, t_off, ts[i], "theta."))
+            t_off += ts[i]
+            loss, grads, corr = self.loss_and_grads(x, y, self.B)  # the theta pass's BN statistics are kept
+            losses[i] = loss
+            correct[i] = corr
+            if self.device.type == "cpu" and not torch.isfinite(loss).item():
+                done = i + 1
+                break
+            lr = float(tl[i])
+            with torch.no_grad():
+                for name in names:
+                    theta = self.P[name].double()
+                    gz = grads[name].double()
+                    if name in pruned:
+                        coeff = hp["gamma"] if hp["thetaL2"] == "gamma" else hp["weightDecay"]
+                        g = (gz * self.M[name].double() + coeff * theta).float()
+                    else:
+                        g = (gz + hp["weightDecay"] * theta).float()
+                    # src/engine/sgd.ts with no masks and weight decay 0 (already in g).
+                    gi = g.double() + 0.0 * theta
+                    nv = (hp["momentum"] * self.V[name].double() + gi).float()
+                    self.V[name].copy_(nv)
+                    self.P[name].copy_((theta - lr * nv.double()).float())
+            x, y = self.build_batch(split, *self.plan_tensors(t, m_off, ms[i], "mask."))
+            m_off += ms[i]
+            _, gm, _ = self.loss_and_grads(x, y, {k: v.clone() for k, v in self.B.items()})
+            mlr = float(ml[i])
+            with torch.no_grad():
+                for l in b["layers"]:
+                    gz, theta, m = gm[l].double(), self.P[l].double(), self.M[l].double()
+                    direct = gz * theta
+                    g_theta = gz * m
+                    g = (direct - (gz * g_theta) / hp["variant"]["gamma"] if paper else direct - (hp["variant"]["lr2"] * direct) * g_theta).float()
+                    if b["structured"]:
+                        rows = g.reshape(g.shape[0], -1)
+                        acc = torch.zeros(rows.shape[0], device=self.device)
+                        for j in range(rows.shape[1]):  # float32, in src/prune/bip.ts filterScoreGradient's order
+                            acc += rows[:, j]
+                        g = acc
+                    s = b["scores"][l]
+                    v = (hp["maskMomentum"] * b["velocity"][l].double() + torch.where(s < 0, -g, g).double() + hp["scoreWeightDecay"] * s.double()).float()
+                    b["velocity"][l] = v
+                    b["scores"][l] = (s.double() - mlr * v.double()).float()
+                self.bip_masks()
+        return {"steps": done}, [("losses", losses[:done]), ("correct", correct[:done])]
+
+    def op_predict_split(self, h, t):
+        """Logits of images [start, start + count) of a resident split (no augmentation)."""
+        split = self.split(h)
+        start, count = int(h["start"]), int(h["count"])
+        idx = self.torch.arange(start, start + count, device=self.device)
+        zeros = self.torch.zeros(count, dtype=self.torch.long, device=self.device)
+        x, _ = self.build_batch(split, idx, zeros, zeros, zeros)
+        return {}, [("logits", self.logits(x))]
+
+    # -- CUDA graphs ---------------------------------------------------------------
+
+    def graphed_sgd_step(self, x, y, lr):
+        """
+        sgd_step captured once per batch shape as a CUDA graph and replayed: the step's
+        ~600 kernel launches become one. Inputs, the learning rate and the outputs live in
+        static device tensors; weights, momentum and BN statistics are updated in place
+        by the replay, so state set or read between requests stays what it is.
+        """
+        torch = self.torch
+        key = tuple(x.shape)
+        g = self.graphs.get(key)
+        if g is None:
+            g = {"x": x.clone(), "y": y.clone(), "lr": torch.tensor(lr, device=self.device)}
+            # Warm-up on a side stream (cuDNN picks algorithms, autograd builds its
+            # buffers) must not train: the state is saved and put back after it.
+            saved = [t.clone() for t in (*self.P.values(), *self.V.values(), *self.B.values())]
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                for _ in range(3):
+                    self.sgd_step(g["x"], g["y"], g["lr"])
+            torch.cuda.current_stream().wait_stream(side)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                g["loss"], g["correct"] = self.sgd_step(g["x"], g["y"], g["lr"])
+            for dst, src in zip((*self.P.values(), *self.V.values(), *self.B.values()), saved):
+                dst.copy_(src)
+            g["graph"] = graph
+            self.graphs[key] = g
+        g["x"].copy_(x)
+        g["y"].copy_(y)
+        g["lr"].fill_(lr)
+        g["graph"].replay()
+        return g["loss"], g["correct"]
 
     def op_gradients(self, h, t):
         x, y = self.batch(t)
@@ -287,9 +613,11 @@ class Server:
 
     def op_predict(self, h, t):
         x, _ = self.batch(t, with_labels=False)
-        with self.torch.no_grad():
-            logits = self.forward(x, self.effective(False), self.B, False, 0.0)
-        return {}, [("logits", logits)]
+        return {}, [("logits", self.logits(x))]
+
+    def logits(self, x):
+        with self.torch.no_grad(), self.amp():
+            return self.forward(x, self.effective(False), self.B, False, 0.0).float()
 
     def op_batch_stats(self, h, t):
         """Every BN's batch mean and unbiased variance: running statistics started at 0 and 1 with momentum 1 end as exactly those."""
@@ -300,7 +628,7 @@ class Server:
             if op["kind"] == "bn":
                 fresh[op["mean"]] = torch.zeros_like(self.B[op["mean"]])
                 fresh[op["var"]] = torch.ones_like(self.B[op["var"]])
-        with torch.no_grad():
+        with torch.no_grad(), self.amp():
             self.forward(x, self.effective(False), fresh, True, 1.0)
         return {}, [("stats/" + k, fresh[k]) for k in sorted(self.bn_buffers())]
 

@@ -5,7 +5,11 @@ import type { RunnerConfig } from "../../config/generated/runner.ts";
 import { validateConfig } from "../../config/load.ts";
 
 /** A tensor crossing the process boundary: raw little-endian bytes, never JSON. */
-export type WireTensor = { name: string; data: Float32Array | Int32Array; shape: number[] };
+export type WireTensor = { name: string; data: Float32Array | Int32Array | Uint8Array; shape: number[] };
+
+function wireType(data: WireTensor["data"]): "f32" | "i32" | "u8" {
+  return data instanceof Int32Array ? "i32" : data instanceof Uint8Array ? "u8" : "f32";
+}
 
 export interface Reply {
   header: Record<string, unknown>;
@@ -131,8 +135,8 @@ export class TorchProcess {
 
   /** Sends one request and waits for its reply; a server-side exception is thrown here with its Python traceback's last line. */
   request(header: Record<string, unknown>, tensors: WireTensor[] = []): Reply {
-    // The work asked: the images of the request's batch (the first dimension of its input x).
-    const images = tensors.find((t) => t.name === "x")?.shape[0] ?? 0;
+    // The work asked: the images the request names (several steps, a whole split), else its input x's batch.
+    const images = typeof header.images === "number" ? header.images : (tensors.find((t) => t.name === "x")?.shape[0] ?? 0);
     this.current = { op: String(header.op), limitSeconds: replyLimitSeconds(this.limits, images) };
     Atomics.store(this.cells, 0, BigInt(Date.now() + Math.ceil(this.current.limitSeconds * 1000)));
     try {
@@ -143,9 +147,7 @@ export class TorchProcess {
   }
 
   private exchange(header: Record<string, unknown>, tensors: WireTensor[]): Reply {
-    const head = new TextEncoder().encode(
-      JSON.stringify({ ...header, tensors: tensors.map((t) => [t.name, t.data instanceof Int32Array ? "i32" : "f32", t.shape]) }),
-    );
+    const head = new TextEncoder().encode(JSON.stringify({ ...header, tensors: tensors.map((t) => [t.name, wireType(t.data), t.shape]) }));
     const len = new Uint8Array(4);
     new DataView(len.buffer).setUint32(0, head.length, true);
     this.write(len);

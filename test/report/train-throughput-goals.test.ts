@@ -1,0 +1,146 @@
+import { expect, test } from "bun:test";
+import type { BenchTrainConfig } from "../../src/config/generated/bench-train.ts";
+import { validateConfig } from "../../src/config/load.ts";
+import { renderTrainThroughput, throughputGoals, type BenchRecord, type Measurement, type TorchResult } from "../../src/report/train-throughput-report.ts";
+
+const CASE = "w16 32x32";
+const config = validateConfig<BenchTrainConfig>("bench-train", {
+  throughput: { cases: [{ name: CASE, arch: "preresnet20", width: 16, inputShape: [3, 32, 32], batchSize: 128 }] },
+});
+
+/** A torch-engine row at `imagesPerSecond`, `hostShare` of whose step is host time. */
+function engine(device: "cpu" | "cuda", imagesPerSecond: number, hostShare: number, extra: Partial<Measurement> = {}): Measurement {
+  const msPerStep = (128 / imagesPerSecond) * 1000;
+  return {
+    case: CASE,
+    engine: `torch-${device}`,
+    status: "measured",
+    provider: device === "cpu" ? "cpu" : "cuda:0",
+    threads: 2,
+    batchSize: 128,
+    steps: 20,
+    cropPadding: 4,
+    flip: true,
+    epochSeconds: (20 * msPerStep) / 1000,
+    msPerStep,
+    batchMsPerStep: device === "cpu" ? 0.1 * hostShare * msPerStep : null,
+    hostMsPerStep: hostShare * msPerStep,
+    hostShare,
+    imagesPerSecond,
+    ...extra,
+  } as Measurement;
+}
+
+function raw(device: "cpu" | "cuda", imagesPerSecond: number): TorchResult {
+  return {
+    case: CASE,
+    device,
+    status: "measured",
+    python: "python3",
+    torch: "2.0",
+    gpu: device === "cuda" ? "NVIDIA H100 80GB HBM3" : null,
+    threads: 2,
+    steps: 20,
+    epochSeconds: (20 * 128) / imagesPerSecond,
+    msPerStep: (128 / imagesPerSecond) * 1000,
+    imagesPerSecond,
+  };
+}
+
+const record = (throughput: Measurement[], torch: TorchResult[]): BenchRecord => ({
+  context: { date: "2024-01-01", commit: "abc", machine: { host: "h", cpu: "cpu", cores: 2, memoryGiB: 4, os: "linux" }, runtime: {} },
+  preset: "quick",
+  threads: 2,
+  config,
+  throughput,
+  torch,
+  grid: [],
+  profile: null,
+  accuracy: null,
+});
+
+const line = (rows: string[][], prefix: string) => {
+  const found = rows.find((r) => r[0]!.startsWith(prefix));
+  if (!found) throw new Error(`no goal line starting "${prefix}" in ${JSON.stringify(rows.map((r) => r[0]))}`);
+  return found;
+};
+
+test("the torch engine's epoch against raw PyTorch's: met at 0.96x, not at 0.94x, on the CPU's 0.95 threshold", () => {
+  const met = throughputGoals(record([engine("cpu", 960, 0.04)], [raw("cpu", 1000)]));
+  expect(line(met, "torch engine epoch").slice(0, 2)).toEqual([
+    `torch engine epoch (augmented, batches built on the device) >= 0.95x raw PyTorch epoch (data in memory), cpu, ${CASE}`,
+    "met",
+  ]);
+  expect(line(met, "torch engine epoch")[2]).toStartWith("0.96x (960 vs 1000 img/s;");
+  const missed = throughputGoals(record([engine("cpu", 940, 0.04)], [raw("cpu", 1000)]));
+  expect(line(missed, "torch engine epoch").slice(1, 2)).toEqual(["NOT met"]);
+  expect(line(missed, "torch engine epoch")[2]).toStartWith("0.94x");
+});
+
+test("the host share of the step: 4% meets a 5% goal, 6% does not", () => {
+  const met = line(throughputGoals(record([engine("cpu", 1000, 0.04)], [])), "torch engine host time");
+  expect(met[0]).toBe(`torch engine host time <= 5.0% of the step, cpu, ${CASE}`);
+  expect(met[1]).toBe("met");
+  expect(met[2]).toStartWith("4.0% (5.12 of 128.00 ms per step; of which building batches on the device 0.51 ms)");
+  expect(line(throughputGoals(record([engine("cpu", 1000, 0.06)], [])), "torch engine host time")[1]).toBe("NOT met");
+});
+
+test("without the rows a goal needs, it is not measured here, never met", () => {
+  const rows = throughputGoals(record([engine("cpu", 1000, 0.04)], []));
+  // No raw PyTorch row on the CPU, no CUDA at all.
+  const ratio = rows.filter((r) => r[0]!.startsWith("torch engine epoch"));
+  expect(ratio.map((r) => r[1])).toEqual(["not measured here", "not measured here"]);
+  expect(ratio[0]![2]).toBe("no raw PyTorch cpu row on this machine");
+  expect(line(rows, "torch engine with CUDA graphs")[1]).toBe("not measured here");
+  expect(line(rows, "a grid of small runs")[1]).toBe("not measured here");
+});
+
+test("on CUDA the ratio goal is 0.9x raw PyTorch eager (judged on the eager fp32 row), and the graph goal counts on the goal's GPUs only", () => {
+  const h100 = { gpu: "NVIDIA H100 80GB HBM3", precision: "fp32" } as Partial<Measurement>;
+  const rows = throughputGoals(
+    record(
+      [
+        engine("cuda", 41000, 0.02, { ...h100, cudaGraphs: true } as Partial<Measurement>),
+        engine("cuda", 14000, 0.02, { ...h100, cudaGraphs: false } as Partial<Measurement>),
+        engine("cuda", 60000, 0.02, { ...h100, precision: "bf16", cudaGraphs: false } as Partial<Measurement>),
+      ],
+      [raw("cuda", 15000)],
+    ),
+  );
+  const ratio = rows.find((r) => r[0]!.includes(", cuda,"))!;
+  expect(ratio[0]).toContain(">= 0.9x raw PyTorch epoch (data in memory, eager)");
+  expect(ratio[1]).toBe("met");
+  expect(ratio[2]).toContain("0.93x");
+  const graph = line(rows, "torch engine with CUDA graphs");
+  expect(graph.slice(0, 2)).toEqual(["torch engine with CUDA graphs >= 40000 img/s, preresnet20 w16 batch 128, on H100/H200", "met"]);
+  const other = throughputGoals(record([engine("cuda", 41000, 0.02, { gpu: "NVIDIA A10", cudaGraphs: true } as Partial<Measurement>)], []));
+  expect(line(other, "torch engine with CUDA graphs")[1]).toBe("not measured here");
+  const slow = throughputGoals(record([engine("cuda", 30000, 0.02, { gpu: "NVIDIA H200", cudaGraphs: true } as Partial<Measurement>)], []));
+  expect(line(slow, "torch engine with CUDA graphs")[1]).toBe("NOT met");
+});
+
+test("the thresholds are the config's goals", () => {
+  const r = record([engine("cpu", 960, 0.04)], [raw("cpu", 1000)]);
+  r.config = { ...config, goals: { ...config.goals, torchEngineVsRawMin: 0.97, hostShareMax: 0.03 } };
+  const rows = throughputGoals(r);
+  expect(line(rows, "torch engine epoch")[1]).toBe("NOT met");
+  expect(line(rows, "torch engine host time")[1]).toBe("NOT met");
+});
+
+test("the report says how engine rows build their batches and that the planner reads them", () => {
+  const onnx = {
+    ...engine("cpu", 500, 0),
+    engine: "onnx-cpu",
+    batchMsPerStep: 2.56,
+    hostMsPerStep: null,
+    hostShare: null,
+  } as Measurement;
+  const md = renderTrainThroughput(record([onnx, engine("cpu", 960, 0.04)], [raw("cpu", 1000)]));
+  expect(md).toContain("timing whole epochs with batches built the way training builds them");
+  expect(md).toContain("builds each batch there");
+  expect(md).toContain("because the ONNX engine runs in this process and a resident path gains it nothing");
+  expect(md).toContain("building batches in JS (BatchLoader: crops, flips, normalisation) takes 2.56 of 256.00 ms per step (1.0%) on onnx-cpu");
+  expect(md).toContain("estimates compute time from the measured engine rows");
+  expect(md).toContain(`| ${CASE} | torch-cpu | cpu | 2 | 128 | 133.33 ms | host 5.33 ms (4.0%) |`);
+  expect(md).toContain(`| ${CASE} | onnx-cpu | cpu | 2 | 128 | 256.00 ms | JS batches 2.56 ms (1.0%) |`);
+});
