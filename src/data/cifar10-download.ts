@@ -13,6 +13,7 @@ import { CIFAR10_DIRNAME, findCifar10, isCompleteCifar10Dir } from "./cifar10.ts
 import type { Cifar10LoadOptions } from "./cifar10.ts";
 import { DataError, describeSize } from "./errors.ts";
 import { extractTar } from "./tar.ts";
+import { pidAlive } from "../util/pid-alive.ts";
 
 export const CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
 export const CIFAR10_MD5 = "c32a1d4ab5d03f1284b67883e8d87530";
@@ -38,15 +39,6 @@ const TEMP_RE = /^\.cifar10-(\d+)-[0-9a-f]+\.(part|extract)$/;
 
 function tempName(kind: "part" | "extract"): string {
   return `.cifar10-${process.pid}-${randomBytes(4).toString("hex")}.${kind}`;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** Removes temp files of downloads whose process died (killed runs cannot clean up after themselves). */

@@ -8,6 +8,7 @@ import { writeFileAtomic } from "../util/atomic-write.ts";
 import { heartbeatIntervalMs, startHeartbeat } from "./heartbeat.ts";
 import type { FailureKind } from "./failure-kind.ts";
 import type { Unit } from "./unit.ts";
+import { pidAlive } from "../util/pid-alive.ts";
 
 /** Written last, by rename: a unit is complete exactly when this file exists and matches. */
 interface DoneMarker {
@@ -311,12 +312,7 @@ export class RunStore {
 
   /** Whether a holder on this host still runs: its pid exists and, where recorded, started when the lock says. */
   private holderAlive(holder: LockInfo): boolean {
-    try {
-      process.kill(holder.pid, 0);
-    } catch (e) {
-      // EPERM: the pid exists under another user.
-      if ((e as NodeJS.ErrnoException).code === "ESRCH") return false;
-    }
+    if (!pidAlive(holder.pid)) return false;
     if (holder.pidStart === undefined) return true;
     const now = processStart(holder.pid);
     return now === null || now === holder.pidStart;

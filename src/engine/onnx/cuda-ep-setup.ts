@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { writeFileAtomic } from "../../util/atomic-write.ts";
 import { CUDA_EP_MARKER, CUDA_PROVIDER_LIB, cudaEpInstall, ortVersion, SHARED_PROVIDER_LIB, type CudaEpMarker } from "./providers.ts";
+import { pidAlive } from "../../util/pid-alive.ts";
 
 export const CUDA_EP_PACKAGE = "com.github.asus4.onnxruntime.linux-x64-gpu";
 
@@ -83,15 +84,6 @@ export async function integrityOf(path: string): Promise<string> {
   const hash = createHash("sha512");
   for await (const chunk of Bun.file(path).stream()) hash.update(chunk);
   return `sha512-${hash.digest("base64")}`;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 const TEMP_RE = /^\.cuda-ep-(\d+)-[0-9a-f]+(\.part)?$/;
