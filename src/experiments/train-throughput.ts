@@ -240,12 +240,14 @@ async function measureEngine(
   const augment = benchAugment(cfg.augment, c.inputShape);
   const bench = new EpochBench(trainer, benchDataset(spec.inputShape, steps * batchSize, NUM_CLASSES), batchSize, augment);
   notice(
-    `bench: ${c.name} on ${key} (${trainer.provider}), batch ${batchSize}, crop ${augment.cropPadding}px${augment.flip ? " + flip" : ""}: ${warmup} warm-up steps + one timed epoch of ${steps} steps`,
+    `bench: ${c.name} on ${key} (${trainer.provider}), batch ${batchSize}, crop ${augment.cropPadding}px${augment.flip ? " + flip" : ""}: ${warmup} warm-up steps + ${slow ? 1 : cfg.timedEpochs} timed epoch(s) of ${steps} steps (the median is reported)`,
   );
   let timing: EpochTiming;
   try {
     if (warmup > 0) await bench.run(warmup);
-    timing = await bench.run();
+    const epochs: EpochTiming[] = [];
+    for (let i = 0; i < (slow ? 1 : cfg.timedEpochs); i++) epochs.push(await bench.run());
+    timing = epochs.sort((a, b) => a.seconds - b.seconds)[epochs.length >> 1]!;
   } finally {
     await trainer.dispose();
   }
@@ -274,7 +276,9 @@ async function measureTorch(python: string, device: "cpu" | "cuda", c: Case, cfg
   const skip = (reason: string): TorchResult => ({ case: c.name, device, status: "skipped", reason });
   if (c.arch !== "preresnet20") return skip("the PyTorch reference script implements preresnet20 only");
   if (c.inputShape[1] !== 32 || c.inputShape[2] !== 32) return skip("the PyTorch reference script uses 32x32 inputs");
-  notice(`bench: ${c.name} on raw PyTorch ${device} (${python}), ${cfg.warmupSteps} warm-up steps + one timed epoch of ${cfg.measuredSteps} steps`);
+  notice(
+    `bench: ${c.name} on raw PyTorch ${device} (${python}), ${cfg.warmupSteps} warm-up steps + ${cfg.timedEpochs} timed epoch(s) of ${cfg.measuredSteps} steps (the median is reported)`,
+  );
   const args = [
     join(BENCH_DIR, "torch_train_step.py"),
     // Whole epochs from data already on the device, as the engine rows time whole epochs.
@@ -291,6 +295,8 @@ async function measureTorch(python: string, device: "cpu" | "cuda", c: Case, cfg
     String(cfg.warmupSteps),
     "--steps",
     String(cfg.measuredSteps),
+    "--epochs",
+    String(cfg.timedEpochs),
     "--device",
     device,
   ];

@@ -142,6 +142,24 @@ export function plannedModel(t: Pick<TrainingConfig, "model"> & { data?: Pick<Tr
   return { arch: t.model.arch, width: t.model.width, inputShape: [grey ? 1 : 3, size, size] };
 }
 
+/** The torch engine settings a bench:train row was measured with (absent on other engines' rows and on records before them). */
+export interface RowSettings {
+  precision: string;
+  cudaGraphs: boolean;
+  channelsLast: boolean;
+}
+
+/** What a unit's engine settings come to on the device of `key` (torch-cpu has no TF32, graphs or channels_last); undefined off the torch engine. */
+export function rowSettings(engine: TrainingConfig["engine"], key: string): RowSettings | undefined {
+  if (key === "torch-cuda") return { precision: engine.precision, cudaGraphs: engine.cudaGraphs, channelsLast: engine.channelsLast };
+  if (key === "torch-cpu") return { precision: engine.precision === "tf32" ? "fp32" : engine.precision, cudaGraphs: false, channelsLast: false };
+  return undefined;
+}
+
+function matchesSettings(row: Record<string, unknown>, s: RowSettings): boolean {
+  return row.precision === s.precision && (row.cudaGraphs ?? false) === s.cudaGraphs && (row.channelsLast ?? false) === s.channelsLast;
+}
+
 /**
  * Throughput measured by bench:train for the engine the units would use, if a report is
  * there: the case with the same architecture, width and image shape as the plan's
@@ -155,6 +173,7 @@ export function measuredThroughput(
   model?: PlannedModel,
   engine = "onnx-cpu",
   gpus?: { count: number; jobsPerGpu: number },
+  settings?: RowSettings,
 ): { imagesPerSecond: number; source: string; rough?: string } | null {
   const files = typeof reportDirOrFiles === "string" ? REPORTS.map((f) => join(reportDirOrFiles, f)) : reportDirOrFiles;
   for (const p of files) {
@@ -167,7 +186,10 @@ export function measuredThroughput(
       process.stderr.write(`notice: ${p} is not a bench:train record (${(e as Error).message.split("\n").slice(0, 2).join(" ")}); no estimate from it\n`);
       continue;
     }
-    const m = r.throughput.filter((t) => t.status === "measured" && t.engine === engine && t.imagesPerSecond);
+    const all = r.throughput.filter((t) => t.status === "measured" && t.engine === engine && t.imagesPerSecond);
+    // torch rows come in variants of the engine's settings: the units' own, where measured.
+    const matching = settings ? all.filter((t) => matchesSettings(t, settings)) : [];
+    const m = matching.length ? matching : all;
     if (!m.length) continue;
     const caseOf = (name: string): PlannedModel => {
       const c = r.config.throughput.cases.find((x) => x.name === name);
@@ -246,7 +268,8 @@ export async function makePlan(
   for (const u of units) training ??= (await getKind(u.kind)).training?.(u.config as never);
   const engine = training ? await engineKey(training.engine) : "onnx-cpu";
   const model = training ? plannedModel(training) : undefined;
-  const t = measuredThroughput(files, model, engine, o.gpus);
+  const settings = training ? rowSettings(training.engine, engine) : undefined;
+  const t = measuredThroughput(files, model, engine, o.gpus, settings);
   // Parallel jobs share the cores, so the pool's throughput is about one full-machine job's.
   return {
     total: units.length,
@@ -255,7 +278,7 @@ export async function makePlan(
     imagesToRun: images,
     engine,
     estimate: t ? { seconds: images / t.imagesPerSecond, imagesPerSecond: t.imagesPerSecond, source: t.source } : null,
-    ...(o.slurm ? { slurm: longest ? slurmTimeCheck(longest, files, model, engine, o.slurm) : null } : {}),
+    ...(o.slurm ? { slurm: longest ? slurmTimeCheck(longest, files, model, engine, o.slurm, settings) : null } : {}),
   };
 }
 
@@ -271,6 +294,7 @@ function slurmTimeCheck(
   model: PlannedModel | undefined,
   engine: string,
   slurm: SlurmTasks,
+  settings?: RowSettings,
 ): SlurmTimeCheck | null {
   const limitSeconds = slurmTimeSeconds(slurm.time);
   if (limitSeconds === null) throw new ConfigError(`--slurm-time: expected minutes, mm:ss, hh:mm:ss, d-hh, d-hh:mm or d-hh:mm:ss, given "${slurm.time}"`);
@@ -278,7 +302,7 @@ function slurmTimeCheck(
   const gpus = slurm.gpus ?? 0;
   const onGpu = engine === "torch-cuda" && gpus > 0;
   const perGpu = Math.ceil(k / Math.max(1, gpus));
-  const t = measuredThroughput(files, model, engine, onGpu ? { count: 1, jobsPerGpu: perGpu } : undefined);
+  const t = measuredThroughput(files, model, engine, onGpu ? { count: 1, jobsPerGpu: perGpu } : undefined, settings);
   if (!t) return null;
   const imagesPerSecond = t.imagesPerSecond / (onGpu ? perGpu : k);
   const rough = [

@@ -52,7 +52,7 @@ test("the training-throughput report states the precision beside the engine of i
     },
   });
   expect(md).toContain("engine torch/cuda:0, precision tf32:");
-  expect(md).toContain("every one at precision fp32");
+  expect(md).toContain("at precision fp32 (the engine.precision default");
 });
 
 test("a record's trainers carry their precision; records from before the setting read back as fp32", () => {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { validateConfig } from "../../src/config/load.ts";
 import type { TrainingConfig } from "../../src/config/generated/training.ts";
-import { engineKey, macsPerImage, measuredThroughput, plannedModel } from "../../src/runner/plan.ts";
+import { engineKey, macsPerImage, measuredThroughput, plannedModel, rowSettings } from "../../src/runner/plan.ts";
 
 const bench = (rows: [string, number][], grid: [number, number][] = []) => ({
   context: { date: "2026-11-28T00:00:00Z" },
@@ -113,4 +113,34 @@ test("the planned model's images follow its dataset: Fashion-MNIST is one channe
   expect(plannedModel(t({ dataset: "fashion-mnist-embedded" })).inputShape).toEqual([1, 32, 32]);
   expect(plannedModel(t({ dataset: "fashion-mnist", padTo: 1 })).inputShape).toEqual([1, 28, 28]);
   expect(plannedModel(t({ dataset: "cifar10" }))).toEqual({ arch: "preresnet20", width: 8, inputShape: [3, 32, 32] });
+});
+
+test("torch rows measured in several variants: the estimate takes the row of the units' own engine settings", () => {
+  const dir = mkdtempSync(join(tmpdir(), "plan-"));
+  const row = (ips: number, precision: string, cudaGraphs: boolean) => ({
+    case: "paper",
+    engine: "torch-cuda",
+    status: "measured",
+    imagesPerSecond: ips,
+    precision,
+    cudaGraphs,
+    channelsLast: false,
+  });
+  writeFileSync(
+    join(dir, "train-throughput-gpu.json"),
+    JSON.stringify({ ...bench([]), throughput: [row(14000, "fp32", false), row(45000, "fp32", true), row(60000, "bf16", true)] }),
+  );
+  const model = { arch: "preresnet20", width: 16 };
+  const engine = validateConfig<TrainingConfig>("training", {}).engine;
+  const graphs = rowSettings({ ...engine, device: "cuda" }, "torch-cuda")!;
+  expect(graphs).toEqual({ precision: "fp32", cudaGraphs: true, channelsLast: false });
+  expect(measuredThroughput(dir, model, "torch-cuda", undefined, graphs)!.imagesPerSecond).toBe(45000);
+  expect(measuredThroughput(dir, model, "torch-cuda", undefined, { ...graphs, cudaGraphs: false })!.imagesPerSecond).toBe(14000);
+  expect(measuredThroughput(dir, model, "torch-cuda", undefined, { ...graphs, precision: "bf16" })!.imagesPerSecond).toBe(60000);
+  // Settings no row was measured with, or none given: the slowest row, as before.
+  expect(measuredThroughput(dir, model, "torch-cuda", undefined, { ...graphs, channelsLast: true })!.imagesPerSecond).toBe(14000);
+  expect(measuredThroughput(dir, model, "torch-cuda")!.imagesPerSecond).toBe(14000);
+  // On the CPU, the CUDA-only settings come to nothing.
+  expect(rowSettings({ ...engine, precision: "tf32" }, "torch-cpu")).toEqual({ precision: "fp32", cudaGraphs: false, channelsLast: false });
+  expect(rowSettings(engine, "onnx-cpu")).toBeUndefined();
 });

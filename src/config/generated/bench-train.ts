@@ -18,6 +18,10 @@ export interface BenchTrainConfig {
      */
     measuredSteps: number;
     /**
+     * Timed epochs per row (engine rows and raw PyTorch rows alike); a row reports the median one, so a burst of load from elsewhere on a shared machine moves one epoch, not the row. The TF.js oracle times one.
+     */
+    timedEpochs: number;
+    /**
      * Steps of the timed epoch for the pure-JS TensorFlow.js cpu backend, which is orders of magnitude slower.
      */
     oracleSteps: number;
