@@ -463,20 +463,21 @@ export async function runTrainThroughput(opts: TrainThroughputOptions): Promise<
   }
   const context = runContext();
   const throughput: Measurement[] = [];
-  for (const c of cfg.throughput.cases)
-    for (const e of cfg.throughput.engines)
-      for (const v of variantsFor(e, cfg.throughput.torchVariants)) throughput.push(await measureEngine(e, c, cfg.throughput, threads, cfg.torch.python, v));
   const probe = await probeTorch(cfg.torch.python);
   const torch: TorchResult[] = [];
-  if (cfg.torch.enabled) {
-    for (const c of cfg.throughput.cases) {
-      for (const device of ["cpu", "cuda"] as const) {
-        if ("missing" in probe) torch.push({ case: c.name, device, status: "skipped", reason: probe.missing });
-        else if (device === "cuda" && !probe.found.cuda)
-          torch.push({ case: c.name, device, status: "skipped", reason: `torch ${probe.found.torch} sees no CUDA device` });
-        else torch.push(await measureTorch(probe.found.python, device, c, cfg.throughput, threads));
-      }
+  const rawTorch = async (c: Case, device: "cpu" | "cuda"): Promise<TorchResult> => {
+    if ("missing" in probe) return { case: c.name, device, status: "skipped", reason: probe.missing };
+    if (device === "cuda" && !probe.found.cuda) return { case: c.name, device, status: "skipped", reason: `torch ${probe.found.torch} sees no CUDA device` };
+    return measureTorch(probe.found.python, device, c, cfg.throughput, threads);
+  };
+  for (const c of cfg.throughput.cases) {
+    for (const e of cfg.throughput.engines) {
+      for (const v of variantsFor(e, cfg.throughput.torchVariants)) throughput.push(await measureEngine(e, c, cfg.throughput, threads, cfg.torch.python, v));
+      // Raw PyTorch right after the torch engine on the same device: the goal compares the two, and a shared machine drifts over minutes.
+      if (cfg.torch.enabled && (e === "torch-cpu" || e === "torch-cuda")) torch.push(await rawTorch(c, e === "torch-cpu" ? "cpu" : "cuda"));
     }
+    if (cfg.torch.enabled)
+      for (const device of ["cpu", "cuda"] as const) if (!torch.some((t) => t.case === c.name && t.device === device)) torch.push(await rawTorch(c, device));
   }
   const grid: GridResult[] = [];
   const first = cfg.throughput.cases[0]!;
