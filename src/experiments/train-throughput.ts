@@ -203,6 +203,7 @@ async function measureEngine(
   torchPython: string,
   variant?: TorchVariant,
 ): Promise<Measurement> {
+  settle();
   const spec = buildModel(c.arch, { width: c.width, inputShape: c.inputShape, numClasses: NUM_CLASSES });
   let choice: EngineChoice;
   if (key === "tfjs") choice = { engine: "tfjs", tfjsBackend: "auto" };
@@ -272,7 +273,16 @@ async function measureEngine(
   };
 }
 
+/**
+ * Collects what the previous row left (the TF.js oracle's tensors are hundreds of MB) before
+ * the next is timed, so the collector does not run on the cores the next row is timed on.
+ */
+function settle(): void {
+  Bun.gc(true);
+}
+
 async function measureTorch(python: string, device: "cpu" | "cuda", c: Case, cfg: BenchTrainConfig["throughput"], threads: number): Promise<TorchResult> {
+  settle();
   const skip = (reason: string): TorchResult => ({ case: c.name, device, status: "skipped", reason });
   if (c.arch !== "preresnet20") return skip("the PyTorch reference script implements preresnet20 only");
   if (c.inputShape[1] !== 32 || c.inputShape[2] !== 32) return skip("the PyTorch reference script uses 32x32 inputs");
