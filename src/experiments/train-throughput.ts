@@ -202,6 +202,8 @@ async function measureEngine(
   threads: number,
   torchPython: string,
   variant?: TorchVariant,
+  /** Run after each timed epoch (the raw PyTorch epoch it is compared with, interleaved). */
+  between?: () => Promise<void>,
 ): Promise<Measurement> {
   settle();
   const spec = buildModel(c.arch, { width: c.width, inputShape: c.inputShape, numClasses: NUM_CLASSES });
@@ -247,7 +249,10 @@ async function measureEngine(
   try {
     if (warmup > 0) await bench.run(warmup);
     const epochs: EpochTiming[] = [];
-    for (let i = 0; i < (slow ? 1 : cfg.timedEpochs); i++) epochs.push(await bench.run());
+    for (let i = 0; i < (slow ? 1 : cfg.timedEpochs); i++) {
+      epochs.push(await bench.run());
+      await between?.();
+    }
     timing = epochs.sort((a, b) => a.seconds - b.seconds)[epochs.length >> 1]!;
   } finally {
     await trainer.dispose();
@@ -271,6 +276,14 @@ async function measureEngine(
     imagesPerSecond: timing.images / timing.seconds,
     ...torchInfo,
   };
+}
+
+/** One raw PyTorch row from single-epoch runs: the median epoch, or the first skip. */
+function medianRaw(runs: TorchResult[], timedEpochs: number): TorchResult {
+  const skipped = runs.find((r) => r.status === "skipped");
+  if (skipped) return skipped;
+  const measured = (runs as Extract<TorchResult, { status: "measured" }>[]).sort((a, b) => a.epochSeconds - b.epochSeconds);
+  return { ...measured[measured.length >> 1]!, interleavedEpochs: timedEpochs };
 }
 
 /**
@@ -475,16 +488,21 @@ export async function runTrainThroughput(opts: TrainThroughputOptions): Promise<
   const throughput: Measurement[] = [];
   const probe = await probeTorch(cfg.torch.python);
   const torch: TorchResult[] = [];
-  const rawTorch = async (c: Case, device: "cpu" | "cuda"): Promise<TorchResult> => {
+  const rawTorch = async (c: Case, device: "cpu" | "cuda", epochs = cfg.throughput.timedEpochs): Promise<TorchResult> => {
     if ("missing" in probe) return { case: c.name, device, status: "skipped", reason: probe.missing };
     if (device === "cuda" && !probe.found.cuda) return { case: c.name, device, status: "skipped", reason: `torch ${probe.found.torch} sees no CUDA device` };
-    return measureTorch(probe.found.python, device, c, cfg.throughput, threads);
+    return measureTorch(probe.found.python, device, c, { ...cfg.throughput, timedEpochs: epochs }, threads);
   };
   for (const c of cfg.throughput.cases) {
     for (const e of cfg.throughput.engines) {
-      for (const v of variantsFor(e, cfg.throughput.torchVariants)) throughput.push(await measureEngine(e, c, cfg.throughput, threads, cfg.torch.python, v));
-      // Raw PyTorch right after the torch engine on the same device: the goal compares the two, and a shared machine drifts over minutes.
-      if (cfg.torch.enabled && (e === "torch-cpu" || e === "torch-cuda")) torch.push(await rawTorch(c, e === "torch-cpu" ? "cpu" : "cuda"));
+      const device = e === "torch-cpu" ? "cpu" : e === "torch-cuda" ? "cuda" : null;
+      // The goal compares the torch engine's first variant with raw PyTorch on the same device: their epochs
+      // alternate (engine, raw, engine, raw, ...), so a shared machine's drift falls on both alike.
+      const raws: TorchResult[] = [];
+      const between = cfg.torch.enabled && device ? async () => void raws.push(await rawTorch(c, device, 1)) : undefined;
+      for (const [i, v] of variantsFor(e, cfg.throughput.torchVariants).entries())
+        throughput.push(await measureEngine(e, c, cfg.throughput, threads, cfg.torch.python, v, i === 0 ? between : undefined));
+      if (between && device) torch.push(raws.length ? medianRaw(raws, cfg.throughput.timedEpochs) : await rawTorch(c, device));
     }
     if (cfg.torch.enabled)
       for (const device of ["cpu", "cuda"] as const) if (!torch.some((t) => t.case === c.name && t.device === device)) torch.push(await rawTorch(c, device));
