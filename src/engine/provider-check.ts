@@ -91,8 +91,7 @@ function worstText(c: ProviderCheck): string {
 
 /** The arithmetic a trainer computes in (engine.precision): a trainer that does not say computes in fp32. */
 export function trainerPrecision(t: Trainer): string {
-  const p = (t as { precision?: unknown }).precision;
-  return typeof p === "string" ? p : "fp32";
+  return t.precision ?? "fp32";
 }
 
 /**

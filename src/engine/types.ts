@@ -153,6 +153,8 @@ export interface Trainer {
    */
   batchStats(x: Float32Array, size: number): Promise<Tensors>;
   dispose(): Promise<void>;
+  /** The arithmetic it computes in (engine.precision); absent: fp32. */
+  readonly precision?: string;
   /** Present when the engine can hold the data and train many steps per request. */
   readonly resident?: ResidentTraining;
 }

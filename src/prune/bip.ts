@@ -81,13 +81,18 @@ export function updateScores(
 export function filterMasksFromScores(filterScores: Tensors, shapes: Record<string, number[]>, density: number): Tensors {
   const out: Tensors = {};
   for (const [l, s] of Object.entries(filterScores)) {
-    const keep = topKMask(s, Math.max(1, Math.round(s.length * density)));
+    const keep = topKMask(s, filterKeepCount(s.length, density));
     const per = shapes[l]!.slice(1).reduce((a, b) => a * b, 1);
     const m = new Float32Array(s.length * per);
     for (let o = 0; o < s.length; o++) if (keep[o]) m.fill(1, o * per, (o + 1) * per);
     out[l] = m;
   }
   return out;
+}
+
+/** Filters of a layer that filter-wise BiP keeps at `density`: rounded, and at least one. */
+export function filterKeepCount(filters: number, density: number): number {
+  return Math.max(1, Math.round(filters * density));
 }
 
 /** Straight-through gradient of a filter's score: the sum of its weights' mask gradients. */

@@ -8,6 +8,7 @@ import {
   bipMaskGradient,
   bipThetaGradient,
   filterMasksFromScores,
+  filterKeepCount,
   filterNorms,
   filterScoreGradient,
   maskLrFactor,
@@ -140,10 +141,12 @@ export async function bipLoop(o: {
   let runningBn: EvalResult | undefined, bnImages: number | undefined;
   // An engine that holds the data runs the iterations itself, scores on its device: same arithmetic, no state round trips.
   const resident = trainer.resident?.bipSteps ? trainer.resident : undefined;
+  // The masks the engine derived from its scores (trainer.masks follows them after each request).
+  const engineMasks = () => Object.fromEntries(layers.map((l) => [l, trainer.masks[l]!]));
   if (resident) {
     resident.loadSplit("train", residentSplit(data, data.train, o.augment.cropPadding));
     const keep = structured
-      ? Object.fromEntries(layers.map((l) => [l, Math.max(1, Math.round(filters[l]! * o.density))]))
+      ? Object.fromEntries(layers.map((l) => [l, filterKeepCount(filters[l]!, o.density)]))
       : keepCount(
           layers.reduce((a, l) => a + trainer.masks[l]!.length, 0),
           o.density,
@@ -163,7 +166,7 @@ export async function bipLoop(o: {
         scoreWeightDecay: cfg.scoreWeightDecay,
       },
     });
-    masks = Object.fromEntries(layers.map((l) => [l, trainer.masks[l]!]));
+    masks = engineMasks();
   }
   for (let epoch = 0; epoch < cfg.epochs; epoch++) {
     const t0 = performance.now();
@@ -188,7 +191,7 @@ export async function bipLoop(o: {
         thetaLrs: rates.map((x) => x.thetaLr),
         maskLrs: rates.map((x) => x.maskLr),
       });
-      masks = Object.fromEntries(layers.map((l) => [l, trainer.masks[l]!]));
+      masks = engineMasks();
       for (let i = 0; i < r.losses.length; i++) {
         const loss = r.losses[i]!;
         if (!Number.isFinite(loss))

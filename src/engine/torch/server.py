@@ -336,14 +336,20 @@ class Server:
         _, grads2, _ = self.loss_and_grads(x, y, start_b)
         with torch.no_grad():
             for n in names:
-                theta, v = start_p[n].double(), self.V[n].double()
-                m = self.M[n].double() if n in self.M else None
-                gi = (grads2[n].double() * m if m is not None else grads2[n].double()) + wd * theta
-                nv = (mom * v + gi).float()
-                nt = theta - lr * nv.double()
-                self.V[n].copy_(nv)
-                self.P[n].copy_((nt * m if m is not None else nt).float())
+                self.js_sgd_update(n, start_p[n], grads2[n], lr, mom, wd, self.M.get(n))
         return loss, correct
+
+    def js_sgd_update(self, name, theta, grad, lr, mom, wd, mask):
+        """
+        src/engine/sgd.ts's update of one parameter from `theta`, in its arithmetic: float64
+        like its JS numbers, rounded to float32 where it stores (momentum, then weights).
+        """
+        theta, m = theta.double(), mask.double() if mask is not None else None
+        gi = (grad.double() * m if m is not None else grad.double()) + wd * theta
+        nv = (mom * self.V[name].double() + gi).float()
+        nt = theta - lr * nv.double()
+        self.V[name].copy_(nv)
+        self.P[name].copy_((nt * m if m is not None else nt).float())
 
     # -- resident data -------------------------------------------------------------
 
@@ -525,10 +531,7 @@ class Server:
                     else:
                         g = (gz + hp["weightDecay"] * theta).float()
                     # src/engine/sgd.ts with no masks and weight decay 0 (already in g).
-                    gi = g.double() + 0.0 * theta
-                    nv = (hp["momentum"] * self.V[name].double() + gi).float()
-                    self.V[name].copy_(nv)
-                    self.P[name].copy_((theta - lr * nv.double()).float())
+                    self.js_sgd_update(name, self.P[name], g, lr, hp["momentum"], 0.0, None)
             x, y = self.build_batch(split, *self.plan_tensors(t, m_off, ms[i], "mask."))
             m_off += ms[i]
             _, gm, _ = self.loss_and_grads(x, y, {k: v.clone() for k, v in self.B.items()})

@@ -271,10 +271,7 @@ export class TorchTrainer implements Trainer, ResidentTraining {
 
   /** The pixels and labels the server builds from one plan (checks compare them with BatchLoader's). */
   builtBatch(slot: string, plan: BatchPlan): { x: Float32Array; y: Float32Array } {
-    const r = this.proc.request(
-      { op: "build-batch", slot, images: plan.size },
-      (["indices", "shiftY", "shiftX", "mirror"] as const).map((k) => ({ name: k, data: Int32Array.from(plan[k]), shape: [plan.size] })),
-    );
+    const r = this.proc.request({ op: "build-batch", slot, images: plan.size }, planColumns([plan]));
     return { x: r.tensors.get("x")!, y: r.tensors.get("y")! };
   }
 
