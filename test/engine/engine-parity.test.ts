@@ -3,9 +3,7 @@ import { OnnxTrainer } from "../../src/engine/onnx/onnx-trainer.ts";
 import { createTrainer } from "../../src/engine/registry.ts";
 import { freshState } from "../../src/engine/state.ts";
 import { cloneState, type Trainer } from "../../src/engine/types.ts";
-import { prunableLayers } from "../../src/models/spec.ts";
-import { Rng } from "../../src/util/rng.ts";
-import { maxRelDiff, optim, randomBatch, TEST_EP, tinySpecs } from "../helpers/tiny-models.ts";
+import { maxRelDiff, optim, randomBatch, TEST_EP, tinySpecs, setRandomMasks } from "../helpers/tiny-models.ts";
 
 const TOL = 1e-4;
 
@@ -16,16 +14,6 @@ async function pair(specIndex: number): Promise<[Trainer, Trainer]> {
   expect(onnx.provider).toBe(TEST_EP);
   const tfjs = await createTrainer({ engine: "tfjs", tfjsBackend: "cpu" }, { spec, ...optim }, cloneState(state));
   return [onnx, tfjs];
-}
-
-/** A random 0/1 mask on every conv weight, the same for both engines. */
-function setRandomMasks(trainers: Trainer[], seed: number): void {
-  const spec = trainers[0]!.spec;
-  for (const layer of prunableLayers(spec)) {
-    const rng = new Rng(seed, "mask", layer.name);
-    const mask = trainers[0]!.masks[layer.name]!.map(() => (rng.next() < 0.4 ? 0 : 1));
-    for (const t of trainers) t.masks[layer.name] = mask.slice();
-  }
 }
 
 for (const [i, arch] of ["preresnet20", "resnet20a"].entries()) {

@@ -1,7 +1,4 @@
 import { expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { TrainingConfig } from "../../src/config/generated/training.ts";
 import { ConfigError, validateConfig } from "../../src/config/load.ts";
 import { OnnxTrainer } from "../../src/engine/onnx/onnx-trainer.ts";
@@ -11,7 +8,8 @@ import { freshState } from "../../src/engine/state.ts";
 import { probeTorch, nvidiaDriverPresent } from "../../src/engine/torch/detect.ts";
 import { TorchProcess } from "../../src/engine/torch/torch-process.ts";
 import { TorchTrainer } from "../../src/engine/torch/torch-trainer.ts";
-import { cloneState, type ModelState, type Trainer } from "../../src/engine/types.ts";
+import { cloneState, type ModelState } from "../../src/engine/types.ts";
+import { pretendGpu, withFreshCheckCache } from "../helpers/pretend-gpu.ts";
 import { optim, tinySpecs } from "../helpers/tiny-models.ts";
 
 const spec = tinySpecs()[0]!;
@@ -22,23 +20,6 @@ const TOLERANCES = { fp32: 1e-3, tf32: 0.02, bf16: 0.1 };
  * A CPU trainer posing as a GPU that computes in `precision` and scales every gradient by
  * 1 + `error`: the relative error a reduced-precision device shows against the CPU.
  */
-function pretendGpu(inner: Trainer, precision: string, error: number): Trainer {
-  return new Proxy(inner, {
-    get(t, k) {
-      if (k === "provider") return "fake-gpu";
-      if (k === "precision") return precision;
-      if (k === "gradients")
-        return async (b: Parameters<Trainer["gradients"]>[0]) => {
-          const g = await t.gradients(b);
-          return { ...g, grads: Object.fromEntries(Object.entries(g.grads).map(([p, v]) => [p, v.map((x) => x * (1 + error))])) };
-        };
-      const v = Reflect.get(t, k);
-      return typeof v === "function" ? v.bind(t) : v;
-    },
-    set: (t, k, v) => Reflect.set(t, k, v),
-  });
-}
-
 test("engine settings default to strict fp32 with CUDA graphs on, and the check's tolerance is per precision", () => {
   const e = validateConfig<TrainingConfig>("training", {}).engine;
   expect(e).toMatchObject({ precision: "fp32", cudaGraphs: true, channelsLast: false, cudnnDeterministic: false, stepsPerRequest: 64 });
@@ -78,17 +59,23 @@ test("precision beyond fp32 on the ONNX or TF.js engine is a settings error nami
 
 test("the provider check holds a device to its own precision's tolerance", async () => {
   const state = freshState(spec, 2);
-  expect(toleranceFor(pretendGpu(await cpu(cloneState(state)), "tf32", 0), TOLERANCES)).toBe(0.02);
-  expect(toleranceFor(pretendGpu(await cpu(cloneState(state)), "int4", 0), TOLERANCES)).toBe(1e-3);
+  expect(toleranceFor(pretendGpu(await cpu(cloneState(state)), { precision: "tf32" }), TOLERANCES)).toBe(0.02);
+  expect(toleranceFor(pretendGpu(await cpu(cloneState(state)), { precision: "int4" }), TOLERANCES)).toBe(1e-3);
   expect(toleranceFor(await cpu(cloneState(state)), TOLERANCES)).toBe(1e-3);
   expect(toleranceFor(await cpu(cloneState(state)), 0.5)).toBe(0.5);
 
   // A relative error of 1e-2: TF32 rounding, wrong for strict fp32.
   const before = providerChecks().length;
-  const tf32 = await verifiedTrainer(pretendGpu(await cpu(cloneState(state)), "tf32", 0.01), cpu, { tolerance: TOLERANCES, batchSize: 4 });
+  const tf32 = await verifiedTrainer(pretendGpu(await cpu(cloneState(state)), { precision: "tf32", gradientScale: () => 1 + 0.01 }), cpu, {
+    tolerance: TOLERANCES,
+    batchSize: 4,
+  });
   expect(tf32.trainer.provider).toBe("fake-gpu");
   expect(tf32.fallback).toBeUndefined();
-  const fp32 = await verifiedTrainer(pretendGpu(await cpu(cloneState(state)), "fp32", 0.01), cpu, { tolerance: TOLERANCES, batchSize: 4 });
+  const fp32 = await verifiedTrainer(pretendGpu(await cpu(cloneState(state)), { precision: "fp32", gradientScale: () => 1 + 0.01 }), cpu, {
+    tolerance: TOLERANCES,
+    batchSize: 4,
+  });
   expect(fp32.trainer.provider).toBe("cpu");
   expect(fp32.fallback).toContain("> tolerance 0.001");
   expect(providerChecks().slice(before)).toMatchObject([
@@ -100,23 +87,18 @@ test("the provider check holds a device to its own precision's tolerance", async
 }, 60_000);
 
 test("a check made at one precision is not reused for another on the same device slot", async () => {
-  const saved = process.env.PRUNING_HARNESS_CHECK_CACHE;
-  process.env.PRUNING_HARNESS_CHECK_CACHE = mkdtempSync(join(tmpdir(), "check-cache-"));
-  try {
+  await withFreshCheckCache(async () => {
     const state = freshState(spec, 3);
     // The same number for both, so only the precision tells the two checks apart.
     const same = { fp32: 0.02, tf32: 0.02, bf16: 0.1 };
-    const first = await verifiedTrainer(pretendGpu(await cpu(cloneState(state)), "tf32", 0), cpu, { tolerance: same, batchSize: 4 });
+    const first = await verifiedTrainer(pretendGpu(await cpu(cloneState(state)), { precision: "tf32" }), cpu, { tolerance: same, batchSize: 4 });
     const before = providerChecks().length;
-    const second = await verifiedTrainer(pretendGpu(await cpu(cloneState(state)), "fp32", 0), cpu, { tolerance: same, batchSize: 4 });
+    const second = await verifiedTrainer(pretendGpu(await cpu(cloneState(state)), { precision: "fp32" }), cpu, { tolerance: same, batchSize: 4 });
     expect(providerChecks().slice(before)).toHaveLength(1);
     expect(providerChecks().at(-1)!.reused).toBeUndefined();
     await first.trainer.dispose();
     await second.trainer.dispose();
-  } finally {
-    if (saved === undefined) delete process.env.PRUNING_HARNESS_CHECK_CACHE;
-    else process.env.PRUNING_HARNESS_CHECK_CACHE = saved;
-  }
+  });
 }, 60_000);
 
 const probe = await probeTorch();

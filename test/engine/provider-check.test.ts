@@ -3,11 +3,9 @@ import { OnnxTrainer } from "../../src/engine/onnx/onnx-trainer.ts";
 import { checkBatch, checkProvider, providerChecks, relativeError, verifiedTrainer } from "../../src/engine/provider-check.ts";
 import { createTrainer } from "../../src/engine/registry.ts";
 import { freshState } from "../../src/engine/state.ts";
-import { cloneState, type ModelState, type Trainer } from "../../src/engine/types.ts";
+import { cloneState, type ModelState } from "../../src/engine/types.ts";
+import { pretendGpu, withFreshCheckCache } from "../helpers/pretend-gpu.ts";
 import { optim, tinySpecs } from "../helpers/tiny-models.ts";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { DeviceError, requireGpu } from "../../src/engine/device-error.ts";
 import { detectProviders } from "../../src/engine/onnx/providers.ts";
 import { nvidiaDriverPresent } from "../../src/engine/torch/detect.ts";
@@ -19,24 +17,10 @@ const cpu = (state: ModelState) => OnnxTrainer.create({ spec, ...optim, threads:
  * A trainer that claims to be a GPU provider and gets one gradient wrong by `factor`,
  * as the bundled WebGPU EP does on strided 3x3 convs: loss and logits stay right.
  */
-function pretendGpu(inner: Trainer, wrongParam?: string, factor = 2): Trainer {
-  return new Proxy(inner, {
-    get(t, k) {
-      if (k === "provider") return "fake-gpu";
-      if (k === "gradients" && wrongParam)
-        return async (b: Parameters<Trainer["gradients"]>[0]) => {
-          const g = await t.gradients(b);
-          return { ...g, grads: { ...g.grads, [wrongParam]: g.grads[wrongParam]!.map((v) => v * factor) } };
-        };
-      const v = Reflect.get(t, k);
-      return typeof v === "function" ? v.bind(t) : v;
-    },
-    set: (t, k, v) => Reflect.set(t, k, v),
-  });
-}
-
 const strided = spec.ops.find((o) => o.kind === "conv" && o.stride === 2 && o.kernel === 3);
 const stridedWeight = strided && strided.kind === "conv" ? strided.weight : "";
+/** A device whose strided conv's weight gradient is twice what it should be. */
+const wrongStrided = { gradientScale: (p: string) => (p === stridedWeight ? 2 : 1) };
 
 test("relative error: max |a - b| over max |b|; NaN is never within tolerance", () => {
   expect(relativeError([1, 2.5], [1, 2])).toBeCloseTo(0.25, 12);
@@ -65,7 +49,7 @@ test("a provider with one wrong gradient is refused: training falls back to the 
   expect(stridedWeight).not.toBe("");
   const lines: string[] = [];
   const before = providerChecks().length;
-  const v = await verifiedTrainer(pretendGpu(await cpu(cloneState(state)), stridedWeight), cpu, { tolerance: 1e-3, batchSize: 4, log: (l) => lines.push(l) });
+  const v = await verifiedTrainer(pretendGpu(await cpu(cloneState(state)), wrongStrided), cpu, { tolerance: 1e-3, batchSize: 4, log: (l) => lines.push(l) });
   const t = v.trainer;
   expect(t.provider).toBe("cpu");
   expect(v.fallback).toContain(`fake-gpu failed its check against cpu (gradient of ${stridedWeight}, relative error`);
@@ -97,14 +81,14 @@ test("a provider that computes the same numbers is kept; a CPU trainer is not ch
 
 test("a GPU asked for explicitly that fails its check is an error naming the tensor and the numbers, not a CPU fallback", async () => {
   const state = freshState(spec, 8);
-  const run = verifiedTrainer(pretendGpu(await cpu(cloneState(state)), stridedWeight), cpu, {
+  const run = verifiedTrainer(pretendGpu(await cpu(cloneState(state)), wrongStrided), cpu, {
     tolerance: 1e-3,
     batchSize: 4,
     required: "engine.provider=cuda",
   });
   await expect(run).rejects.toBeInstanceOf(DeviceError);
   await expect(
-    verifiedTrainer(pretendGpu(await cpu(cloneState(state)), stridedWeight), cpu, { tolerance: 1e-3, batchSize: 4, required: "--gpus" }),
+    verifiedTrainer(pretendGpu(await cpu(cloneState(state)), wrongStrided), cpu, { tolerance: 1e-3, batchSize: 4, required: "--gpus" }),
   ).rejects.toThrow(
     new RegExp(
       `^--gpus: fake-gpu failed its check against the CPU \\(gradient of ${stridedWeight}, relative error [0-9.e+-]+ > tolerance 0.001, \\d+ tensors compared\\)`,
@@ -113,9 +97,7 @@ test("a GPU asked for explicitly that fails its check is an error naming the ten
 }, 60_000);
 
 test("a device slot checks its provider once: later workers reuse the check and build no reference trainer", async () => {
-  const saved = process.env.PRUNING_HARNESS_CHECK_CACHE;
-  process.env.PRUNING_HARNESS_CHECK_CACHE = mkdtempSync(join(tmpdir(), "check-cache-"));
-  try {
+  await withFreshCheckCache(async () => {
     const state = freshState(spec, 9);
     let references = 0;
     const reference = (s: ModelState) => {
@@ -130,10 +112,7 @@ test("a device slot checks its provider once: later workers reuse the check and 
     expect(providerChecks().slice(before)).toMatchObject([{ provider: "fake-gpu", passed: true, reused: true }]);
     await first.trainer.dispose();
     await second.trainer.dispose();
-  } finally {
-    if (saved === undefined) delete process.env.PRUNING_HARNESS_CHECK_CACHE;
-    else process.env.PRUNING_HARNESS_CHECK_CACHE = saved;
-  }
+  });
 }, 60_000);
 
 test("engine.provider=cuda where the CUDA EP cannot load, or --gpus on a machine without a GPU, is a DeviceError, not CPU training", async () => {

@@ -8,8 +8,7 @@ import { cloneState, type ModelState, type Trainer } from "../../src/engine/type
 import type { ModelSpec } from "../../src/models/spec.ts";
 import { prunableLayers } from "../../src/models/spec.ts";
 import { compactModel } from "../../src/onnx/compact.ts";
-import { Rng } from "../../src/util/rng.ts";
-import { maxRelDiff, optim, randomBatch, TEST_TORCH_DEVICE, tinySpecs } from "../helpers/tiny-models.ts";
+import { maxRelDiff, optim, randomBatch, TEST_TORCH_DEVICE, tinySpecs, setRandomMasks } from "../helpers/tiny-models.ts";
 
 const TOL = 1e-4;
 const probe = await probeTorch();
@@ -18,15 +17,6 @@ if (!python) console.warn(`skipping the torch engine suites: ${"missing" in prob
 
 const torch = (spec: ModelSpec, state: ModelState, maskedParams?: string[]) =>
   TorchTrainer.create({ spec, ...optim, threads: 1, python: python!, device: TEST_TORCH_DEVICE, maskedParams }, cloneState(state));
-
-/** A random 0/1 mask on every conv weight, the same for all trainers. */
-function setRandomMasks(trainers: Trainer[], seed: number): void {
-  for (const layer of prunableLayers(trainers[0]!.spec)) {
-    const rng = new Rng(seed, "mask", layer.name);
-    const mask = trainers[0]!.masks[layer.name]!.map(() => (rng.next() < 0.4 ? 0 : 1));
-    for (const t of trainers) t.masks[layer.name] = mask.slice();
-  }
-}
 
 function expectClose(what: string, a: Record<string, Float32Array>, b: Record<string, Float32Array>): void {
   expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());

@@ -16,8 +16,7 @@ import { bipScoredLayers, masksFromScores } from "../../src/prune/bip.ts";
 import { validateConfig } from "../../src/config/load.ts";
 import type { BipBenchConfig } from "../../src/config/generated/bip-bench.ts";
 import { trainLoop } from "../../src/train/train-loop.ts";
-import { Rng } from "../../src/util/rng.ts";
-import { optim } from "../helpers/tiny-models.ts";
+import { optim, setRandomMasks } from "../helpers/tiny-models.ts";
 
 /**
  * The torch engine with its data resident: batches built on the device, many steps per
@@ -38,14 +37,6 @@ const torch = (state: ModelState, stepsPerRequest = 64) =>
 /** The same trainer seen without its resident capability: the per-step path the loop used before. */
 function perStep(t: Trainer): Trainer {
   return new Proxy(t, { get: (target, key) => (key === "resident" ? undefined : Reflect.get(target, key, target)) });
-}
-
-function masked(trainers: Trainer[], seed: number): void {
-  for (const layer of prunableLayers(spec)) {
-    const rng = new Rng(seed, "mask", layer.name);
-    const mask = trainers[0]!.masks[layer.name]!.map(() => (rng.next() < 0.4 ? 0 : 1));
-    for (const t of trainers) t.masks[layer.name] = mask.slice();
-  }
 }
 
 function expectSameBits(what: string, a: Record<string, Float32Array>, b: Record<string, Float32Array>): void {
@@ -85,7 +76,7 @@ describe.skipIf(!python)("torch engine, data resident", () => {
     const a = await torch(st),
       b = await torch(st, 3);
     try {
-      masked([a, b], 4);
+      setRandomMasks([a, b], 4);
       b.loadSplit("train", residentSplit(data, data.train, augment.cropPadding));
       const loader = trainBatches(data, { batchSize: 16, seed: 5, epoch: 1, augment });
       const want: number[] = [];
@@ -107,7 +98,7 @@ describe.skipIf(!python)("torch engine, data resident", () => {
     const a = await torch(st),
       b = await torch(st);
     try {
-      masked([a, b], 7);
+      setRandomMasks([a, b], 7);
       b.loadSplit("train", residentSplit(data, data.train, augment.cropPadding));
       const loader = trainBatches(data, { batchSize: 16, seed: 5, epoch: 0, augment });
       const sam = { rho: 0.05, momentum: optim.sgd.momentum, weightDecay: optim.sgd.weightDecay };
@@ -127,7 +118,7 @@ describe.skipIf(!python)("torch engine, data resident", () => {
       }
       // And a SAM step is not an SGD step.
       const c = await torch(st);
-      masked([c], 7);
+      setRandomMasks([c], 7);
       await c.trainStep(loader.batch(0), 0.05);
       const name = prunableLayers(spec)[2]!.name;
       expect(c.state.params[name]!.some((v, i) => Math.abs(v - a.state.params[name]![i]!) > 1e-6)).toBe(true);

@@ -1,7 +1,7 @@
 import { buildModel } from "../../src/models/registry.ts";
-import type { ModelSpec } from "../../src/models/spec.ts";
+import { prunableLayers, type ModelSpec } from "../../src/models/spec.ts";
 import { Rng } from "../../src/util/rng.ts";
-import type { Batch } from "../../src/engine/types.ts";
+import type { Batch, Trainer } from "../../src/engine/types.ts";
 import type { ProviderName } from "../../src/engine/onnx/providers.ts";
 
 /**
@@ -52,3 +52,12 @@ export const TEST_TORCH_DEVICE: string = (() => {
   if (!/^(cpu|cuda|cuda:\d+)$/.test(d)) throw new Error(`PRUNING_HARNESS_TEST_TORCH_DEVICE=${d}: expected cpu, cuda or cuda:N`);
   return d;
 })();
+
+/** A random 0/1 mask (40% zeros) on every conv weight, the same for all trainers. */
+export function setRandomMasks(trainers: Trainer[], seed: number): void {
+  for (const layer of prunableLayers(trainers[0]!.spec)) {
+    const rng = new Rng(seed, "mask", layer.name);
+    const mask = trainers[0]!.masks[layer.name]!.map(() => (rng.next() < 0.4 ? 0 : 1));
+    for (const t of trainers) t.masks[layer.name] = mask.slice();
+  }
+}
