@@ -4,23 +4,24 @@
  * and only then renamed to `<cacheDir>/cifar-10-batches-bin` — so an interrupted run
  * never leaves anything that findCifar10 would accept.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { CIFAR10_DIRNAME, findCifar10, isCompleteCifar10Dir } from "./cifar10.ts";
 import type { Cifar10LoadOptions } from "./cifar10.ts";
 import { DataError, describeSize } from "./errors.ts";
 import { extractTar } from "./tar.ts";
-import { pidAlive } from "../util/pid-alive.ts";
+import { DownloadError, downloadFile, fileDigest, removeStaleTemps, tempName, type FetchLike } from "../util/download.ts";
 
 export const CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
 export const CIFAR10_MD5 = "c32a1d4ab5d03f1284b67883e8d87530";
 /** A tarball placed here by hand (e.g. on an offline machine) is used instead of downloading. */
 export const CIFAR10_ARCHIVE_NAME = "cifar-10-binary.tar.gz";
 
-export type FetchLike = (url: string, init?: { signal?: AbortSignal }) => Promise<Response>;
+export type { FetchLike };
+
+/** Temp files and folders of downloads in the cache (removeStaleTemps clears those of dead runs). */
+const TEMP_PREFIX = "cifar10";
 
 export interface DownloadCifar10Options extends Cifar10LoadOptions {
   cacheDir: string;
@@ -35,89 +36,34 @@ export interface DownloadCifar10Options extends Cifar10LoadOptions {
   stallTimeoutMs?: number;
 }
 
-const TEMP_RE = /^\.cifar10-(\d+)-[0-9a-f]+\.(part|extract)$/;
-
-function tempName(kind: "part" | "extract"): string {
-  return `.cifar10-${process.pid}-${randomBytes(4).toString("hex")}.${kind}`;
-}
-
-/** Removes temp files of downloads whose process died (killed runs cannot clean up after themselves). */
-export function removeStaleTemps(cacheDir: string): void {
-  if (!existsSync(cacheDir)) return;
-  for (const entry of readdirSync(cacheDir)) {
-    const m = TEMP_RE.exec(entry);
-    if (m && !pidAlive(Number(m[1]))) rmSync(join(cacheDir, entry), { recursive: true, force: true });
-  }
-}
-
 function md5Mismatch(file: string, expected: string, actual: string, fix: string): DataError {
   return new DataError(`${file}: MD5 mismatch: expected ${expected}, got ${actual}; the file is corrupt or not the CIFAR-10 binary archive. ${fix}`, file);
 }
 
 async function downloadTo(path: string, opts: DownloadCifar10Options, url: string): Promise<string> {
-  const fetchImpl = opts.fetchImpl ?? ((u, init) => fetch(u, init));
-  const ctrl = new AbortController();
-  let abortReason = "";
-  const arm = (ms: number, why: string) =>
-    setTimeout(() => {
-      abortReason = why;
-      ctrl.abort(new Error(why));
-    }, ms);
-  const connectMs = opts.connectTimeoutMs ?? 30_000;
-  const stallMs = opts.stallTimeoutMs ?? 60_000;
   const fix = `Check network access, or fetch ${url} elsewhere and place it at ${join(opts.cacheDir, CIFAR10_ARCHIVE_NAME)}, or pass --data-dir.`;
-
-  let timer = arm(connectMs, `no response within ${connectMs} ms`);
-  const fh = await open(path, "wx");
   try {
-    let res: Response;
-    try {
-      res = await fetchImpl(url, { signal: ctrl.signal });
-    } catch (e) {
-      throw new DataError(`could not download ${url}: ${abortReason || (e as Error).message}. ${fix}`, url);
-    }
-    if (!res.ok || !res.body) {
-      throw new DataError(`could not download ${url}: HTTP ${res.status} ${res.statusText}. ${fix}`, url);
-    }
-    const lengthHeader = Number(res.headers.get("content-length"));
-    const total = Number.isFinite(lengthHeader) && lengthHeader > 0 ? lengthHeader : undefined;
-    const hash = createHash("md5");
-    let bytes = 0;
-    const reader = res.body.getReader();
-    clearTimeout(timer);
-    timer = arm(stallMs, `download stalled for ${stallMs} ms`);
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        clearTimeout(timer);
-        timer = arm(stallMs, `download stalled for ${stallMs} ms`);
-        hash.update(value);
-        await fh.write(value);
-        bytes += value.length;
-        opts.onProgress?.(bytes, total);
-      }
-    } catch (e) {
-      throw new DataError(`download of ${url} failed after ${describeSize(bytes)}: ${abortReason || (e as Error).message}. ${fix}`, url);
-    }
-    if (total !== undefined && bytes !== total) {
-      throw new DataError(
-        `download of ${url} is truncated: expected ${describeSize(total)}, received ${describeSize(bytes)}. Re-run to download again. ${fix}`,
-        url,
-      );
-    }
-    return hash.digest("hex");
-  } finally {
-    clearTimeout(timer);
-    await fh.close();
+    const digest = await downloadFile(url, path, {
+      fetchImpl: opts.fetchImpl,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 30_000,
+      stallTimeoutMs: opts.stallTimeoutMs ?? 60_000,
+      hash: "md5",
+      onProgress: opts.onProgress,
+    });
+    return digest.toString("hex");
+  } catch (e) {
+    if (!(e instanceof DownloadError)) throw e;
+    const f = e.failure;
+    const why =
+      f.kind === "connect"
+        ? `could not download ${url}: ${f.reason}`
+        : f.kind === "http"
+          ? `could not download ${url}: HTTP ${f.status} ${f.statusText}`
+          : f.kind === "stream"
+            ? `download of ${url} failed after ${describeSize(f.bytes)}: ${f.reason}`
+            : `download of ${url} is truncated: expected ${describeSize(f.total)}, received ${describeSize(f.bytes)}. Re-run to download again`;
+    throw new DataError(`${why}. ${fix}`, url);
   }
-}
-
-async function md5OfFile(path: string): Promise<string> {
-  const hash = createHash("md5");
-  // Streamed so a 160 MB archive is not held in memory just to hash it.
-  for await (const chunk of Bun.file(path).stream()) hash.update(chunk);
-  return hash.digest("hex");
 }
 
 /**
@@ -129,18 +75,18 @@ export async function downloadCifar10(opts: DownloadCifar10Options): Promise<str
   const cached = findCifar10(cacheDir, opts);
   if (cached) return cached;
   mkdirSync(cacheDir, { recursive: true });
-  removeStaleTemps(cacheDir);
+  removeStaleTemps(cacheDir, TEMP_PREFIX);
 
   const url = opts.url ?? CIFAR10_URL;
   const expectedMd5 = (opts.md5 ?? CIFAR10_MD5).toLowerCase();
   const manualArchive = join(cacheDir, CIFAR10_ARCHIVE_NAME);
-  const partPath = join(cacheDir, tempName("part"));
-  const extractDir = join(cacheDir, tempName("extract"));
+  const partPath = join(cacheDir, tempName(TEMP_PREFIX, ".part"));
+  const extractDir = join(cacheDir, tempName(TEMP_PREFIX, ".extract"));
   try {
     let archive: string;
     if (existsSync(manualArchive)) {
       archive = manualArchive;
-      const actual = await md5OfFile(manualArchive);
+      const actual = (await fileDigest(manualArchive, "md5")).toString("hex");
       if (actual !== expectedMd5) {
         throw md5Mismatch(manualArchive, expectedMd5, actual, `Delete ${manualArchive} and re-run to download it again.`);
       }

@@ -6,14 +6,12 @@
  * onnxruntime-node's core when both are the same ONNX Runtime version. The tarball is
  * 180 MB (230 MB unpacked), so this runs on demand, never as part of `bun install`.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { writeFileAtomic } from "../../util/atomic-write.ts";
 import { CUDA_EP_MARKER, CUDA_PROVIDER_LIB, cudaEpInstall, ortVersion, SHARED_PROVIDER_LIB, type CudaEpMarker } from "./providers.ts";
-import { pidAlive } from "../../util/pid-alive.ts";
+import { DownloadError, downloadFile, fileDigest, removeStaleTemps, tempName, type FetchLike } from "../../util/download.ts";
 
 export const CUDA_EP_PACKAGE = "com.github.asus4.onnxruntime.linux-x64-gpu";
 
@@ -41,7 +39,7 @@ export class SetupError extends Error {
   override readonly name = "SetupError";
 }
 
-export type FetchLike = (url: string, init?: { signal?: AbortSignal }) => Promise<Response>;
+export type { FetchLike };
 
 export interface SetupOptions {
   /** onnxruntime-node's native folder (libonnxruntime.so.1). */
@@ -81,22 +79,11 @@ export function releaseFor(ort: string | undefined, releases: readonly CudaEpRel
 
 /** The sha512 integrity string (as npm writes it) of a file, streamed. */
 export async function integrityOf(path: string): Promise<string> {
-  const hash = createHash("sha512");
-  for await (const chunk of Bun.file(path).stream()) hash.update(chunk);
-  return `sha512-${hash.digest("base64")}`;
+  return `sha512-${(await fileDigest(path, "sha512")).toString("base64")}`;
 }
 
-const TEMP_RE = /^\.cuda-ep-(\d+)-[0-9a-f]+(\.part)?$/;
-const tempName = (suffix = "") => `.cuda-ep-${process.pid}-${randomBytes(4).toString("hex")}${suffix}`;
-
-/** Removes what runs that were killed left behind (a partial download, a half-extracted folder). */
-function removeStaleTemps(dir: string): void {
-  if (!existsSync(dir)) return;
-  for (const entry of readdirSync(dir)) {
-    const m = TEMP_RE.exec(entry);
-    if (m && !pidAlive(Number(m[1]))) rmSync(join(dir, entry), { recursive: true, force: true });
-  }
-}
+/** Temp files and folders in the cache and in onnxruntime-node's folder (removeStaleTemps clears those of dead runs). */
+const TEMP_PREFIX = "cuda-ep";
 
 /** The registry's facts about one version: where its tarball is and its integrity. */
 async function registryDist(o: SetupOptions, release: CudaEpRelease): Promise<{ tarball: string; integrity: string }> {
@@ -117,43 +104,33 @@ async function registryDist(o: SetupOptions, release: CudaEpRelease): Promise<{ 
 
 /** Streams `url` into `path`, returning its sha512 integrity; progress every 10% on the log. */
 async function download(url: string, path: string, o: SetupOptions): Promise<string> {
-  const fetchImpl = o.fetchImpl ?? ((u, init) => fetch(u, init));
-  const ctrl = new AbortController();
-  let timer = setTimeout(() => ctrl.abort(new Error("no response within 60 s")), 60_000);
-  const fh = await open(path, "wx");
+  let shown = 0;
   try {
-    const res = await fetchImpl(url, { signal: ctrl.signal }).catch((e: unknown) => {
-      throw new SetupError(`could not download ${url}: ${(e as Error).message}`);
+    const digest = await downloadFile(url, path, {
+      fetchImpl: o.fetchImpl,
+      connectTimeoutMs: 60_000,
+      stallTimeoutMs: 60_000,
+      hash: "sha512",
+      onProgress: (bytes, total) => {
+        if (total && bytes / total >= (shown + 1) / 10) {
+          shown = Math.floor((bytes / total) * 10);
+          o.log?.(`  ${shown * 10}% of ${(total / 1e6).toFixed(0)} MB`);
+        }
+      },
     });
-    if (!res.ok || !res.body) throw new SetupError(`could not download ${url}: HTTP ${res.status}`);
-    const total = Number(res.headers.get("content-length")) || undefined;
-    const hash = createHash("sha512");
-    let bytes = 0,
-      shown = 0;
-    const reader = res.body.getReader();
-    for (;;) {
-      clearTimeout(timer);
-      timer = setTimeout(() => ctrl.abort(new Error("download stalled for 60 s")), 60_000);
-      let chunk: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        chunk = await reader.read();
-      } catch (e) {
-        throw new SetupError(`download of ${url} failed after ${bytes} bytes: ${(e as Error).message}; run this again`);
-      }
-      if (chunk.done) break;
-      hash.update(chunk.value);
-      await fh.write(chunk.value);
-      bytes += chunk.value.length;
-      if (total && bytes / total >= (shown + 1) / 10) {
-        shown = Math.floor((bytes / total) * 10);
-        o.log?.(`  ${shown * 10}% of ${(total / 1e6).toFixed(0)} MB`);
-      }
-    }
-    if (total && bytes !== total) throw new SetupError(`download of ${url} is truncated (${bytes} of ${total} bytes); run this again`);
-    return `sha512-${hash.digest("base64")}`;
-  } finally {
-    clearTimeout(timer);
-    await fh.close();
+    return `sha512-${digest.toString("base64")}`;
+  } catch (e) {
+    if (!(e instanceof DownloadError)) throw e;
+    const f = e.failure;
+    throw new SetupError(
+      f.kind === "connect"
+        ? `could not download ${url}: ${f.reason}`
+        : f.kind === "http"
+          ? `could not download ${url}: HTTP ${f.status}`
+          : f.kind === "stream"
+            ? `download of ${url} failed after ${f.bytes} bytes: ${f.reason}; run this again`
+            : `download of ${url} is truncated (${f.bytes} of ${f.total} bytes); run this again`,
+    );
   }
 }
 
@@ -165,7 +142,7 @@ async function download(url: string, path: string, o: SetupOptions): Promise<str
 async function cachedTarball(o: SetupOptions, release: CudaEpRelease): Promise<{ path: string; integrity: string }> {
   const dir = join(o.cacheDir, "cuda-ep");
   mkdirSync(dir, { recursive: true });
-  removeStaleTemps(dir);
+  removeStaleTemps(dir, TEMP_PREFIX);
   const path = join(dir, `${CUDA_EP_PACKAGE}-${release.version}.tgz`);
   const recorded = `${path}.integrity`;
   let expected: string | undefined;
@@ -178,7 +155,7 @@ async function cachedTarball(o: SetupOptions, release: CudaEpRelease): Promise<{
     const want = await fromRegistry();
     const got = await integrityOf(o.tarball);
     if (got !== want) throw new SetupError(`${o.tarball} is not ${CUDA_EP_PACKAGE}@${release.version} (its sha512 differs from the registry's)`);
-    const part = join(dir, tempName(".part"));
+    const part = join(dir, tempName(TEMP_PREFIX, ".part"));
     copyFileSync(o.tarball, part);
     renameSync(part, path);
     writeFileAtomic(recorded, `${want}\n`);
@@ -198,7 +175,7 @@ async function cachedTarball(o: SetupOptions, release: CudaEpRelease): Promise<{
     rmSync(path, { force: true });
   }
   const want = await fromRegistry();
-  const part = join(dir, tempName(".part"));
+  const part = join(dir, tempName(TEMP_PREFIX, ".part"));
   try {
     o.log?.(`downloading ${url}`);
     const got = await download(url!, part, o);
@@ -228,8 +205,8 @@ export async function setupCudaEp(o: SetupOptions): Promise<SetupResult> {
     return { status: "already installed", binDir: o.binDir, release, tarball: join(o.cacheDir, "cuda-ep", `${CUDA_EP_PACKAGE}-${release.version}.tgz`) };
 
   const { path, integrity } = await cachedTarball(o, release);
-  removeStaleTemps(o.binDir);
-  const tmp = join(o.binDir, tempName());
+  removeStaleTemps(o.binDir, TEMP_PREFIX);
+  const tmp = join(o.binDir, tempName(TEMP_PREFIX));
   mkdirSync(tmp);
   try {
     const members = [...FILES.map((f) => `${MEMBER_DIR}/${f}`), "package/README.md"];
