@@ -7,7 +7,9 @@ import { providerFailures, type ProviderChoice } from "./onnx/providers.ts";
 import { TfjsTrainer } from "./tfjs/tfjs-trainer.ts";
 import { nvidiaDriverPresent, probeTorch } from "./torch/detect.ts";
 import { TorchTrainer } from "./torch/torch-trainer.ts";
-import type { EngineName, ModelState, Trainer, TrainerOptions } from "./types.ts";
+import { TorchPack } from "./torch/torch-pack.ts";
+import { LoopPack } from "./loop-pack.ts";
+import type { EngineName, ModelState, PackMember, PackTrainer, Trainer, TrainerOptions } from "./types.ts";
 
 export interface EngineChoice {
   /** "auto": torch on CUDA where an NVIDIA driver and CUDA-enabled torch are present, else onnx. */
@@ -196,4 +198,52 @@ export async function createTrainer(choice: EngineChoice, o: TrainerOptions, sta
     default:
       throw new ConfigError(`unknown engine "${String(choice.engine)}"; known: auto, onnx, tfjs, torch`);
   }
+}
+
+/**
+ * A pack of these members (src/train/pack-loop.ts). The torch engine trains them as one
+ * grouped model on the device a single trainer would get (on a GPU, that trainer's
+ * provider check runs first); the ONNX and TF.js engines step one trainer per member in
+ * turn (LoopPack): one ONNX graph of K models was not faster on the CPU (bench:train).
+ */
+export async function createPack(choice: EngineChoice, o: TrainerOptions, members: PackMember[]): Promise<PackTrainer> {
+  const engine = choice.engine === "auto" ? (await resolveAutoEngine(choice)).engine : choice.engine;
+  if (engine === "torch") {
+    // Where a GPU may be asked for, one ordinary trainer settles the device (and proves a GPU
+    // against the CPU) the way every unit's does.
+    let device = "cpu";
+    if (choice.device !== "cpu" && (nvidiaDriverPresent() || (choice.device ?? "auto") !== "auto")) {
+      const probe = await createTrainer({ ...choice, engine }, o, members[0]!.state);
+      device = probe.provider;
+      await probe.dispose();
+    }
+    const found = await probeTorch(choice.python ?? "auto");
+    if ("missing" in found) throw new ConfigError(`engine torch: ${found.missing}`);
+    const d = engineDefaults();
+    return TorchPack.create(
+      {
+        ...o,
+        python: found.found.python,
+        device,
+        precision: choice.precision ?? d.precision,
+        cudaGraphs: choice.cudaGraphs ?? d.cudaGraphs,
+        channelsLast: choice.channelsLast ?? d.channelsLast,
+        cudnnDeterministic: choice.cudnnDeterministic ?? d.cudnnDeterministic,
+        stepsPerRequest: choice.stepsPerRequest ?? d.stepsPerRequest,
+      },
+      members,
+    );
+  }
+  const trainers: Trainer[] = [];
+  try {
+    for (const m of members) {
+      const t = await createTrainer({ ...choice, engine }, o, m.state);
+      for (const [name, mask] of Object.entries(m.masks)) t.masks[name] = mask;
+      trainers.push(t);
+    }
+  } catch (e) {
+    for (const t of trainers) await t.dispose();
+    throw e;
+  }
+  return new LoopPack(trainers);
 }

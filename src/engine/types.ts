@@ -159,6 +159,57 @@ export interface Trainer {
   readonly resident?: ResidentTraining;
 }
 
+/** One model of a pack: what it starts from, and what `PackTrainer.member` reads back. */
+export interface PackMember {
+  state: ModelState;
+  /** 0/1 masks of the masked parameters (absent ones: all ones). */
+  masks: Tensors;
+}
+
+/** Per member, the outcome of consecutive steps of a pack (one row per member). */
+export interface PackStepsResult {
+  /** Steps done: every member stops after the first step where any member's loss is not finite. */
+  steps: number;
+  /** [member][step]. */
+  losses: Float32Array[];
+  correct: Float32Array[];
+  timing?: StepsResult["timing"];
+}
+
+/** Resident training for a pack: each member's batches built on the device from its own plans. */
+export interface PackResidentTraining {
+  readonly stepsPerRequest: number;
+  loadSplit(slot: string, split: ResidentSplit): void;
+  /** plans[member][step]: the members' batches of each step have one size. */
+  trainSteps(r: { slot: string; plans: BatchPlan[][]; lr: number }): Promise<PackStepsResult>;
+  /** Logits of the same images [start, start + count) through every member, one array per member. */
+  predictSplit(slot: string, start: number, count: number): Promise<Float32Array[]>;
+}
+
+/**
+ * K models of one spec and training config, trained together: each member its own
+ * weights, masks and batches, one step of all members at a time (src/train/pack-loop.ts).
+ * "grouped" packs compute the K models as one (torch: grouped convolutions); "loop"
+ * packs step K ordinary trainers in turn, for engines where one model of K groups is
+ * not faster (bench:train says which).
+ */
+export interface PackTrainer {
+  readonly engine: EngineName;
+  readonly provider: string;
+  readonly precision?: string;
+  readonly spec: ModelSpec;
+  readonly size: number;
+  readonly formulation: "grouped" | "loop";
+  /** Member k's state and masks as training left them (fetched from the device when needed). */
+  member(k: number): PackMember;
+  /** One SGD step of every member, member k on batches[k]. */
+  trainStep(batches: Batch[], lr: number): Promise<StepResult[]>;
+  /** Logits of the same images through every member (BN on running statistics). */
+  predict(x: Float32Array, size: number): Promise<Float32Array[]>;
+  readonly resident?: PackResidentTraining;
+  dispose(): Promise<void>;
+}
+
 export type EngineName = "onnx" | "tfjs" | "torch";
 
 export function oneHot(y: ArrayLike<number>, size: number, numClasses: number): Float32Array {

@@ -1,7 +1,7 @@
 import { evalBatches } from "../data/batches.ts";
 import type { Dataset, Split } from "../data/types.ts";
 import { residentSplit } from "../engine/resident.ts";
-import type { Trainer } from "../engine/types.ts";
+import type { PackTrainer, Trainer } from "../engine/types.ts";
 
 export interface EvalResult {
   loss: number;
@@ -9,27 +9,67 @@ export interface EvalResult {
   count: number;
 }
 
-/** Mean cross-entropy and top-1 accuracy of the model (BN on running statistics) on a split. */
-export async function evaluate(trainer: Trainer, data: Dataset, split: Split, batchSize: number): Promise<EvalResult> {
-  const k = data.numClasses;
-  let loss = 0,
-    correct = 0,
-    count = 0;
-  for (const b of batches(trainer, data, split, batchSize)) {
-    const logits = await b.logits();
-    for (let i = 0; i < b.size; i++) {
+/** Sums cross-entropy and correct predictions over batches of logits. */
+class EvalSum {
+  loss = 0;
+  correct = 0;
+  count = 0;
+  constructor(private readonly k: number) {}
+
+  add(logits: Float32Array, y: ArrayLike<number>, size: number): void {
+    const k = this.k;
+    for (let i = 0; i < size; i++) {
       const row = logits.subarray(i * k, (i + 1) * k);
       let max = -Infinity,
         arg = 0;
       for (let j = 0; j < k; j++) if (row[j]! > max) ((max = row[j]!), (arg = j));
       let sum = 0;
       for (let j = 0; j < k; j++) sum += Math.exp(row[j]! - max);
-      loss += Math.log(sum) + max - row[b.y[i]!]!;
-      if (arg === b.y[i]) correct++;
+      this.loss += Math.log(sum) + max - row[y[i]!]!;
+      if (arg === y[i]) this.correct++;
     }
-    count += b.size;
+    this.count += size;
   }
-  return { loss: loss / count, accuracy: correct / count, count };
+
+  result(): EvalResult {
+    return { loss: this.loss / this.count, accuracy: this.correct / this.count, count: this.count };
+  }
+}
+
+/** Mean cross-entropy and top-1 accuracy of the model (BN on running statistics) on a split. */
+export async function evaluate(trainer: Trainer, data: Dataset, split: Split, batchSize: number): Promise<EvalResult> {
+  const sum = new EvalSum(data.numClasses);
+  for (const b of batches(trainer, data, split, batchSize)) sum.add(await b.logits(), b.y, b.size);
+  return sum.result();
+}
+
+/**
+ * evaluate for every member of a pack, in the same batches: one request per batch for
+ * all members where the pack holds the data, else each member's trainer in turn.
+ */
+export async function evaluatePack(pack: PackTrainer, data: Dataset, split: Split, batchSize: number): Promise<EvalResult[]> {
+  const sums = Array.from({ length: pack.size }, () => new EvalSum(data.numClasses));
+  const resident = pack.resident;
+  if (resident) {
+    const slot = slotOf(data, split);
+    resident.loadSplit(slot, residentSplit(data, split, 0));
+    for (let start = 0; start < split.count; start += batchSize) {
+      const size = Math.min(batchSize, split.count - start);
+      const logits = await resident.predictSplit(slot, start, size);
+      logits.forEach((l, k) => sums[k]!.add(l, split.labels.subarray(start, start + size), size));
+    }
+  } else {
+    for (const b of evalBatches(split, batchSize, data.mean, data.std, { height: data.height, width: data.width })) {
+      const logits = await pack.predict(b.x, b.size);
+      logits.forEach((l, k) => sums[k]!.add(l, b.y, b.size));
+    }
+  }
+  return sums.map((s) => s.result());
+}
+
+/** The resident slot a split is kept in. */
+function slotOf(data: Dataset, split: Split): string {
+  return split === data.test ? "test" : split === data.train ? "train-eval" : "eval";
 }
 
 /**
@@ -49,7 +89,7 @@ function* batches(
       yield { size: b.size, y: b.y, logits: () => trainer.predict(b.x, b.size) };
     return;
   }
-  const slot = split === data.test ? "test" : split === data.train ? "train-eval" : "eval";
+  const slot = slotOf(data, split);
   resident.loadSplit(slot, residentSplit(data, split, 0));
   for (let start = 0; start < split.count; start += batchSize) {
     const size = Math.min(batchSize, split.count - start);

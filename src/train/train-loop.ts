@@ -46,7 +46,7 @@ export interface TrainLoopOptions {
  * while the disk filled, a flipped bit) is set aside as `<path>.corrupt` and the run
  * starts over from its initial state: retrying would meet the same damage every time.
  */
-function resumePoint(path: string, log?: (line: string) => void): ReturnType<typeof loadCheckpoint> | null {
+export function resumePoint(path: string, log?: (line: string) => void): ReturnType<typeof loadCheckpoint> | null {
   if (!checkpointExists(path)) return null;
   try {
     return loadCheckpoint(path);

@@ -22,6 +22,10 @@ import time
 import traceback
 
 DTYPES = {"f32": 4, "i32": 4, "u8": 1}
+# What a pack (init with pack K) serves: state in and out with a leading member
+# dimension, resident training and prediction. SAM, BiP, gradients and per-batch
+# requests stay with unpacked trainers.
+PACKED_OPS = {"set-state", "get-state", "set-masks", "get-masks", "load-split", "build-batch", "train-step", "train-steps", "predict", "predict-split"}
 
 
 def main():
@@ -116,6 +120,8 @@ class Server:
             return self.init(header), []
         if not self.ready:
             raise RuntimeError("init must come first")
+        if self.K and op not in PACKED_OPS:
+            raise RuntimeError(f"op {op} is not packed: run it on an unpacked trainer")
         return getattr(self, "op_" + op.replace("-", "_"))(header, tensors)
 
     # -- setup -------------------------------------------------------------------
@@ -163,14 +169,22 @@ class Server:
         self.cudnn_deterministic = cudnn_deterministic and cuda
         self.deterministic = not cuda or self.cudnn_deterministic
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        # pack K: K models of this spec trained together (forward_packed); every tensor of
+        # the state gets a leading member dimension. 0: one model, the classic shapes.
+        self.K = int(h.get("pack") or 0)
+        lead = [self.K] if self.K else []
+        if self.K:
+            unsupported = sorted({op["kind"] for op in self.spec["ops"]} & {"channel-gather", "add-const"})
+            if unsupported:
+                raise RuntimeError(f"a pack cannot hold a compacted model (ops {', '.join(unsupported)}); train it unpacked (--pack 1)")
         self.P, self.V, self.B, self.M = {}, {}, {}, {}
         for p in self.spec["params"]:
             for store in (self.P, self.V):
-                store[p["name"]] = torch.zeros(p["shape"], device=self.device)
-                if self.channels_last and len(p["shape"]) == 4:
+                store[p["name"]] = torch.zeros(lead + p["shape"], device=self.device)
+                if self.channels_last and len(p["shape"]) == 4 and not self.K:
                     store[p["name"]] = store[p["name"]].contiguous(memory_format=fmt)
         for b in self.spec["buffers"]:
-            self.B[b["name"]] = torch.full(b["shape"], float(b["init"]), device=self.device)
+            self.B[b["name"]] = torch.full(lead + b["shape"], float(b["init"]), device=self.device)
         for name in self.masked:
             self.M[name] = torch.ones_like(self.P[name])
         self.splits = {}
@@ -181,7 +195,7 @@ class Server:
                 cin = self.spec["shapes"][op["x"]][0]
                 self.gather_index[op["out"]] = torch.tensor([cin if s < 0 else s for s in op["sources"]], dtype=torch.long, device=self.device)
         self.ready = True
-        return {"device": str(self.device), "deterministic": self.deterministic, "threads": torch.get_num_threads(),
+        return {"device": str(self.device), "deterministic": self.deterministic, "threads": torch.get_num_threads(), "pack": self.K,
                 "precision": self.precision, "cudaGraphs": self.cuda_graphs, "channelsLast": self.channels_last,
                 "cudnnDeterministic": self.cudnn_deterministic,
                 "torch": torch.__version__, "cudnn": torch.backends.cudnn.version() if self.device.type == "cuda" else None,
@@ -195,6 +209,8 @@ class Server:
         return {n: products.get(n, p).detach().requires_grad_(requires_grad) for n, p in self.P.items()}
 
     def forward(self, x, params, buffers, training, bn_momentum):
+        if self.K:
+            return self.forward_packed(x, params, buffers, training, bn_momentum)
         F = self.torch.nn.functional
         values = {self.spec["input"]: x}
         eps = self.bn["eps"]
@@ -228,10 +244,58 @@ class Server:
             values[op["out"]] = y
         return values[self.spec["output"]]
 
+    def forward_packed(self, x, params, buffers, training, bn_momentum):
+        """
+        K models as one: x is [K, B, C, H, W] and member k's channels are block k of each
+        activation ([B, K*C, H, W]), so convolutions are grouped (groups=K), BN runs over
+        K*C channels (each channel's statistics are still its own member's), the option-A
+        shortcut pads each member's block, and the classifier is a batched matmul.
+        Logits are [K, B, classes]. Members never mix: member k's outputs, and so its
+        gradients, depend on its own weights and images only.
+        """
+        torch, F, K = self.torch, self.torch.nn.functional, self.K
+        b = x.shape[1]
+        values = {self.spec["input"]: self.layout(x.transpose(0, 1).reshape((b, -1) + tuple(x.shape[3:])))}
+        eps = self.bn["eps"]
+        for op in self.spec["ops"]:
+            k = op["kind"]
+            if k == "conv":
+                w = params[op["weight"]]
+                y = F.conv2d(values[op["x"]], w.reshape((-1,) + tuple(w.shape[2:])), None, op["stride"], op["pad"], 1, K)
+            elif k == "bn":
+                y = F.batch_norm(values[op["x"]], buffers[op["mean"]].view(-1), buffers[op["var"]].view(-1),
+                                 params[op["gamma"]].reshape(-1), params[op["beta"]].reshape(-1), training, bn_momentum, eps)
+            elif k == "relu":
+                y = F.relu(values[op["x"]])
+            elif k == "add":
+                y = values[op["a"]] + values[op["b"]]
+            elif k == "shortcut-a":
+                s, p = op["stride"], op["padChannels"]
+                v = values[op["x"]][:, :, ::s, ::s]
+                n, kc, hh, ww = v.shape
+                y = F.pad(v.reshape(n, K, kc // K, hh, ww), (0, 0, 0, 0, p, p)).reshape(n, -1, hh, ww)
+            elif k == "gap":
+                y = values[op["x"]].mean(dim=(2, 3))
+            elif k == "fc":
+                v = values[op["x"]]
+                feats = v.reshape(v.shape[0], K, -1).transpose(0, 1)
+                y = torch.baddbmm(params[op["bias"]].unsqueeze(1), feats, params[op["weight"]].transpose(1, 2))
+            else:
+                raise ValueError(f"op kind {k!r} cannot be packed")
+            values[op["out"]] = y
+        return values[self.spec["output"]]
+
     def batch(self, tensors, with_labels=True):
+        """A batch sent by the host; a pack's is [K, B, ...] with labels [K, B] (with_labels), else one [B, ...] for every member."""
         c, h, w = self.spec["inputShape"]
-        x = self.layout(tensors["x"].reshape(-1, c, h, w).to(self.device, non_blocking=True))
-        y = tensors["y"].to(self.device, dtype=self.torch.long, non_blocking=True) if with_labels else None
+        if self.K:
+            lead = (self.K, -1) if with_labels else (-1,)
+            x = tensors["x"].reshape(lead + (c, h, w)).to(self.device, non_blocking=True)
+            if not with_labels:
+                x = x.unsqueeze(0).expand((self.K,) + tuple(x.shape))
+        else:
+            x = self.layout(tensors["x"].reshape(-1, c, h, w).to(self.device, non_blocking=True))
+        y = tensors["y"].reshape(x.shape[:-3]).to(self.device, dtype=self.torch.long, non_blocking=True) if with_labels else None
         return x, y
 
     def amp(self):
@@ -249,8 +313,16 @@ class Server:
         eff = self.effective(True)
         with self.amp():
             logits = self.forward(x, eff, buffers, True, self.bn["momentum"]).float()
-        loss = torch.nn.functional.cross_entropy(logits, y)
         names = list(eff.keys())
+        if self.K:
+            # The sum of each member's mean loss: d(sum)/d(member k's weights) is exactly
+            # member k's own gradient. Losses and correct counts come back per member.
+            per = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="none")
+            losses = per.reshape(y.shape).mean(dim=1)
+            grads = torch.autograd.grad(losses.sum(), [eff[n] for n in names])
+            correct = (logits.detach().argmax(dim=2) == y).sum(dim=1)
+            return losses.detach(), dict(zip(names, grads)), correct
+        loss = torch.nn.functional.cross_entropy(logits, y)
         grads = torch.autograd.grad(loss, [eff[n] for n in names])
         correct = (logits.detach().argmax(dim=1) == y).sum()
         return loss.detach(), dict(zip(names, grads)), correct
@@ -283,6 +355,8 @@ class Server:
         x, y = self.batch(t)
         loss, correct = self.sgd_step(x, y, float(h["lr"]))
         loss_v, correct_v = self.torch.stack([loss.float(), correct.float()]).tolist()  # one device sync
+        if self.K:
+            return {"loss": loss_v, "correct": [int(c) for c in correct_v]}, []
         return {"loss": loss_v, "correct": int(correct_v)}, []
 
     def sgd_step(self, x, y, lr):
@@ -413,8 +487,11 @@ class Server:
         sizes = [int(s) for s in h["sizes"]]
         lr = float(h["lr"])
         sam = h.get("sam")
-        losses = torch.zeros(len(sizes), device=self.device)
-        correct = torch.zeros(len(sizes), device=self.device)
+        if sam and self.K:
+            raise RuntimeError("SAM steps are not packed: train SAM units unpacked (--pack 1)")
+        per_step = (len(sizes), self.K) if self.K else (len(sizes),)
+        losses = torch.zeros(per_step, device=self.device)
+        correct = torch.zeros(per_step, device=self.device)
         start = 0
         done = len(sizes)
         # Time building batches apart from the steps (a benchmark reports the engine's
@@ -424,7 +501,11 @@ class Server:
         t_all = time.perf_counter()
         for i, size in enumerate(sizes):
             t0 = time.perf_counter() if timed else 0.0
-            x, y = self.build_batch(split, *self.plan_tensors(t, start, size))
+            if self.K:  # member k's batch from its own plans ("m<k>." columns)
+                xs, ys = zip(*(self.build_batch(split, *self.plan_tensors(t, start, size, f"m{k}.")) for k in range(self.K)))
+                x, y = torch.stack(xs), torch.stack(ys)
+            else:
+                x, y = self.build_batch(split, *self.plan_tensors(t, start, size))
             if timed:
                 build_s += time.perf_counter() - t0
             start += size
@@ -437,7 +518,7 @@ class Server:
             losses[i] = loss
             correct[i] = corr
             # On the CPU a check costs nothing; on CUDA it would sync every step.
-            if self.device.type == "cpu" and not torch.isfinite(loss).item():
+            if self.device.type == "cpu" and not torch.isfinite(loss).all().item():
                 done = i + 1
                 break
         out = [("losses", losses[:done]), ("correct", correct[:done])]
@@ -562,6 +643,8 @@ class Server:
         idx = self.torch.arange(start, start + count, device=self.device)
         zeros = self.torch.zeros(count, dtype=self.torch.long, device=self.device)
         x, _ = self.build_batch(split, idx, zeros, zeros, zeros)
+        if self.K:  # the same images through every member: logits [K, count, classes]
+            x = x.unsqueeze(0).expand((self.K,) + tuple(x.shape))
         return {}, [("logits", self.logits(x))]
 
     # -- CUDA graphs ---------------------------------------------------------------

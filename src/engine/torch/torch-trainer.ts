@@ -70,8 +70,7 @@ export class TorchTrainer implements Trainer, ResidentTraining {
   private readonly dirtyMasks = new Set<string>();
   /** The object behind the `masks` proxy: written directly when the masks come from the server. */
   private readonly maskTarget: Tensors;
-  /** What each resident slot holds, so a split crosses the pipe once per trainer. */
-  private readonly loaded = new Map<string, { images: Uint8Array; labels: Uint8Array; lut: string; cropPadding: number }>();
+  private readonly slots: ResidentSlots;
 
   private constructor(
     readonly spec: ModelSpec,
@@ -83,6 +82,7 @@ export class TorchTrainer implements Trainer, ResidentTraining {
   ) {
     this.provider = info.device;
     this.precision = info.precision;
+    this.slots = new ResidentSlots(proc);
     this.mirror = state;
     const masks: Tensors = Object.fromEntries(maskedParams.map((p) => [p, new Float32Array(state.params[p]!.length).fill(1)]));
     this.maskTarget = masks;
@@ -99,19 +99,8 @@ export class TorchTrainer implements Trainer, ResidentTraining {
   }
 
   static async create(o: TorchTrainerOptions, state: ModelState): Promise<TorchTrainer> {
-    const proc = await TorchProcess.start(o.python);
+    const { proc, info, maskedParams } = await startTorchServer(o);
     try {
-      const maskedParams = o.maskedParams ?? prunableLayers(o.spec).map((l) => l.name);
-      // Defaults as in schemas/training.schema.json, for callers that create a trainer directly (tests, benchmarks).
-      const asked = {
-        precision: o.precision ?? "fp32",
-        cudaGraphs: o.cudaGraphs ?? true,
-        channelsLast: o.channelsLast ?? false,
-        cudnnDeterministic: o.cudnnDeterministic ?? false,
-      };
-      const r = proc.request({ op: "init", spec: o.spec, maskedParams, sgd: o.sgd, bn: o.bn, device: o.device, threads: o.threads ?? 0, ...asked });
-      // A server that predates these settings does not report them: the record then says what was asked.
-      const info: TorchInfo = { ...asked, ...(r.header as Partial<Omit<TorchInfo, "python">>), python: proc.python } as TorchInfo;
       const t = new TorchTrainer(o.spec, proc, info, state, maskedParams, o.stepsPerRequest ?? 64);
       t.push(state);
       return t;
@@ -200,16 +189,7 @@ export class TorchTrainer implements Trainer, ResidentTraining {
   }
 
   loadSplit(slot: string, split: ResidentSplit): void {
-    const lut = Array.from(split.lut).join(",");
-    const had = this.loaded.get(slot);
-    if (had && had.images === split.images && had.labels === split.labels && had.lut === lut && had.cropPadding === split.cropPadding) return;
-    const [c, h, w] = split.shape;
-    this.proc.request({ op: "load-split", slot, cropPadding: split.cropPadding, images: split.count }, [
-      { name: "images", data: split.images.subarray(0, split.count * c * h * w), shape: [split.count, c, h, w] },
-      { name: "labels", data: Int32Array.from(split.labels.subarray(0, split.count)), shape: [split.count] },
-      { name: "lut", data: split.lut, shape: [split.lut.length] },
-    ]);
-    this.loaded.set(slot, { images: split.images, labels: split.labels, lut, cropPadding: split.cropPadding });
+    this.slots.load(slot, split);
   }
 
   async trainSteps(r: StepsRequest): Promise<StepsResult> {
@@ -285,8 +265,53 @@ export class TorchTrainer implements Trainer, ResidentTraining {
   }
 }
 
+/**
+ * Starts a server and sets it up for `o` (pack: K models in one, server.py's
+ * forward_packed). The info is what the server applied; a server that predates a
+ * setting does not report it, and the record then says what was asked.
+ */
+export async function startTorchServer(o: TorchTrainerOptions, pack = 0): Promise<{ proc: TorchProcess; info: TorchInfo; maskedParams: string[] }> {
+  const proc = await TorchProcess.start(o.python);
+  try {
+    const maskedParams = o.maskedParams ?? prunableLayers(o.spec).map((l) => l.name);
+    // Defaults as in schemas/training.schema.json, for callers that create a trainer directly (tests, benchmarks).
+    const asked = {
+      precision: o.precision ?? "fp32",
+      cudaGraphs: o.cudaGraphs ?? true,
+      channelsLast: o.channelsLast ?? false,
+      cudnnDeterministic: o.cudnnDeterministic ?? false,
+    };
+    const r = proc.request({ op: "init", spec: o.spec, maskedParams, sgd: o.sgd, bn: o.bn, device: o.device, threads: o.threads ?? 0, pack, ...asked });
+    const info: TorchInfo = { ...asked, ...(r.header as Partial<Omit<TorchInfo, "python">>), python: proc.python } as TorchInfo;
+    return { proc, info, maskedParams };
+  } catch (e) {
+    proc.kill();
+    throw e;
+  }
+}
+
+/** What each resident slot of a server holds, so a split crosses the pipe once per server. */
+export class ResidentSlots {
+  private readonly loaded = new Map<string, { images: Uint8Array; labels: Uint8Array; lut: string; cropPadding: number }>();
+  constructor(private readonly proc: TorchProcess) {}
+
+  /** Sends `split` unless the slot already holds these arrays and settings. */
+  load(slot: string, split: ResidentSplit): void {
+    const lut = Array.from(split.lut).join(",");
+    const had = this.loaded.get(slot);
+    if (had && had.images === split.images && had.labels === split.labels && had.lut === lut && had.cropPadding === split.cropPadding) return;
+    const [c, h, w] = split.shape;
+    this.proc.request({ op: "load-split", slot, cropPadding: split.cropPadding, images: split.count }, [
+      { name: "images", data: split.images.subarray(0, split.count * c * h * w), shape: [split.count, c, h, w] },
+      { name: "labels", data: Int32Array.from(split.labels.subarray(0, split.count)), shape: [split.count] },
+      { name: "lut", data: split.lut, shape: [split.lut.length] },
+    ]);
+    this.loaded.set(slot, { images: split.images, labels: split.labels, lut, cropPadding: split.cropPadding });
+  }
+}
+
 /** Batch plans as the server reads them: each field of all plans concatenated, as int32 tensors named prefix + field. */
-function planColumns(plans: BatchPlan[], prefix = ""): WireTensor[] {
+export function planColumns(plans: BatchPlan[], prefix = ""): WireTensor[] {
   const total = plans.reduce((a, p) => a + p.size, 0);
   return (["indices", "shiftY", "shiftX", "mirror"] as const).map((k) => {
     const out = new Int32Array(total);
