@@ -9,6 +9,7 @@ import { nvidiaDriverPresent, probeTorch } from "./torch/detect.ts";
 import { TorchTrainer } from "./torch/torch-trainer.ts";
 import { TorchPack } from "./torch/torch-pack.ts";
 import { LoopPack } from "./loop-pack.ts";
+import { OnnxGraphPack } from "./onnx/onnx-graph-pack.ts";
 import type { EngineName, ModelState, PackMember, PackTrainer, Trainer, TrainerOptions } from "./types.ts";
 
 export interface EngineChoice {
@@ -38,18 +39,21 @@ export interface EngineChoice {
   cudnnDeterministic?: boolean;
   /** torch engine: training steps per request to the Python process. */
   stepsPerRequest?: number;
+  /** How a pack computes (createPack); default: the schema's engine.packFormulation. */
+  packFormulation?: EngineConfig["packFormulation"];
 }
 
 /** The EngineChoice fields a config's engine settings give beyond name, provider, device, python and the check. */
 export function engineSettings(
   e: EngineConfig,
-): Required<Pick<EngineChoice, "precision" | "cudaGraphs" | "channelsLast" | "cudnnDeterministic" | "stepsPerRequest">> {
+): Required<Pick<EngineChoice, "precision" | "cudaGraphs" | "channelsLast" | "cudnnDeterministic" | "stepsPerRequest" | "packFormulation">> {
   return {
     precision: e.precision,
     cudaGraphs: e.cudaGraphs,
     channelsLast: e.channelsLast,
     cudnnDeterministic: e.cudnnDeterministic,
     stepsPerRequest: e.stepsPerRequest,
+    packFormulation: e.packFormulation,
   };
 }
 
@@ -201,39 +205,29 @@ export async function createTrainer(choice: EngineChoice, o: TrainerOptions, sta
 }
 
 /**
- * A pack of these members (src/train/pack-loop.ts). The torch engine trains them as one
- * grouped model on the device a single trainer would get (on a GPU, that trainer's
- * provider check runs first); the ONNX and TF.js engines step one trainer per member in
- * turn (LoopPack): one ONNX graph of K models was not faster on the CPU (bench:train).
+ * A pack of these members (src/train/pack-loop.ts), computed as choice.packFormulation
+ * says: "grouped" is one computation of K models (torch: one grouped model on the
+ * device a single trainer would get, after that trainer's provider check where a GPU
+ * may be asked for; onnx: K graph copies in one session); "loop" steps one trainer per
+ * member in turn (LoopPack); "auto" is grouped for torch and loop elsewhere, as
+ * bench:train measured (one ONNX session of K models was not faster on the CPU).
  */
 export async function createPack(choice: EngineChoice, o: TrainerOptions, members: PackMember[]): Promise<PackTrainer> {
   const engine = choice.engine === "auto" ? (await resolveAutoEngine(choice)).engine : choice.engine;
-  if (engine === "torch") {
-    // Where a GPU may be asked for, one ordinary trainer settles the device (and proves a GPU
-    // against the CPU) the way every unit's does.
-    let device = "cpu";
-    if (choice.device !== "cpu" && (nvidiaDriverPresent() || (choice.device ?? "auto") !== "auto")) {
-      const probe = await createTrainer({ ...choice, engine }, o, members[0]!.state);
-      device = probe.provider;
-      await probe.dispose();
+  const asked = choice.packFormulation ?? engineDefaults().packFormulation;
+  const grouped = asked === "grouped" || (asked === "auto" && engine === "torch");
+  if (grouped && engine === "torch") return torchPack({ ...choice, engine }, o, members);
+  if (grouped && engine === "onnx") {
+    fp32Only(choice, "onnx");
+    const p = await OnnxGraphPack.create({ ...o, provider: choice.provider ?? "cpu", log: choice.log }, members);
+    if (p.provider !== "cpu" || gpuRequirement({ engine: choice.engine, provider: choice.provider, device: choice.device })) {
+      // The provider check proves single trainers; a one-graph pack on a GPU EP has none.
+      await p.dispose();
+      throw new ConfigError(`engine.packFormulation=grouped: the ONNX engine's one-graph pack runs on the CPU EP only; use engine.packFormulation=loop`);
     }
-    const found = await probeTorch(choice.python ?? "auto");
-    if ("missing" in found) throw new ConfigError(`engine torch: ${found.missing}`);
-    const d = engineDefaults();
-    return TorchPack.create(
-      {
-        ...o,
-        python: found.found.python,
-        device,
-        precision: choice.precision ?? d.precision,
-        cudaGraphs: choice.cudaGraphs ?? d.cudaGraphs,
-        channelsLast: choice.channelsLast ?? d.channelsLast,
-        cudnnDeterministic: choice.cudnnDeterministic ?? d.cudnnDeterministic,
-        stepsPerRequest: choice.stepsPerRequest ?? d.stepsPerRequest,
-      },
-      members,
-    );
+    return p;
   }
+  if (grouped) throw new ConfigError(`engine.packFormulation=grouped: the ${engine} engine packs by looping only; use engine.packFormulation=loop or auto`);
   const trainers: Trainer[] = [];
   try {
     for (const m of members) {
@@ -246,4 +240,32 @@ export async function createPack(choice: EngineChoice, o: TrainerOptions, member
     throw e;
   }
   return new LoopPack(trainers);
+}
+
+/** The torch engine's grouped pack on the device (and precision) one trainer of `choice` would get. */
+async function torchPack(choice: EngineChoice, o: TrainerOptions, members: PackMember[]): Promise<PackTrainer> {
+  // Where a GPU may be asked for, one ordinary trainer settles the device (and proves a GPU
+  // against the CPU) the way every unit's does.
+  let device = "cpu";
+  if (choice.device !== "cpu" && (nvidiaDriverPresent() || (choice.device ?? "auto") !== "auto")) {
+    const probe = await createTrainer(choice, o, members[0]!.state);
+    device = probe.provider;
+    await probe.dispose();
+  }
+  const found = await probeTorch(choice.python ?? "auto");
+  if ("missing" in found) throw new ConfigError(`engine torch: ${found.missing}`);
+  const d = engineDefaults();
+  return TorchPack.create(
+    {
+      ...o,
+      python: found.found.python,
+      device,
+      precision: choice.precision ?? d.precision,
+      cudaGraphs: choice.cudaGraphs ?? d.cudaGraphs,
+      channelsLast: choice.channelsLast ?? d.channelsLast,
+      cudnnDeterministic: choice.cudnnDeterministic ?? d.cudnnDeterministic,
+      stepsPerRequest: choice.stepsPerRequest ?? d.stepsPerRequest,
+    },
+    members,
+  );
 }

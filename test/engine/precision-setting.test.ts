@@ -24,7 +24,14 @@ test("engine settings default to strict fp32 with CUDA graphs on, and the check'
   const e = validateConfig<TrainingConfig>("training", {}).engine;
   expect(e).toMatchObject({ precision: "fp32", cudaGraphs: true, channelsLast: false, cudnnDeterministic: false, stepsPerRequest: 64 });
   expect(e.providerCheck).toEqual({ tolerance: { fp32: 0.001, tf32: 0.02, bf16: 0.1 }, batchSize: 8 });
-  expect(engineSettings(e)).toEqual({ precision: "fp32", cudaGraphs: true, channelsLast: false, cudnnDeterministic: false, stepsPerRequest: 64 });
+  expect(engineSettings(e)).toEqual({
+    precision: "fp32",
+    cudaGraphs: true,
+    channelsLast: false,
+    cudnnDeterministic: false,
+    stepsPerRequest: 64,
+    packFormulation: "auto",
+  });
   // Setting one tolerance keeps the others' defaults.
   const one = validateConfig<TrainingConfig>("training", { engine: { providerCheck: { tolerance: { tf32: 0.05 } } } }).engine.providerCheck.tolerance;
   expect(one).toEqual({ fp32: 0.001, tf32: 0.05, bf16: 0.1 });

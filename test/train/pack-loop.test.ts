@@ -57,6 +57,8 @@ function members(spec = specs[0]!): PackMember[] {
 
 const engines: { name: string; choice: EngineChoice; tolerance: number; skip: boolean }[] = [
   { name: "onnx", choice: { engine: "onnx", provider: "cpu" }, tolerance: 0, skip: false },
+  { name: "onnx one-graph", choice: { engine: "onnx", provider: "cpu", packFormulation: "grouped" }, tolerance: 0, skip: false },
+  { name: "torch loop", choice: { engine: "torch", device: "cpu", python: python ?? undefined, packFormulation: "loop" }, tolerance: 0, skip: !python },
   { name: "tfjs", choice: { engine: "tfjs", tfjsBackend: "cpu" }, tolerance: 0, skip: false },
   { name: "torch", choice: { engine: "torch", device: "cpu", python: python ?? undefined }, tolerance: 1e-5, skip: !python },
 ];

@@ -175,6 +175,10 @@ export interface EngineConfig {
    */
   stepsPerRequest: number;
   /**
+   * How a pack (runner.pack > 1: several units of one training config trained together) computes. grouped: the K models as one computation (torch: one model with grouped convolutions; onnx: K copies of the graph in one session). loop: one trainer per member, stepped in turn, each member exactly as it trains alone. auto: grouped for torch, loop for onnx and tfjs (on the CPU EP the one-graph pack was no faster; bench:train measures both).
+   */
+  packFormulation: "auto" | "grouped" | "loop";
+  /**
    * Before a non-CPU execution provider trains, one gradients call and one training step on a seeded batch are compared with the CPU EP, tensor by tensor; on a mismatch the unit trains on the CPU (one-line notice) and its record keeps the check.
    */
   providerCheck: {

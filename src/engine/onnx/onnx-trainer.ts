@@ -67,42 +67,19 @@ export class OnnxTrainer implements Trainer {
   }
 
   private modelFeeds(withMomentum: boolean): Record<string, ort.Tensor> {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const p of this.spec.params) {
-      feeds[io.param(p.name)] = new ort.Tensor("float32", this.state.params[p.name]!, p.shape);
-      if (withMomentum) feeds[io.momentum(p.name)] = new ort.Tensor("float32", this.state.momentum[p.name]!, p.shape);
-    }
-    for (const name of this.maskedParams) {
-      const shape = this.spec.params.find((p) => p.name === name)!.shape;
-      feeds[io.mask(name)] = new ort.Tensor("float32", this.masks[name]!, shape);
-    }
-    for (const b of this.spec.buffers) feeds[io.buffer(b.name)] = new ort.Tensor("float32", this.state.buffers[b.name]!, b.shape);
-    return feeds;
+    return modelFeeds(this.spec, this.state, this.masks, this.maskedParams, withMomentum);
   }
 
   private batchFeeds(batch: Batch): Record<string, ort.Tensor> {
-    const [c, h, w] = this.spec.inputShape;
-    const k = this.spec.numClasses;
-    return {
-      [io.x]: new ort.Tensor("float32", batch.x.subarray(0, batch.size * c * h * w), [batch.size, c, h, w]),
-      [io.labels]: new ort.Tensor("float32", oneHot(batch.y, batch.size, k), [batch.size, k]),
-    };
+    return batchFeeds(this.spec, batch);
   }
 
   async trainStep(batch: Batch, lr: number): Promise<StepResult> {
     const s = await this.session("train-step");
     const out = await s.run({ ...this.modelFeeds(true), ...this.batchFeeds(batch), [io.lr]: new ort.Tensor("float32", new Float32Array([lr]), []) });
-    const params: Tensors = {},
-      momentum: Tensors = {},
-      buffers: Tensors = {};
-    for (const p of this.spec.params) {
-      params[p.name] = out[io.newParam(p.name)]!.data as Float32Array;
-      momentum[p.name] = out[io.newMomentum(p.name)]!.data as Float32Array;
-    }
-    for (const b of this.spec.buffers) buffers[b.name] = out[io.newBuffer(b.name)]!.data as Float32Array;
-    this.state = { params, momentum, buffers };
-    const logits = out[io.logits]!.data as Float32Array;
-    return { loss: (out[io.loss]!.data as Float32Array)[0]!, correct: countCorrect(logits, batch.y, batch.size, this.spec.numClasses) };
+    const r = readTrainStep(this.spec, out, batch);
+    this.state = r.state;
+    return r.result;
   }
 
   async gradients(batch: Batch): Promise<GradientResult> {
@@ -142,4 +119,58 @@ export class OnnxTrainer implements Trainer {
     for (const s of this.sessions.values()) await (await s).release();
     this.sessions.clear();
   }
+}
+
+/** A model's parameters (with momentum for a training step), masks and BN buffers as graph inputs; input names prefixed (a pack's member). */
+export function modelFeeds(
+  spec: ModelSpec,
+  state: ModelState,
+  masks: Tensors,
+  maskedParams: string[],
+  withMomentum: boolean,
+  prefix = "",
+): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const p of spec.params) {
+    feeds[prefix + io.param(p.name)] = new ort.Tensor("float32", state.params[p.name]!, p.shape);
+    if (withMomentum) feeds[prefix + io.momentum(p.name)] = new ort.Tensor("float32", state.momentum[p.name]!, p.shape);
+  }
+  for (const name of maskedParams) {
+    const shape = spec.params.find((p) => p.name === name)!.shape;
+    feeds[prefix + io.mask(name)] = new ort.Tensor("float32", masks[name]!, shape);
+  }
+  for (const b of spec.buffers) feeds[prefix + io.buffer(b.name)] = new ort.Tensor("float32", state.buffers[b.name]!, b.shape);
+  return feeds;
+}
+
+/** Images and one-hot labels as graph inputs. */
+export function batchFeeds(spec: ModelSpec, batch: Batch, prefix = ""): Record<string, ort.Tensor> {
+  const [c, h, w] = spec.inputShape;
+  const k = spec.numClasses;
+  return {
+    [prefix + io.x]: new ort.Tensor("float32", batch.x.subarray(0, batch.size * c * h * w), [batch.size, c, h, w]),
+    [prefix + io.labels]: new ort.Tensor("float32", oneHot(batch.y, batch.size, k), [batch.size, k]),
+  };
+}
+
+/** The state a train-step graph left, and the step's loss and correct count. */
+export function readTrainStep(
+  spec: ModelSpec,
+  out: ort.InferenceSession.OnnxValueMapType,
+  batch: Batch,
+  prefix = "",
+): { state: ModelState; result: StepResult } {
+  const params: Tensors = {},
+    momentum: Tensors = {},
+    buffers: Tensors = {};
+  for (const p of spec.params) {
+    params[p.name] = out[prefix + io.newParam(p.name)]!.data as Float32Array;
+    momentum[p.name] = out[prefix + io.newMomentum(p.name)]!.data as Float32Array;
+  }
+  for (const b of spec.buffers) buffers[b.name] = out[prefix + io.newBuffer(b.name)]!.data as Float32Array;
+  const logits = out[prefix + io.logits]!.data as Float32Array;
+  return {
+    state: { params, momentum, buffers },
+    result: { loss: (out[prefix + io.loss]!.data as Float32Array)[0]!, correct: countCorrect(logits, batch.y, batch.size, spec.numClasses) },
+  };
 }

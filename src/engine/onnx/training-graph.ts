@@ -1,3 +1,4 @@
+import { onnx } from "onnx-proto";
 import type { ModelSpec } from "../../models/spec.ts";
 import { GraphBuilder } from "./graph-builder.ts";
 import type { BnSettings } from "./ops/batch-norm.ts";
@@ -207,4 +208,25 @@ function emitSgdUpdate(g: GraphBuilder, o: GraphOptions, masked: Set<string>, pa
     g.alias(v, io.newMomentum(p.name));
     g.output(io.newMomentum(p.name), p.shape);
   }
+}
+
+/** Prefix of member k's inputs and outputs in a packed graph (packGraph). */
+export const packPrefix = (k: number) => `m${k}/`;
+
+/**
+ * K copies of a graph side by side in one model, every name of copy k prefixed
+ * (packPrefix): K independent models one session runs in one call.
+ */
+export function packGraph(model: Uint8Array, k: number): Uint8Array {
+  const base = onnx.ModelProto.decode(model);
+  const g = base.graph!;
+  const merged = onnx.GraphProto.create({ name: `${g.name}-pack${k}`, node: [], initializer: [], input: [], output: [] });
+  for (let m = 0; m < k; m++) {
+    const r = (n: string) => (n === "" ? n : packPrefix(m) + n);
+    for (const nd of g.node!) merged.node!.push({ ...nd, input: nd.input!.map(r), output: nd.output!.map(r), name: r(nd.name!) });
+    for (const i of g.initializer!) merged.initializer!.push({ ...i, name: r(i.name!) });
+    for (const i of g.input!) merged.input!.push({ ...i, name: r(i.name!) });
+    for (const o of g.output!) merged.output!.push({ ...o, name: r(o.name!) });
+  }
+  return onnx.ModelProto.encode(onnx.ModelProto.create({ ...base, graph: merged })).finish();
 }

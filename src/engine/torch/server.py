@@ -96,11 +96,24 @@ def write_all(f, data):
         off += f.write(view[off:])
 
 
+def json_safe(v):
+    """JSON has no NaN or infinities (a diverged step's loss): they travel as the strings "NaN", "Infinity", "-Infinity"."""
+    if isinstance(v, float) and v != v:
+        return "NaN"
+    if isinstance(v, float) and v in (float("inf"), float("-inf")):
+        return "Infinity" if v > 0 else "-Infinity"
+    if isinstance(v, dict):
+        return {k: json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [json_safe(x) for x in v]
+    return v
+
+
 def write_message(f, header, tensors):
     """tensors: list of (name, torch tensor), written as f32."""
     cpu = [(name, t.detach().float().cpu().contiguous()) for name, t in tensors]
     header = dict(header, tensors=[[name, "f32", list(t.shape)] for name, t in cpu])
-    body = json.dumps(header).encode("utf-8")
+    body = json.dumps(json_safe(header), allow_nan=False).encode("utf-8")
     write_all(f, struct.pack("<I", len(body)) + body)
     for _, t in cpu:
         if t.numel():

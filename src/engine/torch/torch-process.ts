@@ -154,7 +154,7 @@ export class TorchProcess {
     this.write(head);
     for (const t of tensors) this.write(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
     const n = new DataView(this.read(4).buffer).getUint32(0, true);
-    const reply = JSON.parse(new TextDecoder().decode(this.read(n))) as Record<string, unknown> & {
+    const reply = JSON.parse(new TextDecoder().decode(this.read(n)), nonFinite) as Record<string, unknown> & {
       tensors: [string, string, number[]][];
       error?: string;
       traceback?: string;
@@ -249,4 +249,9 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
       return text.slice(0, nl);
     }
   }
+}
+
+/** server.py's json_safe, undone: a diverged step's loss arrives as "NaN" or "Infinity", a number again. */
+function nonFinite(_key: string, v: unknown): unknown {
+  return v === "NaN" ? NaN : v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : v;
 }
