@@ -6,7 +6,8 @@ import { ConfigError, validateConfig } from "../config/load.ts";
 import { loadPresetConfig } from "../config/presets.ts";
 import { profileTrainStep } from "../engine/onnx/profile.ts";
 import { detectProviders } from "../engine/onnx/providers.ts";
-import { createTrainer, type EngineChoice } from "../engine/registry.ts";
+import { createPack, createTrainer, type EngineChoice } from "../engine/registry.ts";
+import { packRequest } from "../train/pack-loop.ts";
 import { freshState } from "../engine/state.ts";
 import { probeTorch } from "../engine/torch/detect.ts";
 import { buildModel } from "../models/registry.ts";
@@ -19,6 +20,7 @@ import {
   type EngineKey,
   type GridResult,
   type Measurement,
+  type PackResult,
   type TorchResult,
 } from "../report/train-throughput-report.ts";
 import { trainUnit } from "../runner/kinds/train.ts";
@@ -34,7 +36,7 @@ import { trainBatches, type AugmentOptions } from "../data/batches.ts";
 import { channelStats } from "../data/stats.ts";
 import type { Dataset } from "../data/types.ts";
 import { TorchTrainer } from "../engine/torch/torch-trainer.ts";
-import type { ResidentTraining, Trainer } from "../engine/types.ts";
+import type { PackTrainer, ResidentTraining, Trainer } from "../engine/types.ts";
 import { epochSteps, type SgdSettings } from "../train/epoch-steps.ts";
 
 /** The raw PyTorch reference script and the grid worker live with the benchmark scripts. */
@@ -207,23 +209,8 @@ async function measureEngine(
 ): Promise<Measurement> {
   settle();
   const spec = buildModel(c.arch, { width: c.width, inputShape: c.inputShape, numClasses: NUM_CLASSES });
-  let choice: EngineChoice;
-  if (key === "tfjs") choice = { engine: "tfjs", tfjsBackend: "auto" };
-  else if (key.startsWith("torch-")) {
-    const device = key.slice("torch-".length);
-    const probe = await probeTorch(torchPython);
-    if ("missing" in probe) return { case: c.name, engine: key, status: "skipped", reason: probe.missing };
-    if (device === "cuda" && !probe.found.cuda)
-      return { case: c.name, engine: key, status: "skipped", reason: `torch ${probe.found.torch} (${probe.found.python}) sees no CUDA device` };
-    // The variant's settings, whatever the engine's defaults: each row says which it ran with.
-    const v = variant ?? { precision: "fp32", cudaGraphs: false, channelsLast: false };
-    choice = { engine: "torch", device, python: probe.found.python, ...v, log: notice };
-  } else {
-    const ep = key.slice("onnx-".length) as "cpu" | "cuda" | "webgpu";
-    const st = detectProviders().find((p) => p.name === ep)!;
-    if (!st.available) return { case: c.name, engine: key, status: "skipped", reason: st.reason ?? "unavailable" };
-    choice = { engine: "onnx", provider: ep, log: notice };
-  }
+  const choice = await choiceFor(key, torchPython, variant);
+  if ("skip" in choice) return { case: c.name, engine: key, status: "skipped", reason: choice.skip };
   const opts = { spec, sgd: { momentum: BENCH_SGD.momentum, weightDecay: BENCH_SGD.weightDecay }, bn: { eps: 1e-5, momentum: 0.1 }, threads };
   let trainer;
   try {
@@ -275,6 +262,102 @@ async function measureEngine(
     ...stepCosts(timing),
     imagesPerSecond: timing.images / timing.seconds,
     ...torchInfo,
+  };
+}
+
+/** The choice an engine key trains with (torch: fp32, no graphs; the row says so), or why it cannot run here. */
+async function choiceFor(key: EngineKey, torchPython: string, variant?: TorchVariant): Promise<EngineChoice | { skip: string }> {
+  if (key === "tfjs") return { engine: "tfjs", tfjsBackend: "auto" };
+  if (key.startsWith("torch-")) {
+    const device = key.slice("torch-".length);
+    const probe = await probeTorch(torchPython);
+    if ("missing" in probe) return { skip: probe.missing };
+    if (device === "cuda" && !probe.found.cuda) return { skip: `torch ${probe.found.torch} (${probe.found.python}) sees no CUDA device` };
+    // The variant's settings, whatever the engine's defaults: each row says which it ran with.
+    const v = variant ?? { precision: "fp32", cudaGraphs: false, channelsLast: false };
+    return { engine: "torch", device, python: probe.found.python, ...v, log: notice };
+  }
+  const ep = key.slice("onnx-".length) as "cpu" | "cuda" | "webgpu";
+  const st = detectProviders().find((p) => p.name === ep)!;
+  if (!st.available) return { skip: st.reason ?? "unavailable" };
+  return { engine: "onnx", provider: ep, log: notice };
+}
+
+/**
+ * K models of case `c` trained as a pack: warm-up steps, then timed epochs of
+ * packs.steps steps each through packRequest (what the pack loop runs), every member
+ * on its own seed's batches; the median epoch is reported.
+ */
+async function measurePack(
+  key: EngineKey,
+  c: Case,
+  cfg: BenchTrainConfig["throughput"],
+  threads: number,
+  torchPython: string,
+  size: number,
+  formulation: "grouped" | "loop",
+): Promise<PackResult> {
+  settle();
+  const head = { case: c.name, engine: key, formulation, size };
+  const choice = await choiceFor(key, torchPython);
+  if ("skip" in choice) return { ...head, status: "skipped", reason: choice.skip };
+  const spec = buildModel(c.arch, { width: c.width, inputShape: c.inputShape, numClasses: NUM_CLASSES });
+  const opts = { spec, sgd: { momentum: BENCH_SGD.momentum, weightDecay: BENCH_SGD.weightDecay }, bn: { eps: 1e-5, momentum: 0.1 }, threads };
+  let pack: PackTrainer;
+  try {
+    pack = await createPack(
+      { ...choice, packFormulation: formulation },
+      opts,
+      Array.from({ length: size }, (_, k) => ({ state: freshState(spec, k + 1), masks: {} })),
+    );
+  } catch (e) {
+    return { ...head, status: "skipped", reason: (e as Error).message.split("\n")[0]! };
+  }
+  const wanted = key.slice(key.indexOf("-") + 1);
+  if (pack.provider.split(":")[0] !== wanted) {
+    await pack.dispose();
+    return { ...head, status: "skipped", reason: `requested ${wanted}, the pack runs on ${pack.provider}` };
+  }
+  const steps = cfg.packs.steps;
+  const data = benchDataset(spec.inputShape, steps * c.batchSize, NUM_CLASSES);
+  const augment = benchAugment(cfg.augment, c.inputShape);
+  notice(
+    `bench: ${c.name}, a pack of ${size} on ${key} (${pack.provider}, ${formulation}): ${cfg.warmupSteps} warm-up steps + ${cfg.timedEpochs} timed epoch(s) of ${steps} steps`,
+  );
+  let epoch = 0;
+  const run = async (maxSteps: number) => {
+    const loaders = Array.from({ length: size }, (_, k) => trainBatches(data, { batchSize: c.batchSize, seed: k + 1, epoch, augment, dropLast: true }));
+    epoch++;
+    let done = 0;
+    const t0 = performance.now();
+    while (done < Math.min(maxSteps, loaders[0]!.numBatches)) {
+      const r = await packRequest(pack, data, augment.cropPadding, loaders, done, BENCH_SGD.lr, maxSteps - done);
+      if (r.losses.some((l) => Array.from(l).some((x) => !Number.isFinite(x))))
+        throw new Error(`bench: a pack member's loss is not finite on ${pack.provider}; a diverged step is not a timing`);
+      done += r.done;
+    }
+    return { steps: done, seconds: (performance.now() - t0) / 1000 };
+  };
+  let timing: { steps: number; seconds: number };
+  try {
+    if (cfg.warmupSteps > 0) await run(cfg.warmupSteps);
+    const epochs = [];
+    for (let i = 0; i < cfg.timedEpochs; i++) epochs.push(await run(Infinity));
+    timing = epochs.sort((a, b) => a.seconds - b.seconds)[epochs.length >> 1]!;
+  } finally {
+    await pack.dispose();
+  }
+  const imagesPerSecond = (timing.steps * c.batchSize * size) / timing.seconds;
+  return {
+    ...head,
+    status: "measured",
+    provider: pack.provider,
+    threads,
+    batchSize: c.batchSize,
+    steps: timing.steps,
+    epochSeconds: timing.seconds,
+    imagesPerSecond,
+    perModel: imagesPerSecond / size,
   };
 }
 
@@ -507,6 +590,17 @@ export async function runTrainThroughput(opts: TrainThroughputOptions): Promise<
     if (cfg.torch.enabled)
       for (const device of ["cpu", "cuda"] as const) if (!torch.some((t) => t.case === c.name && t.device === device)) torch.push(await rawTorch(c, device));
   }
+  const packs: PackResult[] = [];
+  for (const pc of cfg.throughput.packs.cases) {
+    const c = cfg.throughput.cases.find((x) => x.arch === pc.arch && x.width === pc.width && x.batchSize === pc.batchSize);
+    if (!c) throw new ConfigError(`throughput.packs.cases: no case of throughput.cases is ${pc.arch} w${pc.width} batch ${pc.batchSize}`);
+    for (const e of cfg.throughput.packs.engines)
+      for (const f of cfg.throughput.packs.formulations) {
+        // torch's loop pack is K unpacked trainers in turn: the engine row's rate, not worth the minutes.
+        if (e.startsWith("torch-") && f === "loop") continue;
+        for (const k of cfg.throughput.packs.sizes) packs.push(await measurePack(e, c, cfg.throughput, threads, cfg.torch.python, k, f));
+      }
+  }
   const grid: GridResult[] = [];
   const first = cfg.throughput.cases[0]!;
   for (const workers of cfg.throughput.grid.workers) {
@@ -534,7 +628,7 @@ export async function runTrainThroughput(opts: TrainThroughputOptions): Promise<
     };
   }
   const accuracy = cfg.accuracy.enabled ? await accuracyCheck(cfg.accuracy.training, runner, opts.reportDir) : null;
-  const record: BenchRecord = { context, preset: opts.preset, threads, config: cfg, throughput, torch, grid, profile, accuracy };
+  const record: BenchRecord = { context, preset: opts.preset, threads, config: cfg, throughput, torch, grid, packs, profile, accuracy };
   const md = renderTrainThroughput(record);
   // The planner reads this file: it must match its schema.
   validateConfig("train-throughput", record, `${opts.reportName}.json`);

@@ -65,6 +65,27 @@ export type GridResult =
   | { case: string; workers: number; status: "measured"; provider: string; imagesPerSecond: number; perRun: number[] }
   | { case: string; workers: number; status: "skipped"; reason: string };
 
+/** K models of one case trained as a pack (throughput.packs), timed over whole packed epochs. */
+export type PackResult =
+  | {
+      case: string;
+      engine: EngineKey;
+      formulation: "grouped" | "loop";
+      size: number;
+      status: "measured";
+      provider: string;
+      threads: number;
+      batchSize: number;
+      /** Steps of the timed epoch (every member takes each). */
+      steps: number;
+      epochSeconds: number;
+      /** All members' images over the epoch's wall time. */
+      imagesPerSecond: number;
+      /** imagesPerSecond / size. */
+      perModel: number;
+    }
+  | { case: string; engine: EngineKey; formulation: "grouped" | "loop"; size: number; status: "skipped"; reason: string };
+
 export interface AccuracyResult {
   dataset: string;
   source: string;
@@ -90,6 +111,8 @@ export interface BenchRecord {
   throughput: Measurement[];
   torch: TorchResult[];
   grid: GridResult[];
+  /** Absent in records from before packed rows existed. */
+  packs?: PackResult[];
   profile: { case: string; profile: StepProfile } | null;
   accuracy: AccuracyResult | null;
 }
@@ -145,7 +168,58 @@ function engineLabel(m: MeasuredRow): string {
   return `${m.engine} (${[m.precision, ...(m.cudaGraphs ? ["graphs"] : []), ...(m.channelsLast ? ["channels_last"] : [])].join(", ")})`;
 }
 const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
+const fmt = (x: number, d = 1) => x.toFixed(d);
 const NOT_MEASURED = "not measured here";
+
+type MeasuredPack = Extract<PackResult, { status: "measured" }>;
+const measuredPacks = (r: BenchRecord) => (r.packs ?? []).filter((p) => p.status === "measured") as MeasuredPack[];
+
+/** The torch engine's grouped pack: its best K's images/s over its K=1 pack's, per case and device. */
+function packGoals(r: BenchRecord): string[][] {
+  const min = r.config.goals.packSpeedupMin;
+  const rows: string[][] = [];
+  const cases = r.config.throughput.cases.filter((c) => (r.packs ?? []).some((p) => p.case === c.name));
+  for (const engine of ["torch-cpu", "torch-cuda"] as const) {
+    for (const c of cases) {
+      const goal = `packed training: best pack's images/s >= ${min}x one model's (K=1), ${engine} grouped, same threads, ${c.name}`;
+      const rowsHere = measuredPacks(r).filter((p) => p.case === c.name && p.engine === engine && p.formulation === "grouped");
+      const one = rowsHere.find((p) => p.size === 1);
+      const best = rowsHere.filter((p) => p.size > 1).sort((a, b) => b.imagesPerSecond - a.imagesPerSecond)[0];
+      const skipped = (r.packs ?? []).find((p) => p.case === c.name && p.engine === engine && p.status === "skipped") as
+        Extract<PackResult, { status: "skipped" }> | undefined;
+      if (!one || !best) rows.push([goal, NOT_MEASURED, skipped?.reason ?? `no ${engine} pack rows`]);
+      else {
+        const ratio = best.imagesPerSecond / one.imagesPerSecond;
+        rows.push([
+          goal,
+          ratio >= min ? "met" : "NOT met",
+          `${ratio.toFixed(2)}x at K=${best.size} (${best.imagesPerSecond.toFixed(0)} vs ${one.imagesPerSecond.toFixed(0)} img/s, ${best.threads} thread(s))`,
+        ]);
+      }
+    }
+  }
+  return rows;
+}
+
+/** The packed rows' table: each beside its own engine and formulation at K=1. */
+function packTable(r: BenchRecord): string {
+  const rows = (r.packs ?? []).map((p) => {
+    if (p.status === "skipped") return [p.case, p.engine, p.formulation, p.size, "-", "-", "-", "-", `skipped: ${p.reason}`];
+    const one = measuredPacks(r).find((q) => q.case === p.case && q.engine === p.engine && q.formulation === p.formulation && q.size === 1);
+    return [
+      p.case,
+      p.engine,
+      p.formulation,
+      p.size,
+      p.threads,
+      `${fmt((p.epochSeconds / p.steps) * 1000, 1)} ms`,
+      `**${fmt(p.imagesPerSecond)}**`,
+      fmt(p.perModel),
+      one ? `${(p.imagesPerSecond / one.imagesPerSecond).toFixed(2)}x` : "-",
+    ];
+  });
+  return table(["case", "engine", "formulation", "K", "threads", "ms / step (all members)", "img/s, all members", "img/s per model", "vs K=1"], rows);
+}
 
 /**
  * The issue's throughput goals, each computed from this run's rows (thresholds from the
@@ -204,6 +278,7 @@ export function throughputGoals(r: BenchRecord): string[][] {
       cudaRow.imagesPerSecond >= g.graphImagesPerSecond ? "met" : "NOT met",
       `${cudaRow.imagesPerSecond.toFixed(0)} img/s on ${cudaRow.gpu}`,
     ]);
+  rows.push(...packGoals(r));
   const measured = r.grid.filter((x) => x.status === "measured") as Extract<GridResult, { status: "measured" }>[];
   const one = measured.find((x) => x.workers === 1);
   const best = measured.filter((x) => x.workers > 1).sort((a, b) => b.imagesPerSecond - a.imagesPerSecond)[0];
@@ -233,7 +308,6 @@ function jsBatchesNote(r: BenchRecord): string {
 }
 
 export function renderTrainThroughput(r: BenchRecord): string {
-  const fmt = (x: number, d = 1) => x.toFixed(d);
   const rows = r.throughput.map((m) => {
     if (m.status === "skipped") return [m.case, m.engine, "-", "-", "-", "-", "-", `skipped: ${m.reason}`];
     const t = referenceFor(r, m);
@@ -277,6 +351,12 @@ export function renderTrainThroughput(r: BenchRecord): string {
     `Engine rows: the harness's trainers, at precision fp32 (the engine.precision default: strict float32, TF32 off) unless the engine column names other torch settings (throughput.torchVariants), timing whole epochs with batches built the way training builds them (src/train/epoch-steps.ts), augmented as training does (random crops with ${r.config.throughput.augment.cropPadding} px of zero padding at ${r.config.throughput.augment.cropPaddingImageSize} px images, scaled down for smaller ones${r.config.throughput.augment.flip ? ", and random flips" : ""}). torch-*: the PyTorch engine's Python process holds the uint8 split on its device and builds each batch there (crop, flip, normalisation) from plans sent engine.stepsPerRequest steps per request; "host" is its time per step outside the model's own computation: the JS side, the requests and the pipe (wall time less the server's), plus on the CPU building batches on the device (on CUDA that overlaps the steps and cannot be told apart). onnx-*: ONNX Runtime with that execution provider, batches built in JS one step per call, because the ONNX engine runs in this process and a resident path gains it nothing; "JS batches" is what building them costs. ${jsBatchesNote(r)} tfjs: the pure-JS oracle, at its own batch and ${r.config.throughput.oracleSteps} steps. Raw PyTorch rows: the same model and step written as a PyTorch user would (bench/torch_train_step.py --epoch, no harness), a whole epoch with the data already on the device as float tensors and no augmentation, one sync per epoch; each of its timed epochs runs just after one of the torch engine's on the same case and device (the first torch variant, which the goal compares it with), so a shared machine's drift over minutes falls on both alike.`,
     "",
     "The dry-run planner (src/runner/plan.ts, behind the --dry-run of every command that trains) estimates compute time from the measured engine rows' images/s in this file's .json, so its estimates include building batches as training does.",
+    "",
+    "## Packed training",
+    "",
+    `K models of one case trained together (runner.pack), each member on its own seed's batches, through the pack loop's own step path (src/train/pack-loop.ts packRequest); ${r.config.throughput.timedEpochs} timed epochs of ${r.config.throughput.packs.steps} steps per row after ${r.config.throughput.warmupSteps} warm-up steps, the median reported. grouped: one computation of K models (torch: one model with grouped convolutions, BN over K*C channels and a batched classifier; onnx: K copies of the training graph in one session run); loop: K trainers stepped in turn, as each trains alone. "vs K=1" compares the same engine and formulation with one member.`,
+    "",
+    packTable(r),
     "",
     "## Several runs sharing one GPU",
     "",

@@ -2,7 +2,7 @@ import type { OptimConfig } from "../config/generated/training.ts";
 import { trainBatches, type BatchLoader } from "../data/batches.ts";
 import type { Dataset } from "../data/types.ts";
 import { residentSplit } from "../engine/resident.ts";
-import type { PackMember, PackTrainer } from "../engine/types.ts";
+import type { PackMember, PackStepsResult, PackTrainer } from "../engine/types.ts";
 import { evaluatePack } from "../metrics/evaluate.ts";
 import { saveCheckpoint } from "./checkpoint.ts";
 import { learningRate } from "./schedule.ts";
@@ -108,23 +108,14 @@ async function packEpoch(o: PackLoopOptions, runners: Runner[], epoch: number, c
   const sums = new Map(inPack().map((i) => [i, { loss: 0, correct: 0, seen: 0 }]));
   for (let b = 0; b < numBatches;) {
     const ids = inPack();
-    const p = pack();
-    let losses: ArrayLike<number>[], correct: ArrayLike<number>[], done: number;
-    if (p.resident) {
-      p.resident.loadSplit("train", residentSplit(data, data.train, o.augment.cropPadding));
-      const n = Math.min(Math.max(1, p.resident.stepsPerRequest), numBatches - b);
-      const r = await p.resident.trainSteps({ slot: "train", plans: ids.map((i) => Array.from({ length: n }, (_, j) => loaders.get(i)!.plan(b + j))), lr });
-      ({ losses, correct } = r);
-      done = r.steps;
-    } else {
-      const r = await p.trainStep(
-        ids.map((i) => loaders.get(i)!.batch(b)),
-        lr,
-      );
-      losses = r.map((x) => [x.loss]);
-      correct = r.map((x) => [x.correct]);
-      done = 1;
-    }
+    const { done, losses, correct } = await packRequest(
+      pack(),
+      data,
+      o.augment.cropPadding,
+      ids.map((i) => loaders.get(i)!),
+      b,
+      lr,
+    );
     const left: number[] = [];
     ids.forEach((i, k) => {
       const run = runners[i]!;
@@ -179,6 +170,34 @@ async function packEpoch(o: PackLoopOptions, runners: Runner[], epoch: number, c
     }
     await run.run.onEpoch?.(rec, m);
   }
+}
+
+/**
+ * The steps of one engine request from batch `b` of an epoch, member k on loaders[k]'s
+ * batches: a resident pack gets up to stepsPerRequest (and `maxSteps`) steps of plans,
+ * another one step of built batches. What training and bench:train both run.
+ */
+export async function packRequest(
+  p: PackTrainer,
+  data: Dataset,
+  cropPadding: number,
+  loaders: BatchLoader[],
+  b: number,
+  lr: number,
+  maxSteps = Infinity,
+): Promise<{ done: number; losses: ArrayLike<number>[]; correct: ArrayLike<number>[]; timing?: PackStepsResult["timing"] }> {
+  const numBatches = loaders[0]!.numBatches;
+  if (p.resident) {
+    p.resident.loadSplit("train", residentSplit(data, data.train, cropPadding));
+    const n = Math.min(Math.max(1, p.resident.stepsPerRequest), numBatches - b, maxSteps);
+    const r = await p.resident.trainSteps({ slot: "train", plans: loaders.map((l) => Array.from({ length: n }, (_, j) => l.plan(b + j))), lr });
+    return { done: r.steps, losses: r.losses, correct: r.correct, timing: r.timing };
+  }
+  const r = await p.trainStep(
+    loaders.map((l) => l.batch(b)),
+    lr,
+  );
+  return { done: 1, losses: r.map((x) => [x.loss]), correct: r.map((x) => [x.correct]) };
 }
 
 /** The pack in use and which members (positions in the run) it holds. */

@@ -1,7 +1,14 @@
 import { expect, test } from "bun:test";
 import type { BenchTrainConfig } from "../../src/config/generated/bench-train.ts";
 import { validateConfig } from "../../src/config/load.ts";
-import { renderTrainThroughput, throughputGoals, type BenchRecord, type Measurement, type TorchResult } from "../../src/report/train-throughput-report.ts";
+import {
+  renderTrainThroughput,
+  throughputGoals,
+  type BenchRecord,
+  type Measurement,
+  type PackResult,
+  type TorchResult,
+} from "../../src/report/train-throughput-report.ts";
 
 const CASE = "w16 32x32";
 const config = validateConfig<BenchTrainConfig>("bench-train", {
@@ -143,4 +150,44 @@ test("the report says how engine rows build their batches and that the planner r
   expect(md).toContain("estimates compute time from the measured engine rows");
   expect(md).toContain(`| ${CASE} | torch-cpu | cpu | 2 | 128 | 133.33 ms | host 5.33 ms (4.0%) |`);
   expect(md).toContain(`| ${CASE} | onnx-cpu | cpu | 2 | 128 | 256.00 ms | JS batches 2.56 ms (1.0%) |`);
+});
+
+/** A grouped torch pack of `size` at `imagesPerSecond` in total. */
+function packRow(engine: "torch-cpu" | "torch-cuda", size: number, imagesPerSecond: number): PackResult {
+  return {
+    case: CASE,
+    engine,
+    formulation: "grouped",
+    size,
+    status: "measured",
+    provider: engine === "torch-cpu" ? "cpu" : "cuda:0",
+    threads: 2,
+    batchSize: 128,
+    steps: 10,
+    epochSeconds: (10 * 128 * size) / imagesPerSecond,
+    imagesPerSecond,
+    perModel: imagesPerSecond / size,
+  };
+}
+
+test("the packing goal compares the best pack's images/s with the K=1 pack's, against packSpeedupMin", () => {
+  const goal = (packs: PackResult[]) =>
+    throughputGoals({ ...record([], []), packs }).find((g) => g[0]!.startsWith("packed training") && g[0]!.includes("torch-cpu"))!;
+  // 1.30x at K=2 beats a 1.25x goal; K=4's 1.20x is not the best.
+  expect(goal([packRow("torch-cpu", 1, 100), packRow("torch-cpu", 2, 130), packRow("torch-cpu", 4, 120)]).slice(1)).toEqual([
+    "met",
+    "1.30x at K=2 (130 vs 100 img/s, 2 thread(s))",
+  ]);
+  expect(goal([packRow("torch-cpu", 1, 100), packRow("torch-cpu", 2, 124)])[1]).toBe("NOT met");
+  // No K=1 row: nothing to compare with.
+  expect(goal([packRow("torch-cpu", 2, 130)])[1]).toBe("not measured here");
+  // The threshold is the setting's.
+  const lenient = {
+    ...record([], []),
+    config: { ...config, goals: { ...config.goals, packSpeedupMin: 1.2 } },
+    packs: [packRow("torch-cpu", 1, 100), packRow("torch-cpu", 2, 124)],
+  };
+  expect(throughputGoals(lenient).find((g) => g[0]!.includes("torch-cpu") && g[0]!.startsWith("packed"))![1]).toBe("met");
+  // The report shows every pack row beside its K=1.
+  expect(renderTrainThroughput({ ...record([], []), packs: [packRow("torch-cpu", 1, 100), packRow("torch-cpu", 2, 130)] })).toContain("| 1.30x |");
 });

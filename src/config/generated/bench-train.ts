@@ -135,6 +135,37 @@ export interface BenchTrainConfig {
        */
       device: string;
     };
+    /**
+     * Packed training rows (runner.pack): K models of one case trained together, each on its own batches, through the same pack loop as training (src/train/pack-loop.ts); images/s in total and per model, beside the same engine at K=1.
+     */
+    packs: {
+      /**
+       * Pack sizes K (1: the pack path with one member).
+       */
+      sizes: number[];
+      /**
+       * Engine/device combinations with packed rows (those that do not load here are reported skipped).
+       */
+      engines: ("onnx-cpu" | "torch-cpu" | "torch-cuda")[];
+      /**
+       * engine.packFormulation values measured; loop rows are left out for torch, where they are K unpacked trainers in turn (the engine row's rate).
+       *
+       * @minItems 1
+       */
+      formulations: ["grouped" | "loop", ...("grouped" | "loop")[]];
+      /**
+       * Cases of throughput.cases (matched by arch, width and batch) that get packed rows; the default is the quick preset's model, the unit of the default grid.
+       */
+      cases: {
+        arch: "preresnet20" | "resnet20a";
+        width: number;
+        batchSize: number;
+      }[];
+      /**
+       * Steps of each timed epoch of a packed row (every member takes this many); timedEpochs epochs, the median reported.
+       */
+      steps: number;
+    };
   };
   /**
    * The raw PyTorch comparison: whether it runs and which Python
@@ -197,5 +228,9 @@ export interface BenchTrainConfig {
      * A grid of small runs on one GPU: all runs together at least this many times one run alone.
      */
     gridSpeedupMin: number;
+    /**
+     * Packed training: the best pack size's images/s in total at least this many times the same engine's K=1 pack, same case, device and threads (torch-cpu and torch-cuda, grouped).
+     */
+    packSpeedupMin: number;
   };
 }
