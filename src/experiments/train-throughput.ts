@@ -567,6 +567,15 @@ export async function runTrainThroughput(opts: TrainThroughputOptions): Promise<
     if (cfg.accuracy.enabled) await runUnits([trainUnit(cfg.accuracy.training, "accuracy check")], runner, { dryRun: true, reportDir: opts.reportDir });
     return;
   }
+  // Checked before anything is timed: a mismatch found after minutes of rows would waste them.
+  const packCases = cfg.throughput.packs.cases.map((pc) => {
+    const c = cfg.throughput.cases.find((x) => x.arch === pc.arch && x.width === pc.width && x.batchSize === pc.batchSize);
+    if (!c)
+      throw new ConfigError(
+        `throughput.packs.cases: no case of throughput.cases is ${pc.arch} w${pc.width} batch ${pc.batchSize}; set throughput.packs.cases to cases that are timed (or [] for no packed rows)`,
+      );
+    return c;
+  });
   const context = runContext();
   const throughput: Measurement[] = [];
   const probe = await probeTorch(cfg.torch.python);
@@ -591,9 +600,7 @@ export async function runTrainThroughput(opts: TrainThroughputOptions): Promise<
       for (const device of ["cpu", "cuda"] as const) if (!torch.some((t) => t.case === c.name && t.device === device)) torch.push(await rawTorch(c, device));
   }
   const packs: PackResult[] = [];
-  for (const pc of cfg.throughput.packs.cases) {
-    const c = cfg.throughput.cases.find((x) => x.arch === pc.arch && x.width === pc.width && x.batchSize === pc.batchSize);
-    if (!c) throw new ConfigError(`throughput.packs.cases: no case of throughput.cases is ${pc.arch} w${pc.width} batch ${pc.batchSize}`);
+  for (const c of packCases) {
     for (const e of cfg.throughput.packs.engines)
       for (const f of cfg.throughput.packs.formulations) {
         // torch's loop pack is K unpacked trainers in turn: the engine row's rate, not worth the minutes.
