@@ -180,6 +180,7 @@ export interface RunnerFlags {
   threadsPerJob?: string;
   gpus?: string;
   jobsPerGpu?: string;
+  pack?: string;
   executor: string;
   maxAttempts?: string;
   dryRun?: boolean;
@@ -202,6 +203,10 @@ export function addRunnerOptions(cmd: Command): Command {
     .option("--threads-per-job <n>", "engine threads per unit (default: cores / jobs)")
     .option("--gpus <list>", "place units on these CUDA devices, e.g. 0,1 or all: each worker sees one GPU (CUDA_VISIBLE_DEVICES)")
     .option("--jobs-per-gpu <n>", "workers sharing one GPU (local: with --gpus; Slurm: units per array task, sharing its --slurm-gpus)")
+    .option(
+      "--pack <k|auto>",
+      "train up to K units that differ only in seed, masks and start weights as one pack per worker (1: off; auto: the measured best, see runner.pack)",
+    )
     .addOption(new Option("--executor <name>", "where units run").choices(["local", "slurm"]).default("local"))
     .option("--max-attempts <n>", "attempts per unit before it counts as failed")
     .option("--dry-run", "print the plan (units, how many are complete, estimated compute) and exit without writing")
@@ -268,6 +273,7 @@ export function runnerConfig(f: RunnerFlags): RunnerConfig {
     ...(f.maxAttempts !== undefined ? { maxAttempts: int("--max-attempts", f.maxAttempts) } : {}),
     ...(f.gpus !== undefined ? { gpus: gpuList(f.gpus) } : {}),
     ...(f.jobsPerGpu !== undefined ? { jobsPerGpu: int("--jobs-per-gpu", f.jobsPerGpu) } : {}),
+    ...(f.pack !== undefined ? { pack: f.pack.trim() === "auto" ? "auto" : int("--pack", f.pack) } : {}),
     slurm: {
       ...(f.slurmPartition ? { partition: f.slurmPartition } : {}),
       ...(f.slurmCpus ? { cpusPerTask: int("--slurm-cpus", f.slurmCpus) } : {}),

@@ -214,8 +214,7 @@ export async function createTrainer(choice: EngineChoice, o: TrainerOptions, sta
  */
 export async function createPack(choice: EngineChoice, o: TrainerOptions, members: PackMember[]): Promise<PackTrainer> {
   const engine = choice.engine === "auto" ? (await resolveAutoEngine(choice)).engine : choice.engine;
-  const asked = choice.packFormulation ?? engineDefaults().packFormulation;
-  const grouped = asked === "grouped" || (asked === "auto" && engine === "torch");
+  const grouped = packFormulation(engine, choice.packFormulation ?? engineDefaults().packFormulation) === "grouped";
   if (grouped && engine === "torch") return torchPack({ ...choice, engine }, o, members);
   if (grouped && engine === "onnx") {
     fp32Only(choice, "onnx");
@@ -240,6 +239,11 @@ export async function createPack(choice: EngineChoice, o: TrainerOptions, member
     throw e;
   }
   return new LoopPack(trainers);
+}
+
+/** engine.packFormulation as an engine applies it: auto is grouped on torch, loop elsewhere. */
+export function packFormulation(engine: EngineName, asked: EngineConfig["packFormulation"]): "grouped" | "loop" {
+  return asked === "auto" ? (engine === "torch" ? "grouped" : "loop") : asked;
 }
 
 /** The torch engine's grouped pack on the device (and precision) one trainer of `choice` would get. */

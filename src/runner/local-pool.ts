@@ -43,6 +43,13 @@ export interface PoolOptions {
   jobsPerGpu?: number;
   /** The torch engine's watchdog, passed to every worker (runner.replyTimeout). */
   replyTimeout?: ReplyLimits;
+  /**
+   * Units per worker (runner.pack, resolved): ready units of one pack key (UnitKind.packKey)
+   * start together in one worker, which trains them as one pack. 1 or absent: one unit each.
+   */
+  pack?: number;
+  /** Each unit's pack key; absent or null: trains alone. */
+  packKeys?: ReadonlyMap<string, string | null>;
 }
 
 /**
@@ -128,6 +135,11 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
   const state = new Map<string, UnitState>(units.map((u) => [u.id, store.isDone(u.id) ? "done" : "pending"]));
   const byId = new Map(units.map((u) => [u.id, u]));
   const running = new Map<string, ResultPromise>();
+  /** A worker's units, by its first: one, or a pack's members. */
+  const membersOf = new Map<string, string[]>();
+  /** Attempts each member of a running pack had when it started (a member its worker left out used none). */
+  const attemptsAtStart = new Map<string, number>();
+  const packSize = Math.max(1, o.pack ?? 1);
   const gpuOf = new Map<string, string>();
   const gpuBusy = new Map<string, number>();
   const gpus = o.gpus ?? [];
@@ -166,6 +178,26 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
     return ready ? "ready" : "wait";
   };
 
+  /** A member of a pack whose worker ended: done, failed (its own failure), or back to pending (not attempted, or retrying). */
+  const settlePackMember = (m: string, exitCode: number | undefined) => {
+    const before = attemptsAtStart.get(m) ?? 0;
+    attemptsAtStart.delete(m);
+    if (store.isDone(m)) return set(m, "done");
+    const attempted = store.attempts(m) > before;
+    const failure = store.failure(m);
+    if (!attempted) {
+      const holder = store.liveHolder(m);
+      if (holder) {
+        waitingSince.set(m, Date.now());
+        return set(m, "waiting", heldElsewhere(holder));
+      }
+      return set(m, "pending", `left out of its pack (worker exit ${exitCode}); it runs again`);
+    }
+    if (failure?.kind === "permanent" || store.attempts(m) >= o.maxAttempts)
+      return set(m, "failed", failure?.error.split("\n")[0] ?? `pack worker exited with ${exitCode}; see ${join(store.dir(m), "worker.log")}`);
+    set(m, "pending", `pack attempt failed (${exitCode}); retrying`);
+  };
+
   const onSigint = () => {
     interrupted = true;
     for (const child of running.values()) child.kill("SIGTERM");
@@ -193,11 +225,20 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
           if (s !== "waiting") set(u.id, "waiting", heldElsewhere(holder));
           continue;
         }
-        const runnable = units.filter(
-          (v) => state.get(v.id) === "running" || ((state.get(v.id) === "pending" || state.get(v.id) === "waiting") && depState(v) === "ready"),
-        ).length;
+        const startable = (v: Unit<unknown>) => (state.get(v.id) === "pending" || state.get(v.id) === "waiting") && depState(v) === "ready";
+        // Workers that can run now: those running, and the ready units in packs.
+        const runnable = running.size + Math.ceil(units.filter(startable).length / packSize);
         const threads =
           o.threadsPerJob === "auto" ? Math.max(1, Math.floor((o.cores ?? availableParallelism()) / Math.max(1, Math.min(o.jobs, runnable)))) : o.threadsPerJob;
+        const key = packSize > 1 ? (o.packKeys?.get(u.id) ?? null) : null;
+        // Ready units of the same pack key join this one (those another runner holds stay out).
+        const members = [u.id];
+        if (key !== null)
+          for (const v of units) {
+            if (members.length >= packSize) break;
+            if (v.id === u.id || o.packKeys?.get(v.id) !== key || state.get(v.id) !== "pending" || depState(v) !== "ready" || store.liveHolder(v.id)) continue;
+            members.push(v.id);
+          }
         const gpu = gpus.length ? pickGpu(gpus, gpuBusy, o.jobsPerGpu ?? 1, gpuCap) : null;
         if (gpus.length && gpu === null) break;
         const logPath = join(store.dir(u.id), "worker.log");
@@ -209,7 +250,7 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
             "--runs-dir",
             store.root,
             "--unit",
-            u.id,
+            members.join(","),
             "--threads",
             String(threads),
             "--stale-lock-seconds",
@@ -229,12 +270,14 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
           },
         );
         running.set(u.id, child);
+        membersOf.set(u.id, members);
+        if (members.length > 1) for (const m of members) attemptsAtStart.set(m, store.attempts(m));
         if (gpu !== null) {
           gpuOf.set(u.id, gpu);
           gpuBusy.set(gpu, (gpuBusy.get(gpu) ?? 0) + 1);
           for (const [other, g] of gpuOf) if (g === gpu) peakSharing.set(other, Math.max(peakSharing.get(other) ?? 0, gpuBusy.get(gpu)!));
         }
-        set(u.id, "running");
+        for (const m of members) set(m, "running", members.length > 1 ? `in a pack of ${members.length}` : undefined);
       }
       if (running.size === 0) {
         const left = [...state.entries()].filter(([, s]) => s === "pending" || s === "waiting");
@@ -255,6 +298,12 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
         gpuBusy.set(freed, gpuBusy.get(freed)! - 1);
       }
       if (interrupted) break;
+      const members = membersOf.get(id) ?? [id];
+      membersOf.delete(id);
+      if (members.length > 1) {
+        for (const m of members) settlePackMember(m, r.exitCode);
+        continue;
+      }
       const redo = r.exitCode === EXIT.depsMissing ? byId.get(id)!.deps.filter((d) => state.get(d) === "done" && !recomputed.has(d) && !store.isDone(d)) : [];
       if (redo.length) {
         for (const d of redo) {

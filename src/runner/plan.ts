@@ -3,8 +3,9 @@ import { join, resolve } from "node:path";
 import type { TrainingConfig } from "../config/generated/training.ts";
 import type { TrainThroughputRecord } from "../config/generated/train-throughput.ts";
 import { ConfigError, validateConfig } from "../config/load.ts";
-import { resolveAutoEngine } from "../engine/registry.ts";
+import { packFormulation, resolveAutoEngine } from "../engine/registry.ts";
 import { probeTorch } from "../engine/torch/detect.ts";
+import type { EngineName } from "../engine/types.ts";
 import { buildModel } from "../models/registry.ts";
 import { countMacs } from "../onnx/flops.ts";
 import { getKind } from "./kinds/registry.ts";
@@ -231,6 +232,41 @@ export function measuredThroughput(
   return null;
 }
 
+/**
+ * bench:train's packed rows (record.packs) for this model, batch, engine and pack
+ * formulation, from the first throughput file that has any: images/s of all members
+ * together per pack size.
+ */
+export function packedThroughput(
+  files: string[],
+  model: PlannedModel,
+  batchSize: number,
+  engine: string,
+  formulation: string,
+): { size: number; imagesPerSecond: number; source: string }[] {
+  for (const p of files) {
+    if (!existsSync(p)) continue;
+    let r: TrainThroughputRecord;
+    try {
+      r = validateConfig<TrainThroughputRecord>("train-throughput", JSON.parse(readFileSync(p, "utf8")), p);
+    } catch {
+      continue;
+    }
+    const shape = (x: number[] | undefined) => (x ?? [3, 32, 32]).join("x");
+    const cases = new Set(
+      r.config.throughput.cases
+        .filter((c) => c.arch === model.arch && c.width === model.width && c.batchSize === batchSize && shape(c.inputShape) === shape(model.inputShape))
+        .map((c) => c.name),
+    );
+    const rows = (r.packs ?? []).filter(
+      (x) => x.status === "measured" && cases.has(x.case) && x.engine === engine && x.formulation === formulation && x.imagesPerSecond,
+    );
+    if (rows.length)
+      return rows.map((x) => ({ size: x.size, imagesPerSecond: x.imagesPerSecond!, source: `${p}: packed rows of ${x.case}, ${r.context.date.slice(0, 10)}` }));
+  }
+  return [];
+}
+
 export async function makePlan(
   units: Unit<unknown>[],
   store: RunStore,
@@ -244,6 +280,8 @@ export async function makePlan(
     throughputFile?: string;
     /** --executor slurm: each array task's resources and time limit, to check the longest unit against. */
     slurm?: SlurmTasks;
+    /** Units per pack (runner.pack, resolved): above 1, the estimate reads the packed rows at that size where measured. */
+    pack?: number;
   },
 ): Promise<Plan> {
   if (o.throughputFile) readThroughputFile(o.throughputFile);
@@ -264,12 +302,22 @@ export async function makePlan(
       if (!longest || n > longest.images) longest = { unit: u, images: n };
     }
   }
-  let training: Pick<TrainingConfig, "model" | "engine" | "data"> | undefined;
+  let training: Pick<TrainingConfig, "model" | "engine" | "data" | "optim"> | undefined;
   for (const u of units) training ??= (await getKind(u.kind)).training?.(u.config as never);
   const engine = training ? await engineKey(training.engine) : "onnx-cpu";
   const model = training ? plannedModel(training) : undefined;
   const settings = training ? rowSettings(training.engine, engine) : undefined;
-  const t = measuredThroughput(files, model, engine, o.gpus, settings);
+  let t = measuredThroughput(files, model, engine, o.gpus, settings);
+  // Packs of K train K units per worker at the packed row's rate (all members' images together).
+  const pack = o.pack ?? 1;
+  if (pack > 1 && training && model) {
+    const formulation = packFormulation(engine.split("-")[0] as EngineName, training.engine.packFormulation ?? "auto");
+    const row = packedThroughput(files, model, training.optim.batchSize, engine, formulation).find((r) => r.size === pack);
+    if (row) {
+      const gpus = engine === "torch-cuda" && o.gpus?.count ? o.gpus.count : 1;
+      t = { imagesPerSecond: row.imagesPerSecond * gpus, source: `${row.source}: packs of ${pack} (${formulation})${gpus > 1 ? ` x ${gpus} GPU(s)` : ""}` };
+    }
+  }
   // Parallel jobs share the cores, so the pool's throughput is about one full-machine job's.
   return {
     total: units.length,

@@ -3,7 +3,8 @@ import type { UnitRecord } from "../config/generated/record.ts";
 import { ConfigError } from "../config/load.ts";
 import type { RunnerConfig } from "../config/generated/runner.ts";
 import { runLocalPool, type UnitState } from "./local-pool.ts";
-import { checkSlurmTime, formatPlan, makePlan } from "./plan.ts";
+import { checkSlurmTime, formatPlan, makePlan, throughputFiles } from "./plan.ts";
+import { packKeysOf, resolvePackSize } from "./packing.ts";
 import { progressView } from "./progress-view.ts";
 import { runSlurm } from "./slurm.ts";
 import { RunStore } from "./store.ts";
@@ -67,7 +68,13 @@ export async function runUnits(
   const units = [...new Map(planned.map((u) => [u.id, u])).values()];
   const store = new RunStore(cfg.runsDir, cfg.staleLockSeconds);
   const { jobs, threadsPerJob } = resources(cfg);
+  // Units that differ only in seed, masks and start train K to a worker (runner.pack).
+  const pack = await resolvePackSize(cfg, units, throughputFiles(o.reportDir, cfg.throughputFile));
+  const packKeys = pack.size > 1 ? await packKeysOf(units) : new Map<string, string | null>();
+  if (pack.size > 1 || cfg.pack === "auto")
+    (o.dryRun ? (l: string) => console.log(l) : log)(`packing: ${pack.size > 1 ? `up to ${pack.size} units per worker; ` : ""}${pack.why}`);
   const plan = await makePlan(units, store, {
+    pack: pack.size,
     jobs,
     reportDir: o.reportDir,
     readOnly: o.dryRun,
@@ -95,7 +102,7 @@ export async function runUnits(
   // Under Slurm: each unit's last task log (.slurm/<jobid>_<task>.out), named when it fails.
   const slurmLogs = new Map<string, string>();
   if (cfg.executor === "slurm") {
-    states = await runSlurm(units, store, cfg, { log, logs: slurmLogs });
+    states = await runSlurm(units, store, cfg, { log, logs: slurmLogs, pack: pack.size, packKeys });
   } else {
     const view = o.progress !== false ? await progressView(units, store) : undefined;
     try {
@@ -107,6 +114,8 @@ export async function runUnits(
         replyTimeout: cfg.replyTimeout,
         gpus: cfg.gpus,
         jobsPerGpu: cfg.jobsPerGpu,
+        pack: pack.size,
+        packKeys,
         onEvent: (e) => {
           view?.onEvent(e);
           if (e.unit?.state === "running") mine.add(e.unit.id);

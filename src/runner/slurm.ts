@@ -8,6 +8,7 @@ import type { RunStore } from "./store.ts";
 import { replyTimeoutFlag } from "./worker.ts";
 import type { ReplyLimits } from "../engine/torch/torch-process.ts";
 import type { Unit } from "./unit.ts";
+import { groupIntoPacks } from "./packing.ts";
 
 const REPO_ROOT = resolve(import.meta.dir, "../..");
 /** Relative to the repo root, where the task starts (sbatch is run there: $SLURM_SUBMIT_DIR). */
@@ -152,7 +153,7 @@ export async function runSlurm(
   units: Unit<unknown>[],
   store: RunStore,
   cfg: RunnerConfig,
-  o: { log: (l: string) => void; logs?: Map<string, string> },
+  o: { log: (l: string) => void; logs?: Map<string, string>; pack?: number; packKeys?: ReadonlyMap<string, string | null> },
 ): Promise<Map<string, UnitState>> {
   if (!(await sbatchAvailable()))
     throw new ConfigError("--executor slurm needs sbatch and squeue on PATH (run from a Slurm login node, or use --executor local)");
@@ -180,13 +181,15 @@ export async function runSlurm(
       if (ready.length === 0) break;
       const stamp = `${Date.now()}-w${wave}`;
       const manifest = join(logDir, `${stamp}.units`);
-      writeFileSync(manifest, ready.map((u) => u.id).join("\n") + "\n");
+      // One line per worker: a unit, or a pack of them (comma-separated ids the worker trains as one).
+      const lines = groupIntoPacks(ready, o.pack ?? 1, o.packKeys ?? new Map());
+      writeFileSync(manifest, lines.map((p) => p.map((u) => u.id).join(",")).join("\n") + "\n");
       const script = join(logDir, `${stamp}.sbatch`);
       writeFileSync(
         script,
         sbatchScript({
           name: "pruning-harness",
-          count: ready.length,
+          count: lines.length,
           manifest,
           runsDir: cfg.runsDir,
           logDir,
@@ -204,10 +207,12 @@ export async function runSlurm(
           `--executor slurm: sbatch refused the job: ${String(sub.stderr).trim().split("\n")[0]} (check the cluster with \`sinfo\`, or the --slurm-* flags)`,
         );
       current = String(sub.stdout).trim().split(";")[0]!;
-      const { k, tasks } = arrayShape(ready.length, cfg.jobsPerGpu);
-      ready.forEach((u, i) => {
-        submitted.set(u.id, (submitted.get(u.id) ?? 0) + 1);
-        logs.set(u.id, taskLog(logDir, current!, Math.floor(i / k)));
+      const { k, tasks } = arrayShape(lines.length, cfg.jobsPerGpu);
+      lines.forEach((p, i) => {
+        for (const u of p) {
+          submitted.set(u.id, (submitted.get(u.id) ?? 0) + 1);
+          logs.set(u.id, taskLog(logDir, current!, Math.floor(i / k)));
+        }
       });
       o.log(`slurm: submitted job array ${current} with ${tasks} task(s) (script ${script})`);
       let lastSeen: string[] = [];

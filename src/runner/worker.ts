@@ -21,6 +21,8 @@ import { providerChecks } from "../engine/provider-check.ts";
 import { trainerFacts } from "../engine/registry.ts";
 import { setReplyLimits, type ReplyLimits } from "../engine/torch/torch-process.ts";
 import { requireGpu } from "../engine/device-error.ts";
+import type { UnitContext, UnitOutcome } from "./kinds/kind.ts";
+import type { Unit } from "./unit.ts";
 
 export const EXIT = { done: 0, failed: 1, badInput: 2, locked: 3, depsMissing: 4, alreadyDone: 5, cudaOom: 6 } as const;
 
@@ -110,36 +112,11 @@ export async function runWorker(o: {
           store.writeProgress(unit.id, { done, total, text, at: new Date().toISOString() });
         },
       });
-      const ctx = runContext();
       // Every attempt's time, killed and failed ones up to their last save: a unit that
       // crashed and resumed cost the sum (IMP's and BiP's times stay comparable).
       const own = elapsed();
       store.saveAttemptSeconds(unit.id, attempt, own);
-      const attemptSeconds = [...store.attemptSeconds(unit.id, attempt - 1), own];
-      const record: UnitRecord = {
-        unitId: unit.id,
-        kind: unit.kind,
-        status: out.status,
-        ...(unit.label ? { label: unit.label } : {}),
-        config: unit.config as Record<string, unknown>,
-        deps: unit.deps,
-        env: {
-          engine: out.engine,
-          provider: out.provider,
-          threads: o.threads,
-          host: hostname(),
-          commit: ctx.commit,
-          runtime: ctx.runtime,
-          ...(providerChecks().length ? { providerChecks: providerChecks() } : {}),
-          ...(trainerFacts().length ? { trainers: trainerFacts() } : {}),
-        },
-        startedAt: started.toISOString(),
-        finishedAt: new Date().toISOString(),
-        wallSeconds: attemptSeconds.reduce((a, b) => a + b, 0),
-        attemptSeconds,
-        attempts: attempt,
-        metrics: out.metrics,
-      };
+      const record = unitRecord(unit, out, { threads: o.threads, attempt, started, attemptSeconds: [...store.attemptSeconds(unit.id, attempt - 1), own] });
       store.complete(record);
       // The resume checkpoint is scratch: the result and the unit's outputs replace it.
       store.clearWork(unit.id);
@@ -167,6 +144,144 @@ export async function runWorker(o: {
   }
 }
 
+/** A finished unit's record: its outcome, where and how it ran, what its attempts cost. */
+function unitRecord(unit: Unit, out: UnitOutcome, a: { threads: number; attempt: number; started: Date; attemptSeconds: number[] }): UnitRecord {
+  const ctx = runContext();
+  return {
+    unitId: unit.id,
+    kind: unit.kind,
+    status: out.status,
+    ...(unit.label ? { label: unit.label } : {}),
+    config: unit.config as Record<string, unknown>,
+    deps: unit.deps,
+    env: {
+      engine: out.engine,
+      provider: out.provider,
+      threads: a.threads,
+      host: hostname(),
+      commit: ctx.commit,
+      runtime: ctx.runtime,
+      ...(providerChecks().length ? { providerChecks: providerChecks() } : {}),
+      ...(trainerFacts().length ? { trainers: trainerFacts() } : {}),
+      ...(out.pack ? { pack: out.pack } : {}),
+    },
+    startedAt: a.started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    wallSeconds: a.attemptSeconds.reduce((x, y) => x + y, 0),
+    attemptSeconds: a.attemptSeconds,
+    attempts: a.attempt,
+    metrics: out.metrics,
+  };
+}
+
+/**
+ * Runs several units of one kind and packKey as one pack (UnitKind.runPack). Each unit
+ * keeps its own lock, attempt count, failure and record; a unit another runner holds,
+ * or whose dependencies are not complete, is left out of the pack (the pool runs it
+ * later). Exit codes as runWorker's, for the pack as a whole: 0 when every member
+ * completed; otherwise the pool reads each member's state from the store.
+ */
+export async function runPackWorker(o: Omit<Parameters<typeof runWorker>[0], "unitId"> & { unitIds: string[] }): Promise<number> {
+  if (o.replyTimeout) setReplyLimits(o.replyTimeout);
+  requireGpu(process.env.PRUNING_HARNESS_GPU_REQUIRED || null);
+  const log = o.log ?? ((l: string) => process.stderr.write(`[pack ${o.unitIds[0]}+${o.unitIds.length - 1}] ${l}\n`));
+  const store = new RunStore(o.runsDir, o.staleLockSeconds);
+  const locks: { release(): void }[] = [];
+  const units: Unit[] = [];
+  let saveElapsed = () => {};
+  const beat = setInterval(() => saveElapsed(), SAVE_ELAPSED_MS);
+  const release = () => {
+    clearInterval(beat);
+    for (const l of locks) l.release();
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    saveElapsed();
+    release();
+    process.exit(sig === "SIGINT" ? 130 : 143);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    for (const id of o.unitIds) {
+      if (store.isDone(id)) continue;
+      const lock = store.lock(id);
+      if (!lock.acquired) {
+        log(`${id} in progress elsewhere: left out of the pack`);
+        continue;
+      }
+      locks.push(lock);
+      let unit: Unit;
+      try {
+        unit = store.readUnit(id);
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        store.fail(id, e.message, store.attempts(id), "permanent");
+        log(`${id} cannot run: ${e.message}`);
+        continue;
+      }
+      if (unit.deps.some((d) => !store.isDone(d))) {
+        log(`${id}: a dependency is not complete; left out of the pack`);
+        continue;
+      }
+      units.push(unit);
+    }
+    if (!units.length) return o.unitIds.every((id) => store.isDone(id)) ? EXIT.done : EXIT.depsMissing;
+    const kind = await getKind(units[0]!.kind);
+    if (!kind.runPack || units.some((u) => u.kind !== kind.name))
+      throw new ConfigError(`units ${units.map((u) => u.id).join(", ")} cannot train as one pack (kind ${kind.name})`);
+    const attempts = new Map(units.map((u) => [u.id, store.nextAttempt(u.id)]));
+    const started = new Date();
+    const elapsed = () => (Date.now() - started.getTime()) / 1000;
+    saveElapsed = () => {
+      for (const u of units) store.saveAttemptSeconds(u.id, attempts.get(u.id)!, elapsed());
+    };
+    saveElapsed();
+    const configs = units.map((u) => (kind.schema ? validateConfig(kind.schema, u.config, `config of ${u.id}`) : u.config) as never);
+    const last = new Map<string, number>();
+    const ctxs: UnitContext[] = units.map((unit) => ({
+      unit,
+      workDir: store.workDir(unit.id),
+      outDir: store.dir(unit.id),
+      threads: o.threads,
+      log: (l) => log(`${unit.id}: ${l}`),
+      dep: (id) => ({ record: store.result(id)!, dir: store.dir(id) }),
+      progress: (done, total, text) => {
+        if (Date.now() - (last.get(unit.id) ?? 0) < 1000 && done < total) return;
+        last.set(unit.id, Date.now());
+        saveElapsed();
+        store.writeProgress(unit.id, { done, total, text, at: new Date().toISOString() });
+      },
+    }));
+    let outs: UnitOutcome[];
+    try {
+      outs = await kind.runPack(configs, ctxs);
+    } catch (e) {
+      const stack = e instanceof Error ? (e.stack ?? e.message) : String(e);
+      const f = failureKind(e);
+      saveElapsed();
+      for (const u of units) store.fail(u.id, f.kind === "transient" ? stack : f.message, attempts.get(u.id)!, f.kind);
+      log(`pack attempt failed (${f.kind}): ${(f.kind === "transient" ? stack : f.message).split("\n")[0]}`);
+      return f.kind === "permanent" ? EXIT.badInput : f.kind === "cuda-oom" ? EXIT.cudaOom : EXIT.failed;
+    }
+    // A pack's time is its members' time: each member's record counts the whole pack's wall time
+    // (its share of the machine is the pack's), as the records' env.pack says.
+    const own = elapsed();
+    units.forEach((unit, k) => {
+      const attempt = attempts.get(unit.id)!;
+      store.saveAttemptSeconds(unit.id, attempt, own);
+      store.complete(
+        unitRecord(unit, outs[k]!, { threads: o.threads, attempt, started, attemptSeconds: [...store.attemptSeconds(unit.id, attempt - 1), own] }),
+      );
+      store.clearWork(unit.id);
+    });
+    return o.unitIds.every((id) => store.isDone(id)) ? EXIT.done : EXIT.depsMissing;
+  } finally {
+    release();
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+  }
+}
+
 /** "600,0.25" -> the watchdog's limits (the form the pool and Slurm scripts pass them in). */
 export function parseReplyTimeout(v: string): ReplyLimits {
   const [base, perImage] = v.split(",").map(Number);
@@ -183,7 +298,7 @@ if (import.meta.main) {
   const opts = new Command("worker")
     .description("Run one unit of the run store (started by the local pool or a Slurm task)")
     .requiredOption("--runs-dir <dir>", "run store")
-    .option("--unit <id>", "unit id")
+    .option("--unit <ids>", "unit id, or several comma-separated ids of one kind to train as one pack")
     .option("--manifest <file>", "file with one unit id per line (Slurm job arrays)")
     .option("--index <n>", "line of the manifest to run (default $SLURM_ARRAY_TASK_ID)")
     .option("--threads <n>", "engine threads", String(availableParallelism()))
@@ -215,6 +330,15 @@ if (import.meta.main) {
     console.error("error: give --unit or --manifest");
     process.exit(2);
   }
+  const ids = id.split(",").filter(Boolean);
+  const common = {
+    runsDir: opts.runsDir,
+    threads: Number(opts.threads),
+    staleLockSeconds: Number(opts.staleLockSeconds),
+    signalReuse: opts.signalReuse,
+    ...(opts.replyTimeout ? { replyTimeout: parseReplyTimeout(opts.replyTimeout) } : {}),
+  };
+  if (ids.length > 1) process.exit(await runPackWorker({ ...common, unitIds: ids }));
   process.exit(
     await runWorker({
       runsDir: opts.runsDir,

@@ -94,6 +94,14 @@ export interface UnitRecord {
        */
       reused?: boolean;
     }[];
+    /**
+     * The unit trained in a pack (runner.pack): the units of the pack as formed at its start, this one included (a member that diverged left it and the others went on), and how the pack computed (engine.packFormulation: grouped or loop). Absent: trained alone.
+     */
+    pack?: {
+      members: string[];
+      size: number;
+      formulation: string;
+    };
   };
   /**
    * ISO time the last (completing) attempt started.

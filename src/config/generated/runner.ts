@@ -29,6 +29,14 @@ export interface RunnerConfig {
    */
   jobsPerGpu: number;
   /**
+   * Units per worker trained as one pack: units that differ only in seed, masks and start weights (the same training config otherwise, e.g. a phase diagram's retraining cells) train K at a time in one process (src/train/pack-loop.ts), each keeping its own id, checkpoint, record and resume. 1: one unit per worker. auto: the pack size whose packed bench:train row (the throughput file's packs) for the units' engine, model and batch gives the most images/s, if that beats K=1 by packMinGain; else 1. Applies to the local pool (with or without --gpus) and to Slurm array tasks (one manifest line per pack).
+   */
+  pack: number | "auto";
+  /**
+   * pack=auto packs only where the measured best pack is at least this many times K=1's images/s (a smaller gain is within this machine's timing noise).
+   */
+  packMinGain: number;
+  /**
    * Attempts per unit before it is reported failed (a killed or crashed worker counts as one).
    */
   maxAttempts: number;

@@ -62,5 +62,18 @@ export interface TrainThroughputRecord {
     imagesPerSecond?: number;
     [k: string]: unknown;
   }[];
+  /**
+   * Packed training rows: K models trained together, their images per second in total and per model.
+   */
+  packs?: {
+    case: string;
+    engine: string;
+    formulation: "grouped" | "loop";
+    size: number;
+    status: "measured" | "skipped";
+    imagesPerSecond?: number;
+    threads?: number;
+    [k: string]: unknown;
+  }[];
   [k: string]: unknown;
 }

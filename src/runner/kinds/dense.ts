@@ -35,8 +35,8 @@ export const denseKind: UnitKind<DenseUnitConfig> = {
     });
     return {
       status: r.out.status,
-      engine: r.trainer.engine,
-      provider: r.trainer.provider,
+      engine: r.engine,
+      provider: r.provider,
       metrics: { ...trainingMetrics(r), snapshots: cfg.snapshots.filter((e) => e <= r.out.epochs.length) },
     };
   },

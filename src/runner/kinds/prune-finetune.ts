@@ -15,7 +15,7 @@ export const pruneFinetuneKind: UnitKind<PruneFinetuneUnitConfig> = {
       label: `${cfg.method}${cfg.channelMultiple > 1 ? ` x${cfg.channelMultiple}` : ""} d=${cfg.density} fine-tune`,
       start: src,
       masksFor: (spec) => ONE_SHOT_METHODS[cfg.method].masks(spec, src.state.params, cfg),
-      extra: (r) => ({ method: cfg.method, density: cfg.density, maskedWeightDensity: maskDensity(r.trainer.masks) }),
+      extra: (r) => ({ method: cfg.method, density: cfg.density, maskedWeightDensity: maskDensity(r.final.masks) }),
     });
   },
   training: (cfg) => cfg.training,

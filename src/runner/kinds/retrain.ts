@@ -2,8 +2,8 @@ import type { RetrainUnitConfig } from "../../config/generated/retrain-unit.ts";
 import { maskDensity } from "../../prune/magnitude.ts";
 import { ONE_SHOT_METHODS } from "../../prune/one-shot.ts";
 import { loadSnapshot } from "./dense.ts";
-import type { UnitKind } from "./kind.ts";
-import { retrainPruned, trainingImages } from "./shared/training-run.ts";
+import type { UnitContext, UnitKind } from "./kind.ts";
+import { retrainPruned, retrainPrunedPack, trainingImages, trainingPackKey, type RetrainOptions } from "./shared/training-run.ts";
 
 /**
  * One cell of the phase diagram for one seed: one-shot layer-wise L1 magnitude pruning
@@ -13,20 +13,24 @@ import { retrainPruned, trainingImages } from "./shared/training-run.ts";
 export const retrainKind: UnitKind<RetrainUnitConfig> = {
   name: "retrain",
   schema: "retrain-unit",
-  async run(cfg, ctx) {
-    const t = cfg.training;
-    const source = loadSnapshot(ctx, cfg.source.unit, cfg.source.epoch);
-    return retrainPruned(t, ctx, {
-      label: "retrain",
-      start: source,
-      masksFor: (spec) => ONE_SHOT_METHODS["layerwise-magnitude"].masks(spec, source.state.params, { density: cfg.density, channelMultiple: 1 }),
-      evalLastEpochs: cfg.lastEpochs,
-      extra: (r) => {
-        const last = r.out.epochs.filter((e) => e.testAccuracy !== undefined).slice(-cfg.lastEpochs);
-        return { testError: last.length ? last.reduce((s, e) => s + (1 - e.testAccuracy!), 0) / last.length : null, density: maskDensity(r.trainer.masks) };
-      },
-    });
-  },
+  run: (cfg, ctx) => retrainPruned(cfg.training, ctx, retrainOptions(cfg, ctx)),
+  // Cells of the grid differ in seed, density and source snapshot: masks and start weights.
+  packKey: (cfg) => trainingPackKey(cfg.training, { kind: "retrain", lastEpochs: cfg.lastEpochs }),
+  runPack: (cfgs, ctxs) => retrainPrunedPack(cfgs.map((cfg, k) => ({ t: cfg.training, ctx: ctxs[k]!, o: retrainOptions(cfg, ctxs[k]!) }))),
   training: (cfg) => cfg.training,
   estimateImages: (cfg) => trainingImages(cfg.training),
 };
+
+function retrainOptions(cfg: RetrainUnitConfig, ctx: UnitContext): RetrainOptions {
+  const source = loadSnapshot(ctx, cfg.source.unit, cfg.source.epoch);
+  return {
+    label: "retrain",
+    start: source,
+    masksFor: (spec) => ONE_SHOT_METHODS["layerwise-magnitude"].masks(spec, source.state.params, { density: cfg.density, channelMultiple: 1 }),
+    evalLastEpochs: cfg.lastEpochs,
+    extra: (r) => {
+      const last = r.out.epochs.filter((e) => e.testAccuracy !== undefined).slice(-cfg.lastEpochs);
+      return { testError: last.length ? last.reduce((s, e) => s + (1 - e.testAccuracy!), 0) / last.length : null, density: maskDensity(r.final.masks) };
+    },
+  };
+}

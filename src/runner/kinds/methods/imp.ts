@@ -30,7 +30,7 @@ export const impRoundKind: UnitKind<ImpRoundUnitConfig> = {
         const current = cfg.previous ? prev.masks : Object.fromEntries(layers.map((l) => [l, new Float32Array(prev.state.params[l]!.length).fill(1)]));
         return impNextMasks(prev.state.params, layers, current, cfg.rate);
       },
-      extra: (r) => ({ sparsity: 1 - maskDensity(r.trainer.masks), round: cfg.round }),
+      extra: (r) => ({ sparsity: 1 - maskDensity(r.final.masks), round: cfg.round }),
     });
   },
   training: (cfg) => cfg.training,

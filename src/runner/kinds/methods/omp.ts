@@ -17,7 +17,7 @@ export const ompKind: UnitKind<OmpUnitConfig> = {
       label: "OMP fine-tune",
       start: dense,
       masksFor: (spec) => ONE_SHOT_METHODS["global-magnitude"].masks(spec, dense.state.params, { density: 1 - cfg.sparsity, channelMultiple: 1 }),
-      extra: (r) => ({ sparsity: 1 - maskDensity(r.trainer.masks) }),
+      extra: (r) => ({ sparsity: 1 - maskDensity(r.final.masks) }),
     });
   },
   training: (cfg) => cfg.training,

@@ -9,9 +9,14 @@ import type { ModelState, Tensors, Trainer } from "../../../engine/types.ts";
 import type { ModelSpec } from "../../../models/spec.ts";
 import { rewind } from "../../../prune/imp.ts";
 import { saveCheckpoint } from "../../../train/checkpoint.ts";
-import { checkBatchSize, loadData, modelFor, trainerFor } from "../../../train/setup.ts";
+import { checkBatchSize, engineChoice, loadData, modelFor, trainerFor, trainerOptions } from "../../../train/setup.ts";
 import { trainLoop, type EpochRecord, type TrainOutcome } from "../../../train/train-loop.ts";
-import type { UnitContext, UnitOutcome } from "../kind.ts";
+import type { PackFacts, UnitContext, UnitOutcome } from "../kind.ts";
+import type { PackMember } from "../../../engine/types.ts";
+import { createPack } from "../../../engine/registry.ts";
+import { freshState } from "../../../engine/state.ts";
+import { trainPack } from "../../../train/pack-loop.ts";
+import { canonicalJson } from "../../unit.ts";
 import { weightsSha256 } from "./weights.ts";
 
 /** Per-epoch metrics of a unit (one JSON object per line), in the unit's folder while it runs. */
@@ -40,8 +45,13 @@ export const TRAINED_WEIGHTS = "model.ckpt";
 
 export interface TrainingRun {
   out: TrainOutcome;
-  trainer: Trainer;
+  /** Weights, BN statistics, momentum and masks as training left them. */
+  final: PackMember;
+  engine: string;
+  provider: string;
   data: Dataset;
+  /** Trained in a pack (runTrainingPack). */
+  pack?: PackFacts;
 }
 
 /**
@@ -86,14 +96,85 @@ export async function runTraining(
       o.onEpoch?.(r, tr);
     },
   });
-  saveTrainedWeights(ctx, trainer, out.epochs.length, t.seed);
+  const final = { state: trainer.state, masks: { ...trainer.masks } };
+  saveTrainedWeights(ctx, final, out.epochs.length, t.seed);
   await trainer.dispose();
-  return { out, trainer, data };
+  return { out, final, engine: trainer.engine, provider: trainer.provider, data };
 }
 
 /** The unit's output model (TRAINED_WEIGHTS): weights, momentum, BN statistics and masks as training left them. */
-export function saveTrainedWeights(ctx: UnitContext, trainer: Trainer, epochs: number, seed: number): void {
-  saveCheckpoint(join(ctx.outDir, TRAINED_WEIGHTS), { epoch: epochs, state: trainer.state, masks: trainer.masks, rng: { seed }, meta: { unit: ctx.unit.id } });
+export function saveTrainedWeights(ctx: UnitContext, m: PackMember, epochs: number, seed: number): void {
+  saveCheckpoint(join(ctx.outDir, TRAINED_WEIGHTS), { epoch: epochs, state: m.state, masks: m.masks, rng: { seed }, meta: { unit: ctx.unit.id } });
+}
+
+/** What units that may train together share: their training config but the seed, plus `extra` (settings of the kind that change how they train). */
+export function trainingPackKey(t: TrainingConfig, extra: unknown = {}): string {
+  const { seed: _, ...rest } = t;
+  return canonicalJson({ training: rest, extra });
+}
+
+/**
+ * runTraining for units that train together (equal trainingPackKey): one dataset, one
+ * pack (src/train/pack-loop.ts) of their models, each with its own seed, start, resume
+ * checkpoint in its own work dir (the same file runTraining uses, so a unit resumes
+ * across pack sizes), progress, per-epoch record and final weights.
+ */
+export async function runTrainingPack(
+  runs: { t: TrainingConfig; ctx: UnitContext; init?: (spec: ModelSpec) => { state: ModelState; masks?: Tensors } }[],
+  o: { label: string; evalAt?: (epoch: number) => boolean },
+): Promise<TrainingRun[]> {
+  const { t: t0, ctx: c0 } = runs[0]!;
+  const data = await loadData(t0, c0.log);
+  checkBatchSize("optim.batchSize", t0.optim.batchSize, data.train.count);
+  const spec = modelFor(t0, data);
+  const options = { ...trainerOptions(t0, spec), threads: c0.threads };
+  const total = Math.ceil(data.train.count / t0.optim.batchSize) * t0.optim.epochs;
+  const seen = { engine: "", provider: "", formulation: "" };
+  const results = await trainPack({
+    makePack: async (members) => {
+      const p = await createPack(engineChoice(t0, c0.log), options, members);
+      Object.assign(seen, { engine: p.engine, provider: p.provider, formulation: p.formulation });
+      return p;
+    },
+    members: runs.map(({ t, ctx, init }) => {
+      const start = init?.(spec);
+      let test = "";
+      return {
+        seed: t.seed,
+        start: { state: start?.state ?? freshState(spec, t.seed), masks: start?.masks ?? {} },
+        checkpointPath: join(ctx.workDir, "checkpoint.ckpt"),
+        meta: { unit: ctx.unit.id },
+        onStep: (p) =>
+          ctx.progress(
+            (p.epoch - 1) * p.stepsPerEpoch + p.step,
+            total,
+            `${o.label} epoch ${p.epoch}/${t.optim.epochs} loss ${p.loss.toFixed(3)}${test} (pack of ${runs.length})`,
+          ),
+        onEpoch: (r) => {
+          if (r.testAccuracy !== undefined) test = ` test acc ${r.testAccuracy.toFixed(3)}`;
+          recordEpoch(ctx, r, t.optim.epochs);
+        },
+      };
+    }),
+    data,
+    optim: t0.optim,
+    augment: t0.data,
+    evalAt: o.evalAt,
+    log: c0.log,
+  });
+  const members = runs.map((r) => r.ctx.unit.id);
+  return results.map((res, k) => {
+    const { t, ctx } = runs[k]!;
+    saveTrainedWeights(ctx, res.final, res.outcome.epochs.length, t.seed);
+    return {
+      out: res.outcome,
+      final: res.final,
+      engine: seen.engine,
+      provider: seen.provider,
+      data,
+      pack: { members, size: runs.length, formulation: seen.formulation },
+    };
+  });
 }
 
 /** What a unit records of its data: provenance and fingerprints, so units meant to share data can be checked to. */
@@ -107,7 +188,7 @@ export function trainingMetrics(r: TrainingRun): Record<string, unknown> {
     ...dataMetrics(r.data),
     epochs: r.out.epochs,
     finalTestAccuracy: r.out.epochs.at(-1)?.testAccuracy ?? null,
-    weightsSha256: weightsSha256(r.trainer.state.params),
+    weightsSha256: weightsSha256(r.final.state.params),
     ...(r.out.status === "diverged" ? { divergedAt: r.out.divergedAt } : {}),
   };
 }
@@ -133,22 +214,41 @@ export function prunedStart(weights: Tensors, buffers: Tensors, masks: Tensors):
  * rewinding) with the masks `masksFor` picks, evaluating in the last `evalLastEpochs`
  * epochs (default 1); the outcome's metrics add `extra(run)`.
  */
-export async function retrainPruned(
-  t: TrainingConfig,
-  ctx: UnitContext,
-  o: {
-    label: string;
-    start: { state: Pick<ModelState, "params" | "buffers"> };
-    masksFor: (spec: ModelSpec) => Tensors;
-    evalLastEpochs?: number;
-    extra: (r: TrainingRun) => Record<string, unknown>;
-  },
-): Promise<UnitOutcome> {
+export async function retrainPruned(t: TrainingConfig, ctx: UnitContext, o: RetrainOptions): Promise<UnitOutcome> {
+  const r = await runTraining(t, ctx, { label: o.label, init: retrainStart(o), evalAt: retrainEvalAt(t, o) });
+  return retrainOutcome(r, o);
+}
+
+/** How retrainPruned trains one unit. */
+export interface RetrainOptions {
+  label: string;
+  start: { state: Pick<ModelState, "params" | "buffers"> };
+  masksFor: (spec: ModelSpec) => Tensors;
+  evalLastEpochs?: number;
+  extra: (r: TrainingRun) => Record<string, unknown>;
+}
+
+/** retrainPruned for units that train together (equal trainingPackKey and evalLastEpochs): one outcome each, in order. */
+export async function retrainPrunedPack(items: { t: TrainingConfig; ctx: UnitContext; o: RetrainOptions }[]): Promise<UnitOutcome[]> {
+  const runs = await runTrainingPack(
+    items.map(({ t, ctx, o }) => ({ t, ctx, init: retrainStart(o) })),
+    { label: items[0]!.o.label, evalAt: retrainEvalAt(items[0]!.t, items[0]!.o) },
+  );
+  return runs.map((r, k) => retrainOutcome(r, items[k]!.o));
+}
+
+const retrainStart = (o: RetrainOptions) => (spec: ModelSpec) => prunedStart(o.start.state.params, o.start.state.buffers, o.masksFor(spec));
+const retrainEvalAt = (t: TrainingConfig, o: RetrainOptions) => {
   const first = t.optim.epochs - (o.evalLastEpochs ?? 1);
-  const r = await runTraining(t, ctx, {
-    label: o.label,
-    init: (spec) => prunedStart(o.start.state.params, o.start.state.buffers, o.masksFor(spec)),
-    evalAt: (e) => e > first,
-  });
-  return { status: r.out.status, engine: r.trainer.engine, provider: r.trainer.provider, metrics: { ...trainingMetrics(r), ...o.extra(r) } };
+  return (e: number) => e > first;
+};
+
+function retrainOutcome(r: TrainingRun, o: RetrainOptions): UnitOutcome {
+  return {
+    status: r.out.status,
+    engine: r.engine,
+    provider: r.provider,
+    metrics: { ...trainingMetrics(r), ...o.extra(r) },
+    ...(r.pack ? { pack: r.pack } : {}),
+  };
 }

@@ -1,0 +1,79 @@
+import type { RunnerConfig } from "../config/generated/runner.ts";
+import type { TrainingConfig } from "../config/generated/training.ts";
+import { validateConfig } from "../config/load.ts";
+import { packFormulation } from "../engine/registry.ts";
+import type { EngineName } from "../engine/types.ts";
+import { getKind } from "./kinds/registry.ts";
+import { engineKey, packedThroughput, plannedModel } from "./plan.ts";
+import type { Unit } from "./unit.ts";
+
+/** Each unit's pack key (UnitKind.packKey): null where its kind trains alone. */
+export async function packKeysOf(units: Unit<unknown>[]): Promise<Map<string, string | null>> {
+  const out = new Map<string, string | null>();
+  for (const u of units) {
+    const kind = await getKind(u.kind);
+    if (!kind.packKey || !kind.runPack) {
+      out.set(u.id, null);
+      continue;
+    }
+    const config = kind.schema ? validateConfig(kind.schema, u.config, `config of ${u.id}`) : u.config;
+    out.set(u.id, kind.packKey(config as never));
+  }
+  return out;
+}
+
+/** Units in packs of at most `size`: each pack the next unit and the following units of its key, in order. */
+export function groupIntoPacks<U extends { id: string }>(units: U[], size: number, keys: ReadonlyMap<string, string | null>): U[][] {
+  const taken = new Set<string>();
+  const packs: U[][] = [];
+  for (const u of units) {
+    if (taken.has(u.id)) continue;
+    taken.add(u.id);
+    const pack = [u];
+    const key = keys.get(u.id) ?? null;
+    if (key !== null)
+      for (const v of units) {
+        if (pack.length >= size) break;
+        if (taken.has(v.id) || keys.get(v.id) !== key) continue;
+        taken.add(v.id);
+        pack.push(v);
+      }
+    packs.push(pack);
+  }
+  return packs;
+}
+
+/**
+ * runner.pack as a number: itself, or for "auto" the measured best pack size of the
+ * units' engine, model and batch (bench:train's packed rows in the throughput files)
+ * where it beats one model by runner.packMinGain, else 1. `why` says what decided it.
+ */
+export async function resolvePackSize(
+  cfg: Pick<RunnerConfig, "pack" | "packMinGain">,
+  units: Unit<unknown>[],
+  files: string[],
+): Promise<{ size: number; why: string }> {
+  if (cfg.pack !== "auto") return { size: cfg.pack, why: `runner.pack=${cfg.pack}` };
+  const keys = await packKeysOf(units);
+  const packable = units.find((u) => keys.get(u.id) !== null);
+  if (!packable) return { size: 1, why: "no units of a kind that packs" };
+  const training = (await getKind(packable.kind)).training?.(validateConfig((await getKind(packable.kind)).schema!, packable.config) as never) as
+    TrainingConfig | undefined;
+  if (!training) return { size: 1, why: "no training settings to look up" };
+  const engine = await engineKey(training.engine);
+  const formulation = packFormulation(engine.split("-")[0] as EngineName, training.engine.packFormulation);
+  const model = plannedModel(training);
+  const rows = packedThroughput(files, model, training.optim.batchSize, engine, formulation);
+  const what = `${engine} ${formulation}, ${model.arch} w${model.width} batch ${training.optim.batchSize}`;
+  const one = rows.find((r) => r.size === 1);
+  const best = rows.filter((r) => r.size > 1).sort((a, b) => b.imagesPerSecond - a.imagesPerSecond)[0];
+  if (!one || !best)
+    return { size: 1, why: `runner.pack=auto: no packed bench:train rows for ${what} (bun run bench:train measures them); one unit per worker` };
+  const gain = best.imagesPerSecond / one.imagesPerSecond;
+  if (gain < cfg.packMinGain)
+    return {
+      size: 1,
+      why: `runner.pack=auto: the best pack (K=${best.size}) is ${gain.toFixed(2)}x one model for ${what}, under packMinGain ${cfg.packMinGain}; one unit per worker (${best.source})`,
+    };
+  return { size: best.size, why: `runner.pack=auto: K=${best.size} measured ${gain.toFixed(2)}x one model for ${what} (${best.source})` };
+}

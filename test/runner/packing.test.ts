@@ -1,0 +1,122 @@
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { UnitRecord } from "../../src/config/generated/record.ts";
+import { groupIntoPacks, resolvePackSize } from "../../src/runner/packing.ts";
+import { loadCheckpoint } from "../../src/train/checkpoint.ts";
+import { runUnits } from "../../src/runner/run-units.ts";
+import { RunStore } from "../../src/runner/store.ts";
+import { outcomeOf, REPO, runner, tempRuns, tinyTrain, unit } from "./helpers.ts";
+
+const quiet = { reportDir: "/nonexistent", log: () => {}, progress: false };
+const seeds = [1, 2, 3];
+const grid = () => seeds.map((s) => tinyTrain(s, { optim: { epochs: 3, batchSize: 32, lr: 0.05 } }));
+const packOf = (r: UnitRecord | undefined) => (r?.env as { pack?: { members: string[]; size: number; formulation: string } } | undefined)?.pack;
+
+describe("the runner packs units", () => {
+  test("seeds of one training config train as one pack: the records say so, and match the units trained alone bit for bit", async () => {
+    const alone = await runUnits(grid(), runner(tempRuns(), { jobs: 1, pack: 1 }), quiet);
+    const runs = tempRuns();
+    const packed = await runUnits(grid(), runner(runs, { jobs: 1, pack: 3 }), quiet);
+    const ids = grid().map((u) => u.id);
+    for (const id of ids) {
+      expect(outcomeOf(packed!.records.get(id))).toEqual(outcomeOf(alone!.records.get(id)));
+      expect(packOf(packed!.records.get(id))).toEqual({ members: ids, size: 3, formulation: "loop" });
+      expect(packOf(alone!.records.get(id))).toBeUndefined();
+      // Each member keeps its own per-epoch record, as a unit trained alone does.
+      expect(existsSync(join(runs, id, "epochs.jsonl"))).toBe(true);
+    }
+    // Ids do not depend on packing: the same store serves an unpacked run without training anything.
+    const store = new RunStore(runs);
+    const attempts = ids.map((id) => store.attempts(id));
+    const again = await runUnits(grid(), runner(runs, { jobs: 1, pack: 1 }), quiet);
+    expect(again!.ran).toEqual([]);
+    expect(ids.map((id) => store.attempts(id))).toEqual(attempts);
+  }, 120_000);
+
+  test("a pack killed mid-run resumes from its members' checkpoints, here unpacked, to the uninterrupted result", async () => {
+    const want = await runUnits(grid(), runner(tempRuns(), { jobs: 1, pack: 1 }), quiet);
+    const runs = tempRuns();
+    // Plan the units into the store, then start one worker on the pack and kill it after its first epoch.
+    const store = new RunStore(runs);
+    for (const u of grid()) store.plan(u);
+    const ids = grid().map((u) => u.id);
+    const worker = Bun.spawn([process.execPath, join(REPO, "src/runner/worker.ts"), "--runs-dir", runs, "--unit", ids.join(","), "--threads", "1"], {
+      stdout: "ignore",
+      stderr: "ignore",
+      env: { ...process.env },
+    });
+    const deadline = Date.now() + 60_000;
+    while (!ids.every((id) => existsSync(join(store.workDir(id), "checkpoint.ckpt"))) && Date.now() < deadline) await Bun.sleep(50);
+    worker.kill("SIGKILL");
+    await worker.exited;
+    expect(ids.every((id) => existsSync(join(store.workDir(id), "checkpoint.ckpt")))).toBe(true);
+    expect(ids.some((id) => store.isDone(id))).toBe(false);
+    // What the pack's first epoch recorded: a resumed unit keeps it, one that started over would not.
+    const firstEpoch = ids.map((id) => (loadCheckpoint(join(store.workDir(id), "checkpoint.ckpt")).meta.history as { seconds: number }[])[0]!.seconds);
+    const out = await runUnits(grid(), runner(runs, { jobs: 1, pack: 1 }), quiet);
+    for (const id of ids) {
+      expect(outcomeOf(out!.records.get(id))).toEqual(outcomeOf(want!.records.get(id)));
+      const epochs = (out!.records.get(id)!.metrics as { epochs: { seconds: number }[] }).epochs;
+      expect(epochs).toHaveLength(3);
+      expect(epochs[0]!.seconds).toBe(firstEpoch[ids.indexOf(id)]!);
+    }
+  }, 120_000);
+});
+
+describe("pack grouping and the auto size", () => {
+  test("groupIntoPacks: the next unit and the following ones of its key, at most K, in order; keyless units alone", () => {
+    const u = (id: string) => ({ id });
+    const keys = new Map<string, string | null>([
+      ["a", "x"],
+      ["b", "y"],
+      ["c", "x"],
+      ["d", null],
+      ["e", "x"],
+      ["f", "y"],
+    ]);
+    const ids = (k: number) => groupIntoPacks(["a", "b", "c", "d", "e", "f"].map(u), k, keys).map((p) => p.map((x) => x.id).join(""));
+    expect(ids(2)).toEqual(["ac", "bf", "d", "e"]);
+    expect(ids(3)).toEqual(["ace", "bf", "d"]);
+    expect(ids(1)).toEqual(["a", "b", "c", "d", "e", "f"]);
+  });
+
+  test("runner.pack=auto takes the measured best pack where it beats one model by packMinGain, else 1, and says why", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pack-auto-"));
+    const file = join(dir, "train-throughput.json");
+    const t = tinyTrain(1);
+    const cfg = t.config as { model: { width: number }; optim: { batchSize: number } };
+    const write = (rates: Record<number, number>) =>
+      writeFileSync(
+        file,
+        JSON.stringify({
+          context: { date: "2026-12-07T00:00:00Z", commit: "x", machine: {}, runtime: {} },
+          config: {
+            throughput: { cases: [{ name: "tiny", arch: "preresnet20", width: cfg.model.width, inputShape: [3, 32, 32], batchSize: cfg.optim.batchSize }] },
+          },
+          throughput: [],
+          packs: Object.entries(rates).map(([k, ips]) => ({
+            case: "tiny",
+            engine: "onnx-cpu",
+            formulation: "loop",
+            size: Number(k),
+            status: "measured",
+            imagesPerSecond: ips,
+          })),
+        }),
+      );
+    const auto = (gain = 1.1) => resolvePackSize({ pack: "auto", packMinGain: gain }, [t], [file]);
+    write({ 1: 100, 2: 130, 4: 120 });
+    expect((await auto()).size).toBe(2);
+    expect((await auto()).why).toContain("1.30x");
+    write({ 1: 100, 2: 105 });
+    expect(await auto()).toMatchObject({ size: 1 });
+    expect((await auto(1.04)).size).toBe(2);
+    write({ 2: 130 });
+    expect((await auto()).why).toContain("no packed bench:train rows");
+    expect(await resolvePackSize({ pack: 3, packMinGain: 1.1 }, [t], [file])).toMatchObject({ size: 3 });
+    // Units of a kind that does not pack stay alone.
+    expect((await resolvePackSize({ pack: "auto", packMinGain: 1.1 }, [unit("echo", { value: 1 })], [file])).size).toBe(1);
+  });
+});
