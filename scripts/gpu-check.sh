@@ -7,10 +7,12 @@
 # 1. nvidia-smi and `bun run doctor`: what the machine has.
 # 2. check:gpu-parity: the torch engine on CUDA against the CPU at fp32/tf32/bf16, eager
 #    and with CUDA graphs (gpu-parity.md).
-# 3. The torch engine's test suite on CUDA (PRUNING_HARNESS_TEST_TORCH_DEVICE=cuda).
+# 3. The torch engine's test suite on CUDA (PRUNING_HARNESS_TEST_TORCH_DEVICE=cuda), and
+#    packed training there: grouped packs against the same models trained alone.
 # 4. bench:train, paper preset with scripts/gpu-check/bench-train.json: rows eager/graphs
-#    x precision x channels_last, raw PyTorch beside them, a grid of 1/2/4 runs per GPU
-#    (train-throughput-gpu.md; the dry-run planner reads its .json).
+#    x precision x channels_last, raw PyTorch beside them, a grid of 1/2/4 runs per GPU,
+#    grouped packs of 1/4/16 Figure 2 paper-protocol units (w16, batch 64)
+#    (train-throughput-gpu.md; the dry-run planner and runner.pack=auto read its .json).
 # 5. The ONNX Runtime CUDA EP, when `bun run setup:cuda-ep` installed its libraries:
 #    bench:sparse-inference --provider cuda (smoke preset).
 #
@@ -46,6 +48,7 @@ fi
 step "doctor" 120 "$BUN" run doctor
 step "gpu parity (check:gpu-parity)" 180 "$BUN" bench/gpu-parity.ts --report-dir "$REPORTS"
 step "torch engine tests on CUDA" 150 env PRUNING_HARNESS_TEST_TORCH_DEVICE=cuda "$BUN" test test/engine/torch-engine.test.ts
+step "packed training on CUDA (grouped packs vs unpacked)" 120 env PRUNING_HARNESS_TEST_TORCH_DEVICE=cuda "$BUN" test test/train/pack-loop.test.ts -t "torch engine"
 step "bench:train" 330 "$BUN" bench/train-throughput.ts --preset paper --config scripts/gpu-check/bench-train.json --no-accuracy \
   --report-name train-throughput-gpu --report-dir "$REPORTS"
 if "$BUN" -e 'import { detectProviders } from "./src/engine/onnx/providers.ts"; process.exit(detectProviders().find((p) => p.name === "cuda")?.available ? 0 : 1)'; then

@@ -25,7 +25,8 @@ interface Temperature {
 function temperatures(cfg: Fig2Config, trainCount: number): Temperature[] {
   const t = cfg.temperature;
   const denseDefaults = { training: validateConfig("training", {}) };
-  const dense = (training: TrainingConfig, snapshots: number[], label: string) => mkUnit("dense", { training, snapshots }, [], label, denseDefaults);
+  const curve = cfg.denseTestEveryEpoch ? { testEveryEpoch: true } : {};
+  const dense = (training: TrainingConfig, snapshots: number[], label: string) => mkUnit("dense", { training, snapshots, ...curve }, [], label, denseDefaults);
   if (t.axis === "epochs") {
     const epochs = [...new Set(t.epochs)].sort((a, b) => a - b);
     const training = { ...cfg.dense, optim: { ...cfg.dense.optim, epochs: Math.max(...epochs) } };

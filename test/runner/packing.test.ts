@@ -120,3 +120,17 @@ describe("pack grouping and the auto size", () => {
     expect((await resolvePackSize({ pack: "auto", packMinGain: 1.1 }, [unit("echo", { value: 1 })], [file])).size).toBe(1);
   });
 });
+
+describe("evaluation where a result reads it", () => {
+  test("a dense run tests after its snapshot epochs and its last only, unless testEveryEpoch asks for the curve", async () => {
+    const training = tinyTrain(1, { optim: { epochs: 4, batchSize: 32, lr: 0.05 } }).config;
+    const tested = async (extra: Record<string, unknown>) => {
+      const u = unit("dense", { training, snapshots: [2], ...extra });
+      const out = await runUnits([u], runner(tempRuns(), { jobs: 1 }), quiet);
+      const epochs = (out!.records.get(u.id)!.metrics as { epochs: { epoch: number; testAccuracy?: number }[] }).epochs;
+      return epochs.filter((e) => e.testAccuracy !== undefined).map((e) => e.epoch);
+    };
+    expect(await tested({})).toEqual([2, 4]);
+    expect(await tested({ testEveryEpoch: true })).toEqual([1, 2, 3, 4]);
+  }, 120_000);
+});

@@ -15,7 +15,7 @@ import { prunableLayers, type ModelSpec } from "../../src/models/spec.ts";
 import { trainPack, type PackMemberOutcome } from "../../src/train/pack-loop.ts";
 import { trainLoop, type TrainOutcome } from "../../src/train/train-loop.ts";
 import { Rng } from "../../src/util/rng.ts";
-import { optim } from "../helpers/tiny-models.ts";
+import { optim, TEST_TORCH_DEVICE } from "../helpers/tiny-models.ts";
 
 /**
  * Packed training (src/train/pack-loop.ts) against the same models trained alone by
@@ -60,7 +60,13 @@ const engines: { name: string; choice: EngineChoice; tolerance: number; skip: bo
   { name: "onnx one-graph", choice: { engine: "onnx", provider: "cpu", packFormulation: "grouped" }, tolerance: 0, skip: false },
   { name: "torch loop", choice: { engine: "torch", device: "cpu", python: python ?? undefined, packFormulation: "loop" }, tolerance: 0, skip: !python },
   { name: "tfjs", choice: { engine: "tfjs", tfjsBackend: "cpu" }, tolerance: 0, skip: false },
-  { name: "torch", choice: { engine: "torch", device: "cpu", python: python ?? undefined }, tolerance: 1e-5, skip: !python },
+  // PRUNING_HARNESS_TEST_TORCH_DEVICE=cuda (scripts/gpu-check.sh) runs the torch packs on the GPU, deterministic cuDNN.
+  {
+    name: "torch",
+    choice: { engine: "torch", device: TEST_TORCH_DEVICE, python: python ?? undefined, cudnnDeterministic: TEST_TORCH_DEVICE !== "cpu" },
+    tolerance: 1e-5,
+    skip: !python,
+  },
 ];
 
 const trainerOpts = { spec: specs[0]!, ...optim, threads: 1 };

@@ -54,6 +54,10 @@ export interface Fig2Config {
    */
   dense: TrainingConfig;
   /**
+   * The dense runs evaluate on the test split after every epoch (a test-error curve in their records). false: only at the temperature snapshots and the last epoch, which is all the report reads.
+   */
+  denseTestEveryEpoch: boolean;
+  /**
    * Retraining of each pruned model, mask fixed, learning rate rewound to the start of this schedule.
    */
   retrain: OptimConfig;

@@ -22,6 +22,8 @@ export const denseKind: UnitKind<DenseUnitConfig> = {
     const t = cfg.training;
     const r = await runTraining(t, ctx, {
       label: "dense",
+      // A test pass where a result reads it: the snapshots and the final model (testEveryEpoch: a curve).
+      evalAt: cfg.testEveryEpoch ? undefined : (e) => cfg.snapshots.includes(e) || e === t.optim.epochs,
       onEpoch: (rec, tr) => {
         if (cfg.snapshots.includes(rec.epoch))
           saveCheckpoint(join(ctx.outDir, snapshotFile(rec.epoch)), {
