@@ -284,81 +284,95 @@ async function choiceFor(key: EngineKey, torchPython: string, variant?: TorchVar
 }
 
 /**
- * K models of case `c` trained as a pack: warm-up steps, then timed epochs of
- * packs.steps steps each through packRequest (what the pack loop runs), every member
- * on its own seed's batches; the median epoch is reported.
+ * Packs of each size in `sizes` of case `c` on one engine and formulation: all packs are
+ * built first, warmed up, then timed one epoch each in turn (K=1, 2, 4, ..., K=1, 2, ...)
+ * for packs.timedEpochs rounds, so a shared machine's drift over minutes falls on every
+ * size alike and the ratios to K=1 hold; each row reports its median epoch. An epoch is
+ * packs.steps steps of every member through packRequest (what the pack loop runs), each
+ * member on its own seed's batches.
  */
-async function measurePack(
+async function measurePacks(
   key: EngineKey,
   c: Case,
   cfg: BenchTrainConfig["throughput"],
   threads: number,
   torchPython: string,
-  size: number,
+  sizes: number[],
   formulation: "grouped" | "loop",
-): Promise<PackResult> {
+): Promise<PackResult[]> {
   settle();
-  const head = { case: c.name, engine: key, formulation, size };
+  const head = (size: number) => ({ case: c.name, engine: key, formulation, size });
   const choice = await choiceFor(key, torchPython);
-  if ("skip" in choice) return { ...head, status: "skipped", reason: choice.skip };
+  if ("skip" in choice) return sizes.map((k) => ({ ...head(k), status: "skipped", reason: choice.skip }));
   const spec = buildModel(c.arch, { width: c.width, inputShape: c.inputShape, numClasses: NUM_CLASSES });
   const opts = { spec, sgd: { momentum: BENCH_SGD.momentum, weightDecay: BENCH_SGD.weightDecay }, bn: { eps: 1e-5, momentum: 0.1 }, threads };
-  let pack: PackTrainer;
-  try {
-    pack = await createPack(
-      { ...choice, packFormulation: formulation },
-      opts,
-      Array.from({ length: size }, (_, k) => ({ state: freshState(spec, k + 1), masks: {} })),
-    );
-  } catch (e) {
-    return { ...head, status: "skipped", reason: (e as Error).message.split("\n")[0]! };
-  }
-  const wanted = key.slice(key.indexOf("-") + 1);
-  if (pack.provider.split(":")[0] !== wanted) {
-    await pack.dispose();
-    return { ...head, status: "skipped", reason: `requested ${wanted}, the pack runs on ${pack.provider}` };
-  }
-  const steps = cfg.packs.steps;
+  const { steps, timedEpochs } = cfg.packs;
   const data = benchDataset(spec.inputShape, steps * c.batchSize, NUM_CLASSES);
   const augment = benchAugment(cfg.augment, c.inputShape);
-  notice(
-    `bench: ${c.name}, a pack of ${size} on ${key} (${pack.provider}, ${formulation}): ${cfg.warmupSteps} warm-up steps + ${cfg.timedEpochs} timed epoch(s) of ${steps} steps`,
-  );
-  let epoch = 0;
-  const run = async (maxSteps: number) => {
-    const loaders = Array.from({ length: size }, (_, k) => trainBatches(data, { batchSize: c.batchSize, seed: k + 1, epoch, augment, dropLast: true }));
-    epoch++;
-    let done = 0;
-    const t0 = performance.now();
-    while (done < Math.min(maxSteps, loaders[0]!.numBatches)) {
-      const r = await packRequest(pack, data, augment.cropPadding, loaders, done, BENCH_SGD.lr, maxSteps - done);
-      if (r.losses.some((l) => Array.from(l).some((x) => !Number.isFinite(x))))
-        throw new Error(`bench: a pack member's loss is not finite on ${pack.provider}; a diverged step is not a timing`);
-      done += r.done;
-    }
-    return { steps: done, seconds: (performance.now() - t0) / 1000 };
-  };
-  let timing: { steps: number; seconds: number };
+  const wanted = key.slice(key.indexOf("-") + 1);
+  const packs = new Map<number, PackTrainer>();
+  const out = new Map<number, PackResult>();
   try {
-    if (cfg.warmupSteps > 0) await run(cfg.warmupSteps);
-    const epochs = [];
-    for (let i = 0; i < cfg.timedEpochs; i++) epochs.push(await run(Infinity));
-    timing = epochs.sort((a, b) => a.seconds - b.seconds)[epochs.length >> 1]!;
+    for (const size of sizes) {
+      try {
+        const p = await createPack(
+          { ...choice, packFormulation: formulation },
+          opts,
+          Array.from({ length: size }, (_, k) => ({ state: freshState(spec, k + 1), masks: {} })),
+        );
+        if (p.provider.split(":")[0] !== wanted) {
+          await p.dispose();
+          out.set(size, { ...head(size), status: "skipped", reason: `requested ${wanted}, the pack runs on ${p.provider}` });
+        } else packs.set(size, p);
+      } catch (e) {
+        out.set(size, { ...head(size), status: "skipped", reason: (e as Error).message.split("\n")[0]! });
+      }
+    }
+    notice(
+      `bench: ${c.name}, packs of ${[...packs.keys()].join(", ")} on ${key} (${formulation}): ${cfg.warmupSteps} warm-up steps each, then ${timedEpochs} rounds of one timed epoch of ${steps} steps per pack, in turn`,
+    );
+    const epochOf = new Map<number, number>();
+    const run = async (size: number, maxSteps: number) => {
+      const pack = packs.get(size)!;
+      const epoch = epochOf.get(size) ?? 0;
+      epochOf.set(size, epoch + 1);
+      const loaders = Array.from({ length: size }, (_, k) => trainBatches(data, { batchSize: c.batchSize, seed: k + 1, epoch, augment, dropLast: true }));
+      let done = 0;
+      const t0 = performance.now();
+      while (done < Math.min(maxSteps, loaders[0]!.numBatches)) {
+        const r = await packRequest(pack, data, augment.cropPadding, loaders, done, BENCH_SGD.lr, maxSteps - done);
+        if (r.losses.some((l) => Array.from(l).some((x) => !Number.isFinite(x))))
+          throw new Error(`bench: a pack member's loss is not finite on ${pack.provider}; a diverged step is not a timing`);
+        done += r.done;
+      }
+      return { steps: done, seconds: (performance.now() - t0) / 1000 };
+    };
+    for (const size of packs.keys()) if (cfg.warmupSteps > 0) await run(size, cfg.warmupSteps);
+    const epochs = new Map<number, { steps: number; seconds: number }[]>();
+    for (let round = 0; round < timedEpochs; round++)
+      for (const size of packs.keys()) {
+        settle();
+        epochs.set(size, [...(epochs.get(size) ?? []), await run(size, Infinity)]);
+      }
+    for (const [size, pack] of packs) {
+      const timing = epochs.get(size)!.sort((a, b) => a.seconds - b.seconds)[timedEpochs >> 1]!;
+      const imagesPerSecond = (timing.steps * c.batchSize * size) / timing.seconds;
+      out.set(size, {
+        ...head(size),
+        status: "measured",
+        provider: pack.provider,
+        threads,
+        batchSize: c.batchSize,
+        steps: timing.steps,
+        epochSeconds: timing.seconds,
+        imagesPerSecond,
+        perModel: imagesPerSecond / size,
+      });
+    }
   } finally {
-    await pack.dispose();
+    for (const p of packs.values()) await p.dispose();
   }
-  const imagesPerSecond = (timing.steps * c.batchSize * size) / timing.seconds;
-  return {
-    ...head,
-    status: "measured",
-    provider: pack.provider,
-    threads,
-    batchSize: c.batchSize,
-    steps: timing.steps,
-    epochSeconds: timing.seconds,
-    imagesPerSecond,
-    perModel: imagesPerSecond / size,
-  };
+  return sizes.map((k) => out.get(k)!);
 }
 
 /** One raw PyTorch row from single-epoch runs: the median epoch, or the first skip. */
@@ -605,7 +619,7 @@ export async function runTrainThroughput(opts: TrainThroughputOptions): Promise<
       for (const f of cfg.throughput.packs.formulations) {
         // torch's loop pack is K unpacked trainers in turn: the engine row's rate, not worth the minutes.
         if (e.startsWith("torch-") && f === "loop") continue;
-        for (const k of cfg.throughput.packs.sizes) packs.push(await measurePack(e, c, cfg.throughput, threads, cfg.torch.python, k, f));
+        packs.push(...(await measurePacks(e, c, cfg.throughput, threads, cfg.torch.python, cfg.throughput.packs.sizes, f)));
       }
   }
   const grid: GridResult[] = [];

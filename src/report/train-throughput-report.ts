@@ -354,7 +354,7 @@ export function renderTrainThroughput(r: BenchRecord): string {
     "",
     "## Packed training",
     "",
-    `K models of one case trained together (runner.pack), each member on its own seed's batches, through the pack loop's own step path (src/train/pack-loop.ts packRequest); ${r.config.throughput.timedEpochs} timed epochs of ${r.config.throughput.packs.steps} steps per row after ${r.config.throughput.warmupSteps} warm-up steps, the median reported. grouped: one computation of K models (torch: one model with grouped convolutions, BN over K*C channels and a batched classifier; onnx: K copies of the training graph in one session run); loop: K trainers stepped in turn, as each trains alone. "vs K=1" compares the same engine and formulation with one member.`,
+    `K models of one case trained together (runner.pack), each member on its own seed's batches, through the pack loop's own step path (src/train/pack-loop.ts packRequest); ${r.config.throughput.warmupSteps} warm-up steps per pack, then ${r.config.throughput.packs.timedEpochs ?? r.config.throughput.timedEpochs} rounds in which every pack size of an engine and formulation trains one epoch of ${r.config.throughput.packs.steps} steps in turn (so drift on a shared machine falls on all sizes alike); each row reports its median epoch. grouped: one computation of K models (torch: one model with grouped convolutions, BN over K*C channels and a batched classifier; onnx: K copies of the training graph in one session run); loop: K trainers stepped in turn, as each trains alone. "vs K=1" compares the same engine and formulation with one member.`,
     "",
     packTable(r),
     "",

@@ -179,7 +179,7 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
   };
 
   /** A member of a pack whose worker ended: done, failed (its own failure), or back to pending (not attempted, or retrying). */
-  const settlePackMember = (m: string, exitCode: number | undefined) => {
+  const settlePackMember = (m: string, exitCode: number | undefined, logOf: string) => {
     const before = attemptsAtStart.get(m) ?? 0;
     attemptsAtStart.delete(m);
     if (store.isDone(m)) return set(m, "done");
@@ -194,8 +194,8 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
       return set(m, "pending", `left out of its pack (worker exit ${exitCode}); it runs again`);
     }
     if (failure?.kind === "permanent" || store.attempts(m) >= o.maxAttempts)
-      return set(m, "failed", failure?.error.split("\n")[0] ?? `pack worker exited with ${exitCode}; see ${join(store.dir(m), "worker.log")}`);
-    set(m, "pending", `pack attempt failed (${exitCode}); retrying`);
+      return set(m, "failed", failure?.error.split("\n")[0] ?? `pack worker exited with ${exitCode}; see ${logOf}`);
+    set(m, "pending", `pack attempt failed (${exitCode}); retrying (log: ${logOf})`);
   };
 
   const onSigint = () => {
@@ -301,7 +301,8 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
       const members = membersOf.get(id) ?? [id];
       membersOf.delete(id);
       if (members.length > 1) {
-        for (const m of members) settlePackMember(m, r.exitCode);
+        // The pack's worker logged to its first member's worker.log.
+        for (const m of members) settlePackMember(m, r.exitCode ?? undefined, join(store.dir(id), "worker.log"));
         continue;
       }
       const redo = r.exitCode === EXIT.depsMissing ? byId.get(id)!.deps.filter((d) => state.get(d) === "done" && !recomputed.has(d) && !store.isDone(d)) : [];

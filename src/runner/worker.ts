@@ -9,7 +9,9 @@
  * 130/143 interrupted.
  */
 import { Command } from "commander";
+import { appendFileSync, mkdirSync } from "node:fs";
 import { availableParallelism, hostname } from "node:os";
+import { join } from "node:path";
 import type { UnitRecord } from "../config/generated/record.ts";
 import { ConfigError, validateConfig } from "../config/load.ts";
 import { runContext } from "../util/provenance.ts";
@@ -230,6 +232,14 @@ export async function runPackWorker(o: Omit<Parameters<typeof runWorker>[0], "un
     if (!kind.runPack || units.some((u) => u.kind !== kind.name))
       throw new ConfigError(`units ${units.map((u) => u.id).join(", ")} cannot train as one pack (kind ${kind.name})`);
     const attempts = new Map(units.map((u) => [u.id, store.nextAttempt(u.id)]));
+    // The pack's output goes to its first member's worker.log: the others say where.
+    for (const u of units.slice(1)) {
+      mkdirSync(store.dir(u.id), { recursive: true });
+      appendFileSync(
+        join(store.dir(u.id), "worker.log"),
+        `[${u.id}] attempt ${attempts.get(u.id)} trains in a pack of ${units.length} (${units.map((x) => x.id).join(", ")}); its log: ${join(store.dir(units[0]!.id), "worker.log")}\n`,
+      );
+    }
     const started = new Date();
     const elapsed = () => (Date.now() - started.getTime()) / 1000;
     saveElapsed = () => {

@@ -64,6 +64,8 @@ interface Runner {
  */
 export async function trainPack(o: PackLoopOptions): Promise<PackMemberOutcome[]> {
   const { data, optim } = o;
+  // SAM steps stay unpacked (src/train/sam.ts on one trainer): a pack would quietly take plain SGD steps.
+  if (optim.samRho > 0) throw new RangeError(`optim.samRho=${optim.samRho}: SAM is not packed; train these units alone (runner.pack=1)`);
   const runners: Runner[] = o.members.map((run) => {
     const ck = run.checkpointPath ? resumePoint(run.checkpointPath, o.log) : null;
     if (ck && ck.rng.seed !== run.seed) throw new Error(`${run.checkpointPath}: written with seed ${ck.rng.seed}, this run uses ${run.seed}; use another path`);

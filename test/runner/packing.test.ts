@@ -3,7 +3,9 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { UnitRecord } from "../../src/config/generated/record.ts";
-import { groupIntoPacks, resolvePackSize } from "../../src/runner/packing.ts";
+import { groupIntoPacks, packKeysOf, resolvePackSize } from "../../src/runner/packing.ts";
+import { trainPack } from "../../src/train/pack-loop.ts";
+import type { OptimConfig } from "../../src/config/generated/training.ts";
 import { loadCheckpoint } from "../../src/train/checkpoint.ts";
 import { runUnits } from "../../src/runner/run-units.ts";
 import { RunStore } from "../../src/runner/store.ts";
@@ -133,4 +135,16 @@ describe("evaluation where a result reads it", () => {
     expect(await tested({})).toEqual([2, 4]);
     expect(await tested({ testEveryEpoch: true })).toEqual([1, 2, 3, 4]);
   }, 120_000);
+});
+
+test("SAM units have no pack key (the pack loop takes plain SGD steps), and the pack loop refuses SAM", async () => {
+  const sam = tinyTrain(1, { optim: { epochs: 1, batchSize: 32, lr: 0.05, samRho: 0.05 } });
+  const plain = tinyTrain(1);
+  const keys = await packKeysOf([sam, plain]);
+  expect(keys.get(sam.id)).toBeNull();
+  expect(typeof keys.get(plain.id)).toBe("string");
+  const optim = (sam.config as { optim: OptimConfig }).optim;
+  await expect(
+    trainPack({ makePack: () => Promise.reject(new Error("unused")), members: [], data: {} as never, optim, augment: { cropPadding: 0, flip: false } }),
+  ).rejects.toThrow("SAM is not packed");
 });

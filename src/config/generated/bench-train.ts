@@ -162,9 +162,13 @@ export interface BenchTrainConfig {
         batchSize: number;
       }[];
       /**
-       * Steps of each timed epoch of a packed row (every member takes this many); timedEpochs epochs, the median reported.
+       * Steps of each timed epoch of a packed row (every member takes this many).
        */
       steps: number;
+      /**
+       * Rounds of timed epochs: each round times one epoch of every pack size in turn, so drift on a shared machine falls on all sizes alike; a row reports its median epoch.
+       */
+      timedEpochs: number;
     };
   };
   /**

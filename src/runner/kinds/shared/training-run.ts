@@ -107,8 +107,13 @@ export function saveTrainedWeights(ctx: UnitContext, m: PackMember, epochs: numb
   saveCheckpoint(join(ctx.outDir, TRAINED_WEIGHTS), { epoch: epochs, state: m.state, masks: m.masks, rng: { seed }, meta: { unit: ctx.unit.id } });
 }
 
-/** What units that may train together share: their training config but the seed, plus `extra` (settings of the kind that change how they train). */
-export function trainingPackKey(t: TrainingConfig, extra: unknown = {}): string {
+/**
+ * What units that may train together share: their training config but the seed, plus
+ * `extra` (settings of the kind that change how they train). null for SAM, which the
+ * pack loop does not run: such units train alone.
+ */
+export function trainingPackKey(t: TrainingConfig, extra: unknown = {}): string | null {
+  if (t.optim.samRho > 0) return null;
   const { seed: _, ...rest } = t;
   return canonicalJson({ training: rest, extra });
 }
