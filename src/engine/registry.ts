@@ -215,6 +215,8 @@ export async function createTrainer(choice: EngineChoice, o: TrainerOptions, sta
 export async function createPack(choice: EngineChoice, o: TrainerOptions, members: PackMember[]): Promise<PackTrainer> {
   const engine = choice.engine === "auto" ? (await resolveAutoEngine(choice)).engine : choice.engine;
   const grouped = packFormulation(engine, choice.packFormulation ?? engineDefaults().packFormulation) === "grouped";
+  // A pack's sessions take turns in this process (and a bench holds several packs at once).
+  o = { ...o, takesTurns: true };
   if (grouped && engine === "torch") return torchPack({ ...choice, engine }, o, members);
   if (grouped && engine === "onnx") {
     fp32Only(choice, "onnx");

@@ -31,6 +31,12 @@ export interface TrainerOptions {
   threads?: number;
   /** ONNX engine on the CPU EP: run convolutions on ORT's blocked-layout kernels (default true). */
   blockedConv?: boolean;
+  /**
+   * ONNX engine: this session takes turns with others in the process (a pack), so its
+   * thread pool must not spin-wait after each run on the cores the next session needs
+   * (measured: two spinning sessions in turn trained at 0.71x one).
+   */
+  takesTurns?: boolean;
 }
 
 export interface StepResult {

@@ -57,7 +57,7 @@ export class OnnxTrainer implements Trainer {
         const nchwcBlock = p === "cpu" && this.o.blockedConv !== false ? await nchwcBlockSize() : 0;
         return buildGraph(kind, { spec: this.spec, maskedParams: this.maskedParams, bn: this.o.bn, sgd: this.o.sgd, nchwcBlock });
       };
-      s = createSession(build, this.o.provider ?? "cpu", { threads: this.o.threads, log: this.o.log }).then((r) => {
+      s = createSession(build, this.o.provider ?? "cpu", { threads: this.o.threads, noSpin: this.o.takesTurns, log: this.o.log }).then((r) => {
         this.provider = r.provider;
         return r.session;
       });

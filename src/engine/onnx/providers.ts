@@ -347,6 +347,8 @@ export async function createSession(
   choice: ProviderChoice,
   o: {
     threads?: number;
+    /** Intra-op threads sleep instead of spin-waiting between runs (sessions that take turns). */
+    noSpin?: boolean;
     log?: (line: string) => void;
     purpose?: string;
     /** onnxruntime-node's native folder, where the CUDA EP's provider libraries are looked for (default: the installed package's). */
@@ -363,6 +365,7 @@ export async function createSession(
     // Warnings (e.g. unused initializers) would repeat for every session; errors still surface as exceptions.
     logSeverityLevel: 3,
     ...(o.threads ? { intraOpNumThreads: o.threads } : {}),
+    ...(o.noSpin ? { extra: { session: { "intra_op.allow_spinning": "0" } } } : {}),
   };
   for (const p of order) {
     const st = status.find((s) => s.name === p)!;
