@@ -62,9 +62,14 @@ export async function resolvePackSize(
   if (!training) return { size: 1, why: "no training settings to look up" };
   const engine = await engineKey(training.engine);
   const formulation = packFormulation(engine.split("-")[0] as EngineName, training.engine.packFormulation);
-  const model = plannedModel(training);
+  // data.dataset=auto trains on CIFAR-10 where it is cached, else on the embedded Fashion-MNIST: rows of either shape decide.
+  const shapes =
+    training.data.dataset === "auto"
+      ? [plannedModel(training), plannedModel({ ...training, data: { ...training.data, dataset: "fashion-mnist-embedded" } })]
+      : [plannedModel(training)];
+  const model = shapes.find((m) => packedThroughput(files, m, training.optim.batchSize, engine, formulation).length) ?? shapes[0]!;
   const rows = packedThroughput(files, model, training.optim.batchSize, engine, formulation);
-  const what = `${engine} ${formulation}, ${model.arch} w${model.width} batch ${training.optim.batchSize}`;
+  const what = `${engine} ${formulation}, ${model.arch} w${model.width} ${(model.inputShape ?? [3, 32, 32]).join("x")} batch ${training.optim.batchSize}`;
   const one = rows.find((r) => r.size === 1);
   const best = rows.filter((r) => r.size > 1).sort((a, b) => b.imagesPerSecond - a.imagesPerSecond)[0];
   if (!one || !best)

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { UnitRecord } from "../../src/config/generated/record.ts";
@@ -118,6 +118,21 @@ describe("pack grouping and the auto size", () => {
     write({ 2: 130 });
     expect((await auto()).why).toContain("no packed bench:train rows");
     expect(await resolvePackSize({ pack: 3, packMinGain: 1.1 }, [t], [file])).toMatchObject({ size: 3 });
+    // data.dataset=auto may train on the embedded Fashion-MNIST (1x32x32 once padded): its rows decide too.
+    const auto1 = tinyTrain(1, { data: { dataset: "auto", trainLimit: 128 } });
+    const grey = JSON.parse(readFileSync(file, "utf8"));
+    grey.config.throughput.cases[0].inputShape = [1, 32, 32];
+    grey.packs = [1, 2].map((k) => ({
+      case: "tiny",
+      engine: "onnx-cpu",
+      formulation: "loop",
+      size: k,
+      status: "measured",
+      imagesPerSecond: 100 * (1 + 0.3 * (k - 1)),
+    }));
+    writeFileSync(file, JSON.stringify(grey));
+    expect(await resolvePackSize({ pack: "auto", packMinGain: 1.1 }, [auto1], [file])).toMatchObject({ size: 2 });
+    expect((await resolvePackSize({ pack: "auto", packMinGain: 1.1 }, [auto1], [file])).why).toContain("1x32x32");
     // Units of a kind that does not pack stay alone.
     expect((await resolvePackSize({ pack: "auto", packMinGain: 1.1 }, [unit("echo", { value: 1 })], [file])).size).toBe(1);
   });
