@@ -58,21 +58,8 @@ export async function runWorker(o: {
     log(`in progress elsewhere: locked by pid ${lock.holder?.pid} on ${lock.holder?.host} since ${lock.holder?.startedAt}`);
     return EXIT.locked;
   }
-  // Set once the attempt is counted: saves how long it has run (see RunStore.saveAttemptSeconds).
-  let saveElapsed = () => {};
-  const beat = setInterval(() => saveElapsed(), SAVE_ELAPSED_MS);
-  const release = () => {
-    clearInterval(beat);
-    lock.release();
-  };
-  // Ctrl-C / scancel: drop the lock so the next run can resume from the last checkpoint.
-  const onSignal = (sig: NodeJS.Signals) => {
-    saveElapsed();
-    release();
-    process.exit(sig === "SIGINT" ? 130 : 143);
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const guard = guardAttempt(() => lock.release());
+  const saveElapsed = () => guard.save();
   try {
     if (store.isDone(o.unitId)) return reused;
     let unit;
@@ -94,7 +81,7 @@ export async function runWorker(o: {
     const attempt = store.nextAttempt(unit.id);
     const started = new Date();
     const elapsed = () => (Date.now() - started.getTime()) / 1000;
-    saveElapsed = () => store.saveAttemptSeconds(unit.id, attempt, elapsed());
+    guard.onSave(() => store.saveAttemptSeconds(unit.id, attempt, elapsed()));
     saveElapsed();
     let lastProgress = 0;
     try {
@@ -140,10 +127,39 @@ export async function runWorker(o: {
       return f.kind === "permanent" ? EXIT.badInput : f.kind === "cuda-oom" ? EXIT.cudaOom : EXIT.failed;
     }
   } finally {
-    release();
-    process.removeListener("SIGINT", onSignal);
-    process.removeListener("SIGTERM", onSignal);
+    guard.end();
   }
+}
+
+/**
+ * While a worker holds its units' locks: the attempts' running time is saved every
+ * SAVE_ELAPSED_MS (by the function given to onSave, once the attempts are counted), and
+ * Ctrl-C or scancel saves it, drops the locks and exits, so the next run resumes from
+ * the last checkpoint. end() drops the locks and the signal handlers.
+ */
+function guardAttempt(releaseLocks: () => void): { save(): void; onSave(f: () => void): void; end(): void } {
+  let save = () => {};
+  const beat = setInterval(() => save(), SAVE_ELAPSED_MS);
+  const release = () => {
+    clearInterval(beat);
+    releaseLocks();
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    save();
+    release();
+    process.exit(sig === "SIGINT" ? 130 : 143);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  return {
+    save: () => save(),
+    onSave: (f) => void (save = f),
+    end: () => {
+      release();
+      process.removeListener("SIGINT", onSignal);
+      process.removeListener("SIGTERM", onSignal);
+    },
+  };
 }
 
 /** A finished unit's record: its outcome, where and how it ran, what its attempts cost. */
@@ -190,19 +206,10 @@ export async function runPackWorker(o: Omit<Parameters<typeof runWorker>[0], "un
   const store = new RunStore(o.runsDir, o.staleLockSeconds);
   const locks: { release(): void }[] = [];
   const units: Unit[] = [];
-  let saveElapsed = () => {};
-  const beat = setInterval(() => saveElapsed(), SAVE_ELAPSED_MS);
-  const release = () => {
-    clearInterval(beat);
+  const guard = guardAttempt(() => {
     for (const l of locks) l.release();
-  };
-  const onSignal = (sig: NodeJS.Signals) => {
-    saveElapsed();
-    release();
-    process.exit(sig === "SIGINT" ? 130 : 143);
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  });
+  const saveElapsed = () => guard.save();
   try {
     for (const id of o.unitIds) {
       if (store.isDone(id)) continue;
@@ -242,9 +249,9 @@ export async function runPackWorker(o: Omit<Parameters<typeof runWorker>[0], "un
     }
     const started = new Date();
     const elapsed = () => (Date.now() - started.getTime()) / 1000;
-    saveElapsed = () => {
+    guard.onSave(() => {
       for (const u of units) store.saveAttemptSeconds(u.id, attempts.get(u.id)!, elapsed());
-    };
+    });
     saveElapsed();
     const configs = units.map((u) => (kind.schema ? validateConfig(kind.schema, u.config, `config of ${u.id}`) : u.config) as never);
     const last = new Map<string, number>();
@@ -286,9 +293,7 @@ export async function runPackWorker(o: Omit<Parameters<typeof runWorker>[0], "un
     });
     return o.unitIds.every((id) => store.isDone(id)) ? EXIT.done : EXIT.depsMissing;
   } finally {
-    release();
-    process.removeListener("SIGINT", onSignal);
-    process.removeListener("SIGTERM", onSignal);
+    guard.end();
   }
 }
 

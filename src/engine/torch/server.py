@@ -222,81 +222,74 @@ class Server:
         return {n: products.get(n, p).detach().requires_grad_(requires_grad) for n, p in self.P.items()}
 
     def forward(self, x, params, buffers, training, bn_momentum):
+        """
+        The model's ops in order. A pack's x is [K, B, C, H, W]; its activations are
+        [B, K*C, H, W], member k's channels in block k (packed_op).
+        """
         if self.K:
-            return self.forward_packed(x, params, buffers, training, bn_momentum)
-        F = self.torch.nn.functional
+            b = x.shape[1]
+            x = self.layout(x.transpose(0, 1).reshape((b, -1) + tuple(x.shape[3:])))
         values = {self.spec["input"]: x}
-        eps = self.bn["eps"]
+        apply = self.packed_op if self.K else self.plain_op
         for op in self.spec["ops"]:
             k = op["kind"]
-            if k == "conv":
-                y = F.conv2d(values[op["x"]], params[op["weight"]], None, op["stride"], op["pad"])
-            elif k == "bn":
-                y = F.batch_norm(values[op["x"]], buffers[op["mean"]], buffers[op["var"]], params[op["gamma"]], params[op["beta"]],
-                                 training, bn_momentum, eps)
-            elif k == "relu":
-                y = F.relu(values[op["x"]])
+            if k == "relu":
+                y = self.torch.nn.functional.relu(values[op["x"]])
             elif k == "add":
                 y = values[op["a"]] + values[op["b"]]
-            elif k == "shortcut-a":
-                s, p = op["stride"], op["padChannels"]
-                y = F.pad(values[op["x"]][:, :, ::s, ::s], (0, 0, 0, 0, p, p))
             elif k == "gap":
                 y = values[op["x"]].mean(dim=(2, 3))
-            elif k == "add-const":
-                t = self.B[op["tensor"]]
-                y = values[op["x"]] + t.reshape((1,) + tuple(t.shape))
-            elif k == "channel-gather":
-                s = op["stride"]
-                padded = F.pad(values[op["x"]][:, :, ::s, ::s], (0, 0, 0, 0, 0, 1))
-                y = padded.index_select(1, self.gather_index[op["out"]])
-            elif k == "fc":
-                y = F.linear(values[op["x"]], params[op["weight"]], params[op["bias"]])
             else:
-                raise ValueError(f"op kind {k!r} is not implemented by the torch engine")
+                y = apply(op, values, params, buffers, training, bn_momentum)
             values[op["out"]] = y
         return values[self.spec["output"]]
 
-    def forward_packed(self, x, params, buffers, training, bn_momentum):
+    def plain_op(self, op, values, params, buffers, training, bn_momentum):
+        F, k = self.torch.nn.functional, op["kind"]
+        if k == "conv":
+            return F.conv2d(values[op["x"]], params[op["weight"]], None, op["stride"], op["pad"])
+        if k == "bn":
+            return F.batch_norm(values[op["x"]], buffers[op["mean"]], buffers[op["var"]], params[op["gamma"]], params[op["beta"]],
+                                training, bn_momentum, self.bn["eps"])
+        if k == "shortcut-a":
+            s, p = op["stride"], op["padChannels"]
+            return F.pad(values[op["x"]][:, :, ::s, ::s], (0, 0, 0, 0, p, p))
+        if k == "add-const":
+            t = self.B[op["tensor"]]
+            return values[op["x"]] + t.reshape((1,) + tuple(t.shape))
+        if k == "channel-gather":
+            s = op["stride"]
+            padded = F.pad(values[op["x"]][:, :, ::s, ::s], (0, 0, 0, 0, 0, 1))
+            return padded.index_select(1, self.gather_index[op["out"]])
+        if k == "fc":
+            return F.linear(values[op["x"]], params[op["weight"]], params[op["bias"]])
+        raise ValueError(f"op kind {k!r} is not implemented by the torch engine")
+
+    def packed_op(self, op, values, params, buffers, training, bn_momentum):
         """
-        K models as one: x is [K, B, C, H, W] and member k's channels are block k of each
-        activation ([B, K*C, H, W]), so convolutions are grouped (groups=K), BN runs over
-        K*C channels (each channel's statistics are still its own member's), the option-A
-        shortcut pads each member's block, and the classifier is a batched matmul.
-        Logits are [K, B, classes]. Members never mix: member k's outputs, and so its
-        gradients, depend on its own weights and images only.
+        plain_op for K models as one: convolutions grouped (groups=K), BN over K*C channels
+        (each channel's statistics still its own member's), the option-A shortcut padding
+        each member's block, the classifier a batched matmul giving logits [K, B, classes].
+        Members never mix: member k's outputs, and so its gradients, depend on its own
+        weights and images only.
         """
-        torch, F, K = self.torch, self.torch.nn.functional, self.K
-        b = x.shape[1]
-        values = {self.spec["input"]: self.layout(x.transpose(0, 1).reshape((b, -1) + tuple(x.shape[3:])))}
-        eps = self.bn["eps"]
-        for op in self.spec["ops"]:
-            k = op["kind"]
-            if k == "conv":
-                w = params[op["weight"]]
-                y = F.conv2d(values[op["x"]], w.reshape((-1,) + tuple(w.shape[2:])), None, op["stride"], op["pad"], 1, K)
-            elif k == "bn":
-                y = F.batch_norm(values[op["x"]], buffers[op["mean"]].view(-1), buffers[op["var"]].view(-1),
-                                 params[op["gamma"]].reshape(-1), params[op["beta"]].reshape(-1), training, bn_momentum, eps)
-            elif k == "relu":
-                y = F.relu(values[op["x"]])
-            elif k == "add":
-                y = values[op["a"]] + values[op["b"]]
-            elif k == "shortcut-a":
-                s, p = op["stride"], op["padChannels"]
-                v = values[op["x"]][:, :, ::s, ::s]
-                n, kc, hh, ww = v.shape
-                y = F.pad(v.reshape(n, K, kc // K, hh, ww), (0, 0, 0, 0, p, p)).reshape(n, -1, hh, ww)
-            elif k == "gap":
-                y = values[op["x"]].mean(dim=(2, 3))
-            elif k == "fc":
-                v = values[op["x"]]
-                feats = v.reshape(v.shape[0], K, -1).transpose(0, 1)
-                y = torch.baddbmm(params[op["bias"]].unsqueeze(1), feats, params[op["weight"]].transpose(1, 2))
-            else:
-                raise ValueError(f"op kind {k!r} cannot be packed")
-            values[op["out"]] = y
-        return values[self.spec["output"]]
+        torch, F, K, k = self.torch, self.torch.nn.functional, self.K, op["kind"]
+        if k == "conv":
+            w = params[op["weight"]]
+            return F.conv2d(values[op["x"]], w.reshape((-1,) + tuple(w.shape[2:])), None, op["stride"], op["pad"], 1, K)
+        if k == "bn":
+            return F.batch_norm(values[op["x"]], buffers[op["mean"]].view(-1), buffers[op["var"]].view(-1),
+                                params[op["gamma"]].reshape(-1), params[op["beta"]].reshape(-1), training, bn_momentum, self.bn["eps"])
+        if k == "shortcut-a":
+            s, p = op["stride"], op["padChannels"]
+            v = values[op["x"]][:, :, ::s, ::s]
+            n, kc, hh, ww = v.shape
+            return F.pad(v.reshape(n, K, kc // K, hh, ww), (0, 0, 0, 0, p, p)).reshape(n, -1, hh, ww)
+        if k == "fc":
+            v = values[op["x"]]
+            feats = v.reshape(v.shape[0], K, -1).transpose(0, 1)
+            return torch.baddbmm(params[op["bias"]].unsqueeze(1), feats, params[op["weight"]].transpose(1, 2))
+        raise ValueError(f"op kind {k!r} cannot be packed")
 
     def batch(self, tensors, with_labels=True):
         """A batch sent by the host; a pack's is [K, B, ...] with labels [K, B] (with_labels), else one [B, ...] for every member."""
