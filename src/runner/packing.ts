@@ -44,14 +44,18 @@ export function groupIntoPacks<U extends { id: string }>(units: U[], size: numbe
 }
 
 /**
- * runner.pack as a number: itself, or for "auto" the measured best pack size of the
- * units' engine, model and batch (bench:train's packed rows in the throughput files)
- * where it beats one model by runner.packMinGain, else 1. `why` says what decided it.
+ * runner.pack as a number: itself, or for "auto" the pack size that would finish the
+ * largest group of packable units soonest on `jobs` workers, from the measured rates of
+ * the units' engine, model and batch (bench:train's packed rows in the throughput files:
+ * rounds of packs x each pack's time), where that beats one unit per worker by
+ * runner.packMinGain, else 1. `why` says what decided it. The rates are whole-machine
+ * ones; workers share the machine, so this ranks sizes, it does not time them.
  */
 export async function resolvePackSize(
   cfg: Pick<RunnerConfig, "pack" | "packMinGain">,
   units: Unit<unknown>[],
   files: string[],
+  jobs = 1,
 ): Promise<{ size: number; why: string }> {
   if (cfg.pack !== "auto") return { size: cfg.pack, why: `runner.pack=${cfg.pack}` };
   const keys = await packKeysOf(units);
@@ -71,14 +75,24 @@ export async function resolvePackSize(
   const rows = packedThroughput(files, model, training.optim.batchSize, engine, formulation);
   const what = `${engine} ${formulation}, ${model.arch} w${model.width} ${(model.inputShape ?? [3, 32, 32]).join("x")} batch ${training.optim.batchSize}`;
   const one = rows.find((r) => r.size === 1);
-  const best = rows.filter((r) => r.size > 1).sort((a, b) => b.imagesPerSecond - a.imagesPerSecond)[0];
-  if (!one || !best)
+  if (!one || !rows.some((r) => r.size > 1))
     return { size: 1, why: `runner.pack=auto: no packed bench:train rows for ${what} (bun run bench:train measures them); one unit per worker` };
-  const gain = best.imagesPerSecond / one.imagesPerSecond;
+  // The largest group of units that may pack together, spread over the workers: a size that
+  // leaves a last round of few packs on many workers loses what its rate gains.
+  const counts = new Map<string, number>();
+  for (const k of keys.values()) if (k !== null) counts.set(k, (counts.get(k) ?? 0) + 1);
+  const n = Math.max(...counts.values());
+  const span = (r: { size: number; imagesPerSecond: number }) => Math.ceil(n / r.size / Math.max(1, jobs)) * (r.size / r.imagesPerSecond);
+  const best = rows.filter((r) => r.size > 1).sort((a, b) => span(a) - span(b) || a.size - b.size)[0]!;
+  const gain = span(one) / span(best);
+  const how = `${n} units on ${jobs} worker(s)`;
   if (gain < cfg.packMinGain)
     return {
       size: 1,
-      why: `runner.pack=auto: the best pack (K=${best.size}) is ${gain.toFixed(2)}x one model for ${what}, under packMinGain ${cfg.packMinGain}; one unit per worker (${best.source})`,
+      why: `runner.pack=auto: the best pack (K=${best.size}) would finish ${how} ${gain.toFixed(2)}x as fast as one per worker for ${what}, under packMinGain ${cfg.packMinGain}; one unit per worker (${best.source})`,
     };
-  return { size: best.size, why: `runner.pack=auto: K=${best.size} measured ${gain.toFixed(2)}x one model for ${what} (${best.source})` };
+  return {
+    size: best.size,
+    why: `runner.pack=auto: K=${best.size} (${(best.imagesPerSecond / one.imagesPerSecond).toFixed(2)}x one model's images/s) would finish ${how} ${gain.toFixed(2)}x as fast for ${what} (${best.source})`,
+  };
 }

@@ -69,7 +69,7 @@ export async function runUnits(
   const store = new RunStore(cfg.runsDir, cfg.staleLockSeconds);
   const { jobs, threadsPerJob } = resources(cfg);
   // Units that differ only in seed, masks and start train K to a worker (runner.pack).
-  const pack = await resolvePackSize(cfg, units, throughputFiles(o.reportDir, cfg.throughputFile));
+  const pack = await resolvePackSize(cfg, units, throughputFiles(o.reportDir, cfg.throughputFile), cfg.executor === "local" ? jobs : 1);
   const packKeys = pack.size > 1 ? await packKeysOf(units) : new Map<string, string | null>();
   if (pack.size > 1 || cfg.pack === "auto")
     (o.dryRun ? (l: string) => console.log(l) : log)(`packing: ${pack.size > 1 ? `up to ${pack.size} units per worker; ` : ""}${pack.why}`);

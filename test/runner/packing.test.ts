@@ -9,6 +9,7 @@ import type { OptimConfig } from "../../src/config/generated/training.ts";
 import { loadCheckpoint } from "../../src/train/checkpoint.ts";
 import { runUnits } from "../../src/runner/run-units.ts";
 import { RunStore } from "../../src/runner/store.ts";
+import type { Unit } from "../../src/runner/unit.ts";
 import { outcomeOf, REPO, runner, tempRuns, tinyTrain, unit } from "./helpers.ts";
 
 const quiet = { reportDir: "/nonexistent", log: () => {}, progress: false };
@@ -84,19 +85,17 @@ describe("pack grouping and the auto size", () => {
     expect(ids(1)).toEqual(["a", "b", "c", "d", "e", "f"]);
   });
 
-  test("runner.pack=auto takes the measured best pack where it beats one model by packMinGain, else 1, and says why", async () => {
+  test("runner.pack=auto takes the pack size that finishes the packable units soonest on the workers, if it beats packMinGain, and says why", async () => {
     const dir = mkdtempSync(join(tmpdir(), "pack-auto-"));
     const file = join(dir, "train-throughput.json");
-    const t = tinyTrain(1);
-    const cfg = t.config as { model: { width: number }; optim: { batchSize: number } };
-    const write = (rates: Record<number, number>) =>
+    const seedsOf = (n: number, over: Record<string, unknown> = {}) => Array.from({ length: n }, (_, i) => tinyTrain(i + 1, over));
+    const cfg = tinyTrain(1).config as { model: { width: number }; optim: { batchSize: number } };
+    const write = (rates: Record<number, number>, inputShape = [3, 32, 32]) =>
       writeFileSync(
         file,
         JSON.stringify({
           context: { date: "2026-12-07T00:00:00Z", commit: "x", machine: {}, runtime: {} },
-          config: {
-            throughput: { cases: [{ name: "tiny", arch: "preresnet20", width: cfg.model.width, inputShape: [3, 32, 32], batchSize: cfg.optim.batchSize }] },
-          },
+          config: { throughput: { cases: [{ name: "tiny", arch: "preresnet20", width: cfg.model.width, inputShape, batchSize: cfg.optim.batchSize }] } },
           throughput: [],
           packs: Object.entries(rates).map(([k, ips]) => ({
             case: "tiny",
@@ -108,33 +107,32 @@ describe("pack grouping and the auto size", () => {
           })),
         }),
       );
-    const auto = (gain = 1.1) => resolvePackSize({ pack: "auto", packMinGain: gain }, [t], [file]);
+    const auto = (units: Unit<unknown>[], jobs: number, gain = 1.1) => resolvePackSize({ pack: "auto", packMinGain: gain }, units, [file], jobs);
+    // 8 units on 2 workers: K=2 takes 2 rounds of 2/130 s, K=1 4 rounds of 1/100 s: 1.30x.
     write({ 1: 100, 2: 130, 4: 120 });
-    expect((await auto()).size).toBe(2);
-    expect((await auto()).why).toContain("1.30x");
+    expect(await auto(seedsOf(8), 2)).toMatchObject({ size: 2 });
+    expect((await auto(seedsOf(8), 2)).why).toContain("1.30x");
+    // One unit gains nothing from packing, whatever the rates.
+    expect(await auto(seedsOf(1), 2)).toMatchObject({ size: 1 });
+    // The fastest rate is not the pick when its packs leave workers idle: 40 units on 2 workers,
+    // K=8 gives 3 rounds of 8/150 s, K=2 10 rounds of 2/130 s.
+    write({ 1: 100, 2: 130, 8: 150 });
+    expect(await auto(seedsOf(40), 2)).toMatchObject({ size: 2 });
+    expect(await auto(seedsOf(40), 1)).toMatchObject({ size: 8 });
+    // Under packMinGain: one per worker; the threshold is the setting's.
     write({ 1: 100, 2: 105 });
-    expect(await auto()).toMatchObject({ size: 1 });
-    expect((await auto(1.04)).size).toBe(2);
+    expect(await auto(seedsOf(8), 2)).toMatchObject({ size: 1 });
+    expect((await auto(seedsOf(8), 2, 1.04)).size).toBe(2);
     write({ 2: 130 });
-    expect((await auto()).why).toContain("no packed bench:train rows");
-    expect(await resolvePackSize({ pack: 3, packMinGain: 1.1 }, [t], [file])).toMatchObject({ size: 3 });
+    expect((await auto(seedsOf(8), 2)).why).toContain("no packed bench:train rows");
+    expect(await resolvePackSize({ pack: 3, packMinGain: 1.1 }, seedsOf(8), [file])).toMatchObject({ size: 3 });
     // data.dataset=auto may train on the embedded Fashion-MNIST (1x32x32 once padded): its rows decide too.
-    const auto1 = tinyTrain(1, { data: { dataset: "auto", trainLimit: 128 } });
-    const grey = JSON.parse(readFileSync(file, "utf8"));
-    grey.config.throughput.cases[0].inputShape = [1, 32, 32];
-    grey.packs = [1, 2].map((k) => ({
-      case: "tiny",
-      engine: "onnx-cpu",
-      formulation: "loop",
-      size: k,
-      status: "measured",
-      imagesPerSecond: 100 * (1 + 0.3 * (k - 1)),
-    }));
-    writeFileSync(file, JSON.stringify(grey));
-    expect(await resolvePackSize({ pack: "auto", packMinGain: 1.1 }, [auto1], [file])).toMatchObject({ size: 2 });
-    expect((await resolvePackSize({ pack: "auto", packMinGain: 1.1 }, [auto1], [file])).why).toContain("1x32x32");
+    write({ 1: 100, 2: 130 }, [1, 32, 32]);
+    const autoData = seedsOf(8, { data: { dataset: "auto", trainLimit: 128 } });
+    expect(await auto(autoData, 2)).toMatchObject({ size: 2 });
+    expect((await auto(autoData, 2)).why).toContain("1x32x32");
     // Units of a kind that does not pack stay alone.
-    expect((await resolvePackSize({ pack: "auto", packMinGain: 1.1 }, [unit("echo", { value: 1 })], [file])).size).toBe(1);
+    expect((await auto([unit("echo", { value: 1 })], 2)).size).toBe(1);
   });
 });
 
