@@ -5,7 +5,7 @@ import { loadPresetConfig } from "../config/presets.ts";
 import { lmcBarrierStdErr } from "../metrics/lmc.ts";
 import { regimeOf, type Fig2Cell } from "../report/fig2-claims.ts";
 import { renderFig2 } from "../report/fig2-report.ts";
-import { fallbackNote, precisionNote, trainFingerprintsOf } from "../report/markdown.ts";
+import { computeSeconds, fallbackNote, precisionNote, trainFingerprintsOf } from "../report/markdown.ts";
 import { runUnits } from "../runner/run-units.ts";
 import { mkUnit, type Unit } from "../runner/unit.ts";
 import { errorWindow } from "../train/schedule.ts";
@@ -221,7 +221,7 @@ export async function runFig2(opts: Fig2Options): Promise<boolean> {
       : "n/a",
     unitCommits: [...new Set(records.map((r) => r.env.commit))],
     wallSeconds: (performance.now() - started) / 1000,
-    computeSeconds: records.reduce((s, r) => s + r.wallSeconds, 0),
+    computeSeconds: computeSeconds(records),
     unitsRun: out.ran.length,
     unitsReused: out.reused.length,
     failed,

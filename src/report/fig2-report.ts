@@ -154,7 +154,7 @@ export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs:
       "units computed at": d.unitCommits.join("; ") || "n/a",
       model: `${d.config.dense.model.arch}, width ${d.config.dense.model.width}`,
       seeds: `dense ${d.config.dense.seed}; retrain ${d.config.retrainSeeds.join(", ")}`,
-      "wall time": `${min(d.wallSeconds)} min this invocation (${d.unitsRun} units run, ${d.unitsReused} reused from the run store); ${min(d.computeSeconds)} min of unit compute in total`,
+      "wall time": `${min(d.wallSeconds)} min this invocation (${d.unitsRun} units run, ${d.unitsReused} reused from the run store); ${min(d.computeSeconds)} min of unit compute in total (a pack of units counted once)`,
     }),
     "",
     "## Protocol as run",

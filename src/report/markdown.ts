@@ -1,3 +1,4 @@
+import type { UnitRecord } from "../config/generated/record.ts";
 import type { RunContext } from "../util/provenance.ts";
 
 export function contextMarkdown(c: RunContext, extra: Record<string, string | number> = {}): string {
@@ -69,4 +70,12 @@ export function fallbackNote(records: Iterable<{ env: { trainers?: { engine: str
   if (!why.size) return "";
   const n = [...why.values()].reduce((a, b) => a + b, 0);
   return `; **auto fell back to the CPU in ${n} unit(s)**: ${[...why.keys()].join("; ")}`;
+}
+
+/**
+ * The machine time a run's records cost: each unit's wall time, a pack's time counted
+ * once (every member's record holds the whole pack's wall time, env.pack).
+ */
+export function computeSeconds(records: Pick<UnitRecord, "wallSeconds" | "env">[]): number {
+  return records.reduce((s, r) => s + r.wallSeconds / (r.env.pack?.size ?? 1), 0);
 }

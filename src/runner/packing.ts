@@ -4,7 +4,7 @@ import { validateConfig } from "../config/load.ts";
 import { packFormulation } from "../engine/registry.ts";
 import type { EngineName } from "../engine/types.ts";
 import { getKind } from "./kinds/registry.ts";
-import { engineKey, packedThroughput, plannedModel } from "./plan.ts";
+import { engineKey, packedRowsFor } from "./plan.ts";
 import type { Unit } from "./unit.ts";
 
 /** Each unit's pack key (UnitKind.packKey): null where its kind trains alone. */
@@ -66,13 +66,7 @@ export async function resolvePackSize(
   if (!training) return { size: 1, why: "no training settings to look up" };
   const engine = await engineKey(training.engine);
   const formulation = packFormulation(engine.split("-")[0] as EngineName, training.engine.packFormulation);
-  // data.dataset=auto trains on CIFAR-10 where it is cached, else on the embedded Fashion-MNIST: rows of either shape decide.
-  const shapes =
-    training.data.dataset === "auto"
-      ? [plannedModel(training), plannedModel({ ...training, data: { ...training.data, dataset: "fashion-mnist-embedded" } })]
-      : [plannedModel(training)];
-  const model = shapes.find((m) => packedThroughput(files, m, training.optim.batchSize, engine, formulation).length) ?? shapes[0]!;
-  const rows = packedThroughput(files, model, training.optim.batchSize, engine, formulation);
+  const { model, rows } = packedRowsFor(files, training, engine, formulation);
   const what = `${engine} ${formulation}, ${model.arch} w${model.width} ${(model.inputShape ?? [3, 32, 32]).join("x")} batch ${training.optim.batchSize}`;
   const one = rows.find((r) => r.size === 1);
   if (!one || !rows.some((r) => r.size > 1))

@@ -267,6 +267,28 @@ export function packedThroughput(
   return [];
 }
 
+/**
+ * packedThroughput for a training config: data.dataset=auto trains on CIFAR-10 where it
+ * is cached, else on the embedded Fashion-MNIST, so rows of either shape count (the
+ * first that has any); `model` is the shape the rows are of.
+ */
+export function packedRowsFor(
+  files: string[],
+  training: Pick<TrainingConfig, "model" | "data" | "optim">,
+  engine: string,
+  formulation: string,
+): { model: PlannedModel; rows: ReturnType<typeof packedThroughput> } {
+  const shapes =
+    training.data.dataset === "auto"
+      ? [plannedModel(training), plannedModel({ ...training, data: { ...training.data, dataset: "fashion-mnist-embedded" } })]
+      : [plannedModel(training)];
+  for (const model of shapes) {
+    const rows = packedThroughput(files, model, training.optim.batchSize, engine, formulation);
+    if (rows.length) return { model, rows };
+  }
+  return { model: shapes[0]!, rows: [] };
+}
+
 export async function makePlan(
   units: Unit<unknown>[],
   store: RunStore,
@@ -312,7 +334,7 @@ export async function makePlan(
   const pack = o.pack ?? 1;
   if (pack > 1 && training && model) {
     const formulation = packFormulation(engine.split("-")[0] as EngineName, training.engine.packFormulation ?? "auto");
-    const row = packedThroughput(files, model, training.optim.batchSize, engine, formulation).find((r) => r.size === pack);
+    const row = packedRowsFor(files, training, engine, formulation).rows.find((r) => r.size === pack);
     if (row) {
       const gpus = engine === "torch-cuda" && o.gpus?.count ? o.gpus.count : 1;
       t = { imagesPerSecond: row.imagesPerSecond * gpus, source: `${row.source}: packs of ${pack} (${formulation})${gpus > 1 ? ` x ${gpus} GPU(s)` : ""}` };

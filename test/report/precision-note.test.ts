@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import type { BenchTrainConfig } from "../../src/config/generated/bench-train.ts";
 import type { UnitRecord } from "../../src/config/generated/record.ts";
 import { validateConfig } from "../../src/config/load.ts";
-import { precisionNote, precisionsOf } from "../../src/report/markdown.ts";
+import { computeSeconds, precisionNote, precisionsOf } from "../../src/report/markdown.ts";
 import { renderTrainThroughput } from "../../src/report/train-throughput-report.ts";
 
 const trainer = (precision?: string, fallback?: string) => ({
@@ -76,4 +76,25 @@ test("a record's trainers carry their precision; records from before the setting
   );
   expect(precisionNote([now])).toBe("precision tf32");
   expect(() => validateConfig("record", record([{ engine: "torch", provider: "cuda:0", deterministic: true, graphs: true }]))).toThrow();
+});
+
+test("a run's compute counts a pack's wall time once: each member's record holds the whole pack's", () => {
+  const env = (size?: number) => ({
+    engine: "onnx",
+    provider: "cpu",
+    threads: 1,
+    host: "h",
+    commit: "c",
+    runtime: {},
+    ...(size ? { pack: { members: [], size, formulation: "loop" } } : {}),
+  });
+  expect(
+    computeSeconds([
+      { wallSeconds: 40, env: env(4) },
+      { wallSeconds: 40, env: env(4) },
+      { wallSeconds: 40, env: env(4) },
+      { wallSeconds: 40, env: env(4) },
+      { wallSeconds: 7, env: env() },
+    ]),
+  ).toBe(47);
 });
