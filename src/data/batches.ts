@@ -120,11 +120,16 @@ export class BatchLoader implements Iterable<Batch> {
    * engine holding the uint8 split builds the same pixels on its device from it
    * (Trainer.trainSteps), so both paths see bit-identical batches.
    */
+  /** Images in batch `index` (the last may be short), without drawing its plan. */
+  sizeOf(index: number): number {
+    return Math.min(this.opts.batchSize, this.split.count - index * this.opts.batchSize);
+  }
+
   plan(index: number): BatchPlan {
     if (!Number.isInteger(index) || index < 0 || index >= this.numBatches) throw new RangeError(`batch index ${index} out of range 0..${this.numBatches - 1}`);
     const { batchSize, augment } = this.opts;
     const start = index * batchSize;
-    const size = Math.min(batchSize, this.split.count - start);
+    const size = this.sizeOf(index);
     const pad = augment?.cropPadding ?? 0;
     const flip = augment?.flip ?? false;
     const indices = this.order.slice(start, start + size);

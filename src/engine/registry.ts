@@ -173,14 +173,8 @@ export async function createTrainer(choice: EngineChoice, o: TrainerOptions, sta
       const probe = await probeTorch(choice.python ?? "auto");
       // No torch fails the same way on every attempt: a settings error, not retried.
       if ("missing" in probe) throw new ConfigError(`engine torch: ${probe.missing}`);
-      const d = engineDefaults();
-      const settings = {
-        cudaGraphs: choice.cudaGraphs ?? d.cudaGraphs,
-        channelsLast: choice.channelsLast ?? d.channelsLast,
-        cudnnDeterministic: choice.cudnnDeterministic ?? d.cudnnDeterministic,
-        stepsPerRequest: choice.stepsPerRequest ?? d.stepsPerRequest,
-      };
-      const make = (device: string, s: ModelState, precision = choice.precision ?? d.precision) =>
+      const settings = torchSettings(choice);
+      const make = (device: string, s: ModelState, precision = settings.precision) =>
         TorchTrainer.create({ ...o, ...settings, precision, python: probe.found.python, device }, s);
       let candidate: Trainer;
       try {
@@ -260,18 +254,19 @@ async function torchPack(choice: EngineChoice, o: TrainerOptions, members: PackM
   }
   const found = await probeTorch(choice.python ?? "auto");
   if ("missing" in found) throw new ConfigError(`engine torch: ${found.missing}`);
+  return TorchPack.create({ ...o, ...torchSettings(choice), python: found.found.python, device }, members);
+}
+
+/** The torch engine's settings of a choice, the schema's defaults where it has none. */
+function torchSettings(
+  choice: EngineChoice,
+): Required<Pick<EngineChoice, "precision" | "cudaGraphs" | "channelsLast" | "cudnnDeterministic" | "stepsPerRequest">> {
   const d = engineDefaults();
-  return TorchPack.create(
-    {
-      ...o,
-      python: found.found.python,
-      device,
-      precision: choice.precision ?? d.precision,
-      cudaGraphs: choice.cudaGraphs ?? d.cudaGraphs,
-      channelsLast: choice.channelsLast ?? d.channelsLast,
-      cudnnDeterministic: choice.cudnnDeterministic ?? d.cudnnDeterministic,
-      stepsPerRequest: choice.stepsPerRequest ?? d.stepsPerRequest,
-    },
-    members,
-  );
+  return {
+    precision: choice.precision ?? d.precision,
+    cudaGraphs: choice.cudaGraphs ?? d.cudaGraphs,
+    channelsLast: choice.channelsLast ?? d.channelsLast,
+    cudnnDeterministic: choice.cudnnDeterministic ?? d.cudnnDeterministic,
+    stepsPerRequest: choice.stepsPerRequest ?? d.stepsPerRequest,
+  };
 }

@@ -1,7 +1,7 @@
 import { evalBatches } from "../data/batches.ts";
 import type { Dataset, Split } from "../data/types.ts";
 import { residentSplit } from "../engine/resident.ts";
-import type { PackTrainer, Trainer } from "../engine/types.ts";
+import type { PackTrainer, ResidentSplit, Trainer } from "../engine/types.ts";
 
 export interface EvalResult {
   loss: number;
@@ -49,47 +49,38 @@ export async function evaluate(trainer: Trainer, data: Dataset, split: Split, ba
  */
 export async function evaluatePack(pack: PackTrainer, data: Dataset, split: Split, batchSize: number): Promise<EvalResult[]> {
   const sums = Array.from({ length: pack.size }, () => new EvalSum(data.numClasses));
-  const resident = pack.resident;
-  if (resident) {
-    const slot = slotOf(data, split);
-    resident.loadSplit(slot, residentSplit(data, split, 0));
-    for (let start = 0; start < split.count; start += batchSize) {
-      const size = Math.min(batchSize, split.count - start);
-      const logits = await resident.predictSplit(slot, start, size);
-      logits.forEach((l, k) => sums[k]!.add(l, split.labels.subarray(start, start + size), size));
-    }
-  } else {
-    for (const b of evalBatches(split, batchSize, data.mean, data.std, { height: data.height, width: data.width })) {
-      const logits = await pack.predict(b.x, b.size);
-      logits.forEach((l, k) => sums[k]!.add(l, b.y, b.size));
-    }
-  }
+  for (const b of batches(pack, data, split, batchSize)) (await b.logits()).forEach((l, k) => sums[k]!.add(l, b.y, b.size));
   return sums.map((s) => s.result());
 }
 
-/** The resident slot a split is kept in. */
-function slotOf(data: Dataset, split: Split): string {
-  return split === data.test ? "test" : split === data.train ? "train-eval" : "eval";
+/** What evaluation asks of a trainer or a pack: logits of images, from pixels built here or from a split it holds. */
+interface Predictor<L> {
+  predict(x: Float32Array, size: number): Promise<L>;
+  readonly resident?: {
+    loadSplit(slot: string, split: ResidentSplit): void;
+    predictSplit(slot: string, start: number, count: number): Promise<L>;
+  };
 }
 
 /**
- * The split in batches of `batchSize`, each with its labels and a way to get its logits:
- * from pixels built here, or, where the engine holds data (Trainer.resident), from the
- * split sent once and predicted there in the same batches (so the same logits).
+ * The split in batches of `batchSize`, each with its labels and a way to get its logits
+ * (one array, or a pack's one per member): from pixels built here, or, where the engine
+ * holds data (`resident`), from the split sent once and predicted there in the same
+ * batches (so the same logits).
  */
-function* batches(
-  trainer: Trainer,
+function* batches<L>(
+  model: Predictor<L>,
   data: Dataset,
   split: Split,
   batchSize: number,
-): Generator<{ size: number; y: ArrayLike<number>; logits: () => Promise<Float32Array> }> {
-  const resident = trainer.resident;
+): Generator<{ size: number; y: ArrayLike<number>; logits: () => Promise<L> }> {
+  const resident = model.resident;
   if (!resident) {
     for (const b of evalBatches(split, batchSize, data.mean, data.std, { height: data.height, width: data.width }))
-      yield { size: b.size, y: b.y, logits: () => trainer.predict(b.x, b.size) };
+      yield { size: b.size, y: b.y, logits: () => model.predict(b.x, b.size) };
     return;
   }
-  const slot = slotOf(data, split);
+  const slot = split === data.test ? "test" : split === data.train ? "train-eval" : "eval";
   resident.loadSplit(slot, residentSplit(data, split, 0));
   for (let start = 0; start < split.count; start += batchSize) {
     const size = Math.min(batchSize, split.count - start);

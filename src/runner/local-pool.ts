@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { LockInfo, RunStore } from "./store.ts";
 import type { Unit } from "./unit.ts";
 import { EXIT, replyTimeoutFlag } from "./worker.ts";
+import { packWith } from "./packing.ts";
 import type { ReplyLimits } from "../engine/torch/torch-process.ts";
 
 export type UnitState = "pending" | "running" | "done" | "failed" | "blocked" | "waiting";
@@ -230,15 +231,14 @@ export async function runLocalPool(units: Unit<unknown>[], store: RunStore, o: P
         const runnable = running.size + Math.ceil(units.filter(startable).length / packSize);
         const threads =
           o.threadsPerJob === "auto" ? Math.max(1, Math.floor((o.cores ?? availableParallelism()) / Math.max(1, Math.min(o.jobs, runnable)))) : o.threadsPerJob;
-        const key = packSize > 1 ? (o.packKeys?.get(u.id) ?? null) : null;
         // Ready units of the same pack key join this one (those another runner holds stay out).
-        const members = [u.id];
-        if (key !== null)
-          for (const v of units) {
-            if (members.length >= packSize) break;
-            if (v.id === u.id || o.packKeys?.get(v.id) !== key || state.get(v.id) !== "pending" || depState(v) !== "ready" || store.liveHolder(v.id)) continue;
-            members.push(v.id);
-          }
+        const members = packWith(
+          u,
+          units,
+          packSize,
+          o.packKeys ?? new Map(),
+          (v) => state.get(v.id) === "pending" && depState(v) === "ready" && !store.liveHolder(v.id),
+        ).map((v) => v.id);
         const gpu = gpus.length ? pickGpu(gpus, gpuBusy, o.jobsPerGpu ?? 1, gpuCap) : null;
         if (gpus.length && gpu === null) break;
         const logPath = join(store.dir(u.id), "worker.log");

@@ -22,22 +22,32 @@ export async function packKeysOf(units: Unit<unknown>[]): Promise<Map<string, st
   return out;
 }
 
+/** `first` and the other units that share its pack key and `joins` admits, in order, at most `size` in all. */
+export function packWith<U extends { id: string }>(
+  first: U,
+  units: U[],
+  size: number,
+  keys: ReadonlyMap<string, string | null>,
+  joins: (u: U) => boolean,
+): U[] {
+  const key = keys.get(first.id) ?? null;
+  const pack = [first];
+  if (key === null) return pack;
+  for (const v of units) {
+    if (pack.length >= size) break;
+    if (v.id !== first.id && keys.get(v.id) === key && joins(v)) pack.push(v);
+  }
+  return pack;
+}
+
 /** Units in packs of at most `size`: each pack the next unit and the following units of its key, in order. */
 export function groupIntoPacks<U extends { id: string }>(units: U[], size: number, keys: ReadonlyMap<string, string | null>): U[][] {
   const taken = new Set<string>();
   const packs: U[][] = [];
   for (const u of units) {
     if (taken.has(u.id)) continue;
-    taken.add(u.id);
-    const pack = [u];
-    const key = keys.get(u.id) ?? null;
-    if (key !== null)
-      for (const v of units) {
-        if (pack.length >= size) break;
-        if (taken.has(v.id) || keys.get(v.id) !== key) continue;
-        taken.add(v.id);
-        pack.push(v);
-      }
+    const pack = packWith(u, units, size, keys, (v) => !taken.has(v.id));
+    for (const v of pack) taken.add(v.id);
     packs.push(pack);
   }
   return packs;
@@ -61,8 +71,8 @@ export async function resolvePackSize(
   const keys = await packKeysOf(units);
   const packable = units.find((u) => keys.get(u.id) !== null);
   if (!packable) return { size: 1, why: "no units of a kind that packs" };
-  const training = (await getKind(packable.kind)).training?.(validateConfig((await getKind(packable.kind)).schema!, packable.config) as never) as
-    TrainingConfig | undefined;
+  const kind = await getKind(packable.kind);
+  const training = kind.training?.(validateConfig(kind.schema!, packable.config) as never) as TrainingConfig | undefined;
   if (!training) return { size: 1, why: "no training settings to look up" };
   const engine = await engineKey(training.engine);
   const formulation = packFormulation(engine.split("-")[0] as EngineName, training.engine.packFormulation);

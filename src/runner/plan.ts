@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { TrainingConfig } from "../config/generated/training.ts";
 import type { TrainThroughputRecord } from "../config/generated/train-throughput.ts";
@@ -161,6 +161,23 @@ function matchesSettings(row: Record<string, unknown>, s: RowSettings): boolean 
   return row.precision === s.precision && (row.cudaGraphs ?? false) === s.cudaGraphs && (row.channelsLast ?? false) === s.channelsLast;
 }
 
+const records = new Map<string, { mtimeMs: number; record: TrainThroughputRecord | Error }>();
+
+/** A bench:train record read and checked once per version of its file (the planner and runner.pack=auto look it up several times), or why it is not one. */
+function throughputRecord(p: string): TrainThroughputRecord | Error {
+  const mtimeMs = statSync(p).mtimeMs;
+  const hit = records.get(p);
+  if (hit && hit.mtimeMs === mtimeMs) return hit.record;
+  let record: TrainThroughputRecord | Error;
+  try {
+    record = validateConfig<TrainThroughputRecord>("train-throughput", JSON.parse(readFileSync(p, "utf8")), p);
+  } catch (e) {
+    record = e as Error;
+  }
+  records.set(p, { mtimeMs, record });
+  return record;
+}
+
 /**
  * Throughput measured by bench:train for the engine the units would use, if a report is
  * there: the case with the same architecture, width and image shape as the plan's
@@ -179,12 +196,10 @@ export function measuredThroughput(
   const files = typeof reportDirOrFiles === "string" ? REPORTS.map((f) => join(reportDirOrFiles, f)) : reportDirOrFiles;
   for (const p of files) {
     if (!existsSync(p)) continue;
-    let r: TrainThroughputRecord;
-    try {
-      r = validateConfig<TrainThroughputRecord>("train-throughput", JSON.parse(readFileSync(p, "utf8")), p);
-    } catch (e) {
+    const r = throughputRecord(p);
+    if (r instanceof Error) {
       // An estimate is advice: a damaged report costs the estimate, not the run.
-      process.stderr.write(`notice: ${p} is not a bench:train record (${(e as Error).message.split("\n").slice(0, 2).join(" ")}); no estimate from it\n`);
+      process.stderr.write(`notice: ${p} is not a bench:train record (${r.message.split("\n").slice(0, 2).join(" ")}); no estimate from it\n`);
       continue;
     }
     const all = r.throughput.filter((t) => t.status === "measured" && t.engine === engine && t.imagesPerSecond);
@@ -246,12 +261,8 @@ export function packedThroughput(
 ): { size: number; imagesPerSecond: number; source: string }[] {
   for (const p of files) {
     if (!existsSync(p)) continue;
-    let r: TrainThroughputRecord;
-    try {
-      r = validateConfig<TrainThroughputRecord>("train-throughput", JSON.parse(readFileSync(p, "utf8")), p);
-    } catch {
-      continue;
-    }
+    const r = throughputRecord(p);
+    if (r instanceof Error) continue;
     const shape = (x: number[] | undefined) => (x ?? [3, 32, 32]).join("x");
     const cases = new Set(
       r.config.throughput.cases

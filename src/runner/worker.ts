@@ -83,24 +83,10 @@ export async function runWorker(o: {
     const elapsed = () => (Date.now() - started.getTime()) / 1000;
     guard.onSave(() => store.saveAttemptSeconds(unit.id, attempt, elapsed()));
     saveElapsed();
-    let lastProgress = 0;
     try {
       const kind = await getKind(unit.kind);
       const config = (kind.schema ? validateConfig(kind.schema, unit.config, `config of ${unit.id}`) : unit.config) as never;
-      const out = await kind.run(config, {
-        unit,
-        workDir: store.workDir(unit.id),
-        outDir: store.dir(unit.id),
-        threads: o.threads,
-        log,
-        dep: (id) => ({ record: store.result(id)!, dir: store.dir(id) }),
-        progress: (done, total, text) => {
-          if (Date.now() - lastProgress < 1000 && done < total) return;
-          lastProgress = Date.now();
-          saveElapsed();
-          store.writeProgress(unit.id, { done, total, text, at: new Date().toISOString() });
-        },
-      });
+      const out = await kind.run(config, unitContext(store, unit, o.threads, log, saveElapsed));
       // Every attempt's time, killed and failed ones up to their last save: a unit that
       // crashed and resumed cost the sum (IMP's and BiP's times stay comparable).
       const own = elapsed();
@@ -118,13 +104,8 @@ export async function runWorker(o: {
         log(`attempt ${attempt}: ${e.message}`);
         return EXIT.depsMissing;
       }
-      const stack = e instanceof Error ? (e.stack ?? e.message) : String(e);
-      // Failures that would repeat are not retried; a CUDA OOM is retried with fewer units on its GPU (failure-kind.ts).
-      const f = failureKind(e);
       saveElapsed();
-      store.fail(unit.id, f.kind === "transient" ? stack : f.message, attempt, f.kind);
-      log(`attempt ${attempt} failed (${f.kind}): ${(f.kind === "transient" ? stack : f.message).split("\n")[0]}`);
-      return f.kind === "permanent" ? EXIT.badInput : f.kind === "cuda-oom" ? EXIT.cudaOom : EXIT.failed;
+      return failAttempts(store, [{ id: unit.id, attempt }], e, (m) => log(`attempt ${attempt} failed ${m}`));
     }
   } finally {
     guard.end();
@@ -160,6 +141,39 @@ function guardAttempt(releaseLocks: () => void): { save(): void; onSave(f: () =>
       process.removeListener("SIGTERM", onSignal);
     },
   };
+}
+
+/** What a unit's kind runs with: its folders, its dependencies' results, and progress saved at most once a second (with the attempt's time). */
+function unitContext(store: RunStore, unit: Unit, threads: number, log: (l: string) => void, saveElapsed: () => void): UnitContext {
+  let last = 0;
+  return {
+    unit,
+    workDir: store.workDir(unit.id),
+    outDir: store.dir(unit.id),
+    threads,
+    log,
+    dep: (id) => ({ record: store.result(id)!, dir: store.dir(id) }),
+    progress: (done, total, text) => {
+      if (Date.now() - last < 1000 && done < total) return;
+      last = Date.now();
+      saveElapsed();
+      store.writeProgress(unit.id, { done, total, text, at: new Date().toISOString() });
+    },
+  };
+}
+
+/**
+ * A failed attempt recorded for each unit, and the worker's exit code. Failures that
+ * would repeat are not retried; a CUDA OOM is retried with fewer units on its GPU
+ * (failure-kind.ts). `say` gets "(kind): first line".
+ */
+function failAttempts(store: RunStore, attempts: { id: string; attempt: number }[], e: unknown, say: (m: string) => void): number {
+  const stack = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  const f = failureKind(e);
+  const why = f.kind === "transient" ? stack : f.message;
+  for (const a of attempts) store.fail(a.id, why, a.attempt, f.kind);
+  say(`(${f.kind}): ${why.split("\n")[0]}`);
+  return f.kind === "permanent" ? EXIT.badInput : f.kind === "cuda-oom" ? EXIT.cudaOom : EXIT.failed;
 }
 
 /** A finished unit's record: its outcome, where and how it ran, what its attempts cost. */
@@ -254,31 +268,18 @@ export async function runPackWorker(o: Omit<Parameters<typeof runWorker>[0], "un
     });
     saveElapsed();
     const configs = units.map((u) => (kind.schema ? validateConfig(kind.schema, u.config, `config of ${u.id}`) : u.config) as never);
-    const last = new Map<string, number>();
-    const ctxs: UnitContext[] = units.map((unit) => ({
-      unit,
-      workDir: store.workDir(unit.id),
-      outDir: store.dir(unit.id),
-      threads: o.threads,
-      log: (l) => log(`${unit.id}: ${l}`),
-      dep: (id) => ({ record: store.result(id)!, dir: store.dir(id) }),
-      progress: (done, total, text) => {
-        if (Date.now() - (last.get(unit.id) ?? 0) < 1000 && done < total) return;
-        last.set(unit.id, Date.now());
-        saveElapsed();
-        store.writeProgress(unit.id, { done, total, text, at: new Date().toISOString() });
-      },
-    }));
+    const ctxs = units.map((unit) => unitContext(store, unit, o.threads, (l) => log(`${unit.id}: ${l}`), saveElapsed));
     let outs: UnitOutcome[];
     try {
       outs = await kind.runPack(configs, ctxs);
     } catch (e) {
-      const stack = e instanceof Error ? (e.stack ?? e.message) : String(e);
-      const f = failureKind(e);
       saveElapsed();
-      for (const u of units) store.fail(u.id, f.kind === "transient" ? stack : f.message, attempts.get(u.id)!, f.kind);
-      log(`pack attempt failed (${f.kind}): ${(f.kind === "transient" ? stack : f.message).split("\n")[0]}`);
-      return f.kind === "permanent" ? EXIT.badInput : f.kind === "cuda-oom" ? EXIT.cudaOom : EXIT.failed;
+      return failAttempts(
+        store,
+        units.map((u) => ({ id: u.id, attempt: attempts.get(u.id)! })),
+        e,
+        (m) => log(`pack attempt failed ${m}`),
+      );
     }
     // A pack's time is its members' time: each member's record counts the whole pack's wall time
     // (its share of the machine is the pack's), as the records' env.pack says.

@@ -131,7 +131,7 @@ async function packEpoch(o: PackLoopOptions, runners: Runner[], epoch: number, c
           left.push(i);
           return;
         }
-        const size = loaders.get(i)!.plan(b + j).size;
+        const size = loaders.get(i)!.sizeOf(b + j);
         s.loss += loss * size;
         s.correct += correct[k]![j]!;
         s.seen += size;

@@ -2,10 +2,9 @@ import * as ort from "onnxruntime-node";
 import type { ModelSpec } from "../../models/spec.ts";
 import { prunableLayers } from "../../models/spec.ts";
 import type { Batch, PackMember, PackTrainer, StepResult } from "../types.ts";
-import { batchFeeds, modelFeeds, readTrainStep, type OnnxTrainerOptions } from "./onnx-trainer.ts";
-import { nchwcBlockSize } from "./ops/nchwc.ts";
-import { createSession, type ProviderName } from "./providers.ts";
-import { buildGraph, io, packGraph, packPrefix } from "./training-graph.ts";
+import { batchFeeds, modelFeeds, openSession, readTrainStep, type OnnxTrainerOptions } from "./onnx-trainer.ts";
+import type { ProviderName } from "./providers.ts";
+import { io, packGraph, packPrefix } from "./training-graph.ts";
 
 type Kind = "train-step" | "eval";
 
@@ -51,11 +50,7 @@ export class OnnxGraphPack implements PackTrainer {
   private session(kind: Kind): Promise<ort.InferenceSession> {
     let s = this.sessions.get(kind);
     if (!s) {
-      const build = async (p: ProviderName) => {
-        const nchwcBlock = p === "cpu" && this.o.blockedConv !== false ? await nchwcBlockSize() : 0;
-        return packGraph(buildGraph(kind, { spec: this.spec, maskedParams: this.maskedParams, bn: this.o.bn, sgd: this.o.sgd, nchwcBlock }), this.size);
-      };
-      s = createSession(build, this.o.provider ?? "cpu", { threads: this.o.threads, noSpin: this.o.takesTurns, log: this.o.log }).then((r) => {
+      s = openSession(this.o, this.maskedParams, kind, (model) => packGraph(model, this.size)).then((r) => {
         this.provider = r.provider;
         return r.session;
       });

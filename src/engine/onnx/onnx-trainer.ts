@@ -13,7 +13,7 @@ import {
   type TrainerOptions,
 } from "../types.ts";
 import { nchwcBlockSize } from "./ops/nchwc.ts";
-import { createSession, type ProviderChoice, type ProviderName } from "./providers.ts";
+import { createSession, type ProviderChoice, type ProviderName, type SessionFactoryResult } from "./providers.ts";
 import { buildGraph, io, type GraphKind } from "./training-graph.ts";
 
 export interface OnnxTrainerOptions extends TrainerOptions {
@@ -53,11 +53,7 @@ export class OnnxTrainer implements Trainer {
   private session(kind: GraphKind): Promise<ort.InferenceSession> {
     let s = this.sessions.get(kind);
     if (!s) {
-      const build = async (p: ProviderName) => {
-        const nchwcBlock = p === "cpu" && this.o.blockedConv !== false ? await nchwcBlockSize() : 0;
-        return buildGraph(kind, { spec: this.spec, maskedParams: this.maskedParams, bn: this.o.bn, sgd: this.o.sgd, nchwcBlock });
-      };
-      s = createSession(build, this.o.provider ?? "cpu", { threads: this.o.threads, noSpin: this.o.takesTurns, log: this.o.log }).then((r) => {
+      s = openSession(this.o, this.maskedParams, kind).then((r) => {
         this.provider = r.provider;
         return r.session;
       });
@@ -173,4 +169,21 @@ export function readTrainStep(
     state: { params, momentum, buffers },
     result: { loss: (out[prefix + io.loss]!.data as Float32Array)[0]!, correct: countCorrect(logits, batch.y, batch.size, spec.numClasses) },
   };
+}
+
+/**
+ * A session of graph `kind` for a trainer's options (ORT's blocked convolutions on the
+ * CPU EP unless turned off), `wrap` applied to the built graph (a pack's copies).
+ */
+export function openSession(
+  o: OnnxTrainerOptions,
+  maskedParams: string[],
+  kind: GraphKind,
+  wrap = (model: Uint8Array) => model,
+): Promise<SessionFactoryResult> {
+  const build = async (p: ProviderName) => {
+    const nchwcBlock = p === "cpu" && o.blockedConv !== false ? await nchwcBlockSize() : 0;
+    return wrap(buildGraph(kind, { spec: o.spec, maskedParams, bn: o.bn, sgd: o.sgd, nchwcBlock }));
+  };
+  return createSession(build, o.provider ?? "cpu", { threads: o.threads, noSpin: o.takesTurns, log: o.log });
 }
