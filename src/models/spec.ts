@@ -40,7 +40,14 @@ export type Op =
    * sources[k] is -1: an option-A shortcut after structured compaction removed channels.
    */
   | { kind: "channel-gather"; x: string; out: string; stride: number; sources: number[] }
-  | { kind: "fc"; x: string; out: string; weight: string; bias: string; fin: number; fout: number };
+  | { kind: "fc"; x: string; out: string; weight: string; bias: string; fin: number; fout: number }
+  /** Max over kernel x kernel windows, padding never chosen (PyTorch's MaxPool2d, floor mode). */
+  | { kind: "maxpool"; x: string; out: string; kernel: number; stride: number; pad: number }
+  /** [C, H, W] -> [C*H*W] in C, H, W order (torch.flatten(x, 1)). */
+  | { kind: "flatten"; x: string; out: string };
+
+export type OpKind = Op["kind"];
+export type OpOf<K extends OpKind> = Extract<Op, { kind: K }>;
 
 export interface ModelSpec {
   arch: string;
@@ -146,6 +153,21 @@ export class SpecBuilder {
     if ((cout - cin) % 2 !== 0) throw new Error(`shortcut-a: cannot pad ${cin} to ${cout} channels symmetrically`);
     const out = this.value("shortcut", [cout, Math.ceil(h / stride), Math.ceil(w / stride)]);
     this.ops.push({ kind: "shortcut-a", x, out, stride, padChannels: (cout - cin) / 2 });
+    return out;
+  }
+
+  maxpool(x: string, o: { kernel: number; stride: number; pad: number }): string {
+    const [c, h, w] = this.shape(x) as [number, number, number];
+    if (2 * o.pad > o.kernel) throw new Error(`maxpool: padding ${o.pad} is more than half the kernel ${o.kernel}`);
+    const size = (n: number) => Math.floor((n + 2 * o.pad - o.kernel) / o.stride) + 1;
+    const out = this.value("maxpool", [c, size(h), size(w)]);
+    this.ops.push({ kind: "maxpool", x, out, ...o });
+    return out;
+  }
+
+  flatten(x: string): string {
+    const out = this.value("flatten", [numel(this.shape(x))]);
+    this.ops.push({ kind: "flatten", x, out });
     return out;
   }
 

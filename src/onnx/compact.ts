@@ -1,6 +1,6 @@
-import { unreachable } from "../util/unreachable.ts";
 import type { Tensors } from "../engine/types.ts";
-import type { BufferSpec, ModelSpec, Op, ParamSpec } from "../models/spec.ts";
+import type { BufferSpec, ModelSpec, Op, OpKind, OpOf, ParamSpec } from "../models/spec.ts";
+import { inputsOf } from "../models/ops.ts";
 import { applyMasks } from "../prune/magnitude.ts";
 
 /** A structurally smaller model that computes the same outputs as the masked one. */
@@ -33,8 +33,6 @@ class UnionFind {
   }
 }
 
-const inputsOf = (op: Op): string[] => (op.kind === "add" ? [op.a, op.b] : [op.x]);
-
 /** Whether input channel j of a conv ([cout, cin, k, k]) or fc ([fout, fin], k = 1) has any non-zero weight. */
 function readsChannel(w: Float32Array, cout: number, cin: number, kk: number, j: number): boolean {
   for (let o = 0; o < cout; o++) {
@@ -64,37 +62,10 @@ export function compactModel(spec: ModelSpec, params: Tensors, buffers: Tensors,
   const b = new CompactBuilder(spec, eff, buffers, analysis, keptChannels(spec, eff, analysis));
   for (const op of spec.ops) {
     if (b.kept(op.out).length === 0) continue;
-    switch (op.kind) {
-      case "conv":
-        b.conv(op);
-        break;
-      case "bn":
-        b.bn(op);
-        break;
-      case "shortcut-a":
-      case "channel-gather":
-        b.gather(op);
-        break;
-      case "add-const":
-        b.addConst(op);
-        break;
-      case "fc":
-        b.fc(op);
-        break;
-      case "relu":
-      case "add":
-      case "gap":
-        // Channel-wise ops: their kept channels follow from their inputs' and outputs' ties.
-        b.ops.push(op);
-        break;
-      default:
-        unreachable(op, "op kind");
-    }
+    (RULES[op.kind].rebuild as (b: CompactBuilder, op: Op) => void)(b, op);
   }
   return b.finish();
 }
-
-type OpOf<K extends Op["kind"]> = Extract<Op, { kind: K }>;
 
 /** The compact model, op by op: each method rebuilds one kind of op on the kept channels. */
 class CompactBuilder {
@@ -273,65 +244,10 @@ function analyseChannels(spec: ModelSpec, eff: Tensors, buffers: Tensors, bnEps:
   // Constant value of each channel for every image and position (NaN: varies).
   const constant = new Map<string, Float64Array>([[spec.input, new Float64Array(channels(spec.input)).fill(NaN)]]);
   const cv = (v: string) => constant.get(v)!;
+  const tools: AnalysisTools = { tie, union: (a, j, b, k) => uf.union(node(a, j), node(b, k)), cv, eff, buffers, bnEps };
   for (const op of spec.ops) {
     const out = new Float64Array(channels(op.out)).fill(NaN);
-    switch (op.kind) {
-      case "conv": {
-        const w = eff[op.weight]!,
-          x = cv(op.x),
-          kk = op.kernel * op.kernel;
-        for (let f = 0; f < op.cout; f++) {
-          let live = false;
-          for (let j = 0; j < op.cin && !live; j++) {
-            if (x[j] === 0) continue;
-            for (let t = 0; t < kk; t++) if (w[(f * op.cin + j) * kk + t] !== 0) live = true;
-          }
-          if (!live) out[f] = 0;
-        }
-        break;
-      }
-      case "bn": {
-        tie(op.x, op.out);
-        const x = cv(op.x),
-          g = eff[op.gamma]!,
-          b = eff[op.beta]!,
-          m = buffers[op.mean]!,
-          va = buffers[op.var]!;
-        for (let j = 0; j < op.channels; j++) out[j] = (g[j]! * (x[j]! - m[j]!)) / Math.sqrt(va[j]! + bnEps) + b[j]!;
-        break;
-      }
-      case "relu":
-        tie(op.x, op.out);
-        cv(op.x).forEach((c, j) => (out[j] = Math.max(0, c)));
-        break;
-      case "add":
-        tie(op.a, op.out);
-        tie(op.b, op.out);
-        cv(op.a).forEach((c, j) => (out[j] = c + cv(op.b)[j]!));
-        break;
-      case "shortcut-a":
-        tie(op.x, op.out, (j) => j + op.padChannels);
-        out.fill(0);
-        cv(op.x).forEach((c, j) => (out[j + op.padChannels] = c));
-        break;
-      case "channel-gather":
-        op.sources.forEach((s, k) => {
-          if (s >= 0) uf.union(node(op.x, s), node(op.out, k));
-          out[k] = s >= 0 ? cv(op.x)[s]! : 0;
-        });
-        break;
-      case "gap":
-        tie(op.x, op.out);
-        out.set(cv(op.x));
-        break;
-      case "add-const":
-        tie(op.x, op.out);
-        break;
-      case "fc":
-        break;
-      default:
-        unreachable(op, "op kind");
-    }
+    (RULES[op.kind].analyse as (op: Op, t: AnalysisTools, out: Float64Array) => void)(op, tools, out);
     constant.set(op.out, out);
   }
   return { channels, node, uf, cv };
@@ -397,3 +313,127 @@ function foldedConstants(
   });
   return map;
 }
+
+/** What an op's analysis rule may use: channel ties, the constant channels computed so far, the weights. */
+interface AnalysisTools {
+  /** Ties channel j of `a` to channel map(j) of `b` (identity by default; skipped where map gives -1). */
+  tie(a: string, b: string, map?: (j: number) => number): void;
+  /** Ties channel j of `a` to channel k of `b`. */
+  union(a: string, j: number, b: string, k: number): void;
+  cv(v: string): Float64Array;
+  eff: Tensors;
+  buffers: Tensors;
+  bnEps: number;
+}
+
+/**
+ * Structured compaction's rule for each op kind: `analyse` ties the op's output
+ * channels to the input channels they come from and fills `out` with the output
+ * channels that are the same constant for every image and position (NaN: varies);
+ * `rebuild` emits the op on the kept channels.
+ */
+interface CompactRule<K extends OpKind> {
+  analyse(op: OpOf<K>, t: AnalysisTools, out: Float64Array): void;
+  rebuild(b: CompactBuilder, op: OpOf<K>): void;
+}
+
+/** Channel-wise ops: their kept channels follow from their inputs' and outputs' ties. */
+const keepAsIs = (b: CompactBuilder, op: Op) => void b.ops.push(op);
+
+const RULES: { [K in OpKind]: CompactRule<K> } = {
+  conv: {
+    analyse(op, t, out) {
+      const w = t.eff[op.weight]!,
+        x = t.cv(op.x),
+        kk = op.kernel * op.kernel;
+      for (let f = 0; f < op.cout; f++) {
+        let live = false;
+        for (let j = 0; j < op.cin && !live; j++) {
+          if (x[j] === 0) continue;
+          for (let k = 0; k < kk; k++) if (w[(f * op.cin + j) * kk + k] !== 0) live = true;
+        }
+        if (!live) out[f] = 0;
+      }
+    },
+    rebuild: (b, op) => b.conv(op),
+  },
+  bn: {
+    analyse(op, t, out) {
+      t.tie(op.x, op.out);
+      const x = t.cv(op.x),
+        g = t.eff[op.gamma]!,
+        be = t.eff[op.beta]!,
+        m = t.buffers[op.mean]!,
+        va = t.buffers[op.var]!;
+      for (let j = 0; j < op.channels; j++) out[j] = (g[j]! * (x[j]! - m[j]!)) / Math.sqrt(va[j]! + t.bnEps) + be[j]!;
+    },
+    rebuild: (b, op) => b.bn(op),
+  },
+  relu: {
+    analyse(op, t, out) {
+      t.tie(op.x, op.out);
+      t.cv(op.x).forEach((c, j) => (out[j] = Math.max(0, c)));
+    },
+    rebuild: keepAsIs,
+  },
+  add: {
+    analyse(op, t, out) {
+      t.tie(op.a, op.out);
+      t.tie(op.b, op.out);
+      t.cv(op.a).forEach((c, j) => (out[j] = c + t.cv(op.b)[j]!));
+    },
+    rebuild: keepAsIs,
+  },
+  "shortcut-a": {
+    analyse(op, t, out) {
+      t.tie(op.x, op.out, (j) => j + op.padChannels);
+      out.fill(0);
+      t.cv(op.x).forEach((c, j) => (out[j + op.padChannels] = c));
+    },
+    rebuild: (b, op) => b.gather(op),
+  },
+  "channel-gather": {
+    analyse(op, t, out) {
+      op.sources.forEach((s, k) => {
+        if (s >= 0) t.union(op.x, s, op.out, k);
+        out[k] = s >= 0 ? t.cv(op.x)[s]! : 0;
+      });
+    },
+    rebuild: (b, op) => b.gather(op),
+  },
+  gap: {
+    analyse(op, t, out) {
+      t.tie(op.x, op.out);
+      out.set(t.cv(op.x));
+    },
+    rebuild: keepAsIs,
+  },
+  // A channel that is constant everywhere is the same constant after max pooling (padding is never chosen).
+  maxpool: {
+    analyse(op, t, out) {
+      t.tie(op.x, op.out);
+      out.set(t.cv(op.x));
+    },
+    rebuild: keepAsIs,
+  },
+  // Feature c*H*W + i is channel c at position i: tied to it, and constant where it is.
+  flatten: {
+    analyse(op, t, out) {
+      const x = t.cv(op.x),
+        per = out.length / x.length;
+      for (let j = 0; j < out.length; j++) {
+        t.union(op.x, Math.floor(j / per), op.out, j);
+        out[j] = x[Math.floor(j / per)]!;
+      }
+    },
+    rebuild: keepAsIs,
+  },
+  "add-const": {
+    analyse: (op, t) => t.tie(op.x, op.out),
+    rebuild: (b, op) => b.addConst(op),
+  },
+  fc: {
+    analyse: () => undefined,
+    rebuild: (b, op) => b.fc(op),
+  },
+};

@@ -1,8 +1,9 @@
 import type { Tensors } from "../engine/types.ts";
 import type { ModelSpec, Op } from "../models/spec.ts";
+import { inputsOf, OPS } from "../models/ops.ts";
 import { keepCount, topKMask } from "./magnitude.ts";
 
-/** A conv whose output reaches exactly one other conv through BN/ReLU only (a residual block's inner channels). */
+/** A conv whose output reaches exactly one other conv through channel-local ops only (BN, ReLU, pooling: a residual block's inner channels). */
 export interface ConvPair {
   producer: Extract<Op, { kind: "conv" }>;
   consumer: Extract<Op, { kind: "conv" }>;
@@ -15,7 +16,7 @@ export interface ConvPair {
  */
 export function chainedConvPairs(spec: ModelSpec): ConvPair[] {
   const readers = new Map<string, Op[]>();
-  for (const op of spec.ops) for (const v of op.kind === "add" ? [op.a, op.b] : [op.x]) readers.set(v, [...(readers.get(v) ?? []), op]);
+  for (const op of spec.ops) for (const v of inputsOf(op)) readers.set(v, [...(readers.get(v) ?? []), op]);
   const pairs: ConvPair[] = [];
   for (const op of spec.ops) {
     if (op.kind !== "conv") continue;
@@ -28,7 +29,7 @@ export function chainedConvPairs(spec: ModelSpec): ConvPair[] {
         pairs.push({ producer: op, consumer: next });
         break;
       }
-      if (next.kind !== "bn" && next.kind !== "relu") break;
+      if (!OPS[next.kind].channelLocal) break;
       v = next.out;
     }
   }

@@ -8,7 +8,17 @@ import { cloneState, type ModelState, type Trainer } from "../../src/engine/type
 import type { ModelSpec } from "../../src/models/spec.ts";
 import { prunableLayers } from "../../src/models/spec.ts";
 import { compactModel } from "../../src/onnx/compact.ts";
-import { maxRelDiff, optim, randomBatch, TEST_TORCH_DEVICE, tinySpecs, setRandomMasks } from "../helpers/tiny-models.ts";
+import {
+  maxRelDiff,
+  optim,
+  randomBatch,
+  TEST_TORCH_DEVICE,
+  tinySpecs,
+  setRandomMasks,
+  zooSpecs,
+  parityTolerance,
+  parityComparesSteps,
+} from "../helpers/tiny-models.ts";
 
 const TOL = 1e-4;
 const probe = await probeTorch();
@@ -18,11 +28,11 @@ if (!python) console.warn(`skipping the torch engine suites: ${"missing" in prob
 const torch = (spec: ModelSpec, state: ModelState, maskedParams?: string[]) =>
   TorchTrainer.create({ spec, ...optim, threads: 1, python: python!, device: TEST_TORCH_DEVICE, maskedParams }, cloneState(state));
 
-function expectClose(what: string, a: Record<string, Float32Array>, b: Record<string, Float32Array>): void {
+function expectClose(what: string, a: Record<string, Float32Array>, b: Record<string, Float32Array>, tol = TOL): void {
   expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
   for (const [k, v] of Object.entries(b)) {
     const d = maxRelDiff(a[k]!, v);
-    if (!(d <= TOL)) throw new Error(`${what} ${k} differs by ${d}`);
+    if (!(d <= tol)) throw new Error(`${what} ${k} differs by ${d}`);
   }
 }
 
@@ -55,43 +65,46 @@ async function compactedSpec(): Promise<{ spec: ModelSpec; state: ModelState }> 
 
 describe.skipIf(!python)(`torch engine (${TEST_TORCH_DEVICE}) vs the TensorFlow.js oracle and the ONNX engine`, () => {
   const cases: [string, () => Promise<{ spec: ModelSpec; state: ModelState }>][] = [
-    ...tinySpecs().map((spec): [string, () => Promise<{ spec: ModelSpec; state: ModelState }>] => [
+    ...[...tinySpecs(), ...zooSpecs()].map((spec): [string, () => Promise<{ spec: ModelSpec; state: ModelState }>] => [
       spec.arch,
       async () => ({ spec, state: freshState(spec, 7) }),
     ]),
     ["compacted resnet20a (add-const, channel-gather)", compactedSpec],
   ];
   for (const [name, make] of cases) {
-    test(`${name}: loss, gradients, BN statistics, three masked SGD steps and logits agree to ${TOL}`, async () => {
+    test(`${name}: loss, gradients, BN statistics, three masked SGD steps (not on resnet50) and logits agree (tiny ResNet-20s to 1e-4, the zoo to 5e-3)`, async () => {
       const { spec, state } = await make();
+      const tol = parityTolerance(spec);
       const trainers = await trio(spec, state);
       const [t, oracle, onnx] = trainers as [Trainer, Trainer, Trainer];
       if (prunableLayers(spec).every((l) => l.name in t.masks)) setRandomMasks(trainers, 3);
       const batch = randomBatch(spec, 6, 11);
       const g = await Promise.all(trainers.map((x) => x.gradients(batch)));
       for (const other of [g[1]!, g[2]!]) {
-        expect(Math.abs(g[0]!.loss - other.loss)).toBeLessThan(TOL);
-        expectClose("gradient of", g[0]!.grads, other.grads);
+        expect(Math.abs(g[0]!.loss - other.loss)).toBeLessThan(tol);
+        expectClose("gradient of", g[0]!.grads, other.grads, tol);
       }
-      expectClose("BN statistic", g[0]!.buffers, g[2]!.buffers);
+      expectClose("BN statistic", g[0]!.buffers, g[2]!.buffers, tol);
       const stats = await Promise.all(trainers.map((x) => x.batchStats(batch.x, 6)));
-      expectClose("batch statistic", stats[0]!, stats[1]!);
-      for (let step = 0; step < 3; step++) {
-        const b = randomBatch(spec, 6, 100 + step);
-        const r = await Promise.all(trainers.map((x) => x.trainStep(b, 0.05)));
-        for (const other of r.slice(1)) {
-          expect(Math.abs(r[0]!.loss - other.loss)).toBeLessThan(TOL);
-          expect(r[0]!.correct).toBe(other.correct);
+      expectClose("batch statistic", stats[0]!, stats[1]!, tol);
+      if (parityComparesSteps(spec)) {
+        for (let step = 0; step < 3; step++) {
+          const b = randomBatch(spec, 6, 100 + step);
+          const r = await Promise.all(trainers.map((x) => x.trainStep(b, 0.05)));
+          for (const other of r.slice(1)) {
+            expect(Math.abs(r[0]!.loss - other.loss)).toBeLessThan(tol);
+            expect(r[0]!.correct).toBe(other.correct);
+          }
+        }
+        for (const kind of ["params", "momentum", "buffers"] as const) {
+          expectClose(kind, t.state[kind], oracle.state[kind], tol);
+          expectClose(kind, t.state[kind], onnx.state[kind], tol);
         }
       }
-      for (const kind of ["params", "momentum", "buffers"] as const) {
-        expectClose(kind, t.state[kind], oracle.state[kind]);
-        expectClose(kind, t.state[kind], onnx.state[kind]);
-      }
       const x = randomBatch(spec, 4, 999).x;
-      expect(maxRelDiff(await t.predict(x, 4), await oracle.predict(x, 4))).toBeLessThan(TOL);
+      expect(maxRelDiff(await t.predict(x, 4), await oracle.predict(x, 4))).toBeLessThan(tol);
       for (const x of trainers) await x.dispose();
-    });
+    }, 60_000); // the JS oracle takes seconds on the zoo's models
   }
 });
 

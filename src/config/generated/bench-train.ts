@@ -97,7 +97,7 @@ export interface BenchTrainConfig {
     cases: [
       {
         name: string;
-        arch: "preresnet20" | "resnet20a";
+        arch: "preresnet20" | "resnet20a" | "resnet56a" | "resnet18" | "vgg16" | "resnet50";
         width: number;
         /**
          * @minItems 3
@@ -108,7 +108,7 @@ export interface BenchTrainConfig {
       },
       ...{
         name: string;
-        arch: "preresnet20" | "resnet20a";
+        arch: "preresnet20" | "resnet20a" | "resnet56a" | "resnet18" | "vgg16" | "resnet50";
         width: number;
         /**
          * @minItems 3
@@ -157,7 +157,7 @@ export interface BenchTrainConfig {
        * Cases of throughput.cases (matched by arch, width and batch) that get packed rows; the default is the quick preset's model, the unit of the default grid.
        */
       cases: {
-        arch: "preresnet20" | "resnet20a";
+        arch: "preresnet20" | "resnet20a" | "resnet56a" | "resnet18" | "vgg16" | "resnet50";
         width: number;
         batchSize: number;
       }[];
@@ -218,7 +218,7 @@ export interface BenchTrainConfig {
      * The case the CUDA-graph goal is judged on (the first of throughput.cases that matches).
      */
     graphCase: {
-      arch: "preresnet20" | "resnet20a";
+      arch: "preresnet20" | "resnet20a" | "resnet56a" | "resnet18" | "vgg16" | "resnet50";
       width: number;
       batchSize: number;
     };

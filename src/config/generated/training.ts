@@ -18,11 +18,11 @@ export interface TrainingConfig {
  */
 export interface ModelConfig {
   /**
-   * Architecture: preresnet20 (three-regime paper) or resnet20a (ResNet-20 with option-A shortcuts, BiP paper).
+   * Architecture: preresnet20 (three-regime paper); BiP's resnet20a and resnet56a (CIFAR ResNets, option-A shortcuts), resnet18 (CIFAR ResNet-18, projection shortcuts), vgg16 (VGG-16 with BN, CIFAR variant, 32x32 inputs) and resnet50 (ImageNet ResNet-50: 7x7 stem and max-pool; 64 px Tiny-ImageNet or 224 px).
    */
-  arch: "preresnet20" | "resnet20a";
+  arch: "preresnet20" | "resnet20a" | "resnet56a" | "resnet18" | "vgg16" | "resnet50";
   /**
-   * Channels of the first stage (16 in both papers); stages use width, 2x, 4x.
+   * Channels of the first stage; later stages double it. The papers: 16 for the CIFAR ResNet-20/56, 64 for resnet18, vgg16 (channels scale with width/64) and resnet50.
    */
   width: number;
 }

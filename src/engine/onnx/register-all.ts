@@ -6,7 +6,9 @@ import { channelGather } from "./ops/channel-gather.ts";
 import type { OpEmitter } from "./ops/context.ts";
 import { conv } from "./ops/conv.ts";
 import { fc } from "./ops/fc.ts";
+import { flatten } from "./ops/flatten.ts";
 import { gap } from "./ops/global-avg-pool.ts";
+import { maxPool } from "./ops/max-pool.ts";
 import { relu } from "./ops/relu.ts";
 import { shortcutA } from "./ops/shortcut-a.ts";
 
@@ -14,5 +16,17 @@ export type EmitterTable = { [K in Op["kind"]]: OpEmitter<K> };
 
 /** Every op kind of the model IR and its ONNX emitter: adding an op is one line here. */
 export function emitters(bn: BnSettings): EmitterTable {
-  return { conv, bn: batchNorm(bn), relu, add, "shortcut-a": shortcutA, gap, fc, "add-const": addConst, "channel-gather": channelGather };
+  return {
+    conv,
+    bn: batchNorm(bn),
+    relu,
+    add,
+    "shortcut-a": shortcutA,
+    gap,
+    fc,
+    "add-const": addConst,
+    "channel-gather": channelGather,
+    maxpool: maxPool,
+    flatten,
+  };
 }

@@ -1,5 +1,4 @@
-import { unreachable } from "../../util/unreachable.ts";
-import type { ModelSpec, Op } from "../../models/spec.ts";
+import type { ModelSpec, Op, OpKind, OpOf } from "../../models/spec.ts";
 import { prunableLayers } from "../../models/spec.ts";
 import {
   countCorrect,
@@ -45,6 +44,87 @@ function subsample(x: tf.Tensor4D, s: number): tf.Tensor4D {
   return tf.reshape(tf.slice(six, [0, 0, 0, 0, 0, 0], [n, h / s, 1, w / s, 1, c]), [n, h / s, w / s, c]);
 }
 
+type BnStats = Map<string, { mean: T; variance: T; count: number }>;
+
+/** What an op reads while the forward pass runs (activations NHWC). */
+interface OpEnv {
+  get(v: string): T;
+  params: Record<string, T>;
+  training: boolean;
+  /** Training mode: batch mean and biased variance per BN op, filled as the BN ops run. */
+  stats: BnStats;
+  eps: number;
+  buffers: Tensors;
+  spec: ModelSpec;
+}
+
+/** The forward pass of every op kind (tfjs differentiates it); the kinds are models/ops.ts's. */
+const TFJS_OPS: { [K in OpKind]: (op: OpOf<K>, e: OpEnv) => T } = {
+  conv(op, e) {
+    const filter = tf.transpose(e.params[op.weight]!, [2, 3, 1, 0]) as tf.Tensor4D; // OIHW -> HWIO
+    const p = op.pad;
+    return tf.conv2d(e.get(op.x) as tf.Tensor4D, filter, op.stride, [
+      [0, 0],
+      [p, p],
+      [p, p],
+      [0, 0],
+    ]);
+  },
+  bn(op, e) {
+    const x = e.get(op.x);
+    let mean: T, variance: T;
+    if (e.training) {
+      ({ mean, variance } = tf.moments(x, [0, 1, 2]));
+      e.stats.set(op.out, { mean, variance, count: x.shape[0]! * x.shape[1]! * x.shape[2]! });
+    } else {
+      mean = tf.tensor(e.buffers[op.mean]!);
+      variance = tf.tensor(e.buffers[op.var]!);
+    }
+    const xhat = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, e.eps)));
+    return tf.add(tf.mul(xhat, e.params[op.gamma]!), e.params[op.beta]!);
+  },
+  relu: (op, e) => tf.relu(e.get(op.x)),
+  add: (op, e) => tf.add(e.get(op.a), e.get(op.b)),
+  "shortcut-a": (op, e) =>
+    tf.pad(subsample(e.get(op.x) as tf.Tensor4D, op.stride), [
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [op.padChannels, op.padChannels],
+    ]),
+  gap: (op, e) => tf.mean(e.get(op.x), [1, 2]),
+  "add-const"(op, e) {
+    const [c, h, w] = e.spec.buffers.find((b) => b.name === op.tensor)!.shape as [number, number, number];
+    return tf.add(e.get(op.x), tf.transpose(tf.tensor(e.buffers[op.tensor]!, [c, h, w]), [1, 2, 0]));
+  },
+  "channel-gather"(op, e) {
+    const x = subsample(e.get(op.x) as tf.Tensor4D, op.stride);
+    const cin = x.shape[3];
+    const padded = tf.pad(x, [
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [0, 1],
+    ]);
+    return tf.gather(
+      padded,
+      tf.tensor1d(
+        op.sources.map((s) => (s < 0 ? cin : s)),
+        "int32",
+      ),
+      3,
+    );
+  },
+  fc: (op, e) => tf.add(tf.matMul(e.get(op.x), e.params[op.weight]!, false, true), e.params[op.bias]!),
+  // tfjs's explicit pooling padding is never chosen by the max, as in PyTorch.
+  maxpool: (op, e) => tf.maxPool(e.get(op.x) as tf.Tensor4D, op.kernel, op.stride, op.pad),
+  // NHWC -> NCHW first, so features come in the harness's C, H, W order.
+  flatten(op, e) {
+    const x = e.get(op.x);
+    return tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0]!, -1]);
+  },
+};
+
 export class TfjsTrainer implements Trainer {
   readonly engine = "tfjs" as const;
   provider = "tfjs-cpu";
@@ -79,80 +159,13 @@ export class TfjsTrainer implements Trainer {
   }
 
   /** Forward pass; in training mode also returns batch mean and biased variance per BN op. */
-  private forward(x: T, params: Record<string, T>, training: boolean): { logits: T; stats: Map<string, { mean: T; variance: T; count: number }> } {
+  private forward(x: T, params: Record<string, T>, training: boolean): { logits: T; stats: BnStats } {
     const values = new Map<string, T>([[this.spec.input, tf.transpose(x, [0, 2, 3, 1])]]);
-    const stats = new Map<string, { mean: T; variance: T; count: number }>();
+    const stats: BnStats = new Map();
     const get = (v: string) => values.get(v)!;
-    for (const op of this.spec.ops) values.set(op.out, this.apply(op, get, params, training, stats));
+    const env: OpEnv = { get, params, training, stats, eps: this.o.bn.eps, buffers: this.state.buffers, spec: this.spec };
+    for (const op of this.spec.ops) values.set(op.out, (TFJS_OPS[op.kind] as (op: Op, env: OpEnv) => T)(op, env));
     return { logits: get(this.spec.output), stats };
-  }
-
-  private apply(op: Op, get: (v: string) => T, params: Record<string, T>, training: boolean, stats: Map<string, { mean: T; variance: T; count: number }>): T {
-    const eps = this.o.bn.eps;
-    switch (op.kind) {
-      case "conv": {
-        const filter = tf.transpose(params[op.weight]!, [2, 3, 1, 0]) as tf.Tensor4D; // OIHW -> HWIO
-        const p = op.pad;
-        return tf.conv2d(get(op.x) as tf.Tensor4D, filter, op.stride, [
-          [0, 0],
-          [p, p],
-          [p, p],
-          [0, 0],
-        ]);
-      }
-      case "bn": {
-        const x = get(op.x);
-        let mean: T, variance: T;
-        if (training) {
-          ({ mean, variance } = tf.moments(x, [0, 1, 2]));
-          stats.set(op.out, { mean, variance, count: x.shape[0]! * x.shape[1]! * x.shape[2]! });
-        } else {
-          mean = tf.tensor(this.state.buffers[op.mean]!);
-          variance = tf.tensor(this.state.buffers[op.var]!);
-        }
-        const xhat = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps)));
-        return tf.add(tf.mul(xhat, params[op.gamma]!), params[op.beta]!);
-      }
-      case "relu":
-        return tf.relu(get(op.x));
-      case "add":
-        return tf.add(get(op.a), get(op.b));
-      case "shortcut-a":
-        return tf.pad(subsample(get(op.x) as tf.Tensor4D, op.stride), [
-          [0, 0],
-          [0, 0],
-          [0, 0],
-          [op.padChannels, op.padChannels],
-        ]);
-      case "gap":
-        return tf.mean(get(op.x), [1, 2]);
-      case "add-const": {
-        const [c, h, w] = this.spec.buffers.find((b) => b.name === op.tensor)!.shape as [number, number, number];
-        return tf.add(get(op.x), tf.transpose(tf.tensor(this.state.buffers[op.tensor]!, [c, h, w]), [1, 2, 0]));
-      }
-      case "channel-gather": {
-        const x = subsample(get(op.x) as tf.Tensor4D, op.stride);
-        const cin = x.shape[3];
-        const padded = tf.pad(x, [
-          [0, 0],
-          [0, 0],
-          [0, 0],
-          [0, 1],
-        ]);
-        return tf.gather(
-          padded,
-          tf.tensor1d(
-            op.sources.map((s) => (s < 0 ? cin : s)),
-            "int32",
-          ),
-          3,
-        );
-      }
-      case "fc":
-        return tf.add(tf.matMul(get(op.x), params[op.weight]!, false, true), params[op.bias]!);
-      default:
-        return unreachable(op, "op kind");
-    }
   }
 
   private loss(logits: T, onehot: T): tf.Scalar {

@@ -120,6 +120,103 @@ def write_message(f, header, tensors):
             write_all(f, t.numpy())
 
 
+class Env:
+    """What an op reads while the forward pass runs."""
+    __slots__ = ("values", "params", "buffers", "training", "bn_momentum")
+
+    def __init__(self, values, params, buffers, training, bn_momentum):
+        self.values, self.params, self.buffers, self.training, self.bn_momentum = values, params, buffers, training, bn_momentum
+
+
+def _conv(s, op, e):
+    return s.torch.nn.functional.conv2d(e.values[op["x"]], e.params[op["weight"]], None, op["stride"], op["pad"])
+
+
+def _bn(s, op, e):
+    return s.torch.nn.functional.batch_norm(e.values[op["x"]], e.buffers[op["mean"]], e.buffers[op["var"]], e.params[op["gamma"]],
+                                            e.params[op["beta"]], e.training, e.bn_momentum, s.bn["eps"])
+
+
+def _shortcut_a(s, op, e):
+    st, p = op["stride"], op["padChannels"]
+    return s.torch.nn.functional.pad(e.values[op["x"]][:, :, ::st, ::st], (0, 0, 0, 0, p, p))
+
+
+def _add_const(s, op, e):
+    t = s.B[op["tensor"]]
+    return e.values[op["x"]] + t.reshape((1,) + tuple(t.shape))
+
+
+def _channel_gather(s, op, e):
+    st = op["stride"]
+    padded = s.torch.nn.functional.pad(e.values[op["x"]][:, :, ::st, ::st], (0, 0, 0, 0, 0, 1))
+    return padded.index_select(1, s.gather_index[op["out"]])
+
+
+def _maxpool(s, op, e):
+    return s.torch.nn.functional.max_pool2d(e.values[op["x"]], op["kernel"], op["stride"], op["pad"])
+
+
+# The forward pass of every op kind of the model IR (src/models/ops.ts; a test checks the keys).
+MODEL_OPS = {
+    "conv": _conv,
+    "bn": _bn,
+    "relu": lambda s, op, e: s.torch.nn.functional.relu(e.values[op["x"]]),
+    "add": lambda s, op, e: e.values[op["a"]] + e.values[op["b"]],
+    "shortcut-a": _shortcut_a,
+    "gap": lambda s, op, e: e.values[op["x"]].mean(dim=(2, 3)),
+    "add-const": _add_const,
+    "channel-gather": _channel_gather,
+    "fc": lambda s, op, e: s.torch.nn.functional.linear(e.values[op["x"]], e.params[op["weight"]], e.params[op["bias"]]),
+    "maxpool": _maxpool,
+    "flatten": lambda s, op, e: e.values[op["x"]].flatten(1),
+}
+
+
+# Packed: K models as one, activations [B, K*C, H, W] with member k's channels in block k.
+# Convolutions are grouped (groups=K), BN runs over K*C channels (each channel's statistics
+# still its own member's), the option-A shortcut pads each member's block, fc is a batched
+# matmul. Members never mix: member k's outputs, and so its gradients, depend on its own
+# weights and images only.
+
+def _packed_conv(s, op, e):
+    w = e.params[op["weight"]]
+    return s.torch.nn.functional.conv2d(e.values[op["x"]], w.reshape((-1,) + tuple(w.shape[2:])), None, op["stride"], op["pad"], 1, s.K)
+
+
+def _packed_bn(s, op, e):
+    return s.torch.nn.functional.batch_norm(e.values[op["x"]], e.buffers[op["mean"]].view(-1), e.buffers[op["var"]].view(-1),
+                                            e.params[op["gamma"]].reshape(-1), e.params[op["beta"]].reshape(-1), e.training,
+                                            e.bn_momentum, s.bn["eps"])
+
+
+def _packed_shortcut_a(s, op, e):
+    st, p = op["stride"], op["padChannels"]
+    v = e.values[op["x"]][:, :, ::st, ::st]
+    n, kc, hh, ww = v.shape
+    return s.torch.nn.functional.pad(v.reshape(n, s.K, kc // s.K, hh, ww), (0, 0, 0, 0, p, p)).reshape(n, -1, hh, ww)
+
+
+def _packed_fc(s, op, e):
+    """Features [B, K*I] (member k's in block k) -> [K, B, O] for the model's output, else back to [B, K*O]."""
+    v = e.values[op["x"]]
+    feats = v.reshape(v.shape[0], s.K, -1).transpose(0, 1)
+    y = s.torch.baddbmm(e.params[op["bias"]].unsqueeze(1), feats, e.params[op["weight"]].transpose(1, 2))
+    return y if op["out"] == s.spec["output"] else y.transpose(0, 1).reshape(v.shape[0], -1)
+
+
+# Every kind but a compacted model's (add-const, channel-gather: init refuses to pack those).
+MODEL_OPS_PACKED = {
+    **{k: MODEL_OPS[k] for k in ("relu", "add", "gap", "maxpool")},
+    "conv": _packed_conv,
+    "bn": _packed_bn,
+    "shortcut-a": _packed_shortcut_a,
+    "fc": _packed_fc,
+    # [B, K*C, H, W] -> [B, K*C*H*W]: member k's features are block k, in its own C, H, W order.
+    "flatten": MODEL_OPS["flatten"],
+}
+
+
 class Server:
     def __init__(self, torch):
         self.torch = torch
@@ -187,7 +284,7 @@ class Server:
         self.K = int(h.get("pack") or 0)
         lead = [self.K] if self.K else []
         if self.K:
-            unsupported = sorted({op["kind"] for op in self.spec["ops"]} & {"channel-gather", "add-const"})
+            unsupported = sorted({op["kind"] for op in self.spec["ops"]} - MODEL_OPS_PACKED.keys())
             if unsupported:
                 raise RuntimeError(f"a pack cannot hold a compacted model (ops {', '.join(unsupported)}); train it unpacked (--pack 1)")
         self.P, self.V, self.B, self.M = {}, {}, {}, {}
@@ -224,72 +321,17 @@ class Server:
     def forward(self, x, params, buffers, training, bn_momentum):
         """
         The model's ops in order. A pack's x is [K, B, C, H, W]; its activations are
-        [B, K*C, H, W], member k's channels in block k (packed_op).
+        [B, K*C, H, W], member k's channels in block k (MODEL_OPS_PACKED).
         """
         if self.K:
             b = x.shape[1]
             x = self.layout(x.transpose(0, 1).reshape((b, -1) + tuple(x.shape[3:])))
         values = {self.spec["input"]: x}
-        apply = self.packed_op if self.K else self.plain_op
+        table = MODEL_OPS_PACKED if self.K else MODEL_OPS
+        env = Env(values, params, buffers, training, bn_momentum)
         for op in self.spec["ops"]:
-            k = op["kind"]
-            if k == "relu":
-                y = self.torch.nn.functional.relu(values[op["x"]])
-            elif k == "add":
-                y = values[op["a"]] + values[op["b"]]
-            elif k == "gap":
-                y = values[op["x"]].mean(dim=(2, 3))
-            else:
-                y = apply(op, values, params, buffers, training, bn_momentum)
-            values[op["out"]] = y
+            values[op["out"]] = table[op["kind"]](self, op, env)
         return values[self.spec["output"]]
-
-    def plain_op(self, op, values, params, buffers, training, bn_momentum):
-        F, k = self.torch.nn.functional, op["kind"]
-        if k == "conv":
-            return F.conv2d(values[op["x"]], params[op["weight"]], None, op["stride"], op["pad"])
-        if k == "bn":
-            return F.batch_norm(values[op["x"]], buffers[op["mean"]], buffers[op["var"]], params[op["gamma"]], params[op["beta"]],
-                                training, bn_momentum, self.bn["eps"])
-        if k == "shortcut-a":
-            s, p = op["stride"], op["padChannels"]
-            return F.pad(values[op["x"]][:, :, ::s, ::s], (0, 0, 0, 0, p, p))
-        if k == "add-const":
-            t = self.B[op["tensor"]]
-            return values[op["x"]] + t.reshape((1,) + tuple(t.shape))
-        if k == "channel-gather":
-            s = op["stride"]
-            padded = F.pad(values[op["x"]][:, :, ::s, ::s], (0, 0, 0, 0, 0, 1))
-            return padded.index_select(1, self.gather_index[op["out"]])
-        if k == "fc":
-            return F.linear(values[op["x"]], params[op["weight"]], params[op["bias"]])
-        raise ValueError(f"op kind {k!r} is not implemented by the torch engine")
-
-    def packed_op(self, op, values, params, buffers, training, bn_momentum):
-        """
-        plain_op for K models as one: convolutions grouped (groups=K), BN over K*C channels
-        (each channel's statistics still its own member's), the option-A shortcut padding
-        each member's block, the classifier a batched matmul giving logits [K, B, classes].
-        Members never mix: member k's outputs, and so its gradients, depend on its own
-        weights and images only.
-        """
-        torch, F, K, k = self.torch, self.torch.nn.functional, self.K, op["kind"]
-        if k == "conv":
-            w = params[op["weight"]]
-            return F.conv2d(values[op["x"]], w.reshape((-1,) + tuple(w.shape[2:])), None, op["stride"], op["pad"], 1, K)
-        if k == "bn":
-            return F.batch_norm(values[op["x"]], buffers[op["mean"]].view(-1), buffers[op["var"]].view(-1),
-                                params[op["gamma"]].reshape(-1), params[op["beta"]].reshape(-1), training, bn_momentum, self.bn["eps"])
-        if k == "shortcut-a":
-            s, p = op["stride"], op["padChannels"]
-            v = values[op["x"]][:, :, ::s, ::s]
-            n, kc, hh, ww = v.shape
-            return F.pad(v.reshape(n, K, kc // K, hh, ww), (0, 0, 0, 0, p, p)).reshape(n, -1, hh, ww)
-        if k == "fc":
-            v = values[op["x"]]
-            feats = v.reshape(v.shape[0], K, -1).transpose(0, 1)
-            return torch.baddbmm(params[op["bias"]].unsqueeze(1), feats, params[op["weight"]].transpose(1, 2))
-        raise ValueError(f"op kind {k!r} cannot be packed")
 
     def batch(self, tensors, with_labels=True):
         """A batch sent by the host; a pack's is [K, B, ...] with labels [K, B] (with_labels), else one [B, ...] for every member."""
