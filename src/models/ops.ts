@@ -4,7 +4,7 @@ import type { Op, OpKind, OpOf } from "./spec.ts";
  * What every pass that walks a model needs to know about an op kind, in one table.
  * Each engine and structured compaction keep their own table keyed by the same kinds
  * ({ [K in OpKind]: ... }), so a new kind fails to compile until every TypeScript
- * engine implements it, and test/models/op-table.test.ts fails until the torch
+ * engine implements it, and test/models/model-zoo.test.ts fails until the torch
  * server's does too.
  */
 export interface OpInfo<K extends OpKind> {
@@ -17,24 +17,22 @@ export interface OpInfo<K extends OpKind> {
    * flatten) are false.
    */
   channelLocal: boolean;
-  /** One line for the README's op table. */
-  summary: string;
 }
 
 const x = <K extends OpKind>(op: OpOf<K>) => [(op as { x: string }).x];
 
 export const OPS: { [K in OpKind]: OpInfo<K> } = {
-  conv: { inputs: x, channelLocal: false, summary: "2-D convolution without bias (OIHW weight), any kernel, stride and padding" },
-  bn: { inputs: x, channelLocal: true, summary: "batch normalisation: batch statistics in training, running statistics in evaluation" },
-  relu: { inputs: x, channelLocal: true, summary: "ReLU" },
-  add: { inputs: (op) => [op.a, op.b], channelLocal: false, summary: "elementwise sum of two values (residual connections)" },
-  "shortcut-a": { inputs: x, channelLocal: false, summary: "option-A shortcut: subsample, zero-pad channels on both sides" },
-  gap: { inputs: x, channelLocal: true, summary: "global average pool [C, H, W] -> [C]" },
-  "add-const": { inputs: x, channelLocal: true, summary: "adds a per-position constant (compaction's folded channels)" },
-  "channel-gather": { inputs: x, channelLocal: false, summary: "subsample, then pick channels by index or zeros (a compacted option-A shortcut)" },
-  fc: { inputs: x, channelLocal: false, summary: "linear layer with bias ([out, in] weight)" },
-  maxpool: { inputs: x, channelLocal: true, summary: "max pooling (kernel, stride, padding; floor mode)" },
-  flatten: { inputs: x, channelLocal: false, summary: "[C, H, W] -> [C*H*W] in C, H, W order" },
+  conv: { inputs: x, channelLocal: false },
+  bn: { inputs: x, channelLocal: true },
+  relu: { inputs: x, channelLocal: true },
+  add: { inputs: (op) => [op.a, op.b], channelLocal: false },
+  "shortcut-a": { inputs: x, channelLocal: false },
+  gap: { inputs: x, channelLocal: true },
+  "add-const": { inputs: x, channelLocal: true },
+  "channel-gather": { inputs: x, channelLocal: false },
+  fc: { inputs: x, channelLocal: false },
+  maxpool: { inputs: x, channelLocal: true },
+  flatten: { inputs: x, channelLocal: false },
 };
 
 /** Every op kind of the model IR. */

@@ -279,7 +279,7 @@ class Server:
         self.cudnn_deterministic = cudnn_deterministic and cuda
         self.deterministic = not cuda or self.cudnn_deterministic
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
-        # pack K: K models of this spec trained together (forward_packed); every tensor of
+        # pack K: K models of this spec trained together (MODEL_OPS_PACKED); every tensor of
         # the state gets a leading member dimension. 0: one model, the classic shapes.
         self.K = int(h.get("pack") or 0)
         lead = [self.K] if self.K else []

@@ -5,7 +5,7 @@ import type { TorchProcess, WireTensor } from "./torch-process.ts";
 import { planColumns, ResidentSlots, startTorchServer, type TorchInfo, type TorchTrainerOptions } from "./torch-trainer.ts";
 
 /**
- * K models trained as one by the torch server (server.py forward_packed): grouped
+ * K models trained as one by the torch server (server.py MODEL_OPS_PACKED): grouped
  * convolutions, BN over K*C channels, a batched classifier, the loss the sum of each
  * member's mean loss. Every member keeps its own weights, momentum, BN statistics,
  * masks and batches; state crosses the pipe stacked (member-major) only when read or set.
@@ -35,16 +35,12 @@ export class TorchPack implements PackTrainer, PackResidentTraining {
 
   static async create(o: TorchTrainerOptions, members: PackMember[]): Promise<TorchPack> {
     if (members.length < 1) throw new RangeError("a pack needs at least one member");
-    const { proc, info, maskedParams } = await startTorchServer(o, members.length);
-    try {
+    return startTorchServer(o, members.length, ({ proc, info, maskedParams }) => {
       const full = members.map((m) => ({ state: m.state, masks: withAllMasks(m.masks, maskedParams, m.state.params) }));
       const p = new TorchPack(o.spec, proc, info, maskedParams, full, o.stepsPerRequest ?? 64);
       p.push(full);
       return p;
-    } catch (e) {
-      proc.kill();
-      throw e;
-    }
+    });
   }
 
   get size(): number {

@@ -99,15 +99,11 @@ export class TorchTrainer implements Trainer, ResidentTraining {
   }
 
   static async create(o: TorchTrainerOptions, state: ModelState): Promise<TorchTrainer> {
-    const { proc, info, maskedParams } = await startTorchServer(o);
-    try {
+    return startTorchServer(o, 0, ({ proc, info, maskedParams }) => {
       const t = new TorchTrainer(o.spec, proc, info, state, maskedParams, o.stepsPerRequest ?? 64);
       t.push(state);
       return t;
-    } catch (e) {
-      proc.kill();
-      throw e;
-    }
+    });
   }
 
   get state(): ModelState {
@@ -266,11 +262,16 @@ export class TorchTrainer implements Trainer, ResidentTraining {
 }
 
 /**
- * Starts a server and sets it up for `o` (pack: K models in one, server.py's
- * forward_packed). The info is what the server applied; a server that predates a
- * setting does not report it, and the record then says what was asked.
+ * Starts a server, sets it up for `o` (pack: K models in one, server.py's
+ * MODEL_OPS_PACKED; 0: one model) and builds the caller's object on it; the process is
+ * killed if set-up or building fails. The info is what the server applied; a server
+ * that predates a setting does not report it, and the record then says what was asked.
  */
-export async function startTorchServer(o: TorchTrainerOptions, pack = 0): Promise<{ proc: TorchProcess; info: TorchInfo; maskedParams: string[] }> {
+export async function startTorchServer<T>(
+  o: TorchTrainerOptions,
+  pack: number,
+  build: (server: { proc: TorchProcess; info: TorchInfo; maskedParams: string[] }) => T,
+): Promise<T> {
   const proc = await TorchProcess.start(o.python);
   try {
     const maskedParams = o.maskedParams ?? prunableLayers(o.spec).map((l) => l.name);
@@ -283,7 +284,7 @@ export async function startTorchServer(o: TorchTrainerOptions, pack = 0): Promis
     };
     const r = proc.request({ op: "init", spec: o.spec, maskedParams, sgd: o.sgd, bn: o.bn, device: o.device, threads: o.threads ?? 0, pack, ...asked });
     const info: TorchInfo = { ...asked, ...(r.header as Partial<Omit<TorchInfo, "python">>), python: proc.python } as TorchInfo;
-    return { proc, info, maskedParams };
+    return build({ proc, info, maskedParams });
   } catch (e) {
     proc.kill();
     throw e;

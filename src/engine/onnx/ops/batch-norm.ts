@@ -66,11 +66,11 @@ export function batchNorm(settings: BnSettings): OpEmitter<"bn"> {
       const keep = g.constFloat([1 - settings.momentum], []);
       ctx.setBuffer(op.mean, g.op1("Add", [g.op1("Mul", [ctx.buffer(op.mean), keep]), g.op1("Mul", [mean, m])]));
       ctx.setBuffer(op.var, g.op1("Add", [g.op1("Mul", [ctx.buffer(op.var), keep]), g.op1("Mul", [unbiased, m])]));
-      ctx.saved.set(op.out, { centred, mean, variance, rstd, n });
+      ctx.saved.set(op.out, { centred, mean, variance, rstd, n, zero });
     },
     backward(ctx, op, dY) {
       const g = ctx.g;
-      const { centred, rstd, n } = savedOf(ctx, op.out, "centred", "rstd", "n");
+      const { centred, rstd, n, zero } = savedOf(ctx, op.out, "centred", "rstd", "n", "zero");
       const sumDy = channelSum(g, "ReduceSum", dY, 0);
       const sumDyC = channelSum(g, "ReduceSum", g.op1("Mul", [dY, centred]), 0);
       ctx.setParamGrad(op.beta, sumDy);
@@ -80,7 +80,6 @@ export function batchNorm(settings: BnSettings): OpEmitter<"bn"> {
       const k2 = g.op1("Neg", [g.op1("Div", [g.op1("Mul", [g.op1("Mul", [k1, g.op1("Mul", [rstd, rstd])]), sumDyC]), n])]);
       const k3 = g.op1("Neg", [g.op1("Div", [g.op1("Mul", [k1, sumDy]), n])]);
       const c = op.channels;
-      const zero = g.constFloat(new Array(c).fill(0), [c]);
       const one = g.constFloat(new Array(c).fill(1), [c]);
       // k2 * c + k3 as BatchNormalization(scale k2, bias k3, mean 0, var 1); epsilon must be tiny
       // so that sqrt(1 + epsilon) rounds to exactly 1 in float32.
