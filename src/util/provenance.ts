@@ -24,13 +24,20 @@ function packageVersion(name: string): string {
   }
 }
 
-/** The checked-out commit, marked when tracked files have uncommitted changes. */
-export function gitCommit(): string {
+/**
+ * The checked-out commit, marked when tracked files other than the harness's own
+ * outputs (reports/, models/) have uncommitted changes: regenerating the reports one
+ * command after another must not mark every report after the first as uncommitted work.
+ */
+export function gitCommit(cwd = process.cwd()): string {
   try {
-    const sha = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { stdio: ["ignore", "pipe", "ignore"] })
+    const sha = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd, stdio: ["ignore", "pipe", "ignore"] })
       .toString()
       .trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { stdio: ["ignore", "pipe", "ignore"] })
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no", "--", ":/", ":(top,exclude)reports", ":(top,exclude)models"], {
+      cwd,
+      stdio: ["ignore", "pipe", "ignore"],
+    })
       .toString()
       .trim();
     return dirty ? `${sha} (with uncommitted changes)` : sha;
