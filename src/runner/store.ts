@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync, writeSync, readdirSync } from "node:fs";
+import { createHash, randomUUID } from "node:crypto";
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { UnitRecord } from "../config/generated/record.ts";
@@ -29,6 +29,8 @@ export interface LockInfo {
   startedAt: string;
   /** When the holder process started (Linux: /proc/<pid>/stat), so a pid reused after a reboot is not taken for the holder. */
   pidStart?: string;
+  /** Random, so two locks never read the same: a lock is removed only if it still reads as the one judged. */
+  token?: string;
 }
 
 export type LockResult = { acquired: true; release: () => void } | { acquired: false; holder: LockInfo | null };
@@ -261,29 +263,70 @@ export class RunStore {
   lock(id: string): LockResult {
     const path = join(this.dir(id), "lock");
     mkdirSync(this.dir(id), { recursive: true });
-    for (let tries = 0; tries < 2; tries++) {
-      try {
-        const fd = openSync(path, "wx");
-        const start = processStart(process.pid);
-        const info: LockInfo = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), ...(start ? { pidStart: start } : {}) };
-        writeSync(fd, JSON.stringify(info));
-        closeSync(fd);
+    const start = processStart(process.pid);
+    const token = randomUUID();
+    const info: LockInfo = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), ...(start ? { pidStart: start } : {}), token };
+    const content = JSON.stringify(info);
+    // Written in full under a private name, then linked into place: link() is atomic and
+    // fails when the lock exists (also over NFS), so no runner ever reads a lock whose
+    // holder is not written yet (an empty lock reads as unreadable, so stale, so taken).
+    const own = `${path}.${token}`;
+    writeFileSync(own, content);
+    try {
+      for (let tries = 0; tries < 3; tries++) {
+        try {
+          linkSync(own, path);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+          if (this.takeOverIfStale(path, own) === "live") return { acquired: false, holder: this.lockHolder(id) };
+          continue;
+        }
         const stopBeating = startHeartbeat(path, heartbeatIntervalMs(this.staleLockSeconds));
         return {
           acquired: true,
           release: () => {
             stopBeating();
-            rmSync(path, { force: true });
+            // Only our own lock: a runner on another host that judged ours stale may hold the path now.
+            removeIfUnchanged(path, content);
           },
         };
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-        const holder = this.lockHolder(id);
-        if (holder && !this.isStale(path, holder)) return { acquired: false, holder };
-        rmSync(path, { force: true });
       }
+      return { acquired: false, holder: this.lockHolder(id) };
+    } finally {
+      rmSync(own, { force: true });
     }
-    return { acquired: false, holder: this.lockHolder(id) };
+  }
+
+  /**
+   * Removes the lock at `path` if its holder is dead or silent; "live" if it is not (or
+   * another runner is taking it over right now). Removal happens only under a second,
+   * short-lived lock (`lock.takeover`), with the holder judged again inside it, and only
+   * while the lock still reads as the one judged: two runners that both judged a lock
+   * stale could otherwise have the slower one delete the lock the faster one had just made.
+   * (Not by inode: a removed lock's inode is often reused by the next one at once.)
+   */
+  private takeOverIfStale(path: string, own: string): "live" | "gone" {
+    const mutex = `${path}.takeover`;
+    try {
+      linkSync(own, mutex);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      // Held for microseconds: only a runner that died inside it leaves it behind.
+      const text = readText(mutex);
+      const holder = parseLock(text);
+      if (holder && this.isStale(mutex, holder)) removeIfUnchanged(mutex, text!);
+      return "live";
+    }
+    try {
+      const text = readText(path);
+      if (text === null) return "gone";
+      const holder = parseLock(text);
+      if (holder && !this.isStale(path, holder)) return "live";
+      removeIfUnchanged(path, text);
+      return "gone";
+    } finally {
+      rmSync(mutex, { force: true });
+    }
   }
 
   /** Who holds a unit's lock (null: nobody, or an unreadable lock). */
@@ -323,4 +366,27 @@ export class RunStore {
     if (!existsSync(this.root)) return [];
     return readdirSync(this.root).filter((d) => existsSync(join(this.root, d, "unit.json")));
   }
+}
+
+/** A file's text, or null when it is missing. */
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+/** A lock file's holder, or null when the file is missing or unreadable. */
+function parseLock(text: string | null): LockInfo | null {
+  try {
+    return text === null ? null : (JSON.parse(text) as LockInfo);
+  } catch {
+    return null;
+  }
+}
+
+/** Removes `path` if it still reads `text`. */
+function removeIfUnchanged(path: string, text: string): void {
+  if (readText(path) === text) rmSync(path, { force: true });
 }
