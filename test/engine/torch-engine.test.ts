@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { OnnxTrainer } from "../../src/engine/onnx/onnx-trainer.ts";
 import { createTrainer, resolveAutoEngine } from "../../src/engine/registry.ts";
 import { freshState } from "../../src/engine/state.ts";
@@ -19,6 +19,10 @@ import {
   parityTolerance,
   parityComparesSteps,
 } from "../helpers/tiny-models.ts";
+
+// Every test here starts a Python torch server (about a second on a quiet machine, several in
+// a loaded CI container): the 5 s default timed out on a fresh clone.
+setDefaultTimeout(60_000);
 
 const TOL = 1e-4;
 const probe = await probeTorch();

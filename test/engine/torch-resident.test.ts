@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { trainBatches } from "../../src/data/batches.ts";
 import { makeSynthetic } from "../../src/data/synthetic.ts";
 import type { Dataset } from "../../src/data/types.ts";
@@ -17,6 +17,10 @@ import { validateConfig } from "../../src/config/load.ts";
 import type { BipBenchConfig } from "../../src/config/generated/bip-bench.ts";
 import { trainLoop } from "../../src/train/train-loop.ts";
 import { optim, setRandomMasks } from "../helpers/tiny-models.ts";
+
+// Every test here starts a Python torch server (about a second on a quiet machine, several in
+// a loaded CI container): the 5 s default timed out on a fresh clone.
+setDefaultTimeout(60_000);
 
 /**
  * The torch engine with its data resident: batches built on the device, many steps per

@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,10 @@ import { trainPack, type PackMemberOutcome } from "../../src/train/pack-loop.ts"
 import { trainLoop, type TrainOutcome } from "../../src/train/train-loop.ts";
 import { Rng } from "../../src/util/rng.ts";
 import { optim, TEST_TORCH_DEVICE } from "../helpers/tiny-models.ts";
+
+// Real packs train here, and the torch engines start a Python server (about a second on a
+// quiet machine, several in a loaded CI container): the 5 s default is too tight.
+setDefaultTimeout(60_000);
 
 /**
  * Packed training (src/train/pack-loop.ts) against the same models trained alone by

@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +10,9 @@ import { CheckpointError, loadCheckpoint, saveCheckpoint } from "../../src/train
 import { modelFor, trainerFor } from "../../src/train/setup.ts";
 import { trainLoop } from "../../src/train/train-loop.ts";
 import { Rng } from "../../src/util/rng.ts";
+
+// Real training runs (about 2 s each on a quiet machine): the 5 s default is too tight in a loaded CI container.
+setDefaultTimeout(60_000);
 
 const data = makeSynthetic({ count: 96, testCount: 48, channels: 3, size: 8, numClasses: 4, seed: 3 });
 
