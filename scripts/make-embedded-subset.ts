@@ -56,9 +56,9 @@ const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 mkdirSync(out, { recursive: true });
 const files: [string, Uint8Array][] = [
   [FASHION_MNIST_FILES.trainImages, encodeIdxImages(train.images, train.count, ds.height, ds.width)],
-  [FASHION_MNIST_FILES.trainLabels, encodeIdxLabels(train.labels)],
+  [FASHION_MNIST_FILES.trainLabels, encodeIdxLabels(Uint8Array.from(train.labels))],
   [FASHION_MNIST_FILES.testImages, encodeIdxImages(test.images, test.count, ds.height, ds.width)],
-  [FASHION_MNIST_FILES.testLabels, encodeIdxLabels(test.labels)],
+  [FASHION_MNIST_FILES.testLabels, encodeIdxLabels(Uint8Array.from(test.labels))],
 ];
 const rows: string[] = [];
 let totalBytes = 0;

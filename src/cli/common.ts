@@ -5,6 +5,7 @@ import { Interrupted } from "../runner/local-pool.ts";
 import { readThroughputFile, slurmTimeSeconds } from "../runner/plan.ts";
 import { SlurmPollError } from "../runner/slurm.ts";
 import { DataError } from "../data/errors.ts";
+import { DATASET_NAMES, DATASETS } from "../data/datasets.ts";
 import { CheckpointError } from "../train/checkpoint.ts";
 import { loadPresetConfig, PRESET_KEY, PRESET_NAMES, resolvePreset } from "../config/presets.ts";
 import { readFileSync } from "node:fs";
@@ -111,7 +112,7 @@ export function addDataOptions(cmd: Command, spec: SettingsSpec & { data: string
 }
 
 /** Datasets that read no directory: a dataDir beside them would be ignored. */
-const DIRLESS_DATASETS = new Set(["synthetic", "fashion-mnist-embedded"]);
+const DIRLESS_DATASETS = new Set<string>(DATASET_NAMES.filter((n) => !DATASETS[n].readsDir));
 
 /**
  * The settings sources of a parsed command: its preset (the one its --config files name,
@@ -143,7 +144,7 @@ function checkDataDir(cfg: Record<string, unknown>, path: string, preset: string
   if (data?.dataDir === undefined || !DIRLESS_DATASETS.has(data.dataset ?? "")) return;
   const given = fromFlag ? "--data-dir is given" : `${path}.dataDir is set`;
   throw new ConfigError(
-    `${given} but ${path}.dataset is ${data.dataset} (preset ${preset}), which reads no directory; add --dataset cifar10|fashion-mnist|npy|auto ` +
+    `${given} but ${path}.dataset is ${data.dataset} (preset ${preset}), which reads no directory; add --dataset ${DATASET_NAMES.filter((n) => DATASETS[n].readsDir).join("|")}|auto ` +
       `(auto: whichever the directory holds), or drop ${fromFlag ? "--data-dir" : `${path}.dataDir`}`,
   );
 }

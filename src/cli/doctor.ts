@@ -14,6 +14,7 @@ import { Command } from "commander";
 import * as ort from "onnxruntime-node";
 import { defaultCacheDir } from "../data/cache.ts";
 import { findCifar10 } from "../data/cifar10.ts";
+import { DATASET_NAMES, DATASETS } from "../data/datasets.ts";
 import { EMBEDDED_SUBSET_DIR } from "../data/embedded.ts";
 import { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_FILES, findIdxFile } from "../data/fashion-mnist.ts";
 import { detectHardware, type HardwareFacts } from "../engine/hardware.ts";
@@ -66,6 +67,8 @@ export interface DatasetFacts {
   cifar10: { found: boolean; cacheDir: string; path: string | null };
   fashionMnistDebian: { found: boolean; dir: string };
   embeddedSubset: { found: boolean; dir: string };
+  /** Every dataset of the registry: where this machine holds it ready (null: not found; absent: read from --data-dir only). */
+  all: { name: string; summary: string; path?: string | null }[];
 }
 
 export interface OutputDirFacts {
@@ -250,6 +253,10 @@ function datasetFacts(cacheDir: string): DatasetFacts {
     cifar10: { found: cifar !== null, cacheDir, path: cifar },
     fashionMnistDebian: { found: complete(DEBIAN_FASHION_MNIST_DIR), dir: DEBIAN_FASHION_MNIST_DIR },
     embeddedSubset: { found: complete(EMBEDDED_SUBSET_DIR), dir: EMBEDDED_SUBSET_DIR },
+    all: DATASET_NAMES.map((name) => {
+      const e = DATASETS[name];
+      return { name, summary: e.summary, ...(e.locate ? { path: e.locate(cacheDir) } : {}) };
+    }),
   };
 }
 
@@ -408,23 +415,10 @@ export function render(r: DoctorReport): string {
       );
   }
 
-  lines.push("Datasets");
-  const d = r.datasets;
-  lines.push(
-    d.cifar10.found
-      ? ok(`CIFAR-10 cached at ${d.cifar10.path}`)
-      : no(`CIFAR-10 not in ${d.cifar10.cacheDir} (downloaded on first use when online, or pass --set data.dataDir=/path/to/cifar-10-batches-bin)`),
-  );
-  lines.push(
-    d.fashionMnistDebian.found
-      ? ok(`Fashion-MNIST (Debian) at ${d.fashionMnistDebian.dir}`)
-      : no(`Fashion-MNIST (Debian) not installed (apt install dataset-fashion-mnist)`),
-  );
-  lines.push(
-    d.embeddedSubset.found
-      ? ok(`embedded Fashion-MNIST subset at ${d.embeddedSubset.dir}`)
-      : no(`embedded subset missing from ${d.embeddedSubset.dir} (broken checkout?)`),
-  );
+  lines.push(`Datasets (data.dataset; cache ${r.datasets.cifar10.cacheDir})`);
+  for (const d of r.datasets.all) {
+    lines.push(d.path === undefined ? ok(`${d.name}: ${d.summary}`) : d.path ? ok(`${d.name}: at ${d.path}`) : no(`${d.name}: not here — ${d.summary}`));
+  }
 
   lines.push("Training engine: PyTorch (engine.name=torch; engine auto's pick on CUDA)");
   if (!r.torch.found) lines.push(no(`torch engine unavailable: ${r.torch.missing}; bench:train skips its PyTorch rows`));

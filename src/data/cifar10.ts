@@ -5,7 +5,8 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { DataError, describeSize } from "./errors.ts";
+import { concatSplits, parseCifarRecords, type CifarLayout } from "./cifar-binary.ts";
+import { DataError } from "./errors.ts";
 import type { Dataset, Split } from "./types.ts";
 
 export const CIFAR10_DIRNAME = "cifar-10-batches-bin";
@@ -53,38 +54,18 @@ export function isCompleteCifar10Dir(dir: string, opts: Cifar10LoadOptions = {})
   });
 }
 
+const LAYOUT: CifarLayout = {
+  label: "CIFAR-10",
+  labelBytes: 1,
+  labelAt: 0,
+  numClasses: 10,
+  dirName: CIFAR10_DIRNAME,
+  otherLayoutHint: (size) => (size % 3074 === 0 ? " It matches CIFAR-100's 3074-byte records — use --dataset cifar100 for it." : ""),
+};
+
 /** Decodes one batch file; `file` names it in errors. `recordsPerFile: null` accepts any whole count. */
 export function parseCifar10Batch(bytes: Uint8Array, file: string, recordsPerFile: number | null = CIFAR10_RECORDS_PER_FILE): Split {
-  if (bytes.length % CIFAR10_RECORD_BYTES !== 0) {
-    const hint = bytes.length % 3074 === 0 ? " It matches CIFAR-100's 3074-byte records — use the CIFAR-10 binary version." : "";
-    throw new DataError(
-      `${file}: size ${describeSize(bytes.length)} is not a whole number of ${CIFAR10_RECORD_BYTES}-byte CIFAR-10 records ` +
-        `(1 label byte + 3072 pixel bytes), so it is truncated or not a CIFAR-10 binary batch.${hint} ` +
-        `Re-download (delete the cached ${CIFAR10_DIRNAME} directory) or point --data-dir at an intact copy.`,
-      file,
-    );
-  }
-  const count = bytes.length / CIFAR10_RECORD_BYTES;
-  if (recordsPerFile !== null && count !== recordsPerFile) {
-    throw new DataError(
-      `${file}: truncated or corrupt: expected ${describeSize(recordsPerFile * CIFAR10_RECORD_BYTES)} ` +
-        `(${recordsPerFile} records of ${CIFAR10_RECORD_BYTES}) but the file is ${describeSize(bytes.length)} (${count} records). ` +
-        `Re-download (delete the cached ${CIFAR10_DIRNAME} directory) or point --data-dir at an intact copy.`,
-      file,
-    );
-  }
-  const images = new Uint8Array(count * CIFAR10_IMAGE_BYTES);
-  const labels = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    const rec = i * CIFAR10_RECORD_BYTES;
-    const label = bytes[rec]!;
-    if (label > 9) {
-      throw new DataError(`${file}: record ${i} has label ${label}, outside 0..9; the file is corrupt or not CIFAR-10 — re-download it.`, file);
-    }
-    labels[i] = label;
-    images.set(bytes.subarray(rec + 1, rec + CIFAR10_RECORD_BYTES), i * CIFAR10_IMAGE_BYTES);
-  }
-  return { images, labels, count };
+  return parseCifarRecords(bytes, file, LAYOUT, recordsPerFile);
 }
 
 async function readBatch(dir: string, name: string, recordsPerFile: number): Promise<Split> {
@@ -96,19 +77,6 @@ async function readBatch(dir: string, name: string, recordsPerFile: number): Pro
     );
   }
   return parseCifar10Batch(new Uint8Array(await Bun.file(path).arrayBuffer()), path, recordsPerFile);
-}
-
-function concatSplits(parts: Split[]): Split {
-  const count = parts.reduce((n, p) => n + p.count, 0);
-  const images = new Uint8Array(count * CIFAR10_IMAGE_BYTES);
-  const labels = new Uint8Array(count);
-  let at = 0;
-  for (const p of parts) {
-    images.set(p.images, at * CIFAR10_IMAGE_BYTES);
-    labels.set(p.labels, at);
-    at += p.count;
-  }
-  return { images, labels, count };
 }
 
 /** Loads a `cifar-10-batches-bin` directory (or a directory containing one). */
@@ -137,7 +105,7 @@ export async function loadCifar10Dir(dir: string, opts: Cifar10LoadOptions = {})
     numClasses: 10,
     mean: [...CIFAR10_MEAN],
     std: [...CIFAR10_STD],
-    train: concatSplits(trainParts),
+    train: concatSplits(trainParts, CIFAR10_IMAGE_BYTES),
     test,
   };
 }

@@ -7,7 +7,7 @@
  * type holding 0..255, or float32/float64 in [0, 1] or [0, 255] — [0, 1] when no pixel of
  * the train and test image files together exceeds 1, else [0, 255]; floats are rounded to
  * the nearest of the 256 levels, since the harness keeps images as uint8 NCHW (Split).
- * Labels: shape (N,) or (N, 1), any integer dtype, class indices 0..255; the number of
+ * Labels: shape (N,) or (N, 1), any integer dtype, class indices 0..65535 (stored in one byte each up to 256 classes, two beyond); the number of
  * classes is the largest label of the train and test files plus one.
  * Little-endian (or single-byte) dtypes and C order only: anything else is a DataError
  * that names the file and the numpy call that fixes it.
@@ -18,7 +18,7 @@ import { DataError, describeSize } from "./errors.ts";
 import { elements, FIX_RESAVE, parseNpy, type NpyArray } from "./npy.ts";
 import { notice } from "../util/notice.ts";
 import { channelStats, labelWarnings } from "./stats.ts";
-import type { Dataset, Split } from "./types.ts";
+import type { Dataset, Labels, Split } from "./types.ts";
 
 export const NPY_FILES = {
   trainImages: "train_images.npy",
@@ -141,7 +141,7 @@ export function padNchw(data: Uint8Array, l: Omit<ImageLayout, "layout">, padTo:
 // ---- Labels
 
 /** Class indices 0..255 from a (N,) or (N, 1) integer array. */
-export function labelsOf(arr: NpyArray, file: string): Uint8Array {
+export function labelsOf(arr: NpyArray, file: string): Labels {
   const { shape } = arr;
   if (!(shape.length === 1 || (shape.length === 2 && shape[1] === 1))) {
     const hint = shape.length === 2 ? " (one-hot labels? save labels.argmax(1))" : "";
@@ -151,18 +151,21 @@ export function labelsOf(arr: NpyArray, file: string): Uint8Array {
     throw new DataError(`${file}: labels have dtype '${arr.dtype.descr}'; class indices must be an integer type — save labels.astype(numpy.int64).`, file);
   }
   const v = elements(arr);
-  const out = new Uint8Array(v.length);
+  let max = 0;
   for (let i = 0; i < v.length; i++) {
     const x = Number(v[i]!);
-    if (!(x >= 0 && x <= 255)) {
+    if (!(x >= 0 && x <= MAX_LABEL && Number.isInteger(x))) {
       throw new DataError(
-        `${file}: label ${v[i]} at index ${i} is outside 0..255; labels are class indices 0..numClasses-1 (at most 256 classes) — ` +
+        `${file}: label ${v[i]} at index ${i} is outside 0..${MAX_LABEL}; labels are class indices 0..numClasses-1 (at most ${MAX_LABEL + 1} classes) — ` +
           `remap them, e.g. numpy.unique(labels, return_inverse=True)[1].`,
         file,
       );
     }
-    out[i] = x;
+    max = Math.max(max, x);
   }
+  // One byte per label where it fits (every dataset up to 256 classes), two beyond.
+  const out = max <= 255 ? new Uint8Array(v.length) : new Uint16Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = Number(v[i]!);
   return out;
 }
 
@@ -199,11 +202,14 @@ function readBytes(path: string): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
+/** The largest class index a label may hold (two-byte labels). */
+export const MAX_LABEL = 65_535;
+
 interface RawSplit {
   images: NpyArray;
   imagesPath: string;
   layout: ImageLayout;
-  labels: Uint8Array;
+  labels: Labels;
 }
 
 function readSplit(dir: string, imagesName: string, labelsName: string): RawSplit {

@@ -5,7 +5,7 @@
  * file and the numpy call that fixes it. The dataset built from such files is in
  * npy-dataset.ts.
  */
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import { DataError, describeSize } from "./errors.ts";
 
 /** "\x93NUMPY" */
@@ -284,5 +284,39 @@ export function elements(arr: NpyArray): ArrayLike<number | bigint> {
       return new Float64Array(buf, off, n);
     default:
       throw new Error(`unhandled dtype ${arr.dtype.descr}`);
+  }
+}
+
+/**
+ * The header of an .npy file (format 1.0, as numpy.save writes it) for a C-order array
+ * of `descr` ("|u1", "<u2") and `shape`: the data follows it at a multiple of 64 bytes.
+ */
+export function npyHeader(descr: string, shape: number[]): Uint8Array {
+  const dims = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
+  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${dims}, }`;
+  const unpadded = MAGIC.length + 4 + dict.length + 1;
+  const text = dict + " ".repeat((64 - (unpadded % 64)) % 64) + "\n";
+  if (text.length > 0xffff) throw new Error(`npy header of ${text.length} bytes needs format 2.0`);
+  const out = new Uint8Array(MAGIC.length + 4 + text.length);
+  out.set(MAGIC, 0);
+  out[6] = 1;
+  out[7] = 0;
+  new DataView(out.buffer).setUint16(8, text.length, true);
+  out.set(new TextEncoder().encode(text), 10);
+  return out;
+}
+
+/** Writes a C-order uint8 or uint16 array as an .npy file. */
+export function writeNpy(path: string, data: Uint8Array | Uint16Array, shape: number[]): void {
+  const descr = data instanceof Uint8Array ? "|u1" : "<u2";
+  if (!HOST_LITTLE_ENDIAN && !(data instanceof Uint8Array)) throw new Error("writeNpy: big-endian hosts are not supported");
+  const fd = openSync(path, "w");
+  try {
+    writeSync(fd, npyHeader(descr, shape));
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    // writeSync may write less than asked (large buffers): loop until all is written.
+    for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, Math.min(bytes.length - at, 1 << 30));
+  } finally {
+    closeSync(fd);
   }
 }

@@ -4,18 +4,16 @@
  * logging one line that says which was chosen and why.
  */
 import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { defaultCacheDir } from "./cache.ts";
 import { findCifar10, loadCifar10Dir, locateCifar10Dir } from "./cifar10.ts";
 import { downloadCifar10 } from "./cifar10-download.ts";
+import { DATASET_NAMES, DATASETS } from "./datasets.ts";
 import type { FetchLike } from "./cifar10-download.ts";
 import { loadEmbeddedFashionMnist } from "./embedded.ts";
 import { DataError } from "./errors.ts";
-import { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_FILES, loadFashionMnistDir, looksLikeIdxDir } from "./fashion-mnist.ts";
+import { FASHION_MNIST_FILES, loadFashionMnistDir, looksLikeIdxDir } from "./fashion-mnist.ts";
 import { loadNpyDir, looksLikeNpyDir, NPY_FILES } from "./npy-dataset.ts";
-import { readNpyHeader } from "./npy.ts";
 import { balancedSubset } from "./subset.ts";
-import { makeSynthetic } from "./synthetic.ts";
 import type { SyntheticOptions } from "./synthetic.ts";
 import type { Dataset, DatasetName } from "./types.ts";
 
@@ -50,9 +48,9 @@ export interface ResolveOptions {
   synthetic?: Partial<SyntheticOptions>;
   /** Only for tests with tiny fixture batches. */
   cifarRecordsPerFile?: number;
+  /** image-folder: the side images are resized and centre-cropped to. */
+  imageSize?: number;
 }
-
-const SYNTHETIC_DEFAULTS: SyntheticOptions = { count: 512, testCount: 256, channels: 3, size: 32, numClasses: 10, seed: 0 };
 
 export async function resolveDataset(opts: ResolveOptions): Promise<Dataset> {
   const ds = await load(opts);
@@ -78,34 +76,17 @@ function applyLimits(ds: Dataset, opts: ResolveOptions): Dataset {
 }
 
 function load(opts: ResolveOptions): Promise<Dataset> {
-  switch (opts.dataset) {
-    case "cifar10":
-      return loadCifar10(opts);
-    case "fashion-mnist":
-      return loadFashionMnistDir(opts.dataDir ?? DEBIAN_FASHION_MNIST_DIR, { padTo: opts.padTo });
-    case "fashion-mnist-embedded":
-      return loadEmbeddedFashionMnist({ padTo: opts.padTo });
-    case "npy":
-      if (!opts.dataDir) {
-        throw new DataError(
-          `data.dataset=npy needs data.dataDir: a directory holding ${Object.values(NPY_FILES).join(", ")} (--set data.dataDir=/path/to/dir).`,
-        );
-      }
-      return loadNpyDir(opts.dataDir, { padTo: opts.padTo, log: opts.log });
-    case "synthetic":
-      return Promise.resolve(makeSynthetic({ ...SYNTHETIC_DEFAULTS, ...opts.synthetic }));
-    case "auto":
-      return loadAuto(opts);
-    default:
-      throw new DataError(`unknown dataset "${String(opts.dataset)}"; expected auto, cifar10, fashion-mnist, fashion-mnist-embedded, npy or synthetic.`);
-  }
+  if (opts.dataset === "auto") return loadAuto(opts);
+  const entry = DATASETS[opts.dataset];
+  if (!entry) throw new DataError(`unknown dataset "${String(opts.dataset)}"; expected auto, ${DATASET_NAMES.join(", ")}.`);
+  return entry.load({ ...opts, onProgress: progressLogger(opts, opts.dataset) });
 }
 
 function cifarOpts(opts: ResolveOptions) {
   return opts.cifarRecordsPerFile === undefined ? {} : { recordsPerFile: opts.cifarRecordsPerFile };
 }
 
-function progressLogger(opts: ResolveOptions): (bytes: number, total: number | undefined) => void {
+function progressLogger(opts: ResolveOptions, what: string): (bytes: number, total: number | undefined) => void {
   let nextMark = 0;
   return (bytes, total) => {
     opts.onProgress?.(bytes, total);
@@ -115,31 +96,10 @@ function progressLogger(opts: ResolveOptions): (bytes: number, total: number | u
     if (mark >= nextMark) {
       nextMark = mark + 1;
       opts.log(
-        total ? `data: downloading CIFAR-10: ${mark * 10}% of ${(total / 1e6).toFixed(0)} MB` : `data: downloading CIFAR-10: ${(bytes / 1e6).toFixed(0)} MB`,
+        total ? `data: downloading ${what}: ${mark * 10}% of ${(total / 1e6).toFixed(0)} MB` : `data: downloading ${what}: ${(bytes / 1e6).toFixed(0)} MB`,
       );
     }
   };
-}
-
-async function loadCifar10(opts: ResolveOptions): Promise<Dataset> {
-  if (opts.dataDir) return loadCifar10Dir(opts.dataDir, cifarOpts(opts));
-  const cacheDir = opts.cacheDir ?? defaultCacheDir();
-  const cached = findCifar10(cacheDir, cifarOpts(opts));
-  if (cached) return loadCifar10Dir(cached, cifarOpts(opts));
-  if (opts.download === false) {
-    throw new DataError(
-      `CIFAR-10 is not in the cache directory ${cacheDir}; pass --data-dir pointing at an extracted cifar-10-batches-bin, or allow the download (--set data.download=true).`,
-      cacheDir,
-    );
-  }
-  opts.log?.(`data: CIFAR-10 not cached in ${cacheDir}; downloading`);
-  const dir = await downloadCifar10({
-    cacheDir,
-    ...cifarOpts(opts),
-    onProgress: progressLogger(opts),
-    ...(opts.fetchImpl ? { fetchImpl: opts.fetchImpl } : {}),
-  });
-  return loadCifar10Dir(dir, cifarOpts(opts));
 }
 
 async function loadAuto(opts: ResolveOptions): Promise<Dataset> {
@@ -183,7 +143,7 @@ async function loadAuto(opts: ResolveOptions): Promise<Dataset> {
         cacheDir,
         ...cifarOpts(opts),
         connectTimeoutMs: timeout,
-        onProgress: progressLogger(opts),
+        onProgress: progressLogger(opts, "CIFAR-10"),
         ...(opts.fetchImpl ? { fetchImpl: opts.fetchImpl } : {}),
       });
       log(`data: auto → CIFAR-10 (downloaded to ${dir})`);
@@ -205,18 +165,6 @@ async function loadAuto(opts: ResolveOptions): Promise<Dataset> {
  * has no readable one (no dataDir given, or the file is missing or damaged).
  */
 export function nominalTrainCount(dataset: DatasetChoice, trainLimit?: number, dataDir?: string): number {
-  const full =
-    dataset === "npy"
-      ? npyTrainCount(dataDir)
-      : { auto: 50_000, cifar10: 50_000, "fashion-mnist": 60_000, "fashion-mnist-embedded": 5_000, synthetic: SYNTHETIC_DEFAULTS.count }[dataset];
+  const full = dataset === "auto" ? DATASETS.cifar10.nominalTrainCount() : DATASETS[dataset].nominalTrainCount(dataDir);
   return trainLimit === undefined ? full : Math.min(full, trainLimit);
-}
-
-function npyTrainCount(dataDir: string | undefined): number {
-  if (dataDir === undefined) return 50_000;
-  try {
-    return readNpyHeader(join(dataDir, NPY_FILES.trainImages)).shape[0] ?? 50_000;
-  } catch {
-    return 50_000;
-  }
 }

@@ -1,3 +1,5 @@
+import type { Labels } from "./types.ts";
+
 /**
  * Per-channel mean/std of uint8 NCHW images, in [0,1] pixel units.
  * Uses a 256-bin histogram per channel: one pass of integer increments over the
@@ -39,7 +41,7 @@ export function channelStats(images: Uint8Array, count: number, channels: number
  * labels never show (those test images can never be classified right). `where` names
  * the data (a directory). Empty when the labels are fine.
  */
-export function labelWarnings(train: Uint8Array, test: Uint8Array, where: string): string[] {
+export function labelWarnings(train: Labels, test: Labels, where: string): string[] {
   const trainClasses = new Set(train);
   const out: string[] = [];
   if (trainClasses.size === 1)
@@ -48,7 +50,7 @@ export function labelWarnings(train: Uint8Array, test: Uint8Array, where: string
     );
   const unseen = [...new Set(test)].filter((c) => !trainClasses.has(c)).sort((a, b) => a - b);
   if (unseen.length) {
-    const count = test.reduce((n, c) => n + (trainClasses.has(c) ? 0 : 1), 0);
+    const count = Array.from(test).reduce((n, c) => n + (trainClasses.has(c) ? 0 : 1), 0);
     out.push(
       `warning: ${where}: test labels ${unseen.join(", ")} never occur in the training labels (${count} of ${test.length} test images); ` +
         `those images cannot be classified right, so test accuracy is at most ${((100 * (test.length - count)) / test.length).toFixed(2)}%. Check that train and test use the same class indices.`,

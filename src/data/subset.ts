@@ -37,7 +37,8 @@ export function balancedSubset(split: Split, limit: number, numClasses: number, 
 export function takeIndices(split: Split, indices: ArrayLike<number>): Split {
   const imageBytes = split.count > 0 ? split.images.length / split.count : 0;
   const images = new Uint8Array(indices.length * imageBytes);
-  const labels = new Uint8Array(indices.length);
+  // Same width as the source labels (two bytes for more than 256 classes).
+  const labels = split.labels instanceof Uint16Array ? new Uint16Array(indices.length) : new Uint8Array(indices.length);
   for (let k = 0; k < indices.length; k++) {
     const i = indices[k]!;
     images.set(split.images.subarray(i * imageBytes, (i + 1) * imageBytes), k * imageBytes);

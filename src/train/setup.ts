@@ -16,6 +16,7 @@ export async function loadData(cfg: TrainingConfig, log?: (line: string) => void
     cacheDir: cfg.data.cacheDir,
     download: cfg.data.download,
     padTo: cfg.data.padTo,
+    imageSize: cfg.data.imageSize,
     trainLimit: cfg.data.trainLimit,
     testLimit: cfg.data.testLimit,
     subsetSeed: cfg.data.subsetSeed,

@@ -14,6 +14,7 @@ import {
   type CommandResult,
   type CommandRunner,
 } from "../../src/engine/hardware.ts";
+import { DATASET_NAMES } from "../../src/data/datasets.ts";
 
 const REPO = join(import.meta.dir, "..", "..");
 const tmp = () => mkdtempSync(join(tmpdir(), "doctor-test-"));
@@ -63,6 +64,11 @@ test("doctor --json prints one JSON object with every section, and exits 0 where
   expect(["gpu", "software", "none"]).toContain(j.hardware.vulkan.verdict);
   expect(Array.isArray(j.hardware.vulkan.icds)).toBe(true);
   expect(j.datasets.embeddedSubset.found).toBe(true);
+  // Every dataset of the registry is listed, with where it is (or null), or read from --data-dir only.
+  expect(j.datasets.all.map((d: { name: string }) => d.name).sort()).toEqual([...DATASET_NAMES].sort());
+  const byName = new Map(j.datasets.all.map((d: { name: string; path?: string | null }) => [d.name, d]));
+  expect(byName.get("fashion-mnist-embedded")).toMatchObject({ path: expect.stringContaining("fashion-mnist-subset") });
+  expect(byName.get("npy")).not.toHaveProperty("path");
   expect(j.defaultPath).toMatchObject({ ok: true, exitCode: 0, reasons: [] });
   expect(j.defaultPath.checks.map((c: { what: string }) => c.what)).toEqual(["engine", "data", "--runs-dir", "--report-dir"]);
   // @tensorflow/tfjs-node is no dependency of this project: no key, no line, no mention.
@@ -245,6 +251,7 @@ const good = (): DefaultPathFacts => ({
     cifar10: { found: false, cacheDir: "/cache", path: null },
     fashionMnistDebian: { found: false, dir: "/usr/share/datasets/fashion-mnist" },
     embeddedSubset: { found: true, dir: "/repo/data/fashion-mnist-subset" },
+    all: [],
   },
   outputs: [
     { flag: "--runs-dir", dir: "runs", writable: true },

@@ -310,7 +310,7 @@ describe("loadNpyDir bad input", () => {
   test("labels out of range name the file, index and value", async () => {
     for (const [bad, descr] of [
       [-1, "<i8"],
-      [256, "<i4"],
+      [65_536, "<i4"],
     ] as const) {
       const dir = await fresh(`range${bad}`);
       const path = join(dir, NPY_FILES.testLabels);
@@ -318,8 +318,20 @@ describe("loadNpyDir bad input", () => {
       const e = await dataErrorOf(loadNpyDir(dir));
       expect(e.message).toContain(path);
       expect(e.message).toContain(`label ${bad} at index 2`);
-      expect(e.message).toContain("0..255");
+      expect(e.message).toContain("0..65535");
     }
+  });
+
+  test("labels beyond 255 (ImageNet's 1000 classes) are kept exactly, two bytes each; up to 255 one byte", async () => {
+    const dir = await fresh("wide");
+    await Bun.write(join(dir, NPY_FILES.trainLabels), array("<i8", [8], [0, 999, 256, 3, 4, 5, 6, 7]));
+    await Bun.write(join(dir, NPY_FILES.testLabels), array("<i8", [4], [999, 1, 2, 3]));
+    const ds = await loadNpyDir(dir, { log: () => {} });
+    expect(ds.numClasses).toBe(1000);
+    expect(ds.train.labels).toBeInstanceOf(Uint16Array);
+    expect([...ds.train.labels]).toEqual([0, 999, 256, 3, 4, 5, 6, 7]);
+    const narrow = await loadNpyDir(await fresh("narrow"), { log: () => {} });
+    expect(narrow.train.labels).toBeInstanceOf(Uint8Array);
   });
 
   test("mismatched image and label counts, and train/test shapes, are named", async () => {

@@ -31,11 +31,20 @@ export interface ModelConfig {
  */
 export interface DataConfig {
   /**
-   * auto = CIFAR-10 if cached or downloadable, else the embedded Fashion-MNIST subset (with dataDir: whichever of CIFAR-10, IDX or .npy files it holds). npy = your own data: four NumPy .npy files in dataDir, train_images.npy, train_labels.npy, test_images.npy, test_labels.npy. Images (N, C, H, W) or (N, H, W, C) with C = 1 or 3, or (N, H, W) greyscale; uint8 (any integer type holding 0..255) or float32/float64 in [0, 1] or [0, 255] (taken as [0, 1] when no pixel exceeds 1), kept as 8-bit pixels. Labels (N,) or (N, 1), any integer type, class indices 0..255; numClasses = largest label + 1. Little-endian, C order. Normalisation constants are computed from the training images.
+   * auto = CIFAR-10 if cached or downloadable, else the embedded Fashion-MNIST subset (with dataDir: whichever of CIFAR-10, IDX or .npy files it holds). cifar100 = CIFAR-100's binary version, 100 fine labels (downloaded, or dataDir = cifar-100-binary). tiny-imagenet = Tiny-ImageNet-200 at 64x64, its validation split as the test split (downloaded, or dataDir = the official zip or its folder; decoded once into the cache). image-folder = your images in torchvision's ImageFolder layout (dataDir with train/ and val/, one folder per class, e.g. ImageNet), decoded with sharp and resized to imageSize once into the cache. npy = your own data: four NumPy .npy files in dataDir, train_images.npy, train_labels.npy, test_images.npy, test_labels.npy. Images (N, C, H, W) or (N, H, W, C) with C = 1 or 3, or (N, H, W) greyscale; uint8 (any integer type holding 0..255) or float32/float64 in [0, 1] or [0, 255] (taken as [0, 1] when no pixel exceeds 1), kept as 8-bit pixels. Labels (N,) or (N, 1), any integer type, class indices 0..65535; numClasses = largest label + 1. Little-endian, C order. Normalisation constants are computed from the training images.
    */
-  dataset: "auto" | "cifar10" | "fashion-mnist" | "fashion-mnist-embedded" | "npy" | "synthetic";
+  dataset:
+    | "auto"
+    | "cifar10"
+    | "cifar100"
+    | "tiny-imagenet"
+    | "image-folder"
+    | "fashion-mnist"
+    | "fashion-mnist-embedded"
+    | "npy"
+    | "synthetic";
   /**
-   * An existing cifar-10-batches-bin directory (or its parent), a Fashion-MNIST IDX directory, or (dataset npy) the directory holding train_images.npy, train_labels.npy, test_images.npy and test_labels.npy.
+   * An existing cifar-10-batches-bin or cifar-100-binary directory (or its parent), a Fashion-MNIST IDX directory, Tiny-ImageNet's zip or folder, an ImageFolder root (train/ and val/), or (dataset npy) the directory holding train_images.npy, train_labels.npy, test_images.npy and test_labels.npy.
    */
   dataDir?: string;
   /**
@@ -43,7 +52,7 @@ export interface DataConfig {
    */
   cacheDir?: string;
   /**
-   * Allow downloading CIFAR-10 from its official URL.
+   * Allow downloading CIFAR-10, CIFAR-100 or Tiny-ImageNet from its official URL.
    */
   download: boolean;
   /**
@@ -62,6 +71,10 @@ export interface DataConfig {
    * Zero-pad smaller images (Fashion-MNIST's 28x28; .npy images smaller than this in either dimension) to this size, so CIFAR-shaped models apply unchanged. 1 leaves .npy images as they are.
    */
   padTo: number;
+  /**
+   * image-folder: the side length images are resized (shorter side) and centre-cropped to when decoded into the cache. 64 suits CPU-scale runs; ImageNet's usual 224 stores 150 KB per image (192 GB for ImageNet-1k's training split).
+   */
+  imageSize: number;
   /**
    * Random-crop augmentation: zero padding in pixels (0 disables).
    */

@@ -1,4 +1,5 @@
 import type { BatchPlan } from "../../data/batches.ts";
+import type { Labels } from "../../data/types.ts";
 import type { EngineConfig } from "../../config/generated/training.ts";
 import type { ModelSpec } from "../../models/spec.ts";
 import { prunableLayers } from "../../models/spec.ts";
@@ -293,7 +294,7 @@ export async function startTorchServer<T>(
 
 /** What each resident slot of a server holds, so a split crosses the pipe once per server. */
 export class ResidentSlots {
-  private readonly loaded = new Map<string, { images: Uint8Array; labels: Uint8Array; lut: string; cropPadding: number }>();
+  private readonly loaded = new Map<string, { images: Uint8Array; labels: Labels; lut: string; cropPadding: number }>();
   constructor(private readonly proc: TorchProcess) {}
 
   /** Sends `split` unless the slot already holds these arrays and settings. */
