@@ -28,7 +28,7 @@ test("every registered method names its kinds, which the runner can look up, and
 });
 
 test("an unknown method is an error that names the setting and the registered methods", () => {
-  expect(() => pruningMethod("synflow")).toThrow(/methods: unknown pruning method "synflow"; registered: imp, omp, bip, bip-filter/);
+  expect(() => pruningMethod("synflow")).toThrow(/methods: unknown pruning method "synflow"; registered: imp, omp, bip, bip-filter, random/);
 });
 
 test("IMP plans one chain of rounds per seed; a target's subnetwork is the round that reaches it", () => {
@@ -54,6 +54,15 @@ test("OMP, BiP and filter-wise BiP plan one unit per target; filter-wise BiP dif
     filter = plan("bip-filter").units[0]!.config as { bip: { structure: string } };
   expect([bip.bip.structure, filter.bip.structure]).toEqual(["unstructured", "filter"]);
   expect({ ...filter, bip: { ...filter.bip, structure: "unstructured" } }).toEqual(bip);
+});
+
+test("random pruning plans OMP's units with method random: the same fine-tuning, another mask; OMP's ids leave the method out", () => {
+  const omp = plan("omp").units,
+    random = plan("random").units;
+  expect(random.map((u) => u.kind)).toEqual(["omp", "omp"]);
+  expect(random.map((u) => u.config)).toEqual(omp.map((u) => ({ ...(u.config as object), method: "random" })));
+  expect(omp.every((u) => !("method" in (u.config as object)))).toBe(true);
+  expect(random.map((u) => u.deps)).toEqual(omp.map((u) => u.deps));
 });
 
 const rec = (wallSeconds: number, metrics: Record<string, unknown>) => ({ wallSeconds, metrics }) as unknown as UnitRecord;

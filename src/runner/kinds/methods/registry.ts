@@ -2,7 +2,7 @@ import { ConfigError } from "../../../config/load.ts";
 import { filterBipMethod, unstructuredBipMethod } from "./bip.ts";
 import { impMethod } from "./imp.ts";
 import type { PruningMethod } from "./method.ts";
-import { ompMethod } from "./omp.ts";
+import { ompMethod, randomMethod } from "./omp.ts";
 
 /**
  * The pruning methods experiments can compare, by the name their `methods` setting
@@ -14,6 +14,7 @@ export const PRUNING_METHODS = {
   omp: ompMethod,
   bip: unstructuredBipMethod,
   "bip-filter": filterBipMethod,
+  random: randomMethod,
 };
 
 export type MethodName = keyof typeof PRUNING_METHODS;
