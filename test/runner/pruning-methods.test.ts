@@ -82,3 +82,20 @@ test("a method's point adds up its chain's times and keeps only seeds whose chai
   expect(p!.accuraciesRunningBn).toBeUndefined();
   expect(methodPoint("IMP", 0.36, [chains[1]!, chains[2]!])).toEqual([]);
 });
+
+test("GraSP plans one unit per target from a fresh initialisation (no dependency) trained as the dense run; Hydra one per target from the pretrained model, fine-tuned with hydra.finetune", () => {
+  const grasp = plan("grasp").units;
+  expect(grasp.map((u) => [u.kind, u.deps])).toEqual([
+    ["grasp", []],
+    ["grasp", []],
+  ]);
+  const g = grasp[1]!.config as { training: { optim: unknown; seed: number }; sparsity: number; samplesPerClass: number };
+  expect([g.training.optim, g.training.seed, g.sparsity, g.samplesPerClass]).toEqual([bench.dense.optim, 7, 0.59, bench.grasp.samplesPerClass]);
+  const hydra = plan("hydra").units;
+  expect(hydra.map((u) => [u.kind, u.deps])).toEqual([
+    ["hydra", [dense.id]],
+    ["hydra", [dense.id]],
+  ]);
+  const h = hydra[0]!.config as { training: { optim: unknown }; scores: unknown; finalEpoch: number };
+  expect([h.training.optim, h.scores, h.finalEpoch]).toEqual([bench.hydra.finetune, bench.hydra.scores, 160]);
+});

@@ -38,9 +38,35 @@ export interface BipBenchConfig {
    * OMP fine-tuning after one-shot global magnitude pruning.
    */
   omp: OptimConfig;
+  /**
+   * GraSP (method grasp): pruning at initialisation, then the dense run's training schedule from that initialisation.
+   */
+  grasp: {
+    /**
+     * Training images per class the scores are computed on (the authors' 10).
+     */
+    samplesPerClass: number;
+    /**
+     * Step of the Hessian-gradient product's central difference, relative to 1 + ||theta|| of the prunable weights (the scores of a quadratic loss are exact at any step; float32 rounding grows below ~1e-4).
+     */
+    relStep: number;
+  };
+  /**
+   * Hydra (method hydra): importance scores learned for the frozen pretrained weights (straight-through top-k per layer), then fine-tuning of the subnetwork.
+   */
+  hydra: {
+    /**
+     * SGD on the scores (Hydra's CIFAR setting: 20 epochs, lr 0.1, cosine); the weights and BN's affine parameters stay frozen, BN's running statistics follow the batches.
+     */
+    scores: OptimConfig;
+    /**
+     * Fine-tuning of the weights with the learned mask fixed.
+     */
+    finetune: OptimConfig;
+  };
   bip: BipConfig;
   /**
-   * Pruning methods to run, by their names in the method registry (src/runner/kinds/methods/registry.ts): imp, omp, bip (unstructured BiP) and bip-filter (filter-wise BiP: reported, not part of the paper's unstructured claims). Each reads its own settings: imp reads imp, impRate and rewindEpoch; omp reads omp; bip and bip-filter read bip. The claims need imp and bip.
+   * Pruning methods to run, by their names in the method registry (src/runner/kinds/methods/registry.ts): imp, omp, bip (unstructured BiP), bip-filter (filter-wise BiP: reported, not part of the paper's unstructured claims), random (a random mask, fine-tuned as OMP), grasp (GraSP at initialisation, then trained as the dense model) and hydra (scores learned for the frozen pretrained weights, then fine-tuned). Each reads its own settings: imp reads imp, impRate and rewindEpoch; omp and random read omp; grasp reads grasp (and trains with dense.optim); hydra reads hydra; bip and bip-filter read bip. The claims need imp and bip.
    *
    * @minItems 1
    */

@@ -49,3 +49,6 @@ export interface PruningMethod<S> {
   /** The report's protocol line: what the method did, with the settings it ran with. */
   describe(settings: S): string;
 }
+
+/** "1 epoch", "5 fine-tuning epochs": for method descriptions. */
+export const epochs = (n: number, what = "") => `${n} ${what}epoch${n === 1 ? "" : "s"}`;

@@ -7,7 +7,7 @@ import { prunableLayers } from "../../../models/spec.ts";
 import { loadSnapshot } from "../dense.ts";
 import type { UnitKind } from "../kind.ts";
 import { retrainPruned, trainingImages } from "../shared/training-run.ts";
-import { onePerTarget, type PruningMethod } from "./method.ts";
+import { epochs, onePerTarget, type PruningMethod } from "./method.ts";
 
 /**
  * One-shot pruning of the pretrained model, then fine-tuning: OMP (global magnitude) and
@@ -58,7 +58,7 @@ export const ompMethod: PruningMethod<OmpSettings> = {
       ),
     );
   },
-  describe: (s) => `one-shot global magnitude pruning of the pretrained model, ${s.omp.epochs} fine-tuning epochs.`,
+  describe: (s) => `one-shot global magnitude pruning of the pretrained model, ${epochs(s.omp.epochs, "fine-tuning ")}.`,
 };
 
 /** Random pruning: OMP's protocol with a uniformly random mask (same density in every layer), the sanity baseline. */
@@ -77,5 +77,5 @@ export const randomMethod: PruningMethod<OmpSettings> = {
     );
   },
   describe: (s) =>
-    `a uniformly random mask of the pretrained model (each layer keeps the target density, drawn from the seed), then OMP's ${s.omp.epochs} fine-tuning epochs.`,
+    `a uniformly random mask of the pretrained model (each layer keeps the target density, drawn from the seed), then OMP's ${epochs(s.omp.epochs, "fine-tuning ")}.`,
 };

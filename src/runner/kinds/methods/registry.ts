@@ -1,5 +1,7 @@
 import { ConfigError } from "../../../config/load.ts";
 import { filterBipMethod, unstructuredBipMethod } from "./bip.ts";
+import { graspMethod } from "./grasp.ts";
+import { hydraMethod } from "./hydra.ts";
 import { impMethod } from "./imp.ts";
 import type { PruningMethod } from "./method.ts";
 import { ompMethod, randomMethod } from "./omp.ts";
@@ -15,6 +17,8 @@ export const PRUNING_METHODS = {
   bip: unstructuredBipMethod,
   "bip-filter": filterBipMethod,
   random: randomMethod,
+  grasp: graspMethod,
+  hydra: hydraMethod,
 };
 
 export type MethodName = keyof typeof PRUNING_METHODS;
