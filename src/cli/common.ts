@@ -24,6 +24,9 @@ export interface CommonOptions {
   /** --dataset and --data-dir, on commands whose SettingsSpec names `data`. */
   dataset?: string;
   dataDir?: string;
+  /** --model and --width, on commands whose SettingsSpec names `model`. */
+  model?: string;
+  width?: string;
 }
 
 /** Where a command's settings live: its presets, its schema, and one override that works on it (for the help). */
@@ -38,6 +41,8 @@ export interface SettingsSpec {
   reportDirHelp?: string;
   /** Where the command's dataset settings are ("data", "dense.data"): --dataset and --data-dir set them (addDataOptions). */
   data?: string;
+  /** Where the command's model settings are ("dense.model"): --model and --width set them (addModelOptions). */
+  model?: string;
 }
 
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -107,8 +112,16 @@ export function addDataOptions(cmd: Command, spec: SettingsSpec & { data: string
     .option(
       "--data-dir <dir>",
       dirHelp ??
-        `dataset directory (cifar-10-batches-bin, Fashion-MNIST IDX files, or the four .npy files of --dataset npy); same as --set ${spec.data}.dataDir=<dir>`,
+        `dataset directory (cifar-10-batches-bin, cifar-100-binary, Tiny-ImageNet's zip or folder, an image folder with train/ and val/, Fashion-MNIST IDX files, or the four .npy files of --dataset npy); same as --set ${spec.data}.dataDir=<dir>`,
     );
+}
+
+/** --model and --width: shorthands for the `model` settings of the command's spec (settingsOf applies them). */
+export function addModelOptions(cmd: Command, spec: SettingsSpec & { model: string }): Command {
+  const choices = settingSchema(spec.schema, [...spec.model.split("."), "arch"])?.enum as string[] | undefined;
+  return cmd
+    .addOption(new Option("--model <arch>", `which architecture; same as --set ${spec.model}.arch=<arch>`).choices(choices ?? []))
+    .option("--width <n>", `the model's base width (channels of its first stage); same as --set ${spec.model}.width=<n>`);
 }
 
 /** Datasets that read no directory: a dataDir beside them would be ignored. */
@@ -127,7 +140,10 @@ export function settingsOf(opts: CommonOptions, spec: SettingsSpec, extra: strin
   const dataFlags = spec.data
     ? [...(opts.dataset ? [`${spec.data}.dataset=${opts.dataset}`] : []), ...(opts.dataDir ? [`${spec.data}.dataDir=${opts.dataDir}`] : [])]
     : [];
-  const out = { preset, overrides: [...opts.set, ...extra, ...dataFlags], configFiles: opts.config };
+  const modelFlags = spec.model
+    ? [...(opts.model ? [`${spec.model}.arch=${opts.model}`] : []), ...(opts.width ? [`${spec.model}.width=${opts.width}`] : [])]
+    : [];
+  const out = { preset, overrides: [...opts.set, ...extra, ...dataFlags, ...modelFlags], configFiles: opts.config };
   const cfg = loadPresetConfig<Record<string, unknown>>(spec.command, spec.schema, preset, out.overrides, out.configFiles);
   if (spec.data) checkDataDir(cfg, spec.data, preset, opts.dataDir !== undefined);
   if (opts.printConfig) {

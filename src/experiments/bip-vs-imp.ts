@@ -3,7 +3,7 @@ import type { BipBenchConfig } from "../config/generated/bip-bench.ts";
 import { validateConfig } from "../config/load.ts";
 import { loadPresetConfig } from "../config/presets.ts";
 import { renderBip, type MethodPoint } from "../report/bip-report.ts";
-import { fallbackNote, precisionNote, trainFingerprintsOf } from "../report/markdown.ts";
+import { fallbackNote, precisionNote, trainerSettings, trainFingerprintsOf } from "../report/markdown.ts";
 import { runUnits } from "../runner/run-units.ts";
 import { mkUnit, type Unit } from "../runner/unit.ts";
 import { pruningMethod, type AllMethodSettings } from "../runner/kinds/methods/registry.ts";
@@ -18,7 +18,10 @@ import { dataDepartures, publishReport, type ExperimentOptions } from "./common.
 export function scaledDownFromPaper(cfg: BipBenchConfig, datasetName: string): string[] {
   const paper = loadPresetConfig<BipBenchConfig>("bip-vs-imp", "bip-bench", "paper", []);
   const out = dataDepartures(datasetName, cfg.dense.data.trainLimit, paper.dense.data);
-  if (cfg.dense.model.width !== paper.dense.model.width) out.push(`ResNet-20 width ${cfg.dense.model.width} instead of ${paper.dense.model.width}`);
+  const m = cfg.dense.model,
+    pm = paper.dense.model;
+  if (m.arch !== pm.arch) out.push(`${m.arch} instead of the speedup figure's ${pm.arch}`);
+  if (m.width !== pm.width) out.push(`${m.arch} width ${m.width} instead of ${pm.width}`);
   if (cfg.imp.epochs !== paper.imp.epochs) out.push(`${cfg.imp.epochs} IMP epochs per round instead of ${paper.imp.epochs}`);
   if (cfg.bip.epochs !== paper.bip.epochs) out.push(`${cfg.bip.epochs} BiP epochs instead of ${paper.bip.epochs}`);
   if (cfg.seeds.length < paper.seeds.length) out.push(`${cfg.seeds.length} seeds instead of ${paper.seeds.length}`);
@@ -115,6 +118,8 @@ export async function runBipVsImp(opts: BipVsImpOptions): Promise<boolean> {
       ),
     ),
   );
+  const unitsOf = (name: string) => planned.filter((p) => p.method.name === name).flatMap((p) => p.bySeed.flatMap((b) => b.units));
+  const perEpoch = (r: UnitRecord | undefined, epochs: number) => (r && r.status === "done" ? [r.wallSeconds / epochs] : []);
   const d = rec(dense);
   const scaledDown = scaledDownFromPaper(cfg, data.name);
   const failed = [...out.failed.map((f) => ({ unit: f.label ?? f.id, error: f.error })), ...out.blocked.map((b) => ({ unit: b, error: "blocked" }))];
@@ -132,6 +137,14 @@ export async function runBipVsImp(opts: BipVsImpOptions): Promise<boolean> {
     scaledDown,
     // Every method and seed must have trained on the same images.
     trainFingerprints: trainFingerprintsOf(out.records.values()),
+    epochSeconds: {
+      imp: unitsOf("imp").flatMap((u) => perEpoch(rec(u), cfg.imp.epochs)),
+      bip: unitsOf("bip").flatMap((u) => perEpoch(rec(u), cfg.bip.epochs)),
+    },
+    engineSettings: planned.map(({ method, bySeed }) => ({
+      label: method.label,
+      settings: trainerSettings(bySeed.flatMap((p) => p.units.map(rec).filter((r): r is UnitRecord => r !== undefined))),
+    })),
     failed: failed.map((f) => `${f.unit}: ${f.error}`),
   });
   const json =

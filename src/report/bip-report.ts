@@ -23,10 +23,26 @@ export interface BipData {
   scaledDown: string[];
   /** Distinct training-data fingerprints recorded by the units (one when all shared their data). */
   trainFingerprints: string[];
+  /** Seconds per epoch of each completed IMP round and BiP unit (the per-epoch cost behind the speedup). */
+  epochSeconds: { imp: number[]; bip: number[] };
+  /** Per method label: its units' distinct trainer settings (trainerSettings), to show the comparison is like for like. */
+  engineSettings: { label: string; settings: string[] }[];
   failed: string[];
 }
 
 const pct = (x: number, d = 1) => `${(100 * x).toFixed(d)}%`;
+
+/** The per-epoch cost of BiP in IMP epochs, measured, beside the paper's implied ratio. */
+function epochCostLine(e: BipData["epochSeconds"]): string {
+  if (!e.imp.length || !e.bip.length) return "Per-epoch cost: not measured (needs completed IMP rounds and BiP units).";
+  const imp = mean(e.imp),
+    bip = mean(e.bip);
+  return (
+    `Per-epoch cost: one BiP epoch took ${bip.toFixed(2)} s (mean of ${e.bip.length} units), one IMP epoch ${imp.toFixed(2)} s (mean of ${e.imp.length} rounds): ` +
+    `one BiP epoch costs ${(bip / imp).toFixed(2)} IMP epochs; the paper's reported times imply about ${PAPER_BIP.epochCostRatio.toFixed(1)}. ` +
+    `The speedup is this ratio's inverse times IMP's total epochs over BiP's.`
+  );
+}
 
 /**
  * Whether filter-wise BiP's accuracy falls with sparsity, with and without BN
@@ -167,6 +183,10 @@ export async function renderBip(d: BipData): Promise<{ markdown: string; svgs: R
     "## Speedup of BiP over IMP",
     "",
     table(["sparsity", "measured", "measured incl. pretraining", "paper (ResNet-18, CIFAR-10)"], speed),
+    "",
+    epochCostLine(d.epochSeconds),
+    "",
+    `Engine settings per method (a speedup compares like with like only where they match): ${d.engineSettings.map((e) => `${e.label}: ${e.settings.join(" | ") || "not recorded"}`).join("; ")}${new Set(d.engineSettings.map((e) => e.settings.join("|"))).size > 1 ? " — **the methods ran with different settings**" : ""}.`,
     "",
     "## Claims",
     "",

@@ -52,6 +52,34 @@ export function precisionNote(records: Iterable<{ env: { trainers?: { precision?
   return seen.length ? `precision ${seen.join(" or ")}` : "precision not recorded";
 }
 
+type TrainerFacts = {
+  engine: string;
+  provider: string;
+  precision?: string;
+  deterministic?: boolean;
+  cudaGraphs?: boolean;
+  channelsLast?: boolean;
+  cudnnDeterministic?: boolean;
+};
+
+/**
+ * The distinct trainer settings of some records, each as one phrase ("torch/cuda, tf32,
+ * cuDNN not deterministic, CUDA graphs"), so a report can show two methods ran like for like.
+ */
+export function trainerSettings(records: Iterable<{ env: { trainers?: TrainerFacts[] } }>): string[] {
+  const seen = new Set<string>();
+  for (const r of records)
+    for (const t of r.env.trainers ?? []) {
+      const parts = [`${t.engine}/${t.provider}`, t.precision ?? "fp32"];
+      if (t.cudnnDeterministic !== undefined) parts.push(t.cudnnDeterministic ? "cuDNN deterministic" : "cuDNN not deterministic");
+      if (t.cudaGraphs) parts.push("CUDA graphs");
+      if (t.channelsLast) parts.push("channels-last");
+      parts.push(t.deterministic === false ? "not bit-reproducible" : "deterministic");
+      seen.add(parts.join(", "));
+    }
+  return [...seen];
+}
+
 /** The distinct precisions the records' trainers computed in, in order of first appearance. */
 export function precisionsOf(records: Iterable<{ env: { trainers?: { precision?: string }[] } }>): string[] {
   const seen = new Set<string>();

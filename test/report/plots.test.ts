@@ -391,9 +391,28 @@ function bipData(methods: string[]): BipData {
     timing: "test",
     scaledDown: [],
     trainFingerprints: ["x"],
+    epochSeconds: { imp: [], bip: [] },
+    engineSettings: methods.map((label) => ({ label, settings: ["onnx/cpu, fp32, deterministic"] })),
     failed: [],
   };
 }
+
+test("BiP report: the per-epoch cost of BiP in IMP epochs beside the paper's ratio, and engine settings per method, flagged when they differ", async () => {
+  const d = { ...bipData(["IMP", "BiP"]), epochSeconds: { imp: [2, 2.2], bip: [4.2] } };
+  const same = (await renderBip(d)).markdown;
+  // 4.2 s / mean(2, 2.2) = 4.2 / 2.1 = 2.00 IMP epochs.
+  expect(same).toContain(
+    "one BiP epoch took 4.20 s (mean of 1 units), one IMP epoch 2.10 s (mean of 2 rounds): one BiP epoch costs 2.00 IMP epochs; the paper's reported times imply about 2.0",
+  );
+  expect(same).toContain("IMP: onnx/cpu, fp32, deterministic; BiP: onnx/cpu, fp32, deterministic.");
+  expect(same).not.toContain("different settings");
+  const differ = {
+    ...d,
+    engineSettings: [d.engineSettings[0]!, { label: "BiP", settings: ["torch/cuda, tf32, cuDNN not deterministic, not bit-reproducible"] }],
+  };
+  expect((await renderBip(differ)).markdown).toContain("**the methods ran with different settings**");
+  expect((await renderBip({ ...d, epochSeconds: { imp: [], bip: [4.2] } })).markdown).toContain("Per-epoch cost: not measured");
+});
 
 test("BiP accuracy: the dense model as a labelled baseline, filter-wise BiP in its own panel with its own y range", async () => {
   const { svgs } = await renderBip(bipData(["IMP", "OMP", "BiP", "BiP-filter"]));

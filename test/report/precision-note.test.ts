@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import type { BenchTrainConfig } from "../../src/config/generated/bench-train.ts";
 import type { UnitRecord } from "../../src/config/generated/record.ts";
 import { validateConfig } from "../../src/config/load.ts";
-import { computeSeconds, precisionNote, precisionsOf } from "../../src/report/markdown.ts";
+import { computeSeconds, precisionNote, precisionsOf, trainerSettings } from "../../src/report/markdown.ts";
 import { renderTrainThroughput } from "../../src/report/train-throughput-report.ts";
 
 const trainer = (precision?: string, fallback?: string) => ({
@@ -97,4 +97,16 @@ test("a run's compute counts a pack's wall time once: each member's record holds
       { wallSeconds: 7, env: env() },
     ]),
   ).toBe(47);
+});
+
+test("trainer settings: engine/provider, precision, cuDNN and CUDA-graph choices, each distinct combination once", () => {
+  const torch = { engine: "torch", provider: "cuda:0", precision: "tf32", deterministic: false, cudnnDeterministic: false, cudaGraphs: true };
+  const onnx = { engine: "onnx", provider: "cpu", precision: "fp32", deterministic: true };
+  expect(trainerSettings([{ env: { trainers: [torch] } }, { env: { trainers: [torch, onnx] } }, { env: {} }])).toEqual([
+    "torch/cuda:0, tf32, cuDNN not deterministic, CUDA graphs, not bit-reproducible",
+    "onnx/cpu, fp32, deterministic",
+  ]);
+  expect(trainerSettings([{ env: { trainers: [{ ...torch, cudnnDeterministic: true, cudaGraphs: false, deterministic: true }] } }])).toEqual([
+    "torch/cuda:0, tf32, cuDNN deterministic, deterministic",
+  ]);
 });

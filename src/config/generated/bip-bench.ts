@@ -19,7 +19,7 @@ export interface BipBenchConfig {
    */
   seeds: [number, ...number[]];
   /**
-   * Pretraining of the dense ResNet-20 (option A) shared by every method.
+   * Pretraining of the dense model shared by every method (the paper preset: the speedup figure's CIFAR-10 ResNet-18; --model and --dataset choose others).
    */
   dense: TrainingConfig;
   /**
