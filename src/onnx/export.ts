@@ -45,6 +45,7 @@ const SAME_IN_OPSET_17 = new Set([
   "GlobalAveragePool",
   "Identity",
   "MatMul",
+  "MaxPool",
   "Mul",
   "Pad",
   "ReduceMean",
@@ -68,31 +69,40 @@ function reencode(bytes: Uint8Array, name: string, metadata: Record<string, stri
   const m = onnx.ModelProto.decode(bytes);
   const g = m.graph!;
   const inits = new Map((g.initializer ?? []).map((t) => [t.name!, t]));
-  for (const n of g.node ?? []) {
+  // Decided on the live nodes below; ReduceMean's axes move to an attribute only when the
+  // model is declared opset 17 (in opset 18 that attribute is invalid: a graph with an op
+  // outside the list keeps 18 and its ReduceMean as built).
+  const liveOps = liveNodes(g.node ?? [], g.output ?? []);
+  const portable = liveOps.every((n) => (n.domain ?? "") === "" && SAME_IN_OPSET_17.has(n.opType!));
+  for (const n of portable ? (g.node ?? []) : []) {
     const axes = n.opType === "ReduceMean" && n.input?.length === 2 ? inits.get(n.input[1]!) : undefined;
     if (!axes) continue;
     const values = (axes.int64Data ?? []).map((v) => Number(v));
     n.input = [n.input![0]!];
     n.attribute = [...(n.attribute ?? []), onnx.AttributeProto.create({ name: "axes", type: onnx.AttributeProto.AttributeType.INTS, ints: values })];
   }
-  let nodes = g.node ?? [];
-  for (;;) {
-    const read = new Set([...nodes.flatMap((n) => n.input ?? []), ...(g.output ?? []).map((o) => o.name!)]);
-    const live = nodes.filter((n) => (n.output ?? []).some((o) => read.has(o)));
-    if (live.length === nodes.length) break;
-    nodes = live;
-  }
+  const nodes = liveNodes(g.node ?? [], g.output ?? []);
   g.node = nodes;
   const used = new Set(nodes.flatMap((n) => n.input ?? []));
   g.initializer = (g.initializer ?? []).filter((t) => used.has(t.name!));
   const domains = new Set(nodes.map((n) => n.domain ?? ""));
-  const portable = nodes.every((n) => (n.domain ?? "") === "" && SAME_IN_OPSET_17.has(n.opType!));
   m.opsetImport = (m.opsetImport ?? [])
     .filter((o) => domains.has(o.domain ?? ""))
     .map((o) => ((o.domain ?? "") === "" && portable ? { ...o, version: 17 } : o));
   g.name = name;
   m.metadataProps = Object.entries(metadata).map(([key, value]) => onnx.StringStringEntryProto.create({ key, value }));
   return onnx.ModelProto.encode(m).finish();
+}
+
+/** The nodes some graph output depends on. */
+function liveNodes(all: onnx.INodeProto[], outputs: onnx.IValueInfoProto[]): onnx.INodeProto[] {
+  let nodes = all;
+  for (;;) {
+    const read = new Set([...nodes.flatMap((n) => n.input ?? []), ...outputs.map((o) => o.name!)]);
+    const live = nodes.filter((n) => (n.output ?? []).some((o) => read.has(o)));
+    if (live.length === nodes.length) return nodes;
+    nodes = live;
+  }
 }
 
 export class ExportParityError extends Error {}

@@ -164,7 +164,7 @@ test("--data-dir with the synthetic dataset is an error on every command, not ig
   refused(
     TRAIN,
     ["--preset", "smoke", "--data-dir", dir, "--dry-run"],
-    /--data-dir is given but data\.dataset is synthetic .*add --dataset cifar10\|fashion-mnist\|npy/,
+    /--data-dir is given but data\.dataset is synthetic .*add --dataset cifar10\|cifar100\|tiny-imagenet\|image-folder\|fashion-mnist\|npy\|auto /,
   );
   refused(FIG2, ["--preset", "smoke", "--data-dir", dir, "--dry-run"], /--data-dir is given but dense\.data\.dataset is synthetic/);
   refused(BIP, ["--preset", "smoke", "--data-dir", dir, "--dry-run"], /--data-dir is given but dense\.data\.dataset is synthetic/);
