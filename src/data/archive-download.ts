@@ -6,12 +6,12 @@
  * An archive placed in the cache by hand (an offline machine) is used instead of
  * downloading, after the same MD5 check.
  */
-import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { DataError, describeSize } from "./errors.ts";
 import { extractTar } from "./tar.ts";
-import { DownloadError, downloadFile, fileDigest, removeStaleTemps, tempName, type FetchLike } from "../util/download.ts";
+import { adoptPartial, DownloadError, downloadFile, fileDigest, removeStaleTemps, tempName, type FetchLike } from "../util/download.ts";
 
 export type { FetchLike };
 
@@ -67,7 +67,10 @@ function md5Mismatch(spec: ArchiveSpec, file: string, expected: string, actual: 
   return new DataError(`${file}: MD5 mismatch: expected ${expected}, got ${actual}; the file is corrupt or not the ${spec.label} archive. ${fix}`, file);
 }
 
-async function downloadTo(spec: ArchiveSpec, path: string, opts: ArchiveDownloadOptions, url: string): Promise<string> {
+/** A download that broke off with its bytes kept: the next run resumes it. */
+class BrokenOffDownload extends DataError {}
+
+async function downloadTo(spec: ArchiveSpec, path: string, opts: ArchiveDownloadOptions, url: string, resume: boolean): Promise<string> {
   const fix = `Check network access, or fetch ${url} elsewhere and place it at ${join(opts.cacheDir, spec.archiveName)}, or pass --data-dir.`;
   try {
     const digest = await downloadFile(url, path, {
@@ -76,6 +79,7 @@ async function downloadTo(spec: ArchiveSpec, path: string, opts: ArchiveDownload
       stallTimeoutMs: opts.stallTimeoutMs ?? 60_000,
       hash: "md5",
       onProgress: opts.onProgress,
+      resume,
     });
     return digest.toString("hex");
   } catch (e) {
@@ -88,7 +92,9 @@ async function downloadTo(spec: ArchiveSpec, path: string, opts: ArchiveDownload
           ? `could not download ${url}: HTTP ${f.status} ${f.statusText}`
           : f.kind === "stream"
             ? `download of ${url} failed after ${describeSize(f.bytes)}: ${f.reason}`
-            : `download of ${url} is truncated: expected ${describeSize(f.total)}, received ${describeSize(f.bytes)}. Re-run to download again`;
+            : `download of ${url} is truncated: expected ${describeSize(f.total)}, received ${describeSize(f.bytes)}`;
+    if (f.kind === "stream" || f.kind === "truncated")
+      throw new BrokenOffDownload(`${why}. The bytes received are kept: re-run to resume the download. ${fix}`, url);
     throw new DataError(`${why}. ${fix}`, url);
   }
 }
@@ -108,12 +114,17 @@ export async function ensureArchive(spec: ArchiveSpec, opts: ArchiveDownloadOpti
   const cached = findCached(spec, cacheDir);
   if (cached) return cached;
   mkdirSync(cacheDir, { recursive: true });
-  removeStaleTemps(cacheDir, spec.tempPrefix);
-
   const url = opts.url ?? spec.url;
   const expectedMd5 = (opts.md5 ?? spec.md5).toLowerCase();
   const manualArchive = join(cacheDir, spec.archiveName);
   const partPath = join(cacheDir, tempName(spec.tempPrefix, ".part"));
+  // A download a killed or broken run left behind is continued, not started over (the
+  // MD5 of the whole file still decides); the other leftovers of dead runs go.
+  const resumed = !existsSync(manualArchive) && adoptPartial(cacheDir, spec.tempPrefix, partPath);
+  removeStaleTemps(cacheDir, spec.tempPrefix);
+  if (resumed) opts.log?.(`data: resuming the ${spec.label} download from ${describeSize(statSync(partPath).size)}`);
+  // Kept when the download broke off, for the next run to resume.
+  let keepPart = false;
   try {
     let archive: string;
     if (existsSync(manualArchive)) {
@@ -124,7 +135,13 @@ export async function ensureArchive(spec: ArchiveSpec, opts: ArchiveDownloadOpti
       }
     } else {
       archive = partPath;
-      const actual = await downloadTo(spec, partPath, opts, url);
+      let actual: string;
+      try {
+        actual = await downloadTo(spec, partPath, opts, url, resumed);
+      } catch (e) {
+        keepPart = e instanceof BrokenOffDownload;
+        throw e;
+      }
       if (actual !== expectedMd5) {
         throw md5Mismatch(
           spec,
@@ -138,7 +155,7 @@ export async function ensureArchive(spec: ArchiveSpec, opts: ArchiveDownloadOpti
 
     return await buildCached(spec, cacheDir, (dest) => spec.unpack(archive, dest, opts.log ?? (() => {})), archive);
   } finally {
-    rmSync(partPath, { force: true });
+    if (!keepPart) rmSync(partPath, { force: true });
   }
 }
 

@@ -1,16 +1,16 @@
 /**
  * Streaming a URL into a file while hashing it, with timeouts for a server that never
- * answers and for a body that stalls; and the clean-up of temp files that killed
- * downloads left. Callers (the CIFAR-10 download, the CUDA EP installer) turn a
+ * answers and for a body that stalls, resuming a broken-off file with an HTTP Range
+ * request; and the clean-up (or adoption, to resume) of temp files killed downloads left. Callers (the CIFAR-10 download, the CUDA EP installer) turn a
  * DownloadError into their own message with their own fix.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { pidAlive } from "./pid-alive.ts";
 
-export type FetchLike = (url: string, init?: { signal?: AbortSignal }) => Promise<Response>;
+export type FetchLike = (url: string, init?: { signal?: AbortSignal; headers?: Record<string, string> }) => Promise<Response>;
 
 export type DownloadFailure =
   /** No response (a network error, or none within the connect timeout). */
@@ -36,11 +36,17 @@ export interface DownloadOptions {
   hash: "md5" | "sha512";
   /** After every received chunk; `total` is undefined when the server sends no length. */
   onProgress?: (bytes: number, total: number | undefined) => void;
+  /**
+   * Continue the bytes already in `path` (a download that broke off) with an HTTP Range
+   * request; a server that ignores the range sends the whole file, which replaces them.
+   * Without it, `path` must not exist.
+   */
+  resume?: boolean;
 }
 
 const duration = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`);
 
-/** Streams `url` into a new file `path` (which must not exist) and returns the hash of its bytes. */
+/** Streams `url` into a new file `path` (or onto its bytes, with `resume`) and returns the hash of the whole file. */
 export async function downloadFile(url: string, path: string, o: DownloadOptions): Promise<Buffer> {
   const fetchImpl = o.fetchImpl ?? ((u, init) => fetch(u, init));
   const ctrl = new AbortController();
@@ -50,20 +56,28 @@ export async function downloadFile(url: string, path: string, o: DownloadOptions
       abortReason = why;
       ctrl.abort(new Error(why));
     }, ms);
+  const have = o.resume && existsSync(path) ? statSync(path).size : 0;
   let timer = arm(o.connectTimeoutMs, `no response within ${duration(o.connectTimeoutMs)}`);
-  const fh = await open(path, "wx");
+  const fh = await open(path, o.resume ? "a" : "wx");
   try {
     let res: Response;
     try {
-      res = await fetchImpl(url, { signal: ctrl.signal });
+      res = await fetchImpl(url, { signal: ctrl.signal, ...(have > 0 ? { headers: { Range: `bytes=${have}-` } } : {}) });
     } catch (e) {
       throw new DownloadError({ kind: "connect", reason: abortReason || (e as Error).message });
     }
+    // 416: nothing left after what we have (the caller's checksum decides whether it is whole).
+    if (have > 0 && res.status === 416) return await fileDigest(path, o.hash);
     if (!res.ok || !res.body) throw new DownloadError({ kind: "http", status: res.status, statusText: res.statusText });
-    const lengthHeader = Number(res.headers.get("content-length"));
-    const total = Number.isFinite(lengthHeader) && lengthHeader > 0 ? lengthHeader : undefined;
+    // Continued only where the server answered the range from where we stopped; otherwise it sent everything.
+    const continued = have > 0 && res.status === 206 && new RegExp(`^bytes ${have}-`).test(res.headers.get("content-range") ?? "");
+    if (!continued) await fh.truncate(0);
+    const start = continued ? have : 0;
     const hash = createHash(o.hash);
-    let bytes = 0;
+    if (continued) for await (const chunk of Bun.file(path).stream()) hash.update(chunk);
+    const lengthHeader = Number(res.headers.get("content-length"));
+    const total = Number.isFinite(lengthHeader) && lengthHeader > 0 ? start + lengthHeader : undefined;
+    let bytes = start;
     const reader = res.body.getReader();
     const stalled = `download stalled for ${duration(o.stallTimeoutMs)}`;
     clearTimeout(timer);
@@ -102,11 +116,40 @@ export function tempName(prefix: string, suffix = ""): string {
   return `.${prefix}-${process.pid}-${randomBytes(4).toString("hex")}${suffix}`;
 }
 
+/** Names tempName(prefix, suffix) makes; group 1 is the writer's pid. `suffix` is a regex source. */
+function tempPattern(prefix: string, suffix: string): RegExp {
+  return new RegExp(`^\\.${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-(\\d+)-[0-9a-f]+${suffix}$`);
+}
+
+/**
+ * Takes over the largest `.part` file a dead process left in `dir` (a download killed or
+ * broken off) by renaming it to `path`, so this run can resume it; false when there is
+ * none. A live process's part is never taken, and of two runs racing for one part the
+ * rename lets exactly one have it.
+ */
+export function adoptPartial(dir: string, prefix: string, path: string): boolean {
+  if (!existsSync(dir)) return false;
+  const re = tempPattern(prefix, "\\.part");
+  const parts = readdirSync(dir)
+    .map((e) => ({ e, m: re.exec(e) }))
+    .filter((x) => x.m && !pidAlive(Number(x.m[1])))
+    .map((x) => ({ file: join(dir, x.e), size: statSync(join(dir, x.e)).size }))
+    .sort((a, b) => b.size - a.size);
+  for (const p of parts) {
+    try {
+      renameSync(p.file, path);
+      return true;
+    } catch {
+      // Another run took it first.
+    }
+  }
+  return false;
+}
+
 /** Removes the temp files and folders in `dir` named by tempName(prefix, ...) whose process died (killed runs cannot clean up after themselves). */
 export function removeStaleTemps(dir: string, prefix: string): void {
   if (!existsSync(dir)) return;
-  const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const re = new RegExp(`^\\.${escaped}-(\\d+)-[0-9a-f]+(\\.[a-z]+)?$`);
+  const re = tempPattern(prefix, "(\\.[a-z]+)?");
   for (const entry of readdirSync(dir)) {
     const m = re.exec(entry);
     if (m && !pidAlive(Number(m[1]))) rmSync(join(dir, entry), { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DataError, downloadCifar10, findCifar10, loadCifar10Dir } from "../../src/data/index.ts";
 import type { FetchLike } from "../../src/data/index.ts";
@@ -11,6 +11,8 @@ const tarball = cifarTarGz(RECORDS);
 const md5 = createHash("md5").update(tarball).digest("hex");
 const tmp = makeTempDir("cifar-dl-");
 let server: ReturnType<typeof Bun.serve>;
+/** Range headers the server received ("" for none), in order. */
+const ranges: string[] = [];
 let base = "";
 
 beforeAll(() => {
@@ -21,6 +23,17 @@ beforeAll(() => {
       if (path === "/good") return new Response(tarball, { headers: { "content-length": String(tarball.length) } });
       if (path === "/wrong") return new Response(tarball.slice().reverse());
       if (path === "/missing") return new Response("not found", { status: 404 });
+      if (path === "/ranged" || path === "/norange") {
+        const range = req.headers.get("range");
+        ranges.push(range ?? "");
+        const from = range && path === "/ranged" ? Number(/^bytes=(\d+)-$/.exec(range)![1]) : 0;
+        if (from === 0) return new Response(tarball, { headers: { "content-length": String(tarball.length) } });
+        const rest = tarball.subarray(from);
+        return new Response(rest, {
+          status: 206,
+          headers: { "content-length": String(rest.length), "content-range": `bytes ${from}-${tarball.length - 1}/${tarball.length}` },
+        });
+      }
       if (path === "/stall") {
         // Sends a first chunk, then never finishes: a hung server or a run killed mid-download.
         return new Response(
@@ -97,7 +110,30 @@ describe("CIFAR-10 download", () => {
     expect((await dataErrorOf(downloadCifar10(opts(cacheDir, "/missing")))).message).toContain("HTTP 404");
     const stalled = await dataErrorOf(downloadCifar10({ ...opts(cacheDir, "/stall"), stallTimeoutMs: 150 }));
     expect(stalled.message).toContain("stalled");
-    expect(entries(cacheDir)).toEqual([]);
+    expect(stalled.message).toContain("re-run to resume the download");
+    // Nothing complete-looking: only the partial download, kept for the next run.
+    expect(entries(cacheDir)).toEqual([expect.stringMatching(new RegExp(`^\\.cifar10-${process.pid}-[0-9a-f]+\\.part$`))]);
+  });
+
+  test("a broken-off download is resumed by the next run with a Range request, or fetched whole from a server that ignores ranges", async () => {
+    for (const [path, expectRange] of [
+      ["/ranged", "bytes=1000-"],
+      ["/norange", "bytes=1000-"],
+    ] as const) {
+      const cacheDir = join(tmp.dir, `resume${path.slice(1)}`);
+      mkdirSync(cacheDir, { recursive: true });
+      // What a killed run leaves: its first 1,000 bytes under its (now dead) pid; 4194305 exceeds Linux's largest pid.
+      writeFileSync(join(cacheDir, ".cifar10-4194305-0a1b2c3d.part"), tarball.subarray(0, 1000));
+      // A live run's part is another run's business: never taken.
+      writeFileSync(join(cacheDir, `.cifar10-${process.pid}-99999999.part`), tarball.subarray(0, 500));
+      ranges.length = 0;
+      const lines: string[] = [];
+      const dir = await downloadCifar10({ ...opts(cacheDir, path), log: (l) => lines.push(l) });
+      expect(findCifar10(cacheDir, { recordsPerFile: RECORDS })).toBe(dir);
+      expect(ranges).toEqual([expectRange]);
+      expect(lines).toContain("data: resuming the CIFAR-10 binary download from 1,000 bytes");
+      expect(entries(cacheDir)).toEqual([`.cifar10-${process.pid}-99999999.part`, "cifar-10-batches-bin"]);
+    }
   });
 
   test("a fake fetchImpl that cannot connect gives a clear error", async () => {
