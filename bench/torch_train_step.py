@@ -1,4 +1,5 @@
-"""Raw PyTorch reference for bench:train: the same PreResNet-20 and training step
+"""Raw PyTorch reference for bench:train: the same models (PreResNet-20, CIFAR ResNet-18,
+VGG-16-BN as src/models builds them: same layers, widths scaled the same way) and training step
 (SGD momentum 0.9, weight decay 1e-4, BN in training mode, cross-entropy), timed the
 same way, written as a PyTorch user would (nn.Module, torch.optim), fp32 without TF32
 like the harness's engines. Prints one JSON line. Run by bench/train-throughput.ts
@@ -48,8 +49,70 @@ class PreResNet20(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
 
+class BasicBlock(nn.Module):
+    """CIFAR ResNet-18's block: conv-BN-ReLU-conv-BN plus the shortcut (1x1 conv + BN when the shape changes), then ReLU."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)) if stride != 1 or cin != cout else nn.Identity()
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+class ResNet18(nn.Module):
+    def __init__(self, width, in_ch, classes):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_ch, width, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        layers, cin = [], width
+        for stage in range(4):
+            cout = width << stage
+            for i in range(2):
+                layers.append(BasicBlock(cin, cout, 2 if stage > 0 and i == 0 else 1))
+                cin = cout
+        self.layers = nn.Sequential(*layers)
+        self.fc = nn.Linear(cin, classes)
+
+    def forward(self, x):
+        x = self.layers(F.relu(self.bn1(self.conv1(x))))
+        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+VGG16_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512]
+
+
+class VGG16(nn.Module):
+    """BiP's CIFAR VGG-16-BN as src/models/vgg.ts builds it: 4 max-pools, then a 2x2 map flattened into a 256-256 classifier."""
+
+    def __init__(self, width, in_ch, classes):
+        super().__init__()
+        layers, cin = [], in_ch
+        for v in VGG16_CFG:
+            if v == "M":
+                layers.append(nn.MaxPool2d(2, 2))
+                continue
+            cout = max(1, round(v * width / 64))
+            layers += [nn.Conv2d(cin, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+            cin = cout
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(nn.Linear(cin * 4, 256), nn.ReLU(inplace=True), nn.Linear(256, 256), nn.ReLU(inplace=True), nn.Linear(256, classes))
+
+    def forward(self, x):
+        return self.classifier(self.features(x).flatten(1))
+
+
+MODELS = {"preresnet20": PreResNet20, "resnet18": ResNet18, "vgg16": VGG16}
+
+
 def main():
     p = argparse.ArgumentParser()
+    p.add_argument("--arch", choices=sorted(MODELS), default="preresnet20")
     p.add_argument("--width", type=int, default=16)
     p.add_argument("--channels", type=int, default=3)
     p.add_argument("--batch", type=int, default=128)
@@ -67,7 +130,7 @@ def main():
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cudnn.benchmark = True
-    model = PreResNet20(a.width, a.channels, 10).to(dev).train()
+    model = MODELS[a.arch](a.width, a.channels, 10).to(dev).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
     # The batch comes from the host each step, as it does in the harness.
     x_host = torch.randn(a.batch, a.channels, 32, 32)
@@ -92,7 +155,7 @@ def main():
         times.append(time.perf_counter() - t0)
     times.sort()
     med = times[len(times) // 2]
-    print(json.dumps({"torch": torch.__version__, "device": str(dev), "gpu": torch.cuda.get_device_name(dev) if dev.type == "cuda" else None, "threads": torch.get_num_threads(), "median_s": med, "min_s": times[0],
+    print(json.dumps({"torch": torch.__version__, "arch": a.arch, "params": sum(p.numel() for p in model.parameters()), "device": str(dev), "gpu": torch.cuda.get_device_name(dev) if dev.type == "cuda" else None, "threads": torch.get_num_threads(), "median_s": med, "min_s": times[0],
                       "images_per_s": a.batch / med, "steps": a.steps}))
 
 
@@ -121,7 +184,7 @@ def epoch_mode(a, dev, model, opt):
         epoch(a.steps)
         times.append(time.perf_counter() - t0)
     s = sorted(times)[len(times) // 2]
-    print(json.dumps({"torch": torch.__version__, "device": str(dev), "gpu": torch.cuda.get_device_name(dev) if dev.type == "cuda" else None, "threads": torch.get_num_threads(),
+    print(json.dumps({"torch": torch.__version__, "arch": a.arch, "params": sum(p.numel() for p in model.parameters()), "device": str(dev), "gpu": torch.cuda.get_device_name(dev) if dev.type == "cuda" else None, "threads": torch.get_num_threads(),
                       "median_s": s / a.steps, "min_s": s / a.steps, "images_per_s": n / s, "steps": a.steps, "epoch_s": s}))
 
 

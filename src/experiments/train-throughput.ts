@@ -39,6 +39,9 @@ import { TorchTrainer } from "../engine/torch/torch-trainer.ts";
 import type { PackTrainer, ResidentTraining, Trainer } from "../engine/types.ts";
 import { epochSteps, type SgdSettings } from "../train/epoch-steps.ts";
 
+/** The models bench/torch_train_step.py builds (its MODELS), as src/models builds them. */
+export const RAW_TORCH_ARCHS: readonly string[] = ["preresnet20", "resnet18", "vgg16"];
+
 /** The raw PyTorch reference script and the grid worker live with the benchmark scripts. */
 const BENCH_DIR = join(import.meta.dir, "../../bench");
 
@@ -394,7 +397,7 @@ function settle(): void {
 async function measureTorch(python: string, device: "cpu" | "cuda", c: Case, cfg: BenchTrainConfig["throughput"], threads: number): Promise<TorchResult> {
   settle();
   const skip = (reason: string): TorchResult => ({ case: c.name, device, status: "skipped", reason });
-  if (c.arch !== "preresnet20") return skip("the PyTorch reference script implements preresnet20 only");
+  if (!RAW_TORCH_ARCHS.includes(c.arch)) return skip(`the PyTorch reference script implements ${RAW_TORCH_ARCHS.join(", ")} only`);
   if (c.inputShape[1] !== 32 || c.inputShape[2] !== 32) return skip("the PyTorch reference script uses 32x32 inputs");
   notice(
     `bench: ${c.name} on raw PyTorch ${device} (${python}), ${cfg.warmupSteps} warm-up steps + ${cfg.timedEpochs} timed epoch(s) of ${cfg.measuredSteps} steps (the median is reported)`,
@@ -403,6 +406,8 @@ async function measureTorch(python: string, device: "cpu" | "cuda", c: Case, cfg
     join(BENCH_DIR, "torch_train_step.py"),
     // Whole epochs from data already on the device, as the engine rows time whole epochs.
     "--epoch",
+    "--arch",
+    c.arch,
     "--width",
     String(c.width),
     "--channels",
