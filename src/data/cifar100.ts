@@ -30,8 +30,13 @@ const LAYOUT: CifarLayout = {
 };
 
 export interface Cifar100LoadOptions {
-  /** Records per split; the official files hold 50000 and 10000, tests use tiny fixtures. */
-  counts?: { train: number; test: number };
+  /**
+   * Records per split; the official files hold 50000 and 10000, tests use tiny fixtures.
+   * null: any whole number of records (a user's copy given as --data-dir, with a notice
+   * when it is not the official size).
+   */
+  counts?: { train: number; test: number } | null;
+  log?: (line: string) => void;
 }
 
 /** `dir` itself if it holds train.bin, else its `cifar-100-binary` child if that does, else null. */
@@ -74,7 +79,7 @@ export async function loadCifar100Dir(dir: string, opts: Cifar100LoadOptions = {
       dir,
     );
   }
-  const counts = opts.counts ?? CIFAR100_COUNTS;
+  const counts = opts.counts === null ? null : (opts.counts ?? CIFAR100_COUNTS);
   const read = async (s: "train" | "test") => {
     const path = join(located, CIFAR100_FILES[s]);
     if (!existsSync(path)) {
@@ -83,9 +88,13 @@ export async function loadCifar100Dir(dir: string, opts: Cifar100LoadOptions = {
         path,
       );
     }
-    return parseCifarRecords(new Uint8Array(await Bun.file(path).arrayBuffer()), path, LAYOUT, counts[s]);
+    return parseCifarRecords(new Uint8Array(await Bun.file(path).arrayBuffer()), path, LAYOUT, counts ? counts[s] : null);
   };
   const [train, test] = await Promise.all([read("train"), read("test")]);
+  if (counts === null && (train.count !== CIFAR100_COUNTS.train || test.count !== CIFAR100_COUNTS.test))
+    opts.log?.(
+      `notice: ${located} holds ${train.count} training and ${test.count} test records, not the official ${CIFAR100_COUNTS.train} and ${CIFAR100_COUNTS.test}: a subset, or a truncated copy`,
+    );
   return {
     name: "cifar100",
     source: located,

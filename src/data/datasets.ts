@@ -117,7 +117,8 @@ export const DATASETS: { [K in DatasetName]: DatasetEntry } = {
     readsDir: true,
     nominalTrainCount: () => CIFAR100_COUNTS.train,
     load: async (o) => {
-      if (o.dataDir) return loadCifar100Dir(o.dataDir);
+      // A user's copy may be a subset in the official format (said in a notice); the cache must be whole.
+      if (o.dataDir) return loadCifar100Dir(o.dataDir, { counts: null, log: o.log });
       const dir = await cachedOrDownloaded(
         o,
         "CIFAR-100",

@@ -195,7 +195,13 @@ async function decodeCopy(dataDir: string, opts: TinyImageNetLoadOptions): Promi
   const isZip = statSync(dataDir).isFile();
   const folder = !isZip && existsSync(join(dataDir, TINY_IMAGENET_TOP, "wnids.txt")) ? join(dataDir, TINY_IMAGENET_TOP) : dataDir;
   const key = createHash("sha256").update(realpathSync(folder)).digest("hex").slice(0, 12);
-  const spec = tinyImageNetArchive(opts, `${TINY_IMAGENET_CACHE_DIR}-${key}`);
+  // A user's copy may hold fewer images than the official archive (a subset in its format): complete is what it holds.
+  const counts = opts.counts ?? (await countImages(folder, isZip));
+  if (counts.train !== TINY_IMAGENET_COUNTS.train || counts.test !== TINY_IMAGENET_COUNTS.test)
+    opts.log?.(
+      `notice: ${folder} holds ${counts.train} training and ${counts.test} validation images, not the official ${TINY_IMAGENET_COUNTS.train} and ${TINY_IMAGENET_COUNTS.test}: a subset, or an incomplete copy`,
+    );
+  const spec = tinyImageNetArchive({ counts }, `${TINY_IMAGENET_CACHE_DIR}-${key}`);
   const cached = findCached(spec, opts.cacheDir);
   if (cached) return cached;
   opts.log?.(`data: decoding Tiny-ImageNet from ${folder} into ${join(opts.cacheDir, spec.dirName)} (once)`);
@@ -213,6 +219,21 @@ async function decodeCopy(dataDir: string, opts: TinyImageNetLoadOptions): Promi
     },
     folder,
   );
+}
+
+/** Training images and annotated validation images of a copy, from its file list and annotations. */
+async function countImages(folder: string, isZip: boolean): Promise<{ train: number; test: number }> {
+  const src = isZip ? await zipSource(folder) : dirSource(folder);
+  try {
+    const l = layout(src);
+    const lines = new TextDecoder()
+      .decode(await src.read(l.annotations))
+      .split("\n")
+      .filter((x) => x.trim());
+    return { train: l.train.length, test: lines.length };
+  } finally {
+    src.close();
+  }
 }
 
 export async function loadTinyImageNet(opts: TinyImageNetLoadOptions): Promise<Dataset> {

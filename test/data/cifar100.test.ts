@@ -49,6 +49,15 @@ describe("CIFAR-100 binary", () => {
     expect(ds.mean[1]).toBeCloseTo(sum / (COUNTS.train * 1024), 12);
   });
 
+  test("a user's copy (counts: null) may be a subset in the official format, said in a notice; the official counts are the default", async () => {
+    const dir = writeDir(join(tmp.dir, "subset"));
+    const lines: string[] = [];
+    const ds = await loadCifar100Dir(dir, { counts: null, log: (l) => lines.push(l) });
+    expect([ds.train.count, ds.test.count]).toEqual([3, 2]);
+    expect(lines).toEqual([expect.stringMatching(/holds 3 training and 2 test records, not the official 50000 and 10000: a subset, or a truncated copy/)]);
+    expect((await dataErrorOf(loadCifar100Dir(dir))).message).toMatch(/expected 153,700,000 bytes \(50000 records of 3074\)/);
+  });
+
   test("a CIFAR-10 file, a truncated file and a label past 99 are named with the fix", async () => {
     const dir = writeDir(join(tmp.dir, "bad"));
     writeFileSync(join(dir, "train.bin"), new Uint8Array(3 * 3073));
