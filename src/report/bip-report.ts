@@ -155,7 +155,7 @@ export async function renderBip(d: BipData): Promise<{ markdown: string; svgs: R
     "",
     "## Protocol as run",
     "",
-    `- Data: ${sharedDataLine(d.config.dense.data, d.trainFingerprints, "every unit (pretraining, IMP, OMP, BiP, all seeds)")}`,
+    `- Data: ${sharedDataLine(d.config.dense.data, d.trainFingerprints, `every unit (pretraining, ${d.methods.map((m) => m.label).join(", ")}, all seeds)`)}`,
     `- Dense pretraining (shared): ${c.dense.optim.epochs} epochs, test accuracy ${pct(d.dense.accuracy, 2)}, ${d.dense.seconds.toFixed(0)} s.`,
     ...d.methods.map((m) => `- ${m.label}: ${m.description}${m.label === "BiP-filter" ? ` ${filterTrend(d.points)}` : ""}`),
     c.bip.iterations === "two-passes"

@@ -37,7 +37,7 @@ test("bench:bip-vs-imp --preset smoke writes a consistent report, JSON and plots
   expect(md).toContain("implicit-gradient variant: **paper**");
   // BiP reports its accuracy with and without re-estimated BN; every unit trained on one training set.
   for (const p of json.points.filter((x: { method: string }) => x.method.startsWith("BiP"))) expect(p.accuraciesRunningBn.length).toBe(2);
-  expect(md).toContain("every unit (pretraining, IMP, OMP, BiP, all seeds) recorded one training-set fingerprint");
+  expect(md).toContain("every unit (pretraining, IMP, OMP, Random, GraSP, Hydra, BiP, BiP-filter, all seeds) recorded one training-set fingerprint");
   expect(md).toContain("Differences from the paper and the public code");
   expect(md).toContain("one unit at a time");
   expect(md).toMatch(/Per-epoch cost: one BiP epoch took [\d.]+ s \(mean of 4 units\), one IMP epoch [\d.]+ s \(mean of 8 rounds\)/);
