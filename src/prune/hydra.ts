@@ -1,3 +1,4 @@
+import { sgdUpdate } from "../engine/sgd.ts";
 import type { Tensors } from "../engine/types.ts";
 
 /**
@@ -26,10 +27,10 @@ export function hydraInitScores(params: Tensors, layers: { name: string; shape: 
 }
 
 /**
- * One SGD step on the scores (PyTorch's SGD: coupled weight decay, then momentum). The
- * mask's gradient passes straight through to the score (Hydra's GetSubnet backward is
- * the identity): dL/ds = dL/d(w * m) * w, with `maskedGrads` the gradient with respect to
- * the masked weight w * m, as the engines return it.
+ * One SGD step on the scores: PyTorch's SGD (sgdUpdate, unmasked) on the gradient that
+ * passes straight through the mask to the score (Hydra's GetSubnet backward is the
+ * identity): dL/ds = dL/d(w * m) * w, with `maskedGrads` the gradient with respect to
+ * the masked weight w * m, as the engines return it. An empty `velocity` starts at zero.
  */
 export function hydraScoreStep(
   scores: Tensors,
@@ -38,20 +39,12 @@ export function hydraScoreStep(
   velocity: Tensors,
   o: { lr: number; momentum: number; weightDecay: number },
 ): { scores: Tensors; velocity: Tensors } {
-  const s2: Tensors = {},
-    v2: Tensors = {};
+  const grads: Tensors = {},
+    momentum: Tensors = {};
   for (const [l, s] of Object.entries(scores)) {
-    const w = weights[l]!,
-      g = maskedGrads[l]!,
-      v0 = velocity[l];
-    const v = new Float32Array(s.length),
-      next = new Float32Array(s.length);
-    for (let i = 0; i < s.length; i++) {
-      v[i] = (v0 ? o.momentum * v0[i]! : 0) + g[i]! * w[i]! + o.weightDecay * s[i]!;
-      next[i] = s[i]! - o.lr * v[i]!;
-    }
-    s2[l] = next;
-    v2[l] = v;
+    grads[l] = maskedGrads[l]!.map((g, i) => g * weights[l]![i]!);
+    momentum[l] = velocity[l] ?? new Float32Array(s.length);
   }
-  return { scores: s2, velocity: v2 };
+  const next = sgdUpdate({ params: scores, momentum, buffers: {} }, grads, {}, o);
+  return { scores: next.params, velocity: next.momentum };
 }
