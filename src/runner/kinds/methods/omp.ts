@@ -43,39 +43,54 @@ export interface OmpSettings {
   omp: OptimConfig;
 }
 
-/** OMP: one unit per target and seed. */
-export const ompMethod: PruningMethod<OmpSettings> = {
-  name: "omp",
-  label: "OMP",
-  kinds: [ompKind as UnitKind<never>],
-  plan(p) {
-    return onePerTarget(p.sparsities, (s) =>
-      p.unit(
-        "omp",
-        { training: { ...p.training, optim: p.settings.omp }, dense: p.dense.id, finalEpoch: p.finalEpoch, sparsity: s },
-        [p.dense.id],
-        `OMP ${s} seed ${p.training.seed}`,
-      ),
-    );
-  },
-  describe: (s) => `one-shot global magnitude pruning of the pretrained model, ${epochs(s.omp.epochs, "fine-tuning ")}.`,
-};
+/**
+ * A method on the omp kind: the pretrained model pruned once by `mask`, then OMP's
+ * fine-tuning; one unit per target and seed. The default mask (global magnitude, OMP)
+ * stays out of the unit config, so OMP's unit ids predate the choice.
+ */
+function oneShotFinetune(
+  name: string,
+  label: string,
+  mask: NonNullable<OmpUnitConfig["method"]>,
+  describe: (s: OmpSettings) => string,
+): PruningMethod<OmpSettings> {
+  return {
+    name,
+    label,
+    kinds: mask === "global-magnitude" ? [ompKind as UnitKind<never>] : [],
+    plan(p) {
+      return onePerTarget(p.sparsities, (s) =>
+        p.unit(
+          "omp",
+          {
+            training: { ...p.training, optim: p.settings.omp },
+            dense: p.dense.id,
+            finalEpoch: p.finalEpoch,
+            sparsity: s,
+            ...(mask === "global-magnitude" ? {} : { method: mask }),
+          },
+          [p.dense.id],
+          `${label} ${s} seed ${p.training.seed}`,
+        ),
+      );
+    },
+    describe,
+  };
+}
+
+/** OMP: one-shot global magnitude pruning, then fine-tuning. */
+export const ompMethod = oneShotFinetune(
+  "omp",
+  "OMP",
+  "global-magnitude",
+  (s) => `one-shot global magnitude pruning of the pretrained model, ${epochs(s.omp.epochs, "fine-tuning ")}.`,
+);
 
 /** Random pruning: OMP's protocol with a uniformly random mask (same density in every layer), the sanity baseline. */
-export const randomMethod: PruningMethod<OmpSettings> = {
-  name: "random",
-  label: "Random",
-  kinds: [],
-  plan(p) {
-    return onePerTarget(p.sparsities, (s) =>
-      p.unit(
-        "omp",
-        { training: { ...p.training, optim: p.settings.omp }, dense: p.dense.id, finalEpoch: p.finalEpoch, sparsity: s, method: "random" },
-        [p.dense.id],
-        `Random ${s} seed ${p.training.seed}`,
-      ),
-    );
-  },
-  describe: (s) =>
+export const randomMethod = oneShotFinetune(
+  "random",
+  "Random",
+  "random",
+  (s) =>
     `a uniformly random mask of the pretrained model (each layer keeps the target density, drawn from the seed), then OMP's ${epochs(s.omp.epochs, "fine-tuning ")}.`,
-};
+);
