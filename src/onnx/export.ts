@@ -107,7 +107,8 @@ function liveNodes(all: onnx.INodeProto[], outputs: onnx.IValueInfoProto[]): onn
 
 export class ExportParityError extends Error {}
 
-async function runOnce(bytes: Uint8Array, x: Float32Array, dims: number[]): Promise<Float32Array> {
+/** The logits an exported model gives for the NCHW batch `x` of shape `dims` (a fresh ORT CPU session). */
+export async function runOnce(bytes: Uint8Array, x: Float32Array, dims: number[]): Promise<Float32Array> {
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ["cpu"] });
   try {
     return (await session.run({ x: new ort.Tensor("float32", x, dims) })).logits!.data as Float32Array;

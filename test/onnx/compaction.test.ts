@@ -1,22 +1,16 @@
 import { expect, test } from "bun:test";
-import * as ort from "onnxruntime-node";
 import { createTrainer } from "../../src/engine/registry.ts";
 import { freshState } from "../../src/engine/state.ts";
 import type { Tensors } from "../../src/engine/types.ts";
 import type { ModelSpec } from "../../src/models/spec.ts";
 import { compactModel } from "../../src/onnx/compact.ts";
-import { exportInferenceModel } from "../../src/onnx/export.ts";
+import { exportInferenceModel, runOnce } from "../../src/onnx/export.ts";
 import { countMacs } from "../../src/onnx/flops.ts";
 import { blockChannelMasks, chainedConvPairs } from "../../src/prune/channels.ts";
 import { maxRelDiff, optim, randomBatch, tinySpecs } from "../helpers/tiny-models.ts";
 
-async function run(bytes: Uint8Array, spec: ModelSpec, x: Float32Array, n: number): Promise<Float32Array> {
-  const s = await ort.InferenceSession.create(bytes, { executionProviders: ["cpu"] });
-  const [c, h, w] = spec.inputShape;
-  const out = (await s.run({ x: new ort.Tensor("float32", x, [n, c, h, w]) })).logits!.data as Float32Array;
-  await s.release();
-  return out;
-}
+/** The exported model's logits on `n` images of `spec`'s input shape. */
+const run = (bytes: Uint8Array, spec: ModelSpec, x: Float32Array, n: number) => runOnce(bytes, x, [n, ...spec.inputShape]);
 
 /** A briefly trained model, so BN statistics and biases are not at their initial values. */
 async function trained(spec: ModelSpec) {

@@ -1,23 +1,17 @@
 import { expect, test } from "bun:test";
-import * as ort from "onnxruntime-node";
 import { createTrainer } from "../../src/engine/registry.ts";
 import { freshState } from "../../src/engine/state.ts";
 import type { ModelSpec } from "../../src/models/spec.ts";
 import { prunableLayers } from "../../src/models/spec.ts";
 import { compactModel } from "../../src/onnx/compact.ts";
-import { exportInferenceModel } from "../../src/onnx/export.ts";
+import { exportInferenceModel, runOnce } from "../../src/onnx/export.ts";
 import { countMacs } from "../../src/onnx/flops.ts";
 import { blockChannelMasks, chainedConvPairs } from "../../src/prune/channels.ts";
 import { Rng } from "../../src/util/rng.ts";
 import { maxRelDiff, optim, parityTolerance, randomBatch, zooSpecs } from "../helpers/tiny-models.ts";
 
-async function logits(bytes: Uint8Array, spec: ModelSpec, x: Float32Array, n: number): Promise<Float32Array> {
-  const s = await ort.InferenceSession.create(bytes, { executionProviders: ["cpu"] });
-  const [c, h, w] = spec.inputShape;
-  const out = (await s.run({ x: new ort.Tensor("float32", x, [n, c, h, w]) })).logits!.data as Float32Array;
-  await s.release();
-  return out;
-}
+/** The exported model's logits on `n` images of `spec`'s input shape. */
+const logits = (bytes: Uint8Array, spec: ModelSpec, x: Float32Array, n: number) => runOnce(bytes, x, [n, ...spec.inputShape]);
 
 // The model zoo (ResNet-18, VGG-16-BN, ResNet-50, ResNet-56) through export and structural
 // compaction: max-pool, flatten, projection shortcuts and bottlenecks included.
