@@ -13,17 +13,16 @@
  * cheap, which jpeg-js (no resizing, 2-3x slower on large images) cannot.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { buildCached, findCached, type ArchiveSpec } from "./archive-download.ts";
 import { DataError } from "./errors.ts";
-import { readNpyHeader, writeNpy } from "./npy.ts";
-import { loadNpyDir, MAX_LABEL, NPY_FILES } from "./npy-dataset.ts";
+import { isCompleteNpyCache, writeClasses, writeNpySplit } from "./npy-cache.ts";
+import { loadNpyDir, MAX_LABEL } from "./npy-dataset.ts";
 import type { Dataset } from "./types.ts";
 
 export const IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"] as const;
 export const IMAGE_FOLDER_SPLITS = { train: "train", test: "val" } as const;
-const CLASSES_FILE = "classes.txt";
 
 type Sharp = typeof import("sharp").default;
 
@@ -93,24 +92,6 @@ export function listImageFolder(root: string): Listing {
   return { classes, files: { train: filesOf(trainDir, classes), test: filesOf(testDir, testClasses) } };
 }
 
-function isCompleteCache(dir: string, counts: { train: number; test: number }, size: number): boolean {
-  try {
-    const h = (f: string) => readNpyHeader(join(dir, f)).shape;
-    const [tr, te] = [h(NPY_FILES.trainImages), h(NPY_FILES.testImages)];
-    return (
-      existsSync(join(dir, CLASSES_FILE)) &&
-      tr[0] === counts.train &&
-      te[0] === counts.test &&
-      tr[2] === size &&
-      te[3] === size &&
-      h(NPY_FILES.trainLabels)[0] === counts.train &&
-      h(NPY_FILES.testLabels)[0] === counts.test
-    );
-  } catch {
-    return false;
-  }
-}
-
 /** Decodes every image of `listing` at `size` into `<dest>/images` (.npy files and classes.txt). */
 async function decode(listing: Listing, dest: string, size: number, log: (line: string) => void): Promise<string> {
   const sharp = await loadSharp();
@@ -155,12 +136,9 @@ async function decode(listing: Listing, dest: string, size: number, log: (line: 
         log(`data: decoding image folder: ${done}/${total} images, ${s.toFixed(0)} s, about ${((s / done) * (total - done)).toFixed(0)} s left`);
       }
     }
-    const f =
-      split === "train" ? { images: NPY_FILES.trainImages, labels: NPY_FILES.trainLabels } : { images: NPY_FILES.testImages, labels: NPY_FILES.testLabels };
-    writeNpy(join(out, f.images), images, [items.length, 3, size, size]);
-    writeNpy(join(out, f.labels), labels, [items.length]);
+    writeNpySplit(out, split, images, labels, size);
   }
-  writeFileSync(join(out, CLASSES_FILE), listing.classes.join("\n") + "\n");
+  writeClasses(out, listing.classes);
   return out;
 }
 
@@ -190,7 +168,7 @@ export async function loadImageFolder(opts: ImageFolderOptions): Promise<Dataset
     label: "image folder",
     dirName: `image-folder-${opts.imageSize}px-${key}`,
     tempPrefix: "image-folder",
-    isComplete: (dir) => isCompleteCache(dir, counts, opts.imageSize),
+    isComplete: (dir) => isCompleteNpyCache(dir, counts, opts.imageSize),
   };
   const log = opts.log ?? (() => {});
   let dir = findCached(spec as ArchiveSpec, opts.cacheDir);

@@ -11,14 +11,14 @@
  * (its per-call overhead dominates at this size) and ~20 MB installed.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
 import jpeg from "jpeg-js";
 import { buildCached, ensureArchive, findCached, type ArchiveDownloadOptions, type ArchiveSpec } from "./archive-download.ts";
 import { DataError } from "./errors.ts";
 import { dirSource, zipSource, type FileSource } from "./file-source.ts";
-import { readNpyHeader, writeNpy } from "./npy.ts";
-import { loadNpyDir, NPY_FILES } from "./npy-dataset.ts";
+import { isCompleteNpyCache, writeClasses, writeNpySplit } from "./npy-cache.ts";
+import { loadNpyDir } from "./npy-dataset.ts";
 import type { Dataset } from "./types.ts";
 
 export const TINY_IMAGENET_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip";
@@ -30,7 +30,6 @@ export const TINY_IMAGENET_TOP = "tiny-imagenet-200";
 export const TINY_IMAGENET_CACHE_DIR = "tiny-imagenet-200-npy";
 export const TINY_IMAGENET_COUNTS = { train: 100_000, test: 10_000 } as const;
 const SIZE = 64;
-const CLASSES_FILE = "classes.txt";
 
 export interface TinyImageNetOptions {
   /** Images per split; the official archive holds 100000 and 10000, tests use tiny fixtures. */
@@ -39,19 +38,7 @@ export interface TinyImageNetOptions {
 
 /** Whether `dir` holds a complete decoded copy (the four .npy files with the expected counts, and classes.txt). */
 export function isCompleteTinyImageNetCache(dir: string, opts: TinyImageNetOptions = {}): boolean {
-  const counts = opts.counts ?? TINY_IMAGENET_COUNTS;
-  try {
-    const n = (f: string) => readNpyHeader(join(dir, f)).shape[0];
-    return (
-      existsSync(join(dir, CLASSES_FILE)) &&
-      n(NPY_FILES.trainImages) === counts.train &&
-      n(NPY_FILES.trainLabels) === counts.train &&
-      n(NPY_FILES.testImages) === counts.test &&
-      n(NPY_FILES.testLabels) === counts.test
-    );
-  } catch {
-    return false;
-  }
+  return isCompleteNpyCache(dir, opts.counts ?? TINY_IMAGENET_COUNTS, SIZE);
 }
 
 /** One decoded JPEG as CHW uint8 RGB (jpeg-js returns a greyscale JPEG as three equal channels; one channel is repeated too). */
@@ -143,12 +130,9 @@ export async function decodeTinyImageNet(src: FileSource, dest: string, log: (li
         log(`data: decoding Tiny-ImageNet: ${done}/${total} images, ${s.toFixed(0)} s, about ${((s / done) * (total - done)).toFixed(0)} s left`);
       }
     }
-    const f =
-      name === "train" ? { images: NPY_FILES.trainImages, labels: NPY_FILES.trainLabels } : { images: NPY_FILES.testImages, labels: NPY_FILES.testLabels };
-    writeNpy(join(out, f.images), images, [items.length, 3, SIZE, SIZE]);
-    writeNpy(join(out, f.labels), labels, [items.length]);
+    writeNpySplit(out, name, images, labels, SIZE);
   }
-  writeFileSync(join(out, CLASSES_FILE), wnids.join("\n") + "\n");
+  writeClasses(out, wnids);
   return out;
 }
 
