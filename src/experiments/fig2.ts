@@ -1,9 +1,9 @@
+import { fig2Cells, type Fig2GridCell, type Fig2SeedCell } from "./fig2-cells.ts";
 import type { Fig2Config } from "../config/generated/fig2.ts";
 import type { TrainingConfig } from "../config/generated/training.ts";
 import { ConfigError, validateConfig } from "../config/load.ts";
 import { loadPresetConfig } from "../config/presets.ts";
-import { lmcBarrierStdErr } from "../metrics/lmc.ts";
-import { regimeOf, type Fig2Cell } from "../report/fig2-claims.ts";
+
 import { renderFig2 } from "../report/fig2-report.ts";
 import { computeSeconds, fallbackNote, precisionNote, trainFingerprintsOf } from "../report/markdown.ts";
 import { runUnits } from "../runner/run-units.ts";
@@ -21,12 +21,23 @@ interface Temperature {
   epoch: number;
 }
 
-/** Dense units and the snapshot each temperature uses, hottest first. */
-function temperatures(cfg: Fig2Config, trainCount: number): Temperature[] {
+/**
+ * The data stream of each role (TrainingConfig.stream): the dense runs draw theirs, and
+ * the retraining under each dense seed its own, so no retrain seed replays a dense run's
+ * order and augmentation. Retrain seed r is one stream across the cells of a dense seed,
+ * as the authors' seeded retraining is (common random numbers across cells).
+ */
+export const DENSE_STREAM = "dense";
+export const retrainStream = (denseSeed: number | "d") => `retrain-of-dense-seed-${denseSeed}`;
+
+/** Dense units of one dense seed and the snapshot each temperature uses, hottest first. */
+function temperatures(cfg: Fig2Config, trainCount: number, seed: number): Temperature[] {
   const t = cfg.temperature;
   const denseDefaults = { training: validateConfig("training", {}) };
   const curve = cfg.denseTestEveryEpoch ? { testEveryEpoch: true } : {};
-  const dense = (training: TrainingConfig, snapshots: number[], label: string) => mkUnit("dense", { training, snapshots, ...curve }, [], label, denseDefaults);
+  const seedTag = cfg.seeds.dense.length > 1 ? ` seed ${seed}` : "";
+  const dense = (training: TrainingConfig, snapshots: number[], label: string) =>
+    mkUnit("dense", { training: { ...training, seed, stream: DENSE_STREAM }, snapshots, ...curve }, [], label + seedTag, denseDefaults);
   if (t.axis === "epochs") {
     const epochs = [...new Set(t.epochs)].sort((a, b) => a - b);
     const training = { ...cfg.dense, optim: { ...cfg.dense.optim, epochs: Math.max(...epochs) } };
@@ -48,6 +59,47 @@ function temperatures(cfg: Fig2Config, trainCount: number): Temperature[] {
       const u = dense({ ...cfg.dense, optim: { ...cfg.dense.optim, samRho: rho } }, [cfg.dense.optim.epochs], `dense SAM rho ${rho}`);
       return { value: rho, dense: u, epoch: cfg.dense.optim.epochs };
     });
+}
+
+/** Every unit of the grid, in the order they are listed to the runner, and the grid they make. */
+export function planFig2(cfg: Fig2Config, trainImages: number): { units: Unit<unknown>[]; grid: Fig2GridCell[]; temperatures: number[] } {
+  const perSeed = cfg.seeds.dense.map((d) => ({ d, temps: temperatures(cfg, trainImages, d) }));
+  const units: Unit<unknown>[] = [...new Map(perSeed.flatMap((p) => p.temps.map((t) => [t.dense.id, t.dense] as const))).values()];
+  const retrainOptim = cfg.retrain;
+  const window = errorWindow(retrainOptim.schedule, retrainOptim.lr, retrainOptim.epochs, cfg.metrics.errorWindow);
+  const retrainDefaults = { training: validateConfig("training", {}) };
+  const cellDefaults = { training: validateConfig("training", {}), metrics: validateConfig<Fig2Config>("fig2", {}).metrics };
+  const values = perSeed[0]!.temps.map((t) => t.value);
+  const grid: Fig2GridCell[] = [];
+  values.forEach((value, rank) => {
+    for (const density of cfg.densities) {
+      const bySeed = perSeed.map(({ d, temps }): Fig2SeedCell => {
+        const t = temps[rank]!;
+        const tag = cfg.seeds.dense.length > 1 ? ` dense seed ${d}` : "";
+        const retrains = cfg.seeds.retrain.map((seed) => ({
+          seed,
+          unit: mkUnit(
+            "retrain",
+            {
+              training: { ...cfg.dense, seed, stream: retrainStream(d), optim: retrainOptim },
+              source: { unit: t.dense.id, epoch: t.epoch },
+              density,
+              lastEpochs: window.count,
+            },
+            [t.dense.id],
+            `retrain T=${value} d=${density}${tag} seed ${seed}`,
+            retrainDefaults,
+          ),
+        }));
+        const ids = retrains.map((r) => r.unit.id);
+        const cell = mkUnit("cell", { training: cfg.dense, models: ids, metrics: cfg.metrics }, ids, `cell T=${value} d=${density}${tag}`, cellDefaults);
+        units.push(...retrains.map((r) => r.unit), cell);
+        return { denseSeed: d, dense: t.dense, retrains, cell };
+      });
+      grid.push({ value, rank, density, bySeed });
+    }
+  });
+  return { units, grid, temperatures: values };
 }
 
 /**
@@ -94,6 +146,22 @@ export function checkAxisSettings(cfg: Fig2Config, preset: Fig2Config, overrides
   if (problems.length) throw new ConfigError(problems.join("\n"));
 }
 
+/**
+ * dense.seed and dense.stream are set per dense unit by the grid (seeds.dense, and the
+ * dense role's stream): a value the user gave would be silently replaced, so it is a
+ * ConfigError that says what to set instead.
+ */
+export function checkSeedSettings(cfg: Fig2Config, overrides: string[] = []): void {
+  const setPaths = new Set(overrides.map((o) => o.slice(0, o.indexOf("=")).trim()));
+  const defaults = validateConfig<TrainingConfig>("training", {});
+  const problems: string[] = [];
+  if (setPaths.has("dense.seed") || cfg.dense.seed !== defaults.seed)
+    problems.push(`dense.seed=${cfg.dense.seed} is set by the grid from seeds.dense (${cfg.seeds.dense.join(",")}); set seeds.dense=${cfg.dense.seed} instead`);
+  if (cfg.dense.stream !== undefined)
+    problems.push(`dense.stream="${cfg.dense.stream}" is set by the grid (dense runs and each dense seed's retraining draw their own streams); remove it`);
+  if (problems.length) throw new ConfigError(problems.join("\n"));
+}
+
 /** Every batch size the grid trains with against the training images (the dataset's size, or its nominal size on a dry run). */
 function checkBatchSizes(cfg: Fig2Config, trainImages: number): void {
   const t = cfg.temperature;
@@ -115,7 +183,8 @@ export function scaledDown(cfg: Fig2Config, datasetName: string): string[] {
   if (cfg.temperature.axis === "epochs" && cfg.temperature.epochs.length < paper.temperature.epochs.length)
     out.push(`${cfg.temperature.epochs.length} temperatures instead of ${paper.temperature.epochs.length}`);
   if (cfg.densities.length < paper.densities.length) out.push(`${cfg.densities.length} densities instead of ${paper.densities.length}`);
-  if (cfg.retrainSeeds.length < paper.retrainSeeds.length) out.push(`${cfg.retrainSeeds.length} retrain seeds instead of ${paper.retrainSeeds.length}`);
+  if (cfg.seeds.retrain.length < paper.seeds.retrain.length) out.push(`${cfg.seeds.retrain.length} retrain seeds instead of ${paper.seeds.retrain.length}`);
+  if (cfg.seeds.dense.length < paper.seeds.dense.length) out.push(`${cfg.seeds.dense.length} dense seed(s) instead of ${paper.seeds.dense.length}`);
   const m = cfg.metrics,
     pm = paper.metrics;
   if (m.lmcImages < pm.lmcImages || m.bnImages < pm.bnImages)
@@ -137,70 +206,19 @@ export async function runFig2(opts: Fig2Options): Promise<boolean> {
   const context = runContext();
   const cfg = loadPresetConfig<Fig2Config>("fig2", "fig2", opts.preset, opts.overrides, opts.configFiles);
   const runner = opts.runner;
-  if (cfg.retrainSeeds.length < 2) throw new ConfigError("retrainSeeds: LMC and CKA need at least 2 retrain seeds");
   checkAxisSettings(cfg, loadPresetConfig<Fig2Config>("fig2", "fig2", opts.preset), opts.overrides);
+  checkSeedSettings(cfg, opts.overrides);
   // Loads (or downloads) the data once, before any unit runs; fails early on a bad path.
   // A dry run touches nothing, so it sizes the grid from the dataset's nominal size.
   const data = opts.dryRun ? null : await loadData(cfg.dense, notice);
   const trainImages = trainImagesOf(cfg.dense, data);
   checkBatchSizes(cfg, trainImages);
-  const temps = temperatures(cfg, trainImages);
-  const retrainOptim = cfg.retrain;
-  const window = errorWindow(retrainOptim.schedule, retrainOptim.lr, retrainOptim.epochs, cfg.metrics.errorWindow);
-  const units: Unit<unknown>[] = [...new Map(temps.map((t) => [t.dense.id, t.dense])).values()];
-  const retrainDefaults = { training: validateConfig("training", {}) };
-  const cellDefaults = { training: validateConfig("training", {}), metrics: validateConfig<Fig2Config>("fig2", {}).metrics };
-  const grid: { t: Temperature; rank: number; density: number; retrains: Unit<unknown>[]; cell: Unit<unknown> }[] = [];
-  temps.forEach((t, rank) => {
-    for (const density of cfg.densities) {
-      const retrains = cfg.retrainSeeds.map((seed) =>
-        mkUnit(
-          "retrain",
-          { training: { ...cfg.dense, seed, optim: retrainOptim }, source: { unit: t.dense.id, epoch: t.epoch }, density, lastEpochs: window.count },
-          [t.dense.id],
-          `retrain T=${t.value} d=${density} seed ${seed}`,
-          retrainDefaults,
-        ),
-      );
-      const pair = retrains.slice(0, 2).map((u) => u.id);
-      const cell = mkUnit("cell", { training: cfg.dense, models: pair, metrics: cfg.metrics }, pair, `cell T=${t.value} d=${density}`, cellDefaults);
-      units.push(...retrains, cell);
-      grid.push({ t, rank, density, retrains, cell });
-    }
-  });
+  const { units, grid, temperatures: temps } = planFig2(cfg, trainImages);
+  const window = errorWindow(cfg.retrain.schedule, cfg.retrain.lr, cfg.retrain.epochs, cfg.metrics.errorWindow);
   const out = await runUnits(units, runner, { dryRun: opts.dryRun, reportDir: opts.reportDir, outputDirs: [{ dir: opts.reportDir, flag: "--report-dir" }] });
   if (!out || !data) return true;
 
-  const cells: Fig2Cell[] = grid.map((g) => {
-    const seedErrors = g.retrains
-      .map((u) => out.records.get(u.id)?.metrics.testError as number | null | undefined)
-      .filter((e): e is number => typeof e === "number");
-    const cm = out.records.get(g.cell.id)?.metrics as
-      { lmcBarrier: number; lmcTStar: number; lmcPath: { t: number; error: number }[]; cka: number; ckaStdErr?: number | null } | undefined;
-    const lmcBarrier = cm?.lmcBarrier ?? null,
-      cka = cm?.cka ?? null;
-    const tStar = cm ? cm.lmcPath.findIndex((p) => p.t === cm.lmcTStar) : -1;
-    const lmcStdErr =
-      cm && tStar >= 0
-        ? lmcBarrierStdErr(
-            cm.lmcPath.map((p) => p.error),
-            tStar,
-            Math.min(cfg.metrics.lmcImages, data.train.count),
-          )
-        : null;
-    return {
-      temperature: g.t.value,
-      hotRank: g.rank,
-      density: g.density,
-      testError: seedErrors.length === g.retrains.length ? seedErrors.reduce((a, b) => a + b, 0) / seedErrors.length : null,
-      seedErrors,
-      lmcBarrier,
-      lmcStdErr,
-      cka,
-      ckaStdErr: cm?.ckaStdErr ?? null,
-      regime: regimeOf(lmcBarrier, cka, cfg.regimes),
-    };
-  });
+  const cells = fig2Cells(grid, (id) => out.records.get(id)?.metrics, cfg, Math.min(cfg.metrics.lmcImages, data.train.count));
   const records = [...out.records.values()];
   const anyRecord = records[0];
   const failed = [
@@ -212,7 +230,7 @@ export async function runFig2(opts: Fig2Options): Promise<boolean> {
     preset: opts.preset,
     config: cfg,
     axis: cfg.temperature.axis,
-    temperatures: temps.map((t) => t.value),
+    temperatures: temps,
     densities: cfg.densities,
     cells,
     dataset: { name: data.name, source: data.source, train: data.train.count, test: data.test.count },
@@ -227,6 +245,7 @@ export async function runFig2(opts: Fig2Options): Promise<boolean> {
     failed,
     scaledDown: scaledDown(cfg, data.name),
     errorWindow: window,
+    streams: { dense: DENSE_STREAM, retrain: retrainStream("d") },
     // Units meant to share data (dense, every retrain seed, the cells' metric images) must have.
     trainFingerprints: trainFingerprintsOf(records),
   });
@@ -239,7 +258,12 @@ export async function runFig2(opts: Fig2Options): Promise<boolean> {
         dataset: { name: data.name, source: data.source },
         cells,
         claims: report.claims,
-        units: Object.fromEntries(grid.map((g) => [`${g.t.value}@${g.density}`, { retrains: g.retrains.map((u) => u.id), cell: g.cell.id }])),
+        units: Object.fromEntries(
+          grid.map((g) => [
+            `${g.value}@${g.density}`,
+            g.bySeed.map((s) => ({ denseSeed: s.denseSeed, dense: s.dense.id, retrains: s.retrains.map((r) => r.unit.id), cell: s.cell.id })),
+          ]),
+        ),
       },
       null,
       2,

@@ -25,11 +25,44 @@ export function toCsv(rows: Record<string, unknown>[], columns: string[] = [...n
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 
-/** fig2-cells.csv: one row per phase-diagram cell. */
+/**
+ * fig2-cells.csv: one row per phase-diagram cell; per-model, per-dense-seed and per-pair
+ * values as ;-lists in matching order (pairLabels names each pair: dense seed, then the
+ * two retrain seeds, e.g. d1:1-2).
+ */
 export function fig2CellsCsv(cells: Fig2Cell[]): string {
   return toCsv(
-    cells.map((c) => ({ ...c })),
-    ["temperature", "hotRank", "density", "testError", "seedErrors", "lmcBarrier", "lmcStdErr", "cka", "ckaStdErr", "regime"],
+    cells.map((c) => ({
+      ...c,
+      denseSeeds: c.denseSeedErrors.map((d) => d.seed),
+      denseSeedErrors: c.denseSeedErrors.map((d) => d.error ?? ""),
+      pairLabels: c.pairs.map((p) => `d${p.denseSeed}:${p.retrainSeeds.join("-")}`),
+      pairLmcBarriers: c.pairs.map((p) => p.lmcBarrier),
+      pairLmcStdErrs: c.pairs.map((p) => p.lmcStdErr ?? ""),
+      pairCkas: c.pairs.map((p) => p.cka),
+      pairCkaStdErrs: c.pairs.map((p) => p.ckaStdErr ?? ""),
+    })),
+    [
+      "temperature",
+      "hotRank",
+      "density",
+      "testError",
+      "testErrorStdErr",
+      "seedErrors",
+      "denseSeeds",
+      "denseSeedErrors",
+      "lmcBarrier",
+      "lmcStdErr",
+      "cka",
+      "ckaStdErr",
+      "errorFrom",
+      "regime",
+      "pairLabels",
+      "pairLmcBarriers",
+      "pairLmcStdErrs",
+      "pairCkas",
+      "pairCkaStdErrs",
+    ],
   );
 }
 

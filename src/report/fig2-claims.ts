@@ -1,20 +1,41 @@
 import type { Fig2Config } from "../config/generated/fig2.ts";
 import { combined, side, stdErr, tally, type Claim, type Outcome, type Side } from "./verdict.ts";
 
+/** LMC and CKA of one pair of a cell's retrained models (same dense seed, two retrain seeds). */
+export interface Fig2Pair {
+  denseSeed: number;
+  retrainSeeds: [number, number];
+  lmcBarrier: number;
+  /** From the binomial error of the path's error rates. */
+  lmcStdErr: number | null;
+  cka: number;
+  /** Bootstrap over the compared images. */
+  ckaStdErr: number | null;
+}
+
 export interface Fig2Cell {
   temperature: number;
   /** 0 = hottest (fewest epochs, smallest batch, largest SAM rho). */
   hotRank: number;
   density: number;
-  /** Mean over retrain seeds of each seed's mean test error over the averaging window. */
+  /** Mean over every retrained model (each dense seed's retrain seeds) of its mean test error over the averaging window. */
   testError: number | null;
+  /** Each retrained model's, dense seed by dense seed. */
   seedErrors: number[];
+  /** Per dense seed: the mean over its retrain seeds. */
+  denseSeedErrors: { seed: number; error: number | null }[];
+  /** Standard error of testError: the spread of the dense seeds' means with two or more, else of the retrain seeds. */
+  testErrorStdErr: number | null;
+  /** Every pair of retrain seeds under every dense seed. */
+  pairs: Fig2Pair[];
+  /** Mean over the pairs (each dense seed weighted equally). */
   lmcBarrier: number | null;
-  /** Standard error of the barrier from the path's error rates (binomial); null when unknown. */
+  /** Standard error of that mean (src/metrics/pair-average.ts); null when unknown. */
   lmcStdErr: number | null;
   cka: number | null;
-  /** Bootstrap standard error of CKA over the compared images; null when unknown. */
   ckaStdErr: number | null;
+  /** What the two standard errors come from: dense seeds, a jackknife over retrain seeds, or one pair's measurement error. */
+  errorFrom: "groups" | "jackknife" | "measurement" | null;
   regime: "I" | "II-A" | "II-B" | null;
 }
 
@@ -36,7 +57,7 @@ export function regimeOf(lmcBarrier: number | null, cka: number | null, t: Fig2C
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-const cellSe = (c: Fig2Cell) => stdErr(c.seedErrors);
+const cellSe = (c: Fig2Cell) => c.testErrorStdErr ?? stdErr(c.seedErrors);
 const seOr0 = (se: number | null) => se ?? 0;
 
 /**
@@ -75,6 +96,8 @@ export interface Fig2ClaimOptions {
   verdicts: Fig2Config["verdicts"];
   dataset: string;
   comparableScale: boolean;
+  /** Where the LMC and CKA standard errors come from, in words (the cells' errorFrom). */
+  pairNoise: string;
 }
 
 /**
@@ -93,7 +116,7 @@ export function fig2Claims(cells: Fig2Cell[], o: Fig2ClaimOptions): Claim[] {
   const coldest = o.temperatures - 1;
   const hottest = 0;
   const enoughSeeds = cells.some((c) => c.seedErrors.length >= 2);
-  const noiseNote = `(noise: ${k} standard errors of the two cells compared, from their retrain seeds)`;
+  const noiseNote = `(noise: ${k} standard errors of the two cells compared, from their seeds)`;
   return [helps(), hurts(), lmc(), ckaRange(), regimesPresent(), errorRange()];
 
   // 1. High temperature helps at the lowest densities.
@@ -178,7 +201,7 @@ export function fig2Claims(cells: Fig2Cell[], o: Fig2ClaimOptions): Claim[] {
       unsureInside = unsure.filter(inCorner);
     const minB = Math.min(...measuredCells.map((c) => c.lmcBarrier!));
     const measured = `${barrier.length} of ${measuredCells.length} cells below ${t} beyond the noise (${inside.length} in the low-density, cold quadrant), ${unsure.length} within the noise of it; minimum barrier ${minB.toFixed(3)}`;
-    const noise = `(noise: ${k} standard errors of each barrier, from the binomial error of the path's error rates)`;
+    const noise = `(noise: ${k} standard errors of each cell's mean barrier, ${o.pairNoise})`;
     if (outside.length)
       return {
         claim,
@@ -227,7 +250,7 @@ export function fig2Claims(cells: Fig2Cell[], o: Fig2ClaimOptions): Claim[] {
     ].map((e) => ({ ...e, side: side(Math.abs(e.cell.cka! - e.paper), seOr0(e.cell.ckaStdErr), tol, k) }));
     const measured = `${lo.cka!.toFixed(3)} (s.e. ${seOr0(lo.ckaStdErr).toFixed(3)}) to ${hi.cka!.toFixed(3)} (s.e. ${seOr0(hi.ckaStdErr).toFixed(3)})`;
     const scale = o.dataset !== "cifar10" ? ` (this run used ${o.dataset}, not CIFAR-10)` : "";
-    const rule = `each end must lie within ${tol} of the paper's, beyond ${k} bootstrap standard errors`;
+    const rule = `each end must lie within ${tol} of the paper's, beyond ${k} standard errors (${o.pairNoise})`;
     const off = ends.filter((e) => e.side === "above");
     if (off.length)
       return {
@@ -318,4 +341,17 @@ export function fig2Claims(cells: Fig2Cell[], o: Fig2ClaimOptions): Claim[] {
       reason: ok ? "within 2 points (80%) and 3 points (5%) of the paper" : "outside 2 points (80%) or 3 points (5%) of the paper",
     };
   }
+}
+
+/** Where the cells' LMC and CKA standard errors come from, in words for the report and the claims. */
+export function pairNoiseText(cells: Fig2Cell[]): string {
+  const from = new Set(cells.map((c) => c.errorFrom).filter((f) => f !== null));
+  const words = {
+    groups: "the spread of the dense seeds' means",
+    jackknife: "a jackknife over the retrain seeds of every pair",
+    measurement: "each pair's measurement error (binomial path errors; bootstrap over the CKA images)",
+  } as const;
+  const parts = (["groups", "jackknife", "measurement"] as const).filter((f) => from.has(f)).map((f) => words[f]);
+  const floor = from.has("groups") || from.has("jackknife") ? ", never below the pairs' own measurement error" : "";
+  return parts.length ? `from ${parts.join(" or ")}${floor}` : "unmeasured";
 }

@@ -1,7 +1,7 @@
 import type { Fig2Config } from "../config/generated/fig2.ts";
 import { contextMarkdown, sharedDataLine, table } from "./markdown.ts";
 import { type RunContext } from "../util/provenance.ts";
-import { clearRegime, fig2Claims, type Fig2Cell } from "./fig2-claims.ts";
+import { clearRegime, fig2Claims, pairNoiseText, type Fig2Cell } from "./fig2-claims.ts";
 import type { Claim } from "./verdict.ts";
 import { heatmapGridSvg, heatmapSvg, type HeatmapAxes, type HeatmapPanel } from "./plots.ts";
 
@@ -28,6 +28,8 @@ export interface Fig2Data {
   scaledDown: string[];
   /** Retrain epochs (1-based) whose test error is averaged. */
   errorWindow: { first: number; last: number; count: number; finalPhaseFirst: number };
+  /** The data streams of the dense runs and of the retraining under dense seed d (with "d" for the seed), as the report names them. */
+  streams: { dense: string; retrain: string };
   /** Distinct training-data fingerprints recorded by the units (one when all shared their data). */
   trainFingerprints: string[];
 }
@@ -51,12 +53,21 @@ function windowLine(d: Fig2Data): string {
 
 /** Where this harness departs from the authors' code (read at commit b38c972), each named. */
 function deviations(d: Fig2Data): string[] {
-  const seeds = d.config.retrainSeeds.length,
-    pairs = (seeds * (seeds - 1)) / 2;
+  const { dense, retrain } = d.config.seeds,
+    pairs = (retrain.length * (retrain.length - 1)) / 2;
+  const norm = d.config.dense.data.normalization;
   return [
-    `LMC and CKA come from one pair of retrained models per cell (seeds ${d.config.retrainSeeds.slice(0, 2).join(" and ")}); the authors' figure averages every pair of 3 retrain seeds over 3 dense seeds (9 values per cell)${pairs > 1 ? `; ${pairs} pairs were available here` : ""}. One barrier (a maximum over the path) is noisier than an average, which the verdicts account for with each value's own error.`,
-    `One dense seed (${d.config.dense.seed}); the authors' figure averages 3 dense seeds (their generator script itself lists one).`,
-    "Normalisation: the dataset's true per-channel std (CIFAR-10: 0.247, 0.243, 0.262); the authors' code uses 0.2023, 0.1994, 0.2010 (the means agree), so its inputs are about 1.2x larger. Not measured here.",
+    ...(retrain.length < 3 || dense.length < 3
+      ? [
+          `LMC and CKA: the mean over ${pairs} pair(s) of ${retrain.length} retrain seeds under each of ${dense.length} dense seed(s), ${pairs * dense.length} value(s) per cell; the authors' figure averages every pair of 3 retrain seeds over 3 dense seeds (9 values per cell).`,
+        ]
+      : []),
+    ...(dense.length < 3
+      ? [`${dense.length} dense seed(s) (${dense.join(", ")}); the authors' figure averages 3 dense seeds (their generator script itself lists one).`]
+      : []),
+    norm === "authors"
+      ? "Normalisation: the authors' constants (data.normalization=authors): CIFAR-10 mean 0.4914, 0.4822, 0.4465 and std 0.2023, 0.1994, 0.2010; on other data the dataset's std scaled by the same ratio (about 0.8)."
+      : "Normalisation: the dataset's true per-channel std (CIFAR-10: 0.247, 0.243, 0.262); the authors' code uses 0.2023, 0.1994, 0.2010 (the means agree), so its inputs are about 1.2x larger (`--set dense.data.normalization=authors` uses theirs; the README's fidelity section gives the measured difference).",
     `CKA images: a class-balanced random subset of the training set (data seed ${d.config.dense.data.subsetSeed}); the authors take the first 6,464 in file order.`,
     `BN re-estimation on the LMC path in batches of ${d.config.metrics.batchSize}; the authors use batches of 64 (the pooled statistics differ only slightly).`,
     ...(d.axis === "batch-size"
@@ -131,6 +142,7 @@ export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs:
   };
   for (const [name, p] of Object.entries(panels)) svgs[`fig2-${name}.svg`] = await heatmapSvg({ ...axes, ...p, subtitle: [p.subtitle, rows] });
   const comparableScale = d.preset === "paper" && d.dataset.name === "cifar10";
+  const pairNoise = pairNoiseText(d.cells);
   const claims = fig2Claims(d.cells, {
     densities: d.densities,
     temperatures: d.temperatures.length,
@@ -138,6 +150,7 @@ export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs:
     verdicts: d.config.verdicts,
     dataset: d.dataset.name,
     comparableScale,
+    pairNoise,
   });
   const fmt = (v: number | null, digits = 3) => (v === null ? "-" : v.toFixed(digits));
   const min = (s: number) => (s / 60).toFixed(1);
@@ -153,7 +166,7 @@ export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs:
       "engine / EP": d.engine,
       "units computed at": d.unitCommits.join("; ") || "n/a",
       model: `${d.config.dense.model.arch}, width ${d.config.dense.model.width}`,
-      seeds: `dense ${d.config.dense.seed}; retrain ${d.config.retrainSeeds.join(", ")}`,
+      seeds: `dense ${d.config.seeds.dense.join(", ")}; retrain ${d.config.seeds.retrain.join(", ")} (every pair: ${d.config.seeds.dense.length * ((d.config.seeds.retrain.length * (d.config.seeds.retrain.length - 1)) / 2)} LMC/CKA values per cell)`,
       "wall time": `${min(d.wallSeconds)} min this invocation (${d.unitsRun} units run, ${d.unitsReused} reused from the run store); ${min(d.computeSeconds)} min of unit compute in total (a pack of units counted once)`,
     }),
     "",
@@ -162,11 +175,12 @@ export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs:
     `- Dense training: ${d.config.dense.optim.epochs} epochs${d.axis === "epochs" ? "" : " (varied by the axis)"}, batch ${d.config.dense.optim.batchSize}, SGD lr ${d.config.dense.optim.lr}, momentum ${d.config.dense.optim.momentum}, weight decay ${d.config.dense.optim.weightDecay}, ${d.config.dense.optim.schedule.kind} schedule${d.config.dense.optim.schedule.kind === "step" ? ` (x${d.config.dense.optim.schedule.gamma} at ${d.config.dense.optim.schedule.milestones.join(", ")} of training)` : ""}; augmentation crop ${d.config.dense.data.cropPadding}px + flip ${d.config.dense.data.flip}.`,
     `- Temperatures (hottest first): ${d.temperatures.join(", ")} (${AXIS_TITLE[d.axis]}).`,
     `- Load: one-shot layer-wise L1 magnitude pruning of every conv layer (not fc, not BN) to densities ${xOrder.join(", ")}.`,
-    `- Retraining: mask fixed, ${d.config.retrain.epochs} epochs, learning rate rewound to ${d.config.retrain.lr} (${d.config.retrain.schedule.kind} schedule), seeds ${d.config.retrainSeeds.join(", ")}.`,
+    `- Retraining: mask fixed, ${d.config.retrain.epochs} epochs, learning rate rewound to ${d.config.retrain.lr} (${d.config.retrain.schedule.kind} schedule), seeds ${d.config.seeds.retrain.join(", ")} under each dense seed.`,
+    `- Data streams: each run's data order and augmentation come from its seed and its role's stream: the dense runs draw stream "${d.streams.dense}", the retraining under dense seed d draws "${d.streams.retrain}", so no retrained model replays its dense run's order and dense seeds share no retraining stream (each unit's record names its stream).`,
     `- Data: ${sharedDataLine(d.config.dense.data, d.trainFingerprints, "the dense models, every retrained model and every LMC/CKA cell")}`,
-    `- Test error: ${windowLine(d)}, then over seeds. LMC: ${d.config.metrics.lmcPoints}-point linear path between the first two seeds' models, BN re-estimated on ${d.config.metrics.bnImages} training images at every point, error on ${d.config.metrics.lmcImages} training images; barrier = mean(err(0), err(1)) - err(t*). CKA: linear CKA of the two models' softmax outputs on ${d.config.metrics.ckaImages} training images.`,
+    `- Test error: ${windowLine(d)}, then over every retrained model. LMC: ${d.config.metrics.lmcPoints}-point linear path between two retrained models, BN re-estimated on ${d.config.metrics.bnImages} training images at every point, error on ${d.config.metrics.lmcImages} training images; barrier = mean(err(0), err(1)) - err(t*). CKA: linear CKA of the two models' softmax outputs on ${d.config.metrics.ckaImages} training images. Both for every pair of retrain seeds under every dense seed, then averaged (each dense seed weighted equally), as the authors' figure does.`,
     `- Regimes: I if LMC barrier < ${d.config.regimes.lmcBarrier}; otherwise II-A if CKA < ${d.config.regimes.cka}, else II-B. The paper draws its boundaries by hand; these thresholds are this harness's settings (\`--set regimes.lmcBarrier=...\`, \`--set regimes.cka=...\`).`,
-    `- Verdicts: a difference of test errors counts only beyond ${d.config.verdicts.noiseMultiple} standard errors of the two cells compared (each cell's from the spread of its retrain seeds); an LMC barrier or CKA value only beyond ${d.config.verdicts.noiseMultiple} of its own measurement errors (binomial error of the path's error rates; bootstrap over the CKA images) from a threshold; anything closer is INCONCLUSIVE. CKA range: each end within ${d.config.verdicts.ckaTolerance} of the paper's. Claims over several densities need most of them to agree and none to contradict. Settings: \`--set verdicts.noiseMultiple=...\`, \`--set verdicts.ckaTolerance=...\`.`,
+    `- Verdicts: a difference of test errors counts only beyond ${d.config.verdicts.noiseMultiple} standard errors of the two cells compared (each cell's from the spread of its dense seeds' means where there are two or more, else of its retrained models); a cell's mean LMC barrier or CKA only beyond ${d.config.verdicts.noiseMultiple} of its standard errors from a threshold (${pairNoise}); anything closer is INCONCLUSIVE. CKA range: each end within ${d.config.verdicts.ckaTolerance} of the paper's. Claims over several densities need most of them to agree and none to contradict. Settings: \`--set verdicts.noiseMultiple=...\`, \`--set verdicts.ckaTolerance=...\`.`,
     ...(d.scaledDown.length ? ["", "**Scaled down from the paper's protocol:** " + d.scaledDown.join("; ") + "."] : []),
     "",
     "**Differences from the authors' public code (YefanZhou/ThreeRegimePruning; the architecture, optimiser, schedule, augmentation, layer-wise L1 pruning of all 21 convs, retraining, LMC barrier and linear CKA of the softmax outputs match):**",
@@ -192,14 +206,28 @@ export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs:
     "## Every cell",
     "",
     table(
-      ["temperature", "density", "test error (mean)", "per seed", "LMC barrier ± s.e.", "CKA ± s.e.", "regime"],
+      [
+        "temperature",
+        "density",
+        "test error ± s.e.",
+        ...(d.config.seeds.dense.length > 1 ? ["per dense seed"] : []),
+        "per model",
+        "LMC barrier ± s.e.",
+        "per pair",
+        "CKA ± s.e.",
+        "per pair",
+        "regime",
+      ],
       d.cells.map((c) => [
         c.temperature,
         dLabel(c.density),
-        fmt(c.testError, 4),
+        c.testError === null ? "-" : c.testErrorStdErr === null ? fmt(c.testError, 4) : `${fmt(c.testError, 4)} ± ${fmt(c.testErrorStdErr, 4)}`,
+        ...(d.config.seeds.dense.length > 1 ? [c.denseSeedErrors.map((e) => fmt(e.error, 4)).join(" / ")] : []),
         c.seedErrors.map((e) => e.toFixed(4)).join(" / "),
         withSe(c.lmcBarrier, c.lmcStdErr),
+        c.pairs.map((p) => p.lmcBarrier.toFixed(3)).join(" / "),
         withSe(c.cka, c.ckaStdErr),
+        c.pairs.map((p) => p.cka.toFixed(3)).join(" / "),
         c.regime ?? "-",
       ]),
     ),

@@ -5,16 +5,29 @@ import { writeFileAtomic } from "../util/atomic-write.ts";
 
 const MAGIC = "PHCKPT1\n";
 
+/** A run's data randomness: its seed and the named stream drawn from it (absent: the default stream). */
+export interface DataRng {
+  seed: number;
+  stream?: string;
+}
+
+/** A resume checkpoint written by a run with other data randomness cannot continue this one. */
+export function checkResumeRng(path: string, written: DataRng, run: DataRng): void {
+  const name = (r: DataRng) => `seed ${r.seed}${r.stream ? `, stream "${r.stream}"` : ""}`;
+  if (written.seed !== run.seed || (written.stream ?? "") !== (run.stream ?? ""))
+    throw new Error(`${path}: written with ${name(written)}, this run uses ${name(run)}; use another path`);
+}
+
 export interface Checkpoint {
   /** Epochs completed. */
   epoch: number;
   state: ModelState;
   masks: Tensors;
   /**
-   * Data order and augmentation are drawn from streams keyed by (seed, epoch), so the
-   * seed and the epoch are the complete RNG state of a run.
+   * Data order and augmentation are drawn from streams keyed by (seed, stream, epoch), so
+   * the seed, the stream's name and the epoch are the complete RNG state of a run.
    */
-  rng: { seed: number };
+  rng: DataRng;
   /** Free-form JSON (config hash, engine, history) stored with the tensors. */
   meta: Record<string, unknown>;
 }
@@ -70,7 +83,7 @@ export function loadCheckpoint(path: string): Checkpoint {
   const hstart = MAGIC.length + 4;
   if (buf.length < hstart) throw new CheckpointError(path, `truncated (${buf.length} bytes)`);
   const hlen = buf.readUInt32LE(MAGIC.length);
-  let header: { epoch: number; rng: { seed: number }; meta: Record<string, unknown>; entries: Entry[]; sha256: string };
+  let header: { epoch: number; rng: DataRng; meta: Record<string, unknown>; entries: Entry[]; sha256: string };
   try {
     header = JSON.parse(buf.subarray(hstart, hstart + hlen).toString());
     if (!Array.isArray(header?.entries) || typeof header.sha256 !== "string") throw new Error("incomplete header");

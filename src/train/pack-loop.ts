@@ -4,7 +4,7 @@ import type { Dataset } from "../data/types.ts";
 import { residentSplit } from "../engine/resident.ts";
 import type { PackMember, PackStepsResult, PackTrainer } from "../engine/types.ts";
 import { evaluatePack } from "../metrics/evaluate.ts";
-import { saveCheckpoint } from "./checkpoint.ts";
+import { checkResumeRng, saveCheckpoint } from "./checkpoint.ts";
 import { learningRate } from "./schedule.ts";
 import { resumePoint, type EpochRecord, type TrainOutcome } from "./train-loop.ts";
 
@@ -12,6 +12,8 @@ import { resumePoint, type EpochRecord, type TrainOutcome } from "./train-loop.t
 export interface PackMemberRun {
   /** Its data order and augmentation (as trainLoop's seed). */
   seed: number;
+  /** Its named stream of that seed (trainLoop's stream). */
+  stream?: string;
   /** Where it starts when no checkpoint is there. */
   start: PackMember;
   /** Resume from / save to this file after every epoch. */
@@ -68,7 +70,7 @@ export async function trainPack(o: PackLoopOptions): Promise<PackMemberOutcome[]
   if (optim.samRho > 0) throw new RangeError(`optim.samRho=${optim.samRho}: SAM is not packed; train these units alone (runner.pack=1)`);
   const runners: Runner[] = o.members.map((run) => {
     const ck = run.checkpointPath ? resumePoint(run.checkpointPath, o.log) : null;
-    if (ck && ck.rng.seed !== run.seed) throw new Error(`${run.checkpointPath}: written with seed ${ck.rng.seed}, this run uses ${run.seed}; use another path`);
+    if (ck) checkResumeRng(run.checkpointPath!, ck.rng, { seed: run.seed, stream: run.stream });
     const cur = ck ? { state: ck.state, masks: { ...run.start.masks, ...ck.masks } } : run.start;
     const epoch = ck?.epoch ?? 0;
     const stopAt = o.stopAfterEpochs === undefined ? optim.epochs : Math.min(optim.epochs, epoch + o.stopAfterEpochs);
@@ -104,7 +106,17 @@ async function packEpoch(o: PackLoopOptions, runners: Runner[], epoch: number, c
   const t0 = performance.now();
   const lr = learningRate(optim.schedule, optim.lr, epoch, optim.epochs);
   const loaders = new Map<number, BatchLoader>(
-    inPack().map((i) => [i, trainBatches(data, { batchSize: optim.batchSize, seed: runners[i]!.run.seed, epoch, augment: o.augment, dropLast: false })]),
+    inPack().map((i) => [
+      i,
+      trainBatches(data, {
+        batchSize: optim.batchSize,
+        seed: runners[i]!.run.seed,
+        stream: runners[i]!.run.stream,
+        epoch,
+        augment: o.augment,
+        dropLast: false,
+      }),
+    ]),
   );
   const numBatches = loaders.values().next().value!.numBatches;
   const sums = new Map(inPack().map((i) => [i, { loss: 0, correct: 0, seen: 0 }]));
@@ -166,7 +178,7 @@ async function packEpoch(o: PackLoopOptions, runners: Runner[], epoch: number, c
         epoch: epoch + 1,
         state: m.state,
         masks: m.masks,
-        rng: { seed: run.run.seed },
+        rng: { seed: run.run.seed, stream: run.run.stream },
         meta: { ...run.run.meta, history: run.history },
       });
     }

@@ -1,3 +1,4 @@
+import { withNormalization } from "../data/normalization.ts";
 import { availableParallelism } from "node:os";
 import type { TrainingConfig } from "../config/generated/training.ts";
 import { ConfigError } from "../config/load.ts";
@@ -10,7 +11,7 @@ import { buildModel } from "../models/registry.ts";
 import type { ModelSpec } from "../models/spec.ts";
 
 export async function loadData(cfg: TrainingConfig, log?: (line: string) => void): Promise<Dataset> {
-  return resolveDataset({
+  const data = await resolveDataset({
     dataset: cfg.data.dataset,
     dataDir: cfg.data.dataDir,
     cacheDir: cfg.data.cacheDir,
@@ -22,6 +23,7 @@ export async function loadData(cfg: TrainingConfig, log?: (line: string) => void
     subsetSeed: cfg.data.subsetSeed,
     log,
   });
+  return withNormalization(data, cfg.data.normalization);
 }
 
 /**

@@ -3,7 +3,7 @@ import { trainBatches } from "../data/batches.ts";
 import type { Dataset } from "../data/types.ts";
 import type { Trainer } from "../engine/types.ts";
 import { renameSync } from "node:fs";
-import { CheckpointError, checkpointExists, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { CheckpointError, checkpointExists, checkResumeRng, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { evaluate } from "../metrics/evaluate.ts";
 import { epochSteps } from "./epoch-steps.ts";
 import { learningRate } from "./schedule.ts";
@@ -28,6 +28,8 @@ export interface TrainLoopOptions {
   optim: OptimConfig;
   augment: { cropPadding: number; flip: boolean };
   seed: number;
+  /** The named data stream of the seed (checkpoint.ts DataRng); absent: the default stream. */
+  stream?: string;
   /** Evaluate on the test split after these epochs (1-based); default: every epoch. */
   evalAt?: (epoch: number) => boolean;
   /** Resume from / save to this file after every epoch. */
@@ -70,7 +72,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
   const history: EpochRecord[] = [];
   const ck = o.checkpointPath ? resumePoint(o.checkpointPath, o.log) : null;
   if (ck && o.checkpointPath) {
-    if (ck.rng.seed !== o.seed) throw new Error(`${o.checkpointPath}: written with seed ${ck.rng.seed}, this run uses ${o.seed}; use another path`);
+    checkResumeRng(o.checkpointPath, ck.rng, { seed: o.seed, stream: o.stream });
     trainer.state = ck.state;
     for (const [k, m] of Object.entries(ck.masks)) trainer.masks[k] = m;
     start = ck.epoch;
@@ -81,7 +83,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
   for (let epoch = start; epoch < stopAt; epoch++) {
     const t0 = performance.now();
     const lr = learningRate(optim.schedule, optim.lr, epoch, optim.epochs);
-    const loader = trainBatches(data, { batchSize: optim.batchSize, seed: o.seed, epoch, augment: o.augment, dropLast: false });
+    const loader = trainBatches(data, { batchSize: optim.batchSize, seed: o.seed, stream: o.stream, epoch, augment: o.augment, dropLast: false });
     const stepsPerEpoch = Math.ceil(data.train.count / optim.batchSize);
     let lossSum = 0,
       correct = 0,
@@ -106,7 +108,13 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
     rec.seconds = (performance.now() - t0) / 1000;
     history.push(rec);
     if (o.checkpointPath) {
-      saveCheckpoint(o.checkpointPath, { epoch: epoch + 1, state: trainer.state, masks: trainer.masks, rng: { seed: o.seed }, meta: { ...o.meta, history } });
+      saveCheckpoint(o.checkpointPath, {
+        epoch: epoch + 1,
+        state: trainer.state,
+        masks: trainer.masks,
+        rng: { seed: o.seed, stream: o.stream },
+        meta: { ...o.meta, history },
+      });
     }
     await o.onEpoch?.(rec, trainer);
   }

@@ -50,7 +50,7 @@ const TRAIN = "src/cli/train.ts";
 // ---- 1. Duplicates in list settings
 
 test("a repeated value in a list setting is an error naming the setting and the value", () => {
-  refused(FIG2, ["--preset", "smoke", "--set", "retrainSeeds=1,1", "--dry-run"], /retrainSeeds: 1 is listed twice .*give each value once/);
+  refused(FIG2, ["--preset", "smoke", "--set", "seeds.retrain=1,1", "--dry-run"], /seeds.retrain: 1 is listed twice .*give each value once/);
   refused(FIG2, ["--preset", "smoke", "--set", "densities=0.5,0.5,0.1", "--dry-run"], /densities: 0\.5 is listed twice/);
   expect(() => loadPresetConfig("bip-vs-imp", "bip-bench", "smoke", ["methods=imp,bip,imp"])).toThrow(/methods: "imp" is listed twice \(items 0 and 2/);
   expect(() => loadPresetConfig("fig2", "fig2", "smoke", [], [file("dup.json", JSON.stringify({ temperature: { epochs: [1, 2, 2] } }))])).toThrow(

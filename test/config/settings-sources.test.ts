@@ -16,13 +16,13 @@ const file = (name: string, text: string) => {
 test("a list setting takes comma-separated values, a single value or JSON; other settings keep their text", () => {
   const o: Record<string, unknown> = {};
   applyOverride(o, "densities=0.1,0.2", "fig2");
-  applyOverride(o, "retrainSeeds=7", "fig2");
+  applyOverride(o, "seeds.retrain=7", "fig2");
   applyOverride(o, "dense.data.dataDir=/data/a,b", "fig2");
   applyOverride(o, "dense.optim.schedule.milestones=[0.3, 0.6]", "fig2");
   applyOverride(o, "dense.optim.epochs=12", "fig2");
   expect(o).toEqual({
     densities: [0.1, 0.2],
-    retrainSeeds: [7],
+    seeds: { retrain: [7] },
     dense: { data: { dataDir: "/data/a,b" }, optim: { schedule: { milestones: [0.3, 0.6] }, epochs: 12 } },
   });
   const b: Record<string, unknown> = {};
@@ -40,7 +40,7 @@ test("setting schemas are found through $refs into other files", () => {
   expect(settingSchema("bip-bench", ["bip", "maskLrMilestones"])?.type).toBe("array");
   expect(settingSchema("fig2", ["dense", "nope"])).toBeUndefined();
   const names = topLevelSettings("fig2").map((s) => s.name);
-  expect(names).toEqual(["temperature", "densities", "retrainSeeds", "dense", "denseTestEveryEpoch", "retrain", "metrics", "regimes", "verdicts"]);
+  expect(names).toEqual(["temperature", "densities", "seeds", "dense", "denseTestEveryEpoch", "retrain", "metrics", "regimes", "verdicts"]);
   for (const s of topLevelSettings("fig2")) expect(s.description.length).toBeGreaterThan(5);
 });
 
@@ -54,7 +54,7 @@ test("settings merge preset < config files in order < --set", () => {
   expect(cfg.dense.optim.batchSize).toBe(32);
   // What no source sets comes from the preset.
   expect(cfg.dense.model).toEqual(preset.dense.model);
-  expect(cfg.retrainSeeds).toEqual(preset.retrainSeeds);
+  expect(cfg.seeds).toEqual(preset.seeds);
 });
 
 test("a bad config file is a ConfigError that names it", () => {

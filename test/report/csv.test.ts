@@ -51,7 +51,7 @@ test("the BiP table has one row per method and target with per-seed values and t
   expect(col(bip, "seeds")).toBe("1");
 });
 
-test("the fig2 table has one row per cell in a fixed column order", () => {
+test("the fig2 table has one row per cell in a fixed column order, per-pair values in matching order", () => {
   const rows = parseCsv(
     fig2CellsCsv([
       {
@@ -59,17 +59,67 @@ test("the fig2 table has one row per cell in a fixed column order", () => {
         hotRank: 0,
         density: 0.2,
         testError: 0.1,
-        seedErrors: [0.09, 0.11],
+        seedErrors: [0.09, 0.11, 0.1, 0.1],
+        denseSeedErrors: [
+          { seed: 1, error: 0.1 },
+          { seed: 2, error: null },
+        ],
+        testErrorStdErr: 0.004,
+        pairs: [
+          { denseSeed: 1, retrainSeeds: [1, 2], lmcBarrier: -0.02, lmcStdErr: 0.01, cka: 0.96, ckaStdErr: null },
+          { denseSeed: 2, retrainSeeds: [1, 3], lmcBarrier: 0.04, lmcStdErr: null, cka: 0.94, ckaStdErr: 0.003 },
+        ],
         lmcBarrier: 0.01,
         lmcStdErr: null,
         cka: 0.95,
         ckaStdErr: 0.002,
+        errorFrom: "groups",
         regime: "II-A",
       },
     ]),
   );
   expect(rows).toEqual([
-    ["temperature", "hotRank", "density", "testError", "seedErrors", "lmcBarrier", "lmcStdErr", "cka", "ckaStdErr", "regime"],
-    ["10", "0", "0.2", "0.1", "0.09;0.11", "0.01", "", "0.95", "0.002", "II-A"],
+    [
+      "temperature",
+      "hotRank",
+      "density",
+      "testError",
+      "testErrorStdErr",
+      "seedErrors",
+      "denseSeeds",
+      "denseSeedErrors",
+      "lmcBarrier",
+      "lmcStdErr",
+      "cka",
+      "ckaStdErr",
+      "errorFrom",
+      "regime",
+      "pairLabels",
+      "pairLmcBarriers",
+      "pairLmcStdErrs",
+      "pairCkas",
+      "pairCkaStdErrs",
+    ],
+    [
+      "10",
+      "0",
+      "0.2",
+      "0.1",
+      "0.004",
+      "0.09;0.11;0.1;0.1",
+      "1;2",
+      "0.1;",
+      "0.01",
+      "",
+      "0.95",
+      "0.002",
+      "groups",
+      "II-A",
+      "d1:1-2;d2:1-3",
+      "-0.02;0.04",
+      "0.01;",
+      "0.96;0.94",
+      ";0.003",
+    ],
   ]);
 });

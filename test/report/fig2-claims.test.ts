@@ -35,6 +35,10 @@ function grid(g: GridSpec): Fig2Cell[] {
         density: d,
         testError: e,
         seedErrors,
+        denseSeedErrors: [{ seed: 1, error: e }],
+        testErrorStdErr: null,
+        pairs: [],
+        errorFrom: "measurement",
         lmcBarrier: lmc,
         lmcStdErr: g.lmcSe?.(rank, d) ?? 0.005,
         cka,
@@ -56,6 +60,7 @@ function judge(cells: Fig2Cell[], o: { densities?: number[]; temperatures?: numb
     verdicts,
     dataset: "cifar10",
     comparableScale: o.comparableScale ?? false,
+    pairNoise: "from each pair's measurement error",
   });
   expect(claims.map((c) => c.claim.slice(0, 4))).toEqual(["High", "High", "LMC ", "CKA ", "All ", "Test"]);
   return Object.fromEntries(claims.map((c, i) => [KEYS[i]!, c.verdict])) as Record<(typeof KEYS)[number], string>;

@@ -98,6 +98,10 @@ function fig2Cells(): Fig2Cell[] {
         density,
         testError,
         seedErrors: [testError - 0.001, testError + 0.001],
+        denseSeedErrors: [{ seed: 1, error: testError }],
+        testErrorStdErr: null,
+        pairs: [],
+        errorFrom: "measurement" as const,
         lmcBarrier,
         lmcStdErr: 0.005,
         cka,
@@ -127,6 +131,7 @@ function fig2Data(): Fig2Data {
     failed: [],
     scaledDown: [],
     errorWindow: { first: 1, last: 2, count: 2, finalPhaseFirst: 1 },
+    streams: { dense: "dense", retrain: "retrain-of-dense-seed-d" },
     trainFingerprints: ["x"],
   };
 }

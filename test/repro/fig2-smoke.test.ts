@@ -9,7 +9,7 @@ import { loadData } from "../../src/train/setup.ts";
 const REPO = join(import.meta.dir, "../..");
 
 /** Every finished unit's record in a run store. */
-function records(runs: string): { kind: string; config: { training: TrainingConfig }; metrics: Record<string, unknown> }[] {
+function records(runs: string): { unitId: string; kind: string; config: { training: TrainingConfig }; metrics: Record<string, unknown> }[] {
   return readdirSync(runs)
     .filter((d) => existsSync(join(runs, d, "result.json")))
     .map((d) => JSON.parse(readFileSync(join(runs, d, "result.json"), "utf8")));
@@ -45,7 +45,7 @@ test("repro:fig2 --preset smoke writes a report, JSON and figures that agree wit
     expect(md).toContain(`| ${c.claim} |`);
     expect(md).toContain(`**${c.verdict}**`);
   }
-  for (const c of json.cells) expect(md).toContain(`| ${c.temperature} | ${+(100 * c.density).toFixed(1)}% | ${c.testError.toFixed(4)} |`);
+  for (const c of json.cells) expect(md).toContain(`| ${c.temperature} | ${+(100 * c.density).toFixed(1)}% | ${c.testError.toFixed(4)} ± `);
   expect(md).toContain("dataset | synthetic");
   expect(md).toContain("Scaled down from the paper's protocol");
   expect(readFileSync(join(reports, "fig2-regimes.svg"), "utf8")).toStartWith("<svg");
@@ -56,9 +56,23 @@ test("repro:fig2 --preset smoke writes a report, JSON and figures that agree wit
       .filter((r) => r.kind === "retrain")
       .map((r) => r.config.training.seed)
       .sort(),
-  ).toEqual([1, 1, 1, 1, 2, 2, 2, 2]);
+  ).toEqual([1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]);
+  // Each role draws its own stream, named in its record: no retrain seed replays the dense run's.
+  const streams = (kind: string) => new Set(recs.filter((r) => r.kind === kind).map((r) => JSON.stringify(r.metrics.dataStream)));
+  expect([...streams("dense")]).toEqual([JSON.stringify({ seed: 1, stream: "dense" })]);
+  expect([...streams("retrain")].sort()).toEqual([1, 2, 3].map((seed) => JSON.stringify({ seed, stream: "retrain-of-dense-seed-1" })));
+  // Every cell compares all 3 pairs of its 3 retrained models; the report's values are their means.
+  for (const c of json.cells) {
+    const cell = recs.find((r) => r.unitId === json.units[`${c.temperature}@${c.density}`][0].cell)!;
+    const pairs = cell.metrics.pairs as { models: string[]; lmcBarrier: number; cka: number }[];
+    expect(pairs.map((p) => p.models.length)).toEqual([2, 2, 2]);
+    expect(new Set(pairs.map((p) => [...p.models].sort().join())).size).toBe(3);
+    expect(c.lmcBarrier).toBeCloseTo(pairs.reduce((s, p) => s + p.lmcBarrier, 0) / 3, 12);
+    expect(c.cka).toBeCloseTo(pairs.reduce((s, p) => s + p.cka, 0) / 3, 12);
+    expect(c.pairs.map((p: { lmcBarrier: number }) => p.lmcBarrier)).toEqual(pairs.map((p) => p.lmcBarrier));
+  }
   const prints = new Set(recs.map((r) => r.metrics.trainFingerprint));
-  expect(recs.length).toBe(13);
+  expect(recs.length).toBe(17);
   expect([...prints]).toHaveLength(1);
   expect(new Set(recs.map((r) => r.metrics.testFingerprint)).size).toBe(1);
   expect(md).toContain("recorded one training-set fingerprint");
@@ -74,7 +88,7 @@ test("repro:fig2 --preset smoke writes a report, JSON and figures that agree wit
     { stdout: "pipe", stderr: "pipe" },
   );
   expect(again.exitCode).toBe(0);
-  expect(readFileSync(join(dir, "reports2", "fig2.md"), "utf8")).toContain("0 units run, 13 reused from the run store");
+  expect(readFileSync(join(dir, "reports2", "fig2.md"), "utf8")).toContain("0 units run, 17 reused from the run store");
 }, 180_000);
 
 test("each temperature axis plans its dense runs: one for epochs, one per batch size, one per SAM rho", () => {
@@ -96,10 +110,10 @@ test("each temperature axis plans its dense runs: one for epochs, one per batch 
     expect(r.exitCode).toBe(0);
     return r.stdout.toString();
   };
-  // smoke: 2 temperatures x 2 densities x 2 seeds = 8 retrains, 4 cells.
-  expect(plan("epochs")).toContain("plan: 13 units (dense: 1 (0 complete), retrain: 8 (0 complete), cell: 4 (0 complete))");
-  expect(plan("batch-size")).toContain("plan: 14 units (dense: 2 (0 complete), retrain: 8 (0 complete), cell: 4 (0 complete))");
-  expect(plan("sam")).toContain("plan: 14 units (dense: 2 (0 complete), retrain: 8 (0 complete), cell: 4 (0 complete))");
+  // smoke: 2 temperatures x 2 densities x 3 seeds = 12 retrains, 4 cells.
+  expect(plan("epochs")).toContain("plan: 17 units (dense: 1 (0 complete), retrain: 12 (0 complete), cell: 4 (0 complete))");
+  expect(plan("batch-size")).toContain("plan: 18 units (dense: 2 (0 complete), retrain: 12 (0 complete), cell: 4 (0 complete))");
+  expect(plan("sam")).toContain("plan: 18 units (dense: 2 (0 complete), retrain: 12 (0 complete), cell: 4 (0 complete))");
 }, 60_000);
 
 test("repro:fig2 --temperature sam trains with SAM and completes", () => {

@@ -3,7 +3,7 @@ import type {TrainingConfig} from "./training.ts";
 import type {PairMetricsConfig} from "./pair-metrics.ts";
 
 /**
- * LMC and CKA of the two retrained models of one (temperature, density) cell.
+ * LMC and CKA of every pair of the retrained models of one (temperature, density, dense seed) cell.
  */
 export interface CellUnitConfig {
   /**
@@ -11,11 +11,10 @@ export interface CellUnitConfig {
    */
   training: TrainingConfig;
   /**
-   * The two retrain units compared.
+   * The retrain units compared: every pair of them.
    *
    * @minItems 2
-   * @maxItems 2
    */
-  models: [string, string];
+  models: [string, string, ...string[]];
   metrics: PairMetricsConfig;
 }

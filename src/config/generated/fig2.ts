@@ -44,11 +44,22 @@ export interface Fig2Config {
    */
   densities: [number, ...number[]];
   /**
-   * Retrain seeds per cell; LMC and CKA use the first two.
-   *
-   * @minItems 2
+   * Seeds of the grid. Every dense seed trains its own dense models; every cell retrains each pruned model once per retrain seed, and LMC and CKA are averaged over every pair of retrain seeds under each dense seed (the authors' figure: 3 dense x 3 pairs = 9 values per cell).
    */
-  retrainSeeds: [number, number, ...number[]];
+  seeds: {
+    /**
+     * Dense seeds: each trains the dense models (weights init, data order and augmentation) the grid prunes. Replaces dense.seed, which the grid sets itself.
+     *
+     * @minItems 1
+     */
+    dense: [number, ...number[]];
+    /**
+     * Retrain seeds per cell and dense seed (data order and augmentation of the retraining); LMC and CKA use every pair of them.
+     *
+     * @minItems 2
+     */
+    retrain: [number, number, ...number[]];
+  };
   /**
    * Dense (pre-pruning) training. The temperature axis sets some of its optim settings itself (epochs axis: optim.epochs; batch-size: optim.batchSize and optim.epochs; sam: optim.samRho): changing one of those from the preset's value is an error that says what to set instead.
    */

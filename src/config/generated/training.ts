@@ -8,6 +8,10 @@ export interface TrainingConfig {
    * Seed of weight init, data order and augmentation (not of which images a subset holds: that is data.subsetSeed).
    */
   seed: number;
+  /**
+   * Names the data-order and augmentation stream drawn from the seed: two runs with one seed but different streams see independent orders and augmentations (an experiment gives each role its own, e.g. repro:fig2's dense runs and retrains). Absent: the seed's default stream.
+   */
+  stream?: string;
   model: ModelConfig;
   data: DataConfig;
   optim: OptimConfig;
@@ -59,6 +63,10 @@ export interface DataConfig {
    * Seed of the class-balanced train/test subsets (trainLimit, testLimit) and of the metric subsets drawn from them. Fixed, and never the training seed, so every training seed of an experiment sees the same images; the training seed only changes initialisation, order and augmentation.
    */
   subsetSeed: number;
+  /**
+   * Input normalisation: dataset = the training split's own per-channel mean and std (CIFAR-10: the usual 0.247, 0.2435, 0.2616); authors = the three-regime authors' CIFAR-10 constants, mean (0.4914, 0.4822, 0.4465) and std (0.2023, 0.1994, 0.2010), about 1.2x larger inputs. On other datasets, authors keeps the dataset's mean and scales its std by the same per-channel ratio (authors' std / true CIFAR-10 std; their mean, 0.801, for one-channel data), so the departure can be measured anywhere.
+   */
+  normalization: "dataset" | "authors";
   /**
    * Use a class-balanced subset of this many training images.
    */

@@ -9,10 +9,27 @@ import { loadDepCheckpoint } from "../dependency-error.ts";
 import type { UnitKind } from "./kind.ts";
 import { TRAINED_WEIGHTS } from "./shared/training-run.ts";
 
+/** LMC and CKA of one pair of a cell's retrained models, as a cell unit records it. */
+export interface CellPairMetrics {
+  /** The two retrain units compared (their ids). */
+  models: [string, string];
+  cka: number;
+  ckaStdErr: number | null;
+  lmcBarrier: number;
+  lmcTStar: number;
+  lmcPath: { t: number; error: number }[];
+}
+
+/** Every unordered pair of indices 0..n-1, in lexicographic order. */
+export const indexPairs = (n: number): [number, number][] =>
+  Array.from({ length: n }, (_, i) => Array.from({ length: n - i - 1 }, (_, d) => [i, i + d + 1] as [number, number])).flat();
+
 /**
- * LMC and CKA of one (temperature, density) cell, from its first two retrained models.
- * The path's error and the BN re-estimation use training images without augmentation
- * (fixed, class-balanced subsets); CKA compares softmax outputs on training images.
+ * LMC and CKA of one (temperature, density, dense seed) cell, between every pair of its
+ * retrained models (the authors average every pair of 3 retrain seeds). The path's error
+ * and the BN re-estimation use training images without augmentation (fixed,
+ * class-balanced subsets, the same for every pair); CKA compares softmax outputs on
+ * training images. Each model's outputs, and its error at a path's end, are measured once.
  */
 export const cellKind: UnitKind<CellUnitConfig> = {
   name: "cell",
@@ -22,39 +39,59 @@ export const cellKind: UnitKind<CellUnitConfig> = {
     const m = cfg.metrics;
     const data = await loadData(t, ctx.log);
     const spec = modelFor(t, data);
-    const [a, b] = cfg.models.map((id) => loadDepCheckpoint(ctx, id, TRAINED_WEIGHTS)) as [Checkpoint, Checkpoint];
-    const trainer = await trainerFor(t, spec, { threads: ctx.threads, log: ctx.log, state: a.state });
+    const models = cfg.models.map((id) => loadDepCheckpoint(ctx, id, TRAINED_WEIGHTS)) as Checkpoint[];
+    const trainer = await trainerFor(t, spec, { threads: ctx.threads, log: ctx.log, state: models[0]!.state });
     const subset = (n: number, salt: number): Split =>
       n >= data.train.count ? data.train : balancedSubset(data.train, n, data.numClasses, t.data.subsetSeed * 1000 + salt);
-    ctx.progress(0, m.lmcPoints + 2, "CKA");
+    const pairs = indexPairs(models.length);
+    const steps = models.length + pairs.length * m.lmcPoints;
+    ctx.progress(0, steps, "CKA outputs");
     const ckaSplit = subset(m.ckaImages, 1);
-    const outA = await softmaxOutputs(trainer, data, ckaSplit, m.batchSize);
-    trainer.state = b.state;
-    const outB = await softmaxOutputs(trainer, data, ckaSplit, m.batchSize);
-    const cka = ckaOfOutputs(outA, outB, ckaSplit.count);
-    const ckaStdErr = ckaBootstrapStdErr(outA, outB, ckaSplit.count, m.ckaBootstrap, t.data.subsetSeed);
-    ctx.progress(2, m.lmcPoints + 2, "LMC path");
-    const lmc = await lmcBetween(trainer, a.state.params, b.state.params, data, {
-      points: m.lmcPoints,
-      bnSplit: subset(m.bnImages, 2),
-      evalSplit: subset(m.lmcImages, 3),
-      batchSize: m.batchSize,
-    });
+    const outputs: Float64Array[] = [];
+    for (const ck of models) {
+      trainer.state = ck.state;
+      outputs.push(await softmaxOutputs(trainer, data, ckaSplit, m.batchSize));
+    }
+    const bnSplit = subset(m.bnImages, 2),
+      evalSplit = subset(m.lmcImages, 3);
+    const endError: (number | undefined)[] = models.map(() => undefined);
+    const results: CellPairMetrics[] = [];
+    for (const [k, [i, j]] of pairs.entries()) {
+      ctx.progress(models.length + k * m.lmcPoints, steps, `LMC path ${k + 1}/${pairs.length}`);
+      const [a, b] = [outputs[i]!, outputs[j]!];
+      const ckaStdErr = ckaBootstrapStdErr(a, b, ckaSplit.count, m.ckaBootstrap, t.data.subsetSeed);
+      trainer.state = models[i]!.state;
+      const lmc = await lmcBetween(trainer, models[i]!.state.params, models[j]!.state.params, data, {
+        points: m.lmcPoints,
+        bnSplit,
+        evalSplit,
+        batchSize: m.batchSize,
+        endErrors: { a: endError[i], b: endError[j] },
+      });
+      endError[i] = lmc.path[0]!.error;
+      endError[j] = lmc.path.at(-1)!.error;
+      results.push({
+        models: [cfg.models[i]!, cfg.models[j]!],
+        cka: ckaOfOutputs(a, b, ckaSplit.count),
+        ckaStdErr: Number.isFinite(ckaStdErr) ? ckaStdErr : null,
+        lmcBarrier: lmc.barrier,
+        lmcTStar: lmc.tStar,
+        lmcPath: lmc.path,
+      });
+    }
     await trainer.dispose();
     return {
       status: "done",
       engine: trainer.engine,
       provider: trainer.provider,
-      metrics: {
-        cka,
-        ckaStdErr: Number.isFinite(ckaStdErr) ? ckaStdErr : null,
-        lmcBarrier: lmc.barrier,
-        lmcTStar: lmc.tStar,
-        lmcPath: lmc.path,
-        ...dataFingerprints(data),
-      },
+      metrics: { pairs: results, ...dataFingerprints(data) },
     };
   },
   training: (cfg) => cfg.training,
-  estimateImages: (cfg) => Math.round((cfg.metrics.lmcPoints * (cfg.metrics.lmcImages + cfg.metrics.bnImages) + 2 * cfg.metrics.ckaImages) / 3),
+  estimateImages: (cfg) => {
+    const n = cfg.models.length,
+      pairs = (n * (n - 1)) / 2,
+      m = cfg.metrics;
+    return Math.round((pairs * m.lmcPoints * (m.lmcImages + m.bnImages) + n * m.ckaImages) / 3);
+  },
 };

@@ -3,7 +3,7 @@ import type { DenseUnitConfig } from "../../config/generated/dense-unit.ts";
 import { saveCheckpoint } from "../../train/checkpoint.ts";
 import { loadDepCheckpoint } from "../dependency-error.ts";
 import type { UnitContext, UnitKind } from "./kind.ts";
-import { runTraining, trainingImages, trainingMetrics } from "./shared/training-run.ts";
+import { dataRngOf, runTraining, trainingImages, trainingMetrics } from "./shared/training-run.ts";
 
 export const snapshotFile = (epoch: number) => `snapshot-e${epoch}.ckpt`;
 
@@ -30,7 +30,7 @@ export const denseKind: UnitKind<DenseUnitConfig> = {
             epoch: rec.epoch,
             state: tr.state,
             masks: tr.masks,
-            rng: { seed: t.seed },
+            rng: dataRngOf(t),
             meta: { unit: ctx.unit.id },
           });
       },

@@ -8,7 +8,7 @@ import { bipLoop, BIP_REVISION } from "../../../train/bip-loop.ts";
 import { engineChoice, loadData, modelFor, trainerOptions } from "../../../train/setup.ts";
 import { loadSnapshot } from "../dense.ts";
 import type { UnitKind } from "../kind.ts";
-import { dataMetrics, prunedStart, recordEpoch, saveTrainedWeights, trainingImages } from "../shared/training-run.ts";
+import { dataMetrics, dataRngOf, prunedStart, recordEpoch, saveTrainedWeights, trainingImages } from "../shared/training-run.ts";
 import { onePerTarget, type PruningMethod } from "./method.ts";
 
 /** BiP from the pretrained model to one sparsity (no retraining afterwards). */
@@ -39,7 +39,7 @@ export const bipKind: UnitKind<BipUnitConfig> = {
       onEpoch: (rec) => recordEpoch(ctx, rec, cfg.bip.epochs),
     });
     // Kept with the BN statistics re-estimated under the final mask: the model the headline accuracy is of.
-    saveTrainedWeights(ctx, trainer, out.epochs.length, t.seed);
+    saveTrainedWeights(ctx, trainer, out.epochs.length, dataRngOf(t));
     await trainer.dispose();
     const convs = new Set(prunableLayers(spec).map((l) => l.name));
     return {

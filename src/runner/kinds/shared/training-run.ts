@@ -8,7 +8,7 @@ import type { Dataset } from "../../../data/types.ts";
 import type { ModelState, Tensors, Trainer } from "../../../engine/types.ts";
 import type { ModelSpec } from "../../../models/spec.ts";
 import { rewind } from "../../../prune/imp.ts";
-import { saveCheckpoint } from "../../../train/checkpoint.ts";
+import { saveCheckpoint, type DataRng } from "../../../train/checkpoint.ts";
 import { checkBatchSize, engineChoice, loadData, modelFor, trainerFor, trainerOptions } from "../../../train/setup.ts";
 import { trainLoop, type EpochRecord, type TrainOutcome } from "../../../train/train-loop.ts";
 import type { PackFacts, UnitContext, UnitOutcome } from "../kind.ts";
@@ -50,6 +50,8 @@ export interface TrainingRun {
   engine: string;
   provider: string;
   data: Dataset;
+  /** Its data randomness: seed and named stream. */
+  rng: DataRng;
   /** Trained in a pack (runTrainingPack). */
   pack?: PackFacts;
 }
@@ -84,6 +86,7 @@ export async function runTraining(
     optim: t.optim,
     augment: t.data,
     seed: t.seed,
+    stream: t.stream,
     checkpointPath: join(ctx.workDir, "checkpoint.ckpt"),
     log: ctx.log,
     evalAt: o.evalAt,
@@ -97,14 +100,14 @@ export async function runTraining(
     },
   });
   const final = { state: trainer.state, masks: { ...trainer.masks } };
-  saveTrainedWeights(ctx, final, out.epochs.length, t.seed);
+  saveTrainedWeights(ctx, final, out.epochs.length, dataRngOf(t));
   await trainer.dispose();
-  return { out, final, engine: trainer.engine, provider: trainer.provider, data };
+  return { out, final, engine: trainer.engine, provider: trainer.provider, data, rng: dataRngOf(t) };
 }
 
 /** The unit's output model (TRAINED_WEIGHTS): weights, momentum, BN statistics and masks as training left them. */
-export function saveTrainedWeights(ctx: UnitContext, m: PackMember, epochs: number, seed: number): void {
-  saveCheckpoint(join(ctx.outDir, TRAINED_WEIGHTS), { epoch: epochs, state: m.state, masks: m.masks, rng: { seed }, meta: { unit: ctx.unit.id } });
+export function saveTrainedWeights(ctx: UnitContext, m: PackMember, epochs: number, rng: DataRng): void {
+  saveCheckpoint(join(ctx.outDir, TRAINED_WEIGHTS), { epoch: epochs, state: m.state, masks: m.masks, rng, meta: { unit: ctx.unit.id } });
 }
 
 /**
@@ -114,7 +117,7 @@ export function saveTrainedWeights(ctx: UnitContext, m: PackMember, epochs: numb
  */
 export function trainingPackKey(t: TrainingConfig, extra: unknown = {}): string | null {
   if (t.optim.samRho > 0) return null;
-  const { seed: _, ...rest } = t;
+  const { seed: _, stream: __, ...rest } = t;
   return canonicalJson({ training: rest, extra });
 }
 
@@ -146,6 +149,7 @@ export async function runTrainingPack(
       let test = "";
       return {
         seed: t.seed,
+        stream: t.stream,
         start: { state: start?.state ?? freshState(spec, t.seed), masks: start?.masks ?? {} },
         checkpointPath: join(ctx.workDir, "checkpoint.ckpt"),
         meta: { unit: ctx.unit.id },
@@ -170,17 +174,21 @@ export async function runTrainingPack(
   const members = runs.map((r) => r.ctx.unit.id);
   return results.map((res, k) => {
     const { t, ctx } = runs[k]!;
-    saveTrainedWeights(ctx, res.final, res.outcome.epochs.length, t.seed);
+    saveTrainedWeights(ctx, res.final, res.outcome.epochs.length, dataRngOf(t));
     return {
       out: res.outcome,
       final: res.final,
       engine: seen.engine,
       provider: seen.provider,
       data,
+      rng: dataRngOf(t),
       pack: { members, size: runs.length, formulation: seen.formulation },
     };
   });
 }
+
+/** A training config's data randomness (checkpoint.ts DataRng). */
+export const dataRngOf = (t: TrainingConfig): DataRng => (t.stream ? { seed: t.seed, stream: t.stream } : { seed: t.seed });
 
 /** What a unit records of its data: provenance and fingerprints, so units meant to share data can be checked to. */
 export function dataMetrics(data: Dataset): Record<string, unknown> {
@@ -194,6 +202,8 @@ export function trainingMetrics(r: TrainingRun): Record<string, unknown> {
     epochs: r.out.epochs,
     finalTestAccuracy: r.out.epochs.at(-1)?.testAccuracy ?? null,
     weightsSha256: weightsSha256(r.final.state.params),
+    // Which data order and augmentation it drew: units that must not share one can be checked.
+    dataStream: { seed: r.rng.seed, stream: r.rng.stream ?? null },
     ...(r.out.status === "diverged" ? { divergedAt: r.out.divergedAt } : {}),
   };
 }
