@@ -54,9 +54,17 @@ function valueAt(root: unknown, pointer: string): unknown {
   return cur;
 }
 
+/** Settings that were renamed, by their old path: an old config file gets the new name, not only "unknown". */
+const RENAMED: Record<string, string> = {
+  retrainSeeds: "seeds.retrain (and seeds.dense for the dense seeds, which replaces dense.seed)",
+};
+
 function describe(e: ErrorObject, root: unknown): string {
   const path = e.instancePath.replace(/^\//, "").replace(/\//g, ".") || "(top level)";
-  if (e.keyword === "additionalProperties") return `${path === "(top level)" ? "" : path + "."}${String(e.params.additionalProperty)}: unknown setting`;
+  if (e.keyword === "additionalProperties") {
+    const full = `${path === "(top level)" ? "" : path + "."}${String(e.params.additionalProperty)}`;
+    return `${full}: unknown setting${RENAMED[full] ? `; renamed to ${RENAMED[full]}` : ""}`;
+  }
   if (e.keyword === "required") return `${path}: missing required setting "${String(e.params.missingProperty)}"`;
   const value = valueAt(root, e.instancePath);
   // JSON has no Infinity: 1e999 in a config file parses to it, and JSON.stringify would say null.

@@ -61,6 +61,13 @@ export interface BatchLoaderOptions {
 }
 
 /**
+ * A stream named `name` within the run's own stream `base` (TrainingConfig.stream): a
+ * phase of a run (BiP's mask step, Hydra's scores) stays independent of the run's main
+ * order and of other runs' phases of that name. Absent both: the default stream.
+ */
+export const subStream = (base: string | undefined, name?: string): string | undefined => [base, name].filter(Boolean).join("/") || undefined;
+
+/**
  * For each channel, the normalised value of each byte 0..255: ((v/255) - mean) / std.
  * A table lookup per pixel is far cheaper than the arithmetic.
  */

@@ -99,7 +99,8 @@ export async function runBipVsImp(opts: BipVsImpOptions): Promise<boolean> {
   const planned = methods.map((method) => ({
     method,
     bySeed: cfg.seeds.map((seed) => {
-      const p = method.plan({ dense, training: { ...cfg.dense, seed }, finalEpoch, sparsities: cfg.sparsities, settings, unit: bipUnit });
+      // Each method draws its own data stream, apart from the dense pretraining's (the default one).
+      const p = method.plan({ dense, training: { ...cfg.dense, seed, stream: method.name }, finalEpoch, sparsities: cfg.sparsities, settings, unit: bipUnit });
       units.push(...p.units);
       return p;
     }),

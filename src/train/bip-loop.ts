@@ -1,6 +1,6 @@
 import type { BipConfig } from "../config/generated/bip.ts";
 import type { Schedule } from "../config/generated/training.ts";
-import { trainBatches } from "../data/batches.ts";
+import { subStream, trainBatches } from "../data/batches.ts";
 import type { Dataset } from "../data/types.ts";
 import type { Batch, Tensors, Trainer } from "../engine/types.ts";
 import { reestimateBatchNorm } from "../metrics/bn-reestimate.ts";
@@ -75,9 +75,10 @@ export function bnReestimationBatches(
   batchSize: number,
   seed: number,
   augment?: { cropPadding: number; flip: boolean },
+  stream?: string,
 ): { count: number; batches: Generator<Batch> } {
   const count = images === "all" ? data.train.count : Math.min(images, data.train.count);
-  const loader = trainBatches(data, { batchSize, seed, epoch: 0, stream: "bip-bn-reestimate", augment, dropLast: false });
+  const loader = trainBatches(data, { batchSize, seed, epoch: 0, stream: subStream(stream, "bip-bn-reestimate"), augment, dropLast: false });
   function* batches(): Generator<Batch> {
     let left = count;
     for (const b of loader) {
@@ -115,6 +116,8 @@ export async function bipLoop(o: {
   cfg: BipConfig;
   augment: { cropPadding: number; flip: boolean };
   seed: number;
+  /** The run's data stream (TrainingConfig.stream); its phases draw named streams within it. */
+  stream?: string;
   onStep?: (done: number, total: number, rates: BipStepRates) => void;
   /** After every epoch, with its record (the last one after BN re-estimation and evaluation). */
   onEpoch?: (rec: EpochRecord) => void;
@@ -171,7 +174,8 @@ export async function bipLoop(o: {
   for (let epoch = 0; epoch < cfg.epochs; epoch++) {
     const t0 = performance.now();
     // two-passes: theta-steps walk one shuffle, mask-steps an independent one; one-pass: alternate batches of one shuffle.
-    const loaderFor = (stream?: string) => trainBatches(data, { batchSize: cfg.batchSize, seed: o.seed, epoch, augment: o.augment, dropLast: true, stream });
+    const loaderFor = (name?: string) =>
+      trainBatches(data, { batchSize: cfg.batchSize, seed: o.seed, epoch, augment: o.augment, dropLast: true, stream: subStream(o.stream, name) });
     const thetaLoader = loaderFor();
     const maskLoader = twoPasses ? loaderFor("bip-mask") : thetaLoader;
     const it = thetaLoader[Symbol.iterator]();
@@ -245,7 +249,7 @@ export async function bipLoop(o: {
       // The running statistics average over the masks of the last iterations (a channel
       // switched on late has a shrunken variance, one switched off late a stale mean): the
       // final mask's own statistics are what the pruned model is evaluated and kept with.
-      const bn = bnReestimationBatches(data, cfg.bnReestimateImages, cfg.batchSize, o.seed, o.augment);
+      const bn = bnReestimationBatches(data, cfg.bnReestimateImages, cfg.batchSize, o.seed, o.augment, o.stream);
       await reestimateBatchNorm(trainer, bn.batches);
       bnImages = bn.count;
       const ev = await evaluate(trainer, data, data.test, EVAL_BATCH);

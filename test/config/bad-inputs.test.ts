@@ -10,7 +10,7 @@ import type { Fig2Config } from "../../src/config/generated/fig2.ts";
 import type { RunnerConfig } from "../../src/config/generated/runner.ts";
 import { applyOverride, ConfigError, validateConfig } from "../../src/config/load.ts";
 import { loadPresetConfig } from "../../src/config/presets.ts";
-import { checkAxisSettings } from "../../src/experiments/fig2.ts";
+import { checkAxisSettings, checkSeedSettings } from "../../src/experiments/fig2.ts";
 import { resources } from "../../src/runner/run-units.ts";
 import { checkBatchSize } from "../../src/train/setup.ts";
 
@@ -144,6 +144,17 @@ test("a dense setting the temperature axis replaces is an error that says what t
     ["batch-size", ["dense.optim.epochs=30", "dense.optim.samRho=0.1"]],
   ] as const)
     expect(() => checkAxisSettings(cfg(axis, [...set]), preset)).not.toThrow();
+}, 30_000);
+
+test("dense.seed and dense.stream, which the grid sets per unit, are errors that say what to set instead", () => {
+  refused(FIG2, ["--set", "dense.seed=2", "--dry-run"], /dense\.seed=2 is set by the grid from seeds\.dense \(1\); set seeds\.dense=2 instead/);
+  refused(FIG2, ["--set", "dense.stream=mine", "--dry-run"], /dense\.stream="mine" is set by the grid/);
+  // The setting they replace names its successor.
+  refused(FIG2, ["--set", "retrainSeeds=1,2", "--dry-run"], /retrainSeeds: unknown setting; renamed to seeds\.retrain/);
+  const cfg = (set: string[]) => loadPresetConfig<Fig2Config>("fig2", "fig2", "quick", set);
+  // From a --config file (no --set): still refused, since the value differs from the default.
+  expect(() => checkSeedSettings(cfg(["dense.seed=3"]))).toThrow(/set seeds\.dense=3 instead/);
+  expect(() => checkSeedSettings(cfg(["seeds.dense=2,3"]))).not.toThrow();
 }, 30_000);
 
 test("the README's repro:fig2 examples with --set plan without error", () => {

@@ -64,7 +64,7 @@ export interface DataConfig {
    */
   subsetSeed: number;
   /**
-   * Input normalisation: dataset = the training split's own per-channel mean and std (CIFAR-10: the usual 0.247, 0.2435, 0.2616); authors = the three-regime authors' CIFAR-10 constants, mean (0.4914, 0.4822, 0.4465) and std (0.2023, 0.1994, 0.2010), about 1.2x larger inputs. On other datasets, authors keeps the dataset's mean and scales its std by the same per-channel ratio (authors' std / true CIFAR-10 std; their mean, 0.801, for one-channel data), so the departure can be measured anywhere.
+   * Input normalisation: dataset = the training split's own per-channel mean and std (CIFAR-10: the usual 0.247, 0.2435, 0.2616); authors = the three-regime authors' CIFAR-10 constants, mean (0.4914, 0.4822, 0.4465) and std (0.2023, 0.1994, 0.2010), about 1.2x larger inputs. On other datasets, authors keeps the dataset's mean and scales its std by the same per-channel ratio (authors' std / true CIFAR-10 std; their mean, 0.802, for one-channel data), so the departure can be measured anywhere.
    */
   normalization: "dataset" | "authors";
   /**

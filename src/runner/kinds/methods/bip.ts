@@ -35,6 +35,7 @@ export const bipKind: UnitKind<BipUnitConfig> = {
       cfg: cfg.bip,
       augment: t.data,
       seed: t.seed,
+      stream: t.stream,
       onStep: (d, n) => ctx.progress(d, n, `BiP ${(100 * cfg.sparsity).toFixed(1)}%`),
       onEpoch: (rec) => recordEpoch(ctx, rec, cfg.bip.epochs),
     });
@@ -48,6 +49,7 @@ export const bipKind: UnitKind<BipUnitConfig> = {
       provider: trainer.provider,
       metrics: {
         ...dataMetrics(data),
+        dataStream: { seed: t.seed, stream: t.stream ?? null },
         epochs: out.epochs,
         // After BN re-estimation under the final mask (bnReestimateImages training images).
         finalTestAccuracy: out.epochs.at(-1)?.testAccuracy ?? null,

@@ -1,6 +1,6 @@
 import type { GraspUnitConfig } from "../../../config/generated/grasp-unit.ts";
 import type { TrainingConfig } from "../../../config/generated/training.ts";
-import { trainBatches } from "../../../data/batches.ts";
+import { subStream, trainBatches } from "../../../data/batches.ts";
 import { balancedSubset } from "../../../data/subset.ts";
 import { freshState } from "../../../engine/state.ts";
 import type { Tensors } from "../../../engine/types.ts";
@@ -29,7 +29,9 @@ export const graspKind: UnitKind<GraspUnitConfig> = {
     const init = freshState(spec, t.seed);
     const layers = prunableLayers(spec).map((l) => l.name);
     const sample = { ...data, train: balancedSubset(data.train, cfg.samplesPerClass * data.numClasses, data.numClasses, t.seed) };
-    const batches = [...trainBatches(sample, { batchSize: t.optim.batchSize, seed: t.seed, epoch: 0, stream: "grasp-sample", dropLast: false })];
+    const batches = [
+      ...trainBatches(sample, { batchSize: t.optim.batchSize, seed: t.seed, epoch: 0, stream: subStream(t.stream, "grasp-sample"), dropLast: false }),
+    ];
     const trainer = await trainerFor(t, spec, { state: init, threads: ctx.threads, log: ctx.log });
     let masks: Tensors;
     try {

@@ -1,5 +1,5 @@
 import type { HydraUnitConfig } from "../../../config/generated/hydra-unit.ts";
-import { trainBatches } from "../../../data/batches.ts";
+import { subStream, trainBatches } from "../../../data/batches.ts";
 import type { Tensors } from "../../../engine/types.ts";
 import { prunableLayers } from "../../../models/spec.ts";
 import { hydraInitScores, hydraScoreStep } from "../../../prune/hydra.ts";
@@ -42,7 +42,14 @@ export const hydraKind: UnitKind<HydraUnitConfig> = {
         const lr = learningRate(so.schedule, so.lr, epoch, so.epochs);
         let lossSum = 0,
           seen = 0;
-        for (const b of trainBatches(data, { batchSize: so.batchSize, seed: t.seed, epoch, stream: "hydra-scores", augment: t.data, dropLast: false })) {
+        for (const b of trainBatches(data, {
+          batchSize: so.batchSize,
+          seed: t.seed,
+          epoch,
+          stream: subStream(t.stream, "hydra-scores"),
+          augment: t.data,
+          dropLast: false,
+        })) {
           const masks = layerwiseMagnitudeMasks(scores, names, density);
           for (const l of names) trainer.masks[l] = masks[l]!;
           trainer.state = { ...trainer.state, params: dense.state.params, buffers };
