@@ -1,9 +1,7 @@
-import { fig2Cells, type Fig2GridCell, type Fig2SeedCell } from "./fig2-cells.ts";
 import type { Fig2Config } from "../config/generated/fig2.ts";
 import type { TrainingConfig } from "../config/generated/training.ts";
 import { ConfigError, validateConfig } from "../config/load.ts";
 import { loadPresetConfig } from "../config/presets.ts";
-
 import { renderFig2 } from "../report/fig2-report.ts";
 import { computeSeconds, fallbackNote, precisionNote, trainFingerprintsOf } from "../report/markdown.ts";
 import { runUnits } from "../runner/run-units.ts";
@@ -14,6 +12,7 @@ import { fig2CellsCsv } from "../report/csv.ts";
 import { notice } from "../util/notice.ts";
 import { runContext } from "../util/provenance.ts";
 import { dataDepartures, publishReport, type ExperimentOptions } from "./common.ts";
+import { fig2Cells, type Fig2GridCell, type Fig2SeedCell } from "./fig2-cells.ts";
 
 interface Temperature {
   value: number;

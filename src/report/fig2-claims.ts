@@ -34,7 +34,7 @@ export interface Fig2Cell {
   lmcStdErr: number | null;
   cka: number | null;
   ckaStdErr: number | null;
-  /** What the two standard errors come from: dense seeds, a jackknife over retrain seeds, or one pair's measurement error. */
+  /** What the LMC barrier's standard error comes from: dense seeds, a jackknife over retrain seeds, or the pairs' measurement error (CKA's is found the same way, and may differ where its floor decides). */
   errorFrom: "groups" | "jackknife" | "measurement" | null;
   regime: "I" | "II-A" | "II-B" | null;
 }

@@ -1,7 +1,7 @@
-import { withNormalization } from "../data/normalization.ts";
 import { availableParallelism } from "node:os";
 import type { TrainingConfig } from "../config/generated/training.ts";
 import { ConfigError } from "../config/load.ts";
+import { withNormalization } from "../data/normalization.ts";
 import { nominalTrainCount, resolveDataset } from "../data/resolve.ts";
 import type { Dataset } from "../data/types.ts";
 import { createTrainer, engineSettings, type EngineChoice } from "../engine/registry.ts";
