@@ -73,7 +73,8 @@ test("--print-config of one preset, loaded with --config under the default prese
   expect(direct.code).toBe(0);
   expect(viaFile.code).toBe(0);
   expect(viaFile.out).toBe(direct.out);
-  expect(direct.out).toContain("577 units");
+  // 3 dense seeds; per seed 16 temperatures x 9 densities = 144 cells, each 3 retrains and one cell unit.
+  expect(direct.out).toContain("1731 units");
   // The same preset given again is fine; another one is an error that names both.
   expect(plan(["--preset", "paper", "--config", file]).code).toBe(0);
   const clash = run("repro/fig2.ts", ["--preset", "quick", "--config", file, "--print-config"]);
