@@ -90,7 +90,9 @@ export async function loadCifar100Dir(dir: string, opts: Cifar100LoadOptions = {
     }
     return parseCifarRecords(new Uint8Array(await Bun.file(path).arrayBuffer()), path, LAYOUT, counts ? counts[s] : null);
   };
-  const [train, test] = await Promise.all([read("train"), read("test")]);
+  // One after the other: with both files damaged, the error names the training file every time.
+  const train = await read("train");
+  const test = await read("test");
   if (counts === null && (train.count !== CIFAR100_COUNTS.train || test.count !== CIFAR100_COUNTS.test))
     opts.log?.(
       `notice: ${located} holds ${train.count} training and ${test.count} test records, not the official ${CIFAR100_COUNTS.train} and ${CIFAR100_COUNTS.test}: a subset, or a truncated copy`,
