@@ -30,17 +30,22 @@ class Block(nn.Module):
         return out + (self.down(x) if self.down is not None else x)
 
 
+def stages(block, width, count, blocks):
+    """`count` stages of `blocks` blocks each, channels doubling per stage from `width`, the first block of every later stage at stride 2; and the channels they end with."""
+    layers, cin = [], width
+    for stage in range(count):
+        cout = width << stage
+        for i in range(blocks):
+            layers.append(block(cin, cout, 2 if stage > 0 and i == 0 else 1))
+            cin = cout
+    return nn.Sequential(*layers), cin
+
+
 class PreResNet20(nn.Module):
     def __init__(self, width, in_ch, classes):
         super().__init__()
         self.conv1 = nn.Conv2d(in_ch, width, 3, 1, 1, bias=False)
-        layers, cin = [], width
-        for stage in range(3):
-            cout = width << stage
-            for i in range(3):
-                layers.append(Block(cin, cout, 2 if stage > 0 and i == 0 else 1))
-                cin = cout
-        self.layers = nn.Sequential(*layers)
+        self.layers, cin = stages(Block, width, 3, 3)
         self.bn = nn.BatchNorm2d(cin)
         self.fc = nn.Linear(cin, classes)
 
@@ -70,13 +75,7 @@ class ResNet18(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(in_ch, width, 3, 1, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
-        layers, cin = [], width
-        for stage in range(4):
-            cout = width << stage
-            for i in range(2):
-                layers.append(BasicBlock(cin, cout, 2 if stage > 0 and i == 0 else 1))
-                cin = cout
-        self.layers = nn.Sequential(*layers)
+        self.layers, cin = stages(BasicBlock, width, 4, 2)
         self.fc = nn.Linear(cin, classes)
 
     def forward(self, x):

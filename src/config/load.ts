@@ -180,6 +180,9 @@ function parseValue(raw: string): unknown {
   }
 }
 
+/** The setting paths a list of --set overrides ("path=value") names, as applyOverride reads them. */
+export const overridePaths = (overrides: string[]) => new Set(overrides.map((o) => o.slice(0, o.indexOf("=")).trim()));
+
 /**
  * Parses "a.b.c=value" (value as JSON when it parses, else a string) and sets it in obj.
  * With the schema's name, a setting that is a list also takes comma-separated values

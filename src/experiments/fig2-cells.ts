@@ -2,7 +2,7 @@ import type { Fig2Config } from "../config/generated/fig2.ts";
 import { lmcBarrierStdErr } from "../metrics/lmc.ts";
 import { averageOverPairs, type PairValue } from "../metrics/pair-average.ts";
 import { regimeOf, type Fig2Cell, type Fig2Pair } from "../report/fig2-claims.ts";
-import { mean, sd } from "../report/verdict.ts";
+import { mean, stdErr } from "../util/stats.ts";
 import type { CellPairMetrics } from "../runner/kinds/cell-pair-metrics.ts";
 import type { Unit } from "../runner/unit.ts";
 
@@ -42,13 +42,8 @@ export function fig2Cells(grid: Fig2GridCell[], metricsOf: MetricsOf, cfg: Fig2C
     const complete = perDense.every((p) => p.complete);
     const denseSeedErrors = perDense.map((p) => ({ seed: p.seed, error: p.complete && p.errors.length ? mean(p.errors) : null }));
     const denseMeans = denseSeedErrors.map((d) => d.error).filter((e): e is number => e !== null);
-    const testErrorStdErr = !complete
-      ? null
-      : denseMeans.length >= 2
-        ? sd(denseMeans) / Math.sqrt(denseMeans.length)
-        : seedErrors.length >= 2
-          ? sd(seedErrors) / Math.sqrt(seedErrors.length)
-          : null;
+    // NaN (fewer than two values) becomes null below.
+    const testErrorStdErr = complete ? stdErr(denseMeans.length >= 2 ? denseMeans : seedErrors) : null;
 
     const pairs: Fig2Pair[] = [];
     const lmcValues: PairValue[] = [],

@@ -1,6 +1,6 @@
 import type { Fig2Config } from "../config/generated/fig2.ts";
 import type { TrainingConfig } from "../config/generated/training.ts";
-import { ConfigError, validateConfig } from "../config/load.ts";
+import { ConfigError, overridePaths, validateConfig } from "../config/load.ts";
 import { loadPresetConfig } from "../config/presets.ts";
 import { renderFig2 } from "../report/fig2-report.ts";
 import { computeSeconds, fallbackNote, precisionNote, trainFingerprintsOf } from "../report/markdown.ts";
@@ -61,7 +61,10 @@ function temperatures(cfg: Fig2Config, trainCount: number, seed: number): Temper
 }
 
 /** Every unit of the grid, in the order they are listed to the runner, and the grid they make. */
-export function planFig2(cfg: Fig2Config, trainImages: number): { units: Unit<unknown>[]; grid: Fig2GridCell[]; temperatures: number[] } {
+export function planFig2(
+  cfg: Fig2Config,
+  trainImages: number,
+): { units: Unit<unknown>[]; grid: Fig2GridCell[]; temperatures: number[]; window: ReturnType<typeof errorWindow> } {
   const perSeed = cfg.seeds.dense.map((d) => ({ d, temps: temperatures(cfg, trainImages, d) }));
   const units: Unit<unknown>[] = [...new Map(perSeed.flatMap((p) => p.temps.map((t) => [t.dense.id, t.dense] as const))).values()];
   const retrainOptim = cfg.retrain;
@@ -98,7 +101,7 @@ export function planFig2(cfg: Fig2Config, trainImages: number): { units: Unit<un
       grid.push({ value, rank, density, bySeed });
     }
   });
-  return { units, grid, temperatures: values };
+  return { units, grid, temperatures: values, window };
 }
 
 /**
@@ -132,7 +135,7 @@ function axisValues(t: Fig2Config["temperature"]): string {
  */
 export function checkAxisSettings(cfg: Fig2Config, preset: Fig2Config, overrides: string[] = []): void {
   const t = cfg.temperature;
-  const setPaths = new Set(overrides.map((o) => o.slice(0, o.indexOf("=")).trim()));
+  const setPaths = overridePaths(overrides);
   const problems = AXIS_SETS[t.axis]
     .filter(({ setting }) => setPaths.has(`dense.optim.${setting}`) || cfg.dense.optim[setting] !== preset.dense.optim[setting])
     .map(({ setting, instead }) => {
@@ -151,7 +154,7 @@ export function checkAxisSettings(cfg: Fig2Config, preset: Fig2Config, overrides
  * ConfigError that says what to set instead.
  */
 export function checkSeedSettings(cfg: Fig2Config, overrides: string[] = []): void {
-  const setPaths = new Set(overrides.map((o) => o.slice(0, o.indexOf("=")).trim()));
+  const setPaths = overridePaths(overrides);
   const defaults = validateConfig<TrainingConfig>("training", {});
   const problems: string[] = [];
   if (setPaths.has("dense.seed") || cfg.dense.seed !== defaults.seed)
@@ -212,8 +215,7 @@ export async function runFig2(opts: Fig2Options): Promise<boolean> {
   const data = opts.dryRun ? null : await loadData(cfg.dense, notice);
   const trainImages = trainImagesOf(cfg.dense, data);
   checkBatchSizes(cfg, trainImages);
-  const { units, grid, temperatures: temps } = planFig2(cfg, trainImages);
-  const window = errorWindow(cfg.retrain.schedule, cfg.retrain.lr, cfg.retrain.epochs, cfg.metrics.errorWindow);
+  const { units, grid, temperatures: temps, window } = planFig2(cfg, trainImages);
   const out = await runUnits(units, runner, { dryRun: opts.dryRun, reportDir: opts.reportDir, outputDirs: [{ dir: opts.reportDir, flag: "--report-dir" }] });
   if (!out || !data) return true;
 

@@ -1,3 +1,5 @@
+import { mean as avg, stdErr as stdErrOfMean } from "../util/stats.ts";
+
 /**
  * A metric of pairs of models (an LMC barrier, a CKA) averaged over every pair of a
  * cell, as the three-regime authors average every pair of 3 retrain seeds over 3 dense
@@ -21,8 +23,6 @@ export interface PairAverage {
   errorFrom: "groups" | "jackknife" | "measurement";
   pairs: number;
 }
-
-const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /**
  * Delete-one-model jackknife standard error of a mean over all pairs of m >= 3 models:
@@ -56,8 +56,7 @@ export function averageOverPairs(pairs: PairValue[]): PairAverage | null {
   let spread: number | null = null,
     errorFrom: PairAverage["errorFrom"] = "measurement";
   if (groups.length >= 2) {
-    const sd = Math.sqrt(groupMeans.reduce((s, x) => s + (x - mean) ** 2, 0) / (groupMeans.length - 1));
-    spread = sd / Math.sqrt(groupMeans.length);
+    spread = stdErrOfMean(groupMeans);
     errorFrom = "groups";
   } else {
     spread = jackknifeStdErr(pairs);

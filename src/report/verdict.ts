@@ -25,13 +25,8 @@ export function side(value: number, se: number, threshold: number, k: number): S
   return "within";
 }
 
-export const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-
-/** Sample standard deviation; NaN with fewer than two values. */
-export const sd = (xs: number[]) => (xs.length < 2 ? NaN : Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
-
-/** Standard error of the mean of `xs`; NaN with fewer than two values. */
-export const stdErr = (xs: number[]) => sd(xs) / Math.sqrt(xs.length);
+// The sample statistics every judge uses, from the one place the metrics share them with.
+export { mean, sd, stdErr } from "../util/stats.ts";
 
 /** Standard error of a sum or difference of independent estimates. */
 export const combined = (...ses: number[]) => Math.sqrt(ses.reduce((s, e) => s + e * e, 0));

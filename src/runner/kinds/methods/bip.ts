@@ -8,7 +8,7 @@ import { bipLoop, BIP_REVISION } from "../../../train/bip-loop.ts";
 import { engineChoice, loadData, modelFor, trainerOptions } from "../../../train/setup.ts";
 import { loadSnapshot } from "../dense.ts";
 import type { UnitKind } from "../kind.ts";
-import { dataMetrics, dataRngOf, prunedStart, recordEpoch, saveTrainedWeights, trainingImages } from "../shared/training-run.ts";
+import { dataMetrics, dataRngOf, dataStreamMetric, prunedStart, recordEpoch, saveTrainedWeights, trainingImages } from "../shared/training-run.ts";
 import { onePerTarget, type PruningMethod } from "./method.ts";
 
 /** BiP from the pretrained model to one sparsity (no retraining afterwards). */
@@ -49,7 +49,7 @@ export const bipKind: UnitKind<BipUnitConfig> = {
       provider: trainer.provider,
       metrics: {
         ...dataMetrics(data),
-        dataStream: { seed: t.seed, stream: t.stream ?? null },
+        dataStream: dataStreamMetric(dataRngOf(t)),
         epochs: out.epochs,
         // After BN re-estimation under the final mask (bnReestimateImages training images).
         finalTestAccuracy: out.epochs.at(-1)?.testAccuracy ?? null,

@@ -190,6 +190,9 @@ export async function runTrainingPack(
 /** A training config's data randomness (checkpoint.ts DataRng). */
 export const dataRngOf = (t: TrainingConfig): DataRng => (t.stream ? { seed: t.seed, stream: t.stream } : { seed: t.seed });
 
+/** Which data order and augmentation a unit drew, as its record names it: units that must not share one can be checked. */
+export const dataStreamMetric = (rng: DataRng) => ({ seed: rng.seed, stream: rng.stream ?? null });
+
 /** What a unit records of its data: provenance and fingerprints, so units meant to share data can be checked to. */
 export function dataMetrics(data: Dataset): Record<string, unknown> {
   return { dataset: { name: data.name, source: data.source, train: data.train.count, test: data.test.count }, ...dataFingerprints(data) };
@@ -202,8 +205,7 @@ export function trainingMetrics(r: TrainingRun): Record<string, unknown> {
     epochs: r.out.epochs,
     finalTestAccuracy: r.out.epochs.at(-1)?.testAccuracy ?? null,
     weightsSha256: weightsSha256(r.final.state.params),
-    // Which data order and augmentation it drew: units that must not share one can be checked.
-    dataStream: { seed: r.rng.seed, stream: r.rng.stream ?? null },
+    dataStream: dataStreamMetric(r.rng),
     ...(r.out.status === "diverged" ? { divergedAt: r.out.divergedAt } : {}),
   };
 }
