@@ -69,3 +69,13 @@ test("invariant to adding a constant (columns are centred); small for unrelated 
   expect(linearCka(X, Y, n)).toBeLessThan(0.3);
   expect(linearCka(X, Y, n)).toBeGreaterThan(0);
 });
+
+test("exact values worked by hand: the squared correlation in one dimension, and a 4 x 2 against a 4 x 1", () => {
+  // x = (1, 2, 3), y = (1, 3, 2): centred (-1, 0, 1) and (-1, 1, 0); (x.y)^2 / (|x|^2 |y|^2) = 1 / 4.
+  expect(linearCka([1, 2, 3], [1, 3, 2], 3)).toBeCloseTo(0.25, 12);
+  // X's columns are centred already; y = (1, 2, 3, 4) centres to (-1.5, -0.5, 0.5, 1.5).
+  // ||Y'X||^2 = (-2)^2 + (-2)^2 = 8, ||X'X|| = ||diag(2, 2)|| = 2 sqrt 2, ||Y'Y|| = 5.
+  const x = [1, 0, 0, 1, -1, 0, 0, -1];
+  expect(linearCka(x, [1, 2, 3, 4], 4)).toBeCloseTo(8 / (2 * Math.SQRT2 * 5), 12);
+  expect(linearCka([1, 2, 3, 4], x, 4)).toBeCloseTo(8 / (2 * Math.SQRT2 * 5), 12);
+});

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { makeSynthetic } from "../../src/data/synthetic.ts";
 import { OnnxTrainer } from "../../src/engine/onnx/onnx-trainer.ts";
 import { freshState } from "../../src/engine/state.ts";
-import { interpolate, interpolationPoints, lmcBarrier } from "../../src/metrics/lmc.ts";
+import { interpolate, interpolationPoints, lmcBarrier, lmcBarrierStdErr } from "../../src/metrics/lmc.ts";
 import { lmcBetween } from "../../src/metrics/pair-metrics.ts";
 import { buildModel } from "../../src/models/registry.ts";
 import { SpecBuilder } from "../../src/models/spec.ts";
@@ -55,3 +55,14 @@ test("a constructed pair with a known barrier: two classifiers whose midpoint pr
   expect(r.barrier).toBeCloseTo(0.55 - 0.9, 6);
   expect(r.tStar).toBeCloseTo(0.3, 12);
 }, 30_000);
+
+test("the barrier's standard error, worked by hand from the three binomial error rates", () => {
+  // errors 0.1 (t=0), 0.5 (t*), 0.3 (t=1) on 100 images: var = p(1-p)/n for each,
+  // the barrier is mean(ends) - err(t*), so var = (0.0009 + 0.0021) / 4 + 0.0025.
+  expect(lmcBarrierStdErr([0.1, 0.5, 0.3], 1, 100)).toBeCloseTo(Math.sqrt(0.00325), 12);
+  // t* at an end: the barrier is (err(1) - err(0)) / 2 there, made of the two ends only.
+  expect(lmcBarrierStdErr([0.1, 0.5, 0.3], 0, 100)).toBeCloseTo(Math.sqrt(0.00075), 12);
+  expect(lmcBarrierStdErr([0.1, 0.5, 0.3], 2, 100)).toBeCloseTo(Math.sqrt(0.00075), 12);
+  // Four times the images halve it.
+  expect(lmcBarrierStdErr([0.1, 0.5, 0.3], 1, 400)).toBeCloseTo(Math.sqrt(0.00325) / 2, 12);
+});

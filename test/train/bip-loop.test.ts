@@ -9,7 +9,9 @@ import { cloneState } from "../../src/engine/types.ts";
 import { reestimateBatchNorm } from "../../src/metrics/bn-reestimate.ts";
 import { buildModel } from "../../src/models/registry.ts";
 import { prunableLayers } from "../../src/models/spec.ts";
-import { bipScoredLayers } from "../../src/prune/bip.ts";
+import { bipMaskGradient, bipScoredLayers, bipThetaGradient, masksFromScores, updateScores } from "../../src/prune/bip.ts";
+import { sgdUpdate } from "../../src/engine/sgd.ts";
+import { trainBatches } from "../../src/data/batches.ts";
 import { keepCount, maskDensity } from "../../src/prune/magnitude.ts";
 import { bipLoop, bipStepRates, bnReestimationBatches, type BipStepRates } from "../../src/train/bip-loop.ts";
 import { evaluate } from "../../src/metrics/evaluate.ts";
@@ -128,5 +130,49 @@ describe("layers BiP scores (public code: conv and fc in one unstructured top-k)
     expect(Object.keys(out.masks)).toContain(fc);
     const total = layers.reduce((n, l) => n + out.masks[l]!.length, 0);
     expect(Math.round(maskDensity(out.masks) * total)).toBe(keepCount(total, 0.3));
+  }, 60_000);
+});
+
+describe("BiP's alternation (Algorithm A1): a theta-step, then a mask-step at the new theta", () => {
+  test("one full-batch iteration equals the two steps composed by hand from their tested parts; the scores move and the masks follow them", async () => {
+    // One batch of the whole training split: a full-batch gradient is the same whatever the shuffle.
+    const cfg = bipConfig({ epochs: 1, batchSize: data.train.count, maskLr: 0.5 });
+    const density = 0.5;
+    const { out, layers } = await run(cfg, density);
+    expect(out.status).toBe("done");
+
+    const ref = await OnnxTrainer.create({ spec, ...optim, threads: 1, maskedParams: layers }, freshState(spec, 3));
+    const all = [...trainBatches(data, { batchSize: data.train.count, seed: 0, epoch: 0, augment: noAugment, dropLast: true })][0]!;
+    const scores0 = Object.fromEntries(layers.map((l) => [l, ref.state.params[l]!.map(Math.abs)]));
+    const masks0 = masksFromScores(scores0, layers, density);
+    layers.forEach((l) => (ref.masks[l] = masks0[l]!));
+    const variant = { kind: "paper" as const, gamma: cfg.gamma };
+    const maskStepAt = async (state: typeof ref.state) => {
+      ref.state = state;
+      const gm = await ref.gradients(all);
+      const grads = Object.fromEntries(layers.map((l) => [l, bipMaskGradient(gm.grads[l]!, state.params[l]!, masks0[l]!, variant)]));
+      return updateScores(scores0, grads, cfg.maskLr, cfg.maskMomentum, {}, cfg.scoreWeightDecay).scores;
+    };
+    // Theta-step: masked gradient plus weight decay on the pruned layers, SGD at the first learning rate.
+    const theta0 = cloneState(ref.state);
+    const g = await ref.gradients(all);
+    const grads = Object.fromEntries(
+      Object.entries(g.grads).map(([k, gz]) => [k, bipThetaGradient(gz, ref.state.params[k]!, layers.includes(k) ? masks0[k] : undefined, cfg.weightDecay)]),
+    );
+    const theta1 = { ...sgdUpdate(ref.state, grads, {}, { lr: cfg.thetaLr, momentum: cfg.momentum, weightDecay: 0 }), buffers: g.buffers };
+    const expected = await maskStepAt(theta1);
+    const atOldTheta = await maskStepAt({ ...theta0, buffers: g.buffers });
+
+    for (const l of layers) {
+      const got = out.scores[l]!;
+      const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+      expect(maxDiff(got, expected[l]!)).toBeLessThan(1e-6);
+      // The test tells the orders apart: the scores moved, and a mask-step at the old theta differs.
+      expect(maxDiff(got, scores0[l]!)).toBeGreaterThan(1e-4);
+      expect(maxDiff(atOldTheta[l]!, expected[l]!)).toBeGreaterThan(1e-6);
+    }
+    // The final masks are the top-k of the final scores.
+    const top = masksFromScores(out.scores, layers, density);
+    for (const l of layers) expect([...out.masks[l]!]).toEqual([...top[l]!]);
   }, 60_000);
 });
