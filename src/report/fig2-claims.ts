@@ -1,4 +1,5 @@
 import type { Fig2Config } from "../config/generated/fig2.ts";
+import { judgeClaims, registry, type ClaimDefinition } from "./claims.ts";
 import { combined, side, stdErr, tally, type Claim, type Outcome, type Side } from "./verdict.ts";
 
 /** LMC and CKA of one pair of a cell's retrained models (same dense seed, two retrain seeds). */
@@ -100,247 +101,269 @@ export interface Fig2ClaimOptions {
   pairNoise: string;
 }
 
-/**
- * The paper's Figure 2 claims (shared/spec/papers.md), each judged from the measured
- * cells alone. A difference of test errors is judged against the standard errors of the
- * two cells compared (from their retrain seeds), never a noise level pooled over the
- * grid: noise differs a lot between densities. LMC and CKA values are judged against
- * their own measurement errors (binomial path errors, bootstrap over images), and a
- * value within `noiseMultiple` standard errors of a threshold gives INCONCLUSIVE.
- */
-export function fig2Claims(cells: Fig2Cell[], o: Fig2ClaimOptions): Claim[] {
-  const k = o.verdicts.noiseMultiple;
-  const at = (rank: number, d: number) => cells.find((c) => c.hotRank === rank && c.density === d && c.testError !== null);
-  const sortedD = [...o.densities].sort((a, b) => a - b);
-  const lowest = sortedD[0]!;
-  const coldest = o.temperatures - 1;
-  const hottest = 0;
-  const enoughSeeds = cells.some((c) => c.seedErrors.length >= 2);
-  const noiseNote = `(noise: ${k} standard errors of the two cells compared, from their seeds)`;
-  return [helps(), hurts(), lmc(), ckaRange(), regimesPresent(), errorRange()];
+/** What every Figure 2 judge reads: the cells, the options, and the grid's landmarks. */
+export interface Fig2ClaimInput {
+  cells: Fig2Cell[];
+  o: Fig2ClaimOptions;
+  /** verdicts.noiseMultiple. */
+  k: number;
+  densities: number[];
+  lowest: number;
+  coldest: number;
+  hottest: number;
+  /** Whether any cell has two or more retrained models, so a spread to judge differences by. */
+  enoughSeeds: boolean;
+  /** The cell at (temperature rank, density) with a measured error. */
+  at(rank: number, density: number): Fig2Cell | undefined;
+  /** Whether a cell lies in the corner of the grid where the paper puts LMC barriers (verdicts.barrierCorner). */
+  inBarrierCorner(c: Fig2Cell): boolean;
+}
 
-  // 1. High temperature helps at the lowest densities.
-  function helps(): Claim {
-    const claim = "High temperature helps at the lowest densities (regime I)";
-    const paper = "at 5-8% density, dense checkpoints from epochs 60-80 give 2-3 points lower error than epochs 120-160";
-    const low = sortedD.filter((d) => d <= PAPER_FIG2.helpsUpTo);
-    const judged = (low.length ? low : [lowest]).flatMap((d) => {
-      const cold = at(coldest, d);
-      const hotter = cells.filter((c) => c.density === d && c.hotRank !== coldest && c.testError !== null);
+export function fig2ClaimInput(cells: Fig2Cell[], o: Fig2ClaimOptions): Fig2ClaimInput {
+  const densities = [...o.densities].sort((a, b) => a - b);
+  const corner = o.verdicts.barrierCorner;
+  const cornerDensities = densities.slice(0, Math.ceil(corner.densityShare * densities.length));
+  // Temperature ranks run from 0 (hottest) to temperatures - 1 (coldest).
+  const firstColdRank = o.temperatures - Math.ceil(corner.temperatureShare * o.temperatures);
+  return {
+    cells,
+    o,
+    k: o.verdicts.noiseMultiple,
+    densities,
+    lowest: densities[0]!,
+    coldest: o.temperatures - 1,
+    hottest: 0,
+    enoughSeeds: cells.some((c) => c.seedErrors.length >= 2),
+    at: (rank, d) => cells.find((c) => c.hotRank === rank && c.density === d && c.testError !== null),
+    inBarrierCorner: (c) => cornerDensities.includes(c.density) && c.hotRank >= firstColdRank,
+  };
+}
+
+const NO_SPREAD = "no seed spread to judge noise (need >= 2 retrain seeds)";
+const noiseNote = (k: number) => `(noise: ${k} standard errors of the two cells compared, from their seeds)`;
+const outcomeOf = (s: Side): Outcome => (s === "above" ? "supported" : s === "below" ? "contradicted" : "unclear");
+const count = <T extends { outcome: Outcome }>(xs: T[], o: Outcome) => xs.filter((x) => x.outcome === o).length;
+
+export const helpsClaim: ClaimDefinition<Fig2ClaimInput> = {
+  id: "fig2.high-temperature-helps",
+  claim: "High temperature helps at the lowest densities (regime I)",
+  paper: "at 5-8% density, dense checkpoints from epochs 60-80 give 2-3 points lower error than epochs 120-160",
+  measures: `at each density up to ${PAPER_FIG2.helpsUpTo} (or the lowest), the coldest model's test error minus the best hotter model's, against the two cells' standard errors`,
+  judge(x) {
+    const low = x.densities.filter((d) => d <= PAPER_FIG2.helpsUpTo);
+    const judged = (low.length ? low : [x.lowest]).flatMap((d) => {
+      const cold = x.at(x.coldest, d);
+      const hotter = x.cells.filter((c) => c.density === d && c.hotRank !== x.coldest && c.testError !== null);
       if (!cold || !hotter.length) return [];
       const best = hotter.reduce((a, b) => (a.testError! < b.testError! ? a : b));
-      return [{ d, cold, best, ...compare(cold, best, k) }];
+      const cmp = compare(cold, best, x.k);
+      return [{ d, cold, best, ...cmp, outcome: outcomeOf(cmp.side) }];
     });
-    if (!judged.length) return { claim, paper, measured: "missing cells", verdict: "INCONCLUSIVE", reason: "the grid lacks the needed cells" };
+    if (!judged.length) return { measured: "missing cells", verdict: "INCONCLUSIVE", reason: "the grid lacks the needed cells" };
     const measured = judged
       .map(
         (j) =>
           `density ${pct(j.d)}: coldest ${pct(j.cold.testError!)}, best hotter (temperature ${j.best.temperature}) ${pct(j.best.testError!)}, difference ${pct(j.diff)} (s.e. ${pct(j.se)})`,
       )
       .join("; ");
-    if (!enoughSeeds) return { claim, paper, measured, verdict: "INCONCLUSIVE", reason: "no seed spread to judge noise (need >= 2 retrain seeds)" };
-    const outcomes = judged.map((j): Outcome => (j.side === "above" ? "supported" : j.side === "below" ? "contradicted" : "unclear"));
-    const verdict = tally(outcomes);
+    if (!x.enoughSeeds) return { measured, verdict: "INCONCLUSIVE", reason: NO_SPREAD };
+    const verdict = tally(judged.map((j) => j.outcome));
+    const of = `of ${judged.length} judged densities ${noiseNote(x.k)}`;
     const reason =
       verdict === "REPRODUCED"
-        ? `a hotter dense model lowers the error beyond ${k} standard errors at ${outcomes.filter((x) => x === "supported").length} of ${judged.length} judged densities ${noiseNote}`
+        ? `a hotter dense model lowers the error beyond ${x.k} standard errors at ${count(judged, "supported")} ${of}`
         : verdict === "NOT REPRODUCED"
-          ? `the coldest dense model is better than every hotter one beyond the noise at ${outcomes.filter((x) => x === "contradicted").length} of ${judged.length} judged densities ${noiseNote}`
-          : `the differences are within ${k} standard errors at ${outcomes.filter((x) => x === "unclear").length} of ${judged.length} judged densities ${noiseNote}`;
-    return { claim, paper, measured, verdict, reason };
-  }
+          ? `the coldest dense model is better than every hotter one beyond the noise at ${count(judged, "contradicted")} ${of}`
+          : `the differences are within ${x.k} standard errors at ${count(judged, "unclear")} ${of}`;
+    return { measured, verdict, reason };
+  },
+};
 
-  // 2. The hottest dense model gives the worst error at higher densities.
-  function hurts(): Claim {
-    const claim = "High temperature hurts at higher densities (regime II): the hottest is worst";
-    const paper = "at 14% density and above, epochs 10-20 (the hottest) give the worst error";
-    const judged = sortedD
+export const hurtsClaim: ClaimDefinition<Fig2ClaimInput> = {
+  id: "fig2.high-temperature-hurts",
+  claim: "High temperature hurts at higher densities (regime II): the hottest is worst",
+  paper: "at 14% density and above, epochs 10-20 (the hottest) give the worst error",
+  measures: `at each density from ${PAPER_FIG2.hurtsFrom}, the hottest model's test error against every colder one's: worse than the best beyond the noise, and better than none`,
+  judge(x) {
+    const judged = x.densities
       .filter((d) => d >= PAPER_FIG2.hurtsFrom)
       .flatMap((d) => {
-        const hot = at(hottest, d);
-        const colder = cells.filter((c) => c.density === d && c.hotRank !== hottest && c.testError !== null);
+        const hot = x.at(x.hottest, d);
+        const colder = x.cells.filter((c) => c.density === d && c.hotRank !== x.hottest && c.testError !== null);
         if (!hot || !colder.length) return [];
         const best = colder.reduce((a, b) => (a.testError! < b.testError! ? a : b));
         const worst = colder.reduce((a, b) => (a.testError! > b.testError! ? a : b));
         // Worst within noise: clearly worse than the best colder model, clearly better than none.
-        const vsBest = compare(hot, best, k),
-          vsWorst = compare(hot, worst, k);
-        const outcome: Outcome = colder.some((c) => compare(hot, c, k).side === "below") ? "contradicted" : vsBest.side === "above" ? "supported" : "unclear";
-        return [{ d, hot, vsBest, vsWorst, outcome }];
+        const vsBest = compare(hot, best, x.k),
+          vsWorst = compare(hot, worst, x.k);
+        const outcome: Outcome = colder.some((c) => compare(hot, c, x.k).side === "below") ? "contradicted" : vsBest.side === "above" ? "supported" : "unclear";
+        return [{ d, vsBest, vsWorst, outcome }];
       });
-    if (!judged.length) return { claim, paper, measured: "no density >= 14% in the grid", verdict: "INCONCLUSIVE", reason: "grid too small" };
-    const n = (o: string) => judged.filter((j) => j.outcome === o).length;
+    if (!judged.length) return { measured: "no density >= 14% in the grid", verdict: "INCONCLUSIVE", reason: "grid too small" };
+    const n = (o: Outcome) => count(judged, o);
     const strictlyWorst = judged.filter((j) => j.vsWorst.diff > 0).length;
     const measured = `hottest is worst at ${strictlyWorst} of ${judged.length} densities >= 14% (worst within noise at ${n("supported")}, clearly better than a colder model at ${n("contradicted")}); excess over the best colder model ${judged.map((j) => `${pct(j.d)}: ${pct(j.vsBest.diff)} (s.e. ${pct(j.vsBest.se)})`).join(", ")}`;
-    if (!enoughSeeds) return { claim, paper, measured, verdict: "INCONCLUSIVE", reason: "no seed spread to judge noise (need >= 2 retrain seeds)" };
+    if (!x.enoughSeeds) return { measured, verdict: "INCONCLUSIVE", reason: NO_SPREAD };
     const verdict = tally(judged.map((j) => j.outcome));
+    const of = `of ${judged.length} densities ${noiseNote(x.k)}`;
     const reason =
       verdict === "REPRODUCED"
-        ? `the hottest dense model is worse than the best colder one beyond the noise, and better than none, at ${n("supported")} of ${judged.length} densities ${noiseNote}`
+        ? `the hottest dense model is worse than the best colder one beyond the noise, and better than none, at ${n("supported")} ${of}`
         : verdict === "NOT REPRODUCED"
-          ? `the hottest dense model is better than a colder one beyond the noise at ${n("contradicted")} of ${judged.length} densities ${noiseNote}`
-          : `at ${n("unclear")} of ${judged.length} densities the hottest model is not worse than the best colder one beyond the noise${n("contradicted") ? `, and at ${n("contradicted")} it is clearly better than a colder one` : ""} ${noiseNote}`;
-    return { claim, paper, measured, verdict, reason };
-  }
+          ? `the hottest dense model is better than a colder one beyond the noise at ${n("contradicted")} ${of}`
+          : `at ${n("unclear")} of ${judged.length} densities the hottest model is not worse than the best colder one beyond the noise${n("contradicted") ? `, and at ${n("contradicted")} it is clearly better than a colder one` : ""} ${noiseNote(x.k)}`;
+    return { measured, verdict, reason };
+  },
+};
 
-  // 3. LMC barriers only at low density and low temperature.
-  function lmc(): Claim {
-    const claim = "LMC barriers appear only at low density and low temperature";
-    const paper = "LMC about 0 everywhere except epochs >= 90 at densities <= 10% (down to about -0.65)";
-    const t = o.regimes.lmcBarrier;
-    const measuredCells = cells.filter((c) => c.lmcBarrier !== null);
-    if (!measuredCells.length) return { claim, paper, measured: "none", verdict: "INCONCLUSIVE", reason: "no LMC measured" };
-    const lowD = sortedD.slice(0, Math.ceil(sortedD.length / 2));
-    const inCorner = (c: Fig2Cell) => lowD.includes(c.density) && c.hotRank >= Math.floor(o.temperatures / 2);
-    const sideOf = (c: Fig2Cell) => side(c.lmcBarrier!, seOr0(c.lmcStdErr), t, k);
+export const lmcClaim: ClaimDefinition<Fig2ClaimInput> = {
+  id: "fig2.lmc-barriers",
+  claim: "LMC barriers appear only at low density and low temperature",
+  paper: "LMC about 0 everywhere except epochs >= 90 at densities <= 10% (down to about -0.65)",
+  measures:
+    "every cell's mean LMC barrier against the regime-I threshold, beyond the noise: a clear barrier outside the corner of low densities and cold temperatures (verdicts.barrierCorner) contradicts the claim",
+  judge(x) {
+    const t = x.o.regimes.lmcBarrier;
+    const measuredCells = x.cells.filter((c) => c.lmcBarrier !== null);
+    if (!measuredCells.length) return { measured: "none", verdict: "INCONCLUSIVE", reason: "no LMC measured" };
+    const sideOf = (c: Fig2Cell) => side(c.lmcBarrier!, seOr0(c.lmcStdErr), t, x.k);
     const barrier = measuredCells.filter((c) => sideOf(c) === "below"),
       unsure = measuredCells.filter((c) => sideOf(c) === "within");
-    const outside = barrier.filter((c) => !inCorner(c)),
-      inside = barrier.filter(inCorner);
-    const unsureOutside = unsure.filter((c) => !inCorner(c)),
-      unsureInside = unsure.filter(inCorner);
+    const outside = barrier.filter((c) => !x.inBarrierCorner(c)),
+      inside = barrier.filter(x.inBarrierCorner);
+    const unsureOutside = unsure.filter((c) => !x.inBarrierCorner(c)),
+      unsureInside = unsure.filter(x.inBarrierCorner);
     const minB = Math.min(...measuredCells.map((c) => c.lmcBarrier!));
-    const measured = `${barrier.length} of ${measuredCells.length} cells below ${t} beyond the noise (${inside.length} in the low-density, cold quadrant), ${unsure.length} within the noise of it; minimum barrier ${minB.toFixed(3)}`;
-    const noise = `(noise: ${k} standard errors of each cell's mean barrier, ${o.pairNoise})`;
+    const measured = `${barrier.length} of ${measuredCells.length} cells below ${t} beyond the noise (${inside.length} in the low-density, cold corner), ${unsure.length} within the noise of it; minimum barrier ${minB.toFixed(3)}`;
+    const noise = `(noise: ${x.k} standard errors of each cell's mean barrier, ${x.o.pairNoise}; corner: the lowest ${pct(x.o.verdicts.barrierCorner.densityShare)} of densities and coldest ${pct(x.o.verdicts.barrierCorner.temperatureShare)} of temperatures)`;
     if (outside.length)
-      return {
-        claim,
-        paper,
-        measured,
-        verdict: "NOT REPRODUCED",
-        reason: `${outside.length} clear barrier(s) outside the low-density, cold quadrant ${noise}`,
-      };
+      return { measured, verdict: "NOT REPRODUCED", reason: `${outside.length} clear barrier(s) outside the low-density, cold corner ${noise}` };
     if (inside.length && !unsureOutside.length)
       return {
-        claim,
-        paper,
         measured,
         verdict: "REPRODUCED",
         reason: `every barrier lies at low density and low temperature, and every other cell is connected beyond the noise ${noise}`,
       };
     if (!inside.length && !unsureInside.length)
       return {
-        claim,
-        paper,
         measured,
         verdict: "NOT REPRODUCED",
-        reason: `no cell of the low-density, cold quadrant has a barrier below the regime-I threshold ${t} ${noise}`,
+        reason: `no cell of the low-density, cold corner has a barrier below the regime-I threshold ${t} ${noise}`,
       };
     return {
-      claim,
-      paper,
       measured,
       verdict: "INCONCLUSIVE",
       reason: `${unsure.length} barrier(s) within the noise of the threshold ${t}${inside.length ? "" : " and no clear barrier"} ${noise}`,
     };
-  }
+  },
+};
 
-  // 4. The CKA range, both ends.
-  function ckaRange(): Claim {
-    const claim = "CKA between retrained models ranges about 0.88 to 0.99";
-    const paper = `${PAPER_FIG2.ckaLow}-${PAPER_FIG2.ckaHigh}`;
-    const v = cells.filter((c) => c.cka !== null);
-    if (!v.length) return { claim, paper, measured: "none", verdict: "INCONCLUSIVE", reason: "no CKA measured" };
+export const ckaRangeClaim: ClaimDefinition<Fig2ClaimInput> = {
+  id: "fig2.cka-range",
+  claim: "CKA between retrained models ranges about 0.88 to 0.99",
+  paper: `${PAPER_FIG2.ckaLow}-${PAPER_FIG2.ckaHigh}`,
+  measures: "the lowest and highest cell CKA, each against the paper's end within verdicts.ckaTolerance, beyond the noise",
+  judge(x) {
+    const v = x.cells.filter((c) => c.cka !== null);
+    if (!v.length) return { measured: "none", verdict: "INCONCLUSIVE", reason: "no CKA measured" };
     const lo = v.reduce((a, b) => (a.cka! < b.cka! ? a : b)),
       hi = v.reduce((a, b) => (a.cka! > b.cka! ? a : b));
-    const tol = o.verdicts.ckaTolerance;
+    const tol = x.o.verdicts.ckaTolerance;
     const ends = [
       { name: "low end", cell: lo, paper: PAPER_FIG2.ckaLow },
       { name: "high end", cell: hi, paper: PAPER_FIG2.ckaHigh },
-    ].map((e) => ({ ...e, side: side(Math.abs(e.cell.cka! - e.paper), seOr0(e.cell.ckaStdErr), tol, k) }));
+    ].map((e) => ({ ...e, side: side(Math.abs(e.cell.cka! - e.paper), seOr0(e.cell.ckaStdErr), tol, x.k) }));
     const measured = `${lo.cka!.toFixed(3)} (s.e. ${seOr0(lo.ckaStdErr).toFixed(3)}) to ${hi.cka!.toFixed(3)} (s.e. ${seOr0(hi.ckaStdErr).toFixed(3)})`;
-    const scale = o.dataset !== "cifar10" ? ` (this run used ${o.dataset}, not CIFAR-10)` : "";
-    const rule = `each end must lie within ${tol} of the paper's, beyond ${k} standard errors (${o.pairNoise})`;
+    const scale = x.o.dataset !== "cifar10" ? ` (this run used ${x.o.dataset}, not CIFAR-10)` : "";
+    const rule = `each end must lie within ${tol} of the paper's, beyond ${x.k} standard errors (${x.o.pairNoise})`;
     const off = ends.filter((e) => e.side === "above");
     if (off.length)
       return {
-        claim,
-        paper,
         measured,
         verdict: "NOT REPRODUCED",
         reason: `${off.map((e) => `${e.name} ${e.cell.cka!.toFixed(3)} is ${Math.abs(e.cell.cka! - e.paper).toFixed(3)} from ${e.paper}`).join("; ")}: ${rule}${scale}`,
       };
-    if (ends.every((e) => e.side === "below")) return { claim, paper, measured, verdict: "REPRODUCED", reason: `both ends match: ${rule}` };
-    return {
-      claim,
-      paper,
-      measured,
-      verdict: "INCONCLUSIVE",
-      reason: `${ends
-        .filter((e) => e.side === "within")
-        .map((e) => e.name)
-        .join(" and ")} within the noise of the tolerance: ${rule}`,
-    };
-  }
+    if (ends.every((e) => e.side === "below")) return { measured, verdict: "REPRODUCED", reason: `both ends match: ${rule}` };
+    const within = ends.filter((e) => e.side === "within").map((e) => e.name);
+    return { measured, verdict: "INCONCLUSIVE", reason: `${within.join(" and ")} within the noise of the tolerance: ${rule}` };
+  },
+};
 
-  // 5. All three regimes present.
-  function regimesPresent(): Claim {
-    const r = o.regimes;
-    const counts = { I: 0, "II-A": 0, "II-B": 0 },
-      clear = { I: 0, "II-A": 0, "II-B": 0 },
-      possible = { I: 0, "II-A": 0, "II-B": 0 };
-    for (const c of cells) {
-      const sides = regimeSides(c, r, k);
+const REGIMES = ["I", "II-A", "II-B"] as const;
+
+export const regimesClaim: ClaimDefinition<Fig2ClaimInput> = {
+  id: "fig2.three-regimes",
+  claim: "All three regimes (I, II-A, II-B) appear in the grid",
+  paper: "all three, with the boundaries drawn by hand",
+  measures: "each cell's regime from its LMC barrier and CKA against the regime thresholds; a regime counts when a cell is in it beyond the noise",
+  judge(x) {
+    const r = x.o.regimes;
+    const zero = () => ({ I: 0, "II-A": 0, "II-B": 0 });
+    const counts = zero(),
+      clear = zero(),
+      possible = zero();
+    for (const c of x.cells) {
+      const sides = regimeSides(c, r, x.k);
       if (!sides) continue;
       counts[c.regime!]++;
-      const { lmc: l, cka: s } = sides,
-        sure = clearRegime(c, r, k);
+      const sure = clearRegime(c, r, x.k);
       if (sure) clear[sure]++;
-      if (l !== "above") possible.I++;
-      if (l !== "below" && s !== "above") possible["II-A"]++;
-      if (l !== "below" && s !== "below") possible["II-B"]++;
+      if (sides.lmc !== "above") possible.I++;
+      if (sides.lmc !== "below" && sides.cka !== "above") possible["II-A"]++;
+      if (sides.lmc !== "below" && sides.cka !== "below") possible["II-B"]++;
     }
-    const names = ["I", "II-A", "II-B"] as const;
-    const measured = `I: ${counts.I}, II-A: ${counts["II-A"]}, II-B: ${counts["II-B"]} cells (beyond the noise of the thresholds: ${names.map((n) => `${n} ${clear[n]}`).join(", ")}; thresholds: LMC < ${r.lmcBarrier}, CKA < ${r.cka})`;
-    const claim = "All three regimes (I, II-A, II-B) appear in the grid";
-    const paper = "all three, with the boundaries drawn by hand";
-    const impossible = names.filter((n) => possible[n] === 0);
+    const measured = `I: ${counts.I}, II-A: ${counts["II-A"]}, II-B: ${counts["II-B"]} cells (beyond the noise of the thresholds: ${REGIMES.map((n) => `${n} ${clear[n]}`).join(", ")}; thresholds: LMC < ${r.lmcBarrier}, CKA < ${r.cka})`;
+    const impossible = REGIMES.filter((n) => possible[n] === 0);
     if (impossible.length)
-      return {
-        claim,
-        paper,
-        measured,
-        verdict: "NOT REPRODUCED",
-        reason: `no cell can be in regime ${impossible.join(", ")} under these thresholds, even within the noise`,
-      };
-    if (names.every((n) => clear[n] > 0))
-      return { claim, paper, measured, verdict: "REPRODUCED", reason: `every regime has a cell beyond ${k} standard errors of the thresholds` };
+      return { measured, verdict: "NOT REPRODUCED", reason: `no cell can be in regime ${impossible.join(", ")} under these thresholds, even within the noise` };
+    if (REGIMES.every((n) => clear[n] > 0))
+      return { measured, verdict: "REPRODUCED", reason: `every regime has a cell beyond ${x.k} standard errors of the thresholds` };
     return {
-      claim,
-      paper,
       measured,
       verdict: "INCONCLUSIVE",
-      reason: `regime ${names.filter((n) => clear[n] === 0).join(", ")} has only cells within the noise of a threshold`,
+      reason: `regime ${REGIMES.filter((n) => clear[n] === 0).join(", ")} has only cells within the noise of a threshold`,
     };
-  }
+  },
+};
 
-  // 6. Error range.
-  function errorRange(): Claim {
-    const claim = "Test error range";
-    const paper = `about ${PAPER_FIG2.errorAt80} at 80% density to about ${PAPER_FIG2.errorAt5} at 5% density (late epochs), CIFAR-10`;
-    const highest = sortedD.at(-1)!;
-    const hi = cells.filter((c) => c.density === highest && c.testError !== null).map((c) => c.testError!);
-    const lo = at(coldest, lowest)?.testError;
+export const errorRangeClaim: ClaimDefinition<Fig2ClaimInput> = {
+  id: "fig2.error-range",
+  claim: "Test error range",
+  paper: `about ${PAPER_FIG2.errorAt80} at 80% density to about ${PAPER_FIG2.errorAt5} at 5% density (late epochs), CIFAR-10`,
+  measures:
+    "the best test error at the highest density and the coldest model's at the lowest, each within verdicts.errorRangeTolerance of the paper's; only at the paper's scale",
+  judge(x) {
+    const highest = x.densities.at(-1)!;
+    const hi = x.cells.filter((c) => c.density === highest && c.testError !== null).map((c) => c.testError!);
+    const lo = x.at(x.coldest, x.lowest)?.testError;
     const measured =
-      hi.length && lo != null ? `best ${pct(Math.min(...hi))} at ${pct(highest)} density; ${pct(lo)} at ${pct(lowest)} density, coldest` : "missing cells";
-    if (!o.comparableScale)
+      hi.length && lo != null ? `best ${pct(Math.min(...hi))} at ${pct(highest)} density; ${pct(lo)} at ${pct(x.lowest)} density, coldest` : "missing cells";
+    if (!x.o.comparableScale)
       return {
-        claim,
-        paper,
         measured,
         verdict: "INCONCLUSIVE",
-        reason: `error levels are only comparable on the full protocol (CIFAR-10, PreResNet-20 width 16, 160 epochs); this run used ${o.dataset} and a scaled-down preset`,
+        reason: `error levels are only comparable on the full protocol (CIFAR-10, PreResNet-20 width 16, 160 epochs); this run used ${x.o.dataset} and a scaled-down preset`,
       };
-    if (!hi.length || lo == null) return { claim, paper, measured, verdict: "INCONCLUSIVE", reason: "missing cells" };
-    const ok = Math.abs(Math.min(...hi) - PAPER_FIG2.errorAt80) <= 0.02 && Math.abs(lo - PAPER_FIG2.errorAt5) <= 0.03;
-    return {
-      claim,
-      paper,
-      measured,
-      verdict: ok ? "REPRODUCED" : "NOT REPRODUCED",
-      reason: ok ? "within 2 points (80%) and 3 points (5%) of the paper" : "outside 2 points (80%) or 3 points (5%) of the paper",
-    };
-  }
+    if (!hi.length || lo == null) return { measured, verdict: "INCONCLUSIVE", reason: "missing cells" };
+    const tol = x.o.verdicts.errorRangeTolerance;
+    const ok = Math.abs(Math.min(...hi) - PAPER_FIG2.errorAt80) <= tol.highDensity && Math.abs(lo - PAPER_FIG2.errorAt5) <= tol.lowDensity;
+    const rule = `${(100 * tol.highDensity).toFixed(1)} points (highest density) and ${(100 * tol.lowDensity).toFixed(1)} points (lowest) of the paper`;
+    return { measured, verdict: ok ? "REPRODUCED" : "NOT REPRODUCED", reason: ok ? `within ${rule}` : `outside ${rule}` };
+  },
+};
+
+/** The paper's Figure 2 claims (shared/spec/papers.md). */
+export const FIG2_CLAIMS = registry([helpsClaim, hurtsClaim, lmcClaim, ckaRangeClaim, regimesClaim, errorRangeClaim]);
+
+/**
+ * Every Figure 2 claim judged from the measured cells alone. A difference of test errors
+ * is judged against the standard errors of the two cells compared (from their seeds),
+ * never a noise level pooled over the grid: noise differs a lot between densities. LMC
+ * and CKA values are judged against each cell's own standard error, and a value within
+ * `noiseMultiple` standard errors of a threshold gives INCONCLUSIVE.
+ */
+export function fig2Claims(cells: Fig2Cell[], o: Fig2ClaimOptions): Claim[] {
+  return judgeClaims(FIG2_CLAIMS, fig2ClaimInput(cells, o));
 }
 
 /** Where the cells' LMC and CKA standard errors come from, in words for the report and the claims. */

@@ -3,6 +3,7 @@ import { contextMarkdown, sharedDataLine, table } from "./markdown.ts";
 import { type RunContext } from "../util/provenance.ts";
 import { clearRegime, fig2Claims, pairNoiseText, type Fig2Cell } from "./fig2-claims.ts";
 import type { Claim } from "./verdict.ts";
+import { claimsTable } from "./claims.ts";
 import { heatmapGridSvg, heatmapSvg, type HeatmapAxes, type HeatmapPanel } from "./plots.ts";
 
 export interface Fig2Data {
@@ -180,7 +181,7 @@ export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs:
     `- Data: ${sharedDataLine(d.config.dense.data, d.trainFingerprints, "the dense models, every retrained model and every LMC/CKA cell")}`,
     `- Test error: ${windowLine(d)}, then over every retrained model. LMC: ${d.config.metrics.lmcPoints}-point linear path between two retrained models, BN re-estimated on ${d.config.metrics.bnImages} training images at every point, error on ${d.config.metrics.lmcImages} training images; barrier = mean(err(0), err(1)) - err(t*). CKA: linear CKA of the two models' softmax outputs on ${d.config.metrics.ckaImages} training images. Both for every pair of retrain seeds under every dense seed, then averaged (each dense seed weighted equally), as the authors' figure does.`,
     `- Regimes: I if LMC barrier < ${d.config.regimes.lmcBarrier}; otherwise II-A if CKA < ${d.config.regimes.cka}, else II-B. The paper draws its boundaries by hand; these thresholds are this harness's settings (\`--set regimes.lmcBarrier=...\`, \`--set regimes.cka=...\`).`,
-    `- Verdicts: a difference of test errors counts only beyond ${d.config.verdicts.noiseMultiple} standard errors of the two cells compared (each cell's from the spread of its dense seeds' means where there are two or more, else of its retrained models); a cell's mean LMC barrier or CKA only beyond ${d.config.verdicts.noiseMultiple} of its standard errors from a threshold (${pairNoise}); anything closer is INCONCLUSIVE. CKA range: each end within ${d.config.verdicts.ckaTolerance} of the paper's. Claims over several densities need most of them to agree and none to contradict. Settings: \`--set verdicts.noiseMultiple=...\`, \`--set verdicts.ckaTolerance=...\`.`,
+    `- Verdicts: a difference of test errors counts only beyond ${d.config.verdicts.noiseMultiple} standard errors of the two cells compared (each cell's from the spread of its dense seeds' means where there are two or more, else of its retrained models); a cell's mean LMC barrier or CKA only beyond ${d.config.verdicts.noiseMultiple} of its standard errors from a threshold (${pairNoise}); anything closer is INCONCLUSIVE. CKA range: each end within ${d.config.verdicts.ckaTolerance} of the paper's. LMC: a clear barrier outside the corner of the lowest ${Math.round(100 * d.config.verdicts.barrierCorner.densityShare)}% of densities and coldest ${Math.round(100 * d.config.verdicts.barrierCorner.temperatureShare)}% of temperatures contradicts the claim (the paper's corner: epochs >= 90 of 160 at densities <= 10%). Error range (full protocol only): within ${(100 * d.config.verdicts.errorRangeTolerance.highDensity).toFixed(1)} points at the highest density and ${(100 * d.config.verdicts.errorRangeTolerance.lowDensity).toFixed(1)} at the lowest. Claims over several densities need most of them to agree and none to contradict. Settings (each with \`--set\`): \`verdicts.noiseMultiple\`, \`verdicts.ckaTolerance\`, \`verdicts.barrierCorner.densityShare\` and \`.temperatureShare\`, \`verdicts.errorRangeTolerance.highDensity\` and \`.lowDensity\`.`,
     ...(d.scaledDown.length ? ["", "**Scaled down from the paper's protocol:** " + d.scaledDown.join("; ") + "."] : []),
     "",
     "**Differences from the authors' public code (YefanZhou/ThreeRegimePruning; the architecture, optimiser, schedule, augmentation, layer-wise L1 pruning of all 21 convs, retraining, LMC barrier and linear CKA of the softmax outputs match):**",
@@ -198,10 +199,7 @@ export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs:
     "",
     "## Claims",
     "",
-    table(
-      ["claim", "paper", "measured", "verdict", "reason"],
-      claims.map((c) => [c.claim, c.paper, c.measured, `**${c.verdict}**`, c.reason]),
-    ),
+    claimsTable(claims),
     "",
     "## Every cell",
     "",

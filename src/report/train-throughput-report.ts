@@ -3,119 +3,11 @@ import type { StepProfile } from "../engine/onnx/profile.ts";
 import type { EpochRecord } from "../train/train-loop.ts";
 import type { RunContext } from "../util/provenance.ts";
 import { contextMarkdown, table } from "./markdown.ts";
+import { engineRow, measuredPacks, rawTorch, throughputGoals, type MeasuredRow, type MeasuredTorch } from "./throughput-goals.ts";
 
-/** bench:train's record (schemas/train-throughput.schema.json checks what the planner reads) and its report. */
-export type Case = BenchTrainConfig["throughput"]["cases"][number];
-export type EngineKey = BenchTrainConfig["throughput"]["engines"][number];
-
-export type Measurement =
-  | {
-      case: string;
-      engine: EngineKey;
-      status: "measured";
-      provider: string;
-      threads: number;
-      batchSize: number;
-      /** Steps of the timed epoch (the median of throughput.timedEpochs). */
-      steps: number;
-      /** The epoch's augmentation: crop padding in px (scaled to the case's image size) and flips. */
-      cropPadding: number;
-      flip: boolean;
-      epochSeconds: number;
-      /** epochSeconds / steps, in ms: single steps are not observable when many go in one request. */
-      msPerStep: number;
-      /** Building batches per step: on the engine's device (torch, CPU only: null on CUDA, where it overlaps the steps) or in JS (onnx, tfjs). */
-      batchMsPerStep: number | null;
-      /** torch engine: ms per step outside its own computation (JS side, requests, pipe; on the CPU building batches too); null elsewhere. */
-      hostMsPerStep: number | null;
-      /** hostMsPerStep / msPerStep. */
-      hostShare: number | null;
-      /** The epoch's images over its wall time. */
-      imagesPerSecond: number;
-      /** torch engine: the server's device, and the settings it applied (engine.precision, cudaGraphs, channelsLast). */
-      gpu?: string | null;
-      precision?: string;
-      cudaGraphs?: boolean;
-      channelsLast?: boolean;
-    }
-  | { case: string; engine: EngineKey; status: "skipped"; reason: string };
-
-/** Raw PyTorch (bench/torch_train_step.py) on one device. */
-export type TorchResult =
-  | {
-      case: string;
-      device: "cpu" | "cuda";
-      status: "measured";
-      python: string;
-      torch: string;
-      gpu: string | null;
-      threads: number;
-      /** One epoch of this many batches, the data already on the device (torch_train_step.py --epoch). */
-      steps: number;
-      epochSeconds: number;
-      msPerStep: number;
-      imagesPerSecond: number;
-      /** Timed epochs this row is the median of, each run just after one of the torch engine's (absent: timed by itself). */
-      interleavedEpochs?: number;
-    }
-  | { case: string; device: "cpu" | "cuda"; status: "skipped"; reason: string };
-
-/** N runs of the torch engine sharing one GPU, timed over the same window. */
-export type GridResult =
-  | { case: string; workers: number; status: "measured"; provider: string; imagesPerSecond: number; perRun: number[] }
-  | { case: string; workers: number; status: "skipped"; reason: string };
-
-/** K models of one case trained as a pack (throughput.packs), timed over whole packed epochs. */
-export type PackResult =
-  | {
-      case: string;
-      engine: EngineKey;
-      formulation: "grouped" | "loop";
-      size: number;
-      status: "measured";
-      provider: string;
-      threads: number;
-      batchSize: number;
-      /** Steps of the timed epoch (every member takes each). */
-      steps: number;
-      epochSeconds: number;
-      /** All members' images over the epoch's wall time. */
-      imagesPerSecond: number;
-      /** imagesPerSecond / size. */
-      perModel: number;
-    }
-  | { case: string; engine: EngineKey; formulation: "grouped" | "loop"; size: number; status: "skipped"; reason: string };
-
-export interface AccuracyResult {
-  dataset: string;
-  source: string;
-  arch: string;
-  width: number;
-  trainImages: number;
-  testImages: number;
-  epochs: EpochRecord[];
-  status: string;
-  finalTestAccuracy: number | null;
-  wallSeconds: number;
-  engine: string;
-  provider: string;
-  /** What its trainers computed in (engine.precision): fp32, tf32, bf16, several joined by "or". */
-  precision: string;
-}
-
-export interface BenchRecord {
-  context: RunContext;
-  preset: string;
-  threads: number;
-  config: BenchTrainConfig;
-  throughput: Measurement[];
-  torch: TorchResult[];
-  grid: GridResult[];
-  /** Absent in records from before packed rows existed. */
-  packs?: PackResult[];
-  profile: { case: string; profile: StepProfile } | null;
-  accuracy: AccuracyResult | null;
-}
+export { throughputGoals } from "./throughput-goals.ts";
+export type { AccuracyResult, BenchRecord, Case, EngineKey, GridResult, Measurement, PackResult, TorchResult } from "./train-throughput-record.ts";
+import type { BenchRecord, Measurement } from "./train-throughput-record.ts";
 
 /** Shares of the measured profile by kind of work, with the reason each costs what it does. */
 function limitsParagraph(p: StepProfile, ratios: { case: string; ratio: number }[]): string {
@@ -139,28 +31,12 @@ function ratiosToTorch(r: BenchRecord): { case: string; ratio: number }[] {
   return out;
 }
 
-type MeasuredTorch = Extract<TorchResult, { status: "measured" }>;
-const rawTorch = (r: BenchRecord, c: string, device: "cpu" | "cuda") =>
-  r.torch.find((t) => t.case === c && t.device === device && t.status === "measured") as MeasuredTorch | undefined;
-
 /** Raw PyTorch on the device an engine row ran on: what its ratio is taken against. */
 function referenceFor(r: BenchRecord, m: Extract<Measurement, { status: "measured" }>): MeasuredTorch | undefined {
   if (m.engine === "tfjs") return undefined;
   const fullBatch = m.batchSize === r.config.throughput.cases.find((c) => c.name === m.case)!.batchSize;
   return fullBatch ? rawTorch(r, m.case, m.provider.startsWith("cuda") ? "cuda" : "cpu") : undefined;
 }
-
-type MeasuredRow = Extract<Measurement, { status: "measured" }>;
-/**
- * The row of an engine and case a goal is judged on: for torch rows, the fp32 one with
- * CUDA graphs as asked (eager: what raw PyTorch eager is compared with), the fastest if several.
- */
-const engineRow = (r: BenchRecord, c: string, engine: EngineKey, graphs = false) =>
-  (
-    r.throughput.filter(
-      (x) => x.case === c && x.engine === engine && x.status === "measured" && (x.precision ?? "fp32") === "fp32" && (x.cudaGraphs ?? false) === graphs,
-    ) as MeasuredRow[]
-  ).sort((a, b) => b.imagesPerSecond - a.imagesPerSecond)[0];
 
 /** torch rows: the settings the engine applied, beside the engine's name. */
 function engineLabel(m: MeasuredRow): string {
@@ -169,37 +45,6 @@ function engineLabel(m: MeasuredRow): string {
 }
 const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
 const fmt = (x: number, d = 1) => x.toFixed(d);
-const NOT_MEASURED = "not measured here";
-
-type MeasuredPack = Extract<PackResult, { status: "measured" }>;
-const measuredPacks = (r: BenchRecord) => (r.packs ?? []).filter((p) => p.status === "measured") as MeasuredPack[];
-
-/** The torch engine's grouped pack: its best K's images/s over its K=1 pack's, per case and device. */
-function packGoals(r: BenchRecord): string[][] {
-  const min = r.config.goals.packSpeedupMin;
-  const rows: string[][] = [];
-  const cases = r.config.throughput.cases.filter((c) => (r.packs ?? []).some((p) => p.case === c.name));
-  for (const engine of ["torch-cpu", "torch-cuda"] as const) {
-    for (const c of cases) {
-      const goal = `packed training: best pack's images/s >= ${min}x one model's (K=1), ${engine} grouped, same threads, ${c.name}`;
-      const rowsHere = measuredPacks(r).filter((p) => p.case === c.name && p.engine === engine && p.formulation === "grouped");
-      const one = rowsHere.find((p) => p.size === 1);
-      const best = rowsHere.filter((p) => p.size > 1).sort((a, b) => b.imagesPerSecond - a.imagesPerSecond)[0];
-      const skipped = (r.packs ?? []).find((p) => p.case === c.name && p.engine === engine && p.status === "skipped") as
-        Extract<PackResult, { status: "skipped" }> | undefined;
-      if (!one || !best) rows.push([goal, NOT_MEASURED, skipped?.reason ?? `no ${engine} pack rows`]);
-      else {
-        const ratio = best.imagesPerSecond / one.imagesPerSecond;
-        rows.push([
-          goal,
-          ratio >= min ? "met" : "NOT met",
-          `${ratio.toFixed(2)}x at K=${best.size} (${best.imagesPerSecond.toFixed(0)} vs ${one.imagesPerSecond.toFixed(0)} img/s, ${best.threads} thread(s))`,
-        ]);
-      }
-    }
-  }
-  return rows;
-}
 
 /** The packed rows' table: each beside its own engine and formulation at K=1. */
 function packTable(r: BenchRecord): string {
@@ -219,81 +64,6 @@ function packTable(r: BenchRecord): string {
     ];
   });
   return table(["case", "engine", "formulation", "K", "threads", "ms / step (all members)", "img/s, all members", "img/s per model", "vs K=1"], rows);
-}
-
-/**
- * The issue's throughput goals, each computed from this run's rows (thresholds from the
- * config's goals) or marked not measured here: rows of [goal, status, measured].
- */
-export function throughputGoals(r: BenchRecord): string[][] {
-  const g = r.config.goals;
-  const rows: string[][] = [];
-  for (const device of ["cpu", "cuda"] as const) {
-    const min = device === "cpu" ? g.torchEngineVsRawMin : g.torchEngineVsRawMinCuda;
-    for (const c of r.config.throughput.cases) {
-      const m = engineRow(r, c.name, `torch-${device}`);
-      const t = rawTorch(r, c.name, device);
-      const goal = `torch engine epoch (augmented, batches built on the device) >= ${min}x raw PyTorch epoch (data in memory${device === "cuda" ? ", eager" : ""}), ${device}, ${c.name}`;
-      if (!m || !t) rows.push([goal, NOT_MEASURED, `no ${!m ? `torch-${device} row` : `raw PyTorch ${device} row`} on this machine`]);
-      else {
-        const ratio = m.imagesPerSecond / t.imagesPerSecond;
-        rows.push([
-          goal,
-          ratio >= min ? "met" : "NOT met",
-          `${ratio.toFixed(2)}x (${m.imagesPerSecond.toFixed(0)} vs ${t.imagesPerSecond.toFixed(0)} img/s; ${m.msPerStep.toFixed(2)} vs ${t.msPerStep.toFixed(2)} ms per step over epochs of ${m.steps} and ${t.steps} steps)`,
-        ]);
-      }
-    }
-  }
-  for (const device of ["cpu", "cuda"] as const) {
-    for (const c of r.config.throughput.cases) {
-      const m = engineRow(r, c.name, `torch-${device}`);
-      const goal = `torch engine host time <= ${percent(g.hostShareMax)} of the step, ${device}, ${c.name}`;
-      if (!m || m.hostShare === null || m.hostMsPerStep === null) rows.push([goal, NOT_MEASURED, `no torch-${device} row on this machine`]);
-      else {
-        const build =
-          m.batchMsPerStep === null
-            ? "building batches on the device is not separable on CUDA, counted as the step's"
-            : `of which building batches on the device ${m.batchMsPerStep.toFixed(2)} ms`;
-        rows.push([
-          goal,
-          m.hostShare <= g.hostShareMax ? "met" : "NOT met",
-          `${percent(m.hostShare)} (${m.hostMsPerStep.toFixed(2)} of ${m.msPerStep.toFixed(2)} ms per step; ${build})`,
-        ]);
-      }
-    }
-  }
-  const gc = g.graphCase;
-  const graphCase = r.config.throughput.cases.find((c) => c.arch === gc.arch && c.width === gc.width && c.batchSize === gc.batchSize);
-  const graphGoal = `torch engine with CUDA graphs >= ${g.graphImagesPerSecond} img/s, ${gc.arch} w${gc.width} batch ${gc.batchSize}, on ${g.graphGpus.join("/")}`;
-  const cudaRow = graphCase && (engineRow(r, graphCase.name, "torch-cuda", true) ?? engineRow(r, graphCase.name, "torch-cuda"));
-  if (!graphCase) rows.push([graphGoal, NOT_MEASURED, "no such case in throughput.cases"]);
-  else if (!cudaRow) rows.push([graphGoal, NOT_MEASURED, "no torch-cuda row on this machine"]);
-  else if (!cudaRow.cudaGraphs) rows.push([graphGoal, NOT_MEASURED, `CUDA graphs were off (${cudaRow.imagesPerSecond.toFixed(0)} img/s)`]);
-  else if (!g.graphGpus.some((name) => (cudaRow.gpu ?? "").includes(name)))
-    rows.push([graphGoal, NOT_MEASURED, `${cudaRow.imagesPerSecond.toFixed(0)} img/s on ${cudaRow.gpu ?? cudaRow.provider}, not one of the goal's GPUs`]);
-  else
-    rows.push([
-      graphGoal,
-      cudaRow.imagesPerSecond >= g.graphImagesPerSecond ? "met" : "NOT met",
-      `${cudaRow.imagesPerSecond.toFixed(0)} img/s on ${cudaRow.gpu}`,
-    ]);
-  rows.push(...packGoals(r));
-  const measured = r.grid.filter((x) => x.status === "measured") as Extract<GridResult, { status: "measured" }>[];
-  const one = measured.find((x) => x.workers === 1);
-  const best = measured.filter((x) => x.workers > 1).sort((a, b) => b.imagesPerSecond - a.imagesPerSecond)[0];
-  const goal = `a grid of small runs on one GPU >= ${g.gridSpeedupMin}x one at a time`;
-  const skipped = r.grid.find((x) => x.status === "skipped") as Extract<GridResult, { status: "skipped" }> | undefined;
-  if (!one || !best) rows.push([goal, NOT_MEASURED, skipped?.reason ?? "no grid rows"]);
-  else {
-    const ratio = best.imagesPerSecond / one.imagesPerSecond;
-    rows.push([
-      goal,
-      ratio >= g.gridSpeedupMin ? "met" : "NOT met",
-      `${ratio.toFixed(2)}x with ${best.workers} runs (${best.imagesPerSecond.toFixed(0)} vs ${one.imagesPerSecond.toFixed(0)} img/s)`,
-    ]);
-  }
-  return rows;
 }
 
 /** What building batches in JS costs the engines that take them from JS: why the ONNX engine has no resident path. */

@@ -8,6 +8,8 @@
 export type Verdict = "REPRODUCED" | "NOT REPRODUCED" | "INCONCLUSIVE";
 
 export interface Claim {
+  /** The claim definition's id (src/report/claims.ts). */
+  id: string;
   claim: string;
   paper: string;
   measured: string;

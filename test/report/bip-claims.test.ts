@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { bipClaims, PAPER_BIP, sparsestTicket, type MethodPoint } from "../../src/report/bip-claims.ts";
 import { impRoundsFor } from "../../src/prune/imp.ts";
 
-const opts = { noiseMultiple: 2, accuracyTolerance: 0.005 };
+const opts = { noiseMultiple: 2, accuracyTolerance: 0.005, speedupFromSparsity: 0.5 };
 
 /** Seeds spread evenly around a mean: [m - s, ..., m + s]. */
 const seeds = (m: number, s: number, n = 3) => Array.from({ length: n }, (_, i) => m - s + (2 * s * i) / (n - 1));

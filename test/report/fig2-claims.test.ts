@@ -1,8 +1,10 @@
 import { expect, test } from "bun:test";
+import type { Fig2Config } from "../../src/config/generated/fig2.ts";
+import { validateConfig } from "../../src/config/load.ts";
 import { fig2Claims, PAPER_FIG2, regimeOf, type Fig2Cell } from "../../src/report/fig2-claims.ts";
 
 const regimes = { lmcBarrier: -0.05, cka: 0.95 };
-const verdicts = { noiseMultiple: 2, ckaTolerance: 0.03 };
+const verdicts = validateConfig<Fig2Config>("fig2", {}).verdicts;
 type F = (rank: number, d: number) => number;
 
 interface GridSpec {

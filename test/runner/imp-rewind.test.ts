@@ -49,7 +49,7 @@ test("IMP rounds prune the model they follow and rewind the survivors to the ear
   const out = await runUnits([dense, r1, r2], runner(runs, { jobs: 1 }), quiet);
   expect(out!.failed).toEqual([]);
   const store = new RunStore(runs);
-  const ctx = { dep: (id: string) => ({ record: store.result(id)!, dir: store.dir(id) }) };
+  const ctx = { dep: (id: string) => ({ record: store.result(id)!, dir: store.dir(id) }) } as Parameters<typeof loadSnapshot>[0];
   const early = loadSnapshot(ctx, dense.id, 1).state.params,
     final = loadSnapshot(ctx, dense.id, 2).state.params;
   const first = loadDepCheckpoint(ctx, r1.id, TRAINED_WEIGHTS),

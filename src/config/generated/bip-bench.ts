@@ -83,5 +83,9 @@ export interface BipBenchConfig {
      * Test accuracy (fraction) by which BiP may trail IMP and still match it: the paper calls its own -0.19 points at 59% a match.
      */
     accuracyTolerance: number;
+    /**
+     * The speedup claim is judged at every target sparsity at or above this one: the paper gives its speedups from 59% up, where IMP needs several rounds.
+     */
+    speedupFromSparsity: number;
   };
 }

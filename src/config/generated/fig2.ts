@@ -98,5 +98,31 @@ export interface Fig2Config {
      * How far each end of the measured CKA range may lie from the paper's (about 0.88 and 0.99, read off its colour bar) and still match.
      */
     ckaTolerance: number;
+    /**
+     * The corner of the grid where the paper puts LMC barriers (epochs >= 90 of 160 at densities <= 10%), for the LMC claim on any grid: the lowest densities and the coldest temperatures, each as a share of the grid's values (rounded up). A clear barrier outside it contradicts the claim.
+     */
+    barrierCorner: {
+      /**
+       * Share of the grid's densities, lowest first, in the corner.
+       */
+      densityShare: number;
+      /**
+       * Share of the grid's temperatures, coldest first, in the corner.
+       */
+      temperatureShare: number;
+    };
+    /**
+     * How far the measured test errors may lie from the paper's (about 7.6% at 80% density, 17.5% at 5%, coldest) and still match; judged only at the paper's scale.
+     */
+    errorRangeTolerance: {
+      /**
+       * Tolerance (error fraction) of the best error at the highest density.
+       */
+      highDensity: number;
+      /**
+       * Tolerance (error fraction) of the coldest model's error at the lowest density.
+       */
+      lowDensity: number;
+    };
   };
 }
