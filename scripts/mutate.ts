@@ -71,6 +71,8 @@ function mutateFolder(folder: string, opts: { full?: boolean; concurrency: numbe
   writeFileAtomic(configFile, JSON.stringify(config, null, 2));
   rmSync(jsonFile, { force: true });
   console.log(`mutating src/${folder} ...`);
+  // Stryker copies the tree when it starts: the commit is the one it tested, whatever is committed meanwhile.
+  const commit = gitCommit(REPO);
   const started = performance.now();
   // Stryker runs under Bun (its test-runner plugin is TypeScript).
   execFileSync(process.execPath, ["--bun", join(REPO, "node_modules/.bin/stryker"), "run", configFile], { cwd: REPO, stdio: "inherit" });
@@ -78,7 +80,7 @@ function mutateFolder(folder: string, opts: { full?: boolean; concurrency: numbe
   const report = JSON.parse(readFileSync(jsonFile, "utf8")) as StrykerReport;
   const summary = summarize(report, {
     folder,
-    commit: gitCommit(REPO),
+    commit,
     date: new Date().toISOString(),
     seconds: (performance.now() - started) / 1000,
     testFiles: (base.bunRunner as { testFiles: string[] }).testFiles,

@@ -80,7 +80,9 @@ function deviations(d: Fig2Data): string[] {
 }
 
 /** Report = a pure function of the measured cells and the run's context. */
-export async function renderFig2(d: Fig2Data): Promise<{ markdown: string; svgs: Record<string, string>; claims: Claim[] }> {
+export async function renderFig2(data: Fig2Data): Promise<{ markdown: string; svgs: Record<string, string>; claims: Claim[] }> {
+  // Hottest first, then by density: the report is the same whatever order the cells come in.
+  const d = { ...data, cells: [...data.cells].sort((a, b) => a.hotRank - b.hotRank || a.density - b.density) };
   const dLabel = (x: number) => `${+(100 * x).toFixed(1)}%`;
   const xOrder = [...d.densities].sort((a, b) => a - b).map(dLabel);
   const yOrder = d.temperatures.map(String);

@@ -363,9 +363,16 @@ test("LMC and CKA colours diverge at the regime thresholds (the settings): white
   }
 });
 
-test("rendering is deterministic", async () => {
-  const [a, b] = [await renderFig2(fig2Data()), await renderFig2(fig2Data())];
-  expect(a.svgs).toEqual(b.svgs);
+test("the figures depend on the data alone: no time, random id or order of the cells changes them, one cell's value does", async () => {
+  const a = await renderFig2(fig2Data());
+  const shuffled = fig2Data();
+  shuffled.cells = [...shuffled.cells].reverse();
+  expect((await renderFig2(shuffled)).svgs).toEqual(a.svgs);
+  const changed = fig2Data();
+  changed.cells = changed.cells.map((c, i) => (i === 0 ? { ...c, testError: c.testError! + 0.05 } : c));
+  const b = (await renderFig2(changed)).svgs;
+  expect(b["fig2-test-error.svg"]).not.toEqual(a.svgs["fig2-test-error.svg"]);
+  expect(b["fig2-lmc.svg"]).toEqual(a.svgs["fig2-lmc.svg"]);
 });
 
 // ---- BiP ----

@@ -16,13 +16,18 @@ const plan = (name: string) =>
 test("every registered method names its kinds, which the runner can look up, and describes itself", async () => {
   for (const [name, m] of Object.entries(PRUNING_METHODS)) {
     expect(m.name).toBe(name);
-    expect(m.label.length).toBeGreaterThan(0);
-    expect(m.describe(settings).length).toBeGreaterThan(20);
     for (const k of m.kinds) {
       expect(await getKind(k.name)).toBe(k as never);
       expect(k.schema).toBeDefined();
     }
   }
+  // The claims compare the points labelled "IMP" and "BiP"; the report's rows and columns need every label once.
+  const labels = Object.values(PRUNING_METHODS).map((m) => m.label);
+  expect([PRUNING_METHODS.imp!.label, PRUNING_METHODS.bip!.label]).toEqual(["IMP", "BiP"]);
+  expect(new Set(labels).size).toBe(labels.length);
+  // A description follows the settings: IMP's names its rate and rewind epoch.
+  const imp = PRUNING_METHODS.imp!.describe({ ...settings, impRate: 0.3, rewindEpoch: 5 });
+  expect(imp).toContain("30% of the remaining conv weights per round, rewind to epoch 5");
   // The default methods of the bench are registered ones.
   for (const m of bench.methods) expect(() => pruningMethod(m)).not.toThrow();
 });
