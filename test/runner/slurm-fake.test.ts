@@ -303,3 +303,76 @@ test("--throughput-file: the planner reads it (not --report-dir's); a missing or
   expect(r.exitCode).toBe(2);
   expect(r.stderr.toString()).toContain(`error: --throughput-file ${missing}: no such file`);
 }, 60_000);
+
+/**
+ * A fake sbatch that records its calls and, from submission `runFrom` on, runs every array
+ * task of the script with bash before it answers (so squeue, answering empty, finds the
+ * wave done); earlier submissions run nothing, like tasks that die before their worker starts.
+ */
+function fakeSlurmRunning(runFrom: number) {
+  const bin = tmp("fake-slurm-run-");
+  writeFileSync(
+    join(bin, "sbatch"),
+    `#!/bin/bash
+d=${JSON.stringify(bin)}; n=$(( $(cat "$d/n" 2>/dev/null || echo 0) + 1 )); echo $n > "$d/n"
+script="\${@: -1}"; echo "$script" >> "$d/sbatch.calls"
+if [ "$n" -ge ${runFrom} ]; then
+  last=$(sed -n 's/^#SBATCH --array=0-\\([0-9]*\\)$/\\1/p' "$script")
+  for i in $(seq 0 "$last"); do SLURM_ARRAY_TASK_ID=$i SLURM_ARRAY_JOB_ID=77$n SLURM_SUBMIT_DIR=${JSON.stringify(REPO)} bash "$script" >> "$d/tasks.log" 2>&1; done
+fi
+echo 77$n
+`,
+    { mode: 0o755 },
+  );
+  writeFileSync(join(bin, "squeue"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+  writeFileSync(join(bin, "scancel"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+  return {
+    PATH: `${bin}:${process.env.PATH}`,
+    submissions: () => (existsSync(join(bin, "sbatch.calls")) ? readFileSync(join(bin, "sbatch.calls"), "utf8").trim().split("\n") : []),
+  };
+}
+
+const slurmQuiet = (lines: string[]) => ({ reportDir: "/nonexistent", log: (l: string) => lines.push(l), progress: false });
+
+test("Slurm: a wave whose tasks die is resubmitted until maxAttempts, then failed, and its dependents are never submitted", async () => {
+  const fake = fakeSlurmRunning(99);
+  process.env.PATH = fake.PATH;
+  const first = unit("echo", { value: 1 }, [], "first"),
+    after = unit("echo", { value: 2 }, [first.id], "after");
+  const lines: string[] = [];
+  const out = await runUnits(
+    [first, after],
+    runner(tempRuns(), { executor: "slurm", maxAttempts: 3, slurm: slurmCfg({ pollSeconds: 0.01 }) }),
+    slurmQuiet(lines),
+  );
+  // Three submissions of the first wave, none of the second.
+  expect(fake.submissions()).toHaveLength(3);
+  expect(lines.filter((l) => l.startsWith("slurm: submitted job array"))).toEqual([
+    expect.stringContaining("submitted job array 771 with 1 task(s)"),
+    expect.stringContaining("submitted job array 772 with 1 task(s)"),
+    expect.stringContaining("submitted job array 773 with 1 task(s)"),
+  ]);
+  expect(lines.join("\n")).toContain("slurm: first failed after 3 attempt(s)");
+  expect(out!.failed.map((f) => f.label)).toContain("first");
+  expect(out!.blocked).toEqual([after.id]);
+}, 60_000);
+
+test("Slurm: a wave that dies once is resubmitted and completes; the next wave follows it; nothing is submitted twice once done", async () => {
+  const fake = fakeSlurmRunning(2);
+  process.env.PATH = fake.PATH;
+  process.env.PRUNING_HARNESS_BUN = process.execPath;
+  const runs = tempRuns();
+  const first = unit("echo", { value: 5 }, [], "first"),
+    after = unit("echo", { value: 6 }, [first.id], "after");
+  const lines: string[] = [];
+  try {
+    const out = await runUnits([first, after], runner(runs, { executor: "slurm", maxAttempts: 3, slurm: slurmCfg({ pollSeconds: 0.01 }) }), slurmQuiet(lines));
+    expect(out!.failed).toEqual([]);
+  } finally {
+    delete process.env.PRUNING_HARNESS_BUN;
+  }
+  // Wave 1 twice (the first submission ran nothing), wave 2 once.
+  expect(fake.submissions()).toHaveLength(3);
+  const store = new RunStore(runs);
+  expect([store.result(first.id)!.metrics.value, store.result(after.id)!.metrics.value]).toEqual([5, 6]);
+}, 60_000);
