@@ -6,12 +6,13 @@
  * `--check` fails when the committed types are stale (CI).
  */
 import { Command } from "commander";
+import { withVersion } from "../src/cli/common.ts";
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { compile, type JSONSchema } from "json-schema-to-typescript";
 import { writeFileAtomic } from "../src/util/atomic-write.ts";
 
-const opts = new Command("gen-types")
+const opts = withVersion(new Command("gen-types"))
   .description("generate src/config/generated/ from the JSON Schemas in schemas/ (gen:types; check:types with --check)")
   .option("--check", "write nothing; exit 1 when a generated file is stale (CI)")
   .showHelpAfterError("(run with --help for usage)")

@@ -8,6 +8,7 @@
  *   bun scripts/make-embedded-subset.ts [--src DIR] [--out DIR] [--seed N]
  */
 import { Command, InvalidArgumentError } from "commander";
+import { withVersion } from "../src/cli/common.ts";
 import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -21,7 +22,7 @@ const TRAIN_PER_CLASS = 500;
 const TEST_PER_CLASS = 200;
 const DEFAULT_SEED = 20170825; // Fashion-MNIST's arXiv release date; any fixed value would do.
 
-const opts = new Command("make-embedded-subset")
+const opts = withVersion(new Command("make-embedded-subset"))
   .description("rebuild data/fashion-mnist-subset from Debian's dataset-fashion-mnist (data:make-subset)")
   .option("--src <dir>", "directory holding the Fashion-MNIST IDX files", DEBIAN_FASHION_MNIST_DIR)
   .option("--out <dir>", "directory the subset and its README are written to", EMBEDDED_SUBSET_DIR)

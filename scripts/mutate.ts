@@ -83,7 +83,8 @@ function mutateFolder(folder: string, opts: { full?: boolean; concurrency: numbe
     commit,
     date: new Date().toISOString(),
     seconds: (performance.now() - started) / 1000,
-    testFiles: (base.bunRunner as { testFiles: string[] }).testFiles,
+    // The files the runner resolved the config's globs to.
+    testFiles: Object.keys(report.testFiles ?? {}).sort(),
   });
   writeFileAtomic(join(SUMMARIES, `${slug(folder)}.json`), JSON.stringify(summary, null, 2) + "\n");
 }

@@ -19,6 +19,7 @@ export interface StrykerMutant {
 
 export interface StrykerReport {
   files: Record<string, { source: string; mutants: StrykerMutant[] }>;
+  testFiles?: Record<string, unknown>;
 }
 
 export interface MutantCounts {

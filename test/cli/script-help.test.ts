@@ -50,6 +50,20 @@ for (const [script, required] of scripts) {
   }, 30_000);
 }
 
+test("every script package.json runs answers --version with the harness version and commit, exit 0, nothing else done", () => {
+  const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { scripts: Record<string, string> };
+  const entries = Object.values(pkg.scripts)
+    .map((cmd) => /^bun ((?:bench|scripts|src\/cli|repro)\/[\w-]+\.ts)/.exec(cmd)?.[1])
+    .filter((f): f is string => f !== undefined);
+  expect(entries.length).toBeGreaterThan(15);
+  const before = generated();
+  for (const script of entries) {
+    const r = spawn(script, ["--version"]);
+    expect([script, r.code, r.out]).toEqual([script, 0, expect.stringMatching(/^pruning-harness \d+\.\d+\.\d+ \(commit .+\), bun \d/)]);
+  }
+  expect(generated()).toEqual(before);
+}, 120_000);
+
 test("a bad flag value exits 2 before anything runs", () => {
   const r = spawn("bench/conv-grad-variants.ts", ["--batch", "abc"]);
   expect(r.code).toBe(2);
