@@ -12,7 +12,7 @@ import { checkBatchSize, loadData, trainImagesOf } from "../train/setup.ts";
 import { bipPointsCsv } from "../report/csv.ts";
 import { notice } from "../util/notice.ts";
 import { runContext } from "../util/provenance.ts";
-import { dataDepartures, publishReport, type ExperimentOptions } from "./common.ts";
+import { dataDepartures, publishReport, unitFailures, type ExperimentOptions } from "./common.ts";
 
 /** How this configuration departs from the paper's protocol (the paper preset), in words for the report. */
 export function scaledDownFromPaper(cfg: BipBenchConfig, datasetName: string): string[] {
@@ -59,34 +59,28 @@ export interface BipVsImpOptions extends ExperimentOptions {
   explicitJobs: boolean;
 }
 
-/**
- * BiP, IMP and OMP from one pretrained ResNet-20 (option A) to the same sparsities:
- * test accuracy over seeds and wall-clock time to each subnetwork, speedup, winning
- * tickets, and verdicts on the BiP paper's claims. Returns false when a unit failed.
- */
-export async function runBipVsImp(opts: BipVsImpOptions): Promise<boolean> {
-  const started = performance.now();
-  const context = runContext();
-  const cfg = loadPresetConfig<BipBenchConfig>("bip-vs-imp", "bip-bench", opts.preset, opts.overrides, opts.configFiles);
-  const runner = opts.runner;
-  const timing =
-    runner.executor === "slurm"
-      ? "Slurm tasks (times depend on the nodes; compare only runs on the same node type)"
-      : opts.explicitJobs
-        ? `WARNING: ${runner.jobs} units at once shared the cores, so times are not comparable`
-        : `one unit at a time, ${runner.threadsPerJob || availableParallelism()} engine threads, nothing else scheduled by the harness`;
+/** How the units were timed, in words: the report's speedups are comparable only when one unit ran at a time. */
+function timingNote(runner: ExperimentOptions["runner"], explicitJobs: boolean): string {
+  if (runner.executor === "slurm") return "Slurm tasks (times depend on the nodes; compare only runs on the same node type)";
+  if (explicitJobs) return `WARNING: ${runner.jobs} units at once shared the cores, so times are not comparable`;
+  return `one unit at a time, ${runner.threadsPerJob || availableParallelism()} engine threads, nothing else scheduled by the harness`;
+}
 
-  const methods = [...new Set(cfg.methods)].map((m) => pruningMethod(m));
-  // Compiles only while the bench config holds every registered method's settings.
-  const settings: AllMethodSettings = cfg;
-  const data = opts.dryRun ? null : await loadData(cfg.dense, notice);
-  const trainImages = trainImagesOf(cfg.dense, data);
+/** Every batch size the chosen methods train with, against the training images. */
+function checkBatchSizes(cfg: BipBenchConfig, trainImages: number): void {
   const denseData = { path: "dense.data", cfg: cfg.dense.data };
   checkBatchSize("dense.optim.batchSize", cfg.dense.optim.batchSize, trainImages, denseData);
   const used = new Set(cfg.methods);
   if (used.has("imp")) checkBatchSize("imp.batchSize", cfg.imp.batchSize, trainImages, denseData);
   if (used.has("omp")) checkBatchSize("omp.batchSize", cfg.omp.batchSize, trainImages, denseData);
   if (used.has("bip") || used.has("bip-filter")) checkBatchSize("bip.batchSize", cfg.bip.batchSize, trainImages, denseData);
+}
+
+/** One shared dense pretraining, then per method and seed the units that reach each target sparsity. */
+export function planBipVsImp(cfg: BipBenchConfig) {
+  const methods = [...new Set(cfg.methods)].map((m) => pruningMethod(m));
+  // Compiles only while the bench config holds every registered method's settings.
+  const settings: AllMethodSettings = cfg;
   const finalEpoch = cfg.dense.optim.epochs;
   const dense = bipUnit(
     "dense",
@@ -95,7 +89,6 @@ export async function runBipVsImp(opts: BipVsImpOptions): Promise<boolean> {
     "dense pretraining",
   );
   const units: Unit<unknown>[] = [dense];
-  // Per method and seed: the units that reach each target.
   const planned = methods.map((method) => ({
     method,
     bySeed: cfg.seeds.map((seed) => {
@@ -105,13 +98,22 @@ export async function runBipVsImp(opts: BipVsImpOptions): Promise<boolean> {
       return p;
     }),
   }));
-  notice(`timing: ${timing}`);
-  const out = await runUnits(units, runner, { dryRun: opts.dryRun, reportDir: opts.reportDir, outputDirs: [{ dir: opts.reportDir, flag: "--report-dir" }] });
-  if (!out || !data) return true;
+  return { dense, units, planned, settings };
+}
 
-  const rec = (u: Unit<unknown>) => out.records.get(u.id);
+type BipPlan = ReturnType<typeof planBipVsImp>;
+
+/** The dense model's test accuracy and wall time, from its record (NaN when it did not finish). */
+function denseResult(r: UnitRecord | undefined): { accuracy: number; seconds: number } {
+  const accuracy = r?.metrics.finalTestAccuracy;
+  return { accuracy: typeof accuracy === "number" ? accuracy : NaN, seconds: r?.wallSeconds ?? NaN };
+}
+
+/** What the records say: every method's point at every target, per-epoch times, each method's engine settings. */
+function bipResults(cfg: BipBenchConfig, plan: BipPlan, records: ReadonlyMap<string, UnitRecord>) {
+  const rec = (u: Unit<unknown>) => records.get(u.id);
   const points = cfg.sparsities.flatMap((target) =>
-    planned.flatMap(({ method, bySeed }) =>
+    plan.planned.flatMap(({ method, bySeed }) =>
       methodPoint(
         method.label,
         target,
@@ -119,33 +121,63 @@ export async function runBipVsImp(opts: BipVsImpOptions): Promise<boolean> {
       ),
     ),
   );
-  const unitsOf = (name: string) => planned.filter((p) => p.method.name === name).flatMap((p) => p.bySeed.flatMap((b) => b.units));
+  const unitsOf = (name: string) => plan.planned.filter((p) => p.method.name === name).flatMap((p) => p.bySeed.flatMap((b) => b.units));
   const perEpoch = (r: UnitRecord | undefined, epochs: number) => (r && r.status === "done" ? [r.wallSeconds / epochs] : []);
-  const d = rec(dense);
-  const scaledDown = scaledDownFromPaper(cfg, data.name);
-  const failed = [...out.failed.map((f) => ({ unit: f.label ?? f.id, error: f.error })), ...out.blocked.map((b) => ({ unit: b, error: "blocked" }))];
+  return {
+    points,
+    epochSeconds: {
+      imp: unitsOf("imp").flatMap((u) => perEpoch(rec(u), cfg.imp.epochs)),
+      bip: unitsOf("bip").flatMap((u) => perEpoch(rec(u), cfg.bip.epochs)),
+    },
+    engineSettings: plan.planned.map(({ method, bySeed }) => ({
+      label: method.label,
+      settings: trainerSettings(bySeed.flatMap((p) => p.units.map(rec).filter((r): r is UnitRecord => r !== undefined))),
+    })),
+  };
+}
+
+/**
+ * BiP, IMP and OMP from one pretrained ResNet-20 (option A) to the same sparsities:
+ * test accuracy over seeds and wall-clock time to each subnetwork, speedup, winning
+ * tickets, and verdicts on the BiP paper's claims. Returns false when a unit failed.
+ */
+export async function runBipVsImp(opts: BipVsImpOptions): Promise<boolean> {
+  const started = performance.now();
+  const context = runContext();
+  const cfg = loadPresetConfig<BipBenchConfig>("bip-vs-imp", "bip-bench", opts.preset, opts.overrides, opts.configFiles);
+  const timing = timingNote(opts.runner, opts.explicitJobs);
+  const plan = planBipVsImp(cfg);
+  const data = opts.dryRun ? null : await loadData(cfg.dense, notice);
+  checkBatchSizes(cfg, trainImagesOf(cfg.dense, data));
+  notice(`timing: ${timing}`);
+  const out = await runUnits(plan.units, opts.runner, {
+    dryRun: opts.dryRun,
+    reportDir: opts.reportDir,
+    outputDirs: [{ dir: opts.reportDir, flag: "--report-dir" }],
+  });
+  if (!out || !data) return true;
+
+  const records = [...out.records.values()];
+  const d = out.records.get(plan.dense.id);
+  const dense = denseResult(d);
+  const { points, epochSeconds, engineSettings } = bipResults(cfg, plan, out.records);
+  const failed = unitFailures(out);
   const report = await renderBip({
     context,
     preset: opts.preset,
     config: cfg,
     dataset: { name: data.name, source: data.source, train: data.train.count, test: data.test.count },
-    engine: d ? `${d.env.engine}/${d.env.provider}, ${precisionNote(out.records.values())}${fallbackNote(out.records.values())}` : "n/a",
-    unitCommits: [...new Set([...out.records.values()].map((r) => r.env.commit))],
-    dense: { accuracy: (d?.metrics.finalTestAccuracy as number) ?? NaN, seconds: d?.wallSeconds ?? NaN },
+    engine: d ? `${d.env.engine}/${d.env.provider}, ${precisionNote(records)}${fallbackNote(records)}` : "n/a",
+    unitCommits: [...new Set(records.map((r) => r.env.commit))],
+    dense,
     points,
-    methods: methods.map((m) => ({ label: m.label, description: m.describe(settings) })),
+    methods: plan.planned.map(({ method }) => ({ label: method.label, description: method.describe(plan.settings) })),
     timing,
-    scaledDown,
+    scaledDown: scaledDownFromPaper(cfg, data.name),
     // Every method and seed must have trained on the same images.
-    trainFingerprints: trainFingerprintsOf(out.records.values()),
-    epochSeconds: {
-      imp: unitsOf("imp").flatMap((u) => perEpoch(rec(u), cfg.imp.epochs)),
-      bip: unitsOf("bip").flatMap((u) => perEpoch(rec(u), cfg.bip.epochs)),
-    },
-    engineSettings: planned.map(({ method, bySeed }) => ({
-      label: method.label,
-      settings: trainerSettings(bySeed.flatMap((p) => p.units.map(rec).filter((r): r is UnitRecord => r !== undefined))),
-    })),
+    trainFingerprints: trainFingerprintsOf(records),
+    epochSeconds,
+    engineSettings,
     failed: failed.map((f) => `${f.unit}: ${f.error}`),
   });
   const json =

@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { RunnerConfig } from "../config/generated/runner.ts";
+import type { RunOutcome } from "../runner/run-units.ts";
 import { nominalTrainCount, type DatasetChoice } from "../data/resolve.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { notice } from "../util/notice.ts";
@@ -92,4 +93,12 @@ export function publishReport(dir: string, files: Record<string, string>, markdo
   );
   if (written.partial) notice(`${failed.length} unit(s) did not complete: wrote a partial report; ${join(dir, markdown)} is left as it was`);
   return !written.partial;
+}
+
+/** A run's failed units and those blocked by them, as the reports list them. */
+export function unitFailures(out: Pick<RunOutcome, "failed" | "blocked">): UnitFailure[] {
+  return [
+    ...out.failed.map((f) => ({ unit: f.label ?? f.id, error: f.error })),
+    ...out.blocked.map((b) => ({ unit: b, error: "blocked by a failed dependency" })),
+  ];
 }
