@@ -29,7 +29,8 @@ export type MetricsOf = (unitId: string) => Record<string, unknown> | undefined;
  * (its standard error from the dense seeds' means when there are two or more, else from
  * the retrain seeds); LMC and CKA averaged over every pair of retrain seeds under every
  * dense seed (src/metrics/pair-average.ts), each pair's values kept. `lmcImages`: the
- * images each path point was measured on (for a barrier's binomial error).
+ * images each path point was measured on (for a barrier's binomial error), for records
+ * that do not say (made before the cell unit kept the count).
  */
 export function fig2Cells(grid: Fig2GridCell[], metricsOf: MetricsOf, cfg: Fig2Config, lmcImages: number): Fig2Cell[] {
   return grid.map((g) => {
@@ -58,7 +59,7 @@ export function fig2Cells(grid: Fig2GridCell[], metricsOf: MetricsOf, cfg: Fig2C
             ? lmcBarrierStdErr(
                 p.lmcPath.map((q) => q.error),
                 tStar,
-                lmcImages,
+                p.lmcImages ?? lmcImages,
               )
             : null;
         const seeds = p.models.map((id) => seedOf.get(id)!) as [number, number];

@@ -5,6 +5,7 @@ import { fig2CellsCsv } from "../report/csv.ts";
 import type { Fig2Cell } from "../report/fig2-claims.ts";
 import { renderFig2, type Fig2Data } from "../report/fig2-report.ts";
 import { computeSeconds, fallbackNote, precisionNote, trainFingerprintsOf } from "../report/markdown.ts";
+import { metricImages } from "../runner/kinds/cell-pair-metrics.ts";
 import { runUnits, type RunOutcome } from "../runner/run-units.ts";
 import { loadData, trainImagesOf } from "../train/setup.ts";
 import { notice } from "../util/notice.ts";
@@ -78,7 +79,7 @@ export async function runFig2(opts: Fig2Options): Promise<boolean> {
   });
   if (!out || !data) return true;
 
-  const cells = fig2Cells(grid, (id) => out.records.get(id)?.metrics, cfg, Math.min(cfg.metrics.lmcImages, data.train.count));
+  const cells = fig2Cells(grid, (id) => out.records.get(id)?.metrics, cfg, metricImages(cfg.metrics.lmcImages, data.train.count));
   const dataset = { name: data.name, source: data.source, train: data.train.count, test: data.test.count };
   const failed = unitFailures(out);
   const report = await renderFig2(

@@ -26,7 +26,9 @@ import { requireGpu } from "../engine/device-error.ts";
 import type { UnitContext, UnitOutcome } from "./kinds/kind.ts";
 import type { Unit } from "./unit.ts";
 
-export const EXIT = { done: 0, failed: 1, badInput: 2, locked: 3, depsMissing: 4, alreadyDone: 5, cudaOom: 6 } as const;
+import { EXIT } from "./exit-codes.ts";
+
+export { EXIT } from "./exit-codes.ts";
 
 /**
  * How often the attempt's running time is saved besides at progress reports: a killed

@@ -18,7 +18,17 @@ export interface CellPairMetrics {
   lmcBarrier: number;
   lmcTStar: number;
   lmcPath: { t: number; error: number }[];
+  /** Images each path point's error was measured on (absent in records made before it was kept: see metricImages). */
+  lmcImages?: number;
 }
+
+/**
+ * The images a metric setting (metrics.lmcImages, bnImages, ckaImages) comes to on a
+ * training split of `trainCount`: all of them when it asks for as many or more. The cell
+ * unit draws its subsets by this rule, and a report that needs the count (a barrier's
+ * binomial error) takes it from here.
+ */
+export const metricImages = (asked: number, trainCount: number) => Math.min(asked, trainCount);
 
 /** Every unordered pair of indices 0..n-1, in lexicographic order. */
 export const indexPairs = (n: number): [number, number][] =>
@@ -42,7 +52,7 @@ export const cellKind: UnitKind<CellUnitConfig> = {
     const models = cfg.models.map((id) => loadDepCheckpoint(ctx, id, TRAINED_WEIGHTS)) as Checkpoint[];
     const trainer = await trainerFor(t, spec, { threads: ctx.threads, log: ctx.log, state: models[0]!.state });
     const subset = (n: number, salt: number): Split =>
-      n >= data.train.count ? data.train : balancedSubset(data.train, n, data.numClasses, t.data.subsetSeed * 1000 + salt);
+      metricImages(n, data.train.count) === data.train.count ? data.train : balancedSubset(data.train, n, data.numClasses, t.data.subsetSeed * 1000 + salt);
     const pairs = indexPairs(models.length);
     const steps = models.length + pairs.length * m.lmcPoints;
     ctx.progress(0, steps, "CKA outputs");
@@ -77,6 +87,7 @@ export const cellKind: UnitKind<CellUnitConfig> = {
         lmcBarrier: lmc.barrier,
         lmcTStar: lmc.tStar,
         lmcPath: lmc.path,
+        lmcImages: evalSplit.count,
       });
     }
     await trainer.dispose();
