@@ -49,6 +49,8 @@ export interface FolderSummary {
   date: string;
   seconds: number;
   testFiles: string[];
+  /** Mutators not applied in this folder, and why. */
+  excluded?: { mutators: string[]; why: string };
   counts: MutantCounts;
   /** (killed + timeout) / (killed + timeout + survived + no coverage); null with no scored mutant. */
   score: number | null;
@@ -159,7 +161,10 @@ export function renderMutation(summaries: FolderSummary[], goal: number, goalFol
   ];
   for (const s of summaries) {
     md.push(`## \`${s.folder}\``, "");
-    md.push(`Run at ${s.commit} on ${s.date.slice(0, 10)} in ${Math.round(s.seconds / 60)} min; judged by ${s.testFiles.length} test files.`, "");
+    md.push(
+      `Run at ${s.commit} on ${s.date.slice(0, 10)} in ${Math.round(s.seconds / 60)} min; judged by ${s.testFiles.length} test files.${s.excluded ? ` Not mutated here: ${s.excluded.mutators.join(", ")} (${s.excluded.why}).` : ""}`,
+      "",
+    );
     md.push(
       markdownTable(
         ["file", "killed", "survived", "not covered", "equivalent", "score"],

@@ -1,0 +1,61 @@
+/** The mutation summary from a hand-made Stryker report: counts, score, survivors with their source text, equivalents with their reason. */
+import { expect, test } from "bun:test";
+import { mutationScore, renderMutation, summarize, type StrykerMutant } from "../../src/report/mutation-report.ts";
+
+const at = (line: number, c0: number, c1: number) => ({ start: { line, column: c0 }, end: { line, column: c1 } });
+const m = (id: string, status: StrykerMutant["status"], location: StrykerMutant["location"], extra: Partial<StrykerMutant> = {}): StrykerMutant => ({
+  id,
+  mutatorName: "EqualityOperator",
+  replacement: "a <= b",
+  status,
+  location,
+  ...extra,
+});
+
+const source = "const x = 1;\nif (a < b) f();\nreturn a * b;\n";
+const report = {
+  files: {
+    "src/metrics/b.ts": { source, mutants: [m("1", "Killed", at(2, 5, 10)), m("2", "Timeout", at(2, 5, 10)), m("3", "Survived", at(2, 5, 10))] },
+    "src/metrics/a.ts": {
+      source,
+      mutants: [
+        m("4", "NoCoverage", at(3, 8, 13), { mutatorName: "ArithmeticOperator", replacement: "a / b" }),
+        m("5", "Ignored", at(2, 5, 10), { statusReason: "equivalent: dropped write" }),
+        m("6", "CompileError", at(1, 11, 12)),
+      ],
+    },
+  },
+};
+const meta = { folder: "metrics", commit: "abc", date: "2026-12-07T00:00:00Z", seconds: 125, testFiles: ["t1", "t2"] };
+
+test("score = (killed + timed out) / (killed + timed out + survived + not covered); ignored and errors are not scored", () => {
+  const s = summarize(report, meta);
+  expect(s.counts).toEqual({ killed: 1, timeout: 1, survived: 1, noCoverage: 1, ignored: 1, errors: 1 });
+  expect(s.score).toBe(0.5);
+  expect(s.files.map((f) => [f.file, f.score])).toEqual([
+    ["src/metrics/a.ts", 0],
+    ["src/metrics/b.ts", 2 / 3],
+  ]);
+  expect(mutationScore({ killed: 0, timeout: 0, survived: 0, noCoverage: 0, ignored: 3, errors: 0 })).toBeNull();
+});
+
+test("survivors and uncovered mutants carry the source text they replace; equivalents their reason", () => {
+  const s = summarize(report, meta);
+  expect(s.survivors).toEqual([
+    { file: "src/metrics/a.ts", line: 3, mutator: "ArithmeticOperator", original: "a * b", replacement: "a / b" },
+    { file: "src/metrics/b.ts", line: 2, mutator: "EqualityOperator", original: "a < b", replacement: "a <= b" },
+  ]);
+  expect(s.ignored).toEqual([
+    { file: "src/metrics/a.ts", line: 2, mutator: "EqualityOperator", original: "a < b", replacement: "a <= b", reason: "equivalent: dropped write" },
+  ]);
+});
+
+test("the report judges each goal folder against the goal and names those not yet measured", () => {
+  const md = renderMutation([summarize(report, meta)], 0.8, ["metrics", "train"]);
+  expect(md).toContain("| `metrics` | 2 | 1 | 1 | 1 | **50.0%** | **not met** | abc | 2 min |");
+  expect(md).toContain("Not yet measured: `train`.");
+  expect(md).toContain("| src/metrics/a.ts:3 | ArithmeticOperator | `a * b` | `a / b` |");
+  expect(md).toContain("| src/metrics/a.ts:2 | EqualityOperator | `a < b` | equivalent: dropped write |");
+  const met = renderMutation([{ ...summarize(report, meta), score: 0.8 }], 0.8, ["metrics"]);
+  expect(met).toContain("| **80.0%** | met |");
+});
