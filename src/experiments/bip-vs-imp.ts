@@ -12,7 +12,7 @@ import { checkBatchSize, loadData, trainImagesOf } from "../train/setup.ts";
 import { bipPointsCsv } from "../report/csv.ts";
 import { notice } from "../util/notice.ts";
 import { runContext } from "../util/provenance.ts";
-import { dataDepartures, publishReport, unitFailures, type ExperimentOptions } from "./common.ts";
+import { commandLine, dataDepartures, publishReport, unitFailures, type ExperimentOptions } from "./common.ts";
 
 /** How this configuration departs from the paper's protocol (the paper preset), in words for the report. */
 export function scaledDownFromPaper(cfg: BipBenchConfig, datasetName: string): string[] {
@@ -165,6 +165,7 @@ export async function runBipVsImp(opts: BipVsImpOptions): Promise<boolean> {
   const report = await renderBip({
     context,
     preset: opts.preset,
+    command: commandLine("bench:bip-vs-imp", opts),
     config: cfg,
     dataset: { name: data.name, source: data.source, train: data.train.count, test: data.test.count },
     engine: d ? `${d.env.engine}/${d.env.provider}, ${precisionNote(records)}${fallbackNote(records)}` : "n/a",

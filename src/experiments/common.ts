@@ -102,3 +102,19 @@ export function unitFailures(out: Pick<RunOutcome, "failed" | "blocked">): UnitF
     ...out.blocked.map((b) => ({ unit: b, error: "blocked by a failed dependency" })),
   ];
 }
+
+/** The command that reproduces a report: its script, preset, --config files and --set overrides, quoted for a POSIX shell where needed. */
+export function commandLine(script: string, opts: Pick<ExperimentOptions, "preset" | "overrides" | "configFiles">): string {
+  const q = (a: string) => (/^[\w.,=/:@+%-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  return [
+    "bun",
+    "run",
+    script,
+    "--preset",
+    opts.preset,
+    ...(opts.configFiles ?? []).flatMap((f) => ["--config", f]),
+    ...opts.overrides.flatMap((o) => ["--set", o]),
+  ]
+    .map(q)
+    .join(" ");
+}

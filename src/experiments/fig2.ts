@@ -10,7 +10,7 @@ import { runUnits, type RunOutcome } from "../runner/run-units.ts";
 import { loadData, trainImagesOf } from "../train/setup.ts";
 import { notice } from "../util/notice.ts";
 import { runContext, type RunContext } from "../util/provenance.ts";
-import { publishReport, unitFailures, type ExperimentOptions } from "./common.ts";
+import { commandLine, publishReport, unitFailures, type ExperimentOptions } from "./common.ts";
 import { fig2Cells, type Fig2GridCell } from "./fig2-cells.ts";
 import { DENSE_STREAM, planFig2, retrainStream } from "./fig2-plan.ts";
 import { checkAxisSettings, checkBatchSizes, checkSeedSettings, scaledDown } from "./fig2-settings.ts";
@@ -112,6 +112,7 @@ function reportData(o: {
   return {
     context: o.context,
     preset: o.opts.preset,
+    command: commandLine("repro:fig2", o.opts),
     config: o.cfg,
     axis: o.cfg.temperature.axis,
     temperatures: o.temperatures,

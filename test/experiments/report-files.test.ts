@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { partialName, writeReportFiles } from "../../src/experiments/common.ts";
+import { commandLine, partialName, writeReportFiles } from "../../src/experiments/common.ts";
 
 const report = (tag: string) => ({
   "fig2.svg": `<svg>${tag}</svg>`,
@@ -60,4 +60,12 @@ test("a complete run writes the report under its own names and removes the parti
   expect(out.partial).toBe(false);
   expect(readdirSync(dir).sort()).toEqual(["fig2-cells.csv", "fig2-lmc.svg", "fig2.md", "fig2.svg"]);
   expect(read(dir, "fig2.md")).toBe(report("good")["fig2.md"]);
+});
+
+test("a report names the command that made it: preset, --config files and --set overrides, quoted for the shell where needed", () => {
+  expect(commandLine("repro:fig2", { preset: "quick", overrides: [] })).toBe("bun run repro:fig2 --preset quick");
+  expect(
+    commandLine("repro:fig2", { preset: "quick", overrides: ["seeds.retrain=1,2,3,4,5,6", "densities=[0.03, 0.05]"], configFiles: ["my protocol.json"] }),
+  ).toBe("bun run repro:fig2 --preset quick --config 'my protocol.json' --set seeds.retrain=1,2,3,4,5,6 --set 'densities=[0.03, 0.05]'");
+  expect(commandLine("bench:bip-vs-imp", { preset: "paper", overrides: ["x='a'"] })).toBe(`bun run bench:bip-vs-imp --preset paper --set 'x='\\''a'\\'''`);
 });
