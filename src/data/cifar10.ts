@@ -92,10 +92,10 @@ export async function loadCifar10Dir(dir: string, opts: Cifar10LoadOptions = {})
     );
   }
   const recordsPerFile = opts.recordsPerFile ?? CIFAR10_RECORDS_PER_FILE;
-  const [trainParts, test] = await Promise.all([
-    Promise.all(CIFAR10_TRAIN_FILES.map((f) => readBatch(located, f, recordsPerFile))),
-    readBatch(located, CIFAR10_TEST_FILE, recordsPerFile),
-  ]);
+  // One file after another, in order: with several files damaged, the error names the first every time.
+  const trainParts = [];
+  for (const f of CIFAR10_TRAIN_FILES) trainParts.push(await readBatch(located, f, recordsPerFile));
+  const test = await readBatch(located, CIFAR10_TEST_FILE, recordsPerFile);
   return {
     name: "cifar10",
     source: located,

@@ -65,7 +65,9 @@ function requireIdxFile(dir: string, base: string): string {
 async function loadSplit(dir: string, imagesBase: string, labelsBase: string, padTo: number | undefined): Promise<{ split: Split; size: number }> {
   const imagesPath = requireIdxFile(dir, imagesBase);
   const labelsPath = requireIdxFile(dir, labelsBase);
-  const [imageBytes, labelBytes] = await Promise.all([readMaybeGzip(imagesPath), readMaybeGzip(labelsPath)]);
+  // Images, then labels: with both damaged, the error names the images every time.
+  const imageBytes = await readMaybeGzip(imagesPath);
+  const labelBytes = await readMaybeGzip(labelsPath);
   const img = parseIdxImages(imageBytes, imagesPath);
   const labels = parseIdxLabels(labelBytes, labelsPath);
   if (img.rows !== img.cols) {
@@ -109,7 +111,8 @@ export function padImages(data: Uint8Array, count: number, size: number, padTo: 
 
 export async function loadFashionMnistDir(dir: string = DEBIAN_FASHION_MNIST_DIR, opts: FashionMnistOptions = {}): Promise<Dataset> {
   const f = FASHION_MNIST_FILES;
-  const [train, test] = await Promise.all([loadSplit(dir, f.trainImages, f.trainLabels, opts.padTo), loadSplit(dir, f.testImages, f.testLabels, opts.padTo)]);
+  const train = await loadSplit(dir, f.trainImages, f.trainLabels, opts.padTo);
+  const test = await loadSplit(dir, f.testImages, f.testLabels, opts.padTo);
   if (train.size !== test.size) {
     throw new DataError(`${dir}: train images are ${train.size}px but test images are ${test.size}px; the files are mismatched.`, dir);
   }

@@ -23,6 +23,17 @@ describe("CIFAR-10 bad input", () => {
     expect(e.message).toContain(join(dir, "test_batch.bin"));
   });
 
+  test("several damaged files: the error names the first in reading order, every time", async () => {
+    const dir = await writeCifarDir(join(tmp.dir, "several"), 2);
+    rmSync(join(dir, "test_batch.bin"));
+    truncateSync(join(dir, "data_batch_5.bin"), 10);
+    truncateSync(join(dir, "data_batch_3.bin"), 10);
+    for (let i = 0; i < 3; i++) {
+      const e = await dataErrorOf(loadCifar10Dir(dir, { recordsPerFile: 2 }));
+      expect(e.message).toContain("data_batch_3.bin");
+    }
+  });
+
   test("truncated file: names file, expected vs actual size", async () => {
     const dir = await writeCifarDir(join(tmp.dir, "t"), 2);
     truncateSync(join(dir, "data_batch_4.bin"), 3073);
