@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { RunStore } from "./store.ts";
 import type { Unit } from "./unit.ts";
 import { EXIT } from "./exit-codes.ts";
-import { replyTimeoutFlag } from "./worker.ts";
+import { replyTimeoutFlag } from "./worker-flags.ts";
 import { packWith } from "./packing.ts";
 import type { ReplyLimits } from "../engine/torch/torch-process.ts";
 import { GpuSlots } from "./gpu-slots.ts";

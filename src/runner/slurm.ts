@@ -5,7 +5,7 @@ import type { RunnerConfig } from "../config/generated/runner.ts";
 import { ConfigError } from "../config/load.ts";
 import { Interrupted, type UnitState } from "./local-pool.ts";
 import type { RunStore } from "./store.ts";
-import { replyTimeoutFlag } from "./worker.ts";
+import { replyTimeoutFlag } from "./worker-flags.ts";
 import type { ReplyLimits } from "../engine/torch/torch-process.ts";
 import type { Unit } from "./unit.ts";
 import { groupIntoPacks } from "./packing.ts";

@@ -10,32 +10,23 @@
  */
 import { Command } from "commander";
 import { appendFileSync, mkdirSync } from "node:fs";
-import { availableParallelism, hostname } from "node:os";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import type { UnitRecord } from "../config/generated/record.ts";
 import { ConfigError, validateConfig } from "../config/load.ts";
-import { runContext } from "../util/provenance.ts";
 import { getKind } from "./kinds/registry.ts";
 import { RunStore } from "./store.ts";
-import { failureKind } from "./failure-kind.ts";
 import { DependencyDamaged } from "./dependency-error.ts";
-import { providerChecks } from "../engine/provider-check.ts";
-import { trainerFacts } from "../engine/registry.ts";
 import { setReplyLimits, type ReplyLimits } from "../engine/torch/torch-process.ts";
 import { requireGpu } from "../engine/device-error.ts";
-import type { UnitContext, UnitOutcome } from "./kinds/kind.ts";
+import type { UnitOutcome } from "./kinds/kind.ts";
 import type { Unit } from "./unit.ts";
+import { failAttempts, guardAttempt, unitContext, unitRecord } from "./worker-attempt.ts";
+import { parseReplyTimeout } from "./worker-flags.ts";
 
 import { EXIT } from "./exit-codes.ts";
 
 export { EXIT } from "./exit-codes.ts";
-
-/**
- * How often the attempt's running time is saved besides at progress reports: a killed
- * unit that reports no progress loses at most this much of its time from its record.
- * (The lock's heartbeat is a thread of its own: heartbeat.ts.)
- */
-const SAVE_ELAPSED_MS = 15_000;
+export { parseReplyTimeout, replyTimeoutFlag } from "./worker-flags.ts";
 
 export async function runWorker(o: {
   runsDir: string;
@@ -112,100 +103,6 @@ export async function runWorker(o: {
   } finally {
     guard.end();
   }
-}
-
-/**
- * While a worker holds its units' locks: the attempts' running time is saved every
- * SAVE_ELAPSED_MS (by the function given to onSave, once the attempts are counted), and
- * Ctrl-C or scancel saves it, drops the locks and exits, so the next run resumes from
- * the last checkpoint. end() drops the locks and the signal handlers.
- */
-function guardAttempt(releaseLocks: () => void): { save(): void; onSave(f: () => void): void; end(): void } {
-  let save = () => {};
-  const beat = setInterval(() => save(), SAVE_ELAPSED_MS);
-  const release = () => {
-    clearInterval(beat);
-    releaseLocks();
-  };
-  const onSignal = (sig: NodeJS.Signals) => {
-    save();
-    release();
-    process.exit(sig === "SIGINT" ? 130 : 143);
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  return {
-    save: () => save(),
-    onSave: (f) => void (save = f),
-    end: () => {
-      release();
-      process.removeListener("SIGINT", onSignal);
-      process.removeListener("SIGTERM", onSignal);
-    },
-  };
-}
-
-/** What a unit's kind runs with: its folders, its dependencies' results, and progress saved at most once a second (with the attempt's time). */
-function unitContext(store: RunStore, unit: Unit, threads: number, log: (l: string) => void, saveElapsed: () => void): UnitContext {
-  let last = 0;
-  return {
-    unit,
-    workDir: store.workDir(unit.id),
-    outDir: store.dir(unit.id),
-    threads,
-    log,
-    dep: (id) => ({ record: store.result(id)!, dir: store.dir(id) }),
-    progress: (done, total, text) => {
-      if (Date.now() - last < 1000 && done < total) return;
-      last = Date.now();
-      saveElapsed();
-      store.writeProgress(unit.id, { done, total, text, at: new Date().toISOString() });
-    },
-  };
-}
-
-/**
- * A failed attempt recorded for each unit, and the worker's exit code. Failures that
- * would repeat are not retried; a CUDA OOM is retried with fewer units on its GPU
- * (failure-kind.ts). `say` gets "(kind): first line".
- */
-function failAttempts(store: RunStore, attempts: { id: string; attempt: number }[], e: unknown, say: (m: string) => void): number {
-  const stack = e instanceof Error ? (e.stack ?? e.message) : String(e);
-  const f = failureKind(e);
-  const why = f.kind === "transient" ? stack : f.message;
-  for (const a of attempts) store.fail(a.id, why, a.attempt, f.kind);
-  say(`(${f.kind}): ${why.split("\n")[0]}`);
-  return f.kind === "permanent" ? EXIT.badInput : f.kind === "cuda-oom" ? EXIT.cudaOom : EXIT.failed;
-}
-
-/** A finished unit's record: its outcome, where and how it ran, what its attempts cost. */
-function unitRecord(unit: Unit, out: UnitOutcome, a: { threads: number; attempt: number; started: Date; attemptSeconds: number[] }): UnitRecord {
-  const ctx = runContext();
-  return {
-    unitId: unit.id,
-    kind: unit.kind,
-    status: out.status,
-    ...(unit.label ? { label: unit.label } : {}),
-    config: unit.config as Record<string, unknown>,
-    deps: unit.deps,
-    env: {
-      engine: out.engine,
-      provider: out.provider,
-      threads: a.threads,
-      host: hostname(),
-      commit: ctx.commit,
-      runtime: ctx.runtime,
-      ...(providerChecks().length ? { providerChecks: providerChecks() } : {}),
-      ...(trainerFacts().length ? { trainers: trainerFacts() } : {}),
-      ...(out.pack ? { pack: out.pack } : {}),
-    },
-    startedAt: a.started.toISOString(),
-    finishedAt: new Date().toISOString(),
-    wallSeconds: a.attemptSeconds.reduce((x, y) => x + y, 0),
-    attemptSeconds: a.attemptSeconds,
-    attempts: a.attempt,
-    metrics: out.metrics,
-  };
 }
 
 /**
@@ -298,18 +195,6 @@ export async function runPackWorker(o: Omit<Parameters<typeof runWorker>[0], "un
   } finally {
     guard.end();
   }
-}
-
-/** "600,0.25" -> the watchdog's limits (the form the pool and Slurm scripts pass them in). */
-export function parseReplyTimeout(v: string): ReplyLimits {
-  const [base, perImage] = v.split(",").map(Number);
-  if (!(base! > 0) || !(perImage! >= 0)) throw new ConfigError(`--reply-timeout: expected "baseSeconds,secondsPerImage", given "${v}"`);
-  return { baseSeconds: base!, secondsPerImage: perImage! };
-}
-
-/** The worker flag that carries runner.replyTimeout. */
-export function replyTimeoutFlag(l: ReplyLimits): string[] {
-  return ["--reply-timeout", `${l.baseSeconds},${l.secondsPerImage}`];
 }
 
 if (import.meta.main) {
