@@ -51,11 +51,13 @@ function frobeniusSq(m: Float64Array): number {
 /** Row-wise softmax of logits [n, k]. */
 export function softmaxRows(logits: Float32Array, n: number, k: number): Float64Array {
   const out = new Float64Array(n * k);
+  // Stryker disable next-line EqualityOperator: equivalent: row n only writes past the end of a typed array, which is dropped
   for (let i = 0; i < n; i++) {
     let max = -Infinity;
     for (let j = 0; j < k; j++) max = Math.max(max, logits[i * k + j]!);
     let sum = 0;
     for (let j = 0; j < k; j++) sum += out[i * k + j] = Math.exp(logits[i * k + j]! - max);
+    // Stryker disable next-line EqualityOperator: equivalent: j = k divides the next row's first entry before that row overwrites it, or writes past the end
     for (let j = 0; j < k; j++) out[i * k + j]! /= sum;
   }
   return out;

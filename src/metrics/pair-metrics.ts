@@ -27,6 +27,7 @@ export async function lmcBetween(
   o: { points: number; bnSplit: Split; evalSplit: Split; batchSize: number; endErrors?: { a?: number; b?: number } },
 ): Promise<LmcResult> {
   const path: { t: number; error: number }[] = [];
+  // Stryker disable next-line ArrayDeclaration: equivalent: neither evaluation nor BN re-estimation reads the momentum
   const momentum = Object.fromEntries(Object.entries(a).map(([k, v]) => [k, new Float32Array(v.length)]));
   for (const t of interpolationPoints(o.points)) {
     // An end point is the model itself, BN re-estimated from scratch: a pair sharing a
@@ -69,6 +70,7 @@ export function ckaOfOutputs(a: Float64Array, b: Float64Array, n: number): numbe
  * images of the same distribution; NaN when resamples < 2.
  */
 export function ckaBootstrapStdErr(a: Float64Array, b: Float64Array, n: number, resamples: number, seed: number): number {
+  // Stryker disable next-line ConditionalExpression: equivalent: one resample gives sqrt(0 / 0), NaN as well
   if (resamples < 2) return NaN;
   const k = a.length / n;
   const rng = new Rng(seed, "cka-bootstrap");

@@ -89,6 +89,10 @@ test("evaluate from a split the engine holds: sent once to its slot, predicted t
             [slot, 4, 1],
           ],
     );
+    // A split that divides into whole batches ends there: no empty batch after it.
+    asked.length = 0;
+    await evaluate(model, data, split, split.count);
+    expect(asked).toEqual([[slot, 0, split.count]]);
     const h = byHand(split.labels);
     expect([r.loss, r.accuracy, r.count]).toEqual([expect.closeTo(h.loss, 6), h.accuracy, h.count]);
   }
