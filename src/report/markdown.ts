@@ -107,3 +107,20 @@ export function fallbackNote(records: Iterable<{ env: { trainers?: { engine: str
 export function computeSeconds(records: Pick<UnitRecord, "wallSeconds" | "env">[]): number {
   return records.reduce((s, r) => s + r.wallSeconds / (r.env.pack?.size ?? 1), 0);
 }
+
+/** The header rows every experiment report starts with: preset, dataset, engine, the commits its units were computed at, the model. */
+export function experimentRows(d: {
+  preset: string;
+  dataset: { name: string; source: string; train: number; test: number };
+  engine: string;
+  unitCommits: string[];
+  model: { arch: string; width: number };
+}): Record<string, string> {
+  return {
+    preset: d.preset,
+    dataset: `${d.dataset.name}: ${d.dataset.source} (${d.dataset.train} train / ${d.dataset.test} test images)`,
+    "engine / EP": d.engine,
+    "units computed at": d.unitCommits.join("; ") || "n/a",
+    model: `${d.model.arch}, width ${d.model.width}`,
+  };
+}
