@@ -54,6 +54,7 @@ await runMain(async () => {
   mkdirSync(STATE, { recursive: true });
   mkdirSync(SUMMARIES, { recursive: true });
   if (!opts.reportOnly) for (const folder of folders) mutateFolder(folder, opts);
+  else for (const folder of folders) resummarize(folder);
   const summaries = readdirSync(SUMMARIES)
     .filter((f) => f.endsWith(".json"))
     .map((f) => JSON.parse(readFileSync(join(SUMMARIES, f), "utf8")) as FolderSummary)
@@ -61,6 +62,28 @@ await runMain(async () => {
   writeFileAtomic(join(REPO, "reports/mutation.md"), renderMutation(summaries, GOAL, GOAL_FOLDERS));
   console.log(`wrote reports/mutation.md (${summaries.map((s) => `${s.folder} ${s.score === null ? "n/a" : (100 * s.score).toFixed(1) + "%"}`).join(", ")})`);
 });
+
+/**
+ * --report-only: a folder's summary built again from Stryker's last report in .mutation/
+ * (when there is one), keeping the run's commit, date and time; so a change in how
+ * results are summarised needs no new run.
+ */
+function resummarize(folder: string) {
+  const raw = join(STATE, `${slug(folder)}.report.json`),
+    file = join(SUMMARIES, `${slug(folder)}.json`);
+  if (!existsSync(raw) || !existsSync(file)) return;
+  const old = JSON.parse(readFileSync(file, "utf8")) as FolderSummary;
+  const report = JSON.parse(readFileSync(raw, "utf8")) as StrykerReport;
+  const meta = {
+    folder,
+    commit: old.commit,
+    date: old.date,
+    seconds: old.seconds,
+    testFiles: Object.keys(report.testFiles ?? {}).sort(),
+    ...(EXCLUDED[folder] ? { excluded: EXCLUDED[folder] } : {}),
+  };
+  writeFileAtomic(file, JSON.stringify(summarize(report, meta), null, 2) + "\n");
+}
 
 function mutateFolder(folder: string, opts: { full?: boolean; concurrency: number }) {
   const base = JSON.parse(readFileSync(join(REPO, "stryker.config.json"), "utf8")) as Record<string, unknown>;

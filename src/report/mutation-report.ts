@@ -27,8 +27,10 @@ export interface MutantCounts {
   timeout: number;
   survived: number;
   noCoverage: number;
-  /** Disabled in the source with a reason (`// Stryker disable ... : reason`): equivalent mutants. */
-  ignored: number;
+  /** Disabled in the source as equivalent (`// Stryker disable ...: equivalent: <why>`): not scored. */
+  equivalent: number;
+  /** Not mutated on purpose (a hot loop disabled in the source, or a mutator excluded for the folder): not scored. */
+  notMutated: number;
   /** Mutants whose code does not run at all (compile or runtime errors): not scored. */
   errors: number;
 }
@@ -39,7 +41,7 @@ export interface MutantLine {
   mutator: string;
   original: string;
   replacement: string;
-  /** Why an ignored mutant is equivalent (from its disable comment). */
+  /** Why a mutant is equivalent, or why its line is not mutated (from the disable comment). */
   reason?: string;
 }
 
@@ -56,10 +58,19 @@ export interface FolderSummary {
   score: number | null;
   files: { file: string; counts: MutantCounts; score: number | null }[];
   survivors: MutantLine[];
-  ignored: MutantLine[];
+  /** Equivalent mutants, each with why. */
+  equivalent: MutantLine[];
+  /** Lines disabled in the source for another reason than equivalence (a hot loop), with why; excluded mutators are only counted. */
+  disabled: MutantLine[];
 }
 
-const EMPTY: MutantCounts = { killed: 0, timeout: 0, survived: 0, noCoverage: 0, ignored: 0, errors: 0 };
+const EMPTY: MutantCounts = { killed: 0, timeout: 0, survived: 0, noCoverage: 0, equivalent: 0, notMutated: 0, errors: 0 };
+
+/** Marked equivalent in its disable comment ("...: equivalent: why"). */
+const isEquivalent = (m: StrykerMutant) => m.status === "Ignored" && /^equivalent:/.test(m.statusReason ?? "");
+/** Disabled in the source for another reason (Stryker gives an excluded mutator a reason of its own). */
+const isDisabledInSource = (m: StrykerMutant) =>
+  m.status === "Ignored" && !isEquivalent(m) && !/^Ignored because of excluded mutation/.test(m.statusReason ?? "");
 const SNIPPET = 80;
 
 function tally(mutants: StrykerMutant[]): MutantCounts {
@@ -69,7 +80,8 @@ function tally(mutants: StrykerMutant[]): MutantCounts {
     else if (m.status === "Timeout") c.timeout++;
     else if (m.status === "Survived") c.survived++;
     else if (m.status === "NoCoverage") c.noCoverage++;
-    else if (m.status === "Ignored") c.ignored++;
+    else if (isEquivalent(m)) c.equivalent++;
+    else if (m.status === "Ignored") c.notMutated++;
     else c.errors++;
   }
   return c;
@@ -97,7 +109,10 @@ const oneLine = (s: string) => {
   return t.length > SNIPPET ? `${t.slice(0, SNIPPET - 1)}…` : t;
 };
 
-export function summarize(report: StrykerReport, meta: Omit<FolderSummary, "counts" | "score" | "files" | "survivors" | "ignored">): FolderSummary {
+export function summarize(
+  report: StrykerReport,
+  meta: Omit<FolderSummary, "counts" | "score" | "files" | "survivors" | "equivalent" | "disabled">,
+): FolderSummary {
   const entries = Object.entries(report.files).sort(([a], [b]) => a.localeCompare(b));
   const files = entries.map(([file, f]) => {
     const counts = tally(f.mutants);
@@ -118,7 +133,7 @@ export function summarize(report: StrykerReport, meta: Omit<FolderSummary, "coun
           mutator: m.mutatorName,
           original: originalText(f.source, m),
           replacement: oneLine(m.replacement ?? ""),
-          ...(m.status === "Ignored" && m.statusReason ? { reason: m.statusReason } : {}),
+          ...(m.status === "Ignored" && m.statusReason ? { reason: m.statusReason.replace(/^equivalent:\s*/, "") } : {}),
         })),
     );
   return {
@@ -127,7 +142,8 @@ export function summarize(report: StrykerReport, meta: Omit<FolderSummary, "coun
     score: mutationScore(counts),
     files,
     survivors: lines((m) => m.status === "Survived" || m.status === "NoCoverage"),
-    ignored: lines((m) => m.status === "Ignored"),
+    equivalent: lines(isEquivalent),
+    disabled: lines(isDisabledInSource),
   };
 }
 
@@ -141,7 +157,8 @@ export function renderMutation(summaries: FolderSummary[], goal: number, goalFol
     String(s.counts.killed + s.counts.timeout),
     String(s.counts.survived),
     String(s.counts.noCoverage),
-    String(s.counts.ignored),
+    String(s.counts.equivalent),
+    String(s.counts.notMutated),
     `**${pct(s.score)}**`,
     goalFolders.includes(s.folder) ? (s.score !== null && s.score >= goal ? "met" : "**not met**") : "no goal",
     s.commit,
@@ -153,9 +170,9 @@ export function renderMutation(summaries: FolderSummary[], goal: number, goalFol
     "",
     'Stryker (`@stryker-mutator/core`) changes the code one small edit at a time (a `<` for a `<=`, a deleted statement, a constant) and runs the tests that reach the edit (`scripts/mutation/bun-test-runner.ts`: each test file in its own `bun test`, chosen by the coverage of a first run). A mutant the tests fail on is killed; one they pass with survived: a behaviour no test checks. Generated by `bun run mutate [folder]` (not in CI: it takes tens of minutes per folder); see the README\'s "Mutation testing".',
     "",
-    `Score = (killed + timed out) / (killed + timed out + survived + not covered). Goal: at least ${pct(goal)} in ${goalFolders.map((f) => `\`${f}\``).join(", ")}. Mutants disabled in the source with a reason (\`// Stryker disable next-line <mutator>: <why>\`) are equivalent ones, listed below with that reason, and not scored.`,
+    `Score = (killed + timed out) / (killed + timed out + survived + not covered). Goal: at least ${pct(goal)} in ${goalFolders.map((f) => `\`${f}\``).join(", ")}. Not scored: equivalent mutants (they cannot change behaviour), each marked where it is with \`// Stryker disable next-line <mutator>: equivalent: <why>\` and listed below with that reason; and code not mutated on purpose (a hot loop, marked and listed the same way; a mutator a folder leaves out, named in its section).`,
     "",
-    markdownTable(["folder", "killed", "survived", "not covered", "equivalent", "score", "goal", "commit", "time"], rows),
+    markdownTable(["folder", "killed", "survived", "not covered", "equivalent", "not mutated", "score", "goal", "commit", "time"], rows),
     "",
     ...(missing.length ? [`Not yet measured: ${missing.map((f) => `\`${f}\``).join(", ")}.`, ""] : []),
   ];
@@ -167,13 +184,14 @@ export function renderMutation(summaries: FolderSummary[], goal: number, goalFol
     );
     md.push(
       markdownTable(
-        ["file", "killed", "survived", "not covered", "equivalent", "score"],
+        ["file", "killed", "survived", "not covered", "equivalent", "not mutated", "score"],
         s.files.map((f) => [
           `\`${f.file}\``,
           String(f.counts.killed + f.counts.timeout),
           String(f.counts.survived),
           String(f.counts.noCoverage),
-          String(f.counts.ignored),
+          String(f.counts.equivalent),
+          String(f.counts.notMutated),
           pct(f.score),
         ]),
       ),
@@ -189,12 +207,16 @@ export function renderMutation(summaries: FolderSummary[], goal: number, goalFol
       );
       md.push("", "</details>", "");
     }
-    if (s.ignored.length) {
-      md.push(`Equivalent mutants (${s.ignored.length}):`, "");
+    for (const [list, title, why] of [
+      [s.equivalent, "Equivalent mutants", "why it is equivalent"],
+      [s.disabled, "Not mutated on purpose", "why"],
+    ] as const) {
+      if (!list.length) continue;
+      md.push(`${title} (${list.length}):`, "");
       md.push(
         markdownTable(
-          ["where", "mutator", "original", "why it is equivalent"],
-          s.ignored.map((m) => [`${m.file}:${m.line}`, m.mutator, code(m.original), m.reason ?? ""]),
+          ["where", "mutator", "original", why],
+          list.map((m) => [`${m.file}:${m.line}`, m.mutator, code(m.original), m.reason ?? ""]),
         ),
       );
       md.push("");

@@ -21,6 +21,8 @@ const report = {
       mutants: [
         m("4", "NoCoverage", at(3, 8, 13), { mutatorName: "ArithmeticOperator", replacement: "a / b" }),
         m("5", "Ignored", at(2, 5, 10), { statusReason: "equivalent: dropped write" }),
+        m("7", "Ignored", at(3, 8, 13), { statusReason: "hot loop: too slow instrumented" }),
+        m("8", "Ignored", at(1, 11, 12), { mutatorName: "StringLiteral", statusReason: 'Ignored because of excluded mutation "StringLiteral"' }),
         m("6", "CompileError", at(1, 11, 12)),
       ],
     },
@@ -30,13 +32,13 @@ const meta = { folder: "metrics", commit: "abc", date: "2026-12-07T00:00:00Z", s
 
 test("score = (killed + timed out) / (killed + timed out + survived + not covered); ignored and errors are not scored", () => {
   const s = summarize(report, meta);
-  expect(s.counts).toEqual({ killed: 1, timeout: 1, survived: 1, noCoverage: 1, ignored: 1, errors: 1 });
+  expect(s.counts).toEqual({ killed: 1, timeout: 1, survived: 1, noCoverage: 1, equivalent: 1, notMutated: 2, errors: 1 });
   expect(s.score).toBe(0.5);
   expect(s.files.map((f) => [f.file, f.score])).toEqual([
     ["src/metrics/a.ts", 0],
     ["src/metrics/b.ts", 2 / 3],
   ]);
-  expect(mutationScore({ killed: 0, timeout: 0, survived: 0, noCoverage: 0, ignored: 3, errors: 0 })).toBeNull();
+  expect(mutationScore({ killed: 0, timeout: 0, survived: 0, noCoverage: 0, equivalent: 3, notMutated: 2, errors: 0 })).toBeNull();
 });
 
 test("survivors and uncovered mutants carry the source text they replace; equivalents their reason", () => {
@@ -45,17 +47,22 @@ test("survivors and uncovered mutants carry the source text they replace; equiva
     { file: "src/metrics/a.ts", line: 3, mutator: "ArithmeticOperator", original: "a * b", replacement: "a / b" },
     { file: "src/metrics/b.ts", line: 2, mutator: "EqualityOperator", original: "a < b", replacement: "a <= b" },
   ]);
-  expect(s.ignored).toEqual([
-    { file: "src/metrics/a.ts", line: 2, mutator: "EqualityOperator", original: "a < b", replacement: "a <= b", reason: "equivalent: dropped write" },
+  expect(s.equivalent).toEqual([
+    { file: "src/metrics/a.ts", line: 2, mutator: "EqualityOperator", original: "a < b", replacement: "a <= b", reason: "dropped write" },
+  ]);
+  // A hot loop is listed with its reason; an excluded mutator is only counted.
+  expect(s.disabled).toEqual([
+    { file: "src/metrics/a.ts", line: 3, mutator: "EqualityOperator", original: "a * b", replacement: "a <= b", reason: "hot loop: too slow instrumented" },
   ]);
 });
 
 test("the report judges each goal folder against the goal and names those not yet measured", () => {
   const md = renderMutation([summarize(report, meta)], 0.8, ["metrics", "train"]);
-  expect(md).toContain("| `metrics` | 2 | 1 | 1 | 1 | **50.0%** | **not met** | abc | 2 min |");
+  expect(md).toContain("| `metrics` | 2 | 1 | 1 | 1 | 2 | **50.0%** | **not met** | abc | 2 min |");
   expect(md).toContain("Not yet measured: `train`.");
   expect(md).toContain("| src/metrics/a.ts:3 | ArithmeticOperator | `a * b` | `a / b` |");
-  expect(md).toContain("| src/metrics/a.ts:2 | EqualityOperator | `a < b` | equivalent: dropped write |");
+  expect(md).toContain("| src/metrics/a.ts:2 | EqualityOperator | `a < b` | dropped write |");
+  expect(md).toContain("Not mutated on purpose (1):");
   const met = renderMutation([{ ...summarize(report, meta), score: 0.8 }], 0.8, ["metrics"]);
   expect(met).toContain("| **80.0%** | met |");
 });
