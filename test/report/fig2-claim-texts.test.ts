@@ -89,6 +89,9 @@ test("helps: the measured line gives each judged density's coldest and best hott
   // One seed per cell: no spread to judge by.
   const oneSeed = grid((r, d) => (d === 0.05 ? { testError: [0.2, 0.15, 0.18][r]!, seedErrors: [[0.2, 0.15, 0.18][r]!] } : { seedErrors: [0.1] }));
   expect(helpsClaim.judge(input(oneSeed)).reason).toBe("no seed spread to judge noise (need >= 2 retrain seeds)");
+  // One cell with a single seed among cells with two: the others' spread is enough to judge.
+  const mixed = grid((r, d) => (d === 0.05 ? { testError: [0.2, 0.15, 0.18][r]! } : r === 0 && d === 0.8 ? { seedErrors: [0.1] } : {}));
+  expect(helpsClaim.judge(input(mixed)).verdict).toBe("REPRODUCED");
 });
 
 test("hurts: the hottest must be worse than the best colder model and better than none; the measured line says how often it is strictly worst", () => {
@@ -186,6 +189,7 @@ test("regimes: cells counted per regime, beyond the noise and in all; unmeasured
   expect(clearRegime(cell(0, 0.05, { cka: 0.99 }), fig2.regimes, 2)).toBe("II-B");
   expect(clearRegime(cell(0, 0.05, { cka: 0.951 }), fig2.regimes, 2)).toBeNull();
   expect(regimeSides(cell(0, 0.05, { cka: null }), fig2.regimes, 2)).toBeNull();
+  expect(clearRegime(cell(0, 0.05, { cka: null }), fig2.regimes, 2)).toBeNull();
   expect(regimeSides(cell(0, 0.05, { lmcBarrier: null }), fig2.regimes, 2)).toBeNull();
 });
 
