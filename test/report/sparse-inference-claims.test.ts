@@ -99,3 +99,54 @@ test("paired timings: speedups come from the per-round paired estimates and nois
   expect(claims[1]!.verdict).toBe("REPRODUCED"); // 1.65x of 2x = 82%, at least 80%
   expect(claims[1]!.measured).toContain("overall 1.65x");
 });
+
+test("what each claim says, worked by hand: the sparsest model of each kind decides, speedups as dense time over the model's, the file size ratio", () => {
+  // dense 1 ms; u10 (6x fewer FLOPs) 1.01 ms; u20 (3x) 1 ms; u10 stored sparsely 1 ms in 0.4 of the bytes; s50 (2x) 0.625 ms; s75 (1.5x) 0.8 ms.
+  const sparse = { ...result("u10", "unstructured", 6, 1.0, { storage: "sparse initializers" }), bytes: 400 };
+  const claims = sparseInferenceClaims(
+    data([
+      result("dense", "dense", 1, 1),
+      result("u10", "unstructured", 6, 1.01),
+      result("u20", "unstructured", 3, 1.0),
+      sparse,
+      result("s50", "structured", 2, 0.625),
+      result("s75", "structured", 1.5, 0.8),
+    ]),
+  );
+  const [u, s, i] = claims;
+  expect(u!.claim).toBe("Unstructured sparsity speeds up ONNX Runtime inference (cpu EP)");
+  expect(u!.paper).toBe("FLOP count: 6.00x for u10 (17% of conv weights)");
+  // 1 / 1.01 = 0.99x at every batch; the noise is the dense latency's (p90 - p50) / p50, 2% for a 5% spread.
+  expect(u!.measured).toBe("0.99x (geometric mean of batch 1: 0.99x; batch 64: 0.99x; batch 128: 0.99x), noise 2%");
+  expect(u!.reason).toStartWith("below 1.15x even allowing for 2% noise");
+  expect(s!.paper).toBe("FLOP count: s50 2.00x, s75 1.50x");
+  // 1 / 0.625 = 1.6x, 80% of 2x; 1 / 0.8 = 1.25x, 83% of 1.5x.
+  expect(s!.measured).toBe(
+    "s50: 1.60x at batch 1, 1.60x at 64, 1.60x at 128 (overall 1.60x, 80% of theory); s75: 1.25x at batch 1, 1.25x at 64, 1.25x at 128 (overall 1.25x, 83% of theory); noise 2%",
+  );
+  expect([s!.verdict, s!.reason]).toEqual(["REPRODUCED", "the sparsest structured model (s50) reaches 80% of its theoretical 2.00x"]);
+  // The sparse file against the same weights stored densely: 1.01 / 1.0 at every batch, 400 of 1000 bytes.
+  expect(i!.measured).toBe("u10: 1.01x (1.01x / 1.01x / 1.01x at batch 1 / 64 / 128), file 0.40x the size of the dense-stored one; noise 2%");
+  expect(i!.verdict).toBe("NOT REPRODUCED");
+  expect(claims.map((c) => c.id)).toEqual(["inference.unstructured-speedup", "inference.structured-efficiency", "inference.sparse-initializers"]);
+});
+
+test("too noisy a machine decides nothing; no dense model, or a sparse file ORT could not run, says so", () => {
+  const noisy = sparseInferenceClaims({
+    ...data([result("dense", "dense", 1, 1, { spread: 2 }), result("u10", "unstructured", 6, 0.5)]),
+    config: { ...cfg, verdicts: { ...cfg.verdicts, maxNoise: 0.1 } },
+  });
+  expect(noisy[0]!.verdict).toBe("INCONCLUSIVE");
+  expect(noisy[0]!.reason).toMatch(
+    /^timings too noisy: timing the dense model against itself is off by up to \d+% \(limit 10%\) whether \d+\.\d+x clears 1\.15x$/,
+  );
+  const noDense = sparseInferenceClaims(data([result("u10", "unstructured", 6, 0.5), result("s50", "structured", 2, 0.5)]));
+  expect(noDense.slice(0, 2).map((c) => [c.verdict, c.measured, c.reason])).toEqual([
+    ["INCONCLUSIVE", "-", "no dense or unstructured model was measured"],
+    ["INCONCLUSIVE", "-", "no dense or structured model was measured"],
+  ]);
+  const failed = { ...result("u10", "unstructured", 6, 1, { storage: "sparse initializers" }), status: "failed" as const, reason: "ORT: unsupported" };
+  const f = sparseInferenceClaims(data([result("dense", "dense", 1, 1), failed]))[2]!;
+  expect([f.verdict, f.measured, f.reason]).toEqual(["INCONCLUSIVE", "failed: ORT: unsupported", "ORT did not run the sparse-initializer files"]);
+  expect(sparseInferenceClaims(data([result("dense", "dense", 1, 1)]))[2]!.reason).toBe("sparseInitializers is off in this configuration");
+});
