@@ -102,15 +102,16 @@ test("paired timings: speedups come from the per-round paired estimates and nois
 
 test("what each claim says, worked by hand: the sparsest model of each kind decides, speedups as dense time over the model's, the file size ratio", () => {
   // dense 1 ms; u10 (6x fewer FLOPs) 1.01 ms; u20 (3x) 1 ms; u10 stored sparsely 1 ms in 0.4 of the bytes; s50 (2x) 0.625 ms; s75 (1.5x) 0.8 ms.
+  // Listed so that neither the sparsest nor the dense-stored twin comes first.
   const sparse = { ...result("u10", "unstructured", 6, 1.0, { storage: "sparse initializers" }), bytes: 400 };
   const claims = sparseInferenceClaims(
     data([
       result("dense", "dense", 1, 1),
-      result("u10", "unstructured", 6, 1.01),
       result("u20", "unstructured", 3, 1.0),
       sparse,
-      result("s50", "structured", 2, 0.625),
+      result("u10", "unstructured", 6, 1.01),
       result("s75", "structured", 1.5, 0.8),
+      result("s50", "structured", 2, 0.625),
     ]),
   );
   const [u, s, i] = claims;
@@ -119,10 +120,10 @@ test("what each claim says, worked by hand: the sparsest model of each kind deci
   // 1 / 1.01 = 0.99x at every batch; the noise is the dense latency's (p90 - p50) / p50, 2% for a 5% spread.
   expect(u!.measured).toBe("0.99x (geometric mean of batch 1: 0.99x; batch 64: 0.99x; batch 128: 0.99x), noise 2%");
   expect(u!.reason).toStartWith("below 1.15x even allowing for 2% noise");
-  expect(s!.paper).toBe("FLOP count: s50 2.00x, s75 1.50x");
+  expect(s!.paper).toBe("FLOP count: s75 1.50x, s50 2.00x");
   // 1 / 0.625 = 1.6x, 80% of 2x; 1 / 0.8 = 1.25x, 83% of 1.5x.
   expect(s!.measured).toBe(
-    "s50: 1.60x at batch 1, 1.60x at 64, 1.60x at 128 (overall 1.60x, 80% of theory); s75: 1.25x at batch 1, 1.25x at 64, 1.25x at 128 (overall 1.25x, 83% of theory); noise 2%",
+    "s75: 1.25x at batch 1, 1.25x at 64, 1.25x at 128 (overall 1.25x, 83% of theory); s50: 1.60x at batch 1, 1.60x at 64, 1.60x at 128 (overall 1.60x, 80% of theory); noise 2%",
   );
   expect([s!.verdict, s!.reason]).toEqual(["REPRODUCED", "the sparsest structured model (s50) reaches 80% of its theoretical 2.00x"]);
   // The sparse file against the same weights stored densely: 1.01 / 1.0 at every batch, 400 of 1000 bytes.
