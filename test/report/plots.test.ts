@@ -561,3 +561,44 @@ test("sparse inference: colour = kind of pruning, shape = batch size in numeric 
   expect(svg).toMatch(/>y = x<\/text>/);
   expect(svg).toContain("no speedup");
 });
+
+test("the fig2 report's protocol lines and cell table follow the settings: seeds, normalisation, axis, failures, the averaging window", async () => {
+  const base = fig2Data();
+  // The default 3 dense x 3 retrain seeds match the authors' figure: no seed departure, a per-dense-seed column.
+  const full = (await renderFig2(base)).markdown;
+  expect(full).not.toContain("LMC and CKA: the mean over");
+  expect(full).toContain("| temperature | density | test error ± s.e. | per dense seed | per model |");
+  expect(full).toContain("Normalisation: the dataset's true per-channel std");
+  expect(full).not.toContain("Batch-size axis:");
+  expect(full).toContain(
+    `mean over retrain epochs 1-2 (the last 2 of ${base.config.retrain.epochs}: ceil(${base.config.metrics.errorWindow} x ${base.config.retrain.epochs})`,
+  );
+  // One dense seed and two retrain seeds: one pair per cell, said twice over; no per-dense-seed column.
+  const few = {
+    ...base,
+    errorWindow: { first: 2, last: 2, count: 1, finalPhaseFirst: 2 },
+    axis: "batch-size" as const,
+    failed: [{ unit: "retrain T=5", error: "diverged" }],
+    config: {
+      ...base.config,
+      seeds: { dense: [4], retrain: [1, 2] },
+      dense: { ...base.config.dense, data: { ...base.config.dense.data, normalization: "authors" as const } },
+    },
+  };
+  const md = (await renderFig2(few)).markdown;
+  expect(md).toContain("- LMC and CKA: the mean over 1 pair(s) of 2 retrain seeds under each of 1 dense seed(s), 1 value(s) per cell;");
+  expect(md).toContain("- 1 dense seed(s) (4); the authors' figure averages 3 dense seeds");
+  expect(md).toContain("| dense 4; retrain 1, 2 (every pair: 1 LMC/CKA values per cell) |");
+  expect(md).toContain("- Normalisation: the authors' constants (data.normalization=authors)");
+  expect(md).toContain("- Batch-size axis: dense epochs = round(iterations x batch / images)");
+  expect(md).toContain("**Units that did not complete (their cells are empty):** retrain T=5: diverged");
+  expect(md).toContain("mean over retrain epoch 2 (the last 1 of");
+  expect(md).toContain("| temperature | density | test error ± s.e. | per model |");
+  // A cell without an error, or without its error's s.e.
+  const c0 = base.cells[0]!;
+  const gaps = { ...base, cells: [{ ...c0, testError: null, seedErrors: [] }, { ...base.cells[1]!, testErrorStdErr: null }, ...base.cells.slice(2)] };
+  const rows = (await renderFig2(gaps)).markdown.split("\n");
+  const row = (c: Fig2Cell) => rows.find((l) => l.startsWith(`| ${c.temperature} | ${+(100 * c.density).toFixed(1)}% |`))!;
+  expect(row(c0).split(" | ")[2]).toBe("-");
+  expect(row(base.cells[1]!).split(" | ")[2]).toBe(base.cells[1]!.testError!.toFixed(4));
+});
