@@ -594,6 +594,10 @@ test("the fig2 report's protocol lines and cell table follow the settings: seeds
   expect(md).toContain("**Units that did not complete (their cells are empty):** retrain T=5: diverged");
   expect(md).toContain("mean over retrain epoch 2 (the last 1 of");
   expect(md).toContain("| temperature | density | test error ± s.e. | per model |");
+  // Three dense seeds but two retrain seeds still departs from the authors' 9 values per cell.
+  const twoRetrain = (await renderFig2({ ...base, config: { ...base.config, seeds: { dense: [1, 2, 3], retrain: [1, 2] } } })).markdown;
+  expect(twoRetrain).toContain("- LMC and CKA: the mean over 1 pair(s) of 2 retrain seeds under each of 3 dense seed(s), 3 value(s) per cell;");
+  expect(twoRetrain).not.toContain("dense seed(s) (1, 2, 3)");
   // A cell without an error, or without its error's s.e.
   const c0 = base.cells[0]!;
   const gaps = { ...base, cells: [{ ...c0, testError: null, seedErrors: [] }, { ...base.cells[1]!, testErrorStdErr: null }, ...base.cells.slice(2)] };
