@@ -250,3 +250,37 @@ test("packs: only grouped packs of the engine and case count, the best K > 1 aga
   ).toEqual(["not measured here", "too big"]);
   expect(goal([packRow("torch-cpu", 1, 100)]).slice(1)).toEqual(["not measured here", "no torch-cpu pack rows"]);
 });
+
+test("the report's rows: each engine against raw PyTorch on its own device at the full batch, torch settings in the engine column, the ONNX step's profile shares", () => {
+  const onnx = { ...engine("cpu", 500, 0), engine: "onnx-cpu", hostShare: null, hostMsPerStep: null, batchMsPerStep: 1 } as Measurement;
+  const cudaTf32 = engine("cuda", 4000, 0.02, { precision: "tf32", cudaGraphs: true, channelsLast: true } as Partial<Measurement>);
+  const small = { ...engine("cpu", 100, 0.01), engine: "tfjs", batchSize: 32 } as Measurement;
+  const r: BenchRecord = {
+    ...record([onnx, cudaTf32, small], [raw("cpu", 1000), raw("cuda", 8000)]),
+    profile: {
+      case: CASE,
+      profile: {
+        wallMs: 10,
+        kernelMs: 10,
+        byOp: [
+          { op: "Conv", ms: 5, share: 0.5, nodes: 1 },
+          { op: "MatMul", ms: 1, share: 0.1, nodes: 1 },
+          { op: "ReorderInput", ms: 1, share: 0.1, nodes: 1 },
+          { op: "Relu", ms: 3, share: 0.3, nodes: 1 },
+        ],
+        topNodes: [],
+      },
+    },
+  };
+  const md = renderTrainThroughput(r);
+  // ONNX on the CPU at 500 img/s against raw PyTorch's 1000: 0.50x; the CUDA row against raw CUDA 8000: 0.50x; tfjs has none.
+  expect(md).toContain("**500.0** img/s (0.50x raw PyTorch cpu)");
+  expect(md).toContain(`| ${CASE} | torch-cuda (tf32, graphs, channels_last) | cuda:0 |`);
+  expect(md).toContain("**4000.0** img/s (0.50x raw PyTorch cuda)");
+  expect(md).toContain("**100.0** img/s (no raw PyTorch row to compare)");
+  // Conv + MatMul 60%, reorders 10%, the rest 30%; the ONNX/PyTorch ratio measured here.
+  expect(md).toContain(
+    "Convolution work (forward, input and filter gradients) takes 60% of kernel time, layout reorders 10%, and the remaining 30% is BatchNorm",
+  );
+  expect(md).toContain(`Measured here, ONNX engine (CPU EP) / PyTorch: 0.50x for ${CASE}.`);
+});
