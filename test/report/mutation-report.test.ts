@@ -66,3 +66,42 @@ test("the report judges each goal folder against the goal and names those not ye
   const met = renderMutation([{ ...summarize(report, meta), score: 0.8 }], 0.8, ["metrics"]);
   expect(met).toContain("| **80.0%** | met |");
 });
+
+test("a mutant spanning lines reads as one line; a long one is cut at 80 characters; survivors are listed in source order", () => {
+  const src = "function f(a) {\n  return a +\n    1;\n}\n" + "x".repeat(100) + "\n";
+  const s = summarize(
+    {
+      files: {
+        "src/x.ts": {
+          source: src,
+          mutants: [
+            m("2", "Survived", at(5, 1, 101), { mutatorName: "StringLiteral", replacement: '""' }),
+            m("1", "Survived", { start: { line: 2, column: 10 }, end: { line: 3, column: 6 } }, { mutatorName: "ArithmeticOperator", replacement: "a - 1" }),
+            m("3", "Survived", at(2, 3, 9), { mutatorName: "BlockStatement", replacement: "{}" }),
+          ],
+        },
+      },
+    },
+    meta,
+  );
+  expect(s.survivors.map((x) => [x.line, x.original])).toEqual([
+    [2, "return"],
+    [2, "a + 1"],
+    [5, `${"x".repeat(79)}…`],
+  ]);
+  expect(s.survivors.every((x) => x.reason === undefined)).toBe(true);
+});
+
+test("each folder's section: when it ran, on how many test files, what it leaves out, every file's row and the survivors in a folded list", () => {
+  const s = { ...summarize(report, meta), excluded: { mutators: ["StringLiteral"], why: "prose" } };
+  const md = renderMutation([s], 0.8, ["metrics"]);
+  expect(md).toContain("## `metrics`\n\nRun at abc on 2026-12-07 in 2 min; judged by 2 test files. Not mutated here: StringLiteral (prose).");
+  expect(md).toContain("| `src/metrics/b.ts` | 2 | 1 | 0 | 0 | 0 | 66.7% |");
+  expect(md).toContain("<details><summary>2 surviving or uncovered mutants</summary>");
+  expect(md).toContain("</details>");
+  // A folder with no survivors and nothing left out has neither list.
+  const clean = renderMutation([{ ...s, survivors: [], equivalent: [], disabled: [] }], 0.8, ["metrics"]);
+  expect(clean).not.toContain("<details>");
+  expect(clean).not.toContain("Equivalent mutants");
+  expect(renderMutation([{ ...s, score: null }], 0.8, ["metrics"])).toContain("| **n/a** | **not met** |");
+});
