@@ -581,7 +581,7 @@ test("the fig2 report's protocol lines and cell table follow the settings: seeds
     failed: [{ unit: "retrain T=5", error: "diverged" }],
     config: {
       ...base.config,
-      seeds: { dense: [4], retrain: [1, 2] },
+      seeds: { dense: [4], retrain: [1, 2] } as Fig2Config["seeds"],
       dense: { ...base.config.dense, data: { ...base.config.dense.data, normalization: "authors" as const } },
     },
   };
@@ -595,7 +595,7 @@ test("the fig2 report's protocol lines and cell table follow the settings: seeds
   expect(md).toContain("mean over retrain epoch 2 (the last 1 of");
   expect(md).toContain("| temperature | density | test error ± s.e. | per model |");
   // Three dense seeds but two retrain seeds still departs from the authors' 9 values per cell.
-  const twoRetrain = (await renderFig2({ ...base, config: { ...base.config, seeds: { dense: [1, 2, 3], retrain: [1, 2] } } })).markdown;
+  const twoRetrain = (await renderFig2({ ...base, config: { ...base.config, seeds: { dense: [1, 2, 3], retrain: [1, 2] } as Fig2Config["seeds"] } })).markdown;
   expect(twoRetrain).toContain("- LMC and CKA: the mean over 1 pair(s) of 2 retrain seeds under each of 3 dense seed(s), 3 value(s) per cell;");
   expect(twoRetrain).not.toContain("dense seed(s) (1, 2, 3)");
   // A cell without an error, or without its error's s.e.
