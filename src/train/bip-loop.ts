@@ -199,7 +199,14 @@ export async function bipLoop(o: {
       for (let i = 0; i < r.losses.length; i++) {
         const loss = r.losses[i]!;
         if (!Number.isFinite(loss))
-          return { status: "diverged", epochs, resumedFrom: 0, divergedAt: { epoch: epoch + 1, step: idx[i]!, loss }, masks, scores: resident.bipScores!() };
+          return {
+            status: "diverged",
+            epochs,
+            resumedFrom: 0,
+            divergedAt: { epoch: epoch + 1, step: idx[i]! + 1, loss },
+            masks,
+            scores: resident.bipScores!(),
+          };
         lossSum += loss * thetaPlans[i]!.size;
         correct += r.correct[i]!;
         seen += thetaPlans[i]!.size;
@@ -213,7 +220,7 @@ export async function bipLoop(o: {
         bMask = maskIt.next().value!;
       const g = await trainer.gradients(bTheta);
       if (!Number.isFinite(g.loss))
-        return { status: "diverged", epochs, resumedFrom: 0, divergedAt: { epoch: epoch + 1, step: s, loss: g.loss }, masks, scores };
+        return { status: "diverged", epochs, resumedFrom: 0, divergedAt: { epoch: epoch + 1, step: s + 1, loss: g.loss }, masks, scores };
       const grads: Tensors = {};
       for (const [name, gz] of Object.entries(g.grads)) {
         const theta = trainer.state.params[name]!;

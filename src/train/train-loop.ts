@@ -20,6 +20,7 @@ export interface EpochRecord {
 
 export type TrainOutcome =
   | { status: "done"; epochs: EpochRecord[]; resumedFrom: number }
+  /** divergedAt: the 1-based epoch and step of the epoch whose loss was not finite, and that loss. */
   | { status: "diverged"; epochs: EpochRecord[]; resumedFrom: number; divergedAt: { epoch: number; step: number; loss: number } };
 
 export interface TrainLoopOptions {
@@ -92,12 +93,13 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
     const sgd = { lr, samRho: optim.samRho, momentum: optim.momentum, weightDecay: optim.weightDecay };
     for await (const r of epochSteps(trainer, data, loader, sgd)) {
       if (!Number.isFinite(r.loss)) {
-        return { status: "diverged", epochs: history, resumedFrom, divergedAt: { epoch: epoch + 1, step, loss: r.loss } };
+        return { status: "diverged", epochs: history, resumedFrom, divergedAt: { epoch: epoch + 1, step: step + 1, loss: r.loss } };
       }
       lossSum += r.loss * r.size;
       correct += r.correct;
       seen += r.size;
-      o.onStep?.({ epoch: epoch + 1, step: ++step, stepsPerEpoch, loss: r.loss });
+      step++;
+      o.onStep?.({ epoch: epoch + 1, step, stepsPerEpoch, loss: r.loss });
     }
     const rec: EpochRecord = { epoch: epoch + 1, lr, trainLoss: lossSum / seen, trainAccuracy: correct / seen, seconds: 0 };
     if (o.evalAt?.(epoch + 1) ?? true) {

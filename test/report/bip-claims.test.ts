@@ -1,15 +1,13 @@
 import { expect, test } from "bun:test";
 import { bipClaims, PAPER_BIP, sparsestTicket, type MethodPoint } from "../../src/report/bip-claims.ts";
 import { impRoundsFor } from "../../src/prune/imp.ts";
+import { methodPoint } from "../helpers/method-points.ts";
 
 const opts = { noiseMultiple: 2, accuracyTolerance: 0.005, speedupFromSparsity: 0.5 };
 
-/** Seeds spread evenly around a mean: [m - s, ..., m + s]. */
-const seeds = (m: number, s: number, n = 3) => Array.from({ length: n }, (_, i) => m - s + (2 * s * i) / (n - 1));
-
-function point(method: string, target: number, acc: number, seconds: number, o: { accSpread?: number; timeSpread?: number; n?: number } = {}): MethodPoint {
-  return { method, target, sparsity: target, accuracies: seeds(acc, o.accSpread ?? 0.0015, o.n), seconds: seeds(seconds, o.timeSpread ?? 0.01 * seconds, o.n) };
-}
+/** Three seeds by default, 0.15 points of accuracy apart either side. */
+const point = (method: string, target: number, acc: number, seconds: number, o: { accSpread?: number; timeSpread?: number; n?: number } = {}): MethodPoint =>
+  methodPoint(method, target, acc, seconds, { accSpread: 0.0015, n: 3, ...o });
 
 const judge = (points: MethodPoint[], dense = 0.92) =>
   Object.fromEntries(bipClaims(points, dense, opts).map((c, i) => [["speedup", "matches", "tickets"][i]!, c.verdict]));

@@ -7,6 +7,7 @@ import { claimsTable, judgeClaims, registry, type ClaimDefinition } from "../../
 import { errorRangeClaim, FIG2_CLAIMS, fig2ClaimInput, lmcClaim, regimeOf, type Fig2Cell } from "../../src/report/fig2-claims.ts";
 import { SPARSE_INFERENCE_CLAIMS } from "../../src/report/sparse-inference-claims.ts";
 import { THROUGHPUT_GOALS } from "../../src/report/throughput-goals.ts";
+import { methodPoint } from "../helpers/method-points.ts";
 
 const fig2 = validateConfig<Fig2Config>("fig2", {});
 
@@ -124,17 +125,9 @@ test("error range: each end within verdicts.errorRangeTolerance of the paper's 7
   expect(errorRangeClaim.judge(input(low, {}, true)).reason).toBe("within 2.0 points (highest density) and 3.0 points (lowest) of the paper");
 });
 
-const point = (method: string, target: number, acc: number, seconds: number): MethodPoint => ({
-  method,
-  target,
-  sparsity: target,
-  accuracies: [acc - 0.001, acc + 0.001],
-  seconds: [seconds * 0.99, seconds * 1.01],
-});
-
 test("BiP speedup: judged from verdicts.speedupFromSparsity up, so a slow low sparsity counts only when the setting includes it", () => {
   // 1.2x at 20% (one IMP round), 3x at 59%.
-  const points = [point("IMP", 0.2, 0.9, 120), point("BiP", 0.2, 0.9, 100), point("IMP", 0.59, 0.9, 300), point("BiP", 0.59, 0.9, 100)];
+  const points = [methodPoint("IMP", 0.2, 0.9, 120), methodPoint("BiP", 0.2, 0.9, 100), methodPoint("IMP", 0.59, 0.9, 300), methodPoint("BiP", 0.59, 0.9, 100)];
   const o = { noiseMultiple: 2, accuracyTolerance: 0.005, speedupFromSparsity: 0.5 };
   expect(speedupClaim.judge({ points, denseAccuracy: 0.9, o }).verdict).toBe("REPRODUCED");
   const all = speedupClaim.judge({ points, denseAccuracy: 0.9, o: { ...o, speedupFromSparsity: 0.1 } });

@@ -146,45 +146,54 @@ describe("layers BiP scores (public code: conv and fc in one unstructured top-k)
 });
 
 describe("BiP's alternation (Algorithm A1): a theta-step, then a mask-step at the new theta", () => {
-  test("one full-batch iteration equals the two steps composed by hand from their tested parts; the scores move and the masks follow them", async () => {
-    // One batch of the whole training split: a full-batch gradient is the same whatever the shuffle.
-    const cfg = bipConfig({ epochs: 1, batchSize: data.train.count, maskLr: 0.5 });
-    const density = 0.5;
-    const { out, layers } = await run(cfg, density);
-    expect(out.status).toBe("done");
+  test.each([
+    ["the paper's variant, weight decay on theta", {}],
+    ["the code's variant", { variant: "code", codeLr2: 0.3 }],
+    ["gamma/2 ||theta||^2 on the pruned layers", { thetaL2: "gamma", gamma: 0.2 }],
+  ] as [string, Partial<BipConfig>][])(
+    "%s: one full-batch iteration equals the two steps composed by hand from their tested parts; the scores move and the masks follow them",
+    async (_what, over) => {
+      // One batch of the whole training split: a full-batch gradient is the same whatever the shuffle.
+      const cfg = bipConfig({ epochs: 1, batchSize: data.train.count, maskLr: 0.5, ...over });
+      const density = 0.5;
+      const { out, layers } = await run(cfg, density);
+      expect(out.status).toBe("done");
 
-    const ref = await OnnxTrainer.create({ spec, ...optim, threads: 1, maskedParams: layers }, freshState(spec, 3));
-    const all = [...trainBatches(data, { batchSize: data.train.count, seed: 0, epoch: 0, augment: noAugment, dropLast: true })][0]!;
-    const scores0 = Object.fromEntries(layers.map((l) => [l, ref.state.params[l]!.map(Math.abs)]));
-    const masks0 = masksFromScores(scores0, layers, density);
-    layers.forEach((l) => (ref.masks[l] = masks0[l]!));
-    const variant = { kind: "paper" as const, gamma: cfg.gamma };
-    const maskStepAt = async (state: typeof ref.state) => {
-      ref.state = state;
-      const gm = await ref.gradients(all);
-      const grads = Object.fromEntries(layers.map((l) => [l, bipMaskGradient(gm.grads[l]!, state.params[l]!, masks0[l]!, variant)]));
-      return updateScores(scores0, grads, cfg.maskLr, cfg.maskMomentum, {}, cfg.scoreWeightDecay).scores;
-    };
-    // Theta-step: masked gradient plus weight decay on the pruned layers, SGD at the first learning rate.
-    const theta0 = cloneState(ref.state);
-    const g = await ref.gradients(all);
-    const grads = Object.fromEntries(
-      Object.entries(g.grads).map(([k, gz]) => [k, bipThetaGradient(gz, ref.state.params[k]!, layers.includes(k) ? masks0[k] : undefined, cfg.weightDecay)]),
-    );
-    const theta1 = { ...sgdUpdate(ref.state, grads, {}, { lr: cfg.thetaLr, momentum: cfg.momentum, weightDecay: 0 }), buffers: g.buffers };
-    const expected = await maskStepAt(theta1);
-    const atOldTheta = await maskStepAt({ ...theta0, buffers: g.buffers });
+      const ref = await OnnxTrainer.create({ spec, ...optim, threads: 1, maskedParams: layers }, freshState(spec, 3));
+      const all = [...trainBatches(data, { batchSize: data.train.count, seed: 0, epoch: 0, augment: noAugment, dropLast: true })][0]!;
+      const scores0 = Object.fromEntries(layers.map((l) => [l, ref.state.params[l]!.map(Math.abs)]));
+      const masks0 = masksFromScores(scores0, layers, density);
+      layers.forEach((l) => (ref.masks[l] = masks0[l]!));
+      const variant = cfg.variant === "code" ? { kind: "code" as const, lr2: cfg.codeLr2 } : { kind: "paper" as const, gamma: cfg.gamma };
+      const maskStepAt = async (state: typeof ref.state) => {
+        ref.state = state;
+        const gm = await ref.gradients(all);
+        const grads = Object.fromEntries(layers.map((l) => [l, bipMaskGradient(gm.grads[l]!, state.params[l]!, masks0[l]!, variant)]));
+        return updateScores(scores0, grads, cfg.maskLr, cfg.maskMomentum, {}, cfg.scoreWeightDecay).scores;
+      };
+      // Theta-step: masked gradient plus weight decay (or gamma, on the pruned layers where thetaL2 says so), SGD at the first learning rate.
+      const theta0 = cloneState(ref.state);
+      const g = await ref.gradients(all);
+      const l2 = (k: string) => (layers.includes(k) && cfg.thetaL2 === "gamma" ? cfg.gamma : cfg.weightDecay);
+      const grads = Object.fromEntries(
+        Object.entries(g.grads).map(([k, gz]) => [k, bipThetaGradient(gz, ref.state.params[k]!, layers.includes(k) ? masks0[k] : undefined, l2(k))]),
+      );
+      const theta1 = { ...sgdUpdate(ref.state, grads, {}, { lr: cfg.thetaLr, momentum: cfg.momentum, weightDecay: 0 }), buffers: g.buffers };
+      const expected = await maskStepAt(theta1);
+      const atOldTheta = await maskStepAt({ ...theta0, buffers: g.buffers });
 
-    for (const l of layers) {
-      const got = out.scores[l]!;
-      const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
-      expect(maxDiff(got, expected[l]!)).toBeLessThan(1e-6);
-      // The test tells the orders apart: the scores moved, and a mask-step at the old theta differs.
-      expect(maxDiff(got, scores0[l]!)).toBeGreaterThan(1e-4);
-      expect(maxDiff(atOldTheta[l]!, expected[l]!)).toBeGreaterThan(1e-6);
-    }
-    // The final masks are the top-k of the final scores.
-    const top = masksFromScores(out.scores, layers, density);
-    for (const l of layers) expect([...out.masks[l]!]).toEqual([...top[l]!]);
-  }, 60_000);
+      for (const l of layers) {
+        const got = out.scores[l]!;
+        const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+        expect(maxDiff(got, expected[l]!)).toBeLessThan(1e-6);
+        // The test tells the orders apart: the scores moved, and a mask-step at the old theta differs.
+        expect(maxDiff(got, scores0[l]!)).toBeGreaterThan(1e-4);
+        expect(maxDiff(atOldTheta[l]!, expected[l]!)).toBeGreaterThan(1e-6);
+      }
+      // The final masks are the top-k of the final scores.
+      const top = masksFromScores(out.scores, layers, density);
+      for (const l of layers) expect([...out.masks[l]!]).toEqual([...top[l]!]);
+    },
+    60_000,
+  );
 });

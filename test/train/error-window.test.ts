@@ -22,3 +22,15 @@ test("a cosine schedule has no flat final phase: one epoch", () => {
   const cosine = { ...step, kind: "cosine" as const };
   expect(errorWindow(cosine, 0.1, 100, PAPER)).toEqual({ first: 100, last: 100, count: 1, finalPhaseFirst: 100 });
 });
+
+test("a constant rate is one phase, from epoch 1: the window is the asked share of all epochs", () => {
+  const constant = { ...step, milestones: [] };
+  expect(errorWindow(constant, 0.1, 10, 1)).toEqual({ first: 1, last: 10, count: 10, finalPhaseFirst: 1 });
+  expect(errorWindow(constant, 0.1, 10, 0.3)).toEqual({ first: 8, last: 10, count: 3, finalPhaseFirst: 1 });
+});
+
+test("a milestone at the very end (1.0) never applies: the final phase is the one before it", () => {
+  const late = { ...step, milestones: [0.5, 1] };
+  // 10 epochs: lr 0.1 (1-5), 0.01 (6-10); the decay at epoch 10 (0-based) comes after the last epoch.
+  expect(errorWindow(late, 0.1, 10, 1)).toEqual({ first: 6, last: 10, count: 5, finalPhaseFirst: 6 });
+});

@@ -17,8 +17,11 @@ test("with a vanishing radius a SAM step is an SGD step; masked weights stay zer
   a.masks[layer] = mask;
   b.masks[layer] = mask.slice();
   const batch = randomBatch(spec, 6, 3);
-  await a.trainStep(batch, 0.05);
-  await samStep(b, batch, 0.05, 1e-9, optim.sgd);
+  const sgd = await a.trainStep(batch, 0.05);
+  const sam = await samStep(b, batch, 0.05, 1e-9, optim.sgd);
+  // The step reports the loss and correct count at the weights it started from, as an SGD step does.
+  expect(sam.loss).toBeCloseTo(sgd.loss, 5);
+  expect(sam.correct).toBe(sgd.correct);
   for (const [k, v] of Object.entries(a.state.params)) expect(maxRelDiff(b.state.params[k]!, v)).toBeLessThan(1e-5);
   for (const [k, v] of Object.entries(a.state.buffers)) expect(maxRelDiff(b.state.buffers[k]!, v)).toBeLessThan(1e-5);
   b.state.params[layer]!.forEach((w, i) => mask[i] === 0 && expect(Math.abs(w)).toBe(0));

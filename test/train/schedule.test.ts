@@ -19,3 +19,10 @@ test("cosine schedule runs from the base rate to minLr", () => {
   expect(learningRate(s, 0.1, 50, 100)).toBeCloseTo(0.05, 12);
   expect(learningRate(s, 0.1, 100, 100)).toBeCloseTo(0, 12);
 });
+
+test("cosine schedule with a floor: halfway it is halfway between the base rate and minLr", () => {
+  const s = { kind: "cosine" as const, milestones: [], gamma: 0.1, minLr: 0.02 };
+  expect(learningRate(s, 0.1, 0, 100)).toBeCloseTo(0.1, 12);
+  expect(learningRate(s, 0.1, 50, 100)).toBeCloseTo(0.06, 12);
+  expect(learningRate(s, 0.1, 100, 100)).toBeCloseTo(0.02, 12);
+});
