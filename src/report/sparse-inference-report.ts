@@ -38,11 +38,14 @@ export async function renderSparseInference(d: SparseInferenceData): Promise<{ m
   const points = d.results
     .filter((r) => r.status === "measured" && r.storage === "dense initializers" && r.kind !== "dense")
     .flatMap((r) => {
-      const s = speedups(d, r)!;
-      return [
-        { x: r.theoreticalSpeedup, y: s.latency, series: seriesName(r), batch: d.config.latencyBatch },
-        ...s.throughput.map((t) => ({ x: r.theoreticalSpeedup, y: t.speedup, series: seriesName(r), batch: t.batch })),
-      ];
+      // No speedups without a measured dense model (its run failed): the plot is empty then, the table says why.
+      const s = speedups(d, r);
+      return s
+        ? [
+            { x: r.theoreticalSpeedup, y: s.latency, series: seriesName(r), batch: d.config.latencyBatch },
+            ...s.throughput.map((t) => ({ x: r.theoreticalSpeedup, y: t.speedup, series: seriesName(r), batch: t.batch })),
+          ]
+        : [];
     });
   const svg = await speedupScatterSvg({ title: `Measured vs theoretical speedup (${d.model.arch} w${d.model.width}, ORT ${d.provider})`, points });
   const tb = d.config.throughputBatches.join(" / ");

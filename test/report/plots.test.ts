@@ -1,16 +1,13 @@
 import { expect, test } from "bun:test";
-import { validateConfig } from "../../src/config/load.ts";
 import type { Fig2Config } from "../../src/config/generated/fig2.ts";
-import type { BipBenchConfig } from "../../src/config/generated/bip-bench.ts";
-import type { SparseInferenceConfig } from "../../src/config/generated/sparse-inference.ts";
-import { summarise } from "../../src/onnx/session-timing.ts";
-import { runContext } from "../../src/util/provenance.ts";
 import { heatmapSvg, type HeatmapCell } from "../../src/report/plots.ts";
 import { renderFig2, type Fig2Data } from "../../src/report/fig2-report.ts";
 import { regimeOf, type Fig2Cell } from "../../src/report/fig2-claims.ts";
 import { renderBip, type BipData, type MethodPoint } from "../../src/report/bip-report.ts";
 import { PRUNING_METHODS } from "../../src/runner/kinds/methods/registry.ts";
-import { renderSparseInference, type InferenceResult, type SparseInferenceData } from "../../src/report/sparse-inference-report.ts";
+import { renderSparseInference } from "../../src/report/sparse-inference-report.ts";
+import { inferenceData, inferenceResult, siConfig } from "../helpers/inference-results.ts";
+import { bipConfig, bipData, DENSITIES, fig2Cells, fig2Config, fig2Data, TEMPS } from "../helpers/report-fixtures.ts";
 
 // ---- reading Vega's SVG ----
 
@@ -79,63 +76,6 @@ function legendLabels(svg: string, title: string): string[] {
 }
 
 const svgHeight = (svg: string) => +attr(svg.slice(0, svg.indexOf(">")), "height")!;
-
-// ---- fixtures ----
-
-const fig2Config = validateConfig<Fig2Config>("fig2", {});
-const TEMPS = [5, 12, 18],
-  DENSITIES = [0.8, 0.05, 0.2]; // unsorted on purpose: the figure orders load by density
-
-function fig2Cells(): Fig2Cell[] {
-  return TEMPS.flatMap((temperature, rank) =>
-    DENSITIES.map((density) => {
-      const testError = 0.3 - 0.2 * density - 0.02 * rank,
-        lmcBarrier = density < 0.1 ? -0.12 + 0.01 * rank : 0.01,
-        cka = 0.9 + 0.1 * density;
-      return {
-        temperature,
-        hotRank: rank,
-        density,
-        testError,
-        seedErrors: [testError - 0.001, testError + 0.001],
-        denseSeedErrors: [{ seed: 1, error: testError }],
-        testErrorStdErr: null,
-        pairs: [],
-        errorFrom: "measurement" as const,
-        lmcBarrier,
-        lmcStdErr: 0.005,
-        cka,
-        ckaStdErr: 0.002,
-        regime: regimeOf(lmcBarrier, cka, fig2Config.regimes),
-      };
-    }),
-  );
-}
-
-function fig2Data(): Fig2Data {
-  return {
-    context: runContext(new Date(0)),
-    preset: "smokepreset",
-    command: "bun run repro:fig2 --preset smokepreset --set 'seeds.retrain=[1,2]'",
-    config: fig2Config,
-    axis: "epochs",
-    temperatures: TEMPS,
-    densities: DENSITIES,
-    cells: fig2Cells(),
-    dataset: { name: "tinyset", source: "test", train: 100, test: 50 },
-    engine: "test",
-    unitCommits: [],
-    wallSeconds: 1,
-    computeSeconds: 1,
-    unitsRun: 0,
-    unitsReused: 0,
-    failed: [],
-    scaledDown: [],
-    errorWindow: { first: 1, last: 2, count: 2, finalPhaseFirst: 1 },
-    streams: { dense: "dense", retrain: "retrain-of-dense-seed-d" },
-    trainFingerprints: ["x"],
-  };
-}
 
 // ---- Figure 2 ----
 
@@ -379,39 +319,6 @@ test("the figures depend on the data alone: no time, random id or order of the c
 
 // ---- BiP ----
 
-const bipConfig = validateConfig<BipBenchConfig>("bip-bench", {});
-
-function bipData(methods: string[]): BipData {
-  const acc: Record<string, (t: number) => number> = { IMP: () => 0.86, OMP: () => 0.85, BiP: () => 0.855, "BiP-filter": (t) => 0.84 - 0.5 * t };
-  const points: MethodPoint[] = [0.2, 0.5, 0.8].flatMap((target) =>
-    methods.map((method) => ({
-      method,
-      target,
-      sparsity: target,
-      accuracies: [acc[method]!(target) - 0.002, acc[method]!(target) + 0.002],
-      seconds: [10, 11],
-    })),
-  );
-  return {
-    context: runContext(new Date(0)),
-    preset: "test",
-    command: "bun run bench:bip-vs-imp --preset test",
-    config: bipConfig,
-    dataset: { name: "d", source: "s", train: 1, test: 1 },
-    engine: "test",
-    unitCommits: [],
-    dense: { accuracy: 0.853, seconds: 60 },
-    points,
-    methods: methods.map((label) => ({ label, description: label })),
-    timing: "test",
-    scaledDown: [],
-    trainFingerprints: ["x"],
-    epochSeconds: { imp: [], bip: [] },
-    engineSettings: methods.map((label) => ({ label, settings: ["onnx/cpu, fp32, deterministic"] })),
-    failed: [],
-  };
-}
-
 test("BiP report: the per-epoch cost of BiP in IMP epochs beside the paper's ratio, and engine settings per method, flagged when they differ", async () => {
   const d = { ...bipData(["IMP", "BiP"]), epochSeconds: { imp: [2, 2.2], bip: [4.2] } };
   const same = (await renderBip(d)).markdown;
@@ -513,46 +420,15 @@ test("BiP accuracy without filter-wise BiP is one panel, still with the dense ba
 
 // ---- sparse inference ----
 
-const siConfig = validateConfig<SparseInferenceConfig>("sparse-inference", {});
-
-function siResult(model: string, kind: InferenceResult["kind"], theory: number, ms: number, channelMultiple?: number): InferenceResult {
-  const lat = Array.from({ length: 20 }, (_, i) => ms * (1 + (0.02 * i) / 19));
-  return {
-    model,
-    kind,
-    storage: "dense initializers",
-    nominalDensity: 1 / theory,
-    ...(channelMultiple ? { channelMultiple } : {}),
-    convWeightDensity: 1 / theory,
-    theoreticalSpeedup: theory,
-    testAccuracy: 0.9,
-    check: { images: 10, correct: 9, expected: 9 },
-    bytes: 1000,
-    status: "measured",
-    latency: summarise([lat], 1, 5),
-    throughput: siConfig.throughputBatches.map((b) => summarise([lat.map((x) => (x * b) / 8)], b, 5)),
-  };
-}
-
 test("sparse inference: colour = kind of pruning, shape = batch size in numeric order, the y = x line labelled", async () => {
-  const d: SparseInferenceData = {
-    context: runContext(new Date(0)),
-    preset: "test",
-    provider: "cpu",
-    threads: 2,
-    nchwcBlock: 16,
-    config: siConfig,
-    model: { arch: "a", width: 16, inputShape: [1, 28, 28], dataset: "d", manifest: "m" },
-    results: [
-      siResult("dense", "dense", 1, 1),
-      siResult("u10", "unstructured", 6, 1),
-      siResult("u50", "unstructured", 2, 1),
-      siResult("s50", "structured", 2, 0.6),
-      siResult("s25", "structured", 4, 0.4),
-      siResult("s25x16", "structured", 3, 0.5, 16),
-    ],
-    profiles: [],
-  };
+  const d = inferenceData([
+    inferenceResult("dense", "dense", 1, 1, { spread: 0.02 }),
+    inferenceResult("u10", "unstructured", 6, 1, { spread: 0.02 }),
+    inferenceResult("u50", "unstructured", 2, 1, { spread: 0.02 }),
+    inferenceResult("s50", "structured", 2, 0.6, { spread: 0.02 }),
+    inferenceResult("s25", "structured", 4, 0.4, { spread: 0.02 }),
+    inferenceResult("s25x16", "structured", 3, 0.5, { spread: 0.02, channelMultiple: 16 }),
+  ]);
   const { svg } = await renderSparseInference(d);
   const batches = [siConfig.latencyBatch, ...siConfig.throughputBatches].sort((a, b) => a - b).map(String);
   expect([...batches].sort()).not.toEqual(batches); // as strings they would sort differently ("1", "128", "64")

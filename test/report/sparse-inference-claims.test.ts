@@ -1,42 +1,11 @@
 import { expect, test } from "bun:test";
-import { validateConfig } from "../../src/config/load.ts";
-import type { SparseInferenceConfig } from "../../src/config/generated/sparse-inference.ts";
 import { summarise } from "../../src/onnx/session-timing.ts";
-import { runContext } from "../../src/util/provenance.ts";
 import { sparseInferenceClaims, timingNoise, type InferenceResult, type SparseInferenceData, type Storage } from "../../src/report/sparse-inference-report.ts";
+import { inferenceData, inferenceResult, siConfig } from "../helpers/inference-results.ts";
 
-const cfg = validateConfig<SparseInferenceConfig>("sparse-inference", {});
-
-/** A result whose every run takes `ms` (times batch/64 at throughput), with a given latency spread. */
-function result(model: string, kind: InferenceResult["kind"], theory: number, ms: number, o: { storage?: Storage; spread?: number } = {}): InferenceResult {
-  const lat = Array.from({ length: 20 }, (_, i) => ms * (1 + ((o.spread ?? 0.05) * i) / 19));
-  return {
-    model,
-    kind,
-    storage: o.storage ?? "dense initializers",
-    nominalDensity: 1 / theory,
-    convWeightDensity: 1 / theory,
-    theoreticalSpeedup: theory,
-    testAccuracy: 0.9,
-    check: { images: 10, correct: 9, expected: 9 },
-    bytes: 1000,
-    status: "measured",
-    latency: summarise([lat], 1, 5),
-    throughput: [64, 128].map((b) => summarise([lat.map((x) => (x * b) / 8)], b, 5)),
-  };
-}
-
-const data = (results: InferenceResult[]): SparseInferenceData => ({
-  context: runContext(),
-  preset: "test",
-  provider: "cpu",
-  threads: 2,
-  nchwcBlock: 16,
-  config: cfg,
-  model: { arch: "a", width: 16, inputShape: [1, 28, 28], dataset: "d", manifest: "m" },
-  results,
-  profiles: [],
-});
+const cfg = siConfig;
+const result = inferenceResult;
+const data = (results: InferenceResult[]) => inferenceData(results);
 
 test("verdicts follow the measured speedups: zeros that cost the same time are NOT REPRODUCED, a compacted model at 80% of its FLOP speedup is REPRODUCED", () => {
   const claims = sparseInferenceClaims(

@@ -1,6 +1,5 @@
-import { expect, test } from "bun:test";
 import type { BenchTrainConfig } from "../../src/config/generated/bench-train.ts";
-import { validateConfig } from "../../src/config/load.ts";
+import { expect, test } from "bun:test";
 import {
   renderTrainThroughput,
   throughputGoals,
@@ -9,62 +8,7 @@ import {
   type PackResult,
   type TorchResult,
 } from "../../src/report/train-throughput-report.ts";
-
-const CASE = "w16 32x32";
-const config = validateConfig<BenchTrainConfig>("bench-train", {
-  throughput: { cases: [{ name: CASE, arch: "preresnet20", width: 16, inputShape: [3, 32, 32], batchSize: 128 }] },
-});
-
-/** A torch-engine row at `imagesPerSecond`, `hostShare` of whose step is host time. */
-function engine(device: "cpu" | "cuda", imagesPerSecond: number, hostShare: number, extra: Partial<Measurement> = {}): Measurement {
-  const msPerStep = (128 / imagesPerSecond) * 1000;
-  return {
-    case: CASE,
-    engine: `torch-${device}`,
-    status: "measured",
-    provider: device === "cpu" ? "cpu" : "cuda:0",
-    threads: 2,
-    batchSize: 128,
-    steps: 20,
-    cropPadding: 4,
-    flip: true,
-    epochSeconds: (20 * msPerStep) / 1000,
-    msPerStep,
-    batchMsPerStep: device === "cpu" ? 0.1 * hostShare * msPerStep : null,
-    hostMsPerStep: hostShare * msPerStep,
-    hostShare,
-    imagesPerSecond,
-    ...extra,
-  } as Measurement;
-}
-
-function raw(device: "cpu" | "cuda", imagesPerSecond: number): TorchResult {
-  return {
-    case: CASE,
-    device,
-    status: "measured",
-    python: "python3",
-    torch: "2.0",
-    gpu: device === "cuda" ? "NVIDIA H100 80GB HBM3" : null,
-    threads: 2,
-    steps: 20,
-    epochSeconds: (20 * 128) / imagesPerSecond,
-    msPerStep: (128 / imagesPerSecond) * 1000,
-    imagesPerSecond,
-  };
-}
-
-const record = (throughput: Measurement[], torch: TorchResult[]): BenchRecord => ({
-  context: { date: "2024-01-01", commit: "abc", machine: { host: "h", cpu: "cpu", cores: 2, memoryGiB: 4, os: "linux" }, runtime: {} },
-  preset: "quick",
-  threads: 2,
-  config,
-  throughput,
-  torch,
-  grid: [],
-  profile: null,
-  accuracy: null,
-});
+import { CASE, config, engine, packRow, raw, record } from "../helpers/throughput-records.ts";
 
 const line = (rows: string[][], prefix: string) => {
   const found = rows.find((r) => r[0]!.startsWith(prefix));
@@ -151,24 +95,6 @@ test("the report says how engine rows build their batches and that the planner r
   expect(md).toContain(`| ${CASE} | torch-cpu | cpu | 2 | 128 | 133.33 ms | host 5.33 ms (4.0%) |`);
   expect(md).toContain(`| ${CASE} | onnx-cpu | cpu | 2 | 128 | 256.00 ms | JS batches 2.56 ms (1.0%) |`);
 });
-
-/** A grouped torch pack of `size` at `imagesPerSecond` in total. */
-function packRow(engine: "torch-cpu" | "torch-cuda", size: number, imagesPerSecond: number): PackResult {
-  return {
-    case: CASE,
-    engine,
-    formulation: "grouped",
-    size,
-    status: "measured",
-    provider: engine === "torch-cpu" ? "cpu" : "cuda:0",
-    threads: 2,
-    batchSize: 128,
-    steps: 10,
-    epochSeconds: (10 * 128 * size) / imagesPerSecond,
-    imagesPerSecond,
-    perModel: imagesPerSecond / size,
-  };
-}
 
 test("the packing goal compares the best pack's images/s with the K=1 pack's, against packSpeedupMin", () => {
   const goal = (packs: PackResult[]) =>
