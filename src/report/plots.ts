@@ -330,8 +330,9 @@ export async function speedupScatterSvg(o: {
   const max = Math.max(1.5, ...o.points.map((p) => Math.max(p.x, p.y))) * 1.05;
   const batches = [...new Set(o.points.map((p) => p.batch))].sort((a, b) => a - b);
   const series = [...new Set(o.points.map((p) => p.series))].sort();
-  const x = { field: "x", type: "quantitative" as const, title: "theoretical speedup (dense MACs / remaining MACs)", scale: { domain: [1, max] } };
-  const y = { field: "y", type: "quantitative" as const, title: "measured speedup vs dense", scale: { domain: [0, max] } };
+  // Exact domains (no nice rounding): the y = x line then ends in the plot's corner, and its label's angle below is the line's.
+  const x = { field: "x", type: "quantitative" as const, title: "theoretical speedup (dense MACs / remaining MACs)", scale: { domain: [1, max], nice: false } };
+  const y = { field: "y", type: "quantitative" as const, title: "measured speedup vs dense", scale: { domain: [0, max], nice: false } };
   const color = { field: "series", type: "nominal" as const, title: o.seriesTitle ?? "pruning", scale: { domain: series }, legend: { labelLimit: 400 } };
   const shape = { field: "batch", type: "nominal" as const, title: "batch size", scale: { domain: batches }, sort: batches };
   const width = 380,

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import type { Fig2Config } from "../../src/config/generated/fig2.ts";
-import { heatmapSvg, type HeatmapCell } from "../../src/report/plots.ts";
+import { heatmapGridSvg, heatmapSvg, lineChartSvg, speedupScatterSvg, type HeatmapCell } from "../../src/report/plots.ts";
 import { renderFig2, type Fig2Data } from "../../src/report/fig2-report.ts";
 import { regimeOf, type Fig2Cell } from "../../src/report/fig2-claims.ts";
 import { renderBip, type BipData, type MethodPoint } from "../../src/report/bip-report.ts";
@@ -512,4 +512,200 @@ test("BiP report: the points table, the speedups with and without the dense pret
   expect(bumpy).toContain("80.0 -> 82.0 -> 70.0% with re-estimated BN (**not monotonic**).");
   expect(bumpy).not.toContain("with the running statistics");
   expect(await trend([f(0.2, 0.8, 0.8)])).not.toContain("Its accuracy over increasing sparsity");
+});
+
+test("speedup scatter geometry: y = x runs corner to corner, its label at the line's on-screen angle, y = 1 at its height, each point where its speedups put it", async () => {
+  const points = [
+    { x: 2, y: 1.5, series: "structured", batch: 1 },
+    { x: 4, y: 3, series: "structured", batch: 64 },
+    { x: 6, y: 0.8, series: "unstructured", batch: 128 },
+  ];
+  const svg = await speedupScatterSvg({ title: "t", points });
+  const W = 380,
+    H = 260,
+    max = 6 * 1.05; // the largest speedup, 5% headroom
+  const px = (x: number) => (W * (x - 1)) / (max - 1),
+    py = (y: number) => H * (1 - y / max);
+  const line = /aria-roledescription="line mark" d="M([\d.]+),([\d.]+)L([\d.]+),([\d.]+)"/.exec(svg)!.slice(1).map(Number);
+  for (const [got, want] of [
+    [line[0]!, px(1)],
+    [line[1]!, py(1)],
+    [line[2]!, px(max)],
+    [line[3]!, py(max)],
+  ] as const)
+    expect(got).toBeCloseTo(want, 2);
+  const angle = +/rotate\((-?[\d.]+)\)[^>]*>y = x</.exec(svg)![1]!;
+  // The label sits on the line, inside the plot, in its upper-right part (clear of the points near the origin).
+  const at = /transform="translate\(([\d.]+),([\d.]+)\) rotate[^>]*>y = x</.exec(svg)!.slice(1).map(Number);
+  expect(at[0]).toBeGreaterThan(W / 2);
+  expect(at[0]).toBeLessThan(W);
+  expect(at[1]).toBeCloseTo(line[1]! + ((line[3]! - line[1]!) * (at[0]! - line[0]!)) / (line[2]! - line[0]!), 1);
+  expect(angle).toBeCloseTo((-Math.atan((line[1]! - line[3]!) / (line[2]! - line[0]!)) * 180) / Math.PI, 1);
+  const rule = /aria-label="y: 1" role="graphics-symbol" aria-roledescription="rule mark" transform="translate\(([\d.]+),([\d.]+)\)"/.exec(svg)!;
+  expect(+rule[2]!).toBeCloseTo(py(1), 2);
+  const placed = [...svg.matchAll(/aria-roledescription="point" transform="translate\(([\d.]+),([\d.]+)\)"/g)].map((m) => [+m[1]!, +m[2]!]);
+  expect(placed).toHaveLength(3);
+  points.forEach((p, i) => {
+    expect(placed[i]![0]).toBeCloseTo(px(p.x), 1);
+    expect(placed[i]![1]).toBeCloseTo(py(p.y), 1);
+  });
+  // Below 1.5x everywhere, the axes still reach 1.5 x 1.05.
+  const small = await speedupScatterSvg({ title: "t", points: [{ x: 1.2, y: 0.9, series: "s", batch: 1 }] });
+  expect(small).toContain("for a linear scale with values from 1.0 to 1.6");
+});
+
+test("gradients and clip paths are numbered from 0 within each figure, one id per definition, every reference resolved", async () => {
+  const axes2 = { xTitle: "x", yTitle: "y", xOrder: ["a", "b"], yOrder: ["r1"] };
+  const panel = (t: string, v: number) => ({
+    title: t,
+    legendTitle: t,
+    cells: [
+      { x: "a", y: "r1", value: v, label: "1" },
+      { x: "b", y: "r1", value: v + 1, label: "2" },
+    ],
+  });
+  // Another figure first: Vega's own counters have moved on by then.
+  await heatmapSvg({ ...axes2, ...panel("before", 1) });
+  const svg = await heatmapGridSvg({ title: "g", axes: axes2, panels: [panel("one", 1), panel("two", 5), panel("three", 9)] });
+  for (const kind of ["gradient_", "clip"]) {
+    const defined = [...svg.matchAll(new RegExp(`id="(${kind}\\d+)"`, "g"))].map((m) => m[1]!);
+    expect(new Set(defined).size).toBe(defined.length);
+    expect([...defined].sort()).toEqual(defined.map((_, i) => `${kind}${i}`).sort());
+    for (const m of svg.matchAll(new RegExp(`(?:url\\(#|href="#)(${kind}[^)"]*)`, "g"))) expect(defined).toContain(m[1]!);
+  }
+  expect(svg.match(/id="gradient_\d+"/g)).toHaveLength(3);
+});
+
+test("heatmap cells: 46 px wide, rows sharing at least 136 px; quantitative panels leave cells without a value empty; unknown categories grey, after the known ones", async () => {
+  const axes3 = { xTitle: "x", yTitle: "y", xOrder: ["a", "b", "c"], yOrder: ["r1", "r2"] };
+  const nominal = await heatmapSvg({
+    ...axes3,
+    title: "t",
+    legendTitle: "regime",
+    cells: [
+      { x: "a", y: "r1", value: null, label: "I" },
+      { x: "b", y: "r1", value: null, label: "zz" },
+      { x: "c", y: "r2", value: null, label: "n/a" },
+    ],
+    nominal: { domain: ["I", "II"], range: ["#ff0000", "#00ff00"] },
+  });
+  const cells = [
+    ...nominal.matchAll(
+      /aria-label="x: (\w); y: (\w+); label: ([^"]+)" role="graphics-symbol" aria-roledescription="rect mark" d="M([\d.]+),([\d.]+)h([\d.]+)v([\d.]+)[^"]*" fill="([^"]+)"/g,
+    ),
+  ].map((m) => m.slice(1));
+  expect(cells).toEqual([
+    ["a", "r1", "I", "0", "0", "46", "68", "#ff0000"],
+    ["b", "r1", "zz", "46", "0", "46", "68", "#cccccc"],
+    ["c", "r2", "n/a", "92", "68", "46", "68", "#cccccc"],
+  ]);
+  expect(legendLabels(nominal, "regime")).toEqual(["I", "II", "n/a", "zz"]);
+  const tall = await heatmapSvg({
+    ...axes3,
+    yOrder: ["1", "2", "3", "4", "5"],
+    title: "t",
+    legendTitle: "v",
+    cells: [{ x: "a", y: "1", value: 1, label: "1" }],
+  });
+  expect(tall).toMatch(/aria-roledescription="rect mark" d="M0,0h46v34h-46Z"/);
+  const quantitative = await heatmapSvg({
+    ...axes3,
+    title: "t",
+    legendTitle: "v",
+    cells: [
+      { x: "a", y: "r1", value: 1, label: "1" },
+      { x: "b", y: "r1", value: null, label: "" },
+      { x: "c", y: "r2", value: 3, label: "3" },
+    ],
+  });
+  expect(quantitative.match(/aria-roledescription="rect mark"/g)).toHaveLength(2);
+  expect(quantitative).not.toContain("x: b; y: r1");
+});
+
+test("line chart geometry: error bars span mean ± spread and the baseline sits at its value, on the points' own scale; log y spaces decades evenly", async () => {
+  const svg = await lineChartSvg({
+    title: "t",
+    xTitle: "x",
+    yTitle: "y",
+    points: [
+      { x: 0.2, y: 0.9, series: "A", spread: 0.01 },
+      { x: 0.5, y: 0.8, series: "A", spread: 0.02 },
+      { x: 0.8, y: 0.85, series: "A" },
+    ],
+    baseline: { y: 0.95, label: "dense" },
+  });
+  const pts = [
+    ...svg.matchAll(
+      /aria-label="x: [^;]+; y: ([\d.]+); series: A" role="graphics-symbol" aria-roledescription="point" transform="translate\(([\d.]+),([\d.]+)\)"/g,
+    ),
+  ].map((m) => [+m[1]!, +m[2]!, +m[3]!]);
+  expect(pts).toHaveLength(3);
+  // The y scale from the first two points; everything else must sit on it.
+  const perUnit = (pts[1]![2]! - pts[0]![2]!) / (pts[1]![0]! - pts[0]![0]!);
+  const py = (v: number) => pts[0]![2]! + perUnit * (v - pts[0]![0]!);
+  expect(pts[2]![2]).toBeCloseTo(py(0.85), 6);
+  const bars = [
+    ...svg.matchAll(
+      /aria-label="x: ([\d.]+); lo: ([\d.]+); hi: ([\d.]+); series: A" role="graphics-symbol" aria-roledescription="rule mark" transform="translate\(([\d.]+),([\d.]+)\)" x2="0" y2="(-?[\d.]+)"/g,
+    ),
+  ].map((m) => m.slice(1).map(Number));
+  expect(bars.map((b) => [b[1], b[2]])).toEqual([
+    [0.89, 0.91],
+    [0.78, 0.82],
+    [0.85, 0.85],
+  ]);
+  for (const b of bars) {
+    expect(b[4]).toBeCloseTo(py(b[1]!), 6);
+    expect(b[4]! + b[5]!).toBeCloseTo(py(b[2]!), 6);
+  }
+  const base =
+    /aria-label="y: 0.95" role="graphics-symbol" aria-roledescription="rule mark" transform="translate\(([\d.]+),([\d.]+)\)" x2="(-?[\d.]+)"[^>]*stroke-dasharray="5,4"/.exec(
+      svg,
+    )!;
+  expect(+base[2]!).toBeCloseTo(py(0.95), 6);
+  // The rule spans the panel, right to left, and its label ends just inside the right edge.
+  expect(+base[1]!).toBe(360);
+  expect(+base[3]!).toBe(-360);
+  expect(svg).toMatch(/text-anchor="end" transform="translate\(357,[\d.]+\)"[^>]*>dense</);
+
+  const log = await lineChartSvg({
+    title: "t",
+    xTitle: "x",
+    yTitle: "s",
+    logY: true,
+    points: [1, 10, 100].map((y, i) => ({ x: 0.1 * (i + 1), y, series: "A" })),
+  });
+  const ys = [...log.matchAll(/aria-roledescription="point" transform="translate\([\d.]+,([\d.]+)\)"/g)].map((m) => +m[1]!);
+  expect(ys[0]! - ys[1]!).toBeCloseTo(ys[1]! - ys[2]!, 6);
+  expect(ys[0]! - ys[1]!).toBeGreaterThan(10);
+});
+
+test("line chart panels: series coloured and listed in name order, the y title on the first panel only, each panel its own y range", async () => {
+  const points = [
+    { x: 0.2, y: 0.9, series: "b" },
+    { x: 0.5, y: 0.88, series: "b" },
+    { x: 0.2, y: 0.5, series: "a" },
+    { x: 0.5, y: 0.1, series: "a" },
+  ];
+  const one = await lineChartSvg({ title: "t", xTitle: "x", yTitle: "accuracy", seriesTitle: "method", points });
+  expect(legendLabels(one, "method")).toEqual(["a", "b"]);
+  const two = await lineChartSvg({
+    title: "t",
+    xTitle: "x",
+    yTitle: "accuracy",
+    seriesTitle: "method",
+    points,
+    panels: [
+      { title: "first", series: ["b"] },
+      { title: "second", series: ["a"] },
+    ],
+  });
+  expect(two.match(/>accuracy<\/text>/g)).toHaveLength(1);
+  const yAxes = [...two.matchAll(/aria-label="Y-axis titled '[^']*' for a linear scale with values from ([\d.]+) to ([\d.]+)"/g)].map((m) => [+m[1]!, +m[2]!]);
+  const untitled = [...two.matchAll(/aria-label="Y-axis for a linear scale with values from ([\d.]+) to ([\d.]+)"/g)].map((m) => [+m[1]!, +m[2]!]);
+  expect(yAxes).toHaveLength(1);
+  expect(untitled).toHaveLength(1);
+  // "b" spans 0.88-0.9, "a" 0.1-0.5: each axis holds its own panel's values and not much more.
+  expect(yAxes[0]![0]).toBeGreaterThan(0.8);
+  expect(untitled[0]![1]).toBeLessThanOrEqual(0.6);
 });
