@@ -7,7 +7,7 @@
  */
 import { Option } from "commander";
 import { addRunnerOptions, baseCommand, runMain, runnerConfig, settingsOf, type CommonOptions, type RunnerFlags } from "../src/cli/common.ts";
-import { runSparseInference } from "../src/experiments/sparse-inference.ts";
+import { rerenderSparseInference, runSparseInference } from "../src/experiments/sparse-inference.ts";
 
 const SETTINGS = { command: "sparse-inference", schema: "sparse-inference", example: "timing.rounds=5" };
 
@@ -24,10 +24,14 @@ const cmd = addRunnerOptions(
     ]),
   )
   .option("--data-dir <dir>", "dataset directory for the accuracy check before timing (and for models:export when it runs first)")
-  .option("--threads <n>", "ORT intra-op threads (default: all cores)");
+  .option("--threads <n>", "ORT intra-op threads (default: all cores)")
+  .option("--rerender", "draw the report again from <report-dir>/sparse-inference.json without measuring (after a change in how reports are drawn)");
 
 await runMain(async () => {
-  const opts = cmd.parse().opts<RunnerFlags & CommonOptions & { modelsDir: string; provider?: string; threads?: string; dataDir?: string }>();
+  const opts = cmd
+    .parse()
+    .opts<RunnerFlags & CommonOptions & { modelsDir: string; provider?: string; threads?: string; dataDir?: string; rerender?: boolean }>();
+  if (opts.rerender) return rerenderSparseInference(opts.reportDir);
   const settings = settingsOf(opts, SETTINGS, [...(opts.provider ? [`provider=${opts.provider}`] : []), ...(opts.threads ? [`threads=${opts.threads}`] : [])]);
   await runSparseInference({
     ...settings,

@@ -18,7 +18,7 @@ import { checkAccuracy, exportBenchmarkModels, exportUnits, readManifest, type M
 import { quantile, summarise, timeSession } from "../onnx/session-timing.ts";
 import { Presets, SingleBar } from "cli-progress";
 import { withSparseInitializers } from "../onnx/sparse-initializers.ts";
-import { runContext } from "../util/provenance.ts";
+import { gitCommit, runContext } from "../util/provenance.ts";
 import { renderSparseInference, type InferenceResult, type SparseInferenceData, type Storage } from "../report/sparse-inference-report.ts";
 import { runUnits } from "../runner/run-units.ts";
 import { loadData } from "../train/setup.ts";
@@ -301,11 +301,36 @@ export async function runSparseInference(opts: SparseInferenceOptions): Promise<
     profiles,
     denseVsDense,
   };
-  const { markdown, svg } = await renderSparseInference(data_);
   writeFileAtomic(join(opts.reportDir, "sparse-inference.json"), JSON.stringify(data_, null, 2) + "\n");
-  writeFileAtomic(join(opts.reportDir, "sparse-inference.svg"), svg);
-  writeFileAtomic(join(opts.reportDir, "sparse-inference.csv"), inferenceCsv(results));
-  writeFileAtomic(join(opts.reportDir, "sparse-inference.md"), markdown + "\n");
+  await writeReport(data_, opts.reportDir);
+}
+
+/** The report's markdown, figure and CSV from the measured data. */
+async function writeReport(d: SparseInferenceData, reportDir: string): Promise<void> {
+  const { markdown, svg } = await renderSparseInference(d);
+  writeFileAtomic(join(reportDir, "sparse-inference.svg"), svg);
+  writeFileAtomic(join(reportDir, "sparse-inference.csv"), inferenceCsv(d.results));
+  writeFileAtomic(join(reportDir, "sparse-inference.md"), markdown + "\n");
   console.log(markdown);
-  console.log(`\nwrote ${join(opts.reportDir, "sparse-inference.md")}, .json, .csv and .svg`);
+  console.log(`\nwrote ${join(reportDir, "sparse-inference.md")}, .csv and .svg`);
+}
+
+/**
+ * --rerender: the report drawn again from the measurements a run saved in
+ * <reportDir>/sparse-inference.json, without measuring (after a change in how the report
+ * is drawn or judged). Its context (commit, date, machine) stays the measuring run's.
+ */
+export async function rerenderSparseInference(reportDir: string): Promise<void> {
+  const file = join(reportDir, "sparse-inference.json");
+  let d: SparseInferenceData;
+  try {
+    d = JSON.parse(readFileSync(file, "utf8")) as SparseInferenceData;
+  } catch (e) {
+    throw new ConfigError(
+      `--rerender: cannot read ${file} (${(e as Error).message.split("\n")[0]}); run bun run bench:sparse-inference without --rerender to measure first`,
+    );
+  }
+  const missing = ["context", "config", "model", "results", "profiles"].filter((k) => !(k in (d ?? {})));
+  if (missing.length) throw new ConfigError(`--rerender: ${file} lacks ${missing.join(", ")}: not a sparse-inference record; measure again without --rerender`);
+  await writeReport({ ...d, redrawn: { commit: gitCommit(), date: new Date().toISOString() } }, reportDir);
 }

@@ -48,6 +48,8 @@ export interface SparseInferenceData {
   profiles: { model: string; batch: number; profile: StepProfile }[];
   /** The paired estimator applied to the dense model against itself (mean of the dense timings around one / that one): its spread is the noise. */
   denseVsDense?: number[];
+  /** Set when the report was drawn again from saved measurements (bench:sparse-inference --rerender): when, and at which commit. */
+  redrawn?: { commit: string; date: string };
 }
 
 export const x2 = (v: number) => `${v.toFixed(2)}x`;
