@@ -5,6 +5,8 @@ import type { RunOutcome } from "../runner/run-units.ts";
 import { nominalTrainCount, type DatasetChoice } from "../data/resolve.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { notice } from "../util/notice.ts";
+import { archName } from "../models/registry.ts";
+import type { TrainingConfig } from "../config/generated/training.ts";
 
 /** What every experiment is run with: a preset, settings over it, the runner, where the report goes. */
 export interface ExperimentOptions {
@@ -24,6 +26,16 @@ export function dataDepartures(datasetName: string, trainLimit: number | undefin
   if (datasetName !== paper.dataset) out.push(`dataset ${datasetName} instead of ${paper.dataset === "cifar10" ? "CIFAR-10" : paper.dataset}`);
   if (trainLimit) out.push(`${trainLimit} training images instead of ${nominalTrainCount(paper.dataset, paper.trainLimit).toLocaleString("en-US")}`);
   return out;
+}
+
+/** The model part of that list: another architecture (at the depth it trains), another width. */
+export function modelDepartures(m: TrainingConfig["model"], paper: TrainingConfig["model"], paperWhat: string): string[] {
+  const name = archName(m),
+    paperName = archName(paper);
+  return [
+    ...(name !== paperName ? [`${name} instead of ${paperWhat}'s ${paperName}`] : []),
+    ...(m.width !== paper.width ? [`${name} width ${m.width} instead of ${paper.width}`] : []),
+  ];
 }
 
 /** A unit that did not complete, as a report lists it. */

@@ -8,7 +8,7 @@ import type { TrainingConfig } from "../config/generated/training.ts";
 import { ConfigError, overridePaths, validateConfig } from "../config/load.ts";
 import { loadPresetConfig } from "../config/presets.ts";
 import { checkBatchSize } from "../train/setup.ts";
-import { dataDepartures } from "./common.ts";
+import { dataDepartures, modelDepartures } from "./common.ts";
 
 /**
  * The dense settings each temperature axis sets itself (fig2-plan.ts temperatures()), what to
@@ -84,7 +84,7 @@ export function scaledDown(cfg: Fig2Config, datasetName: string): string[] {
   const paper = loadPresetConfig<Fig2Config>("fig2", "fig2", "paper", []);
   const n = (x: number) => x.toLocaleString("en-US");
   const out = dataDepartures(datasetName, cfg.dense.data.trainLimit, paper.dense.data);
-  if (cfg.dense.model.width !== paper.dense.model.width) out.push(`PreResNet-20 width ${cfg.dense.model.width} instead of ${paper.dense.model.width}`);
+  out.push(...modelDepartures(cfg.dense.model, paper.dense.model, "the paper"));
   if (cfg.dense.optim.epochs !== paper.dense.optim.epochs && cfg.temperature.axis !== "batch-size")
     out.push(`${cfg.dense.optim.epochs} dense epochs instead of ${paper.dense.optim.epochs} (schedule decays at the same fractions)`);
   if (cfg.retrain.epochs !== paper.retrain.epochs) out.push(`${cfg.retrain.epochs} retrain epochs instead of ${paper.retrain.epochs}`);

@@ -1,5 +1,6 @@
 import type { UnitRecord } from "../config/generated/record.ts";
 import type { RunContext } from "../util/provenance.ts";
+import { archName } from "../models/registry.ts";
 
 export function contextMarkdown(c: RunContext, extra: Record<string, string | number> = {}): string {
   const rows: [string, string][] = [
@@ -114,13 +115,13 @@ export function experimentRows(d: {
   dataset: { name: string; source: string; train: number; test: number };
   engine: string;
   unitCommits: string[];
-  model: { arch: string; width: number };
+  model: { arch: string; width: number; depth?: number };
 }): Record<string, string> {
   return {
     preset: d.preset,
     dataset: `${d.dataset.name}: ${d.dataset.source} (${d.dataset.train} train / ${d.dataset.test} test images)`,
     "engine / EP": d.engine,
     "units computed at": d.unitCommits.join("; ") || "n/a",
-    model: `${d.model.arch}, width ${d.model.width}`,
+    model: `${archName(d.model)}, width ${d.model.width}`,
   };
 }

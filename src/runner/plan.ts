@@ -6,7 +6,7 @@ import { ConfigError, validateConfig } from "../config/load.ts";
 import { packFormulation, resolveAutoEngine } from "../engine/registry.ts";
 import { probeTorch } from "../engine/torch/detect.ts";
 import type { EngineName } from "../engine/types.ts";
-import { buildModel } from "../models/registry.ts";
+import { buildModel, resolveArch } from "../models/registry.ts";
 import { countMacs } from "../onnx/flops.ts";
 import { getKind } from "./kinds/registry.ts";
 import type { RunStore } from "./store.ts";
@@ -140,7 +140,8 @@ export function macsPerImage(m: PlannedModel): number {
 export function plannedModel(t: Pick<TrainingConfig, "model"> & { data?: Pick<TrainingConfig["data"], "dataset" | "padTo"> }): PlannedModel {
   const grey = t.data?.dataset.startsWith("fashion-mnist") ?? false;
   const size = Math.max(grey ? 28 : 32, t.data?.padTo ?? 32);
-  return { arch: t.model.arch, width: t.model.width, inputShape: [grey ? 1 : 3, size, size] };
+  // The name with the depth it trains at (preresnet20 at model.depth 56 is preresnet56), so no measurement of another depth stands in for it.
+  return { arch: resolveArch(t.model.arch, t.model.depth).name, width: t.model.width, inputShape: [grey ? 1 : 3, size, size] };
 }
 
 /** The torch engine settings a bench:train row was measured with (absent on other engines' rows and on records before them). */

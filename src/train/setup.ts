@@ -49,7 +49,12 @@ export function checkBatchSize(setting: string, batchSize: number, trainImages: 
 }
 
 export function modelFor(cfg: TrainingConfig, data: Pick<Dataset, "channels" | "height" | "width" | "numClasses">): ModelSpec {
-  return buildModel(cfg.model.arch, { width: cfg.model.width, inputShape: [data.channels, data.height, data.width], numClasses: data.numClasses });
+  return buildModel(cfg.model.arch, {
+    width: cfg.model.width,
+    inputShape: [data.channels, data.height, data.width],
+    numClasses: data.numClasses,
+    ...(cfg.model.depth !== undefined ? { depth: cfg.model.depth } : {}),
+  });
 }
 
 export function trainerOptions(cfg: TrainingConfig, spec: ModelSpec): TrainerOptions {

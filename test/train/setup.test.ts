@@ -4,6 +4,7 @@ import type { TrainingConfig } from "../../src/config/generated/training.ts";
 import { ConfigError, validateConfig } from "../../src/config/load.ts";
 import { freshState } from "../../src/engine/state.ts";
 import { checkBatchSize, engineChoice, loadData, modelFor, trainerFor, trainerOptions, trainImagesOf } from "../../src/train/setup.ts";
+import { trainLoop } from "../../src/train/train-loop.ts";
 
 setDefaultTimeout(30_000);
 
@@ -82,4 +83,21 @@ test("trainerFor: fresh weights from the config's seed, or the state given", asy
     await a.dispose();
     await b.dispose();
   }
+});
+
+test("model.depth: a PreResNet-32 builds from the config (33 convs: stem, 2 x 15 blocks, 2 projections) and trains", async () => {
+  const cfg = config({ model: { arch: "preresnet20", width: 2, depth: 32 }, optim: { epochs: 1, batchSize: 20, lr: 0.05 } });
+  const data = await loadData(cfg);
+  const spec = modelFor(cfg, data);
+  expect(spec.arch).toBe("preresnet32");
+  expect(spec.params.filter((p) => p.shape.length === 4)).toHaveLength(33);
+  const trainer = await trainerFor(cfg, spec);
+  try {
+    const out = await trainLoop({ trainer, data, optim: cfg.optim, augment: cfg.data, seed: cfg.seed });
+    expect(out.status).toBe("done");
+    expect(Number.isFinite(out.epochs[0]!.trainLoss)).toBe(true);
+  } finally {
+    await trainer.dispose();
+  }
+  expect(() => modelFor(config({ model: { arch: "vgg16", width: 2, depth: 32 } }), data)).toThrow("model.depth: vgg16 has a fixed depth");
 });

@@ -22,9 +22,13 @@ export interface TrainingConfig {
  */
 export interface ModelConfig {
   /**
-   * Architecture: preresnet20 (three-regime paper); BiP's resnet20a and resnet56a (CIFAR ResNets, option-A shortcuts), resnet18 (CIFAR ResNet-18, projection shortcuts), vgg16 (VGG-16 with BN, CIFAR variant, 32x32 inputs) and resnet50 (ImageNet ResNet-50: 7x7 stem and max-pool; 64 px Tiny-ImageNet or 224 px).
+   * Architecture. CIFAR ResNets of any depth D = 6n+2 (the number in the name; model.depth overrides it): preresnet<D> (the three-regime paper's pre-activation ResNet, preresnet20), resnet<D>a (option-A shortcuts: BiP's resnet20a and resnet56a) and resnet<D>b (1x1 conv + BN shortcuts, open_lth's cifar_resnet_D). Fixed depth: resnet18 (CIFAR ResNet-18, projection shortcuts), vgg16 (VGG-16 with BN, CIFAR variant, 32x32 inputs) and resnet50 (ImageNet ResNet-50: 7x7 stem and max-pool; 64 px Tiny-ImageNet or 224 px).
    */
-  arch: "preresnet20" | "resnet20a" | "resnet56a" | "resnet18" | "vgg16" | "resnet50";
+  arch: string;
+  /**
+   * Depth of a CIFAR ResNet (preresnet<D>, resnet<D>a, resnet<D>b), 6n+2: overrides the depth in model.arch's name (arch preresnet20 with depth 56 trains PreResNet-56). Absent: the name's depth. An error for the fixed-depth architectures.
+   */
+  depth?: number;
   /**
    * Channels of the first stage; later stages double it. The papers: 16 for the CIFAR ResNet-20/56, 64 for resnet18, vgg16 (channels scale with width/64) and resnet50.
    */

@@ -1,0 +1,38 @@
+import { blocksPerStage, type CifarResNetOptions } from "./cifar-resnet.ts";
+import { SpecBuilder, type ModelSpec } from "./spec.ts";
+
+/**
+ * CIFAR ResNet with option-B shortcuts (He et al. 2016): the option-A network
+ * (src/models/resnet-a.ts) with a 1x1 stride-2 conv + BN projection wherever a block
+ * changes shape, as akamaster/pytorch_resnet_cifar10's option B and open_lth's
+ * cifar_resnet_D do (ResNet-56: 855,770 parameters for 10 classes, 2,752 more than
+ * option A). Names follow akamaster: layerS.B.shortcut.0 (conv) and .1 (BN), linear.
+ */
+export function resnetB(o: CifarResNetOptions): ModelSpec {
+  const n = blocksPerStage(o.depth);
+  const b = new SpecBuilder(o.inputShape);
+  const kaiming = (fanIn: number) => ({ kind: "normal" as const, std: Math.sqrt(2 / fanIn) });
+  let x = b.relu(b.bn(b.conv(b.input, "conv1", o.width, { kernel: 3, stride: 1, pad: 1, init: kaiming(9 * o.inputShape[0]) }), "bn1"));
+  let inplanes = o.width;
+  for (let stage = 0; stage < 3; stage++) {
+    const planes = o.width << stage;
+    for (let i = 0; i < n; i++) {
+      const stride = stage > 0 && i === 0 ? 2 : 1;
+      const p = `layer${stage + 1}.${i}`;
+      let out = b.relu(b.bn(b.conv(x, `${p}.conv1`, planes, { kernel: 3, stride, pad: 1, init: kaiming(9 * inplanes) }), `${p}.bn1`));
+      out = b.bn(b.conv(out, `${p}.conv2`, planes, { kernel: 3, stride: 1, pad: 1, init: kaiming(9 * planes) }), `${p}.bn2`);
+      const shortcut =
+        stride !== 1 || inplanes !== planes
+          ? b.bn(b.conv(x, `${p}.shortcut.0`, planes, { kernel: 1, stride, pad: 0, init: kaiming(inplanes) }), `${p}.shortcut.1`)
+          : x;
+      x = b.relu(b.add(out, shortcut));
+      inplanes = planes;
+    }
+  }
+  x = b.gap(x);
+  x = b.fc(x, "linear", o.numClasses, {
+    weightInit: kaiming(inplanes),
+    biasInit: { kind: "uniform", bound: 1 / Math.sqrt(inplanes) },
+  });
+  return b.build(`resnet${o.depth}b`, x, o.numClasses);
+}
