@@ -12,7 +12,7 @@ const LAYERS = [
   ["engine"],
   ["prune", "metrics"],
   ["train"],
-  ["onnx"],
+  ["onnx", "weights"],
   ["runner"],
   ["report"],
   ["experiments"],

@@ -4,11 +4,13 @@
  * to the preset's densities, fine-tunes, compacts the structured ones, and writes
  * parity-checked inference ONNX files plus manifest.json to <models-dir>/<preset>/.
  */
+import { Option } from "commander";
 import { join } from "node:path";
+import { ConfigError } from "../config/load.ts";
 import type { ModelsExportConfig } from "../config/generated/models-export.ts";
 import { loadPresetConfig } from "../config/presets.ts";
 import { exportBenchmarkModels, exportUnits } from "../experiments/benchmark-models.ts";
-import { assertUnitId, exportUnit } from "../experiments/export-unit.ts";
+import { assertUnitId, exportUnit, exportUnitStateDict } from "../experiments/export-unit.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { runContext } from "../util/provenance.ts";
 import { runUnits } from "../runner/run-units.ts";
@@ -31,7 +33,12 @@ const cmd = addDataOptions(
 )
   .option("--unit <id>", "instead: export the model of this finished unit of the run store (any kind) to <models-dir>/units/<id>.onnx")
   .option("--checkpoint <file>", "with --unit: which file of the unit (default model.ckpt; e.g. snapshot-e30.ckpt of a dense unit)")
-  .option("--no-compact", "with --unit: keep pruned channels (masked zeros) instead of removing them");
+  .option("--no-compact", "with --unit: keep pruned channels (masked zeros) instead of removing them")
+  .addOption(
+    new Option("--format <format>", "with --unit: onnx (an inference model) or torch (a PyTorch state_dict, <id>.pt, torch.load-able; masked, not compacted)")
+      .choices(["onnx", "torch"])
+      .default("onnx"),
+  );
 
 await runMain(async () => {
   const opts = cmd.parse().opts<
@@ -41,21 +48,33 @@ await runMain(async () => {
         unit?: string;
         checkpoint?: string;
         compact: boolean;
+        format: "onnx" | "torch";
       }
   >();
+  if (opts.format === "torch" && !opts.unit)
+    throw new ConfigError(
+      "--format torch needs --unit <id>: it writes one unit's weights as a PyTorch state_dict (the benchmark's compacted models have no PyTorch architecture); `bun run collect` lists the units",
+    );
   const { preset, overrides, configFiles } = settingsOf(opts, SETTINGS);
   const cfg = loadPresetConfig<ModelsExportConfig>("models-export", "models-export", preset, overrides, configFiles);
   const runner = runnerConfig(opts);
   if (opts.unit) {
     // The id names a folder of the run store and the output file: never a path.
     assertUnitId(opts.unit, opts.runsDir);
-    const path = join(opts.modelsDir, "units", `${opts.unit}.onnx`);
+    const path = join(opts.modelsDir, "units", `${opts.unit}.${opts.format === "torch" ? "pt" : "onnx"}`);
     if (opts.dryRun) {
       const done = new RunStore(opts.runsDir).result(opts.unit, { readOnly: true }) !== null;
       return void console.log(
         done
-          ? `plan: export unit ${opts.unit} (${opts.checkpoint ?? "model.ckpt"}${opts.compact ? ", compacted" : ""}) to ${path}`
+          ? `plan: export unit ${opts.unit} (${opts.checkpoint ?? "model.ckpt"}${opts.format === "torch" ? ", PyTorch state_dict" : opts.compact ? ", compacted" : ""}) to ${path}`
           : `plan: unit ${opts.unit} has no finished result in ${opts.runsDir}; nothing to export`,
+      );
+    }
+    if (opts.format === "torch") {
+      const t = await exportUnitStateDict(opts.runsDir, opts.unit, { checkpoint: opts.checkpoint, log: notice });
+      writeFileAtomic(path, t.bytes);
+      return void console.log(
+        `${path}: ${t.kind} unit, ${t.checkpoint}, ${t.arch}, ${t.tensors} tensors (PyTorch state_dict; masked weights stored as zeros; load with model.load_state_dict(torch.load(path)))`,
       );
     }
     const r = await exportUnit(opts.runsDir, opts.unit, { checkpoint: opts.checkpoint, compact: opts.compact, parity: cfg.parity, log: notice });

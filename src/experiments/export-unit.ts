@@ -8,6 +8,10 @@ import { UNIT_ID_PATTERN } from "../runner/unit.ts";
 import { CheckpointError, loadCheckpoint, type Checkpoint } from "../train/checkpoint.ts";
 import { loadData, modelFor } from "../train/setup.ts";
 import { exportCheckpoint } from "../onnx/export.ts";
+import { toStateDict } from "../weights/state-dict.ts";
+import { writeStateDict } from "../weights/torch-pt.ts";
+import type { UnitRecord } from "../config/generated/record.ts";
+import type { Unit } from "../runner/unit.ts";
 
 export interface UnitExport {
   bytes: Uint8Array;
@@ -40,16 +44,21 @@ function nonFinite(c: Checkpoint): string | null {
   return null;
 }
 
+/** A finished unit's checkpoint, checked: its record, unit, training settings and weights. */
+interface UnitCheckpoint {
+  record: UnitRecord;
+  unit: Unit;
+  training: TrainingConfig;
+  file: string;
+  ckpt: Checkpoint;
+}
+
 /**
- * Exports the model of any finished unit in a run store (train, dense, retrain, IMP,
- * OMP, BiP, ...): its final weights (or a named checkpoint file), masks applied, by
- * default compacted (exact, and a no-op when no channel is dead), parity-checked.
+ * The checkpoint of a finished unit (its final weights, or a file of its folder it names),
+ * with every way it can be unusable a ConfigError that says what to do: no result, a
+ * path instead of a file name, a missing or damaged file, non-finite weights.
  */
-export async function exportUnit(
-  runsDir: string,
-  id: string,
-  o: { checkpoint?: string; compact: boolean; parity: { batch: number; tolerance: number; seed: number }; log: (l: string) => void },
-): Promise<UnitExport> {
+function unitCheckpoint(runsDir: string, id: string, checkpoint: string | undefined): UnitCheckpoint {
   assertUnitId(id, runsDir);
   const store = new RunStore(runsDir);
   // Exporting reads the store; it never sets a damaged unit aside (a run of its command does).
@@ -58,7 +67,7 @@ export async function exportUnit(
   const unit = store.readUnit(id);
   const raw = (unit.config.training ?? unit.config) as Record<string, unknown>;
   const training = validateConfig<TrainingConfig>("training", raw, `unit ${id} training config`);
-  const file = o.checkpoint ?? TRAINED_WEIGHTS;
+  const file = checkpoint ?? TRAINED_WEIGHTS;
   const dir = store.dir(id);
   // A file of the unit's own folder, by name: a path (../x, /etc/passwd) would leave it.
   if (!/^[^/\\]+$/.test(file) || file === "." || file === "..")
@@ -76,7 +85,7 @@ export async function exportUnit(
   } catch (e) {
     if (!(e instanceof CheckpointError)) throw e;
     // A file the user named that is no checkpoint at all is a bad flag value, not damage.
-    if (o.checkpoint !== undefined && /bad magic/.test(e.reason))
+    if (checkpoint !== undefined && /bad magic/.test(e.reason))
       throw new ConfigError(`--checkpoint ${file}: ${e.reason}; name one of unit ${id}'s checkpoint files (${checkpointFiles(dir)})`);
     throw new ConfigError(
       `${path}: ${e.reason}: unit ${id}'s output is damaged; exporting changes nothing in the store: remove ${join(dir, "done.json")} and run the command that planned the unit again, which recomputes it`,
@@ -89,6 +98,20 @@ export async function exportUnit(
       `unit ${id}: ${file} holds non-finite weights (${bad}): the training diverged${record.status === "diverged" ? ` (status "diverged"${at?.epoch !== undefined ? `, epoch ${at.epoch}` : ""})` : ""}, so there is no model to export; train it again with a lower learning rate (optim.lr)${unit.kind === "dense" ? ", or name an earlier snapshot with --checkpoint" : ""}`,
     );
   }
+  return { record, unit, training, file, ckpt };
+}
+
+/**
+ * Exports the model of any finished unit in a run store (train, dense, retrain, IMP,
+ * OMP, BiP, ...): its final weights (or a named checkpoint file), masks applied, by
+ * default compacted (exact, and a no-op when no channel is dead), parity-checked.
+ */
+export async function exportUnit(
+  runsDir: string,
+  id: string,
+  o: { checkpoint?: string; compact: boolean; parity: { batch: number; tolerance: number; seed: number }; log: (l: string) => void },
+): Promise<UnitExport> {
+  const { record, unit, training, file, ckpt } = unitCheckpoint(runsDir, id, o.checkpoint);
   const data = await loadData(training, o.log);
   const spec = modelFor(training, data);
   const acc = (record.metrics as { finalTestAccuracy?: number | null }).finalTestAccuracy;
@@ -112,4 +135,20 @@ export async function exportUnit(
     removedConvChannels: r.removedConvChannels,
     parityMaxAbsDiff: r.parityMaxAbsDiff,
   };
+}
+
+/**
+ * The model of a finished unit as a PyTorch state_dict (.pt, torch.load-able): masked
+ * weights (pruned ones exactly zero, not compacted, so the names and shapes are those of
+ * the architecture's reference code), BN statistics, and each BN's num_batches_tracked.
+ */
+export async function exportUnitStateDict(
+  runsDir: string,
+  id: string,
+  o: { checkpoint?: string; log: (l: string) => void },
+): Promise<{ bytes: Uint8Array; unit: string; kind: string; checkpoint: string; arch: string; tensors: number }> {
+  const { unit, training, file, ckpt } = unitCheckpoint(runsDir, id, o.checkpoint);
+  const spec = modelFor(training, await loadData(training, o.log));
+  const entries = toStateDict(spec, ckpt.state, ckpt.masks);
+  return { bytes: writeStateDict(entries), unit: id, kind: unit.kind, checkpoint: file, arch: spec.arch, tensors: entries.length };
 }

@@ -2,7 +2,9 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { probeTorch } from "../../src/engine/torch/detect.ts";
 import { runUnits } from "../../src/runner/run-units.ts";
+import { readStateDict } from "../../src/weights/torch-pt.ts";
 import { REPO, runner, tempRuns, tinyTrain } from "../runner/helpers.ts";
 
 /** Runs a script; a clean error is one `error:` line naming the flag, exit 2, no stack trace. */
@@ -71,6 +73,32 @@ describe("paths a user names stay inside their directories; a diverged unit is n
     expect(r.err).not.toMatch(/error/i);
     expect(r.code).toBe(0);
     expect(readdirSync(join(models, "units"))).toEqual([`${okId}.onnx`]);
+  }, 120_000);
+
+  test("models:export --format torch writes the unit's PyTorch state_dict; the reference PreResNet loads it strictly and its keys are the reference code's", async () => {
+    const r = spawn("src/cli/models-export.ts", exportArgs("--unit", okId, "--format", "torch"));
+    expect(r.err).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
+    const file = join(models, "units", `${okId}.pt`);
+    expect(r.out).toContain(`${file}: train unit, model.ckpt, preresnet20, `);
+    const dict = readStateDict(readFileSync(file));
+    // PreResNet-20: 19 BNs (4 tensors each and a counter), 21 convs, the fc's weight and bias.
+    expect(dict.size).toBe(19 * 5 + 21 + 2);
+    expect(dict.get("fc.weight")!.shape).toEqual([10, 16]);
+    // Without --unit there is no one model to write.
+    expectCleanError(spawn("src/cli/models-export.ts", exportArgs("--format", "torch")), /^error: --format torch needs --unit <id>/m);
+    const probe = await probeTorch();
+    if (!("found" in probe)) return;
+    const py = Bun.spawnSync(
+      [
+        probe.found.python,
+        "-c",
+        `import sys; sys.path.insert(0, ${JSON.stringify(join(REPO, "test/fixtures"))}); import torch, torch_reference_models as r; m = r.build("preresnet", 20, 4, 10, 3); m.load_state_dict(torch.load(${JSON.stringify(file)}), strict=True); print("loaded")`,
+      ],
+      { stdout: "pipe", stderr: "pipe" },
+    );
+    expect(py.stderr.toString()).toBe("");
+    expect(py.stdout.toString().trim()).toBe("loaded");
   }, 120_000);
 
   test("bench:train --report-name with a path is refused before anything runs", () => {
