@@ -3,8 +3,7 @@ import type { CifarResNetOptions, ModelOptions } from "./cifar-resnet.ts";
 import { preresnet } from "./preresnet.ts";
 import { resnet18 } from "./resnet18.ts";
 import { resnet50 } from "./resnet50.ts";
-import { resnetA } from "./resnet-a.ts";
-import { resnetB } from "./resnet-b.ts";
+import { resnetA, resnetB } from "./resnet-a.ts";
 import type { ModelSpec } from "./spec.ts";
 import { vgg16 } from "./vgg.ts";
 
