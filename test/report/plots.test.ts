@@ -3,7 +3,7 @@ import type { Fig2Config } from "../../src/config/generated/fig2.ts";
 import { heatmapGridSvg, heatmapSvg, lineChartSvg, speedupScatterSvg, type HeatmapCell } from "../../src/report/plots.ts";
 import { renderFig2, type Fig2Data } from "../../src/report/fig2-report.ts";
 import { regimeOf, type Fig2Cell } from "../../src/report/fig2-claims.ts";
-import { renderBip, type BipData, type MethodPoint } from "../../src/report/bip-report.ts";
+import { renderBip } from "../../src/report/bip-report.ts";
 import { PRUNING_METHODS } from "../../src/runner/kinds/methods/registry.ts";
 import { renderSparseInference } from "../../src/report/sparse-inference-report.ts";
 import { inferenceData, inferenceResult, siConfig } from "../helpers/inference-results.ts";
