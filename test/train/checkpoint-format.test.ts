@@ -54,6 +54,19 @@ test("a file written by hand in the documented format loads: tensors by group an
   expect(c.state.buffers).toEqual({});
 });
 
+test("any header length: the payload starts at the next 4-byte boundary, after 0 to 3 spaces", () => {
+  const pads = new Set<number>();
+  for (const note of ["", "a", "ab", "abc"]) {
+    const bytes = handWritten({ header: { meta: { note } } });
+    const headerLength = bytes.readUInt32LE(8);
+    pads.add((4 - ((12 + headerLength) % 4)) % 4);
+    const c = loadCheckpoint(file(`pad-${note.length}.ckpt`, bytes));
+    expect(c.meta).toEqual({ note });
+    expect([...c.state.params.w!]).toEqual([1.5, -2, 3]);
+  }
+  expect([...pads].sort()).toEqual([0, 1, 2, 3]);
+});
+
 test("saveCheckpoint writes that format: the hand-written file's bytes, for the same contents", () => {
   const p = join(dir, "saved.ckpt");
   const c: Checkpoint = {
