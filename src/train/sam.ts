@@ -18,7 +18,8 @@ export async function samStep(trainer: Trainer, batch: Batch, lr: number, rho: n
     for (const v of g[name]!) sq += v * v;
   }
   // Stryker disable next-line ArithmeticOperator: equivalent: the 1e-12 matters only for a gradient norm near 1e-12, in practice g = 0, where the perturbation scale * g is 0 either way
-  const scale = rho / (Math.sqrt(sq) + 1e-12);
+  const norm = Math.sqrt(sq) + 1e-12;
+  const scale = rho / norm;
   const perturbed = Object.fromEntries(Object.entries(start.params).map(([k, w]) => [k, w.map((v, i) => v + scale * g[k]![i]!)]));
   trainer.state = { ...start, params: perturbed };
   const second = await trainer.gradients(batch);

@@ -226,7 +226,8 @@ describe("bipLoop on an engine that holds the data", () => {
 
   test("one pass, filter-wise: theta-steps on even batches, mask-steps on odd ones of one shuffle; per-layer keep counts; the code variant", async () => {
     const cfg = bipConfig({ iterations: "one-pass", structure: "filter", variant: "code", codeLr2: 0.25 });
-    const e = await scriptedResident(cfg, 8, () => 1);
+    // 3 iterations per request, exactly an epoch's: no empty request after them.
+    const e = await scriptedResident(cfg, 3, () => 1);
     const out = await bipLoop({ trainer: e.trainer, data, layers: e.layers, density: 0.5, cfg, augment, seed: SEED });
     expect(out.status).toBe("done");
     const setup = e.rec.setups[0]!;

@@ -73,7 +73,14 @@ const untimed = (r: EpochRecord[]) => r.map(({ seconds: _, ...rest }) => rest);
 /** trainPack over `ms`; `stepsPerRequest` wraps each pack in the resident stand-in. */
 async function packed(
   ms: PackMember[],
-  o: { stepsPerRequest?: number; dir?: string; evalAt?: (e: number) => boolean; steps?: number[][]; runs?: Partial<PackMemberRun>[] } = {},
+  o: {
+    stepsPerRequest?: number;
+    dir?: string;
+    evalAt?: (e: number) => boolean;
+    steps?: number[][];
+    runs?: Partial<PackMemberRun>[];
+    stopAfterEpochs?: number;
+  } = {},
 ) {
   const packs: number[][] = [];
   const made: PackTrainer[] = [];
@@ -99,6 +106,7 @@ async function packed(
     optim: optimCfg,
     augment,
     evalAt: o.evalAt,
+    stopAfterEpochs: o.stopAfterEpochs,
     onPack: (p) => packs.push(p.members),
   });
   return { out, packs, made };
@@ -184,6 +192,31 @@ describe("trainPack", () => {
       expect(out[k]!.outcome.status).toBe("done");
       expect(same(out[k]!.final.state.params, want.params)).toBe(true);
       expect(untimed(out[k]!.outcome.epochs)).toEqual(untimed(want.out.epochs));
+    }
+  });
+
+  test("a pack stopped after one epoch keeps resumable checkpoints; resumed, it ends where the uninterrupted pack ends", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pack-protocol-"));
+    try {
+      const whole = await packed(members());
+      const first = await packed(members(), { dir, stopAfterEpochs: 1 });
+      expect(first.out.map((r) => r.outcome.epochs.length)).toEqual([1, 1, 1]);
+      expect(first.out.every((r) => r.outcome.status === "done")).toBe(true);
+      expect(seeds.map((_, k) => loadCheckpoint(join(dir, `m${k}.ckpt`)).epoch)).toEqual([1, 1, 1]);
+      // Stopping after more epochs than are left stops at the end.
+      const resumed = await packed(members(), { dir, stopAfterEpochs: 5 });
+      expect(resumed.packs).toEqual([[0, 1, 2]]);
+      for (let k = 0; k < seeds.length; k++) {
+        expect(resumed.out[k]!.outcome.resumedFrom).toBe(1);
+        expect(untimed(resumed.out[k]!.outcome.epochs)).toEqual(untimed(whole.out[k]!.outcome.epochs));
+        expect(same(resumed.out[k]!.final.state.params, whole.out[k]!.final.state.params)).toBe(true);
+      }
+      // Nothing left to train: no pack is formed, the members end as they are.
+      const again = await packed(members(), { dir });
+      expect(again.packs).toEqual([]);
+      expect(again.out.map((r) => r.outcome.epochs.length)).toEqual([2, 2, 2]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
