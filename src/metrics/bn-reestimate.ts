@@ -13,7 +13,6 @@ export async function reestimateBatchNorm(trainer: Trainer, batches: Iterable<Ba
     const stats = await trainer.batchStats(b.x, b.size);
     for (const [name, v] of Object.entries(stats)) {
       const acc = (sums[name] ??= new Float32Array(v.length));
-      // Stryker disable next-line EqualityOperator: equivalent: a write past the end of a typed array is dropped
       for (let i = 0; i < v.length; i++) acc[i]! += b.size * v[i]!;
     }
     seen += b.size;

@@ -22,7 +22,6 @@ function centre(a: ArrayLike<number>, n: number, d: number): Float64Array {
     let mean = 0;
     for (let i = 0; i < n; i++) mean += a[i * d + j]!;
     mean /= n;
-    // Stryker disable next-line EqualityOperator: equivalent: a write past the end of a typed array is dropped
     for (let i = 0; i < n; i++) out[i * d + j] = a[i * d + j]! - mean;
   }
   return out;
@@ -32,7 +31,6 @@ function centre(a: ArrayLike<number>, n: number, d: number): Float64Array {
 function gram(a: Float64Array, b: Float64Array, n: number, da: number, db: number): Float64Array {
   const out = new Float64Array(da * db);
   for (let i = 0; i < n; i++)
-    // Stryker disable next-line EqualityOperator: equivalent: r = da only writes past the end of a typed array, which is dropped
     for (let r = 0; r < da; r++) {
       // Stryker disable next-line all: hot loop: mutation switching makes the CKA bootstrap test (100M passes here) 300x slower; the exact CKA values of cka-known-answers.test.ts pin this line
       const av = a[i * da + r]!;
@@ -51,13 +49,11 @@ function frobeniusSq(m: Float64Array): number {
 /** Row-wise softmax of logits [n, k]. */
 export function softmaxRows(logits: Float32Array, n: number, k: number): Float64Array {
   const out = new Float64Array(n * k);
-  // Stryker disable next-line EqualityOperator: equivalent: row n only writes past the end of a typed array, which is dropped
   for (let i = 0; i < n; i++) {
     let max = -Infinity;
     for (let j = 0; j < k; j++) max = Math.max(max, logits[i * k + j]!);
     let sum = 0;
     for (let j = 0; j < k; j++) sum += out[i * k + j] = Math.exp(logits[i * k + j]! - max);
-    // Stryker disable next-line EqualityOperator: equivalent: j = k divides the next row's first entry before that row overwrites it, or writes past the end
     for (let j = 0; j < k; j++) out[i * k + j]! /= sum;
   }
   return out;

@@ -22,7 +22,6 @@ class EvalSum {
       const row = logits.subarray(i * k, (i + 1) * k);
       let max = -Infinity,
         arg = 0;
-      // Stryker disable next-line EqualityOperator: equivalent: row[k] is past the row's end, undefined, never greater
       for (let j = 0; j < k; j++) if (row[j]! > max) ((max = row[j]!), (arg = j));
       let sum = 0;
       for (let j = 0; j < k; j++) sum += Math.exp(row[j]! - max);

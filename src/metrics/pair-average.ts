@@ -51,8 +51,7 @@ export function averageOverPairs(pairs: PairValue[]): PairAverage | null {
   const groups = [...new Set(pairs.map((p) => p.group))].map((g) => pairs.filter((p) => p.group === g));
   const groupMeans = groups.map((g) => avg(g.map((p) => p.value)));
   const mean = avg(groupMeans);
-  // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent: Number.isFinite(null) is false, so the null test changes nothing
-  const known = pairs.map((p) => p.stdErr).filter((s): s is number => s !== null && Number.isFinite(s));
+  const known = pairs.map((p) => p.stdErr).filter((s): s is number => Number.isFinite(s));
   const floor = known.length ? Math.sqrt(avg(known.map((s) => s * s)) / pairs.length) : null;
   let spread: number | null = null,
     errorFrom: PairAverage["errorFrom"] = "measurement";
@@ -63,8 +62,8 @@ export function averageOverPairs(pairs: PairValue[]): PairAverage | null {
     spread = jackknifeStdErr(pairs);
     if (spread !== null) errorFrom = "jackknife";
   }
-  // Stryker disable next-line ConditionalExpression: equivalent: Math.max reads null as 0, and spread and floor are never negative
-  const stdErr = spread === null ? floor : floor === null ? spread : Math.max(spread, floor);
-  // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent: with spread null errorFrom is "measurement" already; with floor null, null > spread is false
-  return { mean, stdErr, errorFrom: spread !== null && floor !== null && floor > spread ? "measurement" : errorFrom, pairs: pairs.length };
+  // Both are never negative: the larger of the known ones, null when neither is known.
+  const stdErr = spread === null && floor === null ? null : Math.max(spread ?? 0, floor ?? 0);
+  // The measurement floor decides where it exceeds a known spread (with no spread, errorFrom is "measurement" already).
+  return { mean, stdErr, errorFrom: (floor ?? -Infinity) > (spread ?? Infinity) ? "measurement" : errorFrom, pairs: pairs.length };
 }
