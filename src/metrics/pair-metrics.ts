@@ -70,6 +70,8 @@ export function ckaOfOutputs(a: Float64Array, b: Float64Array, n: number): numbe
  * images of the same distribution; NaN when resamples < 2.
  */
 export function ckaBootstrapStdErr(a: Float64Array, b: Float64Array, n: number, resamples: number, seed: number): number {
+  // 0 (metrics.ckaBootstrap = none) would otherwise come out as -0, an exact value.
+  if (resamples < 2) return NaN;
   const k = a.length / n;
   const rng = new Rng(seed, "cka-bootstrap");
   const ra = new Float64Array(a.length),

@@ -210,5 +210,7 @@ test("the CKA bootstrap error is the sample standard deviation (n - 1) of the re
   const sd = Math.sqrt(values.reduce((s, v) => s + (v - m) ** 2, 0) / 3);
   expect(ckaBootstrapStdErr(a, b, n, 4, 9)).toBeCloseTo(sd, 12);
   expect(ckaBootstrapStdErr(a, b, n, 1, 9)).toBeNaN();
+  // No resamples (metrics.ckaBootstrap = 0): no standard error, not a zero one.
+  expect(ckaBootstrapStdErr(a, b, n, 0, 9)).toBeNaN();
   expect(ckaBootstrapStdErr(a, b, n, 2, 9)).toBeGreaterThan(0);
 });
