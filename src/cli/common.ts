@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gitCommit } from "../util/provenance.ts";
 import { nvidiaDriverPresent } from "../engine/torch/detect.ts";
+import { ARCH_NAMES } from "../models/registry.ts";
 
 export interface CommonOptions {
   preset: string;
@@ -118,9 +119,9 @@ export function addDataOptions(cmd: Command, spec: SettingsSpec & { data: string
 
 /** --model and --width: shorthands for the `model` settings of the command's spec (settingsOf applies them). */
 export function addModelOptions(cmd: Command, spec: SettingsSpec & { model: string }): Command {
-  const choices = settingSchema(spec.schema, [...spec.model.split("."), "arch"])?.enum as string[] | undefined;
+  // Any depth of the CIFAR ResNet families is a name (resnet56b): the schema's pattern checks it, not a list of choices.
   return cmd
-    .addOption(new Option("--model <arch>", `which architecture; same as --set ${spec.model}.arch=<arch>`).choices(choices ?? []))
+    .option("--model <arch>", `which architecture (${ARCH_NAMES}); same as --set ${spec.model}.arch=<arch>`)
     .option("--width <n>", `the model's base width (channels of its first stage); same as --set ${spec.model}.width=<n>`);
 }
 

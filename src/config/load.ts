@@ -11,7 +11,9 @@ export class ConfigError extends Error {
   readonly exitCode = 2;
 }
 
-const ajv = new Ajv({ useDefaults: true, allErrors: true, strict: true, allowUnionTypes: true });
+// verbose: errors carry their schema node, whose patternDescription says in words what a pattern accepts.
+const ajv = new Ajv({ useDefaults: true, allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
+ajv.addVocabulary(["patternDescription"]);
 const compiled = new Map<string, ValidateFunction>();
 
 export function schemaFile(name: string): string {
@@ -77,8 +79,10 @@ function describe(e: ErrorObject, root: unknown): string {
   const message = e.message ?? e.keyword;
   // ajv says "must be integer", "must be >= 1", "must match pattern ...": read as "expected integer", ...
   const negated = /^must NOT have (fewer|more) than (\d+) (\w+)$/.exec(message);
-  const expected =
-    e.keyword === "enum"
+  const described = e.keyword === "pattern" ? (e.parentSchema as { patternDescription?: string } | undefined)?.patternDescription : undefined;
+  const expected = described
+    ? described
+    : e.keyword === "enum"
       ? `one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`
       : negated
         ? `${negated[1] === "fewer" ? "at least" : "at most"} ${negated[2]} ${negated[3]}`

@@ -13,7 +13,7 @@ test("an empty training config resolves to the papers' defaults", () => {
 test("a bad value names the field path, the expectation and the given value", () => {
   expect(() => validateConfig("training", { optim: { lr: -1 } })).toThrow(/optim\.lr: expected > 0, given -1/);
   expect(() => validateConfig("training", { model: { arch: "vgg" } })).toThrow(
-    /model\.arch: expected one of "preresnet20", "resnet20a", "resnet56a", "resnet18", "vgg16", "resnet50", given "vgg"/,
+    /model\.arch: expected preresnet<D>, resnet<D>a or resnet<D>b \(D = 6n\+2: 20, 32, 44, 56, 110, \.\.\.\), resnet18, vgg16 or resnet50, given "vgg"/,
   );
 });
 

@@ -25,5 +25,5 @@ test("prunable layers expose names and shapes without architecture code", () => 
 });
 
 test("unknown model names are rejected with the known list", () => {
-  expect(() => buildModel("vgg", cifar)).toThrow(/preresnet20, resnet20a/);
+  expect(() => buildModel("vgg", cifar)).toThrow(/unknown architecture "vgg"; known: preresnet<D>, resnet<D>a, resnet<D>b .*, resnet18, vgg16, resnet50/);
 });
