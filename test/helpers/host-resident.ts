@@ -57,27 +57,66 @@ export interface RecordedRequests<R> {
 }
 
 /**
+ * The slots every stand-in for a resident engine keeps: the splits it was given (recorded
+ * in `loads`) and evaluation as the logits of a split's unaugmented images.
+ */
+export function residentSlots<P>(predict: (x: Float32Array, size: number) => Promise<P>) {
+  const splits = new Map<string, ResidentSplit>();
+  const loaded: { slot: string; split: ResidentSplit }[] = [];
+  return {
+    loaded,
+    split: (slot: string) => splits.get(slot)!,
+    loadSplit: (slot: string, split: ResidentSplit) => {
+      loaded.push({ slot, split });
+      splits.set(slot, split);
+    },
+    predictSplit: (slot: string, start: number, count: number): Promise<P> => {
+      const b = plainImages(splits.get(slot)!, start, count);
+      return predict(b.x, b.size);
+    },
+  };
+}
+
+/**
+ * `target` seen through a Proxy whose `resident` is the given capability, with `extra`'s
+ * fields readable beside the target's own; writes reach the target (the loops set masks).
+ */
+export function withCapability<T extends object, E extends object>(target: T, resident: unknown, extra: E): T & E {
+  return new Proxy(target, {
+    get: (t, key) => (key === "resident" ? resident : key in extra ? extra[key as keyof E] : Reflect.get(t, key, t)),
+    set: (t, key, value) => Reflect.set(t, key, value, t),
+  }) as T & E;
+}
+
+/** The recorder of a stand-in: requests pushed by its trainSteps, loads read from its slots. */
+function recorder<R>(slots: ReturnType<typeof residentSlots<unknown>>): RecordedRequests<R> {
+  return {
+    requests: [],
+    get loads() {
+      return slots.loaded.map((l) => l.slot);
+    },
+  };
+}
+
+/**
  * `t` with a resident capability that does on the host what an engine holding the data
  * does on its device: batches built from plans, `stepsPerRequest` steps per request,
  * SAM steps when asked, stopping after the first non-finite loss. It records every
  * request, so a test can check what the loops ask for.
  */
 export function withHostResident(t: Trainer, stepsPerRequest: number): Trainer & RecordedRequests<StepsRequest> {
-  const splits = new Map<string, ResidentSplit>();
-  const rec: RecordedRequests<StepsRequest> = { requests: [], loads: [] };
+  const slots = residentSlots((x, size) => t.predict(x, size));
+  const rec = recorder<StepsRequest>(slots);
   const resident: ResidentTraining = {
     stepsPerRequest,
-    loadSplit: (slot, split) => {
-      rec.loads.push(slot);
-      splits.set(slot, split);
-    },
+    loadSplit: slots.loadSplit,
+    predictSplit: slots.predictSplit,
     async trainSteps(r): Promise<StepsResult> {
       rec.requests.push(r);
-      const split = splits.get(r.slot)!;
       const losses: number[] = [],
         correct: number[] = [];
       for (const plan of r.plans) {
-        const b = batchFromPlan(split, plan);
+        const b = batchFromPlan(slots.split(r.slot), plan);
         const out = r.sam ? await samStep(t, b, r.lr, r.sam.rho, r.sam) : await t.trainStep(b, r.lr);
         losses.push(out.loss);
         correct.push(out.correct);
@@ -85,36 +124,26 @@ export function withHostResident(t: Trainer, stepsPerRequest: number): Trainer &
       }
       return { losses: Float32Array.from(losses), correct: Float32Array.from(correct) };
     },
-    async predictSplit(slot, start, count) {
-      const b = plainImages(splits.get(slot)!, start, count);
-      return t.predict(b.x, b.size);
-    },
   };
-  return new Proxy(t, {
-    get: (target, key) => (key === "resident" ? resident : key in rec ? rec[key as keyof typeof rec] : Reflect.get(target, key, target)),
-    set: (target, key, value) => Reflect.set(target, key, value, target),
-  }) as Trainer & RecordedRequests<StepsRequest>;
+  return withCapability(t, resident, rec);
 }
 
 /** withHostResident for a pack: member k's batch of each step built from plans[k]; every member stops after a step where any loss is not finite. */
 export function withHostResidentPack(p: PackTrainer, stepsPerRequest: number): PackTrainer & RecordedRequests<{ plans: BatchPlan[][]; lr: number }> {
-  const splits = new Map<string, ResidentSplit>();
-  const rec: RecordedRequests<{ plans: BatchPlan[][]; lr: number }> = { requests: [], loads: [] };
+  const slots = residentSlots((x, size) => p.predict(x, size));
+  const rec = recorder<{ plans: BatchPlan[][]; lr: number }>(slots);
   const resident: PackResidentTraining = {
     stepsPerRequest,
-    loadSplit: (slot, split) => {
-      rec.loads.push(slot);
-      splits.set(slot, split);
-    },
+    loadSplit: slots.loadSplit,
+    predictSplit: slots.predictSplit,
     async trainSteps(r): Promise<PackStepsResult> {
       rec.requests.push({ plans: r.plans, lr: r.lr });
-      const split = splits.get(r.slot)!;
       const losses: number[][] = r.plans.map(() => []),
         correct: number[][] = r.plans.map(() => []);
       let steps = 0;
       for (let s = 0; s < r.plans[0]!.length; s++) {
         const out = await p.trainStep(
-          r.plans.map((plans) => batchFromPlan(split, plans[s]!)),
+          r.plans.map((plans) => batchFromPlan(slots.split(r.slot), plans[s]!)),
           r.lr,
         );
         out.forEach((o, k) => (losses[k]!.push(o.loss), correct[k]!.push(o.correct)));
@@ -123,12 +152,6 @@ export function withHostResidentPack(p: PackTrainer, stepsPerRequest: number): P
       }
       return { steps, losses: losses.map((l) => Float32Array.from(l)), correct: correct.map((c) => Float32Array.from(c)) };
     },
-    async predictSplit(slot, start, count) {
-      const b = plainImages(splits.get(slot)!, start, count);
-      return p.predict(b.x, b.size);
-    },
   };
-  return new Proxy(p, {
-    get: (target, key) => (key === "resident" ? resident : key in rec ? rec[key as keyof typeof rec] : Reflect.get(target, key, target)),
-  }) as PackTrainer & RecordedRequests<{ plans: BatchPlan[][]; lr: number }>;
+  return withCapability(p, resident, rec);
 }

@@ -7,12 +7,12 @@ import { trainBatches } from "../../src/data/batches.ts";
 import { makeSynthetic } from "../../src/data/synthetic.ts";
 import { OnnxTrainer } from "../../src/engine/onnx/onnx-trainer.ts";
 import { freshState } from "../../src/engine/state.ts";
-import type { Batch, BipSetup, BipStepsRequest, GradientResult, ResidentSplit, Tensors, Trainer } from "../../src/engine/types.ts";
+import type { Batch, BipSetup, BipStepsRequest, GradientResult, Tensors, Trainer } from "../../src/engine/types.ts";
 import { buildModel } from "../../src/models/registry.ts";
 import { bipScoredLayers, filterKeepCount } from "../../src/prune/bip.ts";
 import { keepCount } from "../../src/prune/magnitude.ts";
 import { bipLoop, bipStepRates } from "../../src/train/bip-loop.ts";
-import { plainImages } from "../helpers/host-resident.ts";
+import { residentSlots, withCapability } from "../helpers/host-resident.ts";
 import { optim } from "../helpers/tiny-models.ts";
 
 setDefaultTimeout(60_000);
@@ -119,20 +119,19 @@ async function scriptedResident(cfg: BipConfig, stepsPerRequest: number, losses:
   const layers = bipScoredLayers(spec, cfg);
   const t = await OnnxTrainer.create({ spec, ...optim, threads: 1, maskedParams: layers }, freshState(spec, 3));
   const start = Object.fromEntries(layers.map((l) => [l, t.state.params[l]!.slice()]));
-  const rec = { setups: [] as BipSetup[], requests: [] as BipStepsRequest[], loads: [] as [string, number][] };
+  const slots = residentSlots((x, size) => t.predict(x, size));
+  const rec = {
+    setups: [] as BipSetup[],
+    requests: [] as BipStepsRequest[],
+    get loads() {
+      return slots.loaded.map((l) => [l.slot, l.split.cropPadding] as const);
+    },
+  };
   const engineScores = Object.fromEntries(layers.map((l, k) => [l, new Float32Array(t.masks[l]!.length).fill(k + 1)]));
-  const splits = new Map<string, ResidentSplit>();
   const resident = {
     stepsPerRequest,
-    loadSplit: (slot: string, split: ResidentSplit) => {
-      rec.loads.push([slot, split.cropPadding]);
-      splits.set(slot, split);
-    },
-    // Evaluation: the trainer's logits of the split's unaugmented images.
-    predictSplit: (slot: string, start: number, count: number) => {
-      const b = plainImages(splits.get(slot)!, start, count);
-      return t.predict(b.x, b.size);
-    },
+    loadSplit: slots.loadSplit,
+    predictSplit: slots.predictSplit,
     bipStart: (s: BipSetup) => void rec.setups.push(s),
     bipSteps: async (r: BipStepsRequest) => {
       const n = rec.requests.push(r) - 1;
@@ -145,10 +144,7 @@ async function scriptedResident(cfg: BipConfig, stepsPerRequest: number, losses:
     },
     bipScores: () => engineScores,
   };
-  const trainer = new Proxy(t, {
-    get: (target, key) => (key === "resident" ? resident : Reflect.get(target, key, target)),
-    set: (target, key, v) => Reflect.set(target, key, v, target),
-  }) as Trainer;
+  const trainer: Trainer = withCapability(t, resident, {});
   return { trainer, t, layers, rec, start, engineScores };
 }
 
