@@ -22,6 +22,11 @@ export function schemaFile(name: string): string {
 
 type SchemaNode = Record<string, unknown>;
 
+/** Whether schemas/<name>.schema.json exists: settings whose schema is found by name (a pruning method's) ask this. */
+export function schemaExists(name: string): boolean {
+  return schemaFiles().has(`${name}.schema.json`);
+}
+
 let schemas: Map<string, SchemaNode> | undefined;
 
 /** Every file of schemas/, read once: ajv compiles them, and --help and list overrides read settings from them. */

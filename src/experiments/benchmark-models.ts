@@ -20,7 +20,7 @@ import { loadData, modelFor } from "../train/setup.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import type { RunContext } from "../util/provenance.ts";
 import { exportCheckpoint } from "../onnx/export.ts";
-import { ONE_SHOT_METHODS } from "../prune/one-shot.ts";
+import { oneShotMethod } from "../prune/one-shot.ts";
 import type { Manifest, ManifestModel, ModelKind } from "../onnx/manifest.ts";
 export type { Manifest, ManifestModel, ModelKind } from "../onnx/manifest.ts";
 import { macLayers } from "../onnx/flops.ts";
@@ -160,7 +160,7 @@ async function writeExport(
     const ckpt = o.checkpoints.get(u.id)!;
     const isDense = u.kind === "train";
     const pc = u.config as PruneFinetuneUnitConfig;
-    const kind: ModelKind = isDense ? "dense" : ONE_SHOT_METHODS[pc.method].structured ? "structured" : "unstructured";
+    const kind: ModelKind = isDense ? "dense" : oneShotMethod(pc.method, "method").structured ? "structured" : "unstructured";
     const multiple = isDense ? 1 : pc.channelMultiple;
     const name = isDense ? "dense" : `${kind}${multiple > 1 ? `-x${multiple}` : ""}-d${Math.round(100 * pc.density)}`;
     const testAccuracy = (record.metrics as { finalTestAccuracy?: number | null }).finalTestAccuracy ?? null;

@@ -1,3 +1,4 @@
+import { ONE_SHOT_METHODS } from "../prune/one-shot.ts";
 import { availableParallelism } from "node:os";
 import type { BipBenchConfig } from "../config/generated/bip-bench.ts";
 import { validateConfig } from "../config/load.ts";
@@ -69,7 +70,9 @@ function checkBatchSizes(cfg: BipBenchConfig, trainImages: number): void {
   checkBatchSize("dense.optim.batchSize", cfg.dense.optim.batchSize, trainImages, denseData);
   const used = new Set(cfg.methods);
   if (used.has("imp")) checkBatchSize("imp.batchSize", cfg.imp.batchSize, trainImages, denseData);
-  if (used.has("omp")) checkBatchSize("omp.batchSize", cfg.omp.batchSize, trainImages, denseData);
+  // OMP, random and every other one-shot method fine-tune with omp's settings.
+  if (cfg.methods.some((m) => m === "omp" || m === "random" || Object.hasOwn(ONE_SHOT_METHODS, m)))
+    checkBatchSize("omp.batchSize", cfg.omp.batchSize, trainImages, denseData);
   if (used.has("bip") || used.has("bip-filter")) checkBatchSize("bip.batchSize", cfg.bip.batchSize, trainImages, denseData);
 }
 

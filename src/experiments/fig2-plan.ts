@@ -8,6 +8,7 @@ import { validateConfig } from "../config/load.ts";
 import { mkUnit, type Unit } from "../runner/unit.ts";
 import { errorWindow } from "../train/schedule.ts";
 import type { Fig2GridCell, Fig2SeedCell } from "./fig2-cells.ts";
+import { PAPER_PRUNE_METHOD, resolvePrune } from "./fig2-settings.ts";
 
 interface Temperature {
   value: number;
@@ -65,6 +66,7 @@ export function planFig2(
   const retrainOptim = cfg.retrain;
   const window = errorWindow(retrainOptim.schedule, retrainOptim.lr, retrainOptim.epochs, cfg.metrics.errorWindow);
   const retrainDefaults = { training: validateConfig("training", {}) };
+  const prune = resolvePrune(cfg);
   const cellDefaults = { training: validateConfig("training", {}), metrics: validateConfig<Fig2Config>("fig2", {}).metrics };
   const values = perSeed[0]!.temps.map((t) => t.value);
   const grid: Fig2GridCell[] = [];
@@ -82,9 +84,12 @@ export function planFig2(
               source: { unit: t.dense.id, epoch: t.epoch },
               density,
               lastEpochs: window.count,
+              // The paper's method stays out of the config, so its units keep the ids they had before the choice existed.
+              // Every retraining of one dense snapshot is pruned with the dense seed: one mask, however a method draws.
+              ...(prune.method === PAPER_PRUNE_METHOD ? {} : { method: prune.method, methodSettings: prune.settings, maskSeed: d }),
             },
             [t.dense.id],
-            `retrain T=${value} d=${density}${tag} seed ${seed}`,
+            `retrain T=${value} d=${density}${prune.method === PAPER_PRUNE_METHOD ? "" : ` ${prune.method}`}${tag} seed ${seed}`,
             retrainDefaults,
           ),
         }));

@@ -7,6 +7,7 @@ import type { Fig2Config } from "../config/generated/fig2.ts";
 import type { TrainingConfig } from "../config/generated/training.ts";
 import { ConfigError, overridePaths, validateConfig } from "../config/load.ts";
 import { loadPresetConfig } from "../config/presets.ts";
+import { oneShotMethod, oneShotSettings } from "../prune/one-shot.ts";
 import { checkBatchSize } from "../train/setup.ts";
 import { dataDepartures, modelDepartures } from "./common.ts";
 
@@ -70,6 +71,16 @@ export function checkSeedSettings(cfg: Fig2Config, overrides: string[] = []): vo
   if (problems.length) throw new ConfigError(problems.join("\n"));
 }
 
+/** The paper's pruning: every conv layer keeps the same fraction of its weights, those largest in |w|. */
+export const PAPER_PRUNE_METHOD = "layerwise-magnitude";
+
+/** prune.method and prune.settings as the grid runs them: the method registered, its settings checked and their defaults filled in. */
+export function resolvePrune(cfg: Fig2Config): Required<NonNullable<Fig2Config["prune"]>> {
+  const method = cfg.prune?.method ?? PAPER_PRUNE_METHOD;
+  oneShotMethod(method, "prune.method");
+  return { method, settings: oneShotSettings(method, cfg.prune?.settings, "prune.settings") };
+}
+
 /** Every batch size the grid trains with against the training images (the dataset's size, or its nominal size on a dry run). */
 export function checkBatchSizes(cfg: Fig2Config, trainImages: number): void {
   const t = cfg.temperature;
@@ -85,6 +96,9 @@ export function scaledDown(cfg: Fig2Config, datasetName: string): string[] {
   const n = (x: number) => x.toLocaleString("en-US");
   const out = dataDepartures(datasetName, cfg.dense.data.trainLimit, paper.dense.data);
   out.push(...modelDepartures(cfg.dense.model, paper.dense.model, "the paper"));
+  const prune = resolvePrune(cfg);
+  if (prune.method !== PAPER_PRUNE_METHOD)
+    out.push(`pruned by ${oneShotMethod(prune.method, "prune.method").label} (${prune.method}) instead of layer-wise L1 magnitude`);
   if (cfg.dense.optim.epochs !== paper.dense.optim.epochs && cfg.temperature.axis !== "batch-size")
     out.push(`${cfg.dense.optim.epochs} dense epochs instead of ${paper.dense.optim.epochs} (schedule decays at the same fractions)`);
   if (cfg.retrain.epochs !== paper.retrain.epochs) out.push(`${cfg.retrain.epochs} retrain epochs instead of ${paper.retrain.epochs}`);

@@ -13,7 +13,7 @@ import { runContext, type RunContext } from "../util/provenance.ts";
 import { commandLine, publishReport, unitFailures, type ExperimentOptions } from "./common.ts";
 import { fig2Cells, type Fig2GridCell } from "./fig2-cells.ts";
 import { DENSE_STREAM, planFig2, retrainStream } from "./fig2-plan.ts";
-import { checkAxisSettings, checkBatchSizes, checkSeedSettings, scaledDown } from "./fig2-settings.ts";
+import { checkAxisSettings, checkBatchSizes, checkSeedSettings, resolvePrune, scaledDown } from "./fig2-settings.ts";
 
 export { DENSE_STREAM, planFig2, retrainStream } from "./fig2-plan.ts";
 export { checkAxisSettings, checkSeedSettings, scaledDown } from "./fig2-settings.ts";
@@ -25,7 +25,7 @@ function fig2Settings(opts: Fig2Options): Fig2Config {
   const cfg = loadPresetConfig<Fig2Config>("fig2", "fig2", opts.preset, opts.overrides, opts.configFiles);
   checkAxisSettings(cfg, loadPresetConfig<Fig2Config>("fig2", "fig2", opts.preset), opts.overrides);
   checkSeedSettings(cfg, opts.overrides);
-  return cfg;
+  return { ...cfg, prune: resolvePrune(cfg) };
 }
 
 /** The engines, precisions and threads the records ran with, in one line for the report header. */

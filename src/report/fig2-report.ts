@@ -1,4 +1,5 @@
 import type { Fig2Config } from "../config/generated/fig2.ts";
+import { oneShotMethod } from "../prune/one-shot.ts";
 import { contextMarkdown, experimentRows, sharedDataLine, table } from "./markdown.ts";
 import { type RunContext } from "../util/provenance.ts";
 import { clearRegime, fig2Claims, pairNoiseText, type Fig2Cell } from "./fig2-claims.ts";
@@ -55,6 +56,22 @@ function windowLine(d: Fig2Data): string {
 }
 
 /** Where this harness departs from the authors' code (read at commit b38c972), each named. */
+/** Whether the grid pruned as the paper does (prune.method absent or the paper's layer-wise magnitude). */
+const paperPruning = (cfg: Fig2Config) => (cfg.prune?.method ?? "layerwise-magnitude") === "layerwise-magnitude";
+
+/** The pruning method in words: its label, its registry name and the settings it ran with. */
+function pruneLine(cfg: Fig2Config): string {
+  if (paperPruning(cfg)) return "layer-wise L1 magnitude";
+  const name = cfg.prune!.method!;
+  const settings = cfg.prune?.settings ?? {};
+  const s = Object.keys(settings).length
+    ? `, ${Object.entries(settings)
+        .map(([k, v]) => `${k} ${JSON.stringify(v)}`)
+        .join(", ")}`
+    : "";
+  return `${oneShotMethod(name, "prune.method").label} (\`${name}\`${s})`;
+}
+
 function deviations(d: Fig2Data): string[] {
   const { dense, retrain } = d.config.seeds,
     pairs = (retrain.length * (retrain.length - 1)) / 2;
@@ -175,7 +192,7 @@ export async function renderFig2(data: Fig2Data): Promise<{ markdown: string; sv
     "",
     `- Dense training: ${d.config.dense.optim.epochs} epochs${d.axis === "epochs" ? "" : " (varied by the axis)"}, batch ${d.config.dense.optim.batchSize}, SGD lr ${d.config.dense.optim.lr}, momentum ${d.config.dense.optim.momentum}, weight decay ${d.config.dense.optim.weightDecay}, ${d.config.dense.optim.schedule.kind} schedule${d.config.dense.optim.schedule.kind === "step" ? ` (x${d.config.dense.optim.schedule.gamma} at ${d.config.dense.optim.schedule.milestones.join(", ")} of training)` : ""}; augmentation crop ${d.config.dense.data.cropPadding}px + flip ${d.config.dense.data.flip}.`,
     `- Temperatures (hottest first): ${d.temperatures.join(", ")} (${AXIS_TITLE[d.axis]}).`,
-    `- Load: one-shot layer-wise L1 magnitude pruning of every conv layer (not fc, not BN) to densities ${xOrder.join(", ")}.`,
+    `- Load: one-shot ${pruneLine(d.config)} pruning of every conv layer (not fc, not BN) to densities ${xOrder.join(", ")}.`,
     `- Retraining: mask fixed, ${d.config.retrain.epochs} epochs, learning rate rewound to ${d.config.retrain.lr} (${d.config.retrain.schedule.kind} schedule), seeds ${d.config.seeds.retrain.join(", ")} under each dense seed.`,
     `- Data streams: each run's data order and augmentation come from its seed and its role's stream: the dense runs draw stream "${d.streams.dense}", the retraining under dense seed d draws "${d.streams.retrain}", so no retrained model replays its dense run's order and dense seeds share no retraining stream (each unit's record names its stream).`,
     `- Data: ${sharedDataLine(d.config.dense.data, d.trainFingerprints, "the dense models, every retrained model and every LMC/CKA cell")}`,
@@ -184,7 +201,7 @@ export async function renderFig2(data: Fig2Data): Promise<{ markdown: string; sv
     `- Verdicts: a difference of test errors counts only beyond ${d.config.verdicts.noiseMultiple} standard errors of the two cells compared (each cell's from the spread of its dense seeds' means where there are two or more, else of its retrained models); a cell's mean LMC barrier or CKA only beyond ${d.config.verdicts.noiseMultiple} of its standard errors from a threshold (${pairNoise}); anything closer is INCONCLUSIVE. CKA range: each end within ${d.config.verdicts.ckaTolerance} of the paper's. LMC: a clear barrier outside the corner of the lowest ${Math.round(100 * d.config.verdicts.barrierCorner.densityShare)}% of densities and coldest ${Math.round(100 * d.config.verdicts.barrierCorner.temperatureShare)}% of temperatures contradicts the claim (the paper's corner: epochs >= 90 of 160 at densities <= 10%). Error range (full protocol only): within ${(100 * d.config.verdicts.errorRangeTolerance.highDensity).toFixed(1)} points at the highest density and ${(100 * d.config.verdicts.errorRangeTolerance.lowDensity).toFixed(1)} at the lowest. Claims over several densities need most of them to agree and none to contradict. Settings (each with \`--set\`): \`verdicts.noiseMultiple\`, \`verdicts.ckaTolerance\`, \`verdicts.barrierCorner.densityShare\` and \`.temperatureShare\`, \`verdicts.errorRangeTolerance.highDensity\` and \`.lowDensity\`.`,
     ...(d.scaledDown.length ? ["", "**Scaled down from the paper's protocol:** " + d.scaledDown.join("; ") + "."] : []),
     "",
-    "**Differences from the authors' public code (YefanZhou/ThreeRegimePruning; the architecture, optimiser, schedule, augmentation, layer-wise L1 pruning of all 21 convs, retraining, LMC barrier and linear CKA of the softmax outputs match):**",
+    `**Differences from the authors' public code (YefanZhou/ThreeRegimePruning; the architecture, optimiser, schedule, augmentation, ${paperPruning(d.config) ? "layer-wise L1 pruning of all 21 convs" : "the choice of all 21 convs to prune"}, retraining, LMC barrier and linear CKA of the softmax outputs match):**`,
     "",
     ...deviations(d).map((x) => `- ${x}`),
     ...(d.failed.length ? ["", `**Units that did not complete (their cells are empty):** ${d.failed.map((f) => `${f.unit}: ${f.error}`).join("; ")}`] : []),

@@ -40,7 +40,7 @@ test("setting schemas are found through $refs into other files", () => {
   expect(settingSchema("bip-bench", ["bip", "maskLrMilestones"])?.type).toBe("array");
   expect(settingSchema("fig2", ["dense", "nope"])).toBeUndefined();
   const names = topLevelSettings("fig2").map((s) => s.name);
-  expect(names).toEqual(["temperature", "densities", "seeds", "dense", "denseTestEveryEpoch", "retrain", "metrics", "regimes", "verdicts"]);
+  expect(names).toEqual(["temperature", "densities", "prune", "seeds", "dense", "denseTestEveryEpoch", "retrain", "metrics", "regimes", "verdicts"]);
   for (const s of topLevelSettings("fig2")) expect(s.description.length).toBeGreaterThan(5);
 });
 

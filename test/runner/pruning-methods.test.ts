@@ -104,3 +104,35 @@ test("GraSP plans one unit per target from a fresh initialisation (no dependency
   const h = hydra[0]!.config as { training: { optim: unknown }; scores: unknown; finalEpoch: number };
   expect([h.training.optim, h.scores, h.finalEpoch]).toEqual([bench.hydra.finetune, bench.hydra.scores, 160]);
 });
+
+test("any one-shot method of src/prune/one-shot.ts runs in the bench as OMP does: its name and settings (defaults filled) in OMP's units, checked where they are set", () => {
+  const omp = plan("omp").units;
+  const wg = pruningMethod("weight-gradient").plan({
+    dense,
+    training: { ...bench.dense, seed: 7 },
+    finalEpoch: 160,
+    sparsities: bench.sparsities,
+    settings: { ...settings, oneShot: { "weight-gradient": { images: 64 } } },
+    unit: mkUnit,
+  }).units;
+  expect(wg.map((u) => u.kind)).toEqual(["omp", "omp"]);
+  expect(wg.map((u) => u.config)).toEqual(
+    omp.map((u) => ({ ...(u.config as object), method: "weight-gradient", methodSettings: { images: 64, scope: "layer" } })),
+  );
+  expect(pruningMethod("weight-gradient").label).toBe("One-shot weight x gradient");
+  expect(pruningMethod("weight-gradient").describe(settings)).toContain('(`weight-gradient`, images 512, scope "layer"; unstructured');
+  // A method without settings plans no methodSettings; global-magnitude is OMP, the same units.
+  expect(plan("layerwise-magnitude").units.map((u) => u.config)).toEqual(omp.map((u) => ({ ...(u.config as object), method: "layerwise-magnitude" })));
+  expect(plan("global-magnitude").units.map((u) => u.id)).toEqual(omp.map((u) => u.id));
+  expect(() =>
+    pruningMethod("weight-gradient").plan({
+      dense,
+      training: bench.dense,
+      finalEpoch: 160,
+      sparsities: [0.5],
+      settings: { ...settings, oneShot: { "weight-gradient": { images: 0 } } },
+      unit: mkUnit,
+    }),
+  ).toThrow("invalid oneShot.weight-gradient (one-shot-weight-gradient):\n  - images: expected >= 1, given 0");
+  expect(() => pruningMethod("synflow")).toThrow(/or any one-shot method: layerwise-magnitude, global-magnitude, random, block-channels-l1, weight-gradient/);
+});

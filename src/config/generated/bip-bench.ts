@@ -66,11 +66,17 @@ export interface BipBenchConfig {
   };
   bip: BipConfig;
   /**
-   * Pruning methods to run, by their names in the method registry (src/runner/kinds/methods/registry.ts): imp, omp, bip (unstructured BiP), bip-filter (filter-wise BiP: reported, not part of the paper's unstructured claims), random (a random mask, fine-tuned as OMP), grasp (GraSP at initialisation, then trained as the dense model) and hydra (scores learned for the frozen pretrained weights, then fine-tuned). Each reads its own settings: imp reads imp, impRate and rewindEpoch; omp and random read omp; grasp reads grasp (and trains with dense.optim); hydra reads hydra; bip and bip-filter read bip. The claims need imp and bip.
+   * Pruning methods to run, by their names in the method registry (src/runner/kinds/methods/registry.ts): imp, omp, bip (unstructured BiP), bip-filter (filter-wise BiP: reported, not part of the paper's unstructured claims), random (a random mask, fine-tuned as OMP), grasp (GraSP at initialisation, then trained as the dense model) and hydra (scores learned for the frozen pretrained weights, then fine-tuned). Each reads its own settings: imp reads imp, impRate and rewindEpoch; omp and random read omp; grasp reads grasp (and trains with dense.optim); hydra reads hydra; bip and bip-filter read bip. Any one-shot method registered in src/prune/one-shot.ts (global-magnitude, layerwise-magnitude, block-channels-l1, weight-gradient, ...) may be named too: it prunes the pretrained model once and fine-tunes as omp does (reads omp, and its own settings under oneShot). The claims need imp and bip.
    *
    * @minItems 1
    */
   methods: [string, ...string[]];
+  /**
+   * Settings of the one-shot methods named in methods, by method name (e.g. --set oneShot.weight-gradient.images=256); each is checked against schemas/one-shot-<method>.schema.json, found by the method's name.
+   */
+  oneShot?: {
+    [k: string]: {};
+  };
   /**
    * How the paper's claims are judged against measured noise (the report prints these).
    */

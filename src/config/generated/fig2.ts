@@ -44,6 +44,19 @@ export interface Fig2Config {
    */
   densities: [number, ...number[]];
   /**
+   * How each dense snapshot is pruned to a density (the load axis): one-shot, by a method registered in src/prune/one-shot.ts.
+   */
+  prune?: {
+    /**
+     * The one-shot method: layerwise-magnitude (the paper's: every conv layer keeps the same fraction of its largest |w|), global-magnitude, random, block-channels-l1, weight-gradient, or any method registered in src/prune/one-shot.ts. Part of every retrained unit's identity and named in the report.
+     */
+    method?: string;
+    /**
+     * The method's own settings, checked against schemas/one-shot-<method>.schema.json (found by the method's name; a method without that file takes none), e.g. --set prune.settings.images=256 for weight-gradient.
+     */
+    settings?: {};
+  };
+  /**
    * Seeds of the grid. Every dense seed trains its own dense models; every cell retrains each pruned model once per retrain seed, and LMC and CKA are averaged over every pair of retrain seeds under each dense seed (the authors' figure: 3 dense x 3 pairs = 9 values per cell).
    */
   seeds: {

@@ -2,7 +2,7 @@
 import type {TrainingConfig} from "./training.ts";
 
 /**
- * One-shot pruning of the pretrained model (global magnitude: OMP; or random), then fine-tuning.
+ * One-shot pruning of the pretrained model (global magnitude: OMP; or any registered one-shot method), then fine-tuning.
  */
 export interface OmpUnitConfig {
   training: TrainingConfig;
@@ -10,7 +10,11 @@ export interface OmpUnitConfig {
   finalEpoch: number;
   sparsity: number;
   /**
-   * How the pretrained model is pruned: global magnitude (OMP, the default when absent) or uniformly random in every layer (the random baseline, drawn from the training seed).
+   * How the pretrained model is pruned: any one-shot method registered in src/prune/one-shot.ts; global magnitude (OMP) when absent. random draws from the training seed.
    */
-  method?: "global-magnitude" | "random";
+  method?: string;
+  /**
+   * The method's own settings, checked against schemas/one-shot-<method>.schema.json (found by the method's name; a method without that file takes none).
+   */
+  methodSettings?: {};
 }

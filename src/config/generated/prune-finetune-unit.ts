@@ -14,9 +14,13 @@ export interface PruneFinetuneUnitConfig {
    */
   source: string;
   /**
-   * global-magnitude: unstructured, one |w| threshold over all conv layers. layerwise-magnitude: unstructured, each conv layer keeps the same fraction (the three-regime paper's pruning). block-channels-l1: structured, each residual block keeps the inner channels whose filters have the largest L1 norm (Li et al. 2017).
+   * Any one-shot method registered in src/prune/one-shot.ts, e.g. global-magnitude: unstructured, one |w| threshold over all conv layers. layerwise-magnitude: unstructured, each conv layer keeps the same fraction (the three-regime paper's pruning). block-channels-l1: structured, each residual block keeps the inner channels whose filters have the largest L1 norm (Li et al. 2017).
    */
-  method: "global-magnitude" | "layerwise-magnitude" | "block-channels-l1";
+  method: string;
+  /**
+   * The method's own settings, checked against schemas/one-shot-<method>.schema.json (found by the method's name; a method without that file takes none).
+   */
+  methodSettings?: {};
   /**
    * global-magnitude: fraction of conv weights kept. block-channels-l1: fraction of each block's inner channels kept.
    */

@@ -1,14 +1,15 @@
 import type { RetrainUnitConfig } from "../../config/generated/retrain-unit.ts";
 import { maskDensity } from "../../prune/magnitude.ts";
-import { ONE_SHOT_METHODS } from "../../prune/one-shot.ts";
 import { loadSnapshot } from "./dense.ts";
 import type { UnitContext, UnitKind } from "./kind.ts";
+import { oneShotMasks } from "./shared/one-shot-masks.ts";
 import { retrainPruned, retrainPrunedPack, trainingImages, trainingPackKey, type RetrainOptions } from "./shared/training-run.ts";
 
 /**
- * One cell of the phase diagram for one seed: one-shot layer-wise L1 magnitude pruning
- * of every conv layer of a dense snapshot (fc and BN untouched), then retraining with
- * the mask fixed and the learning rate rewound to the start of the retrain schedule.
+ * One cell of the phase diagram for one seed: one-shot pruning of every conv layer of a
+ * dense snapshot (fc and BN untouched; layer-wise L1 magnitude, the paper's, unless
+ * `method` names another registered method), then retraining with the mask fixed and the
+ * learning rate rewound to the start of the retrain schedule.
  */
 export const retrainKind: UnitKind<RetrainUnitConfig> = {
   name: "retrain",
@@ -26,7 +27,18 @@ function retrainOptions(cfg: RetrainUnitConfig, ctx: UnitContext): RetrainOption
   return {
     label: "retrain",
     start: source,
-    masksFor: (spec) => ONE_SHOT_METHODS["layerwise-magnitude"].masks(spec, source.state.params, { density: cfg.density, channelMultiple: 1 }),
+    masksFor: (spec, data) =>
+      oneShotMasks(
+        {
+          method: cfg.method ?? "layerwise-magnitude",
+          settings: cfg.methodSettings,
+          setting: "prune.method",
+          density: cfg.density,
+          channelMultiple: 1,
+          seed: cfg.maskSeed ?? cfg.training.seed,
+        },
+        { t: cfg.training, ctx, spec, data, start: source.state },
+      ),
     evalLastEpochs: cfg.lastEpochs,
     extra: (r) => {
       const last = r.out.epochs.filter((e) => e.testAccuracy !== undefined).slice(-cfg.lastEpochs);

@@ -1,7 +1,6 @@
 import type { GraspUnitConfig } from "../../../config/generated/grasp-unit.ts";
 import type { TrainingConfig } from "../../../config/generated/training.ts";
-import { subStream, trainBatches } from "../../../data/batches.ts";
-import { balancedSubset } from "../../../data/subset.ts";
+import { subStream } from "../../../data/batches.ts";
 import { freshState } from "../../../engine/state.ts";
 import type { Tensors } from "../../../engine/types.ts";
 import { prunableLayers } from "../../../models/spec.ts";
@@ -9,6 +8,7 @@ import { graspMasks, graspScores } from "../../../prune/grasp.ts";
 import { maskDensity } from "../../../prune/magnitude.ts";
 import { loadData, modelFor, trainerFor } from "../../../train/setup.ts";
 import type { UnitKind } from "../kind.ts";
+import { gradientSample, meanGradient } from "../shared/one-shot-masks.ts";
 import { runTraining, trainingImages, trainingMetrics } from "../shared/training-run.ts";
 import { onePerTarget, type PruningMethod } from "./method.ts";
 
@@ -28,27 +28,21 @@ export const graspKind: UnitKind<GraspUnitConfig> = {
     const spec = modelFor(t, data);
     const init = freshState(spec, t.seed);
     const layers = prunableLayers(spec).map((l) => l.name);
-    const sample = { ...data, train: balancedSubset(data.train, cfg.samplesPerClass * data.numClasses, data.numClasses, t.seed) };
-    const batches = [
-      ...trainBatches(sample, { batchSize: t.optim.batchSize, seed: t.seed, epoch: 0, stream: subStream(t.stream, "grasp-sample"), dropLast: false }),
-    ];
+    const batches = gradientSample(data, cfg.samplesPerClass * data.numClasses, {
+      batchSize: t.optim.batchSize,
+      seed: t.seed,
+      stream: subStream(t.stream, "grasp-sample"),
+    });
+    const images = batches.reduce((n, b) => n + b.size, 0);
     const trainer = await trainerFor(t, spec, { state: init, threads: ctx.threads, log: ctx.log });
     let masks: Tensors;
     try {
-      // The mean gradient over the sample (batches weighted by their size), at the given weights.
-      const grad = async (params: Tensors): Promise<Tensors> => {
+      // The mean gradient over the sample, at the given weights.
+      const grad = (params: Tensors): Promise<Tensors> => {
         trainer.state = { ...init, params };
-        const sum: Tensors = Object.fromEntries(layers.map((l) => [l, new Float32Array(params[l]!.length)]));
-        let n = 0;
-        for (const b of batches) {
-          const g = await trainer.gradients(b);
-          for (const l of layers) sum[l]!.forEach((_, i, a) => (a[i]! += g.grads[l]![i]! * b.size));
-          n += b.size;
-        }
-        for (const l of layers) sum[l] = sum[l]!.map((v) => v / n);
-        return sum;
+        return meanGradient(trainer, batches, layers);
       };
-      ctx.log(`GraSP: scoring ${layers.length} layers on ${sample.train.count} images (${batches.length} batches, 3 gradient passes)`);
+      ctx.log(`GraSP: scoring ${layers.length} layers on ${images} images (${batches.length} batches, 3 gradient passes)`);
       masks = graspMasks(await graspScores(init.params, layers, grad, { relStep: cfg.relStep }), layers, 1 - cfg.sparsity);
     } finally {
       await trainer.dispose();
@@ -58,7 +52,7 @@ export const graspKind: UnitKind<GraspUnitConfig> = {
       status: r.out.status,
       engine: r.engine,
       provider: r.provider,
-      metrics: { ...trainingMetrics(r), sparsity: 1 - maskDensity(r.final.masks), graspImages: sample.train.count },
+      metrics: { ...trainingMetrics(r), sparsity: 1 - maskDensity(r.final.masks), graspImages: images },
     };
   },
   training: (cfg) => cfg.training,

@@ -56,6 +56,10 @@ export interface TrainingRun {
   pack?: PackFacts;
 }
 
+/** A unit's start (weights, BN statistics, momentum and masks) for its model and data, when it does not start fresh. */
+export type StartFor = (spec: ModelSpec, data: Dataset) => Start | Promise<Start>;
+type Start = { state: ModelState; masks?: Tensors };
+
 /**
  * What every training unit kind does: load data, build the model (from `init` when the
  * unit starts from other weights), train with a per-epoch checkpoint in the unit's
@@ -66,7 +70,7 @@ export async function runTraining(
   ctx: UnitContext,
   o: {
     label: string;
-    init?: (spec: ModelSpec) => { state: ModelState; masks?: Tensors };
+    init?: StartFor;
     evalAt?: (epoch: number) => boolean;
     onEpoch?: (r: EpochRecord, trainer: Trainer) => void;
   },
@@ -75,7 +79,7 @@ export async function runTraining(
   // Where the plan could not know the dataset's size (auto, npy): a ConfigError, not retried.
   checkBatchSize("optim.batchSize", t.optim.batchSize, data.train.count);
   const spec = modelFor(t, data);
-  const start = o.init?.(spec);
+  const start = await o.init?.(spec, data);
   const trainer = await trainerFor(t, spec, { threads: ctx.threads, log: ctx.log, state: start?.state });
   for (const [name, mask] of Object.entries(start?.masks ?? {})) trainer.masks[name] = mask;
   const total = Math.ceil(data.train.count / t.optim.batchSize) * t.optim.epochs;
@@ -128,7 +132,7 @@ export function trainingPackKey(t: TrainingConfig, extra: unknown = {}): string 
  * across pack sizes), progress, per-epoch record and final weights.
  */
 export async function runTrainingPack(
-  runs: { t: TrainingConfig; ctx: UnitContext; init?: (spec: ModelSpec) => { state: ModelState; masks?: Tensors } }[],
+  runs: { t: TrainingConfig; ctx: UnitContext; init?: StartFor }[],
   o: { label: string; evalAt?: (epoch: number) => boolean },
 ): Promise<TrainingRun[]> {
   const { t: t0, ctx: c0 } = runs[0]!;
@@ -138,14 +142,17 @@ export async function runTrainingPack(
   const options = { ...trainerOptions(t0, spec), threads: c0.threads };
   const total = Math.ceil(data.train.count / t0.optim.batchSize) * t0.optim.epochs;
   const seen = { engine: "", provider: "", formulation: "" };
+  // One after another: a start may build a trainer of its own (a method's gradients).
+  const starts: (Start | undefined)[] = [];
+  for (const { init } of runs) starts.push(await init?.(spec, data));
   const results = await trainPack({
     makePack: async (members) => {
       const p = await createPack(engineChoice(t0, c0.log), options, members);
       Object.assign(seen, { engine: p.engine, provider: p.provider, formulation: p.formulation });
       return p;
     },
-    members: runs.map(({ t, ctx, init }) => {
-      const start = init?.(spec);
+    members: runs.map(({ t, ctx }, k) => {
+      const start = starts[k];
       let test = "";
       return {
         seed: t.seed,
@@ -240,7 +247,7 @@ export async function retrainPruned(t: TrainingConfig, ctx: UnitContext, o: Retr
 export interface RetrainOptions {
   label: string;
   start: { state: Pick<ModelState, "params" | "buffers"> };
-  masksFor: (spec: ModelSpec) => Tensors;
+  masksFor: (spec: ModelSpec, data: Dataset) => Tensors | Promise<Tensors>;
   evalLastEpochs?: number;
   extra: (r: TrainingRun) => Record<string, unknown>;
 }
@@ -254,7 +261,10 @@ export async function retrainPrunedPack(items: { t: TrainingConfig; ctx: UnitCon
   return runs.map((r, k) => retrainOutcome(r, items[k]!.o));
 }
 
-const retrainStart = (o: RetrainOptions) => (spec: ModelSpec) => prunedStart(o.start.state.params, o.start.state.buffers, o.masksFor(spec));
+const retrainStart =
+  (o: RetrainOptions): StartFor =>
+  async (spec, data) =>
+    prunedStart(o.start.state.params, o.start.state.buffers, await o.masksFor(spec, data));
 const retrainEvalAt = (t: TrainingConfig, o: RetrainOptions) => {
   const first = t.optim.epochs - (o.evalLastEpochs ?? 1);
   return (e: number) => e > first;
