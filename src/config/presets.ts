@@ -1,3 +1,4 @@
+import { pinStartWeights } from "./start-weights.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { applyOverride, checkSettingKeys, ConfigError, deepMerge, validateConfig } from "./load.ts";
@@ -88,5 +89,7 @@ export function loadPresetConfig<T>(command: string, schema: string, preset: str
   const patch: Record<string, unknown> = {};
   for (const o of overrides) applyOverride(patch, o, schema);
   const sources = [...files.map((f) => `--config ${f}`), ...(overrides.length ? ["--set overrides"] : [])];
-  return validateConfig<T>(schema, deepMerge(merged, patch), `${command} preset "${preset}"${sources.length ? ` with ${sources.join(", ")}` : ""}`);
+  const cfg = validateConfig<T>(schema, deepMerge(merged, patch), `${command} preset "${preset}"${sources.length ? ` with ${sources.join(", ")}` : ""}`);
+  pinStartWeights(cfg);
+  return cfg;
 }

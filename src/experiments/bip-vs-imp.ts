@@ -13,13 +13,14 @@ import { checkBatchSize, loadData, trainImagesOf } from "../train/setup.ts";
 import { bipPointsCsv } from "../report/csv.ts";
 import { notice } from "../util/notice.ts";
 import { runContext } from "../util/provenance.ts";
-import { commandLine, dataDepartures, modelDepartures, publishReport, unitFailures, type ExperimentOptions } from "./common.ts";
+import { commandLine, dataDepartures, modelDepartures, startDepartures, publishReport, unitFailures, type ExperimentOptions } from "./common.ts";
 
 /** How this configuration departs from the paper's protocol (the paper preset), in words for the report. */
 export function scaledDownFromPaper(cfg: BipBenchConfig, datasetName: string): string[] {
   const paper = loadPresetConfig<BipBenchConfig>("bip-vs-imp", "bip-bench", "paper", []);
   const out = dataDepartures(datasetName, cfg.dense.data.trainLimit, paper.dense.data);
   out.push(...modelDepartures(cfg.dense.model, paper.dense.model, "the speedup figure"));
+  out.push(...startDepartures(cfg.dense));
   if (cfg.imp.epochs !== paper.imp.epochs) out.push(`${cfg.imp.epochs} IMP epochs per round instead of ${paper.imp.epochs}`);
   if (cfg.bip.epochs !== paper.bip.epochs) out.push(`${cfg.bip.epochs} BiP epochs instead of ${paper.bip.epochs}`);
   if (cfg.seeds.length < paper.seeds.length) out.push(`${cfg.seeds.length} seeds instead of ${paper.seeds.length}`);

@@ -38,6 +38,12 @@ export function modelDepartures(m: TrainingConfig["model"], paper: TrainingConfi
   ];
 }
 
+/** A dense run that starts from a weights file rather than the paper's seeded initialisation, in words. */
+export function startDepartures(t: TrainingConfig): string[] {
+  const sw = t.startWeights;
+  return sw ? [`the dense models start from ${basename(sw.path)} (SHA-256 ${sw.sha256?.slice(0, 12) ?? "not pinned"}) instead of a seeded initialisation`] : [];
+}
+
 /** A unit that did not complete, as a report lists it. */
 export interface UnitFailure {
   unit: string;

@@ -9,7 +9,7 @@ import { ConfigError, overridePaths, validateConfig } from "../config/load.ts";
 import { loadPresetConfig } from "../config/presets.ts";
 import { oneShotMethod, oneShotSettings } from "../prune/one-shot.ts";
 import { checkBatchSize } from "../train/setup.ts";
-import { dataDepartures, modelDepartures } from "./common.ts";
+import { dataDepartures, modelDepartures, startDepartures } from "./common.ts";
 
 /**
  * The dense settings each temperature axis sets itself (fig2-plan.ts temperatures()), what to
@@ -96,6 +96,7 @@ export function scaledDown(cfg: Fig2Config, datasetName: string): string[] {
   const n = (x: number) => x.toLocaleString("en-US");
   const out = dataDepartures(datasetName, cfg.dense.data.trainLimit, paper.dense.data);
   out.push(...modelDepartures(cfg.dense.model, paper.dense.model, "the paper"));
+  out.push(...startDepartures(cfg.dense));
   const prune = resolvePrune(cfg);
   if (prune.method !== PAPER_PRUNE_METHOD)
     out.push(`pruned by ${oneShotMethod(prune.method, "prune.method").label} (${prune.method}) instead of layer-wise L1 magnitude`);

@@ -12,6 +12,7 @@ import { fromStateDict, StateDictMismatch, toStateDict } from "../../src/weights
 import { readStateDict, writeStateDict, type PtTensor } from "../../src/weights/torch-pt.ts";
 import { Rng } from "../../src/util/rng.ts";
 import { optim } from "../helpers/tiny-models.ts";
+import { torchReference } from "../helpers/torch-reference.ts";
 
 setDefaultTimeout(120_000);
 
@@ -103,42 +104,9 @@ describe("state_dict round trip", () => {
   });
 });
 
-/** Runs the reference script; `x` goes in as a .pt the harness writes. */
-function reference(
-  mode: "load" | "save",
-  family: string,
-  depth: number,
-  width: number,
-  state: string,
-  x: Float32Array,
-  shape: number[],
-  seed = 0,
-): Float32Array {
-  const xFile = join(dir, `x-${family}-${depth}.pt`),
-    out = join(dir, `out-${family}-${depth}.pt`);
-  writeFileSync(xFile, writeStateDict([["x", { dtype: "float32", shape, data: x }]]));
-  const r = Bun.spawnSync(
-    [
-      python!,
-      join(import.meta.dir, "../fixtures/torch_reference_models.py"),
-      mode,
-      family,
-      String(depth),
-      String(width),
-      String(CLASSES),
-      state,
-      xFile,
-      out,
-      String(seed),
-    ],
-    {
-      stdout: "pipe",
-      stderr: "pipe",
-    },
-  );
-  if (r.exitCode !== 0) throw new Error(`reference ${mode} ${family}-${depth} failed: ${r.stderr.toString()}`);
-  return readStateDict(readFileSync(out)).get("logits")!.data as Float32Array;
-}
+/** The reference script in this test's folder, with its classes. */
+const reference = (mode: "load" | "save", family: string, depth: number, width: number, state: string, x: Float32Array, shape: number[], seed = 0) =>
+  torchReference({ python: python!, dir, mode, family, depth, width, classes: CLASSES, state, x, shape, seed });
 
 describe.skipIf(!python)("against the reference code in PyTorch", () => {
   const cases = [

@@ -13,6 +13,19 @@ export interface TrainingConfig {
    */
   stream?: string;
   model: ModelConfig;
+  /**
+   * Weights the model starts from instead of its seeded initialisation: a PyTorch state_dict (.pt/.pth, torch.save), a NumPy .npz of the same names, or the initializers of an .onnx file (the README's name table). Pruned weights saved by torch.nn.utils.prune (weight_orig, weight_mask) bring their masks, which stay fixed. Units that start from another unit's weights (retraining, fine-tuning) inherit them through it. The file's SHA-256 is part of every unit's identity.
+   */
+  startWeights?: {
+    /**
+     * The file; relative paths are read from the directory the command runs in, and the plan records the absolute path.
+     */
+    path: string;
+    /**
+     * The file's SHA-256, filled in when the settings are read; a value given that differs from the file's is an error (the file changed).
+     */
+    sha256?: string;
+  };
   data: DataConfig;
   optim: OptimConfig;
   engine: EngineConfig;

@@ -17,6 +17,7 @@ import { createPack } from "../../../engine/registry.ts";
 import { freshState } from "../../../engine/state.ts";
 import { trainPack } from "../../../train/pack-loop.ts";
 import { canonicalJson } from "../../unit.ts";
+import { startWeightsOf } from "../../../weights/import.ts";
 import { weightsSha256 } from "./weights.ts";
 
 /** Per-epoch metrics of a unit (one JSON object per line), in the unit's folder while it runs. */
@@ -62,7 +63,8 @@ type Start = { state: ModelState; masks?: Tensors };
 
 /**
  * What every training unit kind does: load data, build the model (from `init` when the
- * unit starts from other weights), train with a per-epoch checkpoint in the unit's
+ * unit starts from another unit's weights, else from the config's startWeights file,
+ * else from its seed), train with a per-epoch checkpoint in the unit's
  * work dir (so a killed attempt resumes), report progress, keep the final weights.
  */
 export async function runTraining(
@@ -79,7 +81,7 @@ export async function runTraining(
   // Where the plan could not know the dataset's size (auto, npy): a ConfigError, not retried.
   checkBatchSize("optim.batchSize", t.optim.batchSize, data.train.count);
   const spec = modelFor(t, data);
-  const start = await o.init?.(spec, data);
+  const start = (await o.init?.(spec, data)) ?? startWeightsOf(t, spec);
   const trainer = await trainerFor(t, spec, { threads: ctx.threads, log: ctx.log, state: start?.state });
   for (const [name, mask] of Object.entries(start?.masks ?? {})) trainer.masks[name] = mask;
   const total = Math.ceil(data.train.count / t.optim.batchSize) * t.optim.epochs;
@@ -144,7 +146,7 @@ export async function runTrainingPack(
   const seen = { engine: "", provider: "", formulation: "" };
   // One after another: a start may build a trainer of its own (a method's gradients).
   const starts: (Start | undefined)[] = [];
-  for (const { init } of runs) starts.push(await init?.(spec, data));
+  for (const { t, init } of runs) starts.push((await init?.(spec, data)) ?? startWeightsOf(t, spec));
   const results = await trainPack({
     makePack: async (members) => {
       const p = await createPack(engineChoice(t0, c0.log), options, members);
