@@ -30,6 +30,7 @@ import {
   type ProviderStatus,
 } from "../engine/onnx/providers.ts";
 import { checkBatch, providerChecks, type ProviderCheck } from "../engine/provider-check.ts";
+import { cachedProbes, probeLine, type AutoProbeResult } from "../engine/auto-probe.ts";
 import { createTrainer, resolveAutoEngine, type EngineChoice } from "../engine/registry.ts";
 import { probeTorch, type TorchInstall } from "../engine/torch/detect.ts";
 import { freshState } from "../engine/state.ts";
@@ -127,6 +128,8 @@ export interface DoctorReport {
   tfjs: { backend: string; native: NativeTfjsFacts[] };
   torch: { found: TorchInstall | null; missing?: string; steps: StepFacts[] };
   autoEngine: { engine: string; why: string };
+  /** engine auto's measured CPU picks cached on this machine (auto-probe.ts). */
+  autoProbes: AutoProbeResult[];
   datasets: DatasetFacts;
   slurm: Record<string, string | null>;
   defaultPath: DefaultPathVerdict;
@@ -303,6 +306,7 @@ export async function collect(o: { cacheDir: string; runsDir: string; reportDir:
     tfjs,
     torch,
     autoEngine,
+    autoProbes: cachedProbes(o.cacheDir),
     datasets,
     slurm,
     defaultPath,
@@ -436,6 +440,11 @@ export function render(r: DoctorReport): string {
     }
   }
   lines.push(`  engine.name=auto (the default) picks ${r.autoEngine.engine} here: ${r.autoEngine.why}`);
+  if (r.autoProbes.length) {
+    lines.push("  on the CPU, auto measures onnx against torch once per model, batch and thread count (engine.autoProbe); picks measured on this machine:");
+    for (const p of r.autoProbes) lines.push(`        ${probeLine(p)}`);
+  } else if (r.torch.found && !r.hardware.nvidia.driverLoaded)
+    lines.push("  on the CPU, auto measures onnx against torch when a unit first trains a model (engine.autoProbe); nothing measured here yet");
 
   lines.push("Slurm");
   for (const [c, w] of Object.entries(r.slurm)) lines.push(w ? ok(`${c} at ${w}`) : no(`${c} not found (only needed for --executor slurm)`));

@@ -6,6 +6,7 @@ import { trainerPrecision, verifiedTrainer } from "./provider-check.ts";
 import { providerFailures, type ProviderChoice } from "./onnx/providers.ts";
 import { TfjsTrainer } from "./tfjs/tfjs-trainer.ts";
 import { nvidiaDriverPresent, probeTorch } from "./torch/detect.ts";
+import { AUTO_PROBE_ENV, autoProbeOff, measuredAutoPick, type AutoProbeSettings } from "./auto-probe.ts";
 import { TorchTrainer } from "./torch/torch-trainer.ts";
 import { TorchPack } from "./torch/torch-pack.ts";
 import { LoopPack } from "./loop-pack.ts";
@@ -13,7 +14,7 @@ import { OnnxGraphPack } from "./onnx/onnx-graph-pack.ts";
 import type { EngineName, ModelState, PackMember, PackTrainer, Trainer, TrainerOptions } from "./types.ts";
 
 export interface EngineChoice {
-  /** "auto": torch on CUDA where an NVIDIA driver and CUDA-enabled torch are present, else onnx. */
+  /** "auto": torch on CUDA where an NVIDIA driver and CUDA-enabled torch are present, else the faster CPU engine measured (resolveAutoEngine). */
   engine: EngineName | "auto";
   /** ONNX Runtime execution provider ("auto" tries cuda, webgpu, then cpu). */
   provider?: ProviderChoice;
@@ -41,6 +42,12 @@ export interface EngineChoice {
   stepsPerRequest?: number;
   /** How a pack computes (createPack); default: the schema's engine.packFormulation. */
   packFormulation?: EngineConfig["packFormulation"];
+  /** engine auto on the CPU: the batch size its probe measures at (a training config's optim.batchSize); absent, auto does not measure. */
+  batchSize?: number;
+  /** engine auto on the CPU: how it measures (engine.autoProbe); absent, it does not. */
+  autoProbe?: AutoProbeSettings;
+  /** Set by engine auto on the trainer it picked: which engine and why, for the unit's record. */
+  autoPick?: string;
 }
 
 /** The EngineChoice fields a config's engine settings give beyond name, provider, device, python and the check. */
@@ -74,6 +81,8 @@ export interface TrainerFacts {
   cudnnDeterministic?: boolean;
   /** Engine or provider auto tried a GPU and trains on the CPU instead: what and why. */
   fallback?: string;
+  /** engine auto chose this engine: which and why. */
+  autoPick?: string;
   /** torch engine: versions, interpreter and GPU. */
   torch?: { version: string; python: string; gpu: string | null; cudnn: number | null };
 }
@@ -85,12 +94,13 @@ export function trainerFacts(): TrainerFacts[] {
   return [...facts];
 }
 
-function remember(t: Trainer, fallback?: string): Trainer {
+function remember(t: Trainer, fallback?: string, autoPick?: string): Trainer {
   const f: TrainerFacts = {
     engine: t.engine,
     provider: t.provider,
     precision: trainerPrecision(t),
     deterministic: t.provider === "cpu" || t.provider === "tfjs-cpu",
+    ...(autoPick ? { autoPick } : {}),
     ...(fallback ? { fallback } : {}),
   };
   if (t instanceof TorchTrainer) {
@@ -122,11 +132,35 @@ function fp32Only(choice: EngineChoice, engine: "onnx" | "tfjs", autoWhy?: strin
 }
 
 /**
- * engine=auto's pick: torch only where it would run on a GPU (the ONNX engine's CPU EP
- * is the tested default elsewhere), probing Python only when an NVIDIA driver is loaded.
+ * engine=auto's pick. With an NVIDIA driver: torch where it sees a CUDA device, else onnx
+ * (Python is probed only then). Without one: the faster of onnx and torch on the CPU for
+ * the trainer `o` would build at the choice's batch size, measured once per machine
+ * (auto-probe.ts), when torch is installed and the probe is on; else onnx.
  */
-export async function resolveAutoEngine(choice: EngineChoice): Promise<{ engine: EngineName; why: string }> {
-  if (!nvidiaDriverPresent()) return { engine: "onnx", why: "no NVIDIA driver loaded" };
+export async function resolveAutoEngine(choice: EngineChoice, o?: TrainerOptions): Promise<{ engine: EngineName; why: string }> {
+  if (!nvidiaDriverPresent()) {
+    const settings = choice.autoProbe;
+    if (!o || !settings || choice.batchSize === undefined) return { engine: "onnx", why: "no NVIDIA driver loaded" };
+    if (autoProbeOff(settings))
+      return { engine: "onnx", why: `no NVIDIA driver loaded; the CPU engines are not measured (engine.autoProbe.enabled=false or ${AUTO_PROBE_ENV}=off)` };
+    const probe = await probeTorch(choice.python ?? "auto");
+    if ("missing" in probe) return { engine: "onnx", why: `no NVIDIA driver loaded, and ${probe.missing}` };
+    const python = probe.found.python;
+    const cpu = { ...o, takesTurns: false };
+    const r = await measuredAutoPick({
+      spec: o.spec,
+      batchSize: choice.batchSize,
+      threads: o.threads ?? 0,
+      settings,
+      torch: { version: probe.found.torch, python },
+      make: {
+        onnx: (s) => OnnxTrainer.create({ ...cpu, provider: "cpu", log: choice.log }, s),
+        torch: (s) => TorchTrainer.create({ ...cpu, ...torchSettings(choice), precision: "fp32", python, device: "cpu" }, s),
+      },
+      log: choice.log,
+    });
+    return { engine: r.engine, why: `no NVIDIA driver loaded; ${r.why}` };
+  }
   if (choice.device === "cpu") return { engine: "onnx", why: "engine.device=cpu" };
   const probe = await probeTorch(choice.python ?? "auto");
   if ("missing" in probe) return { engine: "onnx", why: probe.missing };
@@ -148,12 +182,12 @@ export async function createTrainer(choice: EngineChoice, o: TrainerOptions, sta
   const required = gpuRequirement({ engine: choice.engine, provider: choice.provider, device: choice.device });
   switch (choice.engine) {
     case "auto": {
-      const picked = await resolveAutoEngine(choice);
+      const picked = await resolveAutoEngine(choice, o);
       choice.log?.(`notice: engine auto picked ${picked.engine}: ${picked.why}`);
       if (required && picked.engine !== "torch" && (choice.provider ?? "auto") === "auto" && !nvidiaDriverPresent())
         throw new DeviceError(`${required}: a GPU was asked for, but engine auto finds none here (${picked.why}); leave ${required} out to train on the CPU`);
       if (picked.engine !== "torch") fp32Only(choice, picked.engine, picked.why);
-      return createTrainer({ ...choice, engine: picked.engine }, o, state);
+      return createTrainer({ ...choice, engine: picked.engine, autoPick: `${picked.engine}: ${picked.why}` }, o, state);
     }
     case "onnx": {
       fp32Only(choice, "onnx");
@@ -164,11 +198,11 @@ export async function createTrainer(choice: EngineChoice, o: TrainerOptions, sta
         log: choice.log,
         required,
       });
-      return remember(v.trainer, v.fallback);
+      return remember(v.trainer, v.fallback, choice.autoPick);
     }
     case "tfjs":
       fp32Only(choice, "tfjs");
-      return remember(await TfjsTrainer.create({ ...o, backend: choice.tfjsBackend ?? "auto" }, state));
+      return remember(await TfjsTrainer.create({ ...o, backend: choice.tfjsBackend ?? "auto" }, state), undefined, choice.autoPick);
     case "torch": {
       const probe = await probeTorch(choice.python ?? "auto");
       // No torch fails the same way on every attempt: a settings error, not retried.
@@ -191,7 +225,7 @@ export async function createTrainer(choice: EngineChoice, o: TrainerOptions, sta
         log: choice.log,
         required,
       });
-      return remember(v.trainer, v.fallback);
+      return remember(v.trainer, v.fallback, choice.autoPick);
     }
     default:
       throw new ConfigError(`unknown engine "${String(choice.engine)}"; known: auto, onnx, tfjs, torch`);
@@ -207,7 +241,13 @@ export async function createTrainer(choice: EngineChoice, o: TrainerOptions, sta
  * bench:train measured (one ONNX session of K models was not faster on the CPU).
  */
 export async function createPack(choice: EngineChoice, o: TrainerOptions, members: PackMember[]): Promise<PackTrainer> {
-  const engine = choice.engine === "auto" ? (await resolveAutoEngine(choice)).engine : choice.engine;
+  let engine: EngineName;
+  if (choice.engine === "auto") {
+    const picked = await resolveAutoEngine(choice, o);
+    choice.log?.(`notice: engine auto picked ${picked.engine} for a pack: ${picked.why}`);
+    engine = picked.engine;
+    choice = { ...choice, autoPick: `${picked.engine}: ${picked.why}` };
+  } else engine = choice.engine;
   const grouped = packFormulation(engine, choice.packFormulation ?? engineDefaults().packFormulation) === "grouped";
   // A pack's sessions take turns in this process (and a bench holds several packs at once).
   o = { ...o, takesTurns: true };

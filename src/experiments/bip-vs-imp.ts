@@ -4,7 +4,7 @@ import type { BipBenchConfig } from "../config/generated/bip-bench.ts";
 import { validateConfig } from "../config/load.ts";
 import { loadPresetConfig } from "../config/presets.ts";
 import { renderBip, type MethodPoint } from "../report/bip-report.ts";
-import { fallbackNote, precisionNote, trainerSettings, trainFingerprintsOf } from "../report/markdown.ts";
+import { autoPickNote, fallbackNote, precisionNote, trainerSettings, trainFingerprintsOf } from "../report/markdown.ts";
 import { runUnits } from "../runner/run-units.ts";
 import { mkUnit, type Unit } from "../runner/unit.ts";
 import { pruningMethod, type AllMethodSettings } from "../runner/kinds/methods/registry.ts";
@@ -169,7 +169,7 @@ export async function runBipVsImp(opts: BipVsImpOptions): Promise<boolean> {
     command: commandLine("bench:bip-vs-imp", opts),
     config: cfg,
     dataset: { name: data.name, source: data.source, train: data.train.count, test: data.test.count },
-    engine: d ? `${d.env.engine}/${d.env.provider}, ${precisionNote(records)}${fallbackNote(records)}` : "n/a",
+    engine: d ? `${d.env.engine}/${d.env.provider}, ${precisionNote(records)}${autoPickNote(records)}${fallbackNote(records)}` : "n/a",
     unitCommits: [...new Set(records.map((r) => r.env.commit))],
     dense,
     points,

@@ -4,7 +4,7 @@ import { loadPresetConfig } from "../config/presets.ts";
 import { fig2CellsCsv } from "../report/csv.ts";
 import type { Fig2Cell } from "../report/fig2-claims.ts";
 import { renderFig2, type Fig2Data } from "../report/fig2-report.ts";
-import { computeSeconds, fallbackNote, precisionNote, trainFingerprintsOf } from "../report/markdown.ts";
+import { autoPickNote, computeSeconds, fallbackNote, precisionNote, trainFingerprintsOf } from "../report/markdown.ts";
 import { metricImages } from "../runner/kinds/cell-pair-metrics.ts";
 import { runUnits, type RunOutcome } from "../runner/run-units.ts";
 import { loadData, trainImagesOf } from "../train/setup.ts";
@@ -32,7 +32,7 @@ function fig2Settings(opts: Fig2Options): Fig2Config {
 function engineLine(records: UnitRecord[]): string {
   const any = records[0];
   if (!any) return "n/a";
-  return `${any.env.engine}/${any.env.provider}, ${precisionNote(records)}, ${[...new Set(records.map((r) => r.env.threads))].join(" or ")} thread(s) per unit${fallbackNote(records)}`;
+  return `${any.env.engine}/${any.env.provider}, ${precisionNote(records)}, ${[...new Set(records.map((r) => r.env.threads))].join(" or ")} thread(s) per unit${autoPickNote(records)}${fallbackNote(records)}`;
 }
 
 /** fig2.json: the settings, the cells, the claims and which units made each cell. */

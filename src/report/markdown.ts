@@ -102,6 +102,36 @@ export function fallbackNote(records: Iterable<{ env: { trainers?: { engine: str
 }
 
 /**
+ * The header's word on why engine auto chose the engine that ran: per engine picked, how
+ * many units and one unit's reason (a cached probe's date left out), and how many
+ * different reasons the records hold; "" when no unit's engine was chosen by auto.
+ */
+export function autoPickNote(records: Iterable<{ env: { trainers?: { autoPick?: string }[] } }>): string {
+  const byEngine = new Map<string, { units: number; reasons: Set<string> }>();
+  for (const r of records) {
+    const counted = new Set<string>();
+    for (const p of (r.env.trainers ?? []).map((t) => t.autoPick).filter((p): p is string => !!p)) {
+      const colon = p.indexOf(": ");
+      const engine = colon < 0 ? p : p.slice(0, colon);
+      const reason = colon < 0 ? "" : p.slice(colon + 2).replace(/ \(\d{4}-\d{2}-\d{2}, cached\)/, "");
+      const e = byEngine.get(engine) ?? { units: 0, reasons: new Set<string>() };
+      // A unit counts once per engine, however many trainers it made.
+      if (!counted.has(engine)) e.units++;
+      counted.add(engine);
+      e.reasons.add(reason);
+      byEngine.set(engine, e);
+    }
+  }
+  if (!byEngine.size) return "";
+  const parts = [...byEngine].map(([engine, e]) => {
+    const [first] = e.reasons;
+    const more = e.reasons.size > 1 ? `; ${e.reasons.size} different reasons (models, batch sizes or thread counts), each in its unit's record` : "";
+    return `${engine} for ${e.units} unit${e.units === 1 ? "" : "s"} (${first}${more})`;
+  });
+  return `; engine auto picked ${parts.join(" and ")}`;
+}
+
+/**
  * The machine time a run's records cost: each unit's wall time, a pack's time counted
  * once (every member's record holds the whole pack's wall time, env.pack).
  */

@@ -1,3 +1,4 @@
+import type { AutoProbeSettings } from "../engine/auto-probe.ts";
 import { availableParallelism } from "node:os";
 import type { TrainingConfig } from "../config/generated/training.ts";
 import { ConfigError } from "../config/load.ts";
@@ -76,6 +77,8 @@ export function engineChoice(cfg: TrainingConfig, log?: (line: string) => void):
     python: cfg.engine.python,
     check: cfg.engine.providerCheck,
     ...engineSettings(cfg.engine),
+    batchSize: cfg.optim.batchSize,
+    autoProbe: cfg.engine.autoProbe as AutoProbeSettings,
     log,
   };
 }

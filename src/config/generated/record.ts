@@ -66,6 +66,10 @@ export interface UnitRecord {
        */
       cudnnDeterministic?: boolean;
       /**
+       * Set when engine.name=auto chose this trainer's engine: which and why (no GPU, a measured probe's numbers, or the probe turned off).
+       */
+      autoPick?: string;
+      /**
        * Set when engine auto (or provider/device auto) tried a GPU and trains on the CPU instead: what was tried and why it was refused. A GPU the user asked for explicitly never falls back: its failure is an error.
        */
       fallback?: string;

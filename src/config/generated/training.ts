@@ -173,7 +173,7 @@ export interface Schedule {
  */
 export interface EngineConfig {
   /**
-   * Training engine. auto: torch when an NVIDIA driver is loaded and a Python with CUDA-enabled torch is found, else onnx (one line says which). onnx: ONNX Runtime, zero-install, the CPU default. tfjs: TensorFlow.js, the slow pure-JS oracle. torch: PyTorch in a long-lived Python process (engine.python, engine.device).
+   * Training engine. auto: on a machine with an NVIDIA driver, torch when a Python with CUDA-enabled torch is found, else onnx; on the CPU, the faster of onnx and torch (when torch is installed) for this model, batch and thread count, as a short measured probe finds it (engine.autoProbe; cached per machine; torch only if its training step agrees with onnx's). One line and every unit's record say what was picked and why. onnx: ONNX Runtime, zero-install, the CPU default. tfjs: TensorFlow.js, the slow pure-JS oracle. torch: PyTorch in a long-lived Python process (engine.python, engine.device).
    */
   name: "auto" | "onnx" | "tfjs" | "torch";
   /**
@@ -246,4 +246,29 @@ export interface EngineConfig {
    * ONNX engine on the CPU EP: run convolutions on ONNX Runtime's blocked-layout (NCHWc) kernels, about 2x faster than its plain Conv when the filter is an input (see README, The engine).
    */
   blockedConv: boolean;
+  /**
+   * How engine.name=auto measures the CPU engines. The result is cached per machine (host, CPU, cores, threads, model, batch size, runtime versions) in <cache>/engine-probe/, so each case is measured once. PRUNING_HARNESS_AUTO_PROBE=off skips it (auto then picks onnx on the CPU): the test suite sets it so that no test depends on a timing.
+   */
+  autoProbe?: {
+    /**
+     * false: auto picks onnx on the CPU without measuring (the harness's behaviour before the probe).
+     */
+    enabled?: boolean;
+    /**
+     * Untimed training steps per engine before the timed ones (session set-up, allocator warm-up).
+     */
+    warmupSteps?: number;
+    /**
+     * Timed training steps per engine, at the unit's batch size and thread count.
+     */
+    steps?: number;
+    /**
+     * torch is picked only when its measured images per second are at least this multiple of onnx's: a near-tie keeps the zero-install default, and timing noise cannot flip the choice.
+     */
+    margin?: number;
+    /**
+     * torch is picked only when one training step from the same weights and batch agrees with onnx's within this relative error (max |difference| / max |onnx value| of the loss, every gradient, updated weights, momentum and BN statistics: the provider check's comparison). Strict fp32 on both sides differs only in the order of sums, but at initialisation a BN bias's gradient is a sum whose terms nearly cancel: measured here, 5.7e-3 on PreResNet-20 width 16 at batch 128. A wrong kernel is off by order 1.
+     */
+    tolerance?: number;
+  };
 }
