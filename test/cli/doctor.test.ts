@@ -50,11 +50,12 @@ test("doctor --json prints one JSON object with every section, and exits 0 where
   expect(r.code).toBe(0);
   const j = JSON.parse(r.out) as Record<string, any>;
   expect(Object.keys(j).sort()).toEqual(
-    ["autoEngine", "commit", "datasets", "defaultPath", "hardware", "machine", "onnx", "runtime", "slurm", "tfjs", "torch"].sort(),
+    ["autoEngine", "autoProbes", "commit", "datasets", "defaultPath", "hardware", "machine", "onnx", "runtime", "slurm", "tfjs", "torch"].sort(),
   );
   expect(j.runtime.bun).toBe(Bun.version);
   expect(["onnx", "torch"]).toContain(j.autoEngine.engine);
   expect(typeof j.autoEngine.why).toBe("string");
+  expect(Array.isArray(j.autoProbes)).toBe(true);
   expect(j.onnx.providers.map((p: { name: string }) => p.name)).toEqual(["cpu", "cuda", "webgpu"]);
   expect(j.onnx.cpuStep).toMatchObject({ engine: "onnx", device: "cpu", ok: true, trainedOn: "cpu" });
   expect(typeof j.onnx.cudaEp.install.installed).toBe("boolean");

@@ -23,8 +23,8 @@ setDefaultTimeout(60_000);
 
 /**
  * Packed training (src/train/pack-loop.ts) against the same models trained alone by
- * trainLoop, in every engine: the torch engine's grouped model within a float tolerance,
- * the loop packs of the ONNX and TF.js engines bit for bit.
+ * trainLoop, in every pack class: the torch engine's grouped model within a float
+ * tolerance, the ONNX engine's loop and one-graph packs bit for bit.
  */
 const probe = await probeTorch();
 const python = "found" in probe ? probe.found.python : null;
@@ -60,28 +60,19 @@ function members(spec = specs[0]!): PackMember[] {
 }
 
 /**
- * `protocol`: also run the resume and divergence cases. Every loop formulation is the same
- * LoopPack around the engine's own trainers, so the ONNX engine's loop speaks for the
- * torch and TF.js loops there; each grouped formulation (its own pack class) runs them.
+ * One entry per pack class: LoopPack (the ONNX engine's loop; the torch and TF.js loops
+ * are the same LoopPack around those engines' own trainers, which their parity suites
+ * test), the ONNX one-graph pack and the torch grouped pack.
  */
-const engines: { name: string; choice: EngineChoice; tolerance: number; skip: boolean; protocol: boolean }[] = [
-  { name: "onnx", choice: { engine: "onnx", provider: "cpu" }, tolerance: 0, skip: false, protocol: true },
-  { name: "onnx one-graph", choice: { engine: "onnx", provider: "cpu", packFormulation: "grouped" }, tolerance: 0, skip: false, protocol: true },
-  {
-    name: "torch loop",
-    choice: { engine: "torch", device: "cpu", python: python ?? undefined, packFormulation: "loop" },
-    tolerance: 0,
-    skip: !python,
-    protocol: false,
-  },
-  { name: "tfjs", choice: { engine: "tfjs", tfjsBackend: "cpu" }, tolerance: 0, skip: false, protocol: false },
+const engines: { name: string; choice: EngineChoice; tolerance: number; skip: boolean }[] = [
+  { name: "onnx", choice: { engine: "onnx", provider: "cpu" }, tolerance: 0, skip: false },
+  { name: "onnx one-graph", choice: { engine: "onnx", provider: "cpu", packFormulation: "grouped" }, tolerance: 0, skip: false },
   // PRUNING_HARNESS_TEST_TORCH_DEVICE=cuda (scripts/gpu-check.sh) runs the torch packs on the GPU, deterministic cuDNN.
   {
     name: "torch",
     choice: { engine: "torch", device: TEST_TORCH_DEVICE, python: python ?? undefined, cudnnDeterministic: TEST_TORCH_DEVICE !== "cpu" },
     tolerance: 1e-5,
     skip: !python,
-    protocol: true,
   },
 ];
 
@@ -172,52 +163,44 @@ for (const e of engines) {
       120_000,
     );
 
-    test.if(e.protocol)(
-      "a pack stopped after one epoch and resumed ends where the uninterrupted pack ends, bit for bit",
-      async () => {
-        const dir = mkdtempSync(join(tmpdir(), "pack-resume-"));
-        try {
-          const whole = await packed(e.choice, members());
-          const first = await packed(e.choice, members(), { dir, stopAfterEpochs: 1 });
-          expect(first.every((r) => r.outcome.epochs.length === 1)).toBe(true);
-          const resumed = await packed(e.choice, members(), { dir });
-          for (let k = 0; k < seeds.length; k++) {
-            expect(resumed[k]!.outcome.resumedFrom).toBe(1);
-            expect(worstRel(resumed[k]!.final.state.params, whole[k]!.final.state.params)).toBe(0);
-            expect(worstRel(resumed[k]!.final.state.buffers, whole[k]!.final.state.buffers)).toBe(0);
-            expect(resumed[k]!.outcome.epochs).toHaveLength(2);
-          }
-        } finally {
-          rmSync(dir, { recursive: true, force: true });
+    test("a pack stopped after one epoch and resumed ends where the uninterrupted pack ends, bit for bit", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "pack-resume-"));
+      try {
+        const whole = await packed(e.choice, members());
+        const first = await packed(e.choice, members(), { dir, stopAfterEpochs: 1 });
+        expect(first.every((r) => r.outcome.epochs.length === 1)).toBe(true);
+        const resumed = await packed(e.choice, members(), { dir });
+        for (let k = 0; k < seeds.length; k++) {
+          expect(resumed[k]!.outcome.resumedFrom).toBe(1);
+          expect(worstRel(resumed[k]!.final.state.params, whole[k]!.final.state.params)).toBe(0);
+          expect(worstRel(resumed[k]!.final.state.buffers, whole[k]!.final.state.buffers)).toBe(0);
+          expect(resumed[k]!.outcome.epochs).toHaveLength(2);
         }
-      },
-      120_000,
-    );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 120_000);
 
-    test.if(e.protocol)(
-      "a member whose loss is not finite leaves the pack with its divergence recorded; the others end as they would alone",
-      async () => {
-        const ms = members();
-        // Member 1 starts from weights that overflow: its first loss is not finite.
-        const bad = ms[1]!.state.params;
-        for (const k of Object.keys(bad)) if (k.endsWith("weight")) bad[k] = bad[k]!.map((v) => v * 1e30);
-        const packs: number[][] = [];
-        const got = await packed(e.choice, ms, { packs });
-        const d = got[1]!.outcome;
-        expect(d.status).toBe("diverged");
-        if (d.status === "diverged") expect(d.divergedAt).toMatchObject({ epoch: 1, step: 1 });
-        expect(packs).toEqual([
-          [0, 1, 2],
-          [0, 2],
-        ]);
-        for (const k of [0, 2]) {
-          const want = await alone(e.choice, ms[k]!, seeds[k]!);
-          expect(got[k]!.outcome.status).toBe("done");
-          const rel = worstRel(got[k]!.final.state.params, want.state.state.params);
-          if (rel > e.tolerance) throw new Error(`member ${k}: relative difference ${rel} > ${e.tolerance}`);
-        }
-      },
-      120_000,
-    );
+    test("a member whose loss is not finite leaves the pack with its divergence recorded; the others end as they would alone", async () => {
+      const ms = members();
+      // Member 1 starts from weights that overflow: its first loss is not finite.
+      const bad = ms[1]!.state.params;
+      for (const k of Object.keys(bad)) if (k.endsWith("weight")) bad[k] = bad[k]!.map((v) => v * 1e30);
+      const packs: number[][] = [];
+      const got = await packed(e.choice, ms, { packs });
+      const d = got[1]!.outcome;
+      expect(d.status).toBe("diverged");
+      if (d.status === "diverged") expect(d.divergedAt).toMatchObject({ epoch: 1, step: 1 });
+      expect(packs).toEqual([
+        [0, 1, 2],
+        [0, 2],
+      ]);
+      for (const k of [0, 2]) {
+        const want = await alone(e.choice, ms[k]!, seeds[k]!);
+        expect(got[k]!.outcome.status).toBe("done");
+        const rel = worstRel(got[k]!.final.state.params, want.state.state.params);
+        if (rel > e.tolerance) throw new Error(`member ${k}: relative difference ${rel} > ${e.tolerance}`);
+      }
+    }, 120_000);
   });
 }
