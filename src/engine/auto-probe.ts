@@ -164,13 +164,15 @@ export async function measuredAutoPick(o: {
     );
     const state = freshState(o.spec, 0);
     const batch = checkBatch(o.spec, o.batchSize);
+    // Each engine is timed before the other exists (or while it is idle): on a few cores,
+    // one engine's threads spin-waiting after a run would slow the other's timing.
     const onnx = await o.make.onnx(cloneState(state));
     let torch: Trainer | null = null;
     try {
-      torch = await o.make.torch(cloneState(state));
-      const check = await checkProvider(torch, onnx, batch, o.settings.tolerance);
       const onnxSpeed = await speed(onnx, batch, o.settings.warmupSteps, o.settings.steps);
+      torch = await o.make.torch(cloneState(state));
       const torchSpeed = await speed(torch, batch, o.settings.warmupSteps, o.settings.steps);
+      const check = await checkProvider(torch, onnx, batch, o.settings.tolerance);
       const picked = check.passed && torchSpeed.imagesPerSecond >= o.settings.margin * onnxSpeed.imagesPerSecond ? "torch" : "onnx";
       const result: AutoProbeResult = {
         key,

@@ -32,7 +32,7 @@ function retrainOptions(cfg: RetrainUnitConfig, ctx: UnitContext): RetrainOption
         {
           method: cfg.method ?? "layerwise-magnitude",
           settings: cfg.methodSettings,
-          setting: "prune.method",
+          setting: "method",
           density: cfg.density,
           channelMultiple: 1,
           seed: cfg.maskSeed ?? cfg.training.seed,

@@ -31,7 +31,7 @@ export function gradientSample(data: Dataset, images: number, o: { batchSize: nu
 export interface OneShotRequest {
   method: string;
   settings: Record<string, unknown> | undefined;
-  /** The config path that named the method, for errors. */
+  /** The unit config field that names the method (its settings: the same name + "Settings"), for errors. */
   setting: string;
   density: number;
   channelMultiple: number;
