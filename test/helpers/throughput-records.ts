@@ -76,3 +76,15 @@ export function packRow(engine: "torch-cpu" | "torch-cuda", size: number, images
     perModel: imagesPerSecond / size,
   };
 }
+
+/** The ONNX step's profile record of the case: `wallMs` of wall time, each op's kernel ms and node count, shares of `kernelMs` (default: the ops' total). */
+export function profileRecord(
+  wallMs: number,
+  ops: [op: string, ms: number, nodes: number][],
+  kernelMs = ops.reduce((s, [, ms]) => s + ms, 0),
+): NonNullable<BenchRecord["profile"]> {
+  return {
+    case: CASE,
+    profile: { wallMs, kernelMs, byOp: ops.map(([op, ms, nodes]) => ({ op, ms, share: ms / kernelMs, nodes })), topNodes: [] },
+  };
+}

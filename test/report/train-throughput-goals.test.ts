@@ -8,7 +8,7 @@ import {
   type PackResult,
   type TorchResult,
 } from "../../src/report/train-throughput-report.ts";
-import { CASE, config, engine, packRow, raw, record } from "../helpers/throughput-records.ts";
+import { CASE, config, engine, packRow, profileRecord, raw, record } from "../helpers/throughput-records.ts";
 
 const line = (rows: string[][], prefix: string) => {
   const found = rows.find((r) => r[0]!.startsWith(prefix));
@@ -183,20 +183,12 @@ test("the report's rows: each engine against raw PyTorch on its own device at th
   const small = { ...engine("cpu", 100, 0.01), engine: "tfjs" } as Measurement;
   const r: BenchRecord = {
     ...record([onnx, cudaTf32, small], [raw("cpu", 1000), raw("cuda", 8000)]),
-    profile: {
-      case: CASE,
-      profile: {
-        wallMs: 10,
-        kernelMs: 10,
-        byOp: [
-          { op: "Conv", ms: 5, share: 0.5, nodes: 1 },
-          { op: "MatMul", ms: 1, share: 0.1, nodes: 1 },
-          { op: "ReorderInput", ms: 1, share: 0.1, nodes: 1 },
-          { op: "Relu", ms: 3, share: 0.3, nodes: 1 },
-        ],
-        topNodes: [],
-      },
-    },
+    profile: profileRecord(10, [
+      ["Conv", 5, 1],
+      ["MatMul", 1, 1],
+      ["ReorderInput", 1, 1],
+      ["Relu", 3, 1],
+    ]),
   };
   const md = renderTrainThroughput(r);
   // ONNX on the CPU at 500 img/s against raw PyTorch's 1000: 0.50x; the CUDA row against raw CUDA 8000: 0.50x; the tfjs oracle is never compared, even at the full batch.

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { renderTrainThroughput, type BenchRecord, type Measurement } from "../../src/report/train-throughput-report.ts";
 import type { EpochRecord } from "../../src/train/train-loop.ts";
 import { tableRows } from "../helpers/markdown-tables.ts";
-import { CASE, config, engine, packRow, raw, record } from "../helpers/throughput-records.ts";
+import { CASE, config, engine, packRow, profileRecord, raw, record } from "../helpers/throughput-records.ts";
 
 /**
  * reports/train-throughput.md's tables from records built by hand: every number below is
@@ -97,19 +97,15 @@ test("the profile table leaves out ops under 0.2% of the step; the accuracy tabl
   }));
   const r: BenchRecord = {
     ...record([], []),
-    profile: {
-      case: CASE,
-      profile: {
-        wallMs: 11,
-        kernelMs: 10,
-        byOp: [
-          { op: "Conv", ms: 9.98, share: 0.998, nodes: 20 },
-          { op: "Add", ms: 0.02, share: 0.002, nodes: 9 },
-          { op: "Cast", ms: 0.019, share: 0.0019, nodes: 1 },
-        ],
-        topNodes: [],
-      },
-    },
+    profile: profileRecord(
+      11,
+      [
+        ["Conv", 9.98, 20],
+        ["Add", 0.02, 9],
+        ["Cast", 0.019, 1],
+      ],
+      10,
+    ),
     accuracy: {
       dataset: "cifar10",
       source: "test files",
