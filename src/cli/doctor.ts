@@ -386,7 +386,7 @@ export function render(r: DoctorReport): string {
   for (const i of vulkan.icds) lines.push(mark(!i.software, `Vulkan ICD ${i.name}: ${i.kind} (${i.file})`));
   lines.push(`        -> ${vulkan.meaning}`);
 
-  lines.push("Training engine: ONNX Runtime (engine auto's pick without CUDA)");
+  lines.push("Training engine: ONNX Runtime (engine auto's pick without CUDA, unless torch measures faster)");
   lines.push(`  onnxruntime-node backends: ${r.onnx.backends.map((b) => `${b.name}${b.bundled ? "" : " (not bundled)"}`).join(", ")}`);
   for (const p of r.onnx.providers) {
     if (p.name === "cpu") {
@@ -424,7 +424,7 @@ export function render(r: DoctorReport): string {
     lines.push(d.path === undefined ? ok(`${d.name}: ${d.summary}`) : d.path ? ok(`${d.name}: at ${d.path}`) : no(`${d.name}: not here — ${d.summary}`));
   }
 
-  lines.push("Training engine: PyTorch (engine.name=torch; engine auto's pick on CUDA)");
+  lines.push("Training engine: PyTorch (engine.name=torch; engine auto's pick on CUDA, and on the CPU where it measures faster)");
   if (!r.torch.found) lines.push(no(`torch engine unavailable: ${r.torch.missing}; bench:train skips its PyTorch rows`));
   else {
     const t = r.torch.found;

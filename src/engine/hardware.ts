@@ -132,8 +132,8 @@ export function detectNvidia(o: NvidiaProbeOptions = {}): NvidiaFacts {
 function nvidiaMeaning(f: NvidiaFacts): string {
   if (!f.driverLoaded)
     return f.gpus.length
-      ? "nvidia-smi lists GPUs but no NVIDIA kernel driver is visible here (/proc/driver/nvidia, /dev/nvidiaN): engine auto picks onnx; CUDA may still work for the torch engine if torch sees the GPU (see PyTorch)"
-      : "no NVIDIA driver: no CUDA here, so the torch engine trains on the CPU only and engine auto picks onnx (the ONNX CPU EP)";
+      ? "nvidia-smi lists GPUs but no NVIDIA kernel driver is visible here (/proc/driver/nvidia, /dev/nvidiaN): engine auto treats this as a CPU machine (onnx, or torch where a measured probe finds it faster); CUDA may still work for the torch engine if torch sees the GPU (see PyTorch)"
+      : "no NVIDIA driver: no CUDA here, so the torch engine trains on the CPU only; engine auto picks onnx (the ONNX CPU EP), or torch for a model where a measured probe finds it faster (engine.autoProbe)";
   const cuda =
     "the NVIDIA driver is loaded: the torch engine can train on CUDA (engine auto's pick) once a Python with CUDA-enabled torch is found (see PyTorch); the ONNX CUDA EP also needs CUDA 12 + cuDNN 9 and its binaries";
   if (f.nvidiaSmi === "ok") return f.gpus.length ? cuda + sharingMeaning(f) : `${cuda}; but nvidia-smi lists no GPU`;
