@@ -6,9 +6,14 @@ import { ConfigError } from "./load.ts";
 /** The setting whose files are pinned: a training config's start weights (training.schema.json). */
 const KEY = "startWeights";
 
+/** SHA-256 of some bytes, in hex. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
 /** SHA-256 of a file, in hex. */
 export function fileSha256(path: string): string {
-  return createHash("sha256").update(readFileSync(path)).digest("hex");
+  return sha256Hex(readFileSync(path));
 }
 
 /**

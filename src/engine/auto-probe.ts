@@ -127,15 +127,17 @@ export async function measuredAutoPick(o: {
       .digest("hex")
       .slice(0, 24)}.json`,
   );
-  const cached = (): AutoProbeResult | null => {
+  /** The cached probe's answer, or null while none is cached. */
+  const cached = (): { engine: "onnx" | "torch"; why: string; result: AutoProbeResult } | null => {
     try {
-      return JSON.parse(readFileSync(file, "utf8")) as AutoProbeResult;
+      const r = JSON.parse(readFileSync(file, "utf8")) as AutoProbeResult;
+      return { engine: r.picked, why: probeWhy(r, true), result: r };
     } catch {
       return null;
     }
   };
   const hit = cached();
-  if (hit) return { engine: hit.picked, why: probeWhy(hit, true), result: hit };
+  if (hit) return hit;
   const lock = `${file}.lock`;
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
@@ -146,7 +148,7 @@ export async function measuredAutoPick(o: {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       const other = cached();
-      if (other) return { engine: other.picked, why: probeWhy(other, true), result: other };
+      if (other) return other;
       // A lock older than the wait is a crashed prober's: take it over.
       if (Date.now() > deadline || (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > LOCK_WAIT_MS)) {
         rmSync(lock, { force: true });
@@ -158,7 +160,7 @@ export async function measuredAutoPick(o: {
   try {
     // Another process may have measured while this one waited for the lock.
     const meanwhile = cached();
-    if (meanwhile) return { engine: meanwhile.picked, why: probeWhy(meanwhile, true), result: meanwhile };
+    if (meanwhile) return meanwhile;
     o.log?.(
       `notice: engine auto is measuring onnx and torch on this machine for ${o.spec.arch} (batch ${o.batchSize}, ${o.threads} thread(s)); cached for later runs`,
     );

@@ -1,5 +1,6 @@
 import { evalBatches } from "../data/batches.ts";
 import type { Dataset, Split } from "../data/types.ts";
+import { zeroMomentum } from "../engine/state.ts";
 import type { Tensors, Trainer } from "../engine/types.ts";
 import { evaluate } from "./evaluate.ts";
 import { reestimateBatchNorm } from "./bn-reestimate.ts";
@@ -27,8 +28,8 @@ export async function lmcBetween(
   o: { points: number; bnSplit: Split; evalSplit: Split; batchSize: number; endErrors?: { a?: number; b?: number } },
 ): Promise<LmcResult> {
   const path: { t: number; error: number }[] = [];
-  // Stryker disable next-line ArrayDeclaration: equivalent: neither evaluation nor BN re-estimation reads the momentum
-  const momentum = Object.fromEntries(Object.entries(a).map(([k, v]) => [k, new Float32Array(v.length)]));
+  // Neither evaluation nor BN re-estimation reads the momentum.
+  const momentum = zeroMomentum(a);
   for (const t of interpolationPoints(o.points)) {
     // An end point is the model itself, BN re-estimated from scratch: a pair sharing a
     // model with one measured before may pass its error instead of measuring it again.

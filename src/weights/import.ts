@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import type { TrainingConfig } from "../config/generated/training.ts";
 import { ConfigError } from "../config/load.ts";
-import { fileSha256 } from "../config/start-weights.ts";
+import { sha256Hex } from "../config/start-weights.ts";
 import { elements, parseNpy } from "../data/npy.ts";
 import type { ModelState, Tensors } from "../engine/types.ts";
 import type { ModelSpec } from "../models/spec.ts";
@@ -81,17 +81,18 @@ const READERS: Record<string, (bytes: Uint8Array, file: string) => Map<string, P
  * would: an ONNX graph's other constants (not named as the model's tensors) are passed over.
  * Errors say which setting, which file and what does not fit.
  */
-export function readStartWeights(spec: ModelSpec, file: string, setting = "startWeights"): { state: ModelState; masks: Tensors } {
-  const reader = READERS[extname(file).toLowerCase()];
+export function readStartWeights(spec: ModelSpec, file: string, setting = "startWeights", bytes?: Uint8Array): { state: ModelState; masks: Tensors } {
+  const ext = extname(file).toLowerCase();
+  const reader = READERS[ext];
   if (!reader) throw new ConfigError(`${setting}.path: ${file} is not a weights file this harness reads; use one of ${Object.keys(READERS).join(", ")}`);
   let dict: Map<string, PtTensor>;
   try {
-    dict = reader(readFileSync(file), file);
+    dict = reader(bytes ?? readFileSync(file), file);
   } catch (e) {
     if (e instanceof ConfigError) throw e;
     throw new ConfigError(`${setting}.path: ${file} could not be read as ${extname(file)}: ${(e as Error).message}`);
   }
-  if (extname(file).toLowerCase() === ".onnx") {
+  if (ext === ".onnx") {
     const names = new Set([...spec.params.map((p) => p.name), ...spec.buffers.filter((b) => b.role !== "fold").map((b) => b.name)]);
     dict = new Map([...dict].filter(([k]) => names.has(k)));
   }
@@ -112,12 +113,14 @@ export function readStartWeights(spec: ModelSpec, file: string, setting = "start
 export function startWeightsOf(t: TrainingConfig, spec: ModelSpec): { state: ModelState; masks: Tensors } | undefined {
   const sw = t.startWeights;
   if (!sw) return undefined;
+  // One read: the bytes whose hash is checked are the bytes parsed.
+  const bytes = readFileSync(sw.path);
   if (sw.sha256 !== undefined) {
-    const now = fileSha256(sw.path);
+    const now = sha256Hex(bytes);
     if (now !== sw.sha256)
       throw new ConfigError(
         `startWeights.path: ${sw.path} changed since the run was planned (SHA-256 ${now}, planned ${sw.sha256}); plan again to start from it as it is now`,
       );
   }
-  return readStartWeights(spec, sw.path);
+  return readStartWeights(spec, sw.path, "startWeights", bytes);
 }

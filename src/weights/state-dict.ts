@@ -1,3 +1,4 @@
+import { zeroMomentum } from "../engine/state.ts";
 import type { ModelState, Tensors } from "../engine/types.ts";
 import type { ModelSpec } from "../models/spec.ts";
 import { applyMasks } from "../prune/magnitude.ts";
@@ -101,8 +102,7 @@ export function fromStateDict(spec: ModelSpec, dict: Map<string, PtTensor>): { s
   const unexpected = [...byName.keys()].filter((k) => !known.has(k));
   if (missing.length || unexpected.length || wrongShape.length) throw new StateDictMismatch(missing, unexpected, wrongShape);
   for (const b of spec.buffers) if (b.role === "fold") buffers[b.name] = new Float32Array(b.shape.reduce((a, c) => a * c, 1)).fill(b.init);
-  const momentum = Object.fromEntries(spec.params.map((p) => [p.name, new Float32Array(params[p.name]!.length)]));
-  return { state: { params, buffers, momentum }, masks };
+  return { state: { params, buffers, momentum: zeroMomentum(params) }, masks };
 }
 
 function asFloat(t: PtTensor): Float32Array {

@@ -2,6 +2,7 @@ import type { TrainingConfig } from "../../../config/generated/training.ts";
 import { subStream, trainBatches } from "../../../data/batches.ts";
 import { balancedSubset } from "../../../data/subset.ts";
 import type { Dataset } from "../../../data/types.ts";
+import { zeroMomentum } from "../../../engine/state.ts";
 import type { Batch, ModelState, Tensors, Trainer } from "../../../engine/types.ts";
 import { prunableLayers, type ModelSpec } from "../../../models/spec.ts";
 import { oneShotMethod, oneShotSettings } from "../../../prune/one-shot.ts";
@@ -60,9 +61,8 @@ export async function oneShotMasks(
     settings,
     async gradients(images) {
       const batches = gradientSample(o.data, images, { batchSize: o.t.optim.batchSize, seed: r.seed, stream: subStream(o.t.stream, "one-shot-gradient") });
-      const momentum = Object.fromEntries(Object.entries(o.start.params).map(([k, v]) => [k, new Float32Array(v.length)]));
       const trainer = await trainerFor(o.t, o.spec, {
-        state: { params: o.start.params, buffers: o.start.buffers, momentum },
+        state: { params: o.start.params, buffers: o.start.buffers, momentum: zeroMomentum(o.start.params) },
         threads: o.ctx.threads,
         log: o.ctx.log,
       });

@@ -14,7 +14,7 @@ import { trainLoop, type EpochRecord, type TrainOutcome } from "../../../train/t
 import type { PackFacts, UnitContext, UnitOutcome } from "../kind.ts";
 import type { PackMember } from "../../../engine/types.ts";
 import { createPack } from "../../../engine/registry.ts";
-import { freshState } from "../../../engine/state.ts";
+import { freshState, zeroMomentum } from "../../../engine/state.ts";
 import { trainPack } from "../../../train/pack-loop.ts";
 import { canonicalJson } from "../../unit.ts";
 import { startWeightsOf } from "../../../weights/import.ts";
@@ -230,8 +230,7 @@ export function trainingImages(t: TrainingConfig): number {
  */
 export function prunedStart(weights: Tensors, buffers: Tensors, masks: Tensors): { state: ModelState; masks: Tensors } {
   const params = rewind(weights, masks);
-  const momentum = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, new Float32Array(v.length)]));
-  return { state: { params, buffers, momentum }, masks };
+  return { state: { params, buffers, momentum: zeroMomentum(params) }, masks };
 }
 
 /**
